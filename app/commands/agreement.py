@@ -1,0 +1,7 @@
+"""(placeholder: commands of this area are registered here.)"""
+
+import typer
+
+
+def register(app: typer.Typer) -> None:
+    pass

@@ -1,0 +1,47 @@
+"""Small helpers shared by the command modules: opening projects, printing JSON and tables."""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from models.store import Project, open_project
+
+ProjectArg = typer.Argument(..., help="The project file (e.g. study.wqda).", metavar="PROJECT")
+JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
+
+
+def open_existing(path: Path | str) -> Project:
+    return open_project(path)
+
+
+def emit_json(data: Any) -> None:
+    """Print JSON to stdout: UTF-8, not ASCII-escaped, so quotes stay readable."""
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str))
+    sys.stdout.write("\n")
+
+
+def emit_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
+    """A plain aligned table for humans (no colour, so it pastes cleanly into notes)."""
+    rows = [["" if v is None else str(v) for v in row] for row in rows]
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, value in enumerate(row):
+            widths[i] = min(max(widths[i], len(value)), 60)
+    line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers))
+    typer.echo(line.rstrip())
+    typer.echo("  ".join("-" * w for w in widths))
+    for row in rows:
+        cells = [(v if len(v) <= 60 else v[:57] + "...").ljust(widths[i]) for i, v in enumerate(row)]
+        typer.echo("  ".join(cells).rstrip())
+
+
+def fail(message: str) -> None:
+    """Exit 1 with one line on stderr (for CLI-level problems that are not domain errors)."""
+    typer.echo(f"waveqda: error: {message}", err=True)
+    raise typer.Exit(1)

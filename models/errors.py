@@ -1,0 +1,18 @@
+"""User-facing errors.
+
+Every error a researcher can cause (bad file, unknown code, span outside the text) is a ``WaveqdaError``
+whose message is one readable line. The CLI prints it and exits non-zero; the TUI shows it in a
+notification. Anything else escaping is a bug.
+"""
+
+
+class WaveqdaError(Exception):
+    """A problem with the user's input or project, explained in one line."""
+
+
+class NotFoundError(WaveqdaError):
+    """A named thing (code, transcript, participant, coding...) does not exist."""
+
+
+class ImportRefused(WaveqdaError):
+    """A file was refused by an importer; the message names the file and the reason."""

@@ -1,0 +1,93 @@
+"""Lazy spaCy: sentence segmentation and lemmas.
+
+spaCy takes about a second to import, so nothing here loads it until a sentence or a lemma is needed (the
+TUI opens without it). By default a blank English pipeline with the rule-based sentencizer is used (no
+download); a trained pipeline is used only when it is installed and named in the project's
+``spacy_model`` setting.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from functools import lru_cache
+from typing import Any
+
+_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
+
+
+@lru_cache(maxsize=4)
+def sentence_pipeline(model: str | None = None) -> Any:
+    import spacy
+
+    if model:
+        try:
+            nlp = spacy.load(model, exclude=["ner", "lemmatizer", "textcat"])
+            if "parser" in nlp.pipe_names or "senter" in nlp.pipe_names:
+                return nlp
+        except OSError:
+            pass  # not installed: the rule-based pipeline below is the documented fallback
+    nlp = spacy.blank("en")
+    nlp.add_pipe("sentencizer")
+    return nlp
+
+
+@lru_cache(maxsize=1)
+def lemma_pipeline() -> Any:
+    """spaCy's lookup lemmatizer (tables from spacy-lookups-data; no download, no model)."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    nlp.add_pipe("lemmatizer", config={"mode": "lookup"})
+    nlp.initialize()
+    return nlp
+
+
+def lemma(word: str) -> str:
+    return lemmas([word])[0]
+
+
+@lru_cache(maxsize=1)
+def _lookup_table() -> dict[str, str]:
+    nlp = lemma_pipeline()
+    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
+    return table  # type: ignore[return-value]
+
+
+def lemmas(words: Iterable[str]) -> list[str]:
+    """Lower-cased lookup lemmas of single words (fast: a table lookup, no pipeline run)."""
+    table = _lookup_table()
+    out = []
+    for word in words:
+        low = word.lower()
+        out.append(table.get(low, table.get(word, low)).lower())
+    return out
+
+
+def sentence_spans(
+    texts: list[str], offsets: list[int], model: str | None = None
+) -> list[list[tuple[int, int]]]:
+    """For each text (a turn), its sentences as absolute ``[start, end)`` spans, whitespace trimmed."""
+    nlp = sentence_pipeline(model)
+    result: list[list[tuple[int, int]]] = []
+    for doc, base in zip(nlp.pipe(texts, batch_size=256), offsets, strict=True):
+        spans: list[tuple[int, int]] = []
+        for sent in doc.sents:
+            start, end = sent.start_char, sent.end_char
+            chunk = doc.text[start:end]
+            stripped = chunk.strip()
+            if not stripped:
+                continue
+            start += len(chunk) - len(chunk.lstrip())
+            end = start + len(stripped)
+            spans.append((base + start, base + end))
+        result.append(spans)
+    return result
+
+
+def words(text: str) -> list[str]:
+    return _WORD_RE.findall(text)
+
+
+def word_count(text: str) -> int:
+    return sum(1 for _ in _WORD_RE.finditer(text))

@@ -1,0 +1,263 @@
+"""The project schema: SQLAlchemy 2 typed models.
+
+One project is one database. Everything that can travel between projects (participants, transcripts,
+coders, codes, codings, memos) carries a UUID so that merges and REFI-QDA exchange keep identity; integer
+primary keys are what people type on the command line.
+
+Offsets (`start`, `end`) are always `[start, end)` Python ``str`` indices into ``Transcript.text``, which
+never changes after import. Nothing here uses SQLite-only SQL: the full-text index lives in
+``models/search_index.py`` and is created by a migration only on SQLite.
+"""
+
+from __future__ import annotations
+
+import uuid as uuid_module
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    """Timezone-aware 'now'; stored as UTC so exports and merges compare times across machines."""
+    return datetime.now(UTC)
+
+
+def new_uuid() -> str:
+    return str(uuid_module.uuid4())
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+class Setting(Base):
+    """Project-wide settings as JSON values (label patterns, default coder, spaCy model, caps...)."""
+
+    __tablename__ = "settings"
+    key: Mapped[str] = mapped_column(String(100), primary_key=True)
+    value: Mapped[Any] = mapped_column(JSON)
+
+
+class Timepoint(Base):
+    """A wave of the study (``T1`` "After training"...), ordered by ``position``."""
+
+    __tablename__ = "timepoints"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(40), unique=True)
+    label: Mapped[str] = mapped_column(String(200))
+    position: Mapped[int] = mapped_column(Integer)
+
+
+class Participant(Base):
+    __tablename__ = "participants"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    study_id: Mapped[str] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    transcripts: Mapped[list[Transcript]] = relationship(back_populates="participant")
+    attributes: Mapped[list[ParticipantAttribute]] = relationship(back_populates="participant")
+
+
+class AttributeDefinition(Base):
+    """A participant attribute (site, age band...) with its type: text, number, date or choice."""
+
+    __tablename__ = "attribute_definitions"
+    __table_args__ = (CheckConstraint("type IN ('text','number','date','choice')", name="type"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    type: Mapped[str] = mapped_column(String(10), default="text")
+    choices: Mapped[list[Any] | None] = mapped_column(JSON, default=None)
+    position: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class ParticipantAttribute(Base):
+    """One participant's value for one attribute, kept as canonical text (ISO date, plain number)."""
+
+    __tablename__ = "participant_attributes"
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), primary_key=True)
+    attribute_id: Mapped[int] = mapped_column(ForeignKey("attribute_definitions.id"), primary_key=True)
+    value: Mapped[str | None] = mapped_column(Text)
+
+    participant: Mapped[Participant] = relationship(back_populates="attributes")
+    attribute: Mapped[AttributeDefinition] = relationship()
+
+
+class Transcript(Base):
+    """One interview: one participant at one timepoint. ``text`` is canonical and immutable."""
+
+    __tablename__ = "transcripts"
+    __table_args__ = (UniqueConstraint("participant_id", "timepoint_id", name="participant_timepoint"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    timepoint_id: Mapped[int] = mapped_column(ForeignKey("timepoints.id"), index=True)
+    title: Mapped[str] = mapped_column(String(500))
+    source_name: Mapped[str] = mapped_column(String(500))
+    source_format: Mapped[str] = mapped_column(String(20))
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    text: Mapped[str] = mapped_column(Text)
+    word_count: Mapped[int] = mapped_column(Integer, default=0)
+    imported_by: Mapped[str] = mapped_column(String(200))
+    imported_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    participant: Mapped[Participant] = relationship(back_populates="transcripts")
+    timepoint: Mapped[Timepoint] = relationship()
+    turns: Mapped[list[Turn]] = relationship(
+        back_populates="transcript", order_by="Turn.index", cascade="all, delete-orphan"
+    )
+    sentences: Mapped[list[Sentence]] = relationship(
+        back_populates="transcript", order_by="Sentence.start", cascade="all, delete-orphan"
+    )
+
+
+class Turn(Base):
+    """A speaker turn: ``[start, end)`` covers the speech only, never the speaker label."""
+
+    __tablename__ = "turns"
+    __table_args__ = (
+        UniqueConstraint("transcript_id", "index", name="transcript_index"),
+        CheckConstraint("role IN ('interviewer','participant','other')", name="role"),
+        CheckConstraint("start <= \"end\"", name="span"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    index: Mapped[int] = mapped_column(Integer)
+    speaker: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(12))
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    timestamp: Mapped[str | None] = mapped_column(String(20))
+
+    transcript: Mapped[Transcript] = relationship(back_populates="turns")
+
+
+class Sentence(Base):
+    __tablename__ = "sentences"
+    __table_args__ = (Index("ix_sentences_transcript_start", "transcript_id", "start"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
+    turn_index: Mapped[int] = mapped_column(Integer)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+
+    transcript: Mapped[Transcript] = relationship(back_populates="sentences")
+
+
+class Coder(Base):
+    __tablename__ = "coders"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Code(Base):
+    """A node of the codebook tree (theme, subtheme or code). Archived codes stay in data and history."""
+
+    __tablename__ = "codes"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id"), index=True)
+    name: Mapped[str] = mapped_column(String(300))
+    definition: Mapped[str] = mapped_column(Text, default="")
+    inclusion: Mapped[str] = mapped_column(Text, default="")
+    exclusion: Mapped[str] = mapped_column(Text, default="")
+    example: Mapped[str] = mapped_column(Text, default="")
+    memo: Mapped[str] = mapped_column(Text, default="")
+    colour: Mapped[str] = mapped_column(String(7), default="#888888")
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    archived: Mapped[bool] = mapped_column(Boolean, default=False)
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Coding(Base):
+    """A code applied to ``[start, end)`` of a transcript by one coder."""
+
+    __tablename__ = "codings"
+    __table_args__ = (
+        CheckConstraint("start >= 0 AND start < \"end\"", name="span"),
+        CheckConstraint("status IN ('ok','needs_review')", name="status"),
+        Index("ix_codings_transcript_start", "transcript_id", "start"),
+        Index("ix_codings_code", "code_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id"))
+    code_id: Mapped[int] = mapped_column(ForeignKey("codes.id"))
+    coder_id: Mapped[int] = mapped_column(ForeignKey("coders.id"), index=True)
+    start: Mapped[int] = mapped_column(Integer)
+    end: Mapped[int] = mapped_column(Integer)
+    memo: Mapped[str] = mapped_column(Text, default="")
+    key_quote: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(12), default="ok")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Memo(Base):
+    """A free-standing memo, optionally attached to a project object (``target_type`` + ``target_id``)."""
+
+    __tablename__ = "memos"
+    __table_args__ = (
+        CheckConstraint(
+            "target_type IN ('project','transcript','participant','code','coding')", name="target_type"
+        ),
+        Index("ix_memos_target", "target_type", "target_id"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    target_type: Mapped[str] = mapped_column(String(12), default="project")
+    target_id: Mapped[int | None] = mapped_column(Integer)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    text: Mapped[str] = mapped_column(Text, default="")
+    author: Mapped[str] = mapped_column(String(200), default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class Event(Base):
+    """One user-level change: who, when, what, and the row changes that undo/redo replay.
+
+    ``changes`` is a list of ``{"table", "pk", "before", "after"}`` dicts (``before`` None for an insert,
+    ``after`` None for a delete). ``state`` is ``done``, ``undone`` or ``discarded`` (an undone step that a
+    later change made impossible to redo). Events with ``undoable`` false (imports, undo markers) are kept
+    for the audit trail only.
+    """
+
+    __tablename__ = "events"
+    __table_args__ = (CheckConstraint("state IN ('done','undone','discarded')", name="state"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(200))
+    operation: Mapped[str] = mapped_column(String(60), index=True)
+    summary: Mapped[str] = mapped_column(Text)
+    detail: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    changes: Mapped[list[Any] | None] = mapped_column(JSON)
+    undoable: Mapped[bool] = mapped_column(Boolean, default=True)
+    state: Mapped[str] = mapped_column(String(10), default="done")

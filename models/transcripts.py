@@ -1,0 +1,192 @@
+"""Storing imported transcripts and looking them up.
+
+``store_transcript`` is the one place a parsed file becomes rows: transcript, turns (with roles), sentence
+spans from spaCy, and the search index. It runs inside the caller's transaction so a failing file leaves
+nothing behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.orm import Session
+
+from importers.base import LabelRules, ParsedTranscript
+from models import nlp, search_index
+from models.errors import NotFoundError, WaveqdaError
+from models.participants import get_or_create_participant
+from models.schema import Coding, Participant, Sentence, Timepoint, Transcript, Turn
+from models.store import get_setting, timepoints
+
+
+def text_sha256(text: str) -> str:
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()
+
+
+def label_rules(session: Session) -> LabelRules:
+    return LabelRules.from_settings(get_setting(session, "label_rules"))
+
+
+def find_timepoint(session: Session, key: str) -> Timepoint:
+    found = session.scalar(select(Timepoint).where(Timepoint.key == key))
+    if found is None:
+        valid = ", ".join(t.key for t in timepoints(session))
+        raise WaveqdaError(f"unknown timepoint {key!r}; this project's timepoints are: {valid}")
+    return found
+
+
+@dataclass
+class StoreResult:
+    transcript: Transcript | None
+    status: str  # "imported", "replaced" or "skipped"
+    message: str
+
+
+def store_transcript(
+    session: Session,
+    parsed: ParsedTranscript,
+    participant_id: str,
+    timepoint_key: str,
+    imported_by: str,
+    replace: bool = False,
+) -> StoreResult:
+    """Add one parsed transcript for a participant at a timepoint (in the caller's transaction)."""
+    timepoint = find_timepoint(session, timepoint_key)
+    sha = text_sha256(parsed.text)
+    label = f"{participant_id}/{timepoint_key}"
+    duplicate = session.scalar(select(Transcript).where(Transcript.sha256 == sha))
+    if duplicate is not None:
+        where = f"{duplicate.participant.study_id}/{duplicate.timepoint.key}"
+        return StoreResult(None, "skipped", f"{parsed.source_name}: already imported as {where}, skipped")
+    participant = get_or_create_participant(session, participant_id)
+    existing = session.scalar(
+        select(Transcript).where(
+            Transcript.participant_id == participant.id, Transcript.timepoint_id == timepoint.id
+        )
+    )
+    status = "imported"
+    if existing is not None:
+        if not replace:
+            raise WaveqdaError(
+                f"{parsed.source_name}: {label} already has a different transcript "
+                f"({existing.source_name}); use --replace to replace it"
+            )
+        n = session.scalar(select(func.count()).select_from(Coding).where(Coding.transcript_id == existing.id))
+        if n:
+            raise WaveqdaError(
+                f"{parsed.source_name}: cannot replace {label}: the old transcript has {n} codings"
+            )
+        delete_transcript_rows(session, existing)
+        status = "replaced"
+    transcript = Transcript(
+        participant_id=participant.id,
+        timepoint_id=timepoint.id,
+        title=parsed.title or f"{label} ({parsed.source_name})",
+        source_name=parsed.source_name,
+        source_format=parsed.source_format,
+        sha256=sha,
+        text=parsed.text,
+        word_count=nlp.word_count(parsed.text),
+        imported_by=imported_by,
+    )
+    session.add(transcript)
+    session.flush()
+    _store_turns_and_sentences(session, transcript, parsed)
+    return StoreResult(transcript, status, f"{parsed.source_name}: {status} as {label}")
+
+
+def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed: ParsedTranscript) -> None:
+    rules = label_rules(session)
+    text = parsed.text
+    turn_rows = []
+    for index, turn in enumerate(parsed.turns):
+        if not (0 <= turn.start <= turn.end <= len(text)):
+            raise WaveqdaError(f"{parsed.source_name}: importer produced a turn outside the text (bug)")
+        turn_rows.append(
+            {
+                "transcript_id": transcript.id,
+                "index": index,
+                "speaker": turn.speaker,
+                "role": rules.role_of(turn.speaker),
+                "start": turn.start,
+                "end": turn.end,
+                "timestamp": turn.timestamp,
+            }
+        )
+    if turn_rows:
+        session.execute(Turn.__table__.insert(), turn_rows)
+    turn_ids = list(
+        session.scalars(select(Turn.id).where(Turn.transcript_id == transcript.id).order_by(Turn.index))
+    )
+    bodies = [text[t.start : t.end] for t in parsed.turns]
+    spans = nlp.sentence_spans(bodies, [t.start for t in parsed.turns], get_setting(session, "spacy_model"))
+    sentence_rows = [
+        {"transcript_id": transcript.id, "turn_index": index, "start": s, "end": e}
+        for index, turn_spans in enumerate(spans)
+        for s, e in turn_spans
+    ]
+    if sentence_rows:
+        session.execute(Sentence.__table__.insert(), sentence_rows)
+    search_index.index_turns(session, transcript.id, list(zip(turn_ids, bodies, strict=True)))
+
+
+def delete_transcript_rows(session: Session, transcript: Transcript) -> None:
+    search_index.remove_transcript(session, transcript.id)
+    session.execute(delete(Sentence).where(Sentence.transcript_id == transcript.id))
+    session.execute(delete(Turn).where(Turn.transcript_id == transcript.id))
+    session.execute(delete(Transcript).where(Transcript.id == transcript.id))
+    session.expire_all()
+
+
+TRANSCRIPT_REF = re.compile(r"^(?P<participant>[^/]+)/(?P<timepoint>[^/]+)$")
+
+
+def find_transcript(session: Session, ref: str | int) -> Transcript:
+    """A transcript by id (``12``) or by ``participant/timepoint`` (``P07/T2``)."""
+    ref = str(ref).strip()
+    if ref.isdigit():
+        found = session.get(Transcript, int(ref))
+        if found is None:
+            raise NotFoundError(f"no transcript with id {ref}")
+        return found
+    match = TRANSCRIPT_REF.match(ref)
+    if not match:
+        raise NotFoundError(f"no transcript {ref!r}: give an id or PARTICIPANT/TIMEPOINT such as P07/T2")
+    found = session.scalar(
+        select(Transcript)
+        .join(Participant, Participant.id == Transcript.participant_id)
+        .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+        .where(Participant.study_id == match["participant"], Timepoint.key == match["timepoint"])
+    )
+    if found is None:
+        raise NotFoundError(f"no transcript {ref!r}")
+    return found
+
+
+def list_transcripts(session: Session) -> list[Transcript]:
+    return list(
+        session.scalars(
+            select(Transcript)
+            .join(Participant, Participant.id == Transcript.participant_id)
+            .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+            .order_by(Participant.study_id, Timepoint.position)
+        )
+    )
+
+
+def turns_of(session: Session, transcript_id: int) -> list[Turn]:
+    return list(session.scalars(select(Turn).where(Turn.transcript_id == transcript_id).order_by(Turn.index)))
+
+
+def sentences_of(session: Session, transcript_id: int) -> list[Sentence]:
+    return list(
+        session.scalars(select(Sentence).where(Sentence.transcript_id == transcript_id).order_by(Sentence.start))
+    )
+
+
+def coding_counts(session: Session) -> dict[int, int]:
+    rows = session.execute(select(Coding.transcript_id, func.count()).group_by(Coding.transcript_id))
+    return {tid: n for tid, n in rows}
