@@ -11,12 +11,33 @@ from __future__ import annotations
 
 import sys
 
+import click
 import typer
+from typer.core import TyperGroup
 
 from app.commands import COMMAND_MODULES
 from models.errors import WaveqdaError
 
+
+class UserError(click.ClickException):
+    """A domain error shown as one line, ``waveqda: error: ...``, exit status 1."""
+
+    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
+        click.echo(f"waveqda: error: {self.format_message()}", err=True, file=file)
+
+
+class WaveqdaGroup(TyperGroup):
+    """Turns ``WaveqdaError`` from any command into a ``UserError`` (no traceback for user mistakes)."""
+
+    def invoke(self, ctx: click.Context):  # noqa: ANN201
+        try:
+            return super().invoke(ctx)
+        except WaveqdaError as exc:
+            raise UserError(str(exc)) from None
+
+
 app = typer.Typer(
+    cls=WaveqdaGroup,
     name="waveqda",
     help="Terminal-first qualitative data analysis for longitudinal interview studies.",
     no_args_is_help=True,
@@ -37,15 +58,11 @@ def _command_names() -> set[str]:
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Entry point: routes ``waveqda PROJECT`` to ``tui`` and turns domain errors into one line."""
+    """Entry point: routes ``waveqda PROJECT`` to ``tui``."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and not args[0].startswith("-") and args[0] not in _command_names():
         args.insert(0, "tui")
-    try:
-        app(args=args, prog_name="waveqda", standalone_mode=True)
-    except WaveqdaError as exc:
-        typer.echo(f"waveqda: error: {exc}", err=True)
-        raise SystemExit(1) from None
+    app(args=args, prog_name="waveqda", standalone_mode=True)
 
 
 if __name__ == "__main__":

@@ -1,0 +1,200 @@
+"""Project commands: init, import, transcripts, show, participants, attributes, demo."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import typer
+
+from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, open_existing
+from models import project_info
+from models.store import create_project, parse_timepoints
+
+
+def register(app: typer.Typer) -> None:
+    app.command("init")(init)
+    app.command("import")(import_command)
+    app.command("transcripts")(transcripts)
+    app.command("show")(show)
+    app.command("participants")(participants)
+    app.command("attributes")(attributes)
+    app.command("demo")(demo)
+
+
+def init(
+    project: Path = ProjectArg,
+    timepoints: str = typer.Option(
+        "T1=After training,T2=4 months,T3=12 months", "--timepoints", help="Ordered KEY=Label list."
+    ),
+    name: str | None = typer.Option(None, "--name", help="The study's name (default: the file name)."),
+) -> None:
+    """Create a new project file."""
+    created = create_project(project, parse_timepoints(timepoints), name)
+    created.close()
+    typer.echo(f"Created {project} with timepoints {timepoints}")
+
+
+def _progress_printer(enabled: bool):
+    """A rich progress bar on a terminal; silent otherwise (scripts read the summary lines)."""
+    if not enabled:
+        return None, None
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+
+    bar = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
+                   transient=True)
+    task = bar.add_task("", total=None)
+
+    def update(done: int, total: int, name: str) -> None:
+        bar.update(task, completed=done, total=total, description=name)
+
+    return bar, update
+
+
+def import_command(
+    project: Path = ProjectArg,
+    paths: list[Path] = typer.Argument(..., help="Files or folders to import.", metavar="PATH..."),
+    participant: str | None = typer.Option(None, "--participant", help="Participant study ID for all files."),
+    timepoint: str | None = typer.Option(None, "--timepoint", help="Timepoint key for all files."),
+    manifest: Path | None = typer.Option(None, "--manifest", help="CSV: file, participant, timepoint, attrs."),
+    pattern: str | None = typer.Option(None, "--pattern", help='File-name pattern, e.g. "{participant}_{timepoint}".'),
+    replace: bool = typer.Option(False, "--replace", help="Replace an uncoded transcript of the same slot."),
+    strict: bool = typer.Option(False, "--strict", help="All or nothing: any failure imports nothing."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Import transcripts (.docx, .txt, .md, .vtt, .srt) and REFI-QDA files (.qdpx, .qdc)."""
+    from importers.batch import import_paths
+
+    refi = [p for p in paths if p.suffix.lower() in (".qdpx", ".qdc")]
+    if refi:
+        _import_refi(project, paths, refi, participant, timepoint, json_out)
+        return
+    proj = open_existing(project)
+    bar, update = _progress_printer(sys.stderr.isatty() and not json_out)
+    try:
+        if bar is not None:
+            with bar:
+                result = import_paths(proj, paths, participant, timepoint, manifest, pattern, replace, strict,
+                                      progress=update)
+        else:
+            result = import_paths(proj, paths, participant, timepoint, manifest, pattern, replace, strict)
+    finally:
+        proj.close()
+    if json_out:
+        emit_json([{"file": str(o.path), "status": o.status, "message": o.message,
+                    "transcript_id": o.transcript_id} for o in result.outcomes])
+    else:
+        for outcome in result.outcomes:
+            stream_err = outcome.status == "failed"
+            typer.echo(("error: " if stream_err else "") + outcome.message, err=stream_err)
+        typer.echo(result.summary())
+    if result.failed:
+        raise typer.Exit(1)
+
+
+def _import_refi(project: Path, paths: list[Path], refi: list[Path], participant: str | None,
+                 timepoint: str | None, json_out: bool) -> None:
+    """REFI-QDA files go to the exchange importer (a project is created if missing)."""
+    from app.commands.exchange import import_refi_files
+
+    if len(refi) != len(paths):
+        from app.commands.common import fail
+
+        fail("import REFI-QDA files (.qdpx/.qdc) on their own, not mixed with transcripts")
+    import_refi_files(project, refi, json_out=json_out)
+
+
+def transcripts(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
+    """List transcripts with their participant, timepoint, size and codings."""
+    proj = open_existing(project)
+    with proj.read() as session:
+        rows = project_info.transcript_rows(session)
+    proj.close()
+    if json_out:
+        emit_json(rows)
+        return
+    emit_table(
+        ["id", "participant", "timepoint", "turns", "words", "codings", "source"],
+        [[r["id"], r["participant"], r["timepoint"], r["turns"], r["words"], r["codings"], r["source"]]
+         for r in rows],
+    )
+
+
+def show(
+    project: Path = ProjectArg,
+    transcript: str = typer.Argument(..., help="Transcript id or PARTICIPANT/TIMEPOINT, e.g. P07/T2."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Show one transcript: its fields, full text and turns."""
+    proj = open_existing(project)
+    with proj.read() as session:
+        data = project_info.transcript_detail(session, transcript)
+    proj.close()
+    if json_out:
+        emit_json(data)
+        return
+    typer.echo(f"{data['participant']}/{data['timepoint']}  {data['title']}  ({data['source']})")
+    typer.echo(f"{data['words']} words, {len(data['turns'])} turns, {data['codings']} codings")
+    typer.echo("")
+    for turn in data["turns"]:
+        stamp = f" [{turn['timestamp']}]" if turn["timestamp"] else ""
+        typer.echo(f"#{turn['index']} {turn['speaker']} ({turn['role']}){stamp}")
+        typer.echo(turn["text"])
+        typer.echo("")
+
+
+def participants(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
+    """List participants with their attributes and transcripts."""
+    proj = open_existing(project)
+    with proj.read() as session:
+        rows = project_info.participant_rows(session)
+    proj.close()
+    if json_out:
+        emit_json(rows)
+        return
+    names = sorted({k for r in rows for k in r["attributes"]})
+    emit_table(
+        ["participant", "transcripts", *names],
+        [[r["participant"], ",".join(r["timepoints"]), *[r["attributes"].get(n, "") for n in names]] for r in rows],
+    )
+
+
+def attributes(
+    project: Path = ProjectArg,
+    csv_path: Path = typer.Argument(..., help="CSV with a participant column and attribute columns.",
+                                    metavar="CSV"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Set participant attributes from a CSV; each column's type is inferred and reported."""
+    from importers.batch import default_actor, import_attributes
+
+    proj = open_existing(project)
+    with proj.read() as session:
+        actor = default_actor(session)
+    report = import_attributes(proj, csv_path, actor)
+    proj.close()
+    if json_out:
+        emit_json([{"attribute": n, "type": t, "choices": c} for n, t, c in report])
+        return
+    for name, type_, choices in report:
+        extra = f" ({', '.join(choices)})" if choices else ""
+        typer.echo(f"{name}: {type_}{extra}")
+
+
+def demo(
+    project: Path = typer.Argument(Path("demo.wqda"), help="Where to create the demo project."),
+    samples: Path | None = typer.Option(None, "--samples", help="Sample transcript folder."),
+    no_tui: bool = typer.Option(False, "--no-tui", help="Build the project and print a summary only."),
+) -> None:
+    """Build a project from the bundled fictional sample study and open it."""
+    from models.demo import build_demo
+
+    summary = build_demo(project, samples)
+    for line in summary:
+        typer.echo(line)
+    if not no_tui and sys.stdin.isatty() and sys.stdout.isatty():
+        from app.commands.workspace import run_workspace
+
+        run_workspace(project)
+    else:
+        typer.echo(f"Open it with: waveqda {project}")

@@ -1,0 +1,121 @@
+"""Read-only lookups over the codebook tree: codes by path or id, paths, descendants.
+
+Codes are named by path (``Theme/Subtheme/Code``) or by id everywhere in the CLI and the TUI. The tree is
+small (hundreds of codes), so it is loaded whole into a ``CodeTree`` for path and descendant questions.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.errors import NotFoundError
+from models.schema import Code
+
+PATH_SEPARATOR = "/"
+
+
+def split_path(path: str) -> list[str]:
+    """``"Theme / Sub/Code"`` -> ``["Theme", "Sub", "Code"]`` (spaces around separators ignored)."""
+    return [part.strip() for part in path.strip().strip(PATH_SEPARATOR).split(PATH_SEPARATOR) if part.strip()]
+
+
+@dataclass
+class CodeTree:
+    """The whole codebook in memory: parent/children maps in sibling order."""
+
+    codes: dict[int, Code]
+    children: dict[int | None, list[int]]
+
+    @classmethod
+    def load(cls, session: Session, include_archived: bool = True) -> CodeTree:
+        stmt = select(Code).order_by(Code.position, Code.id)
+        if not include_archived:
+            stmt = stmt.where(Code.archived.is_(False))
+        codes = {c.id: c for c in session.scalars(stmt)}
+        children: dict[int | None, list[int]] = {}
+        for code in codes.values():
+            parent = code.parent_id if code.parent_id in codes else None
+            children.setdefault(parent, []).append(code.id)
+        return cls(codes, children)
+
+    def path(self, code_id: int) -> str:
+        parts: list[str] = []
+        seen: set[int] = set()
+        current: int | None = code_id
+        while current is not None and current in self.codes and current not in seen:
+            seen.add(current)
+            parts.append(self.codes[current].name)
+            current = self.codes[current].parent_id
+        return PATH_SEPARATOR.join(reversed(parts))
+
+    def descendants(self, code_id: int) -> list[int]:
+        """The code's descendants (not itself), depth first in sibling order."""
+        out: list[int] = []
+        stack = list(reversed(self.children.get(code_id, [])))
+        while stack:
+            current = stack.pop()
+            out.append(current)
+            stack.extend(reversed(self.children.get(current, [])))
+        return out
+
+    def walk(self) -> list[tuple[int, int]]:
+        """Every code as ``(code_id, depth)`` in codebook order (depth first, siblings by position)."""
+        out: list[tuple[int, int]] = []
+        stack = [(cid, 0) for cid in reversed(self.children.get(None, []))]
+        while stack:
+            current, depth = stack.pop()
+            out.append((current, depth))
+            stack.extend((child, depth + 1) for child in reversed(self.children.get(current, [])))
+        return out
+
+    def child_named(self, parent_id: int | None, name: str) -> Code | None:
+        folded = name.strip().casefold()
+        for cid in self.children.get(parent_id, []):
+            if self.codes[cid].name.casefold() == folded:
+                return self.codes[cid]
+        return None
+
+    def find(self, ref: str | int) -> Code:
+        """A code by id (``12``) or path (``Theme/Code``); path parts match case-insensitively."""
+        text = str(ref).strip()
+        if text.isdigit() and int(text) in self.codes:
+            return self.codes[int(text)]
+        parts = split_path(text)
+        if not parts:
+            raise NotFoundError("empty code name")
+        parent: int | None = None
+        found: Code | None = None
+        for part in parts:
+            found = self.child_named(parent, part)
+            if found is None:
+                break
+            parent = found.id
+        if found is not None:
+            return found
+        if len(parts) == 1:  # a bare name is accepted when it is unique in the whole codebook
+            matches = [c for c in self.codes.values() if c.name.casefold() == parts[0].casefold()]
+            if len(matches) == 1:
+                return matches[0]
+            if len(matches) > 1:
+                paths = ", ".join(sorted(self.path(c.id) for c in matches))
+                raise NotFoundError(f"code name {text!r} is ambiguous: {paths}")
+        raise NotFoundError(f"no code {text!r} (see: waveqda codes PROJECT)")
+
+
+def find_code(session: Session, ref: str | int) -> Code:
+    return CodeTree.load(session).find(ref)
+
+
+def code_path(session: Session, code: Code | int) -> str:
+    code_id = code if isinstance(code, int) else code.id
+    return CodeTree.load(session).path(code_id)
+
+
+def code_and_descendant_ids(session: Session, code: Code | int, with_descendants: bool = True) -> list[int]:
+    code_id = code if isinstance(code, int) else code.id
+    if not with_descendants:
+        return [code_id]
+    return [code_id, *CodeTree.load(session).descendants(code_id)]
