@@ -10,8 +10,8 @@ print; a ``WaveqdaError`` becomes one line on stderr and exit status 1.
 from __future__ import annotations
 
 import sys
+from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -19,21 +19,15 @@ from app.commands import COMMAND_MODULES
 from models.errors import WaveqdaError
 
 
-class UserError(click.ClickException):
-    """A domain error shown as one line, ``waveqda: error: ...``, exit status 1."""
-
-    def show(self, file=None) -> None:  # noqa: ANN001 - click's signature
-        click.echo(f"waveqda: error: {self.format_message()}", err=True, file=file)
-
-
 class WaveqdaGroup(TyperGroup):
-    """Turns ``WaveqdaError`` from any command into a ``UserError`` (no traceback for user mistakes)."""
+    """Shows a ``WaveqdaError`` from any command as one line and exits 1 (no traceback for user mistakes)."""
 
-    def invoke(self, ctx: click.Context):  # noqa: ANN201
+    def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
         except WaveqdaError as exc:
-            raise UserError(str(exc)) from None
+            typer.echo(f"waveqda: error: {exc}", err=True)
+            raise typer.Exit(1) from None
 
 
 app = typer.Typer(

@@ -48,15 +48,15 @@ def lemma(word: str) -> str:
 
 
 @lru_cache(maxsize=1)
-def _lookup_table() -> dict[str, str]:
+def lemma_table() -> Any:
+    """spaCy's English lookup table (word -> lemma; keys are hashed, so look up with ``.get(word)``)."""
     nlp = lemma_pipeline()
-    table = nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
-    return table  # type: ignore[return-value]
+    return nlp.get_pipe("lemmatizer").lookups.get_table("lemma_lookup")
 
 
 def lemmas(words: Iterable[str]) -> list[str]:
     """Lower-cased lookup lemmas of single words (fast: a table lookup, no pipeline run)."""
-    table = _lookup_table()
+    table = lemma_table()
     out = []
     for word in words:
         low = word.lower()
@@ -91,3 +91,44 @@ def words(text: str) -> list[str]:
 
 def word_count(text: str) -> int:
     return sum(1 for _ in _WORD_RE.finditer(text))
+
+
+TITLE_ABBREVIATIONS = ["dr", "mr", "mrs", "ms", "prof"]
+TITLE_WORDS = ["miss", "nurse", "doctor", "professor", "sister"]
+ORG_WORDS = ["hospital", "trust", "college", "centre", "center", "charity", "council", "clinic", "foundation",
+             "university", "surgery"]
+
+
+@lru_cache(maxsize=1)
+def entity_ruler_pipeline() -> Any:
+    """A blank English pipeline with an entity ruler for names that follow patterns (titles, wards, orgs)."""
+    import spacy
+
+    nlp = spacy.blank("en")
+    ruler = nlp.add_pipe("entity_ruler")
+    name = {"IS_TITLE": True, "IS_STOP": False}
+    ruler.add_patterns(
+        [
+            {"label": "PERSON", "pattern": [{"LOWER": {"IN": TITLE_ABBREVIATIONS}}, {"ORTH": ".", "OP": "?"}, name]},
+            {"label": "PERSON", "pattern": [{"LOWER": {"IN": TITLE_WORDS}}, name]},
+            {"label": "WARD", "pattern": [name, {"LOWER": "ward"}]},
+            {"label": "ORG", "pattern": [name, {"IS_TITLE": True, "IS_STOP": False, "OP": "*"},
+                                         {"LOWER": {"IN": ORG_WORDS}}]},
+        ]
+    )
+    return nlp
+
+
+@lru_cache(maxsize=2)
+def ner_pipeline(model: str | None = None) -> Any | None:
+    """A trained pipeline's statistical NER if one is installed (named in settings or a standard English one)."""
+    import spacy.util
+
+    for name in [model] if model else ["en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm"]:
+        if name and spacy.util.is_package(name):
+            import spacy
+
+            nlp = spacy.load(name, exclude=["lemmatizer", "textcat"])
+            if "ner" in nlp.pipe_names:
+                return nlp
+    return None

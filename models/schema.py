@@ -261,3 +261,46 @@ class Event(Base):
     changes: Mapped[list[Any] | None] = mapped_column(JSON)
     undoable: Mapped[bool] = mapped_column(Boolean, default=True)
     state: Mapped[str] = mapped_column(String(10), default="done")
+
+
+class NameEntry(Base):
+    """A register entry: an identifying term, its variants, and what replaces it in anonymised output."""
+
+    __tablename__ = "name_entries"
+    __table_args__ = (
+        CheckConstraint("category IN ('person','place','organisation','ward','other')", name="category"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    term: Mapped[str] = mapped_column(String(300))
+    variants: Mapped[list[Any]] = mapped_column(JSON, default=list)
+    category: Mapped[str] = mapped_column(String(12), default="person")
+    replacement: Mapped[str] = mapped_column(String(300))
+    participant_id: Mapped[int | None] = mapped_column(ForeignKey("participants.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class NameCandidate(Base):
+    """A possible identifying term found by a scan, awaiting (or remembering) the researcher's decision.
+
+    ``key`` is the case-folded surface form, so a rejected word stays rejected on later scans.
+    """
+
+    __tablename__ = "name_candidates"
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','accepted','rejected')", name="status"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    text: Mapped[str] = mapped_column(String(300))
+    category: Mapped[str] = mapped_column(String(12), default="other")
+    source: Mapped[str] = mapped_column(String(20))
+    entry_id: Mapped[int | None] = mapped_column(ForeignKey("name_entries.id"))
+    status: Mapped[str] = mapped_column(String(10), default="pending")
+    occurrences: Mapped[int] = mapped_column(Integer, default=0)
+    transcript_id: Mapped[int | None] = mapped_column(ForeignKey("transcripts.id"))
+    start: Mapped[int | None] = mapped_column(Integer)
+    end: Mapped[int | None] = mapped_column(Integer)
+    context: Mapped[str] = mapped_column(Text, default="")
+    decided_by: Mapped[str | None] = mapped_column(String(200))
+    decided_at: Mapped[datetime | None] = mapped_column()

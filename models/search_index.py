@@ -28,3 +28,19 @@ def remove_transcript(session: Session, transcript_id: int) -> None:
     if not available(session):
         return
     session.execute(text("DELETE FROM search_index WHERE transcript_id = :tid"), {"tid": transcript_id})
+
+
+def reindex_transcript(session: Session, transcript_id: int) -> None:
+    """Rebuild one transcript's rows from its current text and turns (after redaction or its undo)."""
+    if not available(session):
+        return
+    remove_transcript(session, transcript_id)
+    session.execute(
+        text(
+            "INSERT INTO search_index(rowid, text, transcript_id) "
+            "SELECT turns.id, substr(transcripts.text, turns.start + 1, turns.\"end\" - turns.start), "
+            "turns.transcript_id "
+            "FROM turns JOIN transcripts ON transcripts.id = turns.transcript_id WHERE transcripts.id = :tid"
+        ),
+        {"tid": transcript_id},
+    )

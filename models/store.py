@@ -25,7 +25,7 @@ from models.errors import WaveqdaError
 from models.schema import Event, Setting, Timepoint
 
 # The newest migration; a test checks it equals Alembic's head so startup need not load Alembic.
-HEAD_REVISION = "0002_search_index"
+HEAD_REVISION = "0003_name_register"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 PROJECT_SUFFIX = ".wqda"
 

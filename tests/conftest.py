@@ -70,3 +70,49 @@ def small_project(project: Project) -> Project:
                 session, make_parsed(turns, f"{participant}_{timepoint}.txt"), participant, timepoint, "tester"
             )
     return project
+
+
+def database_state(project: Project) -> dict[str, list[tuple]]:
+    """Every row of every table except the event log, order-independent: what undo must restore exactly."""
+    from sqlalchemy import text
+
+    with project.engine.connect() as conn:
+        names = conn.execute(
+            text("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
+        ).scalars()
+        tables = sorted(n for n in names if n != "events")
+        return {n: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{n}"'))), key=repr) for n in tables}
+
+
+@pytest.fixture
+def db_state():
+    """``db_state(project)`` -> a comparable dump of all tables except ``events``."""
+    return database_state
+
+
+@pytest.fixture(scope="session")
+def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The bundled sample study imported once per test session (copy it with ``sample_project``)."""
+    from models.demo import build_demo
+
+    path = tmp_path_factory.mktemp("sample-template") / "samples.wqda"
+    build_demo(path, SAMPLES)
+    return path
+
+
+@pytest.fixture
+def sample_project(sample_template: Path, tmp_path: Path) -> Project:
+    """A fresh copy of the imported sample study (18 transcripts, 6 participants with attributes)."""
+    import sqlite3
+
+    from models.store import open_project
+
+    target = tmp_path / "samples.wqda"
+    source = sqlite3.connect(sample_template)
+    dest = sqlite3.connect(target)
+    source.backup(dest)
+    dest.close()
+    source.close()
+    proj = open_project(target)
+    yield proj
+    proj.close()

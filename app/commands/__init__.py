@@ -5,8 +5,9 @@ from app.commands import (
     analysis,
     codebook,
     exchange,
+    names,
     project,
     workspace,
 )
 
-COMMAND_MODULES = [project, codebook, analysis, agreement, exchange, workspace]
+COMMAND_MODULES = [project, codebook, analysis, agreement, exchange, names, workspace]

@@ -1,0 +1,115 @@
+"""Pseudonymisation commands: ``names PROJECT scan|list|add|accept|reject`` and ``redact``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_existing
+from models import names as name_register
+
+
+def register(app: typer.Typer) -> None:
+    app.command("names")(names)
+    app.command("redact")(redact)
+
+
+def _actor(proj) -> str:
+    from importers.batch import default_actor
+
+    with proj.read() as session:
+        return default_actor(session)
+
+
+def names(
+    project: Path = ProjectArg,
+    action: str = typer.Argument(..., help="scan | list | add | accept | reject", metavar="ACTION"),
+    args: list[str] = typer.Argument(None, help="TERM for add; candidate IDs for accept/reject.", metavar="[ARGS]..."),
+    variants: str | None = typer.Option(None, "--variants", help="add: other spellings, comma-separated."),
+    category: str | None = typer.Option(None, "--category", help="person, place, organisation, ward or other."),
+    replacement: str | None = typer.Option(None, "--replacement", help='What replaces it, e.g. "[Colleague A]".'),
+    all_pending: bool = typer.Option(False, "--all", help="accept: every pending candidate."),
+    as_entry: int | None = typer.Option(None, "--as", help="accept: add as a variant of this register entry id."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """The register of identifying names: scan for candidates, list, add, accept or reject them."""
+    args = args or []
+    proj = open_existing(project)
+    actor = _actor(proj)
+    try:
+        if action == "scan":
+            rows = name_register.scan(proj, actor)
+            _print_candidates(rows, json_out)
+        elif action == "list":
+            with proj.read() as session:
+                rows = name_register.entry_rows(session)
+            _print_entries(rows, json_out)
+        elif action == "add":
+            if len(args) != 1:
+                fail("names add takes one TERM (quote it if it has spaces)")
+            variant_list = [v.strip() for v in (variants or "").split(",") if v.strip()]
+            entry_id = name_register.add_entry(proj, actor, args[0], variant_list, category or "person", replacement)
+            typer.echo(f"Added register entry {entry_id}: {args[0]}")
+        elif action == "accept":
+            ids = _ids(args)
+            entry_ids = name_register.accept(proj, actor, ids, all_pending, as_entry, category, replacement)
+            typer.echo(f"Accepted {len(entry_ids)} candidate(s)")
+        elif action == "reject":
+            name_register.reject(proj, actor, _ids(args))
+            typer.echo(f"Rejected {len(args)} candidate(s)")
+        else:
+            fail(f"unknown action {action!r}: use scan, list, add, accept or reject")
+    finally:
+        proj.close()
+
+
+def _ids(args: list[str]) -> list[int]:
+    bad = [a for a in args if not a.isdigit()]
+    if bad:
+        fail(f"not a candidate id: {bad[0]!r}")
+    return [int(a) for a in args]
+
+
+def _print_candidates(rows: list[dict], json_out: bool) -> None:
+    if json_out:
+        emit_json(rows)
+        return
+    emit_table(
+        ["id", "text", "category", "found by", "times", "variant of", "context"],
+        [[r["id"], r["text"], r["category"], r["source"], r["occurrences"], r["variant_of"] or "", r["context"]]
+         for r in rows],
+    )
+    typer.echo(f"{len(rows)} candidates. Accept with: waveqda names PROJECT accept ID... (or --all); "
+               "reject with: waveqda names PROJECT reject ID...")
+
+
+def _print_entries(rows: list[dict], json_out: bool) -> None:
+    if json_out:
+        emit_json(rows)
+        return
+    emit_table(["id", "term", "variants", "category", "replacement"],
+               [[r["id"], r["term"], ", ".join(r["variants"]), r["category"], r["replacement"]] for r in rows])
+
+
+def redact(
+    project: Path = ProjectArg,
+    apply: bool = typer.Option(False, "--apply", help="Change the stored transcripts (a backup is written first)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Replace register terms in the stored transcripts, keeping every coding on the same words. Undoable."""
+    proj = open_existing(project)
+    try:
+        plan = name_register.redact(proj, _actor(proj), apply=apply)
+    finally:
+        proj.close()
+    if json_out:
+        emit_json({"applied": apply, "replacements": plan.per_transcript, "total": plan.total,
+                   "codings_moved": plan.codings_moved, "backup": plan.backup})
+        return
+    for ref, n in plan.per_transcript.items():
+        typer.echo(f"{ref}: {n} replacements")
+    if apply:
+        typer.echo(f"Redacted {plan.total} names; {plan.codings_moved} codings re-anchored; backup: {plan.backup}")
+    else:
+        typer.echo(f"{plan.total} replacements would be made. Run again with --apply to redact (undoable).")

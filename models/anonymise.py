@@ -1,0 +1,134 @@
+"""Replacing register terms in text, with an offset map so coded spans follow the replaced text.
+
+Used by every export with ``--anonymise`` (quotes, memos, titles, source names, REFI-QDA sources whose
+offsets must be recomputed) and by in-place redaction. Matching is case-insensitive on whole words, longest
+term first, so "Dr Okafor" wins over "Okafor" and "Sandra's" keeps its "'s" ("[Colleague A]'s").
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Replacement:
+    """One register entry in matching form: every spelling of a term and what replaces it."""
+
+    spellings: tuple[str, ...]
+    replacement: str
+
+
+def adapt_case(replacement: str, found: str) -> str:
+    """Keep the replacement's own case style, but follow an all-capitals or all-lower original.
+
+    A bracketed label such as ``[Colleague A]`` is inserted exactly as written; a chosen pseudonym such as
+    ``Mary`` becomes ``MARY`` where the transcript shouted ``SANDRA`` and ``mary`` where it had ``sandra``.
+    """
+    if replacement.startswith("[") or not any(c.isalpha() for c in found):
+        return replacement
+    if found.isupper() and len(found) > 1:
+        return replacement.upper()
+    if found.islower():
+        return replacement.lower()
+    return replacement
+
+
+@dataclass
+class OffsetMap:
+    """Old-text offsets to new-text offsets after replacements (sorted, non-overlapping)."""
+
+    # (old_start, old_end, new_start, new_end) per replaced region
+    regions: list[tuple[int, int, int, int]] = field(default_factory=list)
+
+    def _shift_before(self, i: int) -> int:
+        if i == 0:
+            return 0
+        old_start, old_end, new_start, new_end = self.regions[i - 1]
+        return new_end - old_end
+
+    def position(self, old: int, side: str = "start") -> int:
+        """New offset of ``old``. A position inside a replaced name snaps outward (whole replacement)."""
+        starts = [r[0] for r in self.regions]
+        i = bisect.bisect_right(starts, old)
+        if i and old < self.regions[i - 1][1]:
+            old_start, _old_end, new_start, new_end = self.regions[i - 1]
+            if old == old_start:
+                return new_start
+            return new_start if side == "start" else new_end
+        return old + self._shift_before(i)
+
+    def span(self, start: int, end: int) -> tuple[int, int]:
+        return self.position(start, "start"), self.position(end, "end")
+
+
+class Anonymiser:
+    """Replaces every spelling of every register term; ``replace`` for text, ``replace_mapped`` for offsets."""
+
+    def __init__(self, replacements: Iterable[Replacement]) -> None:
+        self.by_spelling: dict[str, str] = {}
+        for entry in replacements:
+            for spelling in entry.spellings:
+                spelling = spelling.strip()
+                if spelling:
+                    self.by_spelling.setdefault(spelling.casefold(), entry.replacement)
+        spellings = sorted(self.by_spelling, key=len, reverse=True)
+        alternation = "|".join(_spelling_regex(s) for s in spellings)
+        self.pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE) if spellings else None
+
+    def __bool__(self) -> bool:
+        return self.pattern is not None
+
+    def _replacement_for(self, found: str) -> str:
+        key = " ".join(found.split()).casefold()
+        replacement = self.by_spelling.get(key)
+        if replacement is None:  # matched through flexible whitespace or apostrophe variants
+            replacement = next(r for s, r in self.by_spelling.items() if _spelling_regex_compiled(s).fullmatch(found))
+        return adapt_case(replacement, found)
+
+    def replace(self, text: str) -> str:
+        if self.pattern is None or not text:
+            return text
+        return self.pattern.sub(lambda m: self._replacement_for(m.group(0)), text)
+
+    def replace_mapped(self, text: str) -> tuple[str, OffsetMap]:
+        """The replaced text and the map that moves ``[start, end)`` spans onto it."""
+        if self.pattern is None or not text:
+            return text, OffsetMap()
+        pieces: list[str] = []
+        regions: list[tuple[int, int, int, int]] = []
+        last = 0
+        new_pos = 0
+        for match in self.pattern.finditer(text):
+            pieces.append(text[last : match.start()])
+            new_pos += match.start() - last
+            replacement = self._replacement_for(match.group(0))
+            pieces.append(replacement)
+            regions.append((match.start(), match.end(), new_pos, new_pos + len(replacement)))
+            new_pos += len(replacement)
+            last = match.end()
+        pieces.append(text[last:])
+        return "".join(pieces), OffsetMap(regions)
+
+    def find(self, text: str) -> list[tuple[int, int, str]]:
+        """Where register terms occur: ``(start, end, replacement)``."""
+        if self.pattern is None:
+            return []
+        return [(m.start(), m.end(), self._replacement_for(m.group(0))) for m in self.pattern.finditer(text)]
+
+
+def _spelling_regex(spelling: str) -> str:
+    """A term as a regex: any run of whitespace between words, straight or curly apostrophes."""
+    words = ["".join("['’]" if ch in "'’" else re.escape(ch) for ch in word) for word in spelling.split()]
+    return r"\s+".join(words)
+
+
+_COMPILED: dict[str, re.Pattern[str]] = {}
+
+
+def _spelling_regex_compiled(spelling: str) -> re.Pattern[str]:
+    if spelling not in _COMPILED:
+        _COMPILED[spelling] = re.compile(_spelling_regex(spelling), re.IGNORECASE)
+    return _COMPILED[spelling]
