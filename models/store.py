@@ -22,7 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import journal
 from models.errors import WaveqdaError
-from models.schema import Event, Setting, Timepoint
+from models.schema import Event, Setting, Timepoint, new_uuid
 
 # The newest migration; a test checks it equals Alembic's head so startup need not load Alembic.
 HEAD_REVISION = "0003_name_register"
@@ -229,6 +229,7 @@ def create_project(
         project = Project(url, engine, _session_factory(engine))
         with project.change("system", "project.init", f"Created project {name!r}", undoable=False) as s:
             s.add(Setting(key="name", value=name or "waveqda project"))
+            s.add(Setting(key="project_uuid", value=new_uuid()))
             for i, (key, label) in enumerate(timepoints or DEFAULT_TIMEPOINTS):
                 s.add(Timepoint(key=key, label=label, position=i))
     except Exception:
@@ -290,6 +291,16 @@ def set_setting(session: Session, key: str, value: Any) -> None:
         session.add(Setting(key=key, value=value))
     else:
         row.value = value
+
+
+def project_uuid(session: Session) -> str:
+    """The project's identity (merges remember which sources they have taken in)."""
+    value = get_setting(session, "project_uuid")
+    if value is None:
+        value = new_uuid()
+        set_setting(session, "project_uuid", value)
+        session.flush()
+    return value
 
 
 def timepoints(session: Session) -> list[Timepoint]:

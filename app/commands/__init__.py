@@ -5,9 +5,10 @@ from app.commands import (
     analysis,
     codebook,
     exchange,
+    merge,
     names,
     project,
     workspace,
 )
 
-COMMAND_MODULES = [project, codebook, analysis, agreement, exchange, names, workspace]
+COMMAND_MODULES = [project, codebook, analysis, agreement, exchange, merge, names, workspace]

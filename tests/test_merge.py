@@ -1,0 +1,290 @@
+"""Merging coders' project files: exact, idempotent, symmetric, atomic, undoable; nothing dropped."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select, update
+from typer.testing import CliRunner
+
+from app.cli import app
+from models import codebook, coding, history
+from models.codes import CodeTree
+from models.merge import Aligner, SourceMerge, merge_projects, normalise
+from models.schema import Coder, Coding, Sentence, Transcript, Turn
+from models.store import Project, open_project
+from models.transcripts import find_transcript
+from tests.conftest import database_state
+
+runner = CliRunner()
+EDIT_FROM, EDIT_TO = "Nobody tells me about handovers.", "Nobody ever tells me about the handovers."
+
+
+def copy_project(source: Path, target: Path) -> Path:
+    src, dst = sqlite3.connect(source), sqlite3.connect(target)
+    src.backup(dst)
+    dst.close()
+    src.close()
+    return target
+
+
+def span_of(project: Project, ref: str, words: str) -> tuple[int, int]:
+    with project.read() as session:
+        text = find_transcript(session, ref).text
+    start = text.index(words)
+    return start, start + len(words)
+
+
+def apply(project: Project, coder: str, ref: str, code: str, words: str) -> None:
+    start, end = span_of(project, ref, words)
+    coding.apply_codes(project, coder, ref, [code], coder, start, end)
+
+
+def edit_transcript(path: Path, ref: str, old: str, new: str) -> None:
+    """Simulate a coder who fixed a transcript: new text, turns and sentences after the edit shifted."""
+    project = open_project(path)
+    with project.engine.begin() as conn:
+        with project.read() as session:
+            transcript = find_transcript(session, ref)
+            tid, text = transcript.id, transcript.text
+        at = text.index(old)
+        delta = len(new) - len(old)
+        conn.execute(update(Transcript).where(Transcript.id == tid).values(text=text.replace(old, new, 1)))
+        for model in (Turn, Sentence):
+            conn.execute(update(model).where(model.transcript_id == tid, model.end > at)
+                         .values(end=model.end + delta))
+            conn.execute(update(model).where(model.transcript_id == tid, model.start > at)
+                         .values(start=model.start + delta))
+    project.close()
+
+
+@pytest.fixture
+def coders(small_project: Project, tmp_path: Path) -> tuple[Path, Path]:
+    """Alice's and Bob's files made from one project, then coded and refined independently."""
+    codebook.add_code(small_project, "lead", "Hope")
+    codebook.add_code(small_project, "lead", "Support/Supervision")
+    base = small_project.path
+    small_project.close()
+    alice_path = copy_project(base, tmp_path / "alice.wqda")
+    bob_path = copy_project(base, tmp_path / "bob.wqda")
+    edit_transcript(bob_path, "P01/T2", EDIT_FROM, EDIT_TO)
+
+    alice = open_project(alice_path)
+    codebook.rename_code(alice, "alice", "Hope", "Hope and optimism")
+    codebook.add_code(alice, "alice", "Insecurity")
+    apply(alice, "alice", "P01/T1", "Hope and optimism", "It was brilliant.")
+    apply(alice, "alice", "P01/T1", "Insecurity", "I worry about the contract though.")
+    apply(alice, "alice", "P01/T2", "Support/Supervision", "There is no supervision at all.")
+    apply(alice, "alice", "P02/T2", "Support/Supervision", "Supervison is missing.")
+    alice.close()
+
+    bob = open_project(bob_path)
+    codebook.add_code(bob, "bob", "Insecurty")  # a near-duplicate of Alice's new code
+    codebook.add_code(bob, "bob", "Peer team")
+    apply(bob, "bob", "P01/T1", "Hope", "It was brilliant. I felt supported by everyone.")
+    apply(bob, "bob", "P01/T2", "Support/Supervision", "There is no supervision at all.")
+    apply(bob, "bob", "P01/T2", "Insecurty", "Nobody ever tells me about the handovers.")  # spans the edit
+    apply(bob, "bob", "P02/T1", "Peer team", "The team supports me.")
+    bob.close()
+    return alice_path, bob_path
+
+
+def source_codings(path: Path) -> list[dict]:
+    project = open_project(path)
+    with project.read() as session:
+        tree = CodeTree.load(session)
+        rows = []
+        for c in session.scalars(select(Coding)):
+            transcript = session.get(Transcript, c.transcript_id)
+            rows.append({"uuid": c.uuid, "coder": session.get(Coder, c.coder_id).name,
+                         "code_uuid": tree.codes[c.code_id].uuid, "text": transcript.text[c.start : c.end]})
+    project.close()
+    return rows
+
+
+def target_codings(path: Path) -> dict[str, dict]:
+    project = open_project(path)
+    with project.read() as session:
+        tree = CodeTree.load(session)
+        out = {}
+        for c in session.scalars(select(Coding)):
+            transcript = session.get(Transcript, c.transcript_id)
+            out[c.uuid] = {"coder": session.get(Coder, c.coder_id).name, "code_uuid": tree.codes[c.code_id].uuid,
+                           "code": tree.path(c.code_id), "text": transcript.text[c.start : c.end],
+                           "status": c.status}
+    project.close()
+    return out
+
+
+def test_every_source_coding_lands_exactly_once_with_its_coder(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    target = tmp_path / "team.wqda"
+    report = merge_projects(target, [alice, bob], "lead")
+    merged = target_codings(target)
+    sources = source_codings(alice) + source_codings(bob)
+    assert len(merged) == len(sources) == 8
+    for row in sources:
+        landed = merged[row["uuid"]]
+        assert landed["coder"] == row["coder"]
+        if landed["status"] == "ok":
+            assert landed["text"] == row["text"]
+    review = [m for m in merged.values() if m["status"] == "needs_review"]
+    assert [r["text"] for r in report.sources[1].needs_review] == [EDIT_TO]
+    assert len(review) == 1 and review[0]["coder"] == "bob"
+    assert report.sources[1].counts["transcripts.aligned"] == 1
+    assert report.sources[1].counts["codings.reanchored"] >= 1  # Bob's supervision coding after the edit
+    # Hope matched by UUID (renamed by Alice: her name kept); Supervision by UUID; Peer team created.
+    paths = {m["code"] for m in merged.values()}
+    assert {"Hope and optimism", "Support/Supervision", "Insecurity", "Insecurty", "Peer team"} == paths
+    [proposal] = report.sources[1].proposals
+    assert (proposal["source"], proposal["target"], proposal["applied"]) == ("Insecurty", "Insecurity", False)
+
+
+def test_accept_fuzzy_joins_the_near_duplicate(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    target = tmp_path / "team.wqda"
+    merge_projects(target, [alice, bob], "lead", accept_fuzzy=True)
+    merged = target_codings(target)
+    assert {m["code"] for m in merged.values()} == {"Hope and optimism", "Support/Supervision", "Insecurity",
+                                                    "Peer team"}
+    assert len(merged) == 8
+
+
+def test_mapping_file_decides_code_matches(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    mapping = tmp_path / "map.json"
+    mapping.write_text(json.dumps({"Insecurty": "Insecurity", "Peer team": "Support/Supervision"}))
+    target = tmp_path / "team.wqda"
+    merge_projects(target, [alice, bob], "lead", mapping_file=mapping)
+    assert {m["code"] for m in target_codings(target).values()} == {"Hope and optimism", "Support/Supervision",
+                                                                    "Insecurity"}
+
+
+def test_second_merge_changes_nothing(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    target = tmp_path / "team.wqda"
+    merge_projects(target, [alice, bob], "lead")
+    project = open_project(target)
+    before = database_state(project)
+    project.close()
+    again = merge_projects(target, [alice, bob], "lead")
+    assert not again.changed
+    project = open_project(target)
+    assert database_state(project) == before
+    project.close()
+
+
+def test_merge_is_symmetric(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    a_into_b = copy_project(bob, tmp_path / "a_into_b.wqda")
+    b_into_a = copy_project(alice, tmp_path / "b_into_a.wqda")
+    merge_projects(a_into_b, [alice], "lead")
+    merge_projects(b_into_a, [bob], "lead")
+
+    def identity(path: Path) -> set[tuple]:
+        return {(u, m["coder"], m["code_uuid"]) for u, m in target_codings(path).items()}
+
+    assert identity(a_into_b) == identity(b_into_a)
+    assert len(identity(a_into_b)) == 8
+
+
+def test_dry_run_reports_the_same_and_changes_nothing(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    target = copy_project(alice, tmp_path / "target.wqda")
+    project = open_project(target)
+    before = database_state(project)
+    project.close()
+    dry = merge_projects(target, [bob], "lead", dry_run=True)
+    project = open_project(target)
+    assert database_state(project) == before
+    project.close()
+    real = merge_projects(target, [bob], "lead")
+    assert dry.as_dict()["sources"] == real.as_dict()["sources"]
+    assert dry.dry_run and not real.dry_run
+
+
+def test_merge_killed_halfway_leaves_target_unchanged(coders, tmp_path: Path, monkeypatch) -> None:
+    alice, bob = coders
+    target = copy_project(alice, tmp_path / "target.wqda")
+    project = open_project(target)
+    before = database_state(project)
+    project.close()
+
+    def crash(self) -> None:
+        raise RuntimeError("power cut")
+
+    monkeypatch.setattr(SourceMerge, "merge_memos", crash)
+    with pytest.raises(RuntimeError):
+        merge_projects(target, [bob], "lead")
+    project = open_project(target)
+    assert database_state(project) == before
+    project.close()
+
+
+def test_merge_is_one_undoable_step(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    target = copy_project(alice, tmp_path / "target.wqda")
+    project = open_project(target)
+    before = database_state(project)
+    project.close()
+    merge_projects(target, [bob], "lead")
+    project = open_project(target)
+    undone = history.undo(project, "lead")
+    assert undone is not None and undone.operation == "project.merge"
+    assert database_state(project) == before
+    project.close()
+
+
+def test_cli_merge_dry_run_json(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    target = copy_project(alice, tmp_path / "target.wqda")
+    out = runner.invoke(app, ["merge", str(target), str(bob), "--dry-run", "--json"])
+    assert out.exit_code == 0, out.output
+    data = json.loads(out.output)
+    assert data["dry_run"] and data["sources"][0]["counts"]["codings.added"] >= 2
+    same = runner.invoke(app, ["merge", str(target), str(target)])
+    assert same.exit_code == 1 and "itself" in same.output
+
+
+def test_aligner_maps_unchanged_text_exactly() -> None:
+    source = "One two three. Four five six."
+    target = "One two THREE! Four five six."
+    aligner = Aligner(source, target)
+    start = source.index("Four")
+    assert aligner.span(start, len(source)) == (start, len(target), True)
+    new_start, new_end, exact = aligner.span(source.index("three"), source.index(" Four"))
+    assert not exact and target[new_start:new_end] == "THREE!"
+
+
+def test_normalise_folds_case_spacing_and_punctuation() -> None:
+    assert normalise("  Feeling   VALUED! ") == normalise("feeling valued") == "feeling valued"
+
+
+def test_undo_of_a_merge_that_brought_a_transcript_removes_it_and_its_search_rows(coders, tmp_path: Path) -> None:
+    from importers.batch import import_paths
+
+    alice, bob = coders
+    (tmp_path / "P03_T1.txt").write_text("Interviewer: Hello?\n\nPriya: Quietly hopeful about the zebra.\n")
+    bob_project = open_project(bob)
+    assert not import_paths(bob_project, [tmp_path / "P03_T1.txt"]).failed
+    apply(bob_project, "bob", "P03/T1", "Hope", "Quietly hopeful")
+    bob_project.close()
+    target = copy_project(alice, tmp_path / "target.wqda")
+    project = open_project(target)
+    before = database_state(project)
+    project.close()
+    report = merge_projects(target, [bob], "lead")
+    assert report.sources[0].counts["transcripts.added"] == 1
+    project = open_project(target)
+    from models.search import search
+
+    with project.read() as session:
+        assert [h.participant for h in search(session, "zebra")] == ["P03"]
+    history.undo(project, "lead")
+    assert database_state(project) == before
+    with project.read() as session:
+        assert search(session, "zebra") == []
+    project.close()
