@@ -14,18 +14,30 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from models.errors import WaveqdaError
+
 DEFAULT_INTERVIEWER_LABELS = [r"interviewer", r"int", r"i", r"q", r"researcher", r"facilitator", r"moderator"]
 
-# A speaker label at the start of a paragraph: "Name:", "**Name:**", "Name (00:01:02):" ...
-# Up to five words, letters/digits/spaces/.'- ; the label must be followed by a colon.
-DEFAULT_LABEL_PATTERN = r"^\s*(?:\*\*)?(?P<label>[^\W\d_][\w .'’\-]{0,40}?)(?:\*\*)?\s*:(?:\*\*)?\s+"
-
-# A paragraph that is only a label, optionally followed by a timestamp: "Interviewer [00:03:15]".
-DEFAULT_LABEL_LINE_PATTERN = (
-    r"^\s*(?P<label>[^\W\d_][\w .'’\-]{0,40}?)\s*(?:[\[(](?P<timestamp>\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d+)?)[\])])?\s*:?\s*$"
-)
+# The speaker of speech in a file that never names one (unlabelled notes, captions without voices).
+UNKNOWN_SPEAKER = "Unknown"
 
 TIMESTAMP_PATTERN = r"\d{1,2}:\d{2}(?::\d{2})?(?:[.,]\d{1,3})?"
+
+# Pieces of the two label patterns. A timestamp may come before the label ("[00:01:02] Tom: ...") or after
+# it ("Tom (00:01:02): ...", Otter's "Speaker 1  0:03"); code reads any group whose name starts with
+# ``timestamp``, so user-supplied patterns may name theirs ``timestamp`` alone.
+_LEADING_TIMESTAMP = rf"(?:[\[(]?(?P<timestamp>{TIMESTAMP_PATTERN})[\])]?\s+)?"
+_LABEL = r"(?P<label>[^\W\d_][\w\u0300-\u036f .'’\-]{0,40}?)"  # U+0300-036F: combining accents (NFD)
+_TRAILING_TIMESTAMP = rf"(?:\s+[\[(]?(?P<timestamp_after>{TIMESTAMP_PATTERN})[\])]?)?"
+
+# A speaker label at the start of a paragraph: "Name:", "**Name:**", "**Name**:", "Name (00:01:02):" ...
+# Letters/digits/spaces/.'- and a colon followed by whitespace (so "at 10:30" is never a label).
+DEFAULT_LABEL_PATTERN = rf"^\s*{_LEADING_TIMESTAMP}(?:\*\*)?{_LABEL}{_TRAILING_TIMESTAMP}(?:\*\*)?\s*:(?:\*\*)?\s+"
+
+# A paragraph that is only a label, optionally with a timestamp: "Interviewer [00:03:15]", "**Tom:**".
+DEFAULT_LABEL_LINE_PATTERN = (
+    rf"^\s*{_LEADING_TIMESTAMP}(?:\*\*)?{_LABEL}{_TRAILING_TIMESTAMP}(?:\*\*)?\s*:?(?:\*\*)?\s*$"
+)
 
 
 @dataclass
@@ -73,6 +85,19 @@ class LabelRules:
             "max_label_words": self.max_label_words,
         }
 
+    def compiled_patterns(self) -> tuple[re.Pattern[str], re.Pattern[str]]:
+        """(label line, label prefix) patterns; a broken user setting is a readable error, not ``re.error``."""
+        compiled = []
+        for name in ("label_line_pattern", "label_pattern"):
+            try:
+                pattern = re.compile(getattr(self, name))
+            except re.error as exc:
+                raise WaveqdaError(f"label rules: {name} is not a valid regular expression ({exc})") from exc
+            if "label" not in pattern.groupindex:
+                raise WaveqdaError(f"label rules: {name} needs a named group (?P<label>...)")
+            compiled.append(pattern)
+        return compiled[0], compiled[1]
+
     def role_of(self, speaker: str) -> str:
         """``interviewer`` for labels matching the interviewer patterns or initials, else ``participant``."""
         label = speaker.strip().strip("*").strip().rstrip(":").strip().lower()
@@ -82,14 +107,3 @@ class LabelRules:
             if re.fullmatch(pattern, label):
                 return "interviewer"
         return "participant"
-
-
-def merge_consecutive(turns: list[ParsedTurn], text: str) -> list[ParsedTurn]:
-    """Join consecutive turns by the same speaker into one (the span runs from first start to last end)."""
-    merged: list[ParsedTurn] = []
-    for turn in turns:
-        if merged and merged[-1].speaker == turn.speaker:
-            merged[-1].end = turn.end
-            continue
-        merged.append(ParsedTurn(turn.speaker, turn.start, turn.end, turn.timestamp))
-    return merged

@@ -1,0 +1,234 @@
+"""Which characters a producer's selection offsets count, decided per source, and conversion to ours.
+
+The standard says offsets count Unicode code points, but producers differ (see ``shared/refi-qda/NOTES.md``):
+NVivo counts UTF-16 code units (an emoji counts 2) and a CRLF line end as 2, QualCoder counts code points over
+LF text, ATLAS.ti reportedly counts a CRLF as 1. Trusting the standard puts NVivo codings a few characters
+off after every emoji, silently. So each source is scored under every candidate convention:
+
+1. against the selection ``name`` where the producer filled it with the selected text (decisive when it does);
+2. else by how many selections start and end on a word or line boundary (people select whole words);
+3. ties go to the convention of the producer named in ``Project@origin``, else the standard's.
+
+Our stored text is the source text with the BOM stripped and line ends normalised to LF, and our offsets are
+code points into it, so every convention maps producer offsets onto that one text.
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_right
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Convention:
+    unit: str  # "codepoint" or "utf16"
+    crlf: int  # how many positions a CRLF line end takes: 1 or 2
+
+    def describe(self) -> str:
+        unit = "UTF-16 code units" if self.unit == "utf16" else "code points"
+        return f"{unit}, CRLF counts {self.crlf}"
+
+
+STANDARD = Convention("codepoint", 2)  # code points of the file as written
+CANDIDATES = (STANDARD, Convention("codepoint", 1), Convention("utf16", 2), Convention("utf16", 1))
+PRODUCER_CONVENTIONS = {
+    "nvivo": Convention("utf16", 2),
+    "qualcoder": Convention("codepoint", 1),
+    "atlas": Convention("codepoint", 1),
+    "waveqda": Convention("codepoint", 1),
+}
+ELLIPSES = ("…", "...")
+_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # two UTF-16 code units each (emoji...)
+
+
+def normalise_text(raw: str) -> tuple[str, list[int]]:
+    """Strip a BOM and turn CRLF / CR into LF; also return where (in the result) each former CRLF is."""
+    if raw.startswith("\ufeff"):
+        raw = raw[1:]
+    out: list[str] = []
+    crlf_at: list[int] = []
+    position = 0
+    for line in raw.splitlines(keepends=True):
+        # splitlines also ends lines at form feeds, U+2028...; rstrip keeps those in the text, as they were.
+        body = line.rstrip("\r\n")
+        ending = line[len(body):]
+        out.append(body)
+        position += len(body)
+        if ending:
+            if ending == "\r\n":
+                crlf_at.append(position)
+            out.append("\n")
+            position += 1
+    return "".join(out), crlf_at
+
+
+@dataclass
+class OffsetMap:
+    """Producer offsets -> indices into the normalised text, for one convention.
+
+    Each normalised character is one position for the producer, except "wide" ones (non-BMP characters when
+    counting UTF-16, former CRLFs when a CRLF counts 2), which take two. A position inside a surrogate pair
+    is meaningless (None); one between CR and LF means the line end.
+    """
+
+    text: str
+    wide: list[int]
+    splittable: list[bool]
+    starts: list[int] = field(init=False)
+    ends: list[int] = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.starts = [index + j for j, index in enumerate(self.wide)]
+        self.ends = [start + 2 for start in self.starts]
+
+    @classmethod
+    def build(cls, text: str, crlf_at: list[int], convention: Convention) -> OffsetMap:
+        wide: dict[int, bool] = {}
+        if convention.crlf == 2:
+            wide.update((index, True) for index in crlf_at)
+        if convention.unit == "utf16":
+            wide.update((match.start(), False) for match in _ASTRAL.finditer(text))
+        ordered = sorted(wide)
+        return cls(text, ordered, [wide[i] for i in ordered])
+
+    @property
+    def producer_length(self) -> int:
+        return len(self.text) + len(self.wide)
+
+    def to_index(self, position: int) -> int | None:
+        if position < 0 or position > self.producer_length:
+            return None
+        before = bisect_right(self.ends, position)
+        if before < len(self.starts) and self.starts[before] < position:
+            return self.wide[before] if self.splittable[before] else None
+        return position - before
+
+
+def is_boundary(text: str, index: int) -> bool:
+    """A word or line boundary: not between two word characters."""
+    if index <= 0 or index >= len(text):
+        return True
+    return not (_is_word(text[index - 1]) and _is_word(text[index]))
+
+
+def _is_word(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
+
+
+def squeeze(text: str) -> str:
+    return " ".join(text.split())
+
+
+def name_matches(selected: str, name: str) -> bool | None:
+    """Does a selection's ``name`` show its text? None when the name is empty (no evidence either way)."""
+    stem = squeeze(name)
+    shortened = stem.endswith(ELLIPSES)
+    for ellipsis in ELLIPSES:
+        stem = stem.removesuffix(ellipsis)
+    stem = stem.rstrip()
+    if not stem:
+        return None
+    actual = squeeze(selected)
+    return actual.startswith(stem) if shortened else actual == stem
+
+
+@dataclass
+class RawSelection:
+    start: int
+    end: int
+    name: str = ""
+
+
+@dataclass
+class Score:
+    convention: Convention
+    valid: int = 0
+    named_matches: int = 0
+    boundary_hits: int = 0
+
+    def key(self) -> tuple[int, int, int]:
+        return (self.named_matches, self.boundary_hits, self.valid)
+
+
+@dataclass
+class Detection:
+    """The convention chosen for one source, why, and how well it fits."""
+
+    convention: Convention
+    reason: str
+    offsets: OffsetMap
+    scores: list[Score]
+    named: int
+    total: int
+
+    @property
+    def chosen(self) -> Score:
+        return next(s for s in self.scores if s.convention == self.convention)
+
+    @property
+    def names_informative(self) -> bool:
+        """True when the producer's names are the selected text (so a mismatch flags a misplaced coding)."""
+        return self.named > 0 and self.chosen.named_matches * 2 >= self.named
+
+    def convert(self, start: int, end: int) -> tuple[int, int] | None:
+        """Our ``[start, end)`` for a producer's, or None when it does not fit the text."""
+        s, e = self.offsets.to_index(start), self.offsets.to_index(end)
+        if s is None or e is None or s >= e:
+            return None
+        return s, e
+
+    def describe(self) -> str:
+        score = self.chosen
+        rate = f"{score.boundary_hits}/{self.total}" if self.total else "no selections"
+        return f"{self.convention.describe()} ({self.reason}; on word/line boundaries: {rate})"
+
+
+def preferred(origin: str) -> Convention:
+    folded = origin.casefold()
+    return next((conv for key, conv in PRODUCER_CONVENTIONS.items() if key in folded), STANDARD)
+
+
+def _score(offsets: OffsetMap, convention: Convention, selections: list[RawSelection]) -> Score:
+    score = Score(convention)
+    text = offsets.text
+    for sel in selections:
+        s, e = offsets.to_index(sel.start), offsets.to_index(sel.end)
+        if s is None or e is None or s >= e:
+            continue
+        score.valid += 1
+        if name_matches(text[s:e], sel.name):
+            score.named_matches += 1
+        if is_boundary(text, s) and is_boundary(text, e):
+            score.boundary_hits += 1
+    return score
+
+
+def detect(raw_text: str, selections: list[RawSelection], origin: str = "") -> Detection:
+    """Choose the convention under which this source's selections fit its text best."""
+    text, crlf_at = normalise_text(raw_text)
+    maps = {conv: OffsetMap.build(text, crlf_at, conv) for conv in CANDIDATES}
+    scores = [_score(maps[conv], conv, selections) for conv in CANDIDATES]
+    favourite = preferred(origin)
+    order = [favourite, *[c for c in CANDIDATES if c != favourite]]
+    best = max(scores, key=lambda s: (*s.key(), -order.index(s.convention)))
+    named = sum(1 for sel in selections if has_name(sel.name))
+    rivals = [s for s in scores if maps[s.convention].wide != maps[best.convention].wide]
+    reason = _reason(best, rivals, favourite)
+    return Detection(best.convention, reason, maps[best.convention], scores, named, len(selections))
+
+
+def has_name(name: str) -> bool:
+    """A name that could show the selected text (not empty, not only an ellipsis)."""
+    return name_matches(name, name) is not None
+
+
+def _reason(best: Score, rivals: list[Score], favourite: Convention) -> str:
+    """Why ``best`` won; rivals are the conventions that would place offsets differently on this text."""
+    if not rivals:
+        return "all conventions agree on this text"
+    if best.named_matches and all(s.named_matches < best.named_matches for s in rivals):
+        return "selection names match the text"
+    if all(s.key()[:2] < best.key()[:2] for s in rivals):
+        return "best fit to word and line boundaries"
+    return "producer default" if best.convention == favourite else "standard"
