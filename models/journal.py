@@ -6,18 +6,26 @@ undoing any sequence of operations restores the database exactly.
 
 Capture is automatic: a session opened through ``Project.change()`` carries a ``ChangeBuffer`` in
 ``session.info``; SQLAlchemy flush hooks add every ORM insert, update and delete to it. Domain code must
-therefore change undoable tables through the ORM (not bulk ``update()``/``delete()`` statements), or add
-its changes with ``ChangeBuffer.add`` itself.
+therefore change undoable tables through the ORM (not bulk ``update()``/``delete()`` statements), or use
+``set_column`` (a journalled set-based update for repointing many rows), or add its changes with
+``ChangeBuffer.add`` itself.
+
+Undo/redo (``replay``) check that every touched row still looks as the event left it, then write all rows
+back with a few batched statements, so one step costs about the same whether it touched one row or 5,000.
 """
 
 from __future__ import annotations
 
+from collections import defaultdict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import UTC, date, datetime
+from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import Table, delete, event, insert, inspect, select, update
+from sqlalchemy import Table, bindparam, delete, event, insert, inspect, select, text, update
 from sqlalchemy.orm import Session, UOWTransaction
+from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from models.errors import WaveqdaError
 from models.schema import Base, Event
@@ -29,7 +37,13 @@ BUFFER_KEY = "waveqda_changes"
 
 
 def _to_json(value: Any) -> Any:
-    if isinstance(value, datetime | date):
+    """A JSON-ready value. Datetimes become naive UTC ISO text, which is what SQLite hands back, so an image
+    taken from a fresh ORM object (aware) and one read from the database (naive) compare equal."""
+    if isinstance(value, datetime):
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat()
+    if isinstance(value, date):
         return value.isoformat()
     return value
 
@@ -37,16 +51,20 @@ def _to_json(value: Any) -> Any:
 def _from_json(table: Table, column: str, value: Any) -> Any:
     if value is None:
         return None
-    python_type = None
-    try:
-        python_type = table.c[column].type.python_type
-    except NotImplementedError:
-        return value
+    python_type = _python_type(table, column)
     if python_type is datetime and isinstance(value, str):
         return datetime.fromisoformat(value)
     if python_type is date and isinstance(value, str):
         return date.fromisoformat(value)
     return value
+
+
+@lru_cache(maxsize=512)
+def _python_type(table: Table, column: str) -> type | None:
+    try:
+        return table.c[column].type.python_type
+    except NotImplementedError:
+        return None
 
 
 def row_image(obj: Any) -> dict[str, Any]:
@@ -62,7 +80,7 @@ def primary_key(obj: Any) -> dict[str, Any]:
 
 @dataclass
 class ChangeBuffer:
-    """The row changes of one user-level operation, merged per row (first before, last after)."""
+    """The row changes of one user-level operation, merged per row (earliest before, latest after)."""
 
     changes: dict[tuple[str, tuple], dict[str, Any]] = field(default_factory=dict)
     order: list[tuple[str, tuple]] = field(default_factory=list)
@@ -71,6 +89,9 @@ class ChangeBuffer:
         key = (table, tuple(sorted(pk.items())))
         if key in self.changes:
             entry = self.changes[key]
+            if entry["before"] is not None and before is not None:
+                # Earlier flushes saw the older values; a later image only fills columns they did not touch.
+                entry["before"] = {**before, **entry["before"]}
             entry["after"] = None if after is None else {**(entry["after"] or {}), **after}
             return
         self.changes[key] = {"table": table, "pk": pk, "before": before, "after": after}
@@ -101,6 +122,31 @@ def _journalled(obj: Any) -> bool:
     return isinstance(obj, Base) and obj.__table__.name not in UNJOURNALLED
 
 
+def _stored_value(session: Session, obj: Any, column: str) -> Any:
+    """A column's value as the database holds it (before this flush), for attributes set while unloaded."""
+    table = obj.__table__
+    return session.execute(select(table.c[column]).where(*_pk_clause(table, primary_key(obj)))).scalar()
+
+
+def _update_images(session: Session, obj: Any) -> tuple[dict[str, Any], dict[str, Any]]:
+    """Before/after values of the columns changed on ``obj``. Only attributes in ``committed_state`` can
+    have changed, so the cost follows what changed, not the width of the row."""
+    state = inspect(obj)
+    columns = state.mapper.column_attrs
+    before: dict[str, Any] = {}
+    after: dict[str, Any] = {}
+    for key in list(state.committed_state):
+        if key not in columns:
+            continue
+        history = state.manager[key].impl.get_history(state, state.dict, PASSIVE_NO_INITIALIZE)
+        if not history.has_changes():
+            continue
+        old = history.deleted[0] if history.deleted else _stored_value(session, obj, key)
+        new = history.added[0] if history.added else None
+        before[key], after[key] = _to_json(old), _to_json(new)
+    return before, after
+
+
 @event.listens_for(Session, "before_flush")
 def _capture_updates_and_deletes(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
     buffer = _buffer(session)
@@ -110,19 +156,9 @@ def _capture_updates_and_deletes(session: Session, flush_context: UOWTransaction
         if _journalled(obj):
             buffer.add(obj.__table__.name, primary_key(obj), row_image(obj), None)
     for obj in session.dirty:
-        if not _journalled(obj) or not session.is_modified(obj, include_collections=False):
+        if not _journalled(obj):
             continue
-        state = inspect(obj)
-        before: dict[str, Any] = {}
-        after: dict[str, Any] = {}
-        for attr in state.mapper.column_attrs:
-            history = state.attrs[attr.key].history
-            if not history.has_changes():
-                continue
-            old = history.deleted[0] if history.deleted else None
-            new = history.added[0] if history.added else None
-            before[attr.key] = _to_json(old)
-            after[attr.key] = _to_json(new)
+        before, after = _update_images(session, obj)
         if after:
             buffer.add(obj.__table__.name, primary_key(obj), before, after)
 
@@ -158,7 +194,9 @@ def record_event(
 ) -> Event:
     """Write one event. A new undoable change makes any pending redo impossible (branch discarded)."""
     if undoable and changes:
-        session.execute(update(Event).where(Event.state == "undone").values(state="discarded"))
+        session.execute(
+            update(Event).where(Event.id > _last_done_id(session), Event.state == "undone").values(state="discarded")
+        )
     ev = Event(
         actor=actor,
         operation=operation,
@@ -171,20 +209,86 @@ def record_event(
     return ev
 
 
+def set_column(session: Session, model: type[Base], ids: list[int], column: str, old: Any, new: Any) -> None:
+    """Change one column from ``old`` to ``new`` on many rows with set-based UPDATEs, journalled exactly as an
+    ORM flush would journal it.
+
+    Why: loading thousands of ORM objects only to repoint a foreign key (merge, split) costs far more than
+    the change itself; this keeps an operation's cost proportional to the rows it changes. Every row must
+    hold ``old``; if one does not, the operation is refused (and rolled back) rather than journalled wrongly.
+    """
+    ids = list(dict.fromkeys(ids))
+    table = model.__table__
+    session.flush()
+    changed = 0
+    for chunk in chunks(ids):
+        stmt = update(table).where(table.c.id.in_(chunk), table.c[column] == old).values({column: new})
+        changed += session.execute(stmt).rowcount
+    if changed != len(ids):
+        raise WaveqdaError(f"{table.name}: {len(ids) - changed} rows no longer hold {column} = {old!r}; retry")
+    buffer = _buffer(session)
+    if buffer is not None:
+        for row_id in ids:
+            buffer.add(table.name, {"id": row_id}, {column: _to_json(old)}, {column: _to_json(new)})
+    wanted = set(ids)
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, model) and obj.id in wanted:
+            session.expire(obj)
+
+
 # --- replay -----------------------------------------------------------------------------------------
+
+# Row writes are batched per table and kind, so undoing a merge of thousands of codings is a handful of
+# statements; foreign keys are checked at commit, so the order rows come back in does not matter.
+_PRAGMA_DEFER = text("PRAGMA defer_foreign_keys = ON")
+_CHUNK = 500
+
+RowKey = tuple[str, tuple]
 
 
 def _table(name: str) -> Table:
     return Base.metadata.tables[name]
 
 
-def _pk_clause(table: Table, pk: dict[str, Any]):
+def _pk_clause(table: Table, pk: dict[str, Any]) -> list[Any]:
     return [table.c[k] == v for k, v in pk.items()]
 
 
-def _current(session: Session, table: Table, pk: dict[str, Any]) -> dict[str, Any] | None:
-    row = session.execute(select(table).where(*_pk_clause(table, pk))).mappings().first()
-    return None if row is None else {k: _to_json(v) for k, v in row.items()}
+def _row_key(table: str, pk: dict[str, Any]) -> RowKey:
+    return table, tuple(sorted(pk.items()))
+
+
+def chunks(items: list[Any], size: int = _CHUNK) -> Iterable[list[Any]]:
+    """Slices of ``items`` small enough for an ``IN (...)`` list on any SQLite build."""
+    for i in range(0, len(items), size):
+        yield items[i : i + size]
+
+
+def _current_rows(session: Session, changes: list[dict[str, Any]], src: str) -> dict[RowKey, dict[str, Any]]:
+    """The present state of every row an event touched, read with one query per table and chunk.
+
+    Only the columns the ``src`` images name are read: that is all the "has it changed since?" check needs.
+    """
+    by_table: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    needed: dict[str, set[str]] = defaultdict(set)
+    for change in changes:
+        by_table[change["table"]].append(change["pk"])
+        needed[change["table"]].update(change[src] or ())
+    found: dict[RowKey, dict[str, Any]] = {}
+    for name, pks in by_table.items():
+        table = _table(name)
+        pk_columns = [c.name for c in table.primary_key.columns]
+        columns = [table.c[c] for c in dict.fromkeys([*pk_columns, *sorted(needed[name])])]
+        if len(pk_columns) == 1:
+            key = table.c[pk_columns[0]]
+            queries = [select(*columns).where(key.in_([pk[key.name] for pk in chunk])) for chunk in chunks(pks)]
+        else:
+            queries = [select(*columns).where(*_pk_clause(table, pk)) for pk in pks]
+        for query in queries:
+            for row in session.execute(query).mappings():
+                image = {k: _to_json(v) for k, v in row.items()}
+                found[_row_key(name, {c: row[c] for c in pk_columns})] = image
+    return found
 
 
 def _matches(current: dict[str, Any] | None, expected: dict[str, Any] | None) -> bool:
@@ -195,54 +299,142 @@ def _matches(current: dict[str, Any] | None, expected: dict[str, Any] | None) ->
     return all(current.get(k) == v for k, v in expected.items())
 
 
-def _write(session: Session, table: Table, pk: dict[str, Any], target: dict[str, Any] | None,
-           present: bool) -> None:
-    """Bring one row to ``target`` (None = absent)."""
-    if target is None:
-        session.execute(delete(table).where(*_pk_clause(table, pk)))
-        return
-    values = {k: _from_json(table, k, v) for k, v in target.items()}
-    if present:
-        session.execute(update(table).where(*_pk_clause(table, pk)).values(**values))
-    else:
-        session.execute(insert(table).values(**{**pk, **values}))
+def _params(table: Table, values: dict[str, Any], prefix: str) -> dict[str, Any]:
+    return {f"{prefix}{k}": _from_json(table, k, v) for k, v in values.items()}
+
+
+def _execute_batches(
+    session: Session, batches: dict[tuple, list[dict[str, Any]]], statement: Callable[[Table, tuple, tuple], Any]
+) -> None:
+    for (name, pk_names, columns), rows in batches.items():
+        table = _table(name)
+        session.execute(statement(table, pk_names, columns), rows)
+
+
+def _where_pk(table: Table, pk_names: tuple) -> list[Any]:
+    return [table.c[k] == bindparam(f"pk_{k}") for k in pk_names]
+
+
+def _delete_stmt(table: Table, pk_names: tuple, _columns: tuple) -> Any:
+    return delete(table).where(*_where_pk(table, pk_names))
+
+
+def _update_stmt(table: Table, pk_names: tuple, columns: tuple) -> Any:
+    return update(table).where(*_where_pk(table, pk_names)).values({c: bindparam(f"v_{c}") for c in columns})
+
+
+def _insert_stmt(table: Table, _pk_names: tuple, _columns: tuple) -> Any:
+    return insert(table)
+
+
+def _write_all(
+    session: Session, changes: list[dict[str, Any]], dst: str, present: dict[RowKey, dict[str, Any]]
+) -> None:
+    """Bring every touched row to its ``dst`` image: deletes, then updates, then inserts (so a unique
+    value can pass from a removed row to a restored one)."""
+    deletes: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    updates: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    inserts: dict[tuple, list[dict[str, Any]]] = defaultdict(list)
+    for change in changes:
+        name, pk, target = change["table"], change["pk"], change[dst]
+        table = _table(name)
+        pk_names = tuple(sorted(pk))
+        pk_params = _params(table, pk, "pk_")
+        if target is None:
+            deletes[(name, pk_names, ())].append(pk_params)
+        elif _row_key(name, pk) in present:
+            columns = tuple(sorted(target))
+            updates[(name, pk_names, columns)].append({**pk_params, **_params(table, target, "v_")})
+        else:
+            row = {**pk, **target}
+            inserts[(name, pk_names, tuple(sorted(row)))].append(_params(table, row, ""))
+    _execute_batches(session, deletes, _delete_stmt)
+    _execute_batches(session, updates, _update_stmt)
+    _execute_batches(session, inserts, _insert_stmt)
+
+
+def _expire_touched(session: Session, tables: set[str]) -> None:
+    """Rows were written past the ORM; loaded objects of those tables must reload before use."""
+    for obj in list(session.identity_map.values()):
+        if getattr(obj, "__table__", None) is not None and obj.__table__.name in tables:
+            session.expire(obj)
 
 
 def replay(session: Session, ev: Event, backwards: bool) -> None:
     """Apply an event's changes backwards (undo) or forwards (redo), refusing if rows moved on since."""
     changes = ev.changes or []
-    sequence = list(reversed(changes)) if backwards else list(changes)
     src, dst = ("after", "before") if backwards else ("before", "after")
+    session.flush()
     if session.bind is not None and session.bind.dialect.name == "sqlite":
         session.execute(_PRAGMA_DEFER)
-    for change in sequence:
-        table = _table(change["table"])
-        current = _current(session, table, change["pk"])
-        if not _matches(current, change[src]):
+    present = _current_rows(session, changes, src)
+    for change in changes:
+        if not _matches(present.get(_row_key(change["table"], change["pk"])), change[src]):
             raise WaveqdaError(
                 f"cannot {'undo' if backwards else 'redo'} #{ev.id} ({ev.summary}): "
                 f"{change['table']} row {change['pk']} has changed since"
             )
-        _write(session, table, change["pk"], change[dst], present=current is not None)
-    session.flush()
+    _write_all(session, changes, dst, present)
+    _refresh_search_index(session, changes)
+    _expire_touched(session, {change["table"] for change in changes})
 
 
-def _pragma_defer():
-    from sqlalchemy import text
+def _refresh_search_index(session: Session, changes: list[dict[str, Any]]) -> None:
+    """Rebuild the full-text rows of transcripts whose text or turns a replay changed (or drop them).
 
-    return text("PRAGMA defer_foreign_keys = ON")
+    The index is derived data outside the ORM, so no row image covers it; operations that journal
+    transcript rows themselves (redaction, project merge) rely on undo and redo keeping it in step.
+    """
+    from models import search_index
+
+    transcript_ids: set[int] = set()
+    turn_ids: list[int] = []
+    for change in changes:
+        if change["table"] == "transcripts":
+            transcript_ids.add(change["pk"]["id"])
+        elif change["table"] in ("turns", "sentences"):
+            for image in (change["before"], change["after"]):
+                if image and image.get("transcript_id") is not None:
+                    transcript_ids.add(image["transcript_id"])
+            if change["table"] == "turns":
+                turn_ids.append(change["pk"]["id"])
+    turns = _table("turns")
+    for chunk in chunks(turn_ids):
+        transcript_ids.update(session.scalars(select(turns.c.transcript_id).where(turns.c.id.in_(chunk))))
+    if not transcript_ids:
+        return
+    transcripts = _table("transcripts")
+    for transcript_id in sorted(transcript_ids):
+        exists = session.scalar(select(transcripts.c.id).where(transcripts.c.id == transcript_id))
+        if exists is None:
+            search_index.remove_transcript(session, transcript_id)
+        else:
+            search_index.reindex_transcript(session, transcript_id)
 
 
-_PRAGMA_DEFER = _pragma_defer()
+def _last_done_id(session: Session) -> int:
+    ev_id = session.scalar(
+        select(Event.id).where(Event.undoable.is_(True), Event.state == "done").order_by(Event.id.desc()).limit(1)
+    )
+    return ev_id or 0
 
 
 def last_done(session: Session) -> Event | None:
+    """The newest undoable step still in effect (what ``undo`` takes back)."""
     return session.scalars(
         select(Event).where(Event.undoable.is_(True), Event.state == "done").order_by(Event.id.desc()).limit(1)
     ).first()
 
 
 def first_undone(session: Session) -> Event | None:
+    """The oldest undone step (what ``redo`` does again).
+
+    Undone steps always come after the newest done one (undo takes the newest, redo the oldest undone, a new
+    step discards them all), so the search starts there instead of scanning the whole log.
+    """
     return session.scalars(
-        select(Event).where(Event.undoable.is_(True), Event.state == "undone").order_by(Event.id).limit(1)
+        select(Event)
+        .where(Event.id > _last_done_id(session), Event.undoable.is_(True), Event.state == "undone")
+        .order_by(Event.id)
+        .limit(1)
     ).first()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -73,14 +74,20 @@ def small_project(project: Project) -> Project:
 
 
 def database_state(project: Project) -> dict[str, list[tuple]]:
-    """Every row of every table except the event log, order-independent: what undo must restore exactly."""
+    """Every row of every table except the event log, order-independent: what undo must restore exactly.
+
+    FTS5's segment storage (``<index>_data``, ``<index>_idx``) is left out: its physical layout legitimately
+    differs after an insert and a delete. The indexed content (``<index>_content``, ``_docsize``) is compared.
+    """
+    import re
+
     from sqlalchemy import text
 
     with project.engine.connect() as conn:
-        names = conn.execute(
-            text("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'")
-        ).scalars()
-        tables = sorted(n for n in names if n != "events")
+        rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
+        fts = [name for name, sql in rows if re.search(r"\busing\s+fts5\s*\(", sql or "", re.IGNORECASE)]
+        skipped = {"events", *(f"{name}_{part}" for name in fts for part in ("data", "idx"))}
+        tables = sorted(name for name, _ in rows if name not in skipped and not name.startswith("sqlite_"))
         return {n: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{n}"'))), key=repr) for n in tables}
 
 
@@ -116,3 +123,93 @@ def sample_project(sample_template: Path, tmp_path: Path) -> Project:
     proj = open_project(target)
     yield proj
     proj.close()
+
+
+# --- a coded version of the small study (queries, search and analysis commands) ---------------------
+
+CODED_CODES = ["Support", "Support/Peer support", "Support/Supervision", "Worry", "Worry/Job insecurity", "Archived"]
+
+# (label, participant, timepoint, code path, coder, first words, last words or None)
+CODED_CODINGS = [
+    (1, "P01", "T1", "Support/Peer support", "ana", "I felt supported by everyone.", None),
+    (2, "P01", "T1", "Support/Supervision", "ana", "The supervision was good.", None),
+    (3, "P01", "T1", "Support", "ana", "I felt supported", "The supervision was good."),
+    (4, "P01", "T1", "Worry/Job insecurity", "ana", "I worry about the contract though. Funding might end.", None),
+    (5, "P01", "T2", "Support/Supervision", "ana", "There is no supervision at all.", None),
+    (6, "P01", "T2", "Support/Peer support", "ben", "I am supporting people every day.", None),
+    (7, "P02", "T1", "Support/Peer support", "ana", "The team supports me.", None),
+    (8, "P02", "T2", "Worry/Job insecurity", "ana", "might leave", None),
+    (9, "P02", "T2", "Support/Supervision", "ben", "Supervison is missing.", None),
+    (10, "P01", "T1", "Archived", "ana", "Sandra was kind.", None),
+    (11, "P01", "T2", "Worry", "ana", "Harder.", "And supervision?"),
+    (12, "P01", "T1", "Support/Supervision", "ben", "How did the training go?", None),
+]
+
+
+def phrase_span(text: str, first: str, last: str | None = None) -> tuple[int, int]:
+    """``[start, end)`` from the first words to the end of the last words (both must occur once)."""
+    assert text.count(first) == 1, first
+    start = text.index(first)
+    if last is None:
+        return start, start + len(first)
+    assert text.count(last) == 1, last
+    return start, text.index(last) + len(last)
+
+
+@dataclass
+class CodedStudy:
+    project: Project
+    codes: dict[str, int]  # path -> code id
+    codings: dict[int, int]  # label in CODED_CODINGS -> coding id
+    transcripts: dict[str, int]  # "P01/T1" -> transcript id
+
+
+@pytest.fixture
+def coded_study(small_project: Project) -> CodedStudy:
+    """The small study with a two-theme codebook (plus an archived code), coders ana and ben, twelve
+    codings (overlapping, multi-turn, on an interviewer turn), a key quote and a site attribute."""
+    from sqlalchemy import select
+
+    from models.schema import AttributeDefinition, Code, Coder, Coding, Participant, ParticipantAttribute
+    from models.transcripts import find_transcript
+
+    with small_project.change("tester", "seed", "seed codings") as session:
+        coders = {name: Coder(name=name) for name in ("ana", "ben")}
+        session.add_all(coders.values())
+        session.flush()
+        codes: dict[str, Code] = {}
+        for position, path in enumerate(CODED_CODES):
+            parent, _, name = path.rpartition("/")
+            code = Code(name=name, parent_id=codes[parent].id if parent else None, position=position)
+            code.archived = name == "Archived"
+            session.add(code)
+            session.flush()
+            codes[path] = code
+        site = AttributeDefinition(name="site", type="choice", choices=["North", "South"])
+        session.add(site)
+        session.flush()
+        for study_id, value in (("P01", "North"), ("P02", "South")):
+            participant = session.scalar(select(Participant).where(Participant.study_id == study_id))
+            session.add(ParticipantAttribute(participant_id=participant.id, attribute_id=site.id, value=value))
+        codings: dict[int, Coding] = {}
+        transcripts: dict[str, int] = {}
+        for label, participant, timepoint, path, coder, first, last in CODED_CODINGS:
+            transcript = find_transcript(session, f"{participant}/{timepoint}")
+            transcripts[f"{participant}/{timepoint}"] = transcript.id
+            start, end = phrase_span(transcript.text, first, last)
+            codings[label] = Coding(
+                transcript_id=transcript.id,
+                code_id=codes[path].id,
+                coder_id=coders[coder].id,
+                start=start,
+                end=end,
+                key_quote=label == 7,
+            )
+            session.add(codings[label])
+            session.flush()
+    return CodedStudy(
+        small_project,
+        {path: code.id for path, code in codes.items()},
+        {label: coding.id for label, coding in codings.items()},
+        transcripts,
+    )

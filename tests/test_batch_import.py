@@ -12,7 +12,7 @@ from typer.testing import CliRunner
 from app.cli import app
 from importers.batch import import_paths, pattern_regex
 from models import search_index
-from models.schema import Coder, Code, Coding, Participant, Sentence, Transcript, Turn
+from models.schema import Code, Coder, Coding, Participant, Sentence, Transcript, Turn
 from models.store import Project
 
 runner = CliRunner()

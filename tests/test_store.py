@@ -56,7 +56,9 @@ def test_default_timepoints(project) -> None:
 
 
 def test_foreign_keys_are_enforced(project) -> None:
-    with pytest.raises(Exception), project.change("t", "bad") as session:
+    from sqlalchemy.exc import IntegrityError
+
+    with pytest.raises(IntegrityError, match="FOREIGN KEY"), project.change("t", "bad") as session:
         session.add(Code(name="orphan", parent_id=999))
 
 

@@ -1,7 +1,307 @@
-"""(placeholder: commands of this area are registered here.)"""
+"""Codebook, coding and history commands: codes, code ..., apply, uncode, undo, redo, history, coder.
+
+Handlers parse arguments, call ``models.codebook`` / ``models.coding`` / ``models.history`` and print. Events
+are recorded as the coder given, else the project's default coder, else the OS user.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
+from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_existing
+from models import codebook, coding, history
+from models.errors import WaveqdaError
+from models.participants import default_coder_name
+from models.store import Project
+
+code_app = typer.Typer(
+    name="code",
+    help="Create and refine codes: add, rename, describe, recolour, move, merge, split, archive, delete.",
+    no_args_is_help=True,
+)
+
+PathArg = typer.Argument(..., help="A code path (Theme/Subtheme/Code) or id.", metavar="PATH")
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("codes")(codes)
+    app.add_typer(code_app, name="code")
+    for name, handler in (
+        ("add", add),
+        ("rename", rename),
+        ("describe", describe),
+        ("recolour", recolour),
+        ("reorder", reorder),
+        ("move", move),
+        ("merge", merge),
+        ("split", split),
+        ("archive", archive),
+        ("unarchive", unarchive),
+        ("delete", delete),
+    ):
+        code_app.command(name)(handler)
+    app.command("apply")(apply)
+    app.command("uncode")(uncode)
+    app.command("undo")(undo)
+    app.command("redo")(redo)
+    app.command("history")(history_command)
+    app.command("coder")(coder)
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[Project]:
+    project = open_existing(path)
+    try:
+        yield project
+    finally:
+        project.close()
+
+
+def actor_of(project: Project, coder_name: str | None = None) -> str:
+    with project.read() as session:
+        return coding.actor_name(session, coder_name)
+
+
+# --- the codebook ------------------------------------------------------------------------------------
+
+
+def codes(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
+    """Show the codebook tree with each code's segments per timepoint."""
+    with opened(project) as proj, proj.read() as session:
+        rows = codebook.codebook_rows(session)
+    if json_out:
+        emit_json(rows)
+        return
+    keys = list(rows[0]["counts"]) if rows else []
+    emit_table(
+        ["id", "code", *keys, "colour", "note"],
+        [[r["id"], "  " * r["depth"] + r["name"], *r["counts"].values(), r["colour"], _note(r)] for r in rows],
+    )
+
+
+def _note(row: dict) -> str:
+    if row["merged_into"]:
+        return f"merged into {row['merged_into']}"
+    return "archived" if row["archived"] else ""
+
+
+def add(
+    project: Path = ProjectArg,
+    path: str = typer.Argument(..., help="Theme/Subtheme/Code; missing parents are created.", metavar="PATH"),
+    definition: str = typer.Option("", "--definition", help="What the code means."),
+    include: str = typer.Option("", "--include", help="Inclusion criteria."),
+    exclude: str = typer.Option("", "--exclude", help="Exclusion criteria."),
+    example: str = typer.Option("", "--example", help="An example quote."),
+    colour: str | None = typer.Option(None, "--colour", help="#RRGGBB (default: the next palette colour)."),
+) -> None:
+    """Add a code (and any missing parent codes)."""
+    with opened(project) as proj:
+        code_id = codebook.add_code(proj, actor_of(proj), path, definition, include, exclude, example, colour)
+    typer.echo(f"Added code {path} (id {code_id})")
+
+
+def rename(
+    project: Path = ProjectArg,
+    path: str = PathArg,
+    new_name: str = typer.Argument(..., help="The new name (not a path).", metavar="NEW_NAME"),
+) -> None:
+    """Rename a code; its codings and sub-codes follow."""
+    with opened(project) as proj:
+        codebook.rename_code(proj, actor_of(proj), path, new_name)
+    typer.echo(f"Renamed {path} to {new_name}")
+
+
+def describe(
+    project: Path = ProjectArg,
+    path: str = PathArg,
+    definition: str | None = typer.Option(None, "--definition", help="What the code means."),
+    include: str | None = typer.Option(None, "--include", help="Inclusion criteria."),
+    exclude: str | None = typer.Option(None, "--exclude", help="Exclusion criteria."),
+    example: str | None = typer.Option(None, "--example", help="An example quote."),
+) -> None:
+    """Edit a code's definition fields (only those given change; "" clears one)."""
+    with opened(project) as proj:
+        codebook.describe_code(proj, actor_of(proj), path, definition, include, exclude, example)
+    typer.echo(f"Updated {path}")
+
+
+def recolour(
+    project: Path = ProjectArg,
+    path: str = PathArg,
+    colour: str = typer.Argument(..., help="#RRGGBB", metavar="HEX"),
+) -> None:
+    """Change a code's colour."""
+    with opened(project) as proj:
+        codebook.recolour_code(proj, actor_of(proj), path, colour)
+    typer.echo(f"Recoloured {path} to {colour}")
+
+
+def reorder(
+    project: Path = ProjectArg,
+    path: str = PathArg,
+    position: int = typer.Argument(..., help="New position among its siblings, from 0.", metavar="POSITION"),
+) -> None:
+    """Move a code up or down among its siblings."""
+    with opened(project) as proj:
+        codebook.reorder_code(proj, actor_of(proj), path, position)
+    typer.echo(f"Moved {path} to position {position}")
+
+
+def move(
+    project: Path = ProjectArg,
+    path: str = PathArg,
+    new_parent: str = typer.Argument(
+        ..., help="The new parent's path, or / for the top level.", metavar="NEW_PARENT_PATH"
+    ),
+) -> None:
+    """Move a code (with its sub-codes) under another code."""
+    with opened(project) as proj:
+        codebook.move_code(proj, actor_of(proj), path, new_parent.strip() or None)
+    typer.echo(f"Moved {path} under {new_parent.strip() or '/'}")
+
+
+def merge(
+    project: Path = ProjectArg,
+    from_path: str = typer.Argument(..., help="The code to merge away.", metavar="FROM_PATH"),
+    into_path: str = typer.Argument(..., help="The code that receives its codings.", metavar="INTO_PATH"),
+) -> None:
+    """Merge one code into another (overlapping codings of the same coder become one)."""
+    with opened(project) as proj:
+        codebook.merge_codes(proj, actor_of(proj), from_path, into_path)
+    typer.echo(f"Merged {from_path} into {into_path}")
+
+
+def split(
+    project: Path = ProjectArg,
+    path: str = PathArg,
+    new_path: str = typer.Argument(..., help="The new code's path.", metavar="NEW_PATH"),
+    codings: str | None = typer.Option(None, "--codings", help="Coding ids, comma-separated.", metavar="IDS"),
+    transcript: list[str] | None = typer.Option(None, "--transcript", help="Only codings in this transcript."),
+    timepoint: str | None = typer.Option(None, "--timepoint", help="Only codings at this timepoint.", metavar="T"),
+    match: str | None = typer.Option(None, "--match", help="Only codings whose text contains this."),
+) -> None:
+    """Move chosen codings of a code to a new code."""
+    ids = _parse_ids(codings) if codings is not None else None
+    with opened(project) as proj:
+        new_id, moved = codebook.split_code(
+            proj, actor_of(proj), path, new_path, ids, transcript or None, timepoint, match
+        )
+    typer.echo(f"Moved {moved} codings from {path} to new code {new_path} (id {new_id})")
+
+
+def _parse_ids(text: str) -> list[int]:
+    try:
+        return [int(part) for part in text.replace(" ", "").split(",") if part]
+    except ValueError:
+        raise WaveqdaError(f"invalid --codings {text!r}: use ids separated by commas, e.g. 12,15,40") from None
+
+
+def archive(project: Path = ProjectArg, path: str = PathArg) -> None:
+    """Hide a code from coding (its codings and history stay)."""
+    with opened(project) as proj:
+        codebook.archive_code(proj, actor_of(proj), path)
+    typer.echo(f"Archived {path}")
+
+
+def unarchive(project: Path = ProjectArg, path: str = PathArg) -> None:
+    """Make an archived code available for coding again."""
+    with opened(project) as proj:
+        codebook.unarchive_code(proj, actor_of(proj), path)
+    typer.echo(f"Unarchived {path}")
+
+
+def delete(
+    project: Path = ProjectArg,
+    path: str = PathArg,
+    force: bool = typer.Option(False, "--force", help="Also delete its codings and memos (recorded; undoable)."),
+) -> None:
+    """Delete a code and its sub-codes (refused while they hold codings, unless --force)."""
+    with opened(project) as proj:
+        codebook.delete_code(proj, actor_of(proj), path, force)
+    typer.echo(f"Deleted {path}")
+
+
+# --- coding ------------------------------------------------------------------------------------------
+
+
+def apply(
+    project: Path = ProjectArg,
+    transcript: str = typer.Option(..., "--transcript", help="Transcript id or PARTICIPANT/TIMEPOINT.", metavar="T"),
+    code: list[str] = typer.Option(..., "--code", help="Code path or id (repeat for several).", metavar="NAME"),
+    coder_name: str | None = typer.Option(
+        None, "--coder", help="Coder (default: the project's default coder).", metavar="C"
+    ),
+    span: str | None = typer.Option(None, "--span", help="Character offsets START:END.", metavar="START:END"),
+    sentence: int | None = typer.Option(None, "--sentence", help="Sentence number, from 0.", metavar="N"),
+    turn: int | None = typer.Option(None, "--turn", help="Turn number, from 0 (speech only).", metavar="N"),
+    match: str | None = typer.Option(None, "--match", help="The first occurrence of this text.", metavar="TEXT"),
+    memo: str = typer.Option("", "--memo", help="A memo on the coding.", metavar="TEXT"),
+) -> None:
+    """Apply codes to a span of a transcript; prints the coding ids."""
+    with opened(project) as proj:
+        with proj.read() as session:
+            chosen = coder_name or default_coder_name(session)
+            transcript_id, start, end = coding.resolve_span(session, transcript, span, sentence, turn, match)
+        if not chosen:
+            fail("no coder: give --coder NAME, or set a default with: waveqda coder PROJECT NAME")
+        ids = coding.apply_codes(proj, chosen, transcript_id, list(code), chosen, start, end, memo)
+    for coding_id in ids:
+        typer.echo(coding_id)
+
+
+def uncode(
+    project: Path = ProjectArg,
+    coding_id: int = typer.Argument(..., help="The coding's id.", metavar="CODING_ID"),
+) -> None:
+    """Remove one coding."""
+    with opened(project) as proj:
+        coding.remove_coding(proj, actor_of(proj), coding_id)
+    typer.echo(f"Removed coding {coding_id}")
+
+
+def coder(
+    project: Path = ProjectArg,
+    name: str = typer.Argument(..., help="The coder to use when --coder is not given.", metavar="NAME"),
+) -> None:
+    """Set the project's default coder."""
+    with opened(project) as proj:
+        coding.set_default_coder(proj, name)
+    typer.echo(f"Default coder: {name.strip()}")
+
+
+# --- history -----------------------------------------------------------------------------------------
+
+
+def undo(project: Path = ProjectArg) -> None:
+    """Undo the last change (one whole operation)."""
+    with opened(project) as proj:
+        event = history.undo(proj, actor_of(proj))
+    typer.echo(f"Undid #{event.id}: {event.summary}" if event else "Nothing to undo")
+
+
+def redo(project: Path = ProjectArg) -> None:
+    """Redo the last undone change."""
+    with opened(project) as proj:
+        event = history.redo(proj, actor_of(proj))
+    typer.echo(f"Redid #{event.id}: {event.summary}" if event else "Nothing to redo")
+
+
+def history_command(
+    project: Path = ProjectArg,
+    limit: int | None = typer.Option(None, "--limit", help="Only the newest N events."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Show who changed what and when, oldest first (undone steps are marked)."""
+    with opened(project) as proj, proj.read() as session:
+        rows = history.history(session, limit)
+    if json_out:
+        emit_json(rows)
+        return
+    emit_table(
+        ["id", "at", "actor", "state", "summary"],
+        [[r["id"], r["at"], r["actor"], r["state"], r["summary"]] for r in rows],
+    )

@@ -1,0 +1,424 @@
+"""Coding operations: applying codes to spans, snapping spans, and editing codings and transcript memos.
+
+A coding is ``[start, end)`` of one transcript, one code, one coder. The rule that keeps counts honest: one
+coder never holds two codings of the same code that overlap or touch. Applying a code next to or over an
+existing coding of that code by that coder therefore extends the existing one (absorbing any others the
+new span bridges) instead of adding a second row that would be counted twice.
+
+Public functions that take a ``project`` are one undoable step each (``Project.change``); the
+``*_in_session`` and span helpers run inside the caller's transaction so that merge, split and auto-code can
+compose them into one step.
+"""
+
+from __future__ import annotations
+
+import getpass
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.codes import CodeTree
+from models.errors import NotFoundError, WaveqdaError
+from models.participants import default_coder_name, get_or_create_coder
+from models.schema import Code, Coder, Coding, Memo, Sentence, Transcript, Turn, utcnow
+from models.store import Project, set_setting
+from models.transcripts import find_transcript
+
+SNIPPET_LENGTH = 40
+MEMO_SEPARATOR = "\n\n"
+
+
+# --- lookups and labels ----------------------------------------------------------------------------
+
+
+def transcript_label(transcript: Transcript) -> str:
+    """``P07/T2``: how researchers name an interview."""
+    return f"{transcript.participant.study_id}/{transcript.timepoint.key}"
+
+
+def snippet(text: str, start: int, end: int, length: int = SNIPPET_LENGTH) -> str:
+    """The coded text on one line, shortened, for event summaries a reviewer can read."""
+    body = " ".join(text[start:end].split())
+    return body if len(body) <= length else body[: length - 1] + "…"
+
+
+def get_transcript(session: Session, transcript_id: int) -> Transcript:
+    found = session.get(Transcript, transcript_id)
+    if found is None:
+        raise NotFoundError(f"no transcript with id {transcript_id}")
+    return found
+
+
+def get_coding(session: Session, coding_id: int) -> Coding:
+    found = session.get(Coding, coding_id)
+    if found is None:
+        raise NotFoundError(f"no coding with id {coding_id} (see: waveqda codings PROJECT)")
+    return found
+
+
+def check_span(transcript: Transcript, start: int, end: int) -> None:
+    """Refuse a span that is empty, reversed or outside the transcript text."""
+    length = len(transcript.text)
+    if start < 0 or end > length:
+        raise WaveqdaError(
+            f"span {start}:{end} is outside transcript {transcript_label(transcript)} (text is 0:{length})"
+        )
+    if start >= end:
+        raise WaveqdaError(f"span {start}:{end} is empty: start must be less than end")
+
+
+def usable_code(session: Session, code_id: int) -> Code:
+    """A code that may receive new codings: it exists and is not archived."""
+    code = session.get(Code, code_id)
+    if code is None:
+        raise NotFoundError(f"no code with id {code_id}")
+    if code.archived:
+        path = CodeTree.load(session).path(code.id)
+        raise WaveqdaError(f"code {path!r} is archived; unarchive it before coding with it")
+    return code
+
+
+def join_memos(memos: list[str]) -> str:
+    """Distinct non-empty memo texts in order, so combining codings never drops what someone wrote."""
+    out: list[str] = []
+    for memo in memos:
+        memo = memo.strip()
+        if memo and memo not in out:
+            out.append(memo)
+    return MEMO_SEPARATOR.join(out)
+
+
+# --- applying --------------------------------------------------------------------------------------
+
+
+def same_code_neighbours(
+    session: Session, transcript_id: int, code_id: int, coder_id: int, start: int, end: int
+) -> list[Coding]:
+    """Codings of this code by this coder that overlap or touch ``[start, end)`` (index: transcript, start)."""
+    return list(
+        session.scalars(
+            select(Coding)
+            .where(
+                Coding.transcript_id == transcript_id,
+                Coding.start <= end,
+                Coding.end >= start,
+                Coding.code_id == code_id,
+                Coding.coder_id == coder_id,
+            )
+            .order_by(Coding.id)
+        )
+    )
+
+
+def combine(session: Session, keep: Coding, others: list[Coding], start: int, end: int, memo: str = "") -> None:
+    """Make ``keep`` the union of itself, ``others`` and ``[start, end)``; delete the others.
+
+    Memos are joined and a key-quote flag or a needs-review status on any part survives on the whole.
+    """
+    parts = [keep, *others]
+    union = {
+        "start": min(start, *(c.start for c in parts)),
+        "end": max(end, *(c.end for c in parts)),
+        "memo": join_memos([*(c.memo for c in parts), memo]),
+        "key_quote": any(c.key_quote for c in parts),
+        "status": "needs_review" if any(c.status == "needs_review" for c in parts) else keep.status,
+    }
+    changed = {name: value for name, value in union.items() if getattr(keep, name) != value}
+    for name, value in changed.items():
+        setattr(keep, name, value)
+    if changed or others:  # re-applying an already coded span is not a change
+        keep.updated_at = utcnow()
+    for other in others:
+        session.delete(other)
+
+
+def apply_code_in_session(
+    session: Session, transcript_id: int, code_id: int, coder_id: int, start: int, end: int, memo: str = ""
+) -> Coding:
+    """Apply a code to ``[start, end)`` as a coder, inside the caller's transaction.
+
+    Extends (and merges) this coder's existing codings of this code that overlap or touch the span instead
+    of adding a second one, so nothing is counted twice. Returns the coding that now covers the span.
+    """
+    check_span(get_transcript(session, transcript_id), start, end)
+    usable_code(session, code_id)
+    if session.get(Coder, coder_id) is None:
+        raise NotFoundError(f"no coder with id {coder_id}")
+    neighbours = same_code_neighbours(session, transcript_id, code_id, coder_id, start, end)
+    if neighbours:
+        keep, *others = neighbours
+        combine(session, keep, others, start, end, memo)
+        session.flush()
+        return keep
+    coding = Coding(
+        transcript_id=transcript_id, code_id=code_id, coder_id=coder_id, start=start, end=end, memo=memo.strip()
+    )
+    session.add(coding)
+    session.flush()
+    return coding
+
+
+def apply_codes(
+    project: Project,
+    actor: str,
+    transcript_ref: str | int,
+    code_refs: list[str | int],
+    coder: str,
+    start: int,
+    end: int,
+    memo: str = "",
+) -> list[int]:
+    """Apply several codes to one span as one undoable step; creates the coder on first use.
+
+    Returns the ids of the codings that cover the span, one per code (an existing coding when extended).
+    """
+    if not code_refs:
+        raise WaveqdaError("no code given")
+    with project.change(actor, "coding.apply") as session:
+        transcript = find_transcript(session, transcript_ref)
+        check_span(transcript, start, end)
+        tree = CodeTree.load(session)
+        codes = list({code.id: code for code in (tree.find(ref) for ref in code_refs)}.values())
+        coder_row = get_or_create_coder(session, coder)
+        ids = [
+            apply_code_in_session(session, transcript.id, code.id, coder_row.id, start, end, memo).id for code in codes
+        ]
+        paths = ", ".join(tree.path(code.id) for code in codes)
+        session.info["summary"] = (
+            f"Coded {transcript_label(transcript)} {start}:{end} “{snippet(transcript.text, start, end)}” "
+            f"as {paths} ({coder_row.name})"
+        )
+        session.info["detail"] = {"codings": ids}
+    return ids
+
+
+# --- spans: snapping and finding ---------------------------------------------------------------------
+
+
+def _snap(rows: list[tuple[int, int]], start: int, end: int, unit: str) -> tuple[int, int]:
+    if not rows:
+        raise WaveqdaError(f"span {start}:{end} touches no {unit}; select some speech")
+    return min(s for s, _ in rows), max(e for _, e in rows)
+
+
+def snap_to_sentences(session: Session, transcript_id: int, start: int, end: int) -> tuple[int, int]:
+    """Widen ``[start, end)`` to the whole sentences it overlaps (a partial sentence becomes whole)."""
+    check_span(get_transcript(session, transcript_id), start, end)
+    rows = session.execute(
+        select(Sentence.start, Sentence.end).where(
+            Sentence.transcript_id == transcript_id, Sentence.start < end, Sentence.end > start
+        )
+    ).all()
+    return _snap([tuple(r) for r in rows], start, end, "sentence")
+
+
+def snap_to_turns(session: Session, transcript_id: int, start: int, end: int) -> tuple[int, int]:
+    """Widen ``[start, end)`` to the whole speaker turns it overlaps (speech only, never the label)."""
+    check_span(get_transcript(session, transcript_id), start, end)
+    rows = session.execute(
+        select(Turn.start, Turn.end).where(
+            Turn.transcript_id == transcript_id, Turn.start < end, Turn.end > start, Turn.start < Turn.end
+        )
+    ).all()
+    return _snap([tuple(r) for r in rows], start, end, "turn")
+
+
+def sentence_span(session: Session, transcript_id: int, n: int) -> tuple[int, int]:
+    """The span of sentence ``n``, counting the transcript's sentences in text order from 0."""
+    get_transcript(session, transcript_id)
+    row = None
+    if n >= 0:
+        row = session.execute(
+            select(Sentence.start, Sentence.end)
+            .where(Sentence.transcript_id == transcript_id)
+            .order_by(Sentence.start)
+            .offset(n)
+            .limit(1)
+        ).first()
+    if row is None:
+        raise NotFoundError(f"no sentence {n} in transcript {transcript_id} (sentences are numbered from 0)")
+    return row[0], row[1]
+
+
+def turn_span(session: Session, transcript_id: int, n: int) -> tuple[int, int]:
+    """The speech span of turn ``n`` (the turn index, counted from 0), without its speaker label."""
+    get_transcript(session, transcript_id)
+    row = session.execute(
+        select(Turn.start, Turn.end).where(Turn.transcript_id == transcript_id, Turn.index == n)
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no turn {n} in transcript {transcript_id} (turns are numbered from 0)")
+    if row[0] >= row[1]:
+        raise WaveqdaError(f"turn {n} in transcript {transcript_id} is empty")
+    return row[0], row[1]
+
+
+def match_span(session: Session, transcript_id: int, text: str) -> tuple[int, int]:
+    """The span of the first exact occurrence of ``text`` in the transcript."""
+    if not text:
+        raise WaveqdaError("the text to match is empty")
+    transcript = get_transcript(session, transcript_id)
+    start = transcript.text.find(text)
+    if start < 0:
+        raise NotFoundError(f"{text!r} does not occur in transcript {transcript_label(transcript)}")
+    return start, start + len(text)
+
+
+# --- editing codings ---------------------------------------------------------------------------------
+
+
+def _describe(session: Session, coding: Coding) -> str:
+    transcript = get_transcript(session, coding.transcript_id)
+    path = CodeTree.load(session).path(coding.code_id)
+    return (
+        f"#{coding.id} {path} in {transcript_label(transcript)} {coding.start}:{coding.end} "
+        f"“{snippet(transcript.text, coding.start, coding.end)}”"
+    )
+
+
+def remove_coding(project: Project, actor: str, coding_id: int) -> None:
+    """Delete one coding (its memo and flags go with it; undo brings them back)."""
+    with project.change(actor, "coding.remove") as session:
+        coding = get_coding(session, coding_id)
+        session.info["summary"] = f"Removed coding {_describe(session, coding)}"
+        session.delete(coding)
+
+
+def resize_coding(project: Project, actor: str, coding_id: int, start: int, end: int) -> int:
+    """Give a coding new offsets; growing into this coder's other codings of the code absorbs them.
+
+    Returns the id of the coding that now covers the span (the resized one).
+    """
+    with project.change(actor, "coding.resize") as session:
+        coding = get_coding(session, coding_id)
+        transcript = get_transcript(session, coding.transcript_id)
+        check_span(transcript, start, end)
+        old = f"{coding.start}:{coding.end}"
+        coding.start, coding.end = start, end
+        coding.updated_at = utcnow()
+        others = [
+            c
+            for c in same_code_neighbours(session, coding.transcript_id, coding.code_id, coding.coder_id, start, end)
+            if c.id != coding.id
+        ]
+        if others:
+            combine(session, coding, others, start, end)
+        session.info["summary"] = f"Resized coding {old} to {_describe(session, coding)}"
+        return coding.id
+
+
+def set_coding_memo(project: Project, actor: str, coding_id: int, memo: str) -> None:
+    """Replace the memo on one coding (empty text clears it)."""
+    with project.change(actor, "coding.memo") as session:
+        coding = get_coding(session, coding_id)
+        coding.memo = memo.strip()
+        coding.updated_at = utcnow()
+        action = "Edited memo on" if coding.memo else "Cleared memo on"
+        session.info["summary"] = f"{action} coding {_describe(session, coding)}"
+
+
+def set_key_quote(project: Project, actor: str, coding_id: int, flag: bool) -> None:
+    """Mark or unmark a coding as a key quote (the ones a write-up will cite)."""
+    with project.change(actor, "coding.key_quote") as session:
+        coding = get_coding(session, coding_id)
+        coding.key_quote = bool(flag)
+        coding.updated_at = utcnow()
+        action = "Marked" if flag else "Unmarked"
+        session.info["summary"] = f"{action} key quote {_describe(session, coding)}"
+
+
+# --- transcript memos --------------------------------------------------------------------------------
+
+
+def _transcript_memo_row(session: Session, transcript_id: int) -> Memo | None:
+    return session.scalars(
+        select(Memo).where(Memo.target_type == "transcript", Memo.target_id == transcript_id).order_by(Memo.id).limit(1)
+    ).first()
+
+
+def transcript_memo(session: Session, transcript_id: int) -> str:
+    """The memo on a transcript, or ``""``."""
+    row = _transcript_memo_row(session, transcript_id)
+    return "" if row is None else row.text
+
+
+def set_transcript_memo(project: Project, actor: str, transcript_ref: str | int, text: str) -> None:
+    """Write the memo on a transcript (one per transcript, kept in ``memos``); empty text removes it."""
+    with project.change(actor, "transcript.memo") as session:
+        transcript = find_transcript(session, transcript_ref)
+        label = transcript_label(transcript)
+        row = _transcript_memo_row(session, transcript.id)
+        text = text.strip()
+        if not text:
+            if row is not None:
+                session.delete(row)
+            session.info["summary"] = f"Cleared memo on {label}"
+            return
+        if row is None:
+            row = Memo(target_type="transcript", target_id=transcript.id, title=f"Memo on {label}", author=actor)
+            session.add(row)
+        row.text = text
+        row.updated_at = utcnow()
+        session.info["summary"] = f"Edited memo on {label}"
+
+
+# --- coders ------------------------------------------------------------------------------------------
+
+
+def set_default_coder(project: Project, name: str) -> None:
+    """Make ``name`` the coder used when none is given, so a lone researcher need not repeat it.
+
+    Logged but not undoable: it is a preference, and ``undo`` should keep meaning "undo my last coding
+    step". The coder row itself is created on first use.
+    """
+    name = name.strip()
+    if not name:
+        raise WaveqdaError("coder name is empty")
+    with project.change(name, "coder.default", f"Default coder is now {name!r}", undoable=False) as session:
+        set_setting(session, "default_coder", name)
+
+
+def actor_name(session: Session, coder: str | None = None) -> str:
+    """Who an event is recorded as: the coder named, else the project's default coder, else the OS user."""
+    return (coder or "").strip() or default_coder_name(session) or getpass.getuser()
+
+
+def resolve_span(
+    session: Session,
+    transcript_ref: str | int,
+    span: str | None = None,
+    sentence: int | None = None,
+    turn: int | None = None,
+    match: str | None = None,
+) -> tuple[int, int, int]:
+    """``(transcript_id, start, end)`` from exactly one way of naming a span: ``"START:END"``, a sentence
+    number, a turn index (both from 0) or the first occurrence of some text."""
+    given = [
+        name
+        for name, value in (("span", span), ("sentence", sentence), ("turn", turn), ("match", match))
+        if value is not None
+    ]
+    if len(given) != 1:
+        raise WaveqdaError("give exactly one of --span START:END, --sentence N, --turn N or --match TEXT")
+    transcript = find_transcript(session, transcript_ref)
+    if span is not None:
+        start, end = parse_span(span)
+        check_span(transcript, start, end)
+    elif sentence is not None:
+        start, end = sentence_span(session, transcript.id, sentence)
+    elif turn is not None:
+        start, end = turn_span(session, transcript.id, turn)
+    else:
+        start, end = match_span(session, transcript.id, match or "")
+    return transcript.id, start, end
+
+
+def parse_span(text: str) -> tuple[int, int]:
+    """``"120:348"`` -> ``(120, 348)``."""
+    start, sep, end = text.partition(":")
+    try:
+        if not sep:
+            raise ValueError
+        return int(start), int(end)
+    except ValueError:
+        raise WaveqdaError(f"invalid span {text!r}: use START:END, e.g. 120:348") from None

@@ -1,0 +1,81 @@
+"""Undo, redo and the readable history of a project.
+
+Undo and redo replay the row images an event recorded (``models.journal``), so they survive restarts and
+always move exactly one user-level operation, however many rows it touched. Each undo or redo is its own
+transaction and also writes a non-undoable audit event ("Undid #12: ..."), so the history a reviewer reads
+shows what was taken back and when, not only what was done.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models import journal
+from models.schema import Event
+from models.store import Project
+
+
+def _utc(moment: datetime) -> datetime:
+    """SQLite hands times back without a zone; they were stored as UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+def _step(project: Project, actor: str, backwards: bool) -> Event | None:
+    with project.sessions() as session, session.begin():
+        ev = journal.last_done(session) if backwards else journal.first_undone(session)
+        if ev is None:
+            return None
+        journal.replay(session, ev, backwards=backwards)
+        ev.state = "undone" if backwards else "done"
+        verb = "Undid" if backwards else "Redid"
+        journal.record_event(
+            session,
+            actor=actor,
+            operation="history.undo" if backwards else "history.redo",
+            summary=f"{verb} #{ev.id}: {ev.summary}",
+            changes=None,
+            detail={"event": ev.id},
+            undoable=False,
+        )
+        return ev
+
+
+def undo(project: Project, actor: str) -> Event | None:
+    """Take back the newest step still done; returns its event, or None when there is nothing to undo."""
+    return _step(project, actor, backwards=True)
+
+
+def redo(project: Project, actor: str) -> Event | None:
+    """Do again the oldest undone step; returns its event, or None when there is nothing to redo.
+
+    A new change after an undo discards the undone steps (as in an editor), so they cannot be redone.
+    """
+    return _step(project, actor, backwards=False)
+
+
+def history(session: Session, limit: int | None = None) -> list[dict]:
+    """The event log oldest first (with ``limit``, the newest ``limit`` events), as plain dicts.
+
+    ``state`` is ``done``, ``undone`` or ``discarded`` for undoable steps and ``logged`` for audit-only
+    events (imports, undo/redo markers, settings).
+    """
+    stmt = select(Event.id, Event.at, Event.actor, Event.operation, Event.summary, Event.state, Event.undoable)
+    stmt = stmt.order_by(Event.id.desc())
+    if limit:
+        stmt = stmt.limit(limit)
+    rows = list(session.execute(stmt))
+    rows.reverse()
+    return [
+        {
+            "id": row.id,
+            "at": _utc(row.at).isoformat(timespec="seconds"),
+            "actor": row.actor,
+            "operation": row.operation,
+            "summary": row.summary,
+            "state": row.state if row.undoable else "logged",
+        }
+        for row in rows
+    ]

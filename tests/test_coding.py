@@ -1,0 +1,319 @@
+"""Coding operations against a real project file: apply (and its extend rule), spans, edits, memos."""
+
+from __future__ import annotations
+
+import pytest
+from sqlalchemy import select
+
+from models import codebook, history
+from models.coding import (
+    actor_name,
+    apply_code_in_session,
+    apply_codes,
+    match_span,
+    remove_coding,
+    resize_coding,
+    resolve_span,
+    sentence_span,
+    set_coding_memo,
+    set_default_coder,
+    set_key_quote,
+    set_transcript_memo,
+    snap_to_sentences,
+    snap_to_turns,
+    transcript_memo,
+    turn_span,
+)
+from models.errors import NotFoundError, WaveqdaError
+from models.schema import Coder, Coding, Event
+from models.transcripts import find_transcript, turns_of
+
+
+@pytest.fixture
+def coded(small_project):
+    """The small study with codes Support/Peer and Worry."""
+    codebook.add_code(small_project, "tester", "Support/Peer")
+    codebook.add_code(small_project, "tester", "Worry")
+    return small_project
+
+
+def text_of(project, ref="P01/T1") -> str:
+    with project.read() as session:
+        return find_transcript(session, ref).text
+
+
+def span_of(project, needle: str, ref="P01/T1") -> tuple[int, int]:
+    start = text_of(project, ref).index(needle)
+    return start, start + len(needle)
+
+
+def all_codings(project) -> list[Coding]:
+    with project.read() as session:
+        return list(session.scalars(select(Coding).order_by(Coding.id)))
+
+
+def test_apply_stores_the_span_and_the_text_matches_the_transcript(coded):
+    start, end = span_of(coded, "I felt supported by everyone.")
+    [coding_id] = apply_codes(coded, "dana", "P01/T1", ["Support/Peer"], "dana", start, end, memo="warm")
+    [coding] = all_codings(coded)
+    assert coding.id == coding_id
+    assert (coding.start, coding.end, coding.memo) == (start, end, "warm")
+    assert text_of(coded)[coding.start : coding.end] == "I felt supported by everyone."
+
+
+def test_apply_several_codes_is_one_undoable_step(coded, db_state):
+    before = db_state(coded)
+    ids = apply_codes(coded, "dana", "P01/T1", ["Support/Peer", "Worry"], "dana", 5, 20)
+    assert len(ids) == 2 and len(all_codings(coded)) == 2
+    history.undo(coded, "dana")
+    assert db_state(coded) == before  # the coder created on first use goes too
+
+
+def test_apply_creates_the_coder_once(coded):
+    apply_codes(coded, "dana", "P01/T1", ["Worry"], "dana", 0, 5)
+    apply_codes(coded, "dana", "P01/T2", ["Worry"], "dana", 0, 5)
+    with coded.read() as session:
+        assert list(session.scalars(select(Coder.name))) == ["dana"]
+
+
+def test_same_coder_overlapping_apply_extends_instead_of_adding(coded):
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30, memo="first")
+    ids = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 25, 50, memo="second")
+    [coding] = all_codings(coded)
+    assert ids == [coding.id]
+    assert (coding.start, coding.end) == (10, 50)
+    assert coding.memo == "first\n\nsecond"
+
+
+def test_same_coder_touching_apply_extends(coded):
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30)
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 30, 40)
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 5, 10)
+    [coding] = all_codings(coded)
+    assert (coding.start, coding.end) == (5, 40)
+
+
+def test_apply_bridging_two_codings_absorbs_both_and_keeps_key_quote(coded):
+    first, second = (apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", s, e)[0] for s, e in ((0, 10), (20, 30)))
+    set_key_quote(coded, "a", second, True)
+    [kept] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 8, 22)
+    [coding] = all_codings(coded)
+    assert kept == first == coding.id
+    assert (coding.start, coding.end, coding.key_quote) == (0, 30, True)
+
+
+def test_different_coders_are_never_merged(coded):
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30)
+    apply_codes(coded, "b", "P01/T1", ["Worry"], "sam", 10, 30)
+    apply_codes(coded, "b", "P01/T1", ["Worry"], "sam", 30, 35)
+    spans = sorted((c.coder_id, c.start, c.end) for c in all_codings(coded))
+    assert [(s, e) for _, s, e in spans] == [(10, 30), (10, 35)]
+    assert len({coder for coder, _, _ in spans}) == 2
+
+
+def test_different_codes_overlap_freely(coded):
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30)
+    apply_codes(coded, "a", "P01/T1", ["Support/Peer"], "dana", 20, 40)
+    assert len(all_codings(coded)) == 2
+
+
+def test_extension_is_per_transcript(coded):
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30)
+    apply_codes(coded, "a", "P01/T2", ["Worry"], "dana", 10, 30)
+    assert len(all_codings(coded)) == 2
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "message"),
+    [(-1, 5, "outside"), (0, 10**6, "outside"), (5, 5, "empty"), (9, 3, "empty")],
+)
+def test_bad_spans_are_refused_and_change_nothing(coded, db_state, start, end, message):
+    before = db_state(coded)
+    with pytest.raises(WaveqdaError, match=message) as caught:
+        apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", start, end)
+    assert "\n" not in str(caught.value)
+    assert db_state(coded) == before
+
+
+def test_span_may_end_exactly_at_the_end_of_the_text(coded):
+    length = len(text_of(coded))
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", length - 3, length)
+    assert len(all_codings(coded)) == 1
+
+
+@pytest.mark.parametrize(
+    ("transcript", "codes", "error"),
+    [
+        ("P01/T1", ["Nope"], NotFoundError),
+        ("P09/T1", ["Worry"], NotFoundError),
+        ("P01/T1", ["Worry", "Nope"], NotFoundError),
+        ("P01/T1", [], WaveqdaError),
+    ],
+)
+def test_unknown_names_are_refused_and_change_nothing(coded, db_state, transcript, codes, error):
+    before = db_state(coded)
+    with pytest.raises(error):
+        apply_codes(coded, "a", transcript, codes, "dana", 0, 5)
+    assert db_state(coded) == before
+
+
+def test_archived_codes_refuse_new_codings(coded, db_state):
+    codebook.archive_code(coded, "a", "Worry")
+    before = db_state(coded)
+    with pytest.raises(WaveqdaError, match="archived"):
+        apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 0, 5)
+    assert db_state(coded) == before
+
+
+def test_apply_code_in_session_composes_in_the_callers_transaction(coded):
+    with coded.read() as session:
+        worry = codebook.codebook_rows(session)[-1]["id"]
+    with coded.change("a", "autocode") as session:
+        coder = Coder(name="bot")
+        session.add(coder)
+        session.flush()
+        first = apply_code_in_session(session, 1, worry, coder.id, 0, 5)
+        second = apply_code_in_session(session, 1, worry, coder.id, 3, 9)
+        assert first.id == second.id and (second.start, second.end) == (0, 9)
+    with coded.read() as session:
+        assert session.scalar(select(Event).order_by(Event.id.desc())).operation == "autocode"
+    with coded.read() as session, pytest.raises(NotFoundError):
+        apply_code_in_session(session, 1, worry, 999, 0, 5)
+
+
+# --- spans -------------------------------------------------------------------------------------------
+
+
+def test_snap_to_sentences_widens_to_whole_sentences(coded):
+    start, end = span_of(coded, "felt supported by everyone. The super")
+    with coded.read() as session:
+        snapped = snap_to_sentences(session, 1, start, end)
+    text = text_of(coded)
+    assert text[snapped[0] : snapped[1]] == "I felt supported by everyone. The supervision was good."
+
+
+def test_snap_to_turns_covers_speech_not_labels(coded):
+    start, end = span_of(coded, "on?\nMarcus: The clinical", "P02/T2")
+    with coded.read() as session:
+        transcript = find_transcript(session, "P02/T2")
+        snapped = snap_to_turns(session, transcript.id, start, end)
+        turns = turns_of(session, transcript.id)
+    assert snapped == (turns[0].start, turns[1].end)
+    assert not text_of(coded, "P02/T2")[snapped[0] :].startswith("Interviewer")
+
+
+def test_snap_of_a_label_only_span_is_refused(coded):
+    with coded.read() as session, pytest.raises(WaveqdaError, match="no sentence"):
+        snap_to_sentences(session, 1, 0, 5)
+
+
+def test_sentence_and_turn_numbers_count_from_zero(coded):
+    text = text_of(coded)
+    with coded.read() as session:
+        s0, e0 = sentence_span(session, 1, 0)
+        s2, e2 = sentence_span(session, 1, 2)
+        t1 = turn_span(session, 1, 1)
+        with pytest.raises(NotFoundError):
+            sentence_span(session, 1, 99)
+        with pytest.raises(NotFoundError):
+            turn_span(session, 1, -1)
+    assert text[s0:e0] == "How did the training go?"
+    assert text[s2:e2] == "I felt supported by everyone."
+    assert text[t1[0] : t1[1]].startswith("It was brilliant.")
+
+
+def test_match_span_finds_the_first_occurrence(coded):
+    with coded.read() as session:
+        start, end = match_span(session, 1, "supervision")
+        assert text_of(coded)[start:end] == "supervision"
+        with pytest.raises(NotFoundError):
+            match_span(session, 1, "not in the text")
+        with pytest.raises(WaveqdaError):
+            match_span(session, 1, "")
+
+
+def test_resolve_span_needs_exactly_one_way(coded):
+    with coded.read() as session:
+        assert resolve_span(session, "P01/T1", span="3:9") == (1, 3, 9)
+        assert resolve_span(session, "P01/T1", turn=0)[1:] == turn_span(session, 1, 0)
+        for kwargs in ({}, {"span": "1:2", "turn": 0}, {"span": "1-2"}, {"span": "a:b"}):
+            with pytest.raises(WaveqdaError):
+                resolve_span(session, "P01/T1", **kwargs)
+
+
+# --- editing codings ---------------------------------------------------------------------------------
+
+
+def test_remove_resize_memo_and_key_quote_each_undo_exactly(coded, db_state):
+    [coding_id] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30)
+    steps = [
+        lambda: resize_coding(coded, "a", coding_id, 12, 40),
+        lambda: set_coding_memo(coded, "a", coding_id, "interesting"),
+        lambda: set_key_quote(coded, "a", coding_id, True),
+        lambda: set_transcript_memo(coded, "a", "P01/T1", "Long pauses."),
+        lambda: remove_coding(coded, "a", coding_id),
+    ]
+    for step in steps:
+        before = db_state(coded)
+        step()
+        after = db_state(coded)
+        assert after != before
+        history.undo(coded, "a")
+        assert db_state(coded) == before
+        history.redo(coded, "a")
+        assert db_state(coded) == after
+    assert all_codings(coded) == []
+
+
+def test_resize_into_a_neighbour_absorbs_it(coded):
+    first = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 0, 10)[0]
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 20, 30, memo="later")
+    assert resize_coding(coded, "a", first, 0, 25) == first
+    [coding] = all_codings(coded)
+    assert (coding.id, coding.start, coding.end, coding.memo) == (first, 0, 30, "later")
+
+
+def test_resize_refuses_bad_spans_and_unknown_codings(coded, db_state):
+    [coding_id] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30)
+    before = db_state(coded)
+    for args in ((coding_id, 30, 10), (coding_id, 0, 10**6), (999, 0, 5)):
+        with pytest.raises(WaveqdaError):
+            resize_coding(coded, "a", *args)
+    for call in (lambda: remove_coding(coded, "a", 999), lambda: set_key_quote(coded, "a", 999, True)):
+        with pytest.raises(NotFoundError):
+            call()
+    assert db_state(coded) == before
+
+
+def test_transcript_memo_is_replaced_and_cleared(coded):
+    set_transcript_memo(coded, "a", "P01/T1", "First thoughts")
+    set_transcript_memo(coded, "a", 1, "Second thoughts")
+    with coded.read() as session:
+        assert transcript_memo(session, 1) == "Second thoughts"
+        assert transcript_memo(session, 2) == ""
+    set_transcript_memo(coded, "a", "P01/T1", "  ")
+    with coded.read() as session:
+        assert transcript_memo(session, 1) == ""
+
+
+def test_default_coder_is_a_logged_preference_not_an_undo_step(coded):
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 0, 5)
+    set_default_coder(coded, "dana")
+    with coded.read() as session:
+        assert actor_name(session) == "dana"
+        assert actor_name(session, "sam") == "sam"
+    undone = history.undo(coded, "dana")
+    assert undone is not None and undone.operation == "coding.apply"
+    with coded.read() as session:
+        assert actor_name(session) == "dana"
+    with pytest.raises(WaveqdaError):
+        set_default_coder(coded, " ")
+
+
+def test_reapplying_a_coded_span_changes_nothing(coded, db_state):
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30, memo="once")
+    before = db_state(coded)
+    apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 12, 20, memo="once")
+    assert db_state(coded) == before
+    undone = history.undo(coded, "a")
+    assert undone is not None and undone.summary.startswith("Coded P01/T1 10:30")
