@@ -1,0 +1,369 @@
+"""Intercoder agreement statistics on interval lists: pure functions, no database.
+
+Why intervals and not per-character arrays: a study has millions of characters and hundreds of codes, and
+agreement is recomputed interactively; a sweep over the sorted span boundaries touches each coding once.
+
+Conventions: a coder's judgement on one code in one text is a list of ``[start, end)`` spans. Before any
+statistic the spans are *normalised*: sorted, clipped to the continuum, and overlapping spans merged, because
+one coder applying the same code twice over overlapping text is one judgement, and must never count as
+agreement with anyone. Touching spans (``[0, 5)`` and ``[5, 9)``) stay separate: in Krippendorff's unitizing
+model they are two units.
+
+Every statistic returns an ``Estimate``: a value, or ``None`` with the reason it is undefined (no units, or no
+variation to correct for chance), so that no caller reports a fake 1.0.
+
+Sources: Cohen (1960) for κ; Krippendorff (2011) "Computing Krippendorff's Alpha-Reliability" for α from a
+coincidence matrix; Krippendorff (2004) for the unitizing α (the continuum of characters split into units and
+gaps), as also implemented in dkpro-statistics' ``KrippendorffAlphaUnitizingAgreement``.
+"""
+
+from __future__ import annotations
+
+from bisect import bisect_left
+from collections import defaultdict
+from collections.abc import Hashable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from itertools import accumulate, combinations
+
+Span = tuple[int, int]
+
+NO_UNITS = "no units to compare"
+NO_VARIATION = "no variation: every unit was coded the same way by every coder, so chance cannot be corrected for"
+NOT_TWO_CODERS = "Cohen's κ compares exactly two coders"
+NO_PAIRABLE = "fewer than two values on every unit: nothing to pair"
+NOBODY_CODED = "no coder applied the code here"
+
+
+@dataclass(frozen=True)
+class Estimate:
+    """A statistic, or ``None`` with the reason it is undefined here."""
+
+    value: float | None
+    reason: str | None = None
+
+    @classmethod
+    def undefined(cls, reason: str) -> Estimate:
+        return cls(None, reason)
+
+
+# --- spans -------------------------------------------------------------------------------------------
+
+
+def normalise(spans: Iterable[Span], begin: int, end: int) -> list[Span]:
+    """Sorted spans clipped to ``[begin, end)`` with overlapping ones merged; touching spans kept apart."""
+    spans = sorted(spans)
+    if len(spans) == 1:  # the common case: one coding of a code in a text
+        s, e = max(spans[0][0], begin), min(spans[0][1], end)
+        return [(s, e)] if s < e else []
+    out: list[Span] = []
+    for s, e in spans:
+        s, e = max(s, begin), min(e, end)
+        if s >= e:
+            continue
+        if out and s < out[-1][1]:
+            if e > out[-1][1]:
+                out[-1] = (out[-1][0], e)
+            continue
+        out.append((s, e))
+    return out
+
+
+def sweep(coders: Sequence[Sequence[Span]]) -> list[tuple[int, int, int]]:
+    """The text cut where any coder's coverage changes: ``(start, end, mask)`` with bit ``i`` set when coder
+    ``i`` covers the stretch. Each coder's spans must be normalised (coverage flips at every boundary).
+    Neighbouring stretches always differ in mask; nothing before the first or after the last boundary is
+    listed (it is covered by nobody)."""
+    toggles = sorted((pos, 1 << i) for i, spans in enumerate(coders) for s, e in spans for pos in (s, e))
+    out: list[tuple[int, int, int]] = []
+    mask, prev = 0, None
+    for pos, bit in toggles:
+        if prev is not None and pos != prev:
+            if out and out[-1][2] == mask and out[-1][1] == prev:
+                out[-1] = (out[-1][0], pos, mask)
+            else:
+                out.append((prev, pos, mask))
+        mask ^= bit
+        prev = pos
+    return out
+
+
+# --- the unit table ----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitTable:
+    """How many units each combination of coders coded: ``counts[mask]`` with bit ``i`` for coder ``i``.
+
+    For two coders this is the 2×2 table (both, only A, only B, neither); for more it is the m-coder
+    generalisation. Tables of different texts add up (pooling)."""
+
+    coders: int
+    counts: Mapping[int, int] = field(default_factory=dict)
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def full(self) -> int:
+        return (1 << self.coders) - 1
+
+    @classmethod
+    def pooled(cls, tables: Sequence[UnitTable]) -> UnitTable:
+        """The sum of tables of the same coders (several texts or codes taken together)."""
+        merged: dict[int, int] = defaultdict(int)
+        for table in tables:
+            for mask, n in table.counts.items():
+                merged[mask] += n
+        return cls(tables[0].coders, dict(merged))
+
+    def contingency(self) -> list[list[int]]:
+        """The 2×2 table of two coders, rows coder A (coded, not), columns coder B (coded, not)."""
+        c = self.counts
+        return [[c.get(0b11, 0), c.get(0b01, 0)], [c.get(0b10, 0), c.get(0b00, 0)]]
+
+
+def character_table(coders: Sequence[Sequence[Span]], length: int) -> UnitTable:
+    """Every character of a text of ``length`` is a unit (as NVivo's coding comparison)."""
+    spans = [normalise(s, 0, length) for s in coders]
+    counts: dict[int, int] = defaultdict(int)
+    for s, e, mask in sweep(spans):
+        counts[mask] += e - s
+    counts[0] += length - sum(counts.values())
+    return UnitTable(len(coders), {m: n for m, n in counts.items() if n})
+
+
+def unit_table(coders: Sequence[Sequence[Span]], units: Sequence[Span]) -> UnitTable:
+    """Sentences or turns as units: a unit is coded by a coder when any of their spans covers any of it."""
+    counts: dict[int, int] = defaultdict(int)
+    merged = [normalise(s, 0, max((e for _, e in units), default=0)) for s in coders]
+    starts = [[s for s, _ in spans] for spans in merged]
+    for u_start, u_end in units:
+        mask = 0
+        for i, spans in enumerate(merged):
+            k = bisect_left(starts[i], u_end) - 1
+            # spans are disjoint and sorted, so the last one starting before the unit ends reaches furthest
+            if k >= 0 and spans[k][1] > u_start:
+                mask |= 1 << i
+        counts[mask] += 1
+    return UnitTable(len(coders), dict(counts))
+
+
+# --- percentage agreement and Cohen's kappa ----------------------------------------------------------
+
+
+def percent_agreement(table: UnitTable) -> Estimate:
+    """Share of units (in %) on which all coders agree: all coded it, or none did."""
+    if table.total == 0:
+        return Estimate.undefined(NO_UNITS)
+    agreeing = table.counts.get(0, 0) + table.counts.get(table.full, 0)
+    return Estimate(100.0 * agreeing / table.total)
+
+
+@dataclass(frozen=True)
+class Kappa:
+    """Cohen's κ with its ingredients: observed (p_o) and chance (p_e) agreement."""
+
+    observed: float | None
+    chance: float | None
+    kappa: Estimate
+
+
+def cohen_kappa(matrix: Sequence[Sequence[float]]) -> Kappa:
+    """Cohen's (1960) κ from a k×k contingency table (rows coder A's category, columns coder B's)."""
+    n = sum(sum(row) for row in matrix)
+    if n == 0:
+        return Kappa(None, None, Estimate.undefined(NO_UNITS))
+    diagonal = sum(matrix[i][i] for i in range(len(matrix)))
+    rows = [sum(row) for row in matrix]
+    cols = [sum(row[j] for row in matrix) for j in range(len(matrix))]
+    chance_products = sum(r * c for r, c in zip(rows, cols, strict=True))
+    p_o, p_e = diagonal / n, chance_products / (n * n)
+    if n * n == chance_products:
+        return Kappa(p_o, p_e, Estimate.undefined(NO_VARIATION))
+    return Kappa(p_o, p_e, Estimate((n * diagonal - chance_products) / (n * n - chance_products)))
+
+
+def table_kappa(table: UnitTable) -> Estimate:
+    """Cohen's κ on a two-coder unit table; undefined for any other number of coders."""
+    if table.coders != 2:
+        return Estimate.undefined(NOT_TWO_CODERS)
+    return cohen_kappa(table.contingency()).kappa
+
+
+# --- Krippendorff's alpha from coincidences -----------------------------------------------------------
+
+
+def alpha_from_coincidences(coincidences: Mapping[tuple[Hashable, Hashable], float]) -> Estimate:
+    """Nominal α = 1 − D_o/D_e from a coincidence matrix ``{(c, k): o_ck}`` (Krippendorff 2011)."""
+    totals: dict[Hashable, float] = defaultdict(float)
+    for (c, _k), o in coincidences.items():
+        totals[c] += o
+    n = sum(totals.values())
+    if n <= 1:
+        return Estimate.undefined(NO_PAIRABLE)
+    observed = sum(o for (c, k), o in coincidences.items() if c != k)
+    expected = n * n - sum(t * t for t in totals.values())  # = Σ_{c≠k} n_c·n_k
+    if expected == 0:
+        return Estimate.undefined(NO_VARIATION)
+    return Estimate(1.0 - (n - 1) * observed / expected)
+
+
+def coincidences(data: Sequence[Sequence[Hashable | None]]) -> dict[tuple[Hashable, Hashable], float]:
+    """The coincidence matrix of reliability data: rows are coders, columns units, ``None`` is missing.
+
+    Each unit with m_u ≥ 2 values adds 1/(m_u − 1) for every ordered pair of values from different coders;
+    units with fewer values cannot be paired and are left out (Krippendorff 2011)."""
+    out: dict[tuple[Hashable, Hashable], float] = defaultdict(float)
+    for unit in zip(*data, strict=True):
+        values = [v for v in unit if v is not None]
+        if len(values) < 2:
+            continue
+        weight = 1.0 / (len(values) - 1)
+        for i, j in combinations(range(len(values)), 2):
+            out[(values[i], values[j])] += weight
+            out[(values[j], values[i])] += weight
+    return dict(out)
+
+
+def nominal_alpha(data: Sequence[Sequence[Hashable | None]]) -> Estimate:
+    """Krippendorff's α for nominal data with any number of coders and missing values (``None``)."""
+    return alpha_from_coincidences(coincidences(data))
+
+
+def binary_alpha(table: UnitTable) -> Estimate:
+    """Krippendorff's α for binary data (coded / not coded) on a unit table: ATLAS.ti's α-binary."""
+    m = table.coders
+    if m < 2 or table.total == 0:
+        return Estimate.undefined(NO_UNITS if table.total == 0 else NO_PAIRABLE)
+    o11 = o00 = o01 = 0.0
+    for mask, count in table.counts.items():
+        ones = mask.bit_count()
+        zeros = m - ones
+        o11 += count * ones * (ones - 1) / (m - 1)
+        o00 += count * zeros * (zeros - 1) / (m - 1)
+        o01 += count * ones * zeros / (m - 1)
+    return alpha_from_coincidences({(1, 1): o11, (0, 0): o00, (0, 1): o01, (1, 0): o01})
+
+
+# --- Krippendorff's unitizing alpha (cu-alpha) --------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class UnitizingTerms:
+    """Observed and expected disagreement of one code on one continuum; they add up over codes."""
+
+    observed: float
+    expected: float
+
+    @property
+    def alpha(self) -> Estimate:
+        return unitizing_alpha([self])
+
+
+def unitizing_alpha(terms: Iterable[UnitizingTerms]) -> Estimate:
+    """α = 1 − ΣD_o / ΣD_e: one code's cu-α, or Krippendorff's (2004) combination over several codes."""
+    terms = list(terms)
+    expected = sum(t.expected for t in terms)
+    if expected == 0:
+        return Estimate.undefined(NOBODY_CODED)
+    return Estimate(1.0 - sum(t.observed for t in terms) / expected)
+
+
+def _segments(spans: Sequence[Span], begin: int, end: int) -> list[tuple[int, int, bool]]:
+    """One coder's continuum as consecutive ``(start, end, is_unit)`` segments: units and the gaps between."""
+    out: list[tuple[int, int, bool]] = []
+    pos = begin
+    for s, e in spans:
+        if s > pos:
+            out.append((pos, s, False))
+        out.append((s, e, True))
+        pos = e
+    if pos < end:
+        out.append((pos, end, False))
+    return out
+
+
+def _distance(g: tuple[int, int, bool], h: tuple[int, int, bool]) -> int:
+    """δ² between two overlapping segments of two coders (Krippendorff 2004)."""
+    (bg, eg, unit_g), (bh, eh, unit_h) = g, h
+    if unit_g and unit_h:
+        return (bg - bh) ** 2 + (eg - eh) ** 2
+    if unit_g and not unit_h and bh <= bg and eg <= eh:
+        return (eg - bg) ** 2
+    if unit_h and not unit_g and bg <= bh and eh <= eg:
+        return (eh - bh) ** 2
+    return 0
+
+
+def _pair_disagreement(a: list[tuple[int, int, bool]], b: list[tuple[int, int, bool]]) -> int:
+    """Σδ² over every overlapping pair of segments of two coders, walking both continua once."""
+    total, i, j = 0, 0, 0
+    while i < len(a) and j < len(b):
+        total += _distance(a[i], b[j])
+        a_end, b_end = a[i][1], b[j][1]
+        # advance whichever segment ends first (both when they end together): pairs visited always overlap
+        i += a_end <= b_end
+        j += b_end <= a_end
+    return total
+
+
+def _expected_numerator(units: list[int], gaps: list[int]) -> int:
+    """Σ_g [(N−1)(2l³−3l²+l)/3 + l²·Σ_{gaps h ≥ l}(l_h − l + 1)] over all units g of all coders."""
+    gaps = sorted(gaps)
+    suffix = list(accumulate(reversed(gaps)))[::-1] + [0]
+    total = 0
+    for length in units:
+        k = bisect_left(gaps, length)
+        fitting = len(gaps) - k
+        total += (len(units) - 1) * (2 * length**3 - 3 * length**2 + length) // 3
+        total += length * length * (suffix[k] - (length - 1) * fitting)
+    return total
+
+
+def unitizing_terms(coders: Sequence[Sequence[Span]], begin: int, end: int) -> UnitizingTerms:
+    """D_o and D_e of Krippendorff's unitizing α for one code on the continuum ``[begin, end)``.
+
+    D_o = 2·Σ_{pairs of coders} Σδ² / (m(m−1)L²); D_e from the lengths of all units and gaps of all coders
+    (Krippendorff 2004). Integer arithmetic until the final division, so long texts lose no precision."""
+    m, length = len(coders), end - begin
+    if m < 2 or length <= 0:
+        return UnitizingTerms(0.0, 0.0)
+    spans = [normalise(s, begin, end) for s in coders]
+    segments = [_segments(s, begin, end) for s in spans]
+    observed = sum(_pair_disagreement(segments[i], segments[j]) for i, j in combinations(range(m), 2))
+    units = [e - s for coder in spans for s, e in coder]
+    if not units:
+        return UnitizingTerms(0.0, 0.0)
+    gaps = [e - s for coder in segments for s, e, is_unit in coder if not is_unit]
+    squared = sum(u * (u - 1) for u in units)
+    denominator = length * (m * length * (m * length - 1) - squared)
+    return UnitizingTerms(
+        observed=2 * observed / (m * (m - 1) * length * length),
+        expected=2 * _expected_numerator(units, gaps) / denominator,
+    )
+
+
+# --- conventional thresholds -------------------------------------------------------------------------
+
+KAPPA_THRESHOLDS = "κ (Landis & Koch 1977): 0.61–0.80 substantial, above 0.80 almost perfect"
+ALPHA_THRESHOLDS = "α (Krippendorff 2004): ≥ 0.800 reliable, ≥ 0.667 tentative conclusions only"
+
+
+def kappa_label(value: float) -> str:
+    """Landis & Koch's (1977) band for a κ value."""
+    if value < 0:
+        return "poor"
+    for limit, label in ((0.20, "slight"), (0.40, "fair"), (0.60, "moderate"), (0.80, "substantial")):
+        if value <= limit:
+            return label
+    return "almost perfect"
+
+
+def alpha_label(value: float) -> str:
+    """Krippendorff's (2004) advice for an α value."""
+    if value >= 0.800:
+        return "reliable"
+    if value >= 0.667:
+        return "tentative"
+    return "unreliable"
