@@ -41,6 +41,7 @@ from exporters.refi_export import (
 from importers.base import LabelRules, ParsedTranscript, ParsedTurn
 from importers.refi_offsets import Detection, RawSelection, detect, has_name, name_matches
 from importers.refi_safety import SafeArchive, check_nested_zip, parse_xml, read_xml_file, unsafe_name_reason
+from models.codes import CodeTree
 from models.errors import ImportRefused, WaveqdaError
 from models.schema import (
     AttributeDefinition,
@@ -113,6 +114,7 @@ class RefiSource:
     codings: list[RefiCoding]  # codings of the whole source
     notes: list[str]
     values: list[RefiValue]
+    other_codings: int = 0  # codings on pictures, PDF pages, audio or video (not imported)
     raw_text: str = ""
     text_from: str = ""
 
@@ -282,12 +284,15 @@ def _parse_values(element: Any) -> list[RefiValue]:
 def _parse_source(element: Any) -> RefiSource:
     kind = _local(element)
     inline = _children(element, "PlainTextContent")
-    return RefiSource(
+    source = RefiSource(
         guid_key(element.get("guid")), element.get("name") or "", kind, element.get("plainTextPath"),
         element.get("richTextPath"), (inline[0].text or "") if inline else None, _child_text(element, "Description"),
         [_parse_selection(s) for s in _children(element, "PlainTextSelection")],
         [_parse_coding(c) for c in _children(element, "Coding")], _refs(element, "NoteRef"), _parse_values(element),
     )
+    if kind != TEXT_SOURCE:
+        source.other_codings = sum(1 for child in element.iter() if _local(child) == "Coding")
+    return source
 
 
 def _parse_code(element: Any) -> RefiCode:
@@ -331,31 +336,38 @@ def _parse_project_parts(root: Any, doc: RefiDocument) -> None:
         for codes in _children(book, "Codes"):
             doc.codes.extend(_parse_code(c) for c in _children(codes, "Code"))
     for variables in _children(root, "Variables"):
-        for var in _children(variables, "Variable"):
-            key = guid_key(var.get("guid"))
-            doc.variables[key] = RefiVariable(key, (var.get("name") or "").strip(), var.get("typeOfVariable") or "Text",
-                                              _child_text(var, "Description"))
+        doc.variables.update((v.guid, v) for v in map(_parse_variable, _children(variables, "Variable")))
     for cases in _children(root, "Cases"):
         for case in _children(cases, "Case"):
-            doc.cases.append(RefiCase(guid_key(case.get("guid")), (case.get("name") or "").strip(),
-                                      _child_text(case, "Description"), _parse_values(case), _refs(case, "SourceRef")))
+            doc.cases.append(_parse_case(case))
             doc.skipped["case links to codes or selections"] += len(_children(case, "CodeRef")) + len(
                 _children(case, "SelectionRef"))
     for sources in _children(root, "Sources"):
         doc.sources.extend(_parse_source(s) for s in sources if _local(s) in (TEXT_SOURCE, *OTHER_SOURCES))
     for notes in _children(root, "Notes"):
-        for note in _children(notes, "Note"):
-            parsed = _parse_note(note)
-            doc.notes[parsed.guid] = parsed
+        doc.notes.update((n.guid, n) for n in map(_parse_note, _children(notes, "Note")))
     for sets in _children(root, "Sets"):
-        for item in _children(sets, "Set"):
-            doc.sets.append(RefiSet(guid_key(item.get("guid")), (item.get("name") or "").strip(),
-                                    _child_text(item, "Description"), _refs(item, "MemberSource"),
-                                    _refs(item, "MemberCode"), _refs(item, "MemberNote")))
+        doc.sets.extend(map(_parse_set, _children(sets, "Set")))
     doc.skipped["links"] += sum(len(_children(x, "Link")) for x in _children(root, "Links"))
     doc.skipped["graphs"] += sum(len(_children(x, "Graph")) for x in _children(root, "Graphs"))
     doc.description = _child_text(root, "Description")
     doc.project_notes = _refs(root, "NoteRef")
+
+
+def _parse_variable(element: Any) -> RefiVariable:
+    return RefiVariable(guid_key(element.get("guid")), (element.get("name") or "").strip(),
+                        element.get("typeOfVariable") or "Text", _child_text(element, "Description"))
+
+
+def _parse_case(element: Any) -> RefiCase:
+    return RefiCase(guid_key(element.get("guid")), (element.get("name") or "").strip(),
+                    _child_text(element, "Description"), _parse_values(element), _refs(element, "SourceRef"))
+
+
+def _parse_set(element: Any) -> RefiSet:
+    return RefiSet(guid_key(element.get("guid")), (element.get("name") or "").strip(),
+                   _child_text(element, "Description"), _refs(element, "MemberSource"),
+                   _refs(element, "MemberCode"), _refs(element, "MemberNote"))
 
 
 # --- references ---------------------------------------------------------------------------------------------
@@ -399,7 +411,9 @@ def reference_problems(doc: RefiDocument) -> list[str]:
             check("source", ref, sources, f"set {item.name!r}")
         for ref in item.codes:
             check("code", ref, codes, f"set {item.name!r}")
-    for note in [*doc.project_notes]:
+        for ref in item.notes:
+            check("note", ref, doc.notes, f"set {item.name!r}")
+    for note in doc.project_notes:
         check("note", note, doc.notes, "the project")
     for note in doc.notes.values():
         check("user", note.user, doc.users, f"note {note.name!r}")
@@ -459,7 +473,7 @@ def _load_texts(doc: RefiDocument, archive: SafeArchive | None, file: Path) -> N
         if note.inline is not None:
             note.text = note.inline
         elif note.path:
-            note.text = _decode(_read_ref(note.path, archive, file, f"note {note.name!r}"), note.path)
+            note.text = _decode(_read_ref(note.path, archive, file, f"note {note.name!r}"), note.path)[0]
 
 
 def _source_text(source: RefiSource, archive: SafeArchive | None, file: Path) -> tuple[str, str]:
@@ -467,7 +481,8 @@ def _source_text(source: RefiSource, archive: SafeArchive | None, file: Path) ->
     if source.inline is not None:
         return source.inline, "inline text"
     if source.plain_path:
-        return _decode(_read_ref(source.plain_path, archive, file, where), source.plain_path), "plain text"
+        text, codec = _decode(_read_ref(source.plain_path, archive, file, where), source.plain_path)
+        return text, f"plain text, {codec}"
     if source.rich_path and source.rich_path.lower().endswith(".docx"):
         data = _read_ref(source.rich_path, archive, file, where)
         return docx_text(data, f"{file.name}: {where}"), "Word document"
@@ -484,10 +499,7 @@ def _read_ref(ref: str, archive: SafeArchive | None, file: Path, where: str) -> 
         why = "absolute paths are not followed" if scheme.lower() == "absolute" else reason
         raise ImportRefused(f"{file.name}: {where}: unsafe path {ref!r} ({why})")
     if scheme.lower() == "relative":
-        path = file.parent / name
-        if not path.is_file():
-            raise ImportRefused(f"{file.name}: {where}: file {ref!r} is missing")
-        return path.read_bytes()
+        return _read_beside(file, name, where)
     entry = None
     if archive is not None:
         entry = archive.find(f"sources/{name}") or archive.find(name)
@@ -496,23 +508,35 @@ def _read_ref(ref: str, archive: SafeArchive | None, file: Path, where: str) -> 
     return archive.read(entry)
 
 
-def _decode(data: bytes, label: str) -> str:
-    """Source bytes as text with the BOM removed and line ends kept (the offset convention may count them)."""
+def _read_beside(file: Path, name: str, where: str) -> bytes:
+    """A ``relative://`` file, looked for beside the package (the producer's ``basePath`` is on its disk)."""
+    from importers import refi_safety
+
+    path = file.parent / name
+    if not path.is_file():
+        raise ImportRefused(f"{file.name}: {where}: file {name!r} is missing beside the package")
+    if path.stat().st_size > refi_safety.MAX_ENTRY_BYTES:
+        raise ImportRefused(f"{file.name}: {where}: file {name!r} is beyond the size limit")
+    return path.read_bytes()
+
+
+def _decode(data: bytes, label: str) -> tuple[str, str]:
+    """Text with the BOM removed and line ends kept (the offset convention may count them), and the encoding
+    read: the BOM's, else UTF-8, else Windows-1252 (what older Windows tools write)."""
     from importers.text_reader import bom_codec
 
     codec = bom_codec(data)
-    try:
-        text = data.decode(codec or "utf-8")
-    except UnicodeDecodeError:
-        if codec:
-            raise ImportRefused(f"{label}: not valid {codec} text") from None
-        text = data.decode("cp1252", errors="replace")
-    return text.removeprefix("\ufeff")
+    for candidate in [codec] if codec else ["utf-8", "cp1252"]:
+        try:
+            return data.decode(candidate).removeprefix("\ufeff"), candidate.removesuffix("-sig")
+        except UnicodeDecodeError:
+            continue
+    raise ImportRefused(f"{label}: cannot be decoded as {codec or 'UTF-8 or Windows-1252'} text")
 
 
 def docx_text(data: bytes, label: str) -> str:
-    """A ``.docx`` as its paragraphs (tables and text boxes included, in document order) joined by ``\\n``,
-    which is how producers lay out the plain text their offsets count."""
+    """A ``.docx`` as its paragraphs (table cells included, text boxes not) in document order joined by
+    ``\\n``, which is how producers lay out the plain text their offsets count."""
     import docx
     from docx.oxml.ns import qn
     from docx.text.paragraph import Paragraph
@@ -521,9 +545,9 @@ def docx_text(data: bytes, label: str) -> str:
 
     check_nested_zip(data, label)
     try:
-        document = docx.Document(io.BytesIO(data))
-        body = document.element.body
-        return "\n".join(Paragraph(p, None).text for p in body.iter(qn("w:p")))
+        body = docx.Document(io.BytesIO(data)).element.body
+        paragraphs = [p for p in body.iter(qn("w:p")) if next(p.iterancestors(qn("w:p")), None) is None]
+        return "\n".join(Paragraph(p, None).text for p in paragraphs)
     except DOCX_ERRORS as exc:
         raise ImportRefused(f"{label}: not a readable Word document ({exc})") from exc
 
@@ -618,6 +642,11 @@ class Placement:
 def study_id_from(value: str) -> str:
     """A file's name for a person as a participant ID (letters, digits, ``.``, ``-``, ``_``)."""
     return _STUDY_ID_JUNK.sub("_", value.strip()).strip("_")[:100]
+
+
+def timepoint_key_from(value: str) -> str:
+    """A file's name for a wave as a timepoint key (no spaces or ``/``)."""
+    return _TIMEPOINT_JUNK.sub("_", value.strip()).strip("_")[:40]
 
 
 class _Placer:
@@ -716,7 +745,7 @@ class _Placer:
             return self._timepoint(item.name, f"set {item.name!r}")
         if self.known is None:
             return None
-        return self._known_key(item.name)
+        return self.timepoint_named(item.name)
 
     def _variables_named(self, name: str) -> list[str]:
         return [v.guid for v in self.doc.variables.values() if v.name.casefold() == name.casefold()]
@@ -736,21 +765,22 @@ class _Placer:
             raise WaveqdaError(f"source {source.name!r} has several values of {name!r}: {sorted(found)}")
         return found.pop() if len(found) == 1 else None
 
-    def _known_key(self, value: str) -> str | None:
-        folded = value.strip().casefold()
+    def timepoint_named(self, value: str) -> str | None:
+        """The project timepoint ``value`` names: its key, its label, or the key a new project made of it."""
+        names = {value.strip().casefold(), timepoint_key_from(value).casefold()}
         for tp in self.known or []:
-            if folded in (tp.key.casefold(), tp.label.casefold()):
+            if names & {tp.key.casefold(), tp.label.casefold()}:
                 return tp.key
         return None
 
     def _timepoint(self, value: str, origin: str) -> str:
         """The project's timepoint key for ``value`` (a key or label); for a new project, a clean key."""
         if self.known is None:
-            key = _TIMEPOINT_JUNK.sub("_", value.strip()).strip("_")[:40]
+            key = timepoint_key_from(value)
             if not key:
                 raise WaveqdaError(f"{origin}: empty timepoint")
             return key
-        key = self._known_key(value)
+        key = self.timepoint_named(value)
         if key is None:
             valid = ", ".join(tp.key for tp in self.known)
             raise WaveqdaError(f"{origin}: unknown timepoint {value!r}; this project's timepoints are: {valid}")
@@ -810,6 +840,7 @@ class _Writer:
         self.transcripts: dict[str, Transcript] = {}
         self.codings: dict[str, Coding] = {}
         self.first_coding_of: dict[str, Coding] = {}
+        self.code_by_uuid: dict[str, Code] = {}
         self.known_participants = set(session.scalars(select(Participant.id)))
         self.nvivo = "nvivo" in doc.origin.casefold()
 
@@ -853,15 +884,16 @@ class _Writer:
 
     # codes --------------------------------------------------------------------------------------------------
     def write_codes(self) -> None:
-        from models.codes import CodeTree
-
         tree = CodeTree.load(self.session)
+        self.code_by_uuid = {code.uuid: code for code in tree.codes.values()}
         self._sibling_codes(self.doc.codes, None, tree, existing_parent=True)
         not_codable = sum(1 for c in self.doc.all_codes() if not c.codable)
         if not_codable:
             self.report.not_carried.append(f"{not_codable} codes marked not codable (all codes are codable here)")
 
-    def _sibling_codes(self, nodes: list[RefiCode], parent: Code | None, tree: Any, existing_parent: bool) -> None:
+    def _sibling_codes(self, nodes: list[RefiCode], parent: Code | None, tree: CodeTree,
+                       existing_parent: bool) -> None:
+        """Codes under one parent, matched to the project's by GUID, else by name under an existing parent."""
         parent_id = parent.id if parent is not None else None
         names: set[str] = set()
         position = len(tree.children.get(parent_id, [])) if existing_parent else 0
@@ -872,10 +904,9 @@ class _Writer:
             self.codes[node.guid] = code
             self._sibling_codes(node.children, code, tree, existing_parent=existed)
 
-    def _code(self, node: RefiCode, parent_id: int | None, tree: Any, existing_parent: bool, names: set[str],
+    def _code(self, node: RefiCode, parent_id: int | None, tree: CodeTree, existing_parent: bool, names: set[str],
               position: int) -> tuple[Code, bool]:
-        valid = normalise_guid(node.guid)
-        found = next((c for c in tree.codes.values() if c.uuid == valid), None) if valid else None
+        found = self.code_by_uuid.get(normalise_guid(node.guid) or "")
         name = _code_name(node.name, names)
         if found is None and existing_parent:
             found = tree.child_named(parent_id, name)
@@ -1145,13 +1176,14 @@ class _Writer:
         doc = self.doc
         others = Counter(s.kind for s in doc.sources if s.kind != TEXT_SOURCE)
         for kind, n in sorted(others.items()):
-            codings = sum(len(_source_codings(s)) for s in doc.sources if s.kind == kind)
+            codings = sum(s.other_codings for s in doc.sources if s.kind == kind)
             self.report.not_carried.append(f"{n} {kind} sources with {codings} codings (only text sources are "
                                            "imported)")
         for what, n in sorted(doc.skipped.items()):
             if n:
                 self.report.not_carried.append(f"{n} {what}")
-        unused = [s.name for s in doc.sets if s.guid not in self.placer.used_sets]
+        unused = [s.name for s in doc.sets if s.guid not in self.placer.used_sets
+                  and self.placer.timepoint_named(s.name) is None]
         if unused:
             shown = ", ".join(repr(name) for name in unused[:5]) + (" ..." if len(unused) > 5 else "")
             self.report.not_carried.append(f"{len(unused)} sets ({shown}): only sets naming a timepoint are used")

@@ -3,7 +3,9 @@
 The standard says offsets count Unicode code points, but producers differ (see ``shared/refi-qda/NOTES.md``):
 NVivo counts UTF-16 code units (an emoji counts 2) and a CRLF line end as 2, QualCoder counts code points over
 LF text, ATLAS.ti reportedly counts a CRLF as 1. Trusting the standard puts NVivo codings a few characters
-off after every emoji, silently. So each source is scored under every candidate convention:
+off after every emoji, silently. A candidate convention is a unit (code points or UTF-16 code units) and a
+way of counting line ends: as written in the file, always 1, or always 2 (the last for text rebuilt from a
+``.docx`` with LF when the producer counted its own CRLF text). Each source is scored under every candidate:
 
 1. against the selection ``name`` where the producer filled it with the selected text (decisive when it does);
 2. else by how many selections start and end on a word or line boundary (people select whole words);
@@ -23,20 +25,19 @@ from dataclasses import dataclass, field
 @dataclass(frozen=True)
 class Convention:
     unit: str  # "codepoint" or "utf16"
-    crlf: int  # how many positions a CRLF line end takes: 1 or 2
+    line_ends: str  # "as written" (CRLF 2, LF 1), "1" or "2" positions for every line end
 
     def describe(self) -> str:
         unit = "UTF-16 code units" if self.unit == "utf16" else "code points"
-        return f"{unit}, CRLF counts {self.crlf}"
+        ends = "line ends as written" if self.line_ends == "as written" else f"line ends count {self.line_ends}"
+        return f"{unit}, {ends}"
 
 
-STANDARD = Convention("codepoint", 2)  # code points of the file as written
-CANDIDATES = (STANDARD, Convention("codepoint", 1), Convention("utf16", 2), Convention("utf16", 1))
+STANDARD = Convention("codepoint", "as written")  # code points of the file as it is
+CANDIDATES = tuple(Convention(unit, ends) for unit in ("codepoint", "utf16") for ends in ("as written", "1", "2"))
 PRODUCER_CONVENTIONS = {
-    "nvivo": Convention("utf16", 2),
-    "qualcoder": Convention("codepoint", 1),
-    "atlas": Convention("codepoint", 1),
-    "waveqda": Convention("codepoint", 1),
+    "nvivo": Convention("utf16", "as written"),
+    "atlas": Convention("codepoint", "1"),
 }
 ELLIPSES = ("…", "...")
 _ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # two UTF-16 code units each (emoji...)
@@ -68,8 +69,8 @@ class OffsetMap:
     """Producer offsets -> indices into the normalised text, for one convention.
 
     Each normalised character is one position for the producer, except "wide" ones (non-BMP characters when
-    counting UTF-16, former CRLFs when a CRLF counts 2), which take two. A position inside a surrogate pair
-    is meaningless (None); one between CR and LF means the line end.
+    counting UTF-16, line ends counted as 2), which take two. A position inside a surrogate pair is
+    meaningless (None); one between CR and LF means the line end.
     """
 
     text: str
@@ -85,8 +86,10 @@ class OffsetMap:
     @classmethod
     def build(cls, text: str, crlf_at: list[int], convention: Convention) -> OffsetMap:
         wide: dict[int, bool] = {}
-        if convention.crlf == 2:
+        if convention.line_ends == "as written":
             wide.update((index, True) for index in crlf_at)
+        elif convention.line_ends == "2":
+            wide.update((match.start(), True) for match in re.finditer("\n", text))
         if convention.unit == "utf16":
             wide.update((match.start(), False) for match in _ASTRAL.finditer(text))
         ordered = sorted(wide)
@@ -179,8 +182,9 @@ class Detection:
         return s, e
 
     def describe(self) -> str:
-        score = self.chosen
-        rate = f"{score.boundary_hits}/{self.total}" if self.total else "no selections"
+        if not self.total:
+            return f"{self.convention.describe()} (no selections)"
+        rate = f"{self.chosen.boundary_hits}/{self.total}"
         return f"{self.convention.describe()} ({self.reason}; on word/line boundaries: {rate})"
 
 
@@ -213,8 +217,9 @@ def detect(raw_text: str, selections: list[RawSelection], origin: str = "") -> D
     order = [favourite, *[c for c in CANDIDATES if c != favourite]]
     best = max(scores, key=lambda s: (*s.key(), -order.index(s.convention)))
     named = sum(1 for sel in selections if has_name(sel.name))
-    rivals = [s for s in scores if maps[s.convention].wide != maps[best.convention].wide]
-    reason = _reason(best, rivals, favourite)
+    placed = {conv: [(m.to_index(sel.start), m.to_index(sel.end)) for sel in selections] for conv, m in maps.items()}
+    rivals = [s for s in scores if placed[s.convention] != placed[best.convention]]
+    reason = _reason(best, rivals, favourite, bool(selections))
     return Detection(best.convention, reason, maps[best.convention], scores, named, len(selections))
 
 
@@ -223,10 +228,12 @@ def has_name(name: str) -> bool:
     return name_matches(name, name) is not None
 
 
-def _reason(best: Score, rivals: list[Score], favourite: Convention) -> str:
-    """Why ``best`` won; rivals are the conventions that would place offsets differently on this text."""
+def _reason(best: Score, rivals: list[Score], favourite: Convention, any_selections: bool) -> str:
+    """Why ``best`` won; rivals are the conventions that would place some selection elsewhere."""
+    if not any_selections:
+        return "no selections"
     if not rivals:
-        return "all conventions agree on this text"
+        return "all conventions agree on these selections"
     if best.named_matches and all(s.named_matches < best.named_matches for s in rivals):
         return "selection names match the text"
     if all(s.key()[:2] < best.key()[:2] for s in rivals):

@@ -14,6 +14,7 @@ from importers.batch import import_paths, pattern_regex
 from models import search_index
 from models.schema import Code, Coder, Coding, Participant, Sentence, Transcript, Turn
 from models.store import Project
+from tests.conftest import REPO
 
 runner = CliRunner()
 
@@ -198,3 +199,17 @@ def test_cli_init_import_transcripts_show(tmp_path: Path) -> None:
     assert [t["text"] for t in shown["turns"]] == ["How was it?", "Fine. Really fine.", "Thank you."]
     missing = runner.invoke(app, ["show", str(db), "P01/T9"])
     assert missing.exit_code == 1 and "P01/T9" in missing.output
+
+
+def test_import_routes_refi_files_to_the_refi_importer(tmp_path: Path) -> None:
+    sample = REPO.parent / "shared" / "refi-qda" / "samples" / "nvivo-win-12.6_oltas.qdpx"
+    if not sample.exists():
+        pytest.skip("shared/refi-qda samples are not beside this checkout")
+    db = tmp_path / "nvivo.wqda"
+    out = runner.invoke(app, ["import", str(db), str(sample), "--timepoint", "T1", "--participant-from-name",
+                              "--json"])
+    assert out.exit_code == 0, out.output
+    listing = json.loads(runner.invoke(app, ["transcripts", str(db), "--json"]).output)
+    assert [(r["timepoint"], r["codings"]) for r in listing] == [("T1", 97)]
+    mixed = runner.invoke(app, ["import", str(db), str(sample), str(tmp_path)])
+    assert mixed.exit_code == 1 and "one REFI-QDA file" in mixed.output

@@ -1,7 +1,101 @@
-"""(placeholder: commands of this area are registered here.)"""
+"""REFI-QDA exchange: ``waveqda refi export PROJECT OUT`` and ``waveqda refi import PROJECT FILE``.
+
+A helper group for now: ``waveqda export`` / ``waveqda import`` will route ``.qdpx`` / ``.qdc`` files here by
+suffix, to the same domain functions (``exporters.refi_export``, ``importers.refi_import``).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Protocol
 
 import typer
 
+from app.commands.common import JsonOpt, ProjectArg, emit_json, fail, open_existing
+
+refi = typer.Typer(
+    help="Exchange with NVivo, ATLAS.ti, MAXQDA, QualCoder... (REFI-QDA .qdpx projects and .qdc codebooks).",
+    no_args_is_help=True,
+)
+
+
+def parse_mappings(items: list[str]) -> dict[str, str]:
+    """``["Interview 3=P03/T1"]`` -> ``{"Interview 3": "P03/T1"}`` (the last ``=`` splits, so names may hold one)."""
+    mapping: dict[str, str] = {}
+    for item in items:
+        name, sep, target = item.rpartition("=")
+        if not sep or not name.strip() or not target.strip():
+            fail(f"--map-source {item!r}: use SOURCE_NAME=PARTICIPANT/TIMEPOINT, e.g. 'Interview 3=P03/T1'")
+        mapping[name.strip()] = target.strip()
+    return mapping
+
+
+@refi.command("export")
+def export_command(
+    project: Path = ProjectArg,
+    out: Path = typer.Argument(..., help="The file to write: OUT.qdpx (project) or OUT.qdc (codebook).",
+                               metavar="OUT"),
+    kind: str = typer.Option("", "--kind", help="project or codebook (default: from OUT's suffix)."),
+    anonymise: bool = typer.Option(False, "--anonymise", help="Apply the name register; drop coder names, "
+                                   "source titles and selection names."),
+    json_output: bool = JsonOpt,
+) -> None:
+    """Write the project (.qdpx) or its codebook (.qdc) for other QDA tools."""
+    from exporters.refi_export import export_qdc, export_qdpx
+
+    kind = kind or ("codebook" if out.suffix.lower() == ".qdc" else "project")
+    expected = {"project": ".qdpx", "codebook": ".qdc"}
+    if kind not in expected:
+        fail(f"--kind {kind!r}: use project or codebook")
+    if out.suffix.lower() != expected[kind]:
+        fail(f"{out}: a REFI-QDA {kind} file must end in {expected[kind]}")
+    if kind == "codebook" and anonymise:
+        fail("--anonymise applies to .qdpx projects (a codebook holds no participant data)")
+    with open_existing(project) as proj:
+        report = export_qdc(proj, out) if kind == "codebook" else export_qdpx(proj, out, anonymise=anonymise)
+    _print(report, json_output)
+
+
+@refi.command("import")
+def import_command(
+    project: Path = typer.Argument(..., help="The project (created if it does not exist).", metavar="PROJECT"),
+    file: Path = typer.Argument(..., help="A REFI-QDA .qdpx project or .qdc codebook.", metavar="FILE"),
+    participant_variable: str = typer.Option("", "--participant-variable",
+                                             help="Variable (on sources or their cases) naming the participant."),
+    timepoint_variable: str = typer.Option("", "--timepoint-variable",
+                                           help="Variable (on sources or their cases) naming the timepoint."),
+    map_source: list[str] = typer.Option([], "--map-source", help="SOURCE_NAME=P01/T1 (repeatable)."),
+    timepoint: str = typer.Option("", "--timepoint", help="Timepoint for sources not otherwise placed."),
+    participant_from_name: bool = typer.Option(False, "--participant-from-name",
+                                               help="Use each source's name as its participant ID."),
+    json_output: bool = JsonOpt,
+) -> None:
+    """Import codes, sources, codings, cases and notes from NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette..."""
+    from importers.refi_import import import_refi
+
+    report = import_refi(
+        project, file, participant_variable=participant_variable or None,
+        timepoint_variable=timepoint_variable or None, mapping=parse_mappings(map_source),
+        timepoint=timepoint or None, participant_from_name=participant_from_name,
+    )
+    _print(report, json_output)
+
+
+class Report(Protocol):
+    """What both REFI-QDA reports offer: lines for people, a dict for ``--json``."""
+
+    def lines(self) -> list[str]: ...
+
+    def as_dict(self) -> dict[str, Any]: ...
+
+
+def _print(report: Report, json_output: bool) -> None:
+    if json_output:
+        emit_json(report.as_dict())
+        return
+    for line in report.lines():
+        typer.echo(line)
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.add_typer(refi, name="refi")

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, open_existing
+from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_existing
 from models import project_info
 from models.store import create_project, parse_timepoints
 
@@ -60,14 +60,26 @@ def import_command(
     pattern: str | None = typer.Option(None, "--pattern", help='File-name pattern, e.g. "{participant}_{timepoint}".'),
     replace: bool = typer.Option(False, "--replace", help="Replace an uncoded transcript of the same slot."),
     strict: bool = typer.Option(False, "--strict", help="All or nothing: any failure imports nothing."),
+    participant_variable: str = typer.Option("", "--participant-variable",
+                                             help="REFI-QDA: variable naming each source's participant."),
+    timepoint_variable: str = typer.Option("", "--timepoint-variable",
+                                           help="REFI-QDA: variable naming each source's timepoint."),
+    map_source: list[str] = typer.Option([], "--map-source", help="REFI-QDA: SOURCE_NAME=P01/T1 (repeatable)."),
+    participant_from_name: bool = typer.Option(False, "--participant-from-name",
+                                               help="REFI-QDA: use each source's name as its participant ID."),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Import transcripts (.docx, .txt, .md, .vtt, .srt) and REFI-QDA files (.qdpx, .qdc)."""
+    """Import transcripts (.docx, .txt, .md, .vtt, .srt) or a REFI-QDA project/codebook (.qdpx, .qdc)."""
     from importers.batch import import_paths
 
     refi = [p for p in paths if p.suffix.lower() in (".qdpx", ".qdc")]
     if refi:
-        _import_refi(project, paths, refi, participant, timepoint, json_out)
+        if len(refi) != 1 or len(paths) != 1:
+            fail("import one REFI-QDA file (.qdpx or .qdc) at a time, not mixed with transcripts")
+        from app.commands.exchange import import_command as refi_import
+
+        refi_import(project, refi[0], participant_variable, timepoint_variable, map_source, timepoint or "",
+                    participant_from_name, json_out)
         return
     proj = open_existing(project)
     bar, update = _progress_printer(sys.stderr.isatty() and not json_out)
@@ -90,18 +102,6 @@ def import_command(
         typer.echo(result.summary())
     if result.failed:
         raise typer.Exit(1)
-
-
-def _import_refi(project: Path, paths: list[Path], refi: list[Path], participant: str | None,
-                 timepoint: str | None, json_out: bool) -> None:
-    """REFI-QDA files go to the exchange importer (a project is created if missing)."""
-    from app.commands.exchange import import_refi_files
-
-    if len(refi) != len(paths):
-        from app.commands.common import fail
-
-        fail("import REFI-QDA files (.qdpx/.qdc) on their own, not mixed with transcripts")
-    import_refi_files(project, refi, json_out=json_out)
 
 
 def transcripts(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
