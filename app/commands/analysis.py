@@ -1,7 +1,288 @@
-"""(placeholder: commands of this area are registered here.)"""
+"""Analysis commands: codings, matrix, trajectories, cooccurrence, progress, search, autocode.
+
+Handlers parse arguments, call ``models.queries`` / ``models.search`` and print a table or, with ``--json``,
+the same data as JSON.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
 
 import typer
 
+from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_existing
+from models import queries
+from models import search as search_module
+from models.errors import WaveqdaError
+from models.participants import default_coder_name
+from models.store import Project
+
+CodeOpt = typer.Option(None, "--code", help="A code path (Theme/Subtheme/Code) or id.", metavar="NAME")
+TimepointOpt = typer.Option(None, "--timepoint", help="Only this timepoint (repeat for several).", metavar="T")
+ParticipantOpt = typer.Option(None, "--participant", help="Only this participant (repeatable).", metavar="P")
+CoderFilterOpt = typer.Option(None, "--coder", help="Only this coder's codings (repeatable).", metavar="C")
+RoleOpt = typer.Option(
+    None, "--role", help="Only turns of this speaker role: participant, interviewer or other.", metavar="ROLE"
+)
+AttributeOpt = typer.Option(
+    None, "--attribute", help="Only participants with this attribute value (repeatable).", metavar="NAME=VALUE"
+)
+FuzzyOpt = typer.Option(False, "--fuzzy", help="Also match near spellings (typos, transcription variants).")
+LemmaOpt = typer.Option(False, "--lemma", help="Also match other forms of each word (support, supported...).")
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    app.command("codings")(codings)
+    app.command("matrix")(matrix)
+    app.command("trajectories")(trajectories)
+    app.command("cooccurrence")(cooccurrence)
+    app.command("progress")(progress)
+    app.command("search")(search)
+    app.command("autocode")(autocode)
+
+
+@contextmanager
+def opened(path: Path) -> Iterator[Project]:
+    project = open_existing(path)
+    try:
+        yield project
+    finally:
+        project.close()
+
+
+def parse_attributes(values: list[str] | None) -> list[tuple[str, str]] | None:
+    """``["site=North"]`` -> ``[("site", "North")]``."""
+    if not values:
+        return None
+    out = []
+    for value in values:
+        name, sep, wanted = value.partition("=")
+        if not sep or not name.strip():
+            raise WaveqdaError(f"invalid --attribute {value!r}: use NAME=VALUE, e.g. site=North")
+        out.append((name.strip(), wanted.strip()))
+    return out
+
+
+# --- codings -----------------------------------------------------------------------------------------
+
+
+def codings(
+    project: Path = ProjectArg,
+    code: str | None = CodeOpt,
+    with_descendants: bool = typer.Option(False, "--with-descendants", help="Include the code's sub-codes."),
+    timepoint: list[str] | None = TimepointOpt,
+    participant: list[str] | None = ParticipantOpt,
+    coder: list[str] | None = CoderFilterOpt,
+    role: list[str] | None = RoleOpt,
+    attribute: list[str] | None = AttributeOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """List coded segments with their text, in codebook, timepoint and participant order."""
+    with opened(project) as proj, proj.read() as session:
+        segments = queries.retrieve(
+            session,
+            code,
+            with_descendants=with_descendants,
+            timepoints=timepoint,
+            participants=participant,
+            attribute=parse_attributes(attribute),
+            coders=coder,
+            roles=role,
+        )
+    if json_out:
+        emit_json([s.as_dict() for s in segments])
+        return
+    emit_table(
+        ["id", "participant", "timepoint", "code", "coder", "span", "speaker", "text"],
+        [
+            [s.id, s.participant, s.timepoint, s.code, s.coder, f"{s.start}:{s.end}", s.speaker, _one_line(s.text)]
+            for s in segments
+        ],
+    )
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+# --- matrix ------------------------------------------------------------------------------------------
+
+
+def matrix(
+    project: Path = ProjectArg,
+    coder: list[str] | None = CoderFilterOpt,
+    participant: list[str] | None = ParticipantOpt,
+    attribute: list[str] | None = AttributeOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Code x timepoint matrix: segments / participants / words per cell, rolled up the codebook tree."""
+    with opened(project) as proj, proj.read() as session:
+        result = queries.code_timepoint_matrix(
+            session, coders=coder, participants=participant, attribute=parse_attributes(attribute)
+        )
+    if json_out:
+        emit_json(result.as_dict())
+        return
+    keys = [key for key, _label in result.timepoints]
+    rows = [
+        ["  " * row.depth + row.name] + [_cell(row.cells[key]) for key in keys] + [_cell(row.total)]
+        for row in result.rows
+    ]
+    rows.append(["(all codings)", *(_cell(result.totals[key]) for key in keys), _cell(result.total)])
+    emit_table(["code", *keys, "total"], rows)
+    typer.echo("cells: segments / participants / words")
+
+
+def _cell(cell: queries.Cell) -> str:
+    return f"{cell.segments} / {cell.participants} / {cell.words}" if cell.segments else "-"
+
+
+# --- trajectories ------------------------------------------------------------------------------------
+
+
+def trajectories(
+    project: Path = ProjectArg,
+    code: str = typer.Option(..., "--code", help="A code path or id.", metavar="NAME"),
+    coder: list[str] | None = CoderFilterOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """For each participant, where a code (with its sub-codes) is present wave by wave."""
+    with opened(project) as proj, proj.read() as session:
+        found = queries.trajectories(session, code, coders=coder)
+    if json_out:
+        emit_json([t.as_dict() for t in found])
+        return
+    keys = [point.timepoint for point in found[0].points] if found else []
+    emit_table(
+        ["participant", *keys, "pattern"],
+        [[t.participant, *(_point(p) for p in t.points), t.pattern] for t in found],
+    )
+
+
+def _point(point: queries.TrajectoryPoint) -> str:
+    return f"{point.status} ({len(point.segments)})" if point.present else point.status
+
+
+# --- co-occurrence and progress ----------------------------------------------------------------------
+
+
+def cooccurrence(
+    project: Path = ProjectArg,
+    coder: list[str] | None = CoderFilterOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Pairs of codes that overlap in the text or meet in the same turn."""
+    with opened(project) as proj, proj.read() as session:
+        pairs = queries.cooccurrence(session, coders=coder)
+    if json_out:
+        emit_json(pairs)
+        return
+    emit_table(
+        ["code a", "code b", "overlaps", "turns"],
+        [[p["code_a"], p["code_b"], p["overlaps"], p["turns"]] for p in pairs],
+    )
+
+
+def progress(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
+    """Per transcript and coder: the share of participant turns that carry at least one code."""
+    with opened(project) as proj, proj.read() as session:
+        rows = queries.coding_progress(session)
+    if json_out:
+        emit_json(rows)
+        return
+    emit_table(
+        ["transcript", "participant", "timepoint", "coder", "coded turns", "share"],
+        [
+            [
+                r["transcript_id"],
+                r["participant"],
+                r["timepoint"],
+                r["coder"],
+                f"{r['coded_turns']}/{r['participant_turns']}",
+                f"{r['share']:.0%}",
+            ]
+            for r in rows
+        ],
+    )
+
+
+# --- search and auto-code ----------------------------------------------------------------------------
+
+
+def search(
+    project: Path = ProjectArg,
+    query: str = typer.Argument(..., help='Words, "a phrase", or a prefix*.', metavar="QUERY"),
+    fuzzy: bool = FuzzyOpt,
+    lemma: bool = LemmaOpt,
+    timepoint: list[str] | None = TimepointOpt,
+    participant: list[str] | None = ParticipantOpt,
+    role: list[str] | None = RoleOpt,
+    limit: int | None = typer.Option(None, "--limit", help="At most this many hits.", metavar="N"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Full-text search of every transcript; each hit with its sentence."""
+    with opened(project) as proj, proj.read() as session:
+        hits = search_module.search(
+            session, query, fuzzy, lemma, timepoints=timepoint, participants=participant, roles=role, limit=limit
+        )
+    if json_out:
+        emit_json([h.as_dict() for h in hits])
+        return
+    emit_table(
+        ["participant", "timepoint", "turn", "speaker", "span", "match", "sentence"],
+        [
+            [h.participant, h.timepoint, h.turn_index, h.speaker, f"{h.start}:{h.end}", h.text, _one_line(h.context)]
+            for h in hits
+        ],
+    )
+
+
+def autocode(
+    project: Path = ProjectArg,
+    query: str = typer.Argument(..., help='Words, "a phrase", or a prefix*.', metavar="QUERY"),
+    code: str = typer.Option(..., "--code", help="The code to apply: a path or id.", metavar="NAME"),
+    coder: str | None = typer.Option(
+        None, "--coder", help="Coder (default: the project's default coder).", metavar="C"
+    ),
+    unit: str = typer.Option("hit", "--unit", help="Code the hit itself, its sentence, or its turn.", metavar="UNIT"),
+    dry_run: bool = typer.Option(False, "--dry-run", help="Only count what would be coded."),
+    fuzzy: bool = FuzzyOpt,
+    lemma: bool = LemmaOpt,
+    timepoint: list[str] | None = TimepointOpt,
+    participant: list[str] | None = ParticipantOpt,
+    role: list[str] | None = RoleOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Apply a code to every search hit (as the hit, its sentence or its turn) in one undoable step."""
+    with opened(project) as proj:
+        with proj.read() as session:
+            chosen = coder or default_coder_name(session)
+        if not chosen:
+            fail("no coder: give --coder NAME, or set a default with: waveqda coder PROJECT NAME")
+        result = search_module.autocode(
+            proj,
+            chosen,
+            query,
+            code,
+            chosen,
+            unit,  # type: ignore[arg-type]  # checked by autocode
+            dry_run,
+            fuzzy,
+            lemma,
+            timepoints=timepoint,
+            participants=participant,
+            roles=role,
+        )
+    if json_out:
+        emit_json(result.as_dict())
+        return
+    if not result.hits:
+        typer.echo(f"No hits for {result.query!r}; nothing coded")
+        return
+    verb = "Would code" if result.dry_run else "Coded"
+    typer.echo(
+        f"{verb} {result.hits} hits of {result.query!r} as {result.code} ({result.coder}, unit {result.unit}): "
+        f"{result.created} new codings, {result.extended} extended, {result.absorbed} absorbed"
+    )
