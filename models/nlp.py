@@ -13,7 +13,8 @@ from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
 
-_WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
+# What counts as a word everywhere (word counts, words coded): letters/digits with inner apostrophes.
+WORD_RE = re.compile(r"\w+(?:['’]\w+)*")
 
 
 @lru_cache(maxsize=4)
@@ -70,11 +71,13 @@ def sentence_spans(
     """For each text (a turn), its sentences as absolute ``[start, end)`` spans, whitespace trimmed."""
     nlp = sentence_pipeline(model)
     result: list[list[tuple[int, int]]] = []
-    for doc, base in zip(nlp.pipe(texts, batch_size=256), offsets, strict=True):
+    for doc, text, base in zip(nlp.pipe(texts, batch_size=256), texts, offsets, strict=True):
+        # ``doc.text`` is rebuilt from every token on each access (quadratic per turn); spaCy's tokenizer
+        # is non-destructive, so the input text is the same string.
         spans: list[tuple[int, int]] = []
         for sent in doc.sents:
             start, end = sent.start_char, sent.end_char
-            chunk = doc.text[start:end]
+            chunk = text[start:end]
             stripped = chunk.strip()
             if not stripped:
                 continue
@@ -86,11 +89,11 @@ def sentence_spans(
 
 
 def words(text: str) -> list[str]:
-    return _WORD_RE.findall(text)
+    return WORD_RE.findall(text)
 
 
 def word_count(text: str) -> int:
-    return sum(1 for _ in _WORD_RE.finditer(text))
+    return sum(1 for _ in WORD_RE.finditer(text))
 
 
 TITLE_ABBREVIATIONS = ["dr", "mr", "mrs", "ms", "prof"]

@@ -296,7 +296,7 @@ def word_starts(session: Session, transcript_ids: Iterable[int]) -> dict[int, ar
         stmt = select(Transcript.sha256, Transcript.text).where(Transcript.id.in_(missing))
         for sha, text in fetch_rows(session, stmt):
             # nlp's own word pattern, so counts agree with Transcript.word_count
-            found[sha] = array("l", (m.start() for m in nlp._WORD_RE.finditer(text)))
+            found[sha] = array("l", (m.start() for m in nlp.WORD_RE.finditer(text)))
     with _WORD_STARTS_LOCK:
         for sha, starts in found.items():
             _WORD_STARTS[sha] = starts
