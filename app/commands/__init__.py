@@ -5,10 +5,11 @@ from app.commands import (
     analysis,
     codebook,
     exchange,
+    export,
     merge,
     names,
     project,
     workspace,
 )
 
-COMMAND_MODULES = [project, codebook, analysis, agreement, exchange, merge, names, workspace]
+COMMAND_MODULES = [project, codebook, analysis, agreement, exchange, export, merge, names, workspace]

@@ -1,0 +1,127 @@
+"""One entry point for every export, shared by ``waveqda export`` and the TUI.
+
+The output file's suffix and ``kind`` choose the writer; anything that does not fit (an unknown suffix, a
+kind that cannot be written in that format, a transcript report without a transcript) is a one-line
+``WaveqdaError`` before any work. Word, CSV and XLSX files are written beside the target under a temporary
+name and renamed into place, so a failed export never leaves a half-written file where the old one was.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from exporters.filters import ExportFilters
+from exporters.word_common import Progress
+from models.errors import WaveqdaError
+from models.store import Project
+
+KINDS: dict[str, tuple[str, ...]] = {
+    ".docx": ("themes", "framework", "codebook", "transcript", "disagreements"),
+    ".csv": ("codings", "matrix", "disagreements"),
+    ".xlsx": ("codings", "matrix", "disagreements"),
+    ".qdpx": ("project",),
+    ".qdc": ("codebook",),
+}
+DEFAULT_KIND = {".docx": "themes", ".csv": "codings", ".xlsx": "codings", ".qdpx": "project", ".qdc": "codebook"}
+
+
+@dataclass
+class ExportOptions:
+    """Options of particular kinds: layout of Word reports and the transcript to print."""
+
+    large_print: bool = False
+    with_questions: bool = False
+    transcript: str | None = None
+
+
+def check_request(out_path: Path, kind: str | None) -> str:
+    """The kind to write (defaulted from the suffix), or a one-line error naming what would work."""
+    suffix = out_path.suffix.lower()
+    if suffix not in KINDS:
+        raise WaveqdaError(f"{out_path}: cannot export to {suffix or 'a file without a suffix'}; "
+                           f"use one of {', '.join(KINDS)}")
+    kind = kind or DEFAULT_KIND[suffix]
+    if kind not in KINDS[suffix]:
+        raise WaveqdaError(f"--kind {kind} cannot be written as {suffix}; for {suffix} use: {', '.join(KINDS[suffix])}")
+    if not out_path.parent.is_dir():
+        raise WaveqdaError(f"{out_path}: folder {out_path.parent} does not exist")
+    return kind
+
+
+def run_export(
+    project: Project,
+    out_path: Path,
+    kind: str | None,
+    filters: ExportFilters,
+    options: ExportOptions | None = None,
+    progress: Progress | None = None,
+) -> list[str]:
+    """Write one export; returns lines describing what was written (for the CLI and the TUI)."""
+    options = options or ExportOptions()
+    kind = check_request(out_path, kind)
+    suffix = out_path.suffix.lower()
+    if suffix in (".qdpx", ".qdc"):
+        return _refi(project, out_path, suffix, filters)
+    writer = _writer(suffix, kind, options)
+    _atomic(out_path, lambda tmp: writer(project, tmp, filters, progress))
+    return [f"Wrote {out_path} ({kind})"]
+
+
+def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Path]:
+    """The function that writes ``kind`` as ``suffix``, with the kind's options bound."""
+    if suffix != ".docx":
+        from exporters import disagreements, tabular
+
+        return {"codings": tabular.export_codings, "matrix": tabular.export_matrix,
+                "disagreements": disagreements.export_disagreements_table}[kind]  # fmt: skip
+    large = options.large_print
+    if kind == "themes":
+        from exporters.word_themes import export_themes
+
+        return lambda p, out, f, progress: export_themes(p, out, f, large, options.with_questions, progress)
+    if kind == "framework":
+        from exporters.word_framework import export_framework
+
+        return lambda p, out, f, progress: export_framework(p, out, f, large, progress)
+    if kind == "codebook":
+        from exporters.word_codebook import export_codebook
+
+        return lambda p, out, f, progress: export_codebook(p, out, f, large, progress)
+    if kind == "transcript":
+        if not options.transcript:
+            raise WaveqdaError("--kind transcript needs --transcript, e.g. --transcript P07/T2")
+        from exporters.word_transcript import export_transcript
+
+        return lambda p, out, f, progress: export_transcript(p, out, f, options.transcript, large, progress)
+    from exporters.disagreements import export_disagreements_docx
+
+    return lambda p, out, f, progress: export_disagreements_docx(p, out, f, large, progress)
+
+
+def _atomic(out_path: Path, write: Callable[[Path], object]) -> None:
+    """Write to a temporary file beside ``out_path`` and rename it into place only when complete."""
+    tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.partial{out_path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def _refi(project: Project, out_path: Path, suffix: str, filters: ExportFilters) -> list[str]:
+    """REFI-QDA files come whole from the exchange exporter: only ``--anonymise`` applies (to .qdpx)."""
+    unsupported = ExportFilters(anonymise=filters.anonymise, seed=filters.seed)
+    if filters != unsupported:
+        raise WaveqdaError(f"{suffix} exports the whole project: of the filters only --anonymise applies")
+    if suffix == ".qdc" and filters.anonymise:
+        raise WaveqdaError("--anonymise applies to .qdpx projects (a codebook holds no participant data)")
+    try:
+        from exporters import refi_export
+    except ModuleNotFoundError as exc:
+        raise WaveqdaError(f"REFI-QDA export is not available in this installation ({exc.name})") from exc
+    if suffix == ".qdc":
+        return refi_export.export_qdc(project, out_path).lines()
+    return refi_export.export_qdpx(project, out_path, anonymise=filters.anonymise).lines()
