@@ -8,7 +8,6 @@ a manifest CSV (``file, participant, timepoint`` plus attribute columns) or a fi
 from __future__ import annotations
 
 import csv
-import getpass
 import re
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -36,6 +35,7 @@ class FileOutcome:
     status: str  # imported, replaced, skipped, failed
     message: str
     transcript_id: int | None = None
+    warnings: list[str] = field(default_factory=list)  # what the reader left out (a subtitle block...)
 
 
 @dataclass
@@ -101,6 +101,9 @@ def pattern_regex(pattern: str) -> re.Pattern[str]:
 class Manifest:
     routes: dict[str, Route]
     attributes: dict[str, dict[str, str]]  # participant -> {attribute: value}
+    # Each attribute's type, inferred from the whole column: a file imported alone must not decide that
+    # "age" is a number because its own row says 34 and then refuse the next file's "35-44".
+    types: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -108,7 +111,7 @@ class Manifest:
         file_col = _pick_column(columns, MANIFEST_FILE_COLUMNS, path, "file")
         part_col = _pick_column(columns, PARTICIPANT_COLUMNS, path, "participant")
         time_col = _pick_column(columns, ("timepoint", "wave", "time"), path, "timepoint")
-        attribute_cols = [c for c in columns if c not in (file_col, part_col, time_col)]
+        attribute_cols = [c for c in columns if c and c not in (file_col, part_col, time_col)]
         routes: dict[str, Route] = {}
         attributes: dict[str, dict[str, str]] = {}
         for n, row in enumerate(rows, start=2):
@@ -118,7 +121,7 @@ class Manifest:
             routes[Path(name).name.casefold()] = Route(participant, timepoint)
             values = {c: (row[c] or "").strip() for c in attribute_cols}
             attributes.setdefault(participant, {}).update({k: v for k, v in values.items() if v})
-        return cls(routes, attributes)
+        return cls(routes, attributes, column_types(attributes))
 
 
 def _read_csv(path: Path) -> tuple[list[dict[str, str]], list[str]]:
@@ -140,17 +143,31 @@ def _pick_column(columns: list[str], names: tuple[str, ...], path: Path, what: s
     raise WaveqdaError(f"{path.name}: no {what} column (expected one of: {', '.join(names)})")
 
 
-def apply_attribute_table(session: Session, table: dict[str, dict[str, str]]) -> list[tuple[str, str, list]]:
-    """Set participants' attributes from ``{participant: {name: value}}``, inferring each column's type."""
+def column_types(table: dict[str, dict[str, str]]) -> dict[str, tuple[str, list[str] | None]]:
+    """Each attribute's inferred type (and choices) over every participant's value in ``table``."""
     names = sorted({name for values in table.values() for name in values})
+    return {name: infer_type([values.get(name, "") for values in table.values()]) for name in names}
+
+
+def apply_attribute_table(
+    session: Session,
+    table: dict[str, dict[str, str]],
+    types: dict[str, tuple[str, list[str] | None]] | None = None,
+) -> list[tuple[str, str, list]]:
+    """Set participants' attributes from ``{participant: {name: value}}``, each column's type inferred from
+    ``table`` unless ``types`` (from a larger table) says it. Returns (name, type, choices) per attribute."""
+    types = {**column_types(table), **(types or {})}
     report = []
-    for name in names:
-        column = [values.get(name, "") for values in table.values()]
-        type_, choices = infer_type(column)
+    for name in sorted({name for values in table.values() for name in values}):
+        type_, choices = types[name]
         attribute = define_attribute(session, name, type_, choices)
-        for participant_id, values in table.items():
-            if values.get(name, "") != "":
-                set_attribute(session, get_or_create_participant(session, participant_id), attribute, values[name])
+        present = {participant: values[name] for participant, values in table.items() if values.get(name, "")}
+        if attribute.type == "choice":  # an existing choice attribute learns this table's values
+            choices = sorted({*(attribute.choices or []), *present.values()})
+            if choices != attribute.choices:
+                attribute.choices = choices
+        for participant_id, value in present.items():
+            set_attribute(session, get_or_create_participant(session, participant_id), attribute, value)
         report.append((name, attribute.type, attribute.choices or []))
     return report
 
@@ -163,7 +180,7 @@ def import_attributes(project: Project, csv_path: Path, actor: str) -> list[tupl
     for row in rows:
         participant = row[part_col].strip()
         if participant:
-            table[participant] = {c: row[c].strip() for c in columns if c != part_col}
+            table[participant] = {c: row[c].strip() for c in columns if c and c != part_col}
     with project.change(actor, "participants.attributes", f"Set attributes from {csv_path.name}") as session:
         return apply_attribute_table(session, table)
 
@@ -189,7 +206,10 @@ def route_for(
 
 
 def default_actor(session: Session) -> str:
-    return get_setting(session, "default_coder") or getpass.getuser()
+    """Who imports are recorded as: the project's default coder, else the OS user."""
+    from models.coding import actor_name
+
+    return actor_name(session)
 
 
 def import_paths(
@@ -244,9 +264,10 @@ def _store(session: Session, path: Path, route: Route, parsed: ParsedTranscript,
            replace: bool, actor: str) -> FileOutcome:
     stored = store_transcript(session, parsed, route.participant, route.timepoint, actor, replace=replace)
     if manifest is not None and route.participant in manifest.attributes and stored.transcript is not None:
-        apply_attribute_table(session, {route.participant: manifest.attributes[route.participant]})
-    tid = stored.transcript.id if stored.transcript is not None else None
-    return FileOutcome(path, stored.status, stored.message, tid)
+        apply_attribute_table(session, {route.participant: manifest.attributes[route.participant]}, manifest.types)
+    if stored.transcript is None:
+        return FileOutcome(path, stored.status, stored.message)
+    return FileOutcome(path, stored.status, stored.message, stored.transcript.id, list(parsed.warnings))
 
 
 def _import_one(project: Project, path: Path, prepare, manifest: Manifest | None, replace: bool,
@@ -259,8 +280,17 @@ def _import_one(project: Project, path: Path, prepare, manifest: Manifest | None
             if outcome.status == "skipped":
                 session.info["summary"] = outcome.message
         return outcome
-    except WaveqdaError as exc:
-        return FileOutcome(path, "failed", str(exc))
+    except Exception as exc:  # this file's transaction was rolled back; the others go on
+        return FileOutcome(path, "failed", _reason(path, exc))
+
+
+def _reason(path: Path, exc: Exception) -> str:
+    """One line for a failed file: a ``WaveqdaError``'s own message, else what went wrong (a bug or a
+    database error, which must not stop the rest of the batch or print a traceback)."""
+    if isinstance(exc, WaveqdaError):
+        return str(exc)
+    first_line = next(iter(str(exc).splitlines()), "")
+    return f"{path.name}: not imported ({exc.__class__.__name__}: {first_line})"
 
 
 def _import_strict(project: Project, files: list[Path], prepare, manifest: Manifest | None, replace: bool,
@@ -269,12 +299,13 @@ def _import_strict(project: Project, files: list[Path], prepare, manifest: Manif
     for path in files:
         try:
             prepared.append((path, *prepare(path)))
-        except WaveqdaError as exc:
-            result.outcomes.append(FileOutcome(path, "failed", str(exc)))
+        except Exception as exc:
+            result.outcomes.append(FileOutcome(path, "failed", _reason(path, exc)))
     if result.failed:
         result.outcomes.append(FileOutcome(Path("--strict"), "failed", "nothing imported (--strict)"))
         return
     outcomes: list[FileOutcome] = []
+    path = Path("--strict")
     try:
         with project.change(actor, "transcript.import", f"Imported {len(files)} files", undoable=False) as s:
             for n, (path, route, parsed) in enumerate(prepared, start=1):
@@ -282,7 +313,8 @@ def _import_strict(project: Project, files: list[Path], prepare, manifest: Manif
                 outcomes.append(outcome)
                 if progress:
                     progress(n, len(prepared), path.name)
-    except WaveqdaError as exc:
-        result.outcomes.append(FileOutcome(Path("--strict"), "failed", f"{exc}; nothing imported (--strict)"))
+    except Exception as exc:
+        reason = _reason(path, exc)
+        result.outcomes.append(FileOutcome(Path("--strict"), "failed", f"{reason}; nothing imported (--strict)"))
         return
     result.outcomes.extend(outcomes)

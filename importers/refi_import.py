@@ -54,7 +54,14 @@ from models.schema import (
     Transcript,
     new_uuid,
 )
-from models.store import DEFAULT_TIMEPOINTS, Project, create_project, open_project, timepoints
+from models.store import (
+    DEFAULT_TIMEPOINTS,
+    Project,
+    create_project,
+    open_project,
+    remove_database_files,
+    timepoints,
+)
 
 PROJECT_SUFFIXES = {".qdpx"}
 XML_SUFFIXES = {".qdc", ".qde", ".xml"}
@@ -1276,8 +1283,7 @@ def import_refi(
         _import_into(project, doc, options, detections, report, actor, file)
     except BaseException:
         project.close()
-        for suffix in ("", "-wal", "-shm"):
-            Path(f"{target}{suffix}").unlink(missing_ok=True)
+        remove_database_files(target)
         raise
     project.close()
     return report

@@ -35,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from models import agreement as stats
 from models.codes import CodeTree
-from models.coding import apply_code_in_session, check_span, transcript_label
+from models.coding import apply_code_in_session, check_span, keep_as_project_memos, transcript_label
 from models.errors import NotFoundError, WaveqdaError
 from models.participants import find_coder, get_or_create_coder
 from models.schema import Code, Coder, Coding, Event, Sentence, Transcript, Turn, utcnow
@@ -595,6 +595,7 @@ def _clear(session: Session, coder_id: int, transcript_id: int, code_id: int, st
         elif row.end > end:
             row.start, row.updated_at = end, utcnow()
         else:
+            keep_as_project_memos(session, [row.id])
             session.delete(row)
     session.flush()
 

@@ -68,13 +68,15 @@ class Anonymiser:
     """Replaces every spelling of every register term; ``replace`` for text, ``replace_mapped`` for offsets."""
 
     def __init__(self, replacements: Iterable[Replacement]) -> None:
-        self.by_spelling: dict[str, str] = {}
+        self.by_spelling: dict[str, str] = {}  # lookup key -> replacement
+        written: dict[str, str] = {}  # lookup key -> the spelling as registered (the regex is built from it)
         for entry in replacements:
             for spelling in entry.spellings:
-                spelling = spelling.strip()
-                if spelling:
-                    self.by_spelling.setdefault(spelling.casefold(), entry.replacement)
-        spellings = sorted(self.by_spelling, key=len, reverse=True)
+                key = _key(spelling)
+                if key and key not in self.by_spelling:
+                    self.by_spelling[key], written[key] = entry.replacement, spelling.strip()
+        self.patterns = {key: re.compile(_spelling_regex(s), re.IGNORECASE) for key, s in written.items()}
+        spellings = sorted(written.values(), key=len, reverse=True)
         alternation = "|".join(_spelling_regex(s) for s in spellings)
         self.pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE) if spellings else None
 
@@ -82,10 +84,10 @@ class Anonymiser:
         return self.pattern is not None
 
     def _replacement_for(self, found: str) -> str:
-        key = " ".join(found.split()).casefold()
-        replacement = self.by_spelling.get(key)
-        if replacement is None:  # matched through flexible whitespace or apostrophe variants
-            replacement = next(r for s, r in self.by_spelling.items() if _spelling_regex_compiled(s).fullmatch(found))
+        replacement = self.by_spelling.get(_key(found))
+        if replacement is None:  # matched case-insensitively, but case folding spells it otherwise ("ß")
+            key = next(k for k, pattern in self.patterns.items() if pattern.fullmatch(found))
+            replacement = self.by_spelling[key]
         return adapt_case(replacement, found)
 
     def replace(self, text: str) -> str:
@@ -119,16 +121,13 @@ class Anonymiser:
         return [(m.start(), m.end(), self._replacement_for(m.group(0))) for m in self.pattern.finditer(text)]
 
 
+def _key(spelling: str) -> str:
+    """The form a spelling is looked up by: the regex lets any whitespace run and either apostrophe match."""
+    return " ".join(spelling.replace("’", "'").split()).casefold()
+
+
 def _spelling_regex(spelling: str) -> str:
     """A term as a regex: any run of whitespace between words, straight or curly apostrophes."""
     words = ["".join("['’]" if ch in "'’" else re.escape(ch) for ch in word) for word in spelling.split()]
     return r"\s+".join(words)
 
-
-_COMPILED: dict[str, re.Pattern[str]] = {}
-
-
-def _spelling_regex_compiled(spelling: str) -> re.Pattern[str]:
-    if spelling not in _COMPILED:
-        _COMPILED[spelling] = re.compile(_spelling_regex(spelling), re.IGNORECASE)
-    return _COMPILED[spelling]

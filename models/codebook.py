@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session
 
 from models import journal
 from models.codes import CodeTree, split_path
-from models.coding import combine, join_memos, transcript_label
+from models.coding import attached_memos, combine, join_memos, move_coding_memos, transcript_label
 from models.errors import NotFoundError, WaveqdaError
-from models.schema import Code, Coding, Memo, Timepoint, Transcript
+from models.schema import Code, Coding, Memo, Timepoint, Transcript, is_row_id
 from models.store import Project, get_setting, timepoints
 from models.transcripts import find_timepoint, find_transcript
 
@@ -331,15 +331,16 @@ def _merge_codings(session: Session, source_id: int, target_id: int) -> tuple[in
     runs = [run for group in groups.values() for run in _clusters(group) if any(r.code_id == source_id for r in run)]
     alone = [run[0].id for run in runs if len(run) == 1]
     journal.set_column(session, Coding, alone, "code_id", source_id, target_id)
-    combined = 0
     objects = _load_codings(session, [row.id for run in runs if len(run) > 1 for row in run])
+    absorbed_into: dict[int, int] = {}
     for run in (r for r in runs if len(r) > 1):
         keep = min(run, key=lambda r: (r.code_id != target_id, r.id))
         others = [objects[r.id] for r in run if r.id != keep.id]
         objects[keep.id].code_id = target_id
-        combine(session, objects[keep.id], others, keep.start, keep.end)
-        combined += len(others)
-    return len(moving), combined
+        combine(session, objects[keep.id], others, keep.start, keep.end, move_memos=False)
+        absorbed_into.update((other.id, keep.id) for other in others)
+    move_coding_memos(session, absorbed_into)
+    return len(moving), len(absorbed_into)
 
 
 def _load_codings(session: Session, ids: list[int]) -> dict[int, Coding]:
@@ -428,7 +429,7 @@ def _split_candidates(
 
 def _check_codings_of(session: Session, code: Code, coding_ids: list[int]) -> None:
     owners: dict[int, int] = {}
-    for chunk in journal.chunks(coding_ids):
+    for chunk in journal.chunks([i for i in coding_ids if is_row_id(i)]):
         owners.update(session.execute(select(Coding.id, Coding.code_id).where(Coding.id.in_(chunk))).tuples().all())
     for coding_id in coding_ids:
         if coding_id not in owners:
@@ -489,12 +490,9 @@ def split_code(
 
 
 def _attached_memos(session: Session, code_ids: list[int], coding_ids: list[int]) -> list[Memo]:
-    found: list[Memo] = []
-    for target_type, ids in (("code", code_ids), ("coding", coding_ids)):
-        for chunk in journal.chunks(ids):
-            found.extend(
-                session.scalars(select(Memo).where(Memo.target_type == target_type, Memo.target_id.in_(chunk)))
-            )
+    found = attached_memos(session, coding_ids)
+    for chunk in journal.chunks(code_ids):
+        found.extend(session.scalars(select(Memo).where(Memo.target_type == "code", Memo.target_id.in_(chunk))))
     return found
 
 
@@ -516,9 +514,10 @@ def delete_code(project: Project, actor: str, ref: str | int, force: bool = Fals
         removed = [_coding_record(session, tree, c) for c in codings]
         for row in (*codings, *memos):
             session.delete(row)
+        # Pointers into the doomed subtree go first, the doomed codes' own included: one of them may have
+        # been merged into a sibling that is deleted before it.
         for merged in session.scalars(select(Code).where(Code.merged_into_id.in_(doomed))):
-            if merged.id not in doomed:
-                merged.merged_into_id = None
+            merged.merged_into_id = None
         paths = [tree.path(cid) for cid in doomed]
         session.flush()
         for cid in reversed(doomed):  # children before parents: the parent link is a foreign key

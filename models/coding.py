@@ -19,8 +19,9 @@ from sqlalchemy.orm import Session
 
 from models.codes import CodeTree
 from models.errors import NotFoundError, WaveqdaError
+from models.journal import chunks
 from models.participants import default_coder_name, get_or_create_coder
-from models.schema import Code, Coder, Coding, Memo, Sentence, Transcript, Turn, utcnow
+from models.schema import MAX_ROW_ID, Code, Coder, Coding, Memo, Sentence, Transcript, Turn, get_row, utcnow
 from models.store import Project, set_setting
 from models.transcripts import find_transcript
 
@@ -43,14 +44,14 @@ def snippet(text: str, start: int, end: int, length: int = SNIPPET_LENGTH) -> st
 
 
 def get_transcript(session: Session, transcript_id: int) -> Transcript:
-    found = session.get(Transcript, transcript_id)
+    found = get_row(session, Transcript, transcript_id)
     if found is None:
         raise NotFoundError(f"no transcript with id {transcript_id}")
     return found
 
 
 def get_coding(session: Session, coding_id: int) -> Coding:
-    found = session.get(Coding, coding_id)
+    found = get_row(session, Coding, coding_id)
     if found is None:
         raise NotFoundError(f"no coding with id {coding_id} (see: waveqda codings PROJECT)")
     return found
@@ -69,7 +70,7 @@ def check_span(transcript: Transcript, start: int, end: int) -> None:
 
 def usable_code(session: Session, code_id: int) -> Code:
     """A code that may receive new codings: it exists and is not archived."""
-    code = session.get(Code, code_id)
+    code = get_row(session, Code, code_id)
     if code is None:
         raise NotFoundError(f"no code with id {code_id}")
     if code.archived:
@@ -110,10 +111,20 @@ def same_code_neighbours(
     )
 
 
-def combine(session: Session, keep: Coding, others: list[Coding], start: int, end: int, memo: str = "") -> None:
+def combine(
+    session: Session,
+    keep: Coding,
+    others: list[Coding],
+    start: int,
+    end: int,
+    memo: str = "",
+    move_memos: bool = True,
+) -> None:
     """Make ``keep`` the union of itself, ``others`` and ``[start, end)``; delete the others.
 
-    Memos are joined and a key-quote flag or a needs-review status on any part survives on the whole.
+    Memos are joined and a key-quote flag or a needs-review status on any part survives on the whole; memo
+    notes attached to the others move to ``keep`` (a caller combining many runs passes ``move_memos=False``
+    and moves them all at once with ``move_coding_memos``).
     """
     parts = [keep, *others]
     union = {
@@ -128,8 +139,40 @@ def combine(session: Session, keep: Coding, others: list[Coding], start: int, en
         setattr(keep, name, value)
     if changed or others:  # re-applying an already coded span is not a change
         keep.updated_at = utcnow()
+    if move_memos and others:
+        move_coding_memos(session, {other.id: keep.id for other in others})
     for other in others:
         session.delete(other)
+
+
+def move_coding_memos(session: Session, moves: dict[int, int]) -> None:
+    """Re-attach the memo notes of codings about to be deleted (``{old id: new id}``), in one query per 500."""
+    for memo in attached_memos(session, list(moves)):
+        memo.target_id = moves[memo.target_id]
+
+
+def attached_memos(session: Session, coding_ids: list[int]) -> list[Memo]:
+    """Free-standing memos attached to these codings (from REFI-QDA notes or a merged project).
+
+    Why callers must move them before deleting a coding: ``memos.target_id`` has no foreign key, and SQLite
+    hands a deleted row's id to the next new row, so a memo left behind would quietly attach itself to some
+    later, unrelated coding.
+    """
+    found: list[Memo] = []
+    with session.no_autoflush:  # memos are not among the pending changes; flushing here costs a merge dearly
+        for chunk in chunks(coding_ids):
+            query = select(Memo).where(Memo.target_type == "coding", Memo.target_id.in_(chunk))
+            found.extend(session.scalars(query))
+    return found
+
+
+def keep_as_project_memos(session: Session, coding_ids: list[int]) -> int:
+    """Detach the memos of codings about to be deleted into project memos, so their text stays (undo
+    re-attaches them). Returns how many were kept."""
+    memos = attached_memos(session, coding_ids)
+    for memo in memos:
+        memo.target_type, memo.target_id = "project", None
+    return len(memos)
 
 
 def apply_code_in_session(
@@ -142,7 +185,7 @@ def apply_code_in_session(
     """
     check_span(get_transcript(session, transcript_id), start, end)
     usable_code(session, code_id)
-    if session.get(Coder, coder_id) is None:
+    if get_row(session, Coder, coder_id) is None:
         raise NotFoundError(f"no coder with id {coder_id}")
     neighbours = same_code_neighbours(session, transcript_id, code_id, coder_id, start, end)
     if neighbours:
@@ -227,7 +270,7 @@ def sentence_span(session: Session, transcript_id: int, n: int) -> tuple[int, in
     """The span of sentence ``n``, counting the transcript's sentences in text order from 0."""
     get_transcript(session, transcript_id)
     row = None
-    if n >= 0:
+    if 0 <= n < MAX_ROW_ID:
         row = session.execute(
             select(Sentence.start, Sentence.end)
             .where(Sentence.transcript_id == transcript_id)
@@ -243,9 +286,11 @@ def sentence_span(session: Session, transcript_id: int, n: int) -> tuple[int, in
 def turn_span(session: Session, transcript_id: int, n: int) -> tuple[int, int]:
     """The speech span of turn ``n`` (the turn index, counted from 0), without its speaker label."""
     get_transcript(session, transcript_id)
-    row = session.execute(
-        select(Turn.start, Turn.end).where(Turn.transcript_id == transcript_id, Turn.index == n)
-    ).first()
+    row = None
+    if 0 <= n < MAX_ROW_ID:
+        row = session.execute(
+            select(Turn.start, Turn.end).where(Turn.transcript_id == transcript_id, Turn.index == n)
+        ).first()
     if row is None:
         raise NotFoundError(f"no turn {n} in transcript {transcript_id} (turns are numbered from 0)")
     if row[0] >= row[1]:
@@ -277,10 +322,13 @@ def _describe(session: Session, coding: Coding) -> str:
 
 
 def remove_coding(project: Project, actor: str, coding_id: int) -> None:
-    """Delete one coding (its memo and flags go with it; undo brings them back)."""
+    """Delete one coding (its memo field and flags go with it; undo brings them back). Memos attached to
+    it as separate notes are kept as project memos."""
     with project.change(actor, "coding.remove") as session:
         coding = get_coding(session, coding_id)
-        session.info["summary"] = f"Removed coding {_describe(session, coding)}"
+        kept = keep_as_project_memos(session, [coding.id])
+        note = f" (its {kept} memo(s) kept as project memos)" if kept else ""
+        session.info["summary"] = f"Removed coding {_describe(session, coding)}{note}"
         session.delete(coding)
 
 
@@ -331,8 +379,13 @@ def set_key_quote(project: Project, actor: str, coding_id: int, flag: bool) -> N
 
 
 def _transcript_memo_row(session: Session, transcript_id: int) -> Memo | None:
+    """The newest memo on the transcript: the one the workspace shows, so an edit lands on the text the
+    researcher was looking at, never on an older note (a REFI-QDA description, a merged coder's memo)."""
     return session.scalars(
-        select(Memo).where(Memo.target_type == "transcript", Memo.target_id == transcript_id).order_by(Memo.id).limit(1)
+        select(Memo)
+        .where(Memo.target_type == "transcript", Memo.target_id == transcript_id)
+        .order_by(Memo.id.desc())
+        .limit(1)
     ).first()
 
 

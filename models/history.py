@@ -11,9 +11,11 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from models import journal
+from models.errors import WaveqdaError
 from models.schema import Event
 from models.store import Project
 
@@ -24,23 +26,33 @@ def _utc(moment: datetime) -> datetime:
 
 
 def _step(project: Project, actor: str, backwards: bool) -> Event | None:
-    with project.sessions() as session, session.begin():
-        ev = journal.last_done(session) if backwards else journal.first_undone(session)
-        if ev is None:
-            return None
-        journal.replay(session, ev, backwards=backwards)
-        ev.state = "undone" if backwards else "done"
-        verb = "Undid" if backwards else "Redid"
-        journal.record_event(
-            session,
-            actor=actor,
-            operation="history.undo" if backwards else "history.redo",
-            summary=f"{verb} #{ev.id}: {ev.summary}",
-            changes=None,
-            detail={"event": ev.id},
-            undoable=False,
-        )
-        return ev
+    verb = "Undid" if backwards else "Redid"
+    what = "the step"
+    try:
+        with project.sessions() as session, session.begin():
+            ev = journal.last_done(session) if backwards else journal.first_undone(session)
+            if ev is None:
+                return None
+            what = f"#{ev.id} ({ev.summary})"
+            journal.replay(session, ev, backwards=backwards)
+            ev.state = "undone" if backwards else "done"
+            journal.record_event(
+                session,
+                actor=actor,
+                operation="history.undo" if backwards else "history.redo",
+                summary=f"{verb} #{ev.id}: {ev.summary}",
+                changes=None,
+                detail={"event": ev.id},
+                undoable=False,
+            )
+    except IntegrityError as exc:
+        # Rows written since by a step that is logged but not undoable (an import, a merge, a name scan)
+        # can depend on what this step would remove; the foreign keys refuse and nothing is changed.
+        raise WaveqdaError(
+            f"cannot {'undo' if backwards else 'redo'} {what}: rows added since by an import, merge or scan "
+            "depend on it"
+        ) from exc
+    return ev
 
 
 def undo(project: Project, actor: str) -> Event | None:

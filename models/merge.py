@@ -42,7 +42,7 @@ from models.schema import (
     Transcript,
     Turn,
 )
-from models.store import Project, get_setting, open_project, project_uuid
+from models.store import Project, get_setting, open_project, project_uuid, remove_database_files
 
 FUZZY_THRESHOLD = 85.0
 CODE_FIELDS = ("definition", "inclusion", "exclusion", "example")
@@ -127,12 +127,17 @@ def read_mapping(path: Path | None) -> dict[tuple[str, ...], str]:
     try:
         if path.suffix.lower() == ".json":
             raw = json.loads(path.read_text(encoding="utf-8"))
+            if not isinstance(raw, dict):
+                raise ValueError("expected an object of source paths to target paths")
             pairs = list(raw.items())
         else:
             with path.open(newline="", encoding="utf-8-sig") as fh:
                 pairs = [(row["source"], row["target"]) for row in csv.DictReader(fh)]
-    except (OSError, ValueError, KeyError) as exc:
+    except (OSError, ValueError, KeyError, csv.Error) as exc:
         raise WaveqdaError(f"{path.name}: cannot read the mapping ({exc}); use JSON or CSV source,target") from exc
+    bad = next((pair for pair in pairs if not all(isinstance(v, str) and v.strip() for v in pair)), None)
+    if bad is not None:
+        raise WaveqdaError(f"{path.name}: every mapping needs a source and a target code path, not {bad!r}")
     return {normalised_path(src): dst for src, dst in pairs}
 
 
@@ -160,8 +165,10 @@ class Aligner:
     def span(self, start: int, end: int) -> tuple[int, int, bool]:
         new_start, ok_start = self.map(start, "start")
         new_end, ok_end = self.map(end, "end")
-        if new_end <= new_start:
-            new_end = min(len(self.target), new_start + max(1, end - start))
+        if new_end <= new_start:  # the coded text was deleted: keep the width, inside the target text
+            width = max(1, end - start)
+            new_end = min(len(self.target), new_start + width)
+            new_start = max(0, min(new_start, new_end - width))
         exact = ok_start and ok_end and self.target[new_start:new_end] == self.source[start:end]
         return new_start, new_end, exact
 
@@ -182,14 +189,17 @@ def merge_projects(
     from models.store import create_project
 
     target_path = Path(target)
+    mapping = read_mapping(mapping_file)
     if not sources:
         raise WaveqdaError("name at least one SOURCE project to merge")
     for src in sources:
         if Path(src).resolve() == target_path.resolve():
             raise WaveqdaError(f"{src}: cannot merge a project into itself")
-    opened = [open_project(src) for src in sources]
+    opened: list[Project] = []
     created = False
     try:
+        for src in sources:
+            opened.append(open_project(src))
         if target_path.exists():
             project = open_project(target_path)
         else:
@@ -201,14 +211,13 @@ def merge_projects(
             project = create_project(target_path, tps, name)
             created = True
         try:
-            return _merge_into(project, opened, [str(s) for s in sources], actor, dry_run,
-                               read_mapping(mapping_file), accept_fuzzy, threshold)
+            return _merge_into(project, opened, [str(s) for s in sources], actor, dry_run, mapping, accept_fuzzy,
+                               threshold)
         finally:
             project.close()
     except Exception:
         if created:
-            for suffix in ("", "-wal", "-shm"):
-                Path(str(target_path) + suffix).unlink(missing_ok=True)
+            remove_database_files(target_path)
         raise
     finally:
         for src in opened:
@@ -473,37 +482,44 @@ class SourceMerge:
     def merge_codings(self) -> None:
         """Each source coding once: known by UUID, or by its exact place, else added (re-anchored if needed)."""
         uuid_to_id = {u: i for u, i in self.t.execute(select(Coding.uuid, Coding.id))}
-        existing_keys = {
-            tuple(row) for row in self.t.execute(
-                select(Coding.transcript_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end))
+        # Where each (transcript, code, coder, start, end) already stands: a coding or one added below.
+        existing: dict[tuple, int | Coding] = {
+            tuple(row[:5]): row[5] for row in self.t.execute(
+                select(Coding.transcript_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end, Coding.id))
         }
+        same_place: list[tuple[int, tuple]] = []
         added: list[tuple[int, Coding]] = []
         for coding in self.s.scalars(select(Coding).order_by(Coding.id)):
             if coding.uuid in uuid_to_id:
                 self.coding_map[coding.id] = uuid_to_id[coding.uuid]
                 self.count["codings.already_present"] += 1
                 continue
-            new = self._new_coding(coding, existing_keys)
-            if new is not None:
+            new, key = self._new_coding(coding, existing)
+            if new is None:
+                same_place.append((coding.id, key))
+            else:
                 added.append((coding.id, new))
         self.t.add_all(new for _source_id, new in added)
         self.t.flush()
         for source_id, new in added:
             self.coding_map[source_id] = new.id
+        for source_id, key in same_place:  # its memos attach to the coding already in that place
+            found = existing[key]
+            self.coding_map[source_id] = found if isinstance(found, int) else found.id
 
-    def _new_coding(self, coding: Coding, existing_keys: set[tuple]) -> Coding | None:
+    def _new_coding(self, coding: Coding, existing: dict[tuple, int | Coding]) -> tuple[Coding | None, tuple]:
         transcript_id = self.transcript_map[coding.transcript_id]
         aligner = self.aligners[coding.transcript_id]
         start, end, exact = aligner.span(coding.start, coding.end)
         key = (transcript_id, self.code_map[coding.code_id], self.coder_map[coding.coder_id], start, end)
-        if exact and key in existing_keys:
+        if exact and key in existing:
             self.count["codings.already_present"] += 1
-            return None
-        existing_keys.add(key)
+            return None, key
         new = Coding(uuid=coding.uuid, transcript_id=transcript_id, code_id=key[1], coder_id=key[2], start=start,
                      end=end, memo=coding.memo, key_quote=coding.key_quote,
                      status=coding.status if exact else "needs_review", created_at=coding.created_at,
                      updated_at=coding.updated_at)
+        existing.setdefault(key, new)
         if not exact:
             self.count["codings.needs_review"] += 1
             self._report_review(coding, aligner, start, end)
@@ -511,7 +527,7 @@ class SourceMerge:
             self.count["codings.reanchored"] += 1
         else:
             self.count["codings.added"] += 1
-        return new
+        return new, key
 
     def _report_review(self, coding: Coding, aligner: Aligner, start: int, end: int) -> None:
         transcript = self.s.get(Transcript, coding.transcript_id)

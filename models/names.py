@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from models.anonymise import Anonymiser, Replacement
 from models.errors import NotFoundError, WaveqdaError
-from models.schema import NameCandidate, NameEntry, Participant, Transcript, Turn
+from models.schema import NameCandidate, NameEntry, Participant, Transcript, Turn, get_row
 from models.store import Project, get_setting
 
 CATEGORIES = ("person", "place", "organisation", "ward", "other")
@@ -389,7 +389,7 @@ def candidate_rows(session: Session, status: str | None = "pending") -> list[dic
 
 
 def _candidate(session: Session, candidate_id: int) -> NameCandidate:
-    candidate = session.get(NameCandidate, candidate_id)
+    candidate = get_row(session, NameCandidate, candidate_id)
     if candidate is None:
         raise NotFoundError(f"no name candidate {candidate_id} (see: waveqda names PROJECT scan)")
     return candidate
@@ -423,7 +423,7 @@ def _accept_one(session: Session, actor: str, candidate: NameCandidate, as_entry
                 replacement: str | None) -> int:
     target_id = as_entry or candidate.entry_id
     if target_id is not None:
-        entry = session.get(NameEntry, target_id)
+        entry = get_row(session, NameEntry, target_id)
         if entry is None:
             raise NotFoundError(f"no register entry {target_id}")
         if candidate.text.casefold() not in {s.casefold() for s in _spellings(entry)}:
@@ -508,11 +508,14 @@ def redact(project: Project, actor: str, apply: bool = False) -> RedactionPlan:
             buffer.add("transcripts", {"id": transcript.id}, before, after)
             for model in (Turn, Sentence):
                 for row in session.scalars(select(model).where(model.transcript_id == transcript.id)):
-                    start, end = offsets.span(row.start, row.end)
-                    if (start, end) != (row.start, row.end):
-                        session.execute(update(model).where(model.id == row.id).values(start=start, end=end))
-                        buffer.add(model.__tablename__, {"id": row.id}, {"start": row.start, "end": row.end},
-                                   {"start": start, "end": end})
+                    old = {"start": row.start, "end": row.end}
+                    new = dict(zip(("start", "end"), offsets.span(row.start, row.end), strict=True))
+                    if model is Turn:  # a speaker label is a name too ("Sandra:")
+                        old["speaker"], new["speaker"] = row.speaker, replacer.replace(row.speaker)
+                    changed = {k: v for k, v in new.items() if v != old[k]}
+                    if changed:
+                        session.execute(update(model).where(model.id == row.id).values(**changed))
+                        buffer.add(model.__tablename__, {"id": row.id}, {k: old[k] for k in changed}, changed)
             for coding in session.scalars(select(Coding).where(Coding.transcript_id == transcript.id)):
                 start, end = offsets.span(coding.start, coding.end)
                 if (start, end) != (coding.start, coding.end):

@@ -72,8 +72,9 @@ def sentence_spans(
     nlp = sentence_pipeline(model)
     result: list[list[tuple[int, int]]] = []
     for doc, text, base in zip(nlp.pipe(texts, batch_size=256), texts, offsets, strict=True):
-        # ``doc.text`` is rebuilt from every token on each access (quadratic per turn); spaCy's tokenizer
-        # is non-destructive, so the input text is the same string.
+        # Slice the input, not ``doc.text``: spaCy rebuilds that from every token on each access (quadratic
+        # in the turn's length; half the sentence-segmentation time of an import). The tokenizer is
+        # non-destructive, so they are the same string.
         spans: list[tuple[int, int]] = []
         for sent in doc.sents:
             start, end = sent.start_char, sent.end_char

@@ -96,7 +96,7 @@ def participant_rows(session: Session) -> list[dict[str, Any]]:
             {
                 "participant": p.study_id,
                 "uuid": p.uuid,
-                "timepoints": sorted((t.timepoint.key for t in p.transcripts), key=str),
+                "timepoints": [t.timepoint.key for t in sorted(p.transcripts, key=lambda t: t.timepoint.position)],
                 "attributes": attributes_of(session, p),
             }
         )

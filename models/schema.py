@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import (
     JSON,
@@ -28,7 +28,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, relationship
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -39,6 +39,9 @@ NAMING_CONVENTION = {
 }
 
 
+RowT = TypeVar("RowT")
+
+
 def utcnow() -> datetime:
     """Timezone-aware 'now'; stored as UTC so exports and merges compare times across machines."""
     return datetime.now(UTC)
@@ -46,6 +49,21 @@ def utcnow() -> datetime:
 
 def new_uuid() -> str:
     return str(uuid_module.uuid4())
+
+
+# SQLite integers are signed 64-bit: a larger number typed on the command line names no row, and the
+# driver would raise OverflowError instead of the "not found" the user should see.
+MAX_ROW_ID = 2**63 - 1
+
+
+def is_row_id(value: int) -> bool:
+    """Whether ``value`` can be a primary key here (lookups of anything else are "not found")."""
+    return 0 < value <= MAX_ROW_ID
+
+
+def get_row(session: Session, model: type[RowT], row_id: int) -> RowT | None:
+    """``session.get`` for an id a user typed: None for a number no row can have, as for a missing row."""
+    return session.get(model, row_id) if is_row_id(row_id) else None
 
 
 class Base(DeclarativeBase):

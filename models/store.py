@@ -93,7 +93,10 @@ def make_engine(url: str) -> Engine:
 
 def _create_private_file(path: Path) -> None:
     """Create the database file readable by its owner only, before SQLite opens it."""
-    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError as exc:
+        raise WaveqdaError(f"{path}: cannot create the file ({exc.strerror or exc})") from exc
     os.close(fd)
 
 
@@ -215,6 +218,7 @@ def create_project(
 ) -> Project:
     """Create a new project file with its schema, timepoints and name."""
     url = project_url(target)
+    path: Path | None = None
     if not _is_url(os.fspath(target)):
         path = Path(os.fspath(target)).expanduser()
         if path.exists():
@@ -234,11 +238,16 @@ def create_project(
                 s.add(Timepoint(key=key, label=label, position=i))
     except Exception:
         engine.dispose()
-        if not _is_url(os.fspath(target)):
-            for suffix in ("", "-wal", "-shm"):
-                Path(os.fspath(target) + suffix).unlink(missing_ok=True)
+        if path is not None:
+            remove_database_files(path)
         raise
     return project
+
+
+def remove_database_files(path: Path) -> None:
+    """Delete a project file this run created and failed to fill, with SQLite's WAL and shared-memory files."""
+    for suffix in ("", "-wal", "-shm"):
+        Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
 def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Project:
@@ -274,8 +283,13 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
 
 
 def _check_sqlite_header(path: Path) -> None:
-    with path.open("rb") as fh:
-        head = fh.read(16)
+    if not path.is_file():
+        raise WaveqdaError(f"{path}: not a project file (it is a folder or a device)")
+    try:
+        with path.open("rb") as fh:
+            head = fh.read(16)
+    except OSError as exc:
+        raise WaveqdaError(f"{path}: cannot read the project ({exc.strerror or exc})") from exc
     if head and head != b"SQLite format 3\x00":
         raise WaveqdaError(f"{path}: not a waveqda project (not an SQLite database)")
 

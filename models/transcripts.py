@@ -18,7 +18,17 @@ from importers.base import LabelRules, ParsedTranscript
 from models import nlp, search_index
 from models.errors import NotFoundError, WaveqdaError
 from models.participants import get_or_create_participant
-from models.schema import Coding, Participant, Sentence, Timepoint, Transcript, Turn
+from models.schema import (
+    Coding,
+    Memo,
+    NameCandidate,
+    Participant,
+    Sentence,
+    Timepoint,
+    Transcript,
+    Turn,
+    get_row,
+)
 from models.store import get_setting, timepoints
 
 
@@ -79,6 +89,8 @@ def store_transcript(
             raise WaveqdaError(
                 f"{parsed.source_name}: cannot replace {label}: the old transcript has {n} codings"
             )
+        replaced_id = existing.id
+        _detach_name_candidates(session, replaced_id)
         delete_transcript_rows(session, existing)
         status = "replaced"
     transcript = Transcript(
@@ -94,8 +106,25 @@ def store_transcript(
     )
     session.add(transcript)
     session.flush()
+    if status == "replaced":
+        _move_memos(session, replaced_id, transcript.id)
     _store_turns_and_sentences(session, transcript, parsed)
     return StoreResult(transcript, status, f"{parsed.source_name}: {status} as {label}")
+
+
+def _detach_name_candidates(session: Session, transcript_id: int) -> None:
+    """Name candidates found in a transcript about to be replaced keep their text and context, not its id
+    (a foreign key) or offsets into the old text."""
+    for candidate in session.scalars(select(NameCandidate).where(NameCandidate.transcript_id == transcript_id)):
+        candidate.transcript_id, candidate.start, candidate.end = None, None, None
+    session.flush()
+
+
+def _move_memos(session: Session, old_id: int, new_id: int) -> None:
+    """The researcher's memos on an interview stay with it when its text is replaced (``target_id`` has no
+    foreign key, so they would otherwise point at nothing, or at whatever transcript next takes the id)."""
+    for memo in session.scalars(select(Memo).where(Memo.target_type == "transcript", Memo.target_id == old_id)):
+        memo.target_id = new_id
 
 
 def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed: ParsedTranscript) -> None:
@@ -148,7 +177,7 @@ def find_transcript(session: Session, ref: str | int) -> Transcript:
     """A transcript by id (``12``) or by ``participant/timepoint`` (``P07/T2``)."""
     ref = str(ref).strip()
     if ref.isdigit():
-        found = session.get(Transcript, int(ref))
+        found = get_row(session, Transcript, int(ref))
         if found is None:
             raise NotFoundError(f"no transcript with id {ref}")
         return found

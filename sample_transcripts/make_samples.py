@@ -178,8 +178,8 @@ def write_subtitles(script: Script, layout: str, out: Path) -> None:
         for block in script.blocks:
             for start, end, text in cues(block):
                 n += 1
-                lines += [str(n), f"{stamp(start, True, True)} --> {stamp(end, True, True)}", f"{block.speaker}: {text}",
-                          ""]
+                timing = f"{stamp(start, True, True)} --> {stamp(end, True, True)}"
+                lines += [str(n), timing, f"{block.speaker}: {text}", ""]
     out.write_text("\n".join(lines), encoding="utf-8")
 
 

@@ -165,17 +165,71 @@ def test_strict_is_all_or_nothing(project: Project, tmp_path: Path) -> None:
 
 
 def test_failure_injected_mid_file_leaves_nothing(project: Project, tmp_path: Path, monkeypatch) -> None:
-    """The search index is written last: failing there must roll back participant, transcript, turns..."""
+    """The search index is written last: failing there must roll back participant, transcript, turns...
+    and the file is reported as failed while the rest of the batch still imports."""
     import_paths(project, [write(tmp_path / "P01_T1.txt", interview("Sam", "Fine."))])
     before = counts(project)
+    real_index_turns = search_index.index_turns
 
-    def explode(*args, **kwargs):
-        raise RuntimeError("disk full")
+    def explode_on_lee(session, transcript_id, turns):
+        if any("Hello there." in body for _id, body in turns):
+            raise RuntimeError("disk full")
+        real_index_turns(session, transcript_id, turns)
 
-    monkeypatch.setattr(search_index, "index_turns", explode)
-    with pytest.raises(RuntimeError):
-        import_paths(project, [write(tmp_path / "P02_T1.txt", interview("Lee", "Hello there."))])
+    monkeypatch.setattr(search_index, "index_turns", explode_on_lee)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    write(batch / "P02_T1.txt", interview("Lee", "Hello there."))
+    write(batch / "P03_T1.txt", interview("Kit", "Good morning."))
+    result = import_paths(project, [batch])
+    assert [(o.path.name, o.status) for o in result.outcomes] == [("P02_T1.txt", "failed"), ("P03_T1.txt", "imported")]
+    assert result.failed[0].message == "P02_T1.txt: not imported (RuntimeError: disk full)"
+    assert counts(project) == {**before, "participants": 2, "transcripts": 2, "turns": 6, "sentences": 6}
+    with project.read() as session:
+        assert session.scalars(select(Participant.study_id).order_by(Participant.study_id)).all() == ["P01", "P03"]
+
+
+def test_strict_batch_failing_while_storing_leaves_nothing(project: Project, tmp_path: Path) -> None:
+    """Every file parses, the second one clashes with a stored transcript: the first is not kept either."""
+    import_paths(project, [write(tmp_path / "P01_T1.txt", interview("Sam", "Fine."))])
+    before = counts(project)
+    batch = tmp_path / "batch"
+    batch.mkdir()
+    write(batch / "P02_T1.txt", interview("Lee", "Hello there."))
+    write(batch / "P01_T1.txt", interview("Sam", "A different text for the same slot."))
+    result = import_paths(project, [batch], strict=True)
+    [failure] = result.outcomes
+    assert failure.status == "failed" and "--replace" in failure.message and "nothing imported" in failure.message
     assert counts(project) == before
+
+
+def test_manifest_attribute_types_come_from_the_whole_column(project: Project, tmp_path: Path) -> None:
+    """Files import one at a time, but "age" is one column: 34 alone must not make it a number."""
+    write(tmp_path / "a.txt", interview("Sam", "Fine."))
+    write(tmp_path / "b.txt", interview("Lee", "Harder."))
+    manifest = write(tmp_path / "m.csv", "file,participant,timepoint,age,\na.txt,P01,T1,34\nb.txt,P02,T1,35-44\n")
+    result = import_paths(project, [tmp_path / "a.txt", tmp_path / "b.txt"], manifest_path=manifest)
+    assert not result.failed, result.outcomes
+    out = json.loads(runner.invoke(app, ["participants", str(project.path), "--json"]).output)
+    assert [r["attributes"] for r in out] == [{"age": "34"}, {"age": "35-44"}]  # no column named ""
+
+
+def test_replace_keeps_the_transcript_memo_and_survives_a_name_scan(project: Project, tmp_path: Path) -> None:
+    from models import names
+    from models.coding import set_transcript_memo, transcript_memo
+
+    body = "Interviewer: Who helped?\n\nSam: Sandra Okafor at Willow Ward, every week.\n"
+    import_paths(project, [write(tmp_path / "P01_T1.txt", body)])
+    import_paths(project, [write(tmp_path / "P02_T1.txt", interview("Lee", "Fine."))])  # takes the next id
+    set_transcript_memo(project, "t", "P01/T1", "Check the ward name with Sam.")
+    assert names.scan(project, "t")  # candidates now point at the transcript
+    newer = tmp_path / "new"
+    newer.mkdir()
+    [outcome] = import_paths(project, [write(newer / "P01_T1.txt", body.replace("every", "each"))],
+                             replace=True).outcomes
+    assert outcome.status == "replaced", outcome.message
+    with project.read() as session:
+        assert transcript_memo(session, outcome.transcript_id) == "Check the ward name with Sam."
 
 
 def test_cli_init_import_transcripts_show(tmp_path: Path) -> None:
@@ -213,3 +267,18 @@ def test_import_routes_refi_files_to_the_refi_importer(tmp_path: Path) -> None:
     assert [(r["timepoint"], r["codings"]) for r in listing] == [("T1", 97)]
     mixed = runner.invoke(app, ["import", str(db), str(sample), str(tmp_path)])
     assert mixed.exit_code == 1 and "one REFI-QDA file" in mixed.output
+    ignored = runner.invoke(app, ["import", str(db), str(sample), "--participant", "P01", "--timepoint", "T1"])
+    assert ignored.exit_code == 1 and ignored.output.startswith("waveqda: error: --participant applies to")
+
+
+def test_subtitle_blocks_the_reader_skips_are_reported_not_dropped_silently(project: Project, tmp_path: Path) -> None:
+    srt = write(tmp_path / "P01_T1.srt", "1\n00:00:01,000 --> 00:00:02,000\nSpeaker 1: hello\n\n"
+                                         "oops\nno timing here\nSpeaker 2: the lost words\n")
+    [outcome] = import_paths(project, [srt]).outcomes
+    assert outcome.status == "imported"
+    assert len(outcome.warnings) == 1 and "Speaker 2: the lost" in outcome.warnings[0]
+    tmp_copy = write(tmp_path / "P02_T1.srt", srt.read_text().replace("hello", "hi"))
+    out = runner.invoke(app, ["import", str(project.path), str(tmp_copy)])
+    assert out.exit_code == 0 and "warning: P02_T1.srt: skipped a block without a cue timing" in out.stderr
+    listing = json.loads(runner.invoke(app, ["import", str(project.path), str(srt), "--json"]).output)
+    assert listing[0]["status"] == "skipped" and listing[0]["warnings"] == []

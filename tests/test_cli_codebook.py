@@ -207,3 +207,22 @@ def test_events_are_recorded_as_the_default_coder(proj):
     ok("apply", proj, "--transcript", "P01/T1", "--code", "Hope", "--span", "0:4", "--coder", "sam")
     events = json.loads(ok("history", proj, "--json"))
     assert [e["actor"] for e in events[-2:]] == ["dana", "sam"]
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["uncode", "{p}", str(2**70)],
+        ["show", "{p}", str(2**64)],
+        ["apply", "{p}", "--transcript", str(2**64), "--code", "Worry", "--span", "0:5"],
+        ["apply", "{p}", "--transcript", "P01/T1", "--code", "Worry", "--sentence", str(2**64)],
+        ["apply", "{p}", "--transcript", "P01/T1", "--code", "Worry", "--turn", str(2**64)],
+        ["code", "split", "{p}", "Worry", "Worry/Part", "--codings", str(2**63)],
+        ["names", "{p}", "accept", str(2**80)],
+        ["transcripts", "{dir}"],
+    ],
+)
+def test_out_of_range_ids_and_folders_give_one_line(proj, small_project, db_state, args):
+    before = db_state(small_project)
+    error(*[a.format(p=proj, dir=proj.parent) for a in args])
+    assert db_state(small_project) == before

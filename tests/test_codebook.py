@@ -394,6 +394,32 @@ def test_forced_delete_records_what_was_removed_and_undoes(study, db_state):
     assert db_state(study) == before
 
 
+@pytest.mark.parametrize(("merged", "into"), [("Theme/A", "Theme/B"), ("Theme/B", "Theme/A")])
+def test_forced_delete_of_a_subtree_holding_a_merged_code_undoes(study, db_state, merged, into):
+    """One doomed code merged into a sibling: whichever of the two is deleted first, nothing dangles."""
+    merge_codes(study, "t", merged, into)
+    before = db_state(study)
+    delete_code(study, "t", "Theme", force=True)
+    assert set(rows_by_path(study)) == {"C"}
+    history.undo(study, "t")
+    assert db_state(study) == before
+    assert rows_by_path(study)[merged]["merged_into"] == into
+
+
+def test_merge_carries_memos_attached_to_absorbed_codings(study, db_state):
+    [absorbed] = [c.id for c in codings_of(study, "Theme/A") if (c.start, c.end) == (40, 60)]
+    with study.change("t", "memo") as session:
+        session.add(Memo(target_type="coding", target_id=absorbed, title="Note", text="on A's 40:60"))
+    before = db_state(study)
+    merge_codes(study, "t", "Theme/A", "Theme/B")
+    with study.read() as session:
+        memo = session.scalar(select(Memo).where(Memo.text == "on A's 40:60"))
+        holder = session.get(Coding, memo.target_id)
+        assert (holder.start, holder.end, holder.code_id) == (40, 70, code_id(study, "Theme/B"))
+    history.undo(study, "t")
+    assert db_state(study) == before
+
+
 def test_unknown_code_is_refused_everywhere(study, db_state):
     before = db_state(study)
     calls = [

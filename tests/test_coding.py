@@ -25,7 +25,7 @@ from models.coding import (
     turn_span,
 )
 from models.errors import NotFoundError, WaveqdaError
-from models.schema import Coder, Coding, Event
+from models.schema import Coder, Coding, Event, Memo
 from models.transcripts import find_transcript, turns_of
 
 
@@ -317,3 +317,79 @@ def test_reapplying_a_coded_span_changes_nothing(coded, db_state):
     assert db_state(coded) == before
     undone = history.undo(coded, "a")
     assert undone is not None and undone.summary.startswith("Coded P01/T1 10:30")
+
+
+# --- memos attached to codings as separate notes ------------------------------------------------------
+
+
+def attach_memo(project, coding_id: int, text: str) -> int:
+    """A free-standing memo on a coding, as a REFI-QDA import or a merged project leaves them."""
+    with project.change("t", "test.memo") as session:
+        memo = Memo(target_type="coding", target_id=coding_id, title="Note", text=text)
+        session.add(memo)
+        session.flush()
+        return memo.id
+
+
+def memo_target(project, memo_id: int) -> tuple[str, int | None, str]:
+    with project.read() as session:
+        memo = session.get(Memo, memo_id)
+        return memo.target_type, memo.target_id, memo.text
+
+
+def test_removing_a_coding_keeps_its_memos_and_no_later_coding_inherits_them(coded, db_state):
+    [first] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 0, 5)
+    memo_id = attach_memo(coded, first, "Ask about this at T2.")
+    before = db_state(coded)
+    remove_coding(coded, "a", first)
+    assert memo_target(coded, memo_id) == ("project", None, "Ask about this at T2.")
+    [reused] = apply_codes(coded, "a", "P01/T1", ["Support/Peer"], "sam", 40, 50)
+    assert reused == first  # SQLite gives the freed id to the next coding: the memo must not follow it
+    with coded.read() as session:
+        assert session.scalars(select(Memo).where(Memo.target_type == "coding")).all() == []
+    history.undo(coded, "a")
+    history.undo(coded, "a")
+    assert db_state(coded) == before
+    assert memo_target(coded, memo_id) == ("coding", first, "Ask about this at T2.")
+
+
+def test_codings_combined_by_an_apply_keep_every_memo(coded, db_state):
+    [left] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 0, 5)
+    [right] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 20, 30)
+    memo_id = attach_memo(coded, right, "Right-hand note")
+    before = db_state(coded)
+    [kept] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 4, 21)
+    assert [(c.id, c.start, c.end) for c in all_codings(coded)] == [(left, 0, 30)]
+    assert kept == left and memo_target(coded, memo_id) == ("coding", left, "Right-hand note")
+    history.undo(coded, "a")
+    assert db_state(coded) == before
+
+
+@pytest.mark.parametrize("call", [
+    lambda p: remove_coding(p, "a", 2**70),
+    lambda p: set_coding_memo(p, "a", 2**63, "x"),
+    lambda p: apply_codes(p, "a", str(2**64), ["Worry"], "dana", 0, 5),
+    lambda p: resize_coding(p, "a", 10**30, 0, 5),
+])
+def test_ids_beyond_the_integer_range_are_not_found(coded, db_state, call):
+    before = db_state(coded)
+    with pytest.raises(NotFoundError):
+        call(coded)
+    assert db_state(coded) == before
+
+
+def test_transcript_memo_edit_lands_on_the_memo_the_workspace_shows(coded):
+    from models.workspace_queries import transcript_memo as shown_memo
+
+    with coded.change("t", "test.memo") as session:  # two notes on one transcript, as an import or merge leaves
+        session.add(Memo(target_type="transcript", target_id=1, title="Description", text="Imported from NVivo."))
+        session.flush()
+        session.add(Memo(target_type="transcript", target_id=1, title="Memo on P01/T1", text="Sam's memo."))
+    with coded.read() as session:
+        shown = shown_memo(session, 1)
+        assert transcript_memo(session, 1) == shown == "Sam's memo."
+    set_transcript_memo(coded, "a", "P01/T1", shown + " Agreed.")
+    with coded.read() as session:
+        texts = sorted(session.scalars(select(Memo.text).where(Memo.target_type == "transcript")))
+        assert texts == ["Imported from NVivo.", "Sam's memo. Agreed."]
+        assert transcript_memo(session, 1) == shown_memo(session, 1) == "Sam's memo. Agreed."

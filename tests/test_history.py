@@ -104,6 +104,22 @@ def test_undo_refuses_when_rows_changed_outside_the_undo_stack(coded, db_state):
     assert db_state(coded) == before
 
 
+def test_undo_blocked_by_rows_a_logged_step_added_is_refused_in_one_line(coded, db_state):
+    """An import is logged, not undoable: undoing the code it coded with must refuse, not crash or orphan."""
+    codebook.add_code(coded, "t", "Theme/B")
+    with coded.change("t", "refi.import", undoable=False) as session:
+        code = session.scalar(select(Code).where(Code.name == "B"))
+        coder = session.scalar(select(Coding.coder_id))
+        session.add(Coding(transcript_id=1, code_id=code.id, coder_id=coder, start=30, end=40))
+    before = db_state(coded)
+    with pytest.raises(WaveqdaError, match=r"cannot undo #\d+ \(Added code 'Theme/B'\)") as caught:
+        history.undo(coded, "t")
+    assert "\n" not in str(caught.value)
+    assert db_state(coded) == before
+    with coded.read() as session:
+        assert journal.last_done(session).summary == "Added code 'Theme/B'"
+
+
 def test_history_limit_gives_the_newest_events_oldest_first(coded):
     codebook.add_code(coded, "t", "B")
     with coded.read() as session:

@@ -92,6 +92,14 @@ def coders(small_project: Project, tmp_path: Path) -> tuple[Path, Path]:
     return alice_path, bob_path
 
 
+def state_of(path: Path) -> dict[str, list[tuple]]:
+    project = open_project(path)
+    try:
+        return database_state(project)
+    finally:
+        project.close()
+
+
 def source_codings(path: Path) -> list[dict]:
     project = open_project(path)
     with project.read() as session:
@@ -167,14 +175,10 @@ def test_second_merge_changes_nothing(coders, tmp_path: Path) -> None:
     alice, bob = coders
     target = tmp_path / "team.wqda"
     merge_projects(target, [alice, bob], "lead")
-    project = open_project(target)
-    before = database_state(project)
-    project.close()
+    before = state_of(target)
     again = merge_projects(target, [alice, bob], "lead")
     assert not again.changed
-    project = open_project(target)
-    assert database_state(project) == before
-    project.close()
+    assert state_of(target) == before
 
 
 def test_merge_is_symmetric(coders, tmp_path: Path) -> None:
@@ -194,13 +198,9 @@ def test_merge_is_symmetric(coders, tmp_path: Path) -> None:
 def test_dry_run_reports_the_same_and_changes_nothing(coders, tmp_path: Path) -> None:
     alice, bob = coders
     target = copy_project(alice, tmp_path / "target.wqda")
-    project = open_project(target)
-    before = database_state(project)
-    project.close()
+    before = state_of(target)
     dry = merge_projects(target, [bob], "lead", dry_run=True)
-    project = open_project(target)
-    assert database_state(project) == before
-    project.close()
+    assert state_of(target) == before
     real = merge_projects(target, [bob], "lead")
     assert dry.as_dict()["sources"] == real.as_dict()["sources"]
     assert dry.dry_run and not real.dry_run
@@ -209,9 +209,7 @@ def test_dry_run_reports_the_same_and_changes_nothing(coders, tmp_path: Path) ->
 def test_merge_killed_halfway_leaves_target_unchanged(coders, tmp_path: Path, monkeypatch) -> None:
     alice, bob = coders
     target = copy_project(alice, tmp_path / "target.wqda")
-    project = open_project(target)
-    before = database_state(project)
-    project.close()
+    before = state_of(target)
 
     def crash(self) -> None:
         raise RuntimeError("power cut")
@@ -219,17 +217,13 @@ def test_merge_killed_halfway_leaves_target_unchanged(coders, tmp_path: Path, mo
     monkeypatch.setattr(SourceMerge, "merge_memos", crash)
     with pytest.raises(RuntimeError):
         merge_projects(target, [bob], "lead")
-    project = open_project(target)
-    assert database_state(project) == before
-    project.close()
+    assert state_of(target) == before
 
 
 def test_merge_is_one_undoable_step(coders, tmp_path: Path) -> None:
     alice, bob = coders
     target = copy_project(alice, tmp_path / "target.wqda")
-    project = open_project(target)
-    before = database_state(project)
-    project.close()
+    before = state_of(target)
     merge_projects(target, [bob], "lead")
     project = open_project(target)
     undone = history.undo(project, "lead")
@@ -273,9 +267,7 @@ def test_undo_of_a_merge_that_brought_a_transcript_removes_it_and_its_search_row
     apply(bob_project, "bob", "P03/T1", "Hope", "Quietly hopeful")
     bob_project.close()
     target = copy_project(alice, tmp_path / "target.wqda")
-    project = open_project(target)
-    before = database_state(project)
-    project.close()
+    before = state_of(target)
     report = merge_projects(target, [bob], "lead")
     assert report.sources[0].counts["transcripts.added"] == 1
     project = open_project(target)
@@ -288,3 +280,73 @@ def test_undo_of_a_merge_that_brought_a_transcript_removes_it_and_its_search_row
     with project.read() as session:
         assert search(session, "zebra") == []
     project.close()
+
+
+def test_aligner_places_a_coding_whose_text_was_cut_from_the_end_inside_the_text() -> None:
+    source, target = "Hello there, world", "Hello there"
+    start, end, exact = Aligner(source, target).span(source.index("world"), len(source))
+    assert not exact and 0 <= start < end <= len(target)
+
+
+def test_coding_deleted_from_the_end_of_an_edited_transcript_is_kept_for_review(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    bob_project = open_project(bob)
+    with bob_project.read() as session:
+        text = find_transcript(session, "P01/T1").text
+    last = text.rstrip().rsplit(" ", 1)[1]
+    apply(bob_project, "bob", "P01/T1", "Hope", last)
+    bob_project.close()
+    alice_copy = copy_project(alice, tmp_path / "alice-cut.wqda")
+    edit_transcript(alice_copy, "P01/T1", " " + last, "")
+    report = merge_projects(alice_copy, [bob], "lead")
+    assert last in [item["text"] for item in report.sources[0].needs_review]
+    assert {m["status"] for u, m in target_codings(alice_copy).items() if m["coder"] == "bob"} >= {"needs_review"}
+
+
+def test_memo_of_a_coding_already_in_place_attaches_to_that_coding(coders, tmp_path: Path) -> None:
+    """Two coders' files can hold the same coding under different UUIDs; its memo must not float loose."""
+    from models.schema import Memo
+
+    alice, bob = coders
+    target = copy_project(alice, tmp_path / "target.wqda")
+    with open_project(bob) as bob_project:
+        start, end = span_of(bob_project, "P01/T1", "It was brilliant.")
+    alice_project = open_project(alice)
+    codebook.add_code(alice_project, "alice", "Hope")
+    alice_project.close()
+    for path in (target, bob):
+        project = open_project(path)
+        with project.change("x", "seed") as session:
+            coder = session.scalar(select(Coder).where(Coder.name == "alice")) or Coder(name="alice")
+            session.add(coder)
+            session.flush()
+            tree = CodeTree.load(session)
+            coding_row = Coding(transcript_id=find_transcript(session, "P01/T1").id,
+                                code_id=tree.find("Hope and optimism" if path == target else "Hope").id,
+                                coder_id=coder.id, start=start, end=end)
+            session.add(coding_row)
+            session.flush()
+            if path == bob:
+                session.add(Memo(target_type="coding", target_id=coding_row.id, title="Why", text="Tone of voice."))
+        project.close()
+    report = merge_projects(target, [bob], "lead")
+    assert not any("memo" in c for c in report.sources[0].conflicts), report.sources[0].conflicts
+    project = open_project(target)
+    with project.read() as session:
+        memo = session.scalar(select(Memo).where(Memo.text == "Tone of voice."))
+        holder = session.get(Coding, memo.target_id)
+        assert memo.target_type == "coding" and (holder.start, holder.end) == (start, end)
+    project.close()
+
+
+@pytest.mark.parametrize("content", ['["Insecurty", "Insecurity"]', '{"Insecurty": 3}', "{not json"])
+def test_bad_mapping_file_is_one_line_and_changes_nothing(coders, tmp_path: Path, content: str) -> None:
+    alice, bob = coders
+    target = copy_project(alice, tmp_path / "target.wqda")
+    mapping = tmp_path / "map.json"
+    mapping.write_text(content)
+    before = state_of(target)
+    out = runner.invoke(app, ["merge", str(target), str(bob), "--map", str(mapping)])
+    assert out.exit_code == 1 and out.output.startswith("waveqda: error: map.json: "), out.output
+    assert len(out.output.strip().splitlines()) == 1
+    assert state_of(target) == before

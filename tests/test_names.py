@@ -150,3 +150,33 @@ def test_redaction_keeps_every_coding_on_the_same_words(sample_project: Project)
         assert hits == 0
         for turn, body in session.execute(select(Turn, Transcript.text).join(Transcript)).all():
             assert body[turn.start : turn.end] == body[turn.start : turn.end].strip()
+
+
+def test_redaction_replaces_speaker_labels_and_undoes_exactly(sample_project: Project, db_state) -> None:
+    from models import history
+    from models.search import search
+
+    code_everything_mentioning(sample_project, "Sandra")
+    names.scan(sample_project, "ana")
+    names.accept(sample_project, "ana", all_pending=True)
+    before = db_state(sample_project)
+    plan = names.redact(sample_project, "ana", apply=True)
+    assert plan.total > 0
+    after = db_state(sample_project)
+    with sample_project.read() as session:
+        speakers = set(session.scalars(select(Turn.speaker)))
+        assert not speakers & {"Dana", "Marcus", "Priya", "Tom", "Aisha", "Kerry"}
+        assert {"P01", "P06"} <= speakers  # a participant's name becomes their study ID
+        assert search(session, "Sandra") == []
+    undone = history.undo(sample_project, "ana")
+    assert undone is not None and undone.operation == "names.redact"
+    assert db_state(sample_project) == before
+    with sample_project.read() as session:
+        assert search(session, "Sandra")
+    history.redo(sample_project, "ana")
+    assert db_state(sample_project) == after
+
+
+def test_anonymiser_matches_spacing_and_apostrophe_variants_of_a_registered_spelling() -> None:
+    replacer = Anonymiser([Replacement(("O’Brien", "Dr  Okafor", "Straße"), "[X]")])
+    assert replacer.replace("O'Brien, o’brien, DR OKAFOR, dr\nokafor and straße") == "[X], [X], [X], [X] and [X]"

@@ -11,13 +11,15 @@ from pathlib import Path
 import pytest
 import typer
 from lxml import etree
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.commands import exchange
 from exporters.refi_export import ExportReport, compose_description, export_qdc, export_qdpx, parse_description
 from models.errors import WaveqdaError
+from models.names import anonymiser
 from models.participants import define_attribute, find_participant, get_or_create_coder, set_attribute
-from models.schema import Code, Coding, Memo
+from models.schema import Code, Coding, Memo, Transcript
 from models.store import Project
 from models.transcripts import find_transcript
 
@@ -266,6 +268,20 @@ def test_anonymised_export_applies_the_register(rich_project: Project, schemas: 
              for s in source.iter(f"{PROJECT_NS}PlainTextSelection")}
     assert "I worry about the contract though." in spans  # moved with the shorter replacement
     assert report.anonymised and any("anonymised" in line for line in report.lines())
+    with rich_project.read() as s:  # every selection, in every source, covers its coding's replaced words
+        replacer = anonymiser(s)
+        expected = {c.uuid: replacer.replace(s.get(Transcript, c.transcript_id).text[c.start : c.end])
+                    for c in s.scalars(select(Coding))}
+    checked = 0
+    for source in root.iter(f"{PROJECT_NS}TextSource"):
+        body = _source_text(out, source.get("guid"))
+        assert "Sandra" not in body
+        for selection in source.iter(f"{PROJECT_NS}PlainTextSelection"):
+            coding = next(selection.iter(f"{PROJECT_NS}Coding"))
+            start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
+            assert body[start:end] == expected[coding.get("guid")]
+            checked += 1
+    assert checked == len(expected) == 6
 
 
 def test_report_names_what_is_not_carried(rich_project: Project, tmp_path: Path) -> None:

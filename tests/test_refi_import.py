@@ -22,23 +22,15 @@ from models.errors import WaveqdaError
 from models.participants import attribute_definitions, attributes_of, list_participants
 from models.schema import Coder, Coding, Memo, Timepoint, Transcript
 from models.store import Project, create_project, open_project
-from tests.test_refi_export import PROJECT_NS, SHARED, build_rich_project, check_qdc, check_qdpx
+from tests import test_refi_export
+from tests.test_refi_export import PROJECT_NS, SHARED, check_qdc, check_qdpx
+
+rich_project = test_refi_export.rich_project  # fixtures shared with the export tests
+schemas = test_refi_export.schemas
 
 SAMPLES = SHARED / "samples"
 NVIVO_WIN = SAMPLES / "nvivo-win-12.6_oltas.qdpx"
 NVIVO_MAC = SAMPLES / "nvivo-mac-12.7_oltas-17june.qdpx"
-
-
-@pytest.fixture
-def rich_project(small_project: Project) -> Project:
-    return build_rich_project(small_project)
-
-
-@pytest.fixture
-def schemas() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"REFI-QDA schemas not found at {SHARED} (shared/ must sit beside the clone)")
-    return SHARED
 
 
 # --- snapshots of a project, to compare two projects --------------------------------------------------------

@@ -40,6 +40,7 @@ def test_new_project_is_private_wal_with_foreign_keys(tmp_path: Path) -> None:
         assert conn.exec_driver_sql("PRAGMA journal_mode").scalar() == "wal"
         assert conn.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
         assert conn.exec_driver_sql("PRAGMA busy_timeout").scalar() >= 5000
+        assert conn.exec_driver_sql("PRAGMA synchronous").scalar() == 2  # FULL
     with project.read() as session:
         assert [(t.key, t.label) for t in timepoints(session)] == [("A", "Baseline"), ("B", "Follow-up")]
     project.close()
@@ -93,6 +94,18 @@ def test_open_refuses_missing_and_foreign_files(tmp_path: Path) -> None:
     conn.close()
     with pytest.raises(WaveqdaError, match="not a waveqda project"):
         open_project(other)
+    with pytest.raises(WaveqdaError, match="not a project file"):
+        open_project(tmp_path)
+
+
+def test_create_in_an_unwritable_place_is_one_line(tmp_path: Path, monkeypatch) -> None:
+    def denied(*args: object, **kwargs: object) -> int:
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(os, "open", denied)  # chmod would not stop a test run as root
+    with pytest.raises(WaveqdaError, match="cannot create the file \\(Permission denied\\)"):
+        create_project(tmp_path / "x.wqda")
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_change_writes_one_event_with_row_changes(project) -> None:

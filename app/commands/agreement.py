@@ -14,11 +14,9 @@ from typing import Any
 import typer
 import typer.core
 
-from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, open_existing
+from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, open_existing
 from models import agreement as stats
 from models import agreement_report as report
-from models.coding import actor_name
-from models.store import Project
 
 GREEDY_OPTIONS = ("--coders", "--codes", "--transcripts")
 
@@ -68,11 +66,6 @@ def register(app: typer.Typer) -> None:
     app.command("consensus-agreed", cls=GreedyListCommand)(consensus_agreed)
 
 
-def _actor(project: Project, by: str | None) -> str:
-    with project.read() as session:
-        return actor_name(session, by)
-
-
 # --- agreement -----------------------------------------------------------------------------------------
 
 
@@ -96,11 +89,8 @@ def agreement(
     unitizing α (cu-α) on the characters. Roll-ups are labelled: pooled (tables summed), mean, and
     length-weighted mean. Undefined values (nothing to correct for chance) show as n/a with the reason.
     """
-    proj = open_existing(project)
-    try:
+    with open_existing(project) as proj:
         result = report.agreement_report(proj, coders, codes, transcripts, unit)
-    finally:
-        proj.close()
     if json_out:
         emit_json(result.as_json())
         return
@@ -181,11 +171,8 @@ def disagreements(
     Ordered by transcript (participant, timepoint), then position. Each has a KEY; settle it with
     `waveqda consensus PROJECT KEY --keep CODER|both|none`.
     """
-    proj = open_existing(project)
-    try:
+    with open_existing(project) as proj:
         found = report.disagreements(proj, coders, codes, transcripts, pending_only=pending)
-    finally:
-        proj.close()
     if json_out:
         emit_json([asdict(d) for d in found])
         return
@@ -221,11 +208,8 @@ def consensus(
 
     Settling a stretch again replaces the earlier decision; `waveqda undo` takes a settlement back.
     """
-    proj = open_existing(project)
-    try:
-        result = report.settle(proj, _actor(proj, by), key, keep)
-    finally:
-        proj.close()
+    with open_existing(project) as proj:
+        result = report.settle(proj, actor_of(proj, by), key, keep)
     if json_out:
         emit_json({"key": result.key, "decision": result.decision, "coded": result.coded, "summary": result.summary})
         return
@@ -245,9 +229,6 @@ def consensus_agreed(
     Together with settling each disagreement (`waveqda consensus`), this leaves the consensus coder holding
     the complete agreed coding, which exports can then use alone.
     """
-    proj = open_existing(project)
-    try:
-        added = report.adopt_agreements(proj, _actor(proj, by), coders, codes, transcripts)
-    finally:
-        proj.close()
+    with open_existing(project) as proj:
+        added = report.adopt_agreements(proj, actor_of(proj, by), coders, codes, transcripts)
     typer.echo(f"Added {added} agreed stretches to the consensus coding.")

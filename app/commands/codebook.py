@@ -6,17 +6,14 @@ are recorded as the coder given, else the project's default coder, else the OS u
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_existing
+from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
 from models import codebook, coding, history
 from models.errors import WaveqdaError
 from models.participants import default_coder_name
-from models.store import Project
 
 code_app = typer.Typer(
     name="code",
@@ -52,26 +49,12 @@ def register(app: typer.Typer) -> None:
     app.command("coder")(coder)
 
 
-@contextmanager
-def opened(path: Path) -> Iterator[Project]:
-    project = open_existing(path)
-    try:
-        yield project
-    finally:
-        project.close()
-
-
-def actor_of(project: Project, coder_name: str | None = None) -> str:
-    with project.read() as session:
-        return coding.actor_name(session, coder_name)
-
-
 # --- the codebook ------------------------------------------------------------------------------------
 
 
 def codes(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
     """Show the codebook tree with each code's segments per timepoint."""
-    with opened(project) as proj, proj.read() as session:
+    with open_existing(project) as proj, proj.read() as session:
         rows = codebook.codebook_rows(session)
     if json_out:
         emit_json(rows)
@@ -99,7 +82,7 @@ def add(
     colour: str | None = typer.Option(None, "--colour", help="#RRGGBB (default: the next palette colour)."),
 ) -> None:
     """Add a code (and any missing parent codes)."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         code_id = codebook.add_code(proj, actor_of(proj), path, definition, include, exclude, example, colour)
     typer.echo(f"Added code {path} (id {code_id})")
 
@@ -110,7 +93,7 @@ def rename(
     new_name: str = typer.Argument(..., help="The new name (not a path).", metavar="NEW_NAME"),
 ) -> None:
     """Rename a code; its codings and sub-codes follow."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         codebook.rename_code(proj, actor_of(proj), path, new_name)
     typer.echo(f"Renamed {path} to {new_name}")
 
@@ -124,7 +107,7 @@ def describe(
     example: str | None = typer.Option(None, "--example", help="An example quote."),
 ) -> None:
     """Edit a code's definition fields (only those given change; "" clears one)."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         codebook.describe_code(proj, actor_of(proj), path, definition, include, exclude, example)
     typer.echo(f"Updated {path}")
 
@@ -135,7 +118,7 @@ def recolour(
     colour: str = typer.Argument(..., help="#RRGGBB", metavar="HEX"),
 ) -> None:
     """Change a code's colour."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         codebook.recolour_code(proj, actor_of(proj), path, colour)
     typer.echo(f"Recoloured {path} to {colour}")
 
@@ -146,7 +129,7 @@ def reorder(
     position: int = typer.Argument(..., help="New position among its siblings, from 0.", metavar="POSITION"),
 ) -> None:
     """Move a code up or down among its siblings."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         codebook.reorder_code(proj, actor_of(proj), path, position)
     typer.echo(f"Moved {path} to position {position}")
 
@@ -159,7 +142,7 @@ def move(
     ),
 ) -> None:
     """Move a code (with its sub-codes) under another code."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         codebook.move_code(proj, actor_of(proj), path, new_parent.strip() or None)
     typer.echo(f"Moved {path} under {new_parent.strip() or '/'}")
 
@@ -170,7 +153,7 @@ def merge(
     into_path: str = typer.Argument(..., help="The code that receives its codings.", metavar="INTO_PATH"),
 ) -> None:
     """Merge one code into another (overlapping codings of the same coder become one)."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         codebook.merge_codes(proj, actor_of(proj), from_path, into_path)
     typer.echo(f"Merged {from_path} into {into_path}")
 
@@ -186,7 +169,7 @@ def split(
 ) -> None:
     """Move chosen codings of a code to a new code."""
     ids = _parse_ids(codings) if codings is not None else None
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         new_id, moved = codebook.split_code(
             proj, actor_of(proj), path, new_path, ids, transcript or None, timepoint, match
         )
@@ -202,14 +185,14 @@ def _parse_ids(text: str) -> list[int]:
 
 def archive(project: Path = ProjectArg, path: str = PathArg) -> None:
     """Hide a code from coding (its codings and history stay)."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         codebook.archive_code(proj, actor_of(proj), path)
     typer.echo(f"Archived {path}")
 
 
 def unarchive(project: Path = ProjectArg, path: str = PathArg) -> None:
     """Make an archived code available for coding again."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         codebook.unarchive_code(proj, actor_of(proj), path)
     typer.echo(f"Unarchived {path}")
 
@@ -220,7 +203,7 @@ def delete(
     force: bool = typer.Option(False, "--force", help="Also delete its codings and memos (recorded; undoable)."),
 ) -> None:
     """Delete a code and its sub-codes (refused while they hold codings, unless --force)."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         codebook.delete_code(proj, actor_of(proj), path, force)
     typer.echo(f"Deleted {path}")
 
@@ -242,7 +225,7 @@ def apply(
     memo: str = typer.Option("", "--memo", help="A memo on the coding.", metavar="TEXT"),
 ) -> None:
     """Apply codes to a span of a transcript; prints the coding ids."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         with proj.read() as session:
             chosen = coder_name or default_coder_name(session)
             transcript_id, start, end = coding.resolve_span(session, transcript, span, sentence, turn, match)
@@ -258,7 +241,7 @@ def uncode(
     coding_id: int = typer.Argument(..., help="The coding's id.", metavar="CODING_ID"),
 ) -> None:
     """Remove one coding."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         coding.remove_coding(proj, actor_of(proj), coding_id)
     typer.echo(f"Removed coding {coding_id}")
 
@@ -268,7 +251,7 @@ def coder(
     name: str = typer.Argument(..., help="The coder to use when --coder is not given.", metavar="NAME"),
 ) -> None:
     """Set the project's default coder."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         coding.set_default_coder(proj, name)
     typer.echo(f"Default coder: {name.strip()}")
 
@@ -278,14 +261,14 @@ def coder(
 
 def undo(project: Path = ProjectArg) -> None:
     """Undo the last change (one whole operation)."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         event = history.undo(proj, actor_of(proj))
     typer.echo(f"Undid #{event.id}: {event.summary}" if event else "Nothing to undo")
 
 
 def redo(project: Path = ProjectArg) -> None:
     """Redo the last undone change."""
-    with opened(project) as proj:
+    with open_existing(project) as proj:
         event = history.redo(proj, actor_of(proj))
     typer.echo(f"Redid #{event.id}: {event.summary}" if event else "Nothing to redo")
 
@@ -296,7 +279,7 @@ def history_command(
     json_out: bool = JsonOpt,
 ) -> None:
     """Show who changed what and when, oldest first (undone steps are marked)."""
-    with opened(project) as proj, proj.read() as session:
+    with open_existing(project) as proj, proj.read() as session:
         rows = history.history(session, limit)
     if json_out:
         emit_json(rows)

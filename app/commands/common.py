@@ -17,7 +17,16 @@ JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
 def open_existing(path: Path | str) -> Project:
+    """The project at ``path`` (migrated if older); use it as a context manager so it is closed."""
     return open_project(path)
+
+
+def actor_of(project: Project, coder: str | None = None) -> str:
+    """Who an event is recorded as: the coder named, else the project's default coder, else the OS user."""
+    from models.coding import actor_name
+
+    with project.read() as session:
+        return actor_name(session, coder)
 
 
 def emit_json(data: Any) -> None:

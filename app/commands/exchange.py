@@ -1,7 +1,7 @@
 """REFI-QDA exchange: ``waveqda refi export PROJECT OUT`` and ``waveqda refi import PROJECT FILE``.
 
-A helper group for now: ``waveqda export`` / ``waveqda import`` will route ``.qdpx`` / ``.qdc`` files here by
-suffix, to the same domain functions (``exporters.refi_export``, ``importers.refi_import``).
+``waveqda import`` hands ``.qdpx`` / ``.qdc`` files to ``import_command`` here, and ``waveqda export`` reaches
+the same exporter by suffix; this group keeps the REFI-QDA-only flags in one place.
 """
 
 from __future__ import annotations

@@ -6,20 +6,13 @@ from pathlib import Path
 
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_existing
+from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
 from models import names as name_register
 
 
 def register(app: typer.Typer) -> None:
     app.command("names")(names)
     app.command("redact")(redact)
-
-
-def _actor(proj) -> str:
-    from importers.batch import default_actor
-
-    with proj.read() as session:
-        return default_actor(session)
 
 
 def names(
@@ -35,9 +28,8 @@ def names(
 ) -> None:
     """The register of identifying names: scan for candidates, list, add, accept or reject them."""
     args = args or []
-    proj = open_existing(project)
-    actor = _actor(proj)
-    try:
+    with open_existing(project) as proj:
+        actor = actor_of(proj)
         if action == "scan":
             rows = name_register.scan(proj, actor)
             _print_candidates(rows, json_out)
@@ -60,8 +52,6 @@ def names(
             typer.echo(f"Rejected {len(args)} candidate(s)")
         else:
             fail(f"unknown action {action!r}: use scan, list, add, accept or reject")
-    finally:
-        proj.close()
 
 
 def _ids(args: list[str]) -> list[int]:
@@ -98,11 +88,8 @@ def redact(
     json_out: bool = JsonOpt,
 ) -> None:
     """Replace register terms in the stored transcripts, keeping every coding on the same words. Undoable."""
-    proj = open_existing(project)
-    try:
-        plan = name_register.redact(proj, _actor(proj), apply=apply)
-    finally:
-        proj.close()
+    with open_existing(project) as proj:
+        plan = name_register.redact(proj, actor_of(proj), apply=apply)
     if json_out:
         emit_json({"applied": apply, "replacements": plan.per_transcript, "total": plan.total,
                    "codings_moved": plan.codings_moved, "backup": plan.backup})

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_existing
+from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
 from models import project_info
 from models.store import create_project, parse_timepoints
 
@@ -76,29 +76,33 @@ def import_command(
     if refi:
         if len(refi) != 1 or len(paths) != 1:
             fail("import one REFI-QDA file (.qdpx or .qdc) at a time, not mixed with transcripts")
+        ignored = [flag for flag, given in (("--participant", participant), ("--manifest", manifest),
+                                            ("--pattern", pattern), ("--replace", replace)) if given]
+        if ignored:
+            fail(f"{ignored[0]} applies to transcript files; place REFI-QDA sources with --map-source "
+                 "NAME=P01/T1, --participant-variable or --participant-from-name")
         from app.commands.exchange import import_command as refi_import
 
         refi_import(project, refi[0], participant_variable, timepoint_variable, map_source, timepoint or "",
                     participant_from_name, json_out)
         return
-    proj = open_existing(project)
     bar, update = _progress_printer(sys.stderr.isatty() and not json_out)
-    try:
+    with open_existing(project) as proj:
         if bar is not None:
             with bar:
                 result = import_paths(proj, paths, participant, timepoint, manifest, pattern, replace, strict,
                                       progress=update)
         else:
             result = import_paths(proj, paths, participant, timepoint, manifest, pattern, replace, strict)
-    finally:
-        proj.close()
     if json_out:
         emit_json([{"file": str(o.path), "status": o.status, "message": o.message,
-                    "transcript_id": o.transcript_id} for o in result.outcomes])
+                    "transcript_id": o.transcript_id, "warnings": o.warnings} for o in result.outcomes])
     else:
         for outcome in result.outcomes:
             stream_err = outcome.status == "failed"
             typer.echo(("error: " if stream_err else "") + outcome.message, err=stream_err)
+            for warning in outcome.warnings:
+                typer.echo(f"warning: {warning}", err=True)
         typer.echo(result.summary())
     if result.failed:
         raise typer.Exit(1)
@@ -106,10 +110,8 @@ def import_command(
 
 def transcripts(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
     """List transcripts with their participant, timepoint, size and codings."""
-    proj = open_existing(project)
-    with proj.read() as session:
+    with open_existing(project) as proj, proj.read() as session:
         rows = project_info.transcript_rows(session)
-    proj.close()
     if json_out:
         emit_json(rows)
         return
@@ -126,10 +128,8 @@ def show(
     json_out: bool = JsonOpt,
 ) -> None:
     """Show one transcript: its fields, full text and turns."""
-    proj = open_existing(project)
-    with proj.read() as session:
+    with open_existing(project) as proj, proj.read() as session:
         data = project_info.transcript_detail(session, transcript)
-    proj.close()
     if json_out:
         emit_json(data)
         return
@@ -145,10 +145,8 @@ def show(
 
 def participants(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
     """List participants with their attributes and transcripts."""
-    proj = open_existing(project)
-    with proj.read() as session:
+    with open_existing(project) as proj, proj.read() as session:
         rows = project_info.participant_rows(session)
-    proj.close()
     if json_out:
         emit_json(rows)
         return
@@ -166,13 +164,10 @@ def attributes(
     json_out: bool = JsonOpt,
 ) -> None:
     """Set participant attributes from a CSV; each column's type is inferred and reported."""
-    from importers.batch import default_actor, import_attributes
+    from importers.batch import import_attributes
 
-    proj = open_existing(project)
-    with proj.read() as session:
-        actor = default_actor(session)
-    report = import_attributes(proj, csv_path, actor)
-    proj.close()
+    with open_existing(project) as proj:
+        report = import_attributes(proj, csv_path, actor_of(proj))
     if json_out:
         emit_json([{"attribute": n, "type": t, "choices": c} for n, t, c in report])
         return

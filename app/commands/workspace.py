@@ -1,7 +1,30 @@
-"""(placeholder: commands of this area are registered here.)"""
+"""``waveqda tui PROJECT``: the terminal workspace (``waveqda PROJECT`` is routed here by ``app/cli.py``).
+
+Textual is imported only when the workspace starts, so the rest of the command line stays quick.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
+from app.commands.common import ProjectArg, open_existing
+
 
 def register(app: typer.Typer) -> None:
-    pass
+    @app.command("tui")
+    def tui(
+        project: Path = ProjectArg,
+        coder: str | None = typer.Option(
+            None, "--coder", help="Who is coding (otherwise asked once and remembered for this project)."
+        ),
+    ) -> None:
+        """Open the terminal coding workspace."""
+        proj = open_existing(project)
+        try:
+            from app.tui.app import WaveqdaApp
+
+            WaveqdaApp(proj, coder=coder, project_path=project).run()
+        finally:
+            proj.close()
