@@ -21,10 +21,15 @@ def register(app: typer.Typer) -> None:
         ),
     ) -> None:
         """Open the terminal coding workspace."""
-        proj = open_existing(project)
-        try:
-            from app.tui.app import WaveqdaApp
+        run_workspace(project, coder)
 
-            WaveqdaApp(proj, coder=coder, project_path=project).run()
-        finally:
-            proj.close()
+
+def run_workspace(project: Path, coder: str | None = None) -> None:
+    """Open the workspace on a project file (also used by ``waveqda demo``)."""
+    proj = open_existing(project)
+    try:
+        from app.tui.app import WaveqdaApp
+
+        WaveqdaApp(proj, coder=coder, project_path=project).run()
+    finally:
+        proj.close()

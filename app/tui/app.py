@@ -1,0 +1,334 @@
+"""The waveqda terminal workspace: the App, its global keys, themes and the one way changes are made.
+
+Why every change goes through ``WaveqdaApp.change``: each domain call is its own committed transaction (the
+terminal can close at any moment and nothing is lost); a user's mistake becomes a readable notification, never
+a traceback; and after each change every screen learns that the data moved (``data_version``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import traceback
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any, TypeVar
+
+from textual.app import App, SystemCommand
+from textual.binding import Binding
+from textual.screen import Screen
+from textual.theme import Theme
+
+from app.tui import config
+from app.tui.commands import CodeCommands
+from app.tui.screens.base import AREAS, WorkspaceScreen
+from app.tui.screens.dialogs import TextPrompt
+from app.tui.screens.home import HomeScreen
+from models.errors import WaveqdaError
+from models.store import Project
+from models.workspace_queries import CodeInfo, code_infos
+
+log = logging.getLogger("waveqda.tui")
+T = TypeVar("T")
+
+HIGH_CONTRAST = Theme(
+    name="waveqda-high-contrast",
+    primary="#FFFF00",
+    secondary="#00FFFF",
+    accent="#00FFFF",
+    warning="#FFAA00",
+    error="#FF5555",
+    success="#55FF55",
+    foreground="#FFFFFF",
+    background="#000000",
+    surface="#000000",
+    panel="#202020",
+    boost="#303030",
+    dark=True,
+    variables={
+        "text-muted": "#E0E0E0",
+        "footer-key-foreground": "#FFFF00",
+        "block-cursor-background": "#FFFF00",
+        "block-cursor-foreground": "#000000",
+        "input-selection-background": "#FFFF00 50%",
+    },
+)
+DEFAULT_THEME = "textual-dark"
+MAX_RECENT = 9
+
+
+def _screen(module: str, name: str) -> Screen:
+    import importlib
+
+    return getattr(importlib.import_module(f"app.tui.screens.{module}"), name)()
+
+
+class WaveqdaApp(App[None]):
+    """Home, transcript coder, codebook, retrieve, compare and search over one open project."""
+
+    CSS_PATH = "waveqda.tcss"
+    TITLE = "waveqda"
+    ENABLE_COMMAND_PALETTE = True
+    COMMANDS = App.COMMANDS | {CodeCommands}
+
+    BINDINGS = [
+        Binding("f1,question_mark", "help", "Help", key_display="?"),
+        Binding("f2", "go('home')", "Home", show=False),
+        Binding("f3", "go('codebook')", "Codebook", show=False),
+        Binding("f4", "go('retrieve')", "Retrieve", show=False),
+        Binding("f5", "go('compare')", "Compare", show=False),
+        Binding("f6", "go('search')", "Search", show=False),
+        Binding("f7", "go('names')", "Names", show=False),
+        Binding("f8", "go('agreement')", "Agreement", show=False),
+        Binding("ctrl+e", "export", "Export…", key_display="^e"),
+        Binding("ctrl+z", "undo", "Undo", key_display="^z"),
+        Binding("ctrl+y", "redo", "Redo", show=False),
+        Binding("f9", "toggle_contrast", "High contrast", show=False),
+        Binding("ctrl+q", "quit", "Quit", show=False),
+    ]
+
+    # Areas other than Home are imported when first shown: they pull in the query and codebook modules,
+    # which the launch to an interactive home screen (budget 0.6 s) does not need.
+    MODES = {
+        "home": HomeScreen,
+        "codebook": lambda: _screen("codebook", "CodebookScreen"),
+        "retrieve": lambda: _screen("retrieve", "RetrieveScreen"),
+        "compare": lambda: _screen("compare", "CompareScreen"),
+        "search": lambda: _screen("search", "SearchScreen"),
+        "names": lambda: _screen("names_review", "NamesReviewScreen"),
+        "agreement": lambda: _screen("agreement", "AgreementScreen"),
+    }
+
+    def __init__(
+        self,
+        project: Project,
+        coder: str | None = None,
+        project_path: Path | str | None = None,
+        config_dir: Path | None = None,
+        remember: bool = True,
+    ) -> None:
+        super().__init__()
+        self.project = project
+        self.project_path = project_path or project.path
+        self.config_dir = config_dir
+        self.remember = remember
+        self.coder = coder or config.remembered_coder(self.project_path, config_dir) or ""
+        self.data_version = 0
+        self.recent_codes: list[int] = []
+        self.pending_retrieve: tuple[int, str | None] | None = None
+        self.last_change_codebook = True
+        self._codes_cache: tuple[int, dict[int, CodeInfo]] | None = None
+        self.register_theme(HIGH_CONTRAST)
+        saved = config.remembered_theme(config_dir) if remember else None
+        self.theme = saved if saved in self.available_themes else DEFAULT_THEME
+
+    # --- start -----------------------------------------------------------------------------------------
+
+    def on_mount(self) -> None:
+        self.switch_mode("home")
+        if not self.coder:
+            self.ask_coder()
+        self.call_after_refresh(self._freeze_startup_objects)
+
+    def _freeze_startup_objects(self) -> None:
+        """Move everything alive after start-up (modules, Textual, SQLAlchemy) out of the cyclic garbage
+        collector's sight: a full collection otherwise walks them all and shows up as a 100 ms hitch in
+        the middle of a keystroke on a long transcript."""
+        import gc
+
+        gc.collect()
+        gc.freeze()
+
+    def ask_coder(self) -> None:
+        """First run on this machine for this project: who is coding? (remembered per project and machine)"""
+
+        def chosen(name: str | None) -> None:
+            if not name:
+                self.notify("A coder name is needed to code; using 'coder' for now (F1 for help)",
+                            severity="warning")
+                name = "coder"
+            self.coder = name
+            if self.remember:
+                try:
+                    config.remember_coder(self.project_path, name, self.config_dir)
+                except OSError as exc:
+                    self.notify(f"Could not remember the coder name: {exc}", severity="warning")
+            self.refresh_screen()
+
+        self.push_screen(
+            TextPrompt(
+                "Who is coding? (your name or initials)",
+                placeholder="e.g. Ann Smith",
+                help_text="Your codings are kept under this name, so several researchers can code the same "
+                "transcripts and compare. It is remembered for this project on this computer.",
+            ),
+            chosen,
+        )
+
+    # --- the one way to change the project -------------------------------------------------------------
+
+    def change(self, fn: Callable[..., T], *args: Any, codebook: bool = True, **kwargs: Any) -> T | None:
+        """Run one domain change (its own committed transaction); errors become notifications.
+
+        ``codebook=False`` says the change touched codings only (apply, remove, resize, memo, key quote), so
+        screens need not reload the codebook: that keeps applying a code within a keystroke's budget.
+        """
+        try:
+            result = fn(*args, **kwargs)
+        except WaveqdaError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+            return None
+        except Exception as exc:  # a bug: say so plainly, keep the app running, log the details
+            log.error("unexpected error in %s: %s", getattr(fn, "__name__", fn), traceback.format_exc())
+            self.notify(f"Unexpected error ({exc.__class__.__name__}: {exc}); nothing was changed.",
+                        severity="error", timeout=10)
+            return None
+        self.changed(codebook=codebook)
+        return result
+
+    def _handle_exception(self, error: Exception) -> None:
+        """A user's mistake that escaped a handler (a ``WaveqdaError``) is a message, not a crash."""
+        if isinstance(error, WaveqdaError):
+            self.notify(str(error), severity="error", timeout=8)
+            return
+        super()._handle_exception(error)
+
+    def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
+        """Run a read-only query in a session; errors become notifications."""
+        try:
+            with self.project.read() as session:
+                return fn(session, *args, **kwargs)
+        except WaveqdaError as exc:
+            self.notify(str(exc), severity="error", timeout=8)
+        except Exception as exc:
+            log.error("unexpected error in %s: %s", getattr(fn, "__name__", fn), traceback.format_exc())
+            self.notify(f"Unexpected error ({exc.__class__.__name__}: {exc})", severity="error", timeout=10)
+        return None
+
+    def changed(self, codebook: bool = True) -> None:
+        """The project changed: the visible screen reloads now, the others when shown."""
+        self.data_version += 1
+        self.last_change_codebook = codebook
+        if codebook:
+            self._codes_cache = None
+        screen = self.screen
+        for candidate in [screen, *reversed(self.screen_stack)]:
+            if isinstance(candidate, WorkspaceScreen):
+                candidate.data_changed()
+                break
+
+    def refresh_screen(self) -> None:
+        for candidate in self.screen_stack:
+            if isinstance(candidate, WorkspaceScreen):
+                candidate.on_screen_resume()
+
+    def codes(self) -> dict[int, CodeInfo]:
+        """Every code with path, colour and definition (cached until the codebook may have changed)."""
+        if self._codes_cache is None:
+            self._codes_cache = (self.data_version, self.read(code_infos) or {})
+        return self._codes_cache[1]
+
+    def note_recent(self, code_ids: Iterable[int]) -> None:
+        for cid in code_ids:
+            if cid in self.recent_codes:
+                self.recent_codes.remove(cid)
+            self.recent_codes.insert(0, cid)
+        del self.recent_codes[MAX_RECENT:]
+
+    # --- navigation ------------------------------------------------------------------------------------
+
+    def action_go(self, area: str) -> None:
+        if area in self.MODES:
+            if self.current_mode == area and len(self.screen_stack) > 1:
+                while len(self.screen_stack) > 1:
+                    self.pop_screen()
+                return
+            self.switch_mode(area)
+
+    def open_transcript(self, transcript_id: int, select: tuple[int, int] | None = None) -> None:
+        """Open the coder on a transcript (optionally with a span selected), above the current screen."""
+        from app.tui.screens.coder import CoderScreen
+
+        self.push_screen(CoderScreen(transcript_id, select=select))
+
+    def retrieve_code(self, code_id: int, timepoint: str | None = None) -> None:
+        """Show a code's segments in Retrieve (the screen picks the request up when it is shown)."""
+        self.pending_retrieve = (code_id, timepoint)
+        if self.current_mode == "retrieve":
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            screen = self.screen
+            if hasattr(screen, "take_pending") and screen.is_mounted:
+                screen.take_pending()
+            return
+        self.switch_mode("retrieve")
+
+    def action_help(self) -> None:
+        from app.tui.screens.help import HelpScreen
+
+        if not isinstance(self.screen, HelpScreen):
+            self.push_screen(HelpScreen())
+
+    def action_undo(self) -> None:
+        from models.history import undo
+
+        event = self.change(undo, self.project, self.coder or "coder")
+        if event is not None:
+            self.notify(f"Undone: {event.summary}", timeout=4)
+        elif self.data_version >= 0:
+            self.notify("Nothing to undo", severity="warning", timeout=3)
+
+    def action_redo(self) -> None:
+        from models.history import redo
+
+        event = self.change(redo, self.project, self.coder or "coder")
+        if event is not None:
+            self.notify(f"Redone: {event.summary}", timeout=4)
+        else:
+            self.notify("Nothing to redo", severity="warning", timeout=3)
+
+    def action_toggle_contrast(self) -> None:
+        self.theme = DEFAULT_THEME if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
+
+    def watch_theme(self, theme: str) -> None:
+        if self.remember and self.is_running:
+            with contextlib.suppress(OSError):
+                config.remember_theme(theme, self.config_dir)
+
+    def action_export(self) -> None:
+        from app.tui.screens.export_dialog import ExportDialog
+
+        if not isinstance(self.screen, ExportDialog):
+            self.push_screen(ExportDialog())
+
+    # --- command palette -------------------------------------------------------------------------------
+
+    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+        """Every action is in the palette: areas, undo/redo, themes, and the current screen's keys."""
+        yield from super().get_system_commands(screen)
+        for key, fkey, label in AREAS:
+            yield SystemCommand(f"Go to {label} ({fkey})", f"Show the {label.lower()} area",
+                                lambda key=key: self.action_go(key))
+        yield SystemCommand("Undo (ctrl+z)", "Take back the last change", self.action_undo)
+        yield SystemCommand("Redo (ctrl+y)", "Do again the last undone change", self.action_redo)
+        yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme",
+                            self.action_toggle_contrast)
+        yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
+        yield SystemCommand("Export… (ctrl+e)", "Word reports, CSV/Excel tables or a REFI-QDA project",
+                            self.action_export)
+        seen: set[str] = set()
+        for node in screen.ancestors_with_self if screen.focused is None else screen.focused.ancestors_with_self:
+            if node is self:
+                continue
+            for binding in getattr(node, "BINDINGS", []):
+                if not isinstance(binding, Binding) or binding.action in seen or not binding.description:
+                    continue
+                if binding.action.startswith(("dismiss", "cursor", "move", "extend", "page", "edge")):
+                    continue
+                seen.add(binding.action)
+                keys = binding.key.split(",")[0]
+                yield SystemCommand(
+                    f"{binding.description} ({self.get_key_display(Binding(keys, ''))})",
+                    binding.tooltip or binding.description,
+                    lambda node=node, action=binding.action: self.run_action(action, node),
+                )

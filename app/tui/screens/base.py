@@ -1,0 +1,100 @@
+"""What every workspace screen shares: the area bar at the top and refreshing after changes.
+
+Why a version number: any change (a coding, an undo, a rename) can alter what another screen shows. The app
+bumps ``data_version`` after each change; the visible screen reloads at once, the others when they are next
+shown. That keeps every screen truthful without screens knowing about each other.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, cast
+
+from rich.text import Text
+from textual.screen import Screen
+from textual.widgets import Static
+
+if TYPE_CHECKING:
+    from app.tui.app import WaveqdaApp
+
+AREAS = [
+    ("home", "F2", "Home"),
+    ("codebook", "F3", "Codebook"),
+    ("retrieve", "F4", "Retrieve"),
+    ("compare", "F5", "Compare"),
+    ("search", "F6", "Search"),
+    ("names", "F7", "Names"),
+    ("agreement", "F8", "Agreement"),
+]
+SHORT_LABELS = {"codebook": "Codes", "retrieve": "Retr", "compare": "Comp", "agreement": "Agree"}
+
+
+class NavBar(Static):
+    """The areas of the workspace with their keys, the current one highlighted, and who is coding."""
+
+    def __init__(self, current: str, detail: str = "") -> None:
+        super().__init__(id="nav")
+        self.current = current
+        self.detail = detail
+
+    def on_mount(self) -> None:
+        self.update_bar()
+
+    def on_resize(self) -> None:
+        self.update_bar()
+
+    def update_bar(self, detail: str | None = None) -> None:
+        """Full area names when they fit; shorter, then keys only (the current area always named)."""
+        if detail is not None:
+            self.detail = detail
+        width = self.size.width or self.app.size.width
+        for labels in ("full", "short", "keys"):
+            text = self._bar(labels)
+            if text.cell_len <= width:
+                break
+        self.update(text)
+
+    def _bar(self, labels: str) -> Text:
+        app = cast("WaveqdaApp", self.app)
+        text = Text(no_wrap=True, overflow="ellipsis")
+        for key, fkey, label in AREAS:
+            current = key == self.current
+            style = "reverse bold" if current else ""
+            text.append(f" {fkey} ", style="bold " + style)
+            if current or labels == "full":
+                text.append(f"{label} ", style=style)
+            elif labels == "short":
+                text.append(f"{SHORT_LABELS.get(key, label)} ", style=style)
+            text.append("│", style="dim")
+        coder = getattr(app, "coder", None) or "?"
+        text.append(f" coder: {coder}", style="dim")
+        text.append(f"  {self.detail}" if self.detail else "", style="bold")
+        return text
+
+
+class WorkspaceScreen(Screen):
+    """A screen that reloads its data when the project changed while it was hidden."""
+
+    AREA = "home"
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)  # type: ignore[arg-type]
+        self._seen_version = -1
+
+    @property
+    def wq(self) -> WaveqdaApp:
+        return cast("WaveqdaApp", self.app)
+
+    def on_screen_resume(self) -> None:
+        if self._seen_version != self.wq.data_version:
+            self._seen_version = self.wq.data_version
+            self.refresh_data()
+        for bar in self.query(NavBar):
+            bar.update_bar()
+
+    def data_changed(self) -> None:
+        """Called by the app on the visible screen after any change."""
+        self._seen_version = self.wq.data_version
+        self.refresh_data()
+
+    def refresh_data(self) -> None:
+        """Reload what this screen shows from the project (override)."""

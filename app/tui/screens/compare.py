@@ -1,0 +1,153 @@
+"""Compare timepoints: the code x timepoint matrix as a heat table, and participant trajectories.
+
+The longitudinal question of the study — what appeared, persisted or faded between waves — is answered by
+reading across a row; Enter drills into a cell's segments, t shows each participant's course for the code.
+"""
+
+from __future__ import annotations
+
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.color import Color
+from textual.widgets import DataTable, Footer, Static
+
+from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.screens.dialogs import MessageDialog
+from models.queries import Matrix, code_timepoint_matrix, trajectories
+
+MEASURES = ("segments", "participants", "words")
+STATUS_STYLE = {"emerged": "bold green", "persisted": "bold cyan", "returned": "bold magenta",
+                "faded": "bold red", "absent": "dim", "missing": "dim italic"}
+
+
+def heat(value: int, top: int, base: Color, hot: Color) -> str:
+    share = 0.0 if top <= 0 else min(1.0, value / top)
+    return base.blend(hot, 0.15 + 0.75 * share).hex if value else base.hex
+
+
+class CompareScreen(WorkspaceScreen):
+    """Codes down, timepoints across; segments, participants or words per cell."""
+
+    AREA = "compare"
+    BINDINGS = [
+        Binding("s", "measure", "Segments/participants/words"),
+        Binding("enter", "drill", "Segments of cell", show=False),
+        Binding("o", "drill", "Drill in"),
+        Binding("t", "trajectories", "Trajectories"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.matrix: Matrix | None = None
+        self.measure = "segments"
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.AREA)
+        yield Static(id="compare-title")
+        yield DataTable(id="compare-table", cursor_type="cell")
+        yield Static(id="compare-hint")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self._seen_version = self.wq.data_version
+        self.refresh_data()
+        self.query_one(DataTable).focus()
+
+    def refresh_data(self) -> None:
+        matrix = self.wq.read(code_timepoint_matrix)
+        if matrix is None:
+            return
+        self.matrix = matrix
+        self._draw()
+
+    def _draw(self) -> None:
+        matrix = self.matrix
+        if matrix is None:
+            return
+        table = self.query_one(DataTable)
+        cursor = table.cursor_coordinate
+        table.clear(columns=True)
+        table.add_column("Code", key="code")
+        for key, label in matrix.timepoints:
+            table.add_column(Text.assemble((key, "bold"), f" {label}"[:14]), key=key, width=15)
+        table.add_column("All", key="all", width=7)
+        values = [getattr(row.cells[k], self.measure) for row in matrix.rows for k, _ in matrix.timepoints]
+        top = max(values, default=0)
+        theme = self.app.current_theme
+        base = Color.parse(theme.surface or "#000000")
+        hot = Color.parse(theme.primary or "#0178D4")
+        for row in matrix.rows:
+            name = Text("  " * row.depth + row.name, style="bold" if row.depth == 0 else "")
+            cells = []
+            for key, _ in matrix.timepoints:
+                value = getattr(row.cells[key], self.measure)
+                bg = heat(value, top, base, hot)
+                fg = Color.parse(bg).get_contrast_text(1.0).hex
+                cells.append(Text(f"{value:>6}" if value else "     ·", style=f"{fg} on {bg}"))
+            cells.append(Text(f"{getattr(row.total, self.measure):>6}", style="bold"))
+            table.add_row(name, *cells, key=str(row.code_id))
+        if matrix.rows:
+            table.cursor_coordinate = cursor if cursor.row < len(matrix.rows) else table.cursor_coordinate
+            if table.cursor_coordinate.column == 0:
+                table.move_cursor(column=1)
+        title = Text()
+        title.append(f"Codes × timepoints: {self.measure}", style="bold")
+        title.append(" per cell (rows include their sub-codes). s switches the measure.", style="dim")
+        self.query_one("#compare-title", Static).update(title)
+        hint = ("No codings yet." if not matrix.rows else
+                "Enter: the segments of a cell · t: each participant's trajectory for the code")
+        self.query_one("#compare-hint", Static).update(Text(hint, style="dim"))
+
+    def _current(self) -> tuple[int, str | None] | None:
+        if self.matrix is None or not self.matrix.rows:
+            return None
+        coord = self.query_one(DataTable).cursor_coordinate
+        if coord.row >= len(self.matrix.rows):
+            return None
+        row = self.matrix.rows[coord.row]
+        keys = [k for k, _ in self.matrix.timepoints]
+        key = keys[coord.column - 1] if 0 < coord.column <= len(keys) else None
+        return row.code_id, key
+
+    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
+        if action in ("drill", "trajectories"):
+            return self._current() is not None or None
+        return True
+
+    def action_measure(self) -> None:
+        self.measure = MEASURES[(MEASURES.index(self.measure) + 1) % len(MEASURES)]
+        self._draw()
+
+    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        self.action_drill()
+
+    def action_drill(self) -> None:
+        current = self._current()
+        if current is not None:
+            self.wq.retrieve_code(current[0], timepoint=current[1])
+
+    def action_trajectories(self) -> None:
+        current = self._current()
+        if current is None:
+            return
+        code_id = current[0]
+        found = self.wq.read(trajectories, code_id)
+        if found is None:
+            return
+        info = self.wq.codes().get(code_id)
+        table = Table(box=None, expand=True)
+        table.add_column("Participant", style="bold")
+        keys = [p.timepoint for p in found[0].points] if found else []
+        for key in keys:
+            table.add_column(key)
+        table.add_column("Pattern", style="dim")
+        for traj in found:
+            cells = []
+            for point in traj.points:
+                label = point.status + (f" ({len(point.segments)})" if point.segments else "")
+                cells.append(Text(label, style=STATUS_STYLE.get(point.status, "")))
+            table.add_row(traj.participant, *cells, traj.pattern)
+        self.app.push_screen(MessageDialog(f"Trajectories: {info.path if info else code_id}", table))

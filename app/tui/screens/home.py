@@ -1,0 +1,190 @@
+"""Home: the study at a glance — participants down, timepoints across — and importing files.
+
+Each cell is one interview: its words, its codings, and per coder the share of the participant's turns that
+carry a code (how far coding has got). Enter or a click opens the interview in the coder.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from rich.text import Text
+from textual import work
+from textual.app import ComposeResult
+from textual.binding import Binding
+from textual.widgets import DataTable, Footer, ProgressBar, Static
+
+from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.screens.dialogs import MessageDialog
+from models.workspace_queries import HomeCell, HomeGrid, home_grid
+
+
+def cell_text(cell: HomeCell | None) -> Text:
+    if cell is None:
+        return Text("—", style="dim")
+    text = Text()
+    text.append(f"{cell.words:,} w", style="bold")
+    text.append(f" · {cell.codings} codings\n", style="")
+    if cell.progress:
+        parts = sorted(cell.progress.items(), key=lambda item: -item[1])
+        shown = parts[:2]
+        text.append(" ".join(f"{name} {share:.0%}" for name, share in shown), style="green")
+        if len(parts) > 2:
+            text.append(f" +{len(parts) - 2}", style="dim")
+    else:
+        text.append("not coded yet", style="dim")
+    return text
+
+
+class HomeScreen(WorkspaceScreen):
+    """The participants x timepoints grid of transcripts."""
+
+    AREA = "home"
+    BINDINGS = [
+        Binding("enter", "open", "Open"),
+        Binding("i", "import_files", "Import…"),
+        Binding("slash", "app.go('search')", "Search", key_display="/"),
+    ]
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.grid: HomeGrid | None = None
+        self._drawn_width = 0
+
+    def compose(self) -> ComposeResult:
+        yield NavBar(self.AREA)
+        yield Static(id="home-title")
+        yield DataTable(id="home-grid", cursor_type="cell", zebra_stripes=True)
+        yield ProgressBar(id="import-progress", show_eta=False)
+        yield Static(id="home-hint")
+        yield Footer(compact=True)
+
+    def on_mount(self) -> None:
+        self.query_one("#import-progress").display = False
+        self._seen_version = self.wq.data_version
+        self.refresh_data()
+        self.query_one(DataTable).focus()
+
+    def refresh_data(self) -> None:
+        grid = self.wq.read(home_grid)
+        if grid is None:
+            return
+        self.grid = grid
+        self._draw()
+
+    def _draw(self) -> None:
+        grid = self.grid
+        if grid is None:
+            return
+        table = self.query_one(DataTable)
+        self._drawn_width = self.app.size.width
+        cursor = table.cursor_coordinate
+        table.clear(columns=True)
+        table.add_column("Participant", key="participant", width=11)
+        width = max(20, min(34, (self.app.size.width - 16) // max(1, len(grid.timepoints)) - 2))
+        for key, label in grid.timepoints:
+            table.add_column(Text.assemble((key, "bold"), f" {label}"), key=key, width=width)
+        for participant in grid.participants:
+            row = [Text(participant, style="bold")]
+            row += [cell_text(grid.cells.get((participant, key))) for key, _ in grid.timepoints]
+            table.add_row(*row, key=participant, height=2)
+        if grid.participants:
+            table.cursor_coordinate = cursor if cursor.row < len(grid.participants) else table.cursor_coordinate
+            if table.cursor_coordinate.column == 0:
+                table.move_cursor(column=1)
+        n = len(grid.cells)
+        words = sum(c.words for c in grid.cells.values())
+        codings = sum(c.codings for c in grid.cells.values())
+        title = Text()
+        title.append(grid.project_name or "Project", style="bold")
+        title.append(f"   {len(grid.participants)} participants · {n} transcripts · {words:,} words · "
+                     f"{codings:,} codings", style="dim")
+        self.query_one("#home-title", Static).update(title)
+        hint = ("No transcripts yet: press i to import interview files (.docx, .txt, .vtt…)."
+                if not grid.cells else
+                "Arrows choose an interview · Enter or click opens it · i imports more files · ? lists every key"
+                " · % = share of participant turns each coder has coded")
+        self.query_one("#home-hint", Static).update(Text(hint, style="dim"))
+
+    def on_screen_resume(self) -> None:
+        super().on_screen_resume()
+        if self.grid is not None and self._drawn_width != self.app.size.width:
+            self._draw()
+
+    def on_resize(self) -> None:
+        """Column widths follow the terminal; only the visible home screen redraws (no query runs)."""
+        if self.grid is not None and self.is_current:
+            self._draw()
+
+    def _selected_transcript(self) -> int | None:
+        if self.grid is None or not self.grid.participants:
+            return None
+        table = self.query_one(DataTable)
+        coord = table.cursor_coordinate
+        if coord.column == 0 or coord.row >= len(self.grid.participants):
+            return None
+        participant = self.grid.participants[coord.row]
+        key = self.grid.timepoints[coord.column - 1][0]
+        cell = self.grid.cells.get((participant, key))
+        return cell.transcript_id if cell else None
+
+    def action_open(self) -> None:
+        tid = self._selected_transcript()
+        if tid is None:
+            self.notify("No transcript here: choose a cell with words in it", severity="warning")
+            return
+        self.wq.open_transcript(tid)
+
+    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+        event.stop()
+        self.action_open()
+
+    # --- import ----------------------------------------------------------------------------------------
+
+    def action_import_files(self) -> None:
+        from app.tui.screens.import_dialog import ImportDialog
+
+        self.app.push_screen(ImportDialog(), self._import_chosen)
+
+    def _import_chosen(self, paths: list[Path] | None) -> None:
+        if paths:
+            bar = self.query_one("#import-progress", ProgressBar)
+            bar.display = True
+            bar.update(total=None, progress=0)
+            self.run_import(paths)
+
+    @work(thread=True, exclusive=True, group="import")
+    def run_import(self, paths: list[Path]) -> None:
+        """Parse and store files off the event loop (spaCy sentence splitting is slow), showing progress."""
+        from importers.batch import import_paths
+
+        def progress(n: int, total: int, name: str) -> None:
+            self.app.call_from_thread(self._progress, n, total, name)
+
+        try:
+            result = import_paths(self.wq.project, paths, actor=self.wq.coder or None, progress=progress)
+        except Exception as exc:  # WaveqdaError or a bug: shown, never a traceback
+            self.app.call_from_thread(self._import_done, None, f"{exc}")
+            return
+        self.app.call_from_thread(self._import_done, result, None)
+
+    def _progress(self, n: int, total: int, name: str) -> None:
+        bar = self.query_one("#import-progress", ProgressBar)
+        bar.update(total=total, progress=n)
+        self.query_one("#home-hint", Static).update(Text(f"Importing {n}/{total}: {name}", style="bold"))
+
+    def _import_done(self, result, error: str | None) -> None:  # type: ignore[no-untyped-def]
+        self.query_one("#import-progress").display = False
+        self.wq.changed()
+        if error:
+            self.notify(f"Import failed: {error}", severity="error", timeout=10)
+            return
+        self.notify(f"Import: {result.summary()}", severity="warning" if result.failed else "information")
+        if result.failed or any(o.status == "skipped" for o in result.outcomes):
+            body = Text()
+            for outcome in result.outcomes:
+                if outcome.status in ("failed", "skipped"):
+                    body.append(f"{outcome.status.upper():8}", style="bold red" if outcome.status == "failed"
+                                else "yellow")
+                    body.append(f" {outcome.message}\n")
+            self.app.push_screen(MessageDialog(f"Import: {result.summary()}", body))

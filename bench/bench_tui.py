@@ -1,0 +1,231 @@
+"""Benchmarks of the terminal workspace: launch, opening a long transcript, keystrokes, Retrieve scrolling.
+
+Keystroke cost is CPU time (``time.process_time``) around Pilot ``press`` + ``pause``, minus the same for a
+key that nothing binds (the cost of Pilot and the event loop themselves); wall time under Pilot is dominated
+by its own sleeps. Launch is wall time from starting a fresh Python process to an interactive home screen on
+the sample project, and checks that spaCy was not imported.
+
+    .venv/bin/python -m bench.bench_tui            # 30,000 words / 2,000 codings, then 120,000 / 10,000
+    .venv/bin/python -m bench.bench_tui --quick    # the first size only
+
+Writes ``bench/out/bench_tui.json`` and prints a Markdown table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+OUT = REPO / "bench" / "out"
+BUDGETS_MS = {
+    "launch_to_home_s": 0.6,
+    "launch_cpu_s": 0.6,
+    "open_transcript": 200.0,
+    "cursor_step": 10.0,
+    "selection_step": 10.0,
+    "page_down": 10.0,
+    "apply_code": 10.0,
+    "retrieve_scroll": 10.0,
+}
+UNBOUND = "f12"
+
+
+async def cpu_per_press(pilot, keys: list[str], repeat: int, between: list[str] | None = None) -> float:
+    """Median CPU milliseconds of pressing ``keys`` (and letting the app settle), minus nothing."""
+    samples = []
+    for _ in range(repeat):
+        if between:
+            await pilot.press(*between)
+            await pilot.pause()
+        start = time.process_time()
+        await pilot.press(*keys)
+        await pilot.pause()
+        samples.append((time.process_time() - start) * 1000)
+    return statistics.median(samples)
+
+
+async def measure_coder(project_path: Path, repeat: int = 30, size: tuple[int, int] = (120, 40)) -> dict[str, float]:
+    from sqlalchemy import func, select
+
+    from app.tui.app import WaveqdaApp
+    from app.tui.widgets.transcript_view import TranscriptView
+    from models.schema import Code, Coding, Transcript
+    from models.store import open_project
+
+    project = open_project(project_path)
+    with project.read() as session:
+        tid, words = session.execute(
+            select(Transcript.id, Transcript.word_count).order_by(Transcript.word_count.desc()).limit(1)
+        ).one()
+        n_codings = session.scalar(select(func.count()).select_from(Coding).where(Coding.transcript_id == tid))
+        leaf = session.scalar(select(Code.id).where(Code.parent_id.is_not(None)).order_by(Code.id.desc()).limit(1))
+    app = WaveqdaApp(project, coder="bench", config_dir=Path(tempfile.mkdtemp()), remember=False)
+    out: dict[str, float] = {"words": words, "codings": n_codings, "terminal": f"{size[0]}x{size[1]}"}
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        baseline = await cpu_per_press(pilot, [UNBOUND], repeat)
+        start = time.process_time()
+        app.open_transcript(tid)
+        await pilot.pause()
+        out["open_transcript"] = (time.process_time() - start) * 1000
+        view = app.screen.query_one(TranscriptView)
+        out["baseline_unbound_key"] = baseline
+        out["cursor_step"] = await cpu_per_press(pilot, ["down"], repeat) - baseline
+        out["word_step"] = await cpu_per_press(pilot, ["right"], repeat) - baseline
+        out["selection_step"] = await cpu_per_press(pilot, ["shift+down"], repeat) - baseline
+        await pilot.press("escape")
+        out["page_down"] = await cpu_per_press(pilot, ["pagedown"], repeat) - baseline
+        app.recent_codes = [leaf]
+        out["apply_code"] = await cpu_per_press(pilot, ["1"], max(10, repeat // 3), between=["down", "down"]) - baseline
+        start = time.process_time()
+        view.set_codings(view.all_codings, view.codes)
+        out["redraw_all_codings"] = (time.process_time() - start) * 1000
+        # the domain's share of applying a code (models.coding.apply_codes alone, no UI)
+        from models.coding import apply_codes
+
+        samples = []
+        for n in range(10):
+            a = view.sentences.starts[(n * 7 + 3) % len(view.sentences)]
+            start = time.process_time()
+            apply_codes(project, "bench", tid, [leaf], "bench", a, a + 3)
+            samples.append((time.process_time() - start) * 1000)
+        out["apply_codes_domain_only"] = statistics.median(samples)
+        start = time.process_time()
+        await pilot.resize_terminal(size[0] - 20, size[1])
+        await pilot.pause()
+        out["rewrap_on_resize"] = (time.process_time() - start) * 1000
+    project.close()
+    return out
+
+
+async def measure_retrieve(project_path: Path, segments: int = 5000, repeat: int = 30) -> dict[str, float]:
+    from app.tui.app import WaveqdaApp
+    from app.tui.screens.retrieve import RetrieveScreen
+    from models.queries import retrieve
+    from models.store import open_project
+
+    project = open_project(project_path)
+    with project.read() as session:
+        found = retrieve(session, None)[:segments]
+    app = WaveqdaApp(project, coder="bench", config_dir=Path(tempfile.mkdtemp()), remember=False)
+    out: dict[str, float] = {"segments": len(found)}
+    async with app.run_test(size=(160, 50)) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RetrieveScreen)
+        baseline = await cpu_per_press(pilot, [UNBOUND], repeat)
+        from app.tui.screens.retrieve import segment_prompt
+
+        start = time.process_time()
+        prompts = {s.id: segment_prompt(s, True) for s in found}  # done in the retrieve worker thread
+        out["prompts_in_worker"] = (time.process_time() - start) * 1000
+        start = time.process_time()
+        screen.code_id = found[0].code_id
+        screen._show(found, prompts)
+        await pilot.pause()
+        out["show_first_page"] = (time.process_time() - start) * 1000
+        out["retrieve_scroll"] = await cpu_per_press(pilot, ["down"], repeat) - baseline
+        out["retrieve_page_down"] = await cpu_per_press(pilot, ["pagedown"], repeat) - baseline
+        start = time.process_time()
+        await pilot.press("right_square_bracket")
+        await pilot.pause()
+        out["retrieve_next_page"] = (time.process_time() - start) * 1000 - baseline
+    project.close()
+    return out
+
+
+LAUNCH_CHILD = r"""
+import sys, time, asyncio
+sys.path.insert(0, {repo!r})
+from models.store import open_project
+from app.tui.app import WaveqdaApp
+from app.tui.screens.home import HomeScreen
+import tempfile, pathlib
+async def main():
+    project = open_project({path!r})
+    app = WaveqdaApp(project, coder="bench", config_dir=pathlib.Path(tempfile.mkdtemp()), remember=False)
+    async with app.run_test(size=(120, 40)) as pilot:
+        await pilot.pause()
+        assert isinstance(app.screen, HomeScreen)
+        print("READY", "spacy" in sys.modules, time.process_time(), flush=True)
+asyncio.run(main())
+"""
+
+
+def measure_launch(project_path: Path, runs: int = 5) -> dict[str, float]:
+    times = []
+    cpu = []
+    spacy = False
+    for _ in range(runs):
+        start = time.perf_counter()
+        proc = subprocess.Popen(
+            [sys.executable, "-c", LAUNCH_CHILD.format(repo=str(REPO), path=str(project_path))],
+            stdout=subprocess.PIPE, text=True, cwd=REPO,
+        )
+        assert proc.stdout is not None
+        line = proc.stdout.readline()
+        times.append(time.perf_counter() - start)
+        proc.wait()
+        if not line.startswith("READY"):
+            raise RuntimeError(f"launch child failed: {line!r}")
+        spacy = spacy or line.split()[1] == "True"
+        cpu.append(float(line.split()[2]))
+    # Wall time is what a person waits; CPU time (the child's, interpreter start included) is what the
+    # machine spent, and stays meaningful when other work shares the CPUs.
+    return {"launch_to_home_s": statistics.median(times), "launch_cpu_s": statistics.median(cpu),
+            "spacy_loaded_at_start": spacy}
+
+
+def sample_project(work: Path) -> Path:
+    from models.demo import build_demo
+
+    path = work / "sample.wqda"
+    build_demo(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="only the 30,000-word size")
+    args = parser.parse_args(argv)
+    sys.path.insert(0, str(REPO))
+    from bench.corpus import build_coded_project
+
+    results: dict[str, dict] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        results["launch"] = measure_launch(sample_project(work))
+        sizes = [(30_000, 2_000)] if args.quick else [(30_000, 2_000), (120_000, 10_000)]
+        for words, codings in sizes:
+            path = build_coded_project(work / f"p{words}.wqda", participants=1, timepoints=1, words=words,
+                                       codes=300, codings=codings, coders=3)
+            results[f"coder_{words}w_{codings}c"] = asyncio.run(measure_coder(path))
+        path = build_coded_project(work / "retrieve.wqda", participants=12, timepoints=3, words=4000,
+                                   codes=300, codings=8000, coders=3)
+        results["retrieve_5000"] = asyncio.run(measure_retrieve(path))
+    results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "bench_tui.json").write_text(json.dumps(results, indent=2))
+    print("| measure | value | budget |\n|---|---|---|")
+    for group, values in results.items():
+        for key, value in values.items():
+            budget = BUDGETS_MS.get(key)
+            unit = "" if key in ("words", "codings", "segments", "cpus", "python") or isinstance(value, bool) else (
+                " s" if key.endswith("_s") else " ms CPU")
+            shown = f"{value:.2f}" if isinstance(value, float) else str(value)
+            print(f"| {group}: {key} | {shown}{unit} | {'' if budget is None else budget} |")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,47 @@
+"""Helpers for driving the transcript view like a person would."""
+
+from __future__ import annotations
+
+from textual.pilot import Pilot
+
+from app.tui.widgets.layout import cell_of_offset
+from app.tui.widgets.transcript_view import INTERVIEWER_INDENT, TranscriptView
+
+
+def cell_at(view: TranscriptView, offset: int) -> tuple[int, int]:
+    """The (x, y) cell where ``offset`` is drawn, relative to the view (for mouse tests)."""
+    row = view._index.row_of(offset)
+    line = view._lines[row]
+    indent = INTERVIEWER_INDENT if view.blocks[line.block].role == "interviewer" else 0
+    x = view._gutter + indent + cell_of_offset(view.text, line.start, offset)
+    return x, row - view.scroll_offset.y
+
+
+async def drag(pilot: Pilot, view: TranscriptView, start: int, end: int, ctrl: bool = False) -> None:
+    """Press on the character at ``start``, move to the one at ``end`` and release."""
+    x0, y0 = cell_at(view, start)
+    x1, y1 = cell_at(view, end)
+    await pilot.mouse_down(view, offset=(x0, y0), control=ctrl)
+    await pilot.hover(view, offset=(x1, y1))
+    await pilot.mouse_up(view, offset=(x1, y1), control=ctrl)
+    await pilot.pause()
+
+
+def view_text(view: TranscriptView) -> str:
+    """Everything drawn on screen by the view (text, stripes, labels) as plain text."""
+    height = view.scrollable_content_region.height
+    return "\n".join(view.render_line(y).text for y in range(height))
+
+
+async def type_text(pilot: Pilot, text: str) -> None:
+    await pilot.press(*[{" ": "space"}.get(ch, ch) for ch in text])
+    await pilot.pause()
+
+
+def plain(renderable: object, width: int = 200) -> str:
+    """A Rich renderable (table, text) as plain text."""
+    from rich.console import Console
+
+    console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
+    console.print(renderable)
+    return console.export_text()
