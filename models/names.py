@@ -37,7 +37,8 @@ CONTEXT_CHARS = 60
 
 _WORD = re.compile(r"[^\W\d_][\w'’\-]*")
 _POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?:;\"“”]\s*$|^\s*$")
+_SENTENCE_END = re.compile(r"[.!?:;\"“”–—…\-]\s*$|^\s*$")
+_CONTRACTION = re.compile(r"['’](t|re|ve|ll|d|m)$", re.IGNORECASE)
 
 
 # --- the register ----------------------------------------------------------------------------------
@@ -163,6 +164,9 @@ def _capitalised_names(transcript: Transcript, spans: list[tuple[int, int]], com
         while i < len(words):
             match = words[i]
             word = _strip_possessive(match.group(0))
+            if _CONTRACTION.search(match.group(0)) or _all_common_parts(word, common):
+                i += 1
+                continue
             before = body[: match.start()]
             at_start = bool(_SENTENCE_END.search(before[-3:] if before else ""))
             if not _is_name_like(word, common) or at_start and word.casefold() in common:
@@ -183,6 +187,12 @@ def _capitalised_names(transcript: Transcript, spans: list[tuple[int, int]], com
                                span_start + start, span_start + end))
             i = j + 1
     return found
+
+
+def _all_common_parts(word: str, common: set[str]) -> bool:
+    """Hyphenated everyday words ("Forty-nine", "Twenty-four") are not names."""
+    parts = word.casefold().split("-")
+    return len(parts) > 1 and all(part in common for part in parts if part)
 
 
 def _is_title_word(word: str) -> bool:
@@ -246,8 +256,12 @@ def _statistical_names(session: Session, transcripts: list[Transcript],
     return found
 
 
-def _fuzzy_register_matches(transcripts: list[Transcript], register: list[NameEntry]) -> list[Found]:
-    """Words within a small edit distance of a registered spelling (transcription misspellings)."""
+def _fuzzy_register_matches(transcripts: list[Transcript], register: list[NameEntry],
+                            common: set[str]) -> list[Found]:
+    """Capitalised, uncommon words within a small edit distance of a registered spelling (misspellings).
+
+    Everyday words ("stand" near "Sandra") are skipped: a misspelt name is still written as a name.
+    """
     from rapidfuzz import fuzz, process
 
     spelling_to_entry = {s.casefold(): e for e in register for s in _spellings(e) if " " not in s.strip()}
@@ -259,7 +273,9 @@ def _fuzzy_register_matches(transcripts: list[Transcript], register: list[NameEn
         for match in _WORD.finditer(transcript.text):
             word = _strip_possessive(match.group(0))
             key = word.casefold()
-            if len(word) >= 4 and key not in spelling_to_entry and key not in first_seen:
+            if len(word) < 4 or key in spelling_to_entry or key in first_seen:
+                continue
+            if word[0].isupper() and key not in common:
                 first_seen[key] = (transcript, match.start(), match.start() + len(word), word)
     found: list[Found] = []
     for key, (transcript, start, end, word) in first_seen.items():
@@ -331,7 +347,7 @@ def detect(session: Session) -> list[Found]:
         found += _capitalised_names(transcript, spans[transcript.id], common)
     found += _entity_ruler_names(transcripts, spans)
     found += _statistical_names(session, transcripts, spans)
-    found += _fuzzy_register_matches(transcripts, entries(session))
+    found += _fuzzy_register_matches(transcripts, entries(session), common)
     return found
 
 
@@ -383,7 +399,8 @@ def candidate_rows(session: Session, status: str | None = "pending") -> list[dic
         suggestion = by_id[c.entry_id].term if c.entry_id in by_id else None
         rows.append(
             {"id": c.id, "text": c.text, "category": c.category, "source": c.source, "occurrences": c.occurrences,
-             "status": c.status, "variant_of": suggestion, "context": c.context}
+             "status": c.status, "variant_of": suggestion, "context": c.context,
+             "transcript_id": c.transcript_id, "start": c.start, "end": c.end}
         )
     return rows
 
@@ -421,7 +438,8 @@ def accept(
 
 def _accept_one(session: Session, actor: str, candidate: NameCandidate, as_entry: int | None, category: str | None,
                 replacement: str | None) -> int:
-    target_id = as_entry or candidate.entry_id
+    # An explicit category or replacement means "its own entry", even where a scan suggested a variant.
+    target_id = as_entry or (None if category or replacement else candidate.entry_id)
     if target_id is not None:
         entry = get_row(session, NameEntry, target_id)
         if entry is None:
@@ -449,7 +467,8 @@ def _speaker_replacement(session: Session, candidate: NameCandidate) -> str | No
     return transcript.participant.study_id if transcript else None
 
 
-def reject(project: Project, actor: str, candidate_ids: list[int]) -> None:
+def reject(project: Project, actor: str, candidate_ids: list[int]) -> int:
+    """Reject candidates (remembered: later scans do not ask again). Returns how many."""
     if not candidate_ids:
         raise WaveqdaError("give candidate IDs to reject")
     with project.change(actor, "names.reject", "Rejected name candidates") as session:
@@ -457,6 +476,7 @@ def reject(project: Project, actor: str, candidate_ids: list[int]) -> None:
         for candidate in chosen:
             candidate.status, candidate.decided_by, candidate.decided_at = "rejected", actor, datetime.now(UTC)
         session.info["summary"] = "Rejected name candidate(s): " + ", ".join(c.text for c in chosen[:5])
+        return len(chosen)
 
 
 # --- redaction of stored transcripts ----------------------------------------------------------------
