@@ -19,7 +19,7 @@ gaps), as also implemented in dkpro-statistics' ``KrippendorffAlphaUnitizingAgre
 
 from __future__ import annotations
 
-from bisect import bisect_left
+from bisect import bisect_left, bisect_right
 from collections import defaultdict
 from collections.abc import Hashable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -134,18 +134,24 @@ def character_table(coders: Sequence[Sequence[Span]], length: int) -> UnitTable:
 
 
 def unit_table(coders: Sequence[Sequence[Span]], units: Sequence[Span]) -> UnitTable:
-    """Sentences or turns as units: a unit is coded by a coder when any of their spans covers any of it."""
+    """Sentences or turns as units: a unit is coded by a coder when any of their spans covers any of it.
+
+    ``units`` are sorted and do not overlap (sentences, turns). Only the units some span touches are visited
+    (found by bisection), the rest count as coded by nobody: a cell costs its spans, not the whole text."""
+    unit_starts = [s for s, _ in units]
+    unit_ends = [e for _, e in units]
+    limit = max(unit_ends, default=0)
+    masks: dict[int, int] = {}
+    for i, spans in enumerate(coders):
+        bit = 1 << i
+        for start, end in normalise(spans, 0, limit):
+            for k in range(bisect_right(unit_ends, start), bisect_left(unit_starts, end)):
+                masks[k] = masks.get(k, 0) | bit
     counts: dict[int, int] = defaultdict(int)
-    merged = [normalise(s, 0, max((e for _, e in units), default=0)) for s in coders]
-    starts = [[s for s, _ in spans] for spans in merged]
-    for u_start, u_end in units:
-        mask = 0
-        for i, spans in enumerate(merged):
-            k = bisect_left(starts[i], u_end) - 1
-            # spans are disjoint and sorted, so the last one starting before the unit ends reaches furthest
-            if k >= 0 and spans[k][1] > u_start:
-                mask |= 1 << i
+    for mask in masks.values():
         counts[mask] += 1
+    if len(units) > len(masks):
+        counts[0] += len(units) - len(masks)
     return UnitTable(len(coders), dict(counts))
 
 

@@ -73,6 +73,11 @@ def row_image(obj: Any) -> dict[str, Any]:
     return {col.key: _to_json(getattr(obj, col.key)) for col in mapper.column_attrs}
 
 
+def image(values: dict[str, Any]) -> dict[str, Any]:
+    """A row image from plain column values (for rows written with Core statements), JSON-ready."""
+    return {key: _to_json(value) for key, value in values.items()}
+
+
 def primary_key(obj: Any) -> dict[str, Any]:
     mapper = inspect(obj).mapper
     return {col.key: getattr(obj, mapper.get_property_by_column(col).key) for col in mapper.primary_key}

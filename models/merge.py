@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
 from models import journal, search_index
@@ -353,6 +353,10 @@ class SourceMerge:
 
     def merge_codes(self) -> None:
         source_tree = CodeTree.load(self.s)
+        # The target tree is loaded once and kept up to date as codes are created (not reloaded per code).
+        self.tree = CodeTree.load(self.t)
+        self.paths = {normalised_path(self.tree.path(cid)): cid for cid in self.tree.codes}
+        self.by_uuid = {c.uuid: c for c in self.tree.codes.values()}
         for code_id, _depth in source_tree.walk():  # parents before children
             code = source_tree.codes[code_id]
             self.code_map[code_id] = self._match_or_create_code(source_tree, code)
@@ -363,9 +367,9 @@ class SourceMerge:
                     target.merged_into_id = self.code_map[code.merged_into_id]
 
     def _match_or_create_code(self, source_tree: CodeTree, code: Code) -> int:
-        tree = CodeTree.load(self.t)
+        tree = self.tree
         path = source_tree.path(code.id)
-        by_uuid = next((c for c in tree.codes.values() if c.uuid == code.uuid), None)
+        by_uuid = self.by_uuid.get(code.uuid)
         if by_uuid is not None:
             self.count["codes.matched_by_uuid"] += 1
             self._reconcile(tree, by_uuid, code, path)
@@ -376,8 +380,7 @@ class SourceMerge:
             self.count["codes.matched_by_mapping"] += 1
             self._reconcile(tree, target, code, path)
             return target.id
-        paths = {normalised_path(tree.path(cid)): cid for cid in tree.codes}
-        same = paths.get(normalised_path(path))
+        same = self.paths.get(normalised_path(path))
         if same is not None:
             self.count["codes.matched_by_path"] += 1
             self._reconcile(tree, tree.codes[same], code, path)
@@ -415,6 +418,10 @@ class SourceMerge:
                        **({"uuid": uuid} if uuid else {}))
         self.t.add(created)
         self.t.flush()
+        tree.codes[created.id] = created
+        tree.children.setdefault(parent_id, []).append(created.id)
+        self.paths[normalised_path(tree.path(created.id))] = created.id
+        self.by_uuid[created.uuid] = created
         self.count["codes.created"] += 1
         return created.id
 
@@ -467,59 +474,80 @@ class SourceMerge:
         self.t.add(copy)
         self.t.flush()
         self.buffer.add("transcripts", {"id": copy.id}, None, journal.row_image(copy))
-        for model in (Turn, Sentence):
-            for row in self.s.scalars(select(model).where(model.transcript_id == transcript.id)):
-                values = {c.key: getattr(row, c.key) for c in model.__mapper__.column_attrs if c.key != "id"}
-                new = model(**{**values, "transcript_id": copy.id})
-                self.t.add(new)
-                self.t.flush()
-                self.buffer.add(model.__tablename__, {"id": new.id}, None, journal.row_image(new))
+        for model in (Turn, Sentence):  # one executemany per table, journalled by hand
+            table = model.__table__
+            names = [c.name for c in table.columns if c.name != "id"]
+            rows = [{**dict(zip(names, row, strict=True)), "transcript_id": copy.id}
+                    for row in self.s.execute(select(*(table.c[n] for n in names))
+                                              .where(table.c.transcript_id == transcript.id).order_by(table.c.id))]
+            if not rows:
+                continue
+            self.t.execute(insert(table), rows)
+            # The transcript is new, so all its rows are these, and ids ascend in insertion order.
+            ids = self.t.scalars(select(table.c.id).where(table.c.transcript_id == copy.id).order_by(table.c.id))
+            for row_id, row in zip(ids.all(), rows, strict=True):
+                self.buffer.add(table.name, {"id": row_id}, None, journal.image({"id": row_id, **row}))
         search_index.reindex_transcript(self.t, copy.id)
         return copy
 
     # -- codings --------------------------------------------------------------------------------
 
     def merge_codings(self) -> None:
-        """Each source coding once: known by UUID, or by its exact place, else added (re-anchored if needed)."""
+        """Each source coding once: known by UUID, or by its exact place, else added (re-anchored if needed).
+
+        Rows, not ORM objects: a coder's file holds tens of thousands of codings. New codings go in with one
+        executemany and are journalled by hand (as ``journal.set_column`` does), so undo still removes them.
+        """
         uuid_to_id = {u: i for u, i in self.t.execute(select(Coding.uuid, Coding.id))}
-        # Where each (transcript, code, coder, start, end) already stands: a coding or one added below.
-        existing: dict[tuple, int | Coding] = {
+        # Where each (transcript, code, coder, start, end) already stands: a coding's id, or a uuid added below.
+        existing: dict[tuple, int | str] = {
             tuple(row[:5]): row[5] for row in self.t.execute(
                 select(Coding.transcript_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end, Coding.id))
         }
+        table = Coding.__table__
+        columns = [c.name for c in table.columns if c.name != "id"]
         same_place: list[tuple[int, tuple]] = []
-        added: list[tuple[int, Coding]] = []
-        for coding in self.s.scalars(select(Coding).order_by(Coding.id)):
-            if coding.uuid in uuid_to_id:
-                self.coding_map[coding.id] = uuid_to_id[coding.uuid]
+        added: list[tuple[int, dict[str, Any]]] = []
+        source_rows = self.s.execute(select(table.c.id, *(table.c[n] for n in columns)).order_by(table.c.id))
+        for row in source_rows.mappings():
+            if row["uuid"] in uuid_to_id:
+                self.coding_map[row["id"]] = uuid_to_id[row["uuid"]]
                 self.count["codings.already_present"] += 1
                 continue
-            new, key = self._new_coding(coding, existing)
+            new, key = self._new_coding(row, existing)
             if new is None:
-                same_place.append((coding.id, key))
+                same_place.append((row["id"], key))
             else:
-                added.append((coding.id, new))
-        self.t.add_all(new for _source_id, new in added)
-        self.t.flush()
+                added.append((row["id"], new))
+        if added:
+            self.t.execute(insert(table), [new for _source_id, new in added])
+        new_ids = self._ids_by_uuid([new["uuid"] for _source_id, new in added])
         for source_id, new in added:
-            self.coding_map[source_id] = new.id
+            row_id = new_ids[new["uuid"]]
+            self.coding_map[source_id] = row_id
+            self.buffer.add("codings", {"id": row_id}, None, journal.image({"id": row_id, **new}))
         for source_id, key in same_place:  # its memos attach to the coding already in that place
             found = existing[key]
-            self.coding_map[source_id] = found if isinstance(found, int) else found.id
+            self.coding_map[source_id] = found if isinstance(found, int) else new_ids[found]
 
-    def _new_coding(self, coding: Coding, existing: dict[tuple, int | Coding]) -> tuple[Coding | None, tuple]:
-        transcript_id = self.transcript_map[coding.transcript_id]
-        aligner = self.aligners[coding.transcript_id]
-        start, end, exact = aligner.span(coding.start, coding.end)
-        key = (transcript_id, self.code_map[coding.code_id], self.coder_map[coding.coder_id], start, end)
+    def _ids_by_uuid(self, uuids: list[str]) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for chunk in journal.chunks(uuids):
+            out.update(self.t.execute(select(Coding.uuid, Coding.id).where(Coding.uuid.in_(chunk))).tuples().all())
+        return out
+
+    def _new_coding(self, coding: Any, existing: dict[tuple, int | str]) -> tuple[dict[str, Any] | None, tuple]:
+        transcript_id = self.transcript_map[coding["transcript_id"]]
+        aligner = self.aligners[coding["transcript_id"]]
+        start, end, exact = aligner.span(coding["start"], coding["end"])
+        key = (transcript_id, self.code_map[coding["code_id"]], self.coder_map[coding["coder_id"]], start, end)
         if exact and key in existing:
             self.count["codings.already_present"] += 1
             return None, key
-        new = Coding(uuid=coding.uuid, transcript_id=transcript_id, code_id=key[1], coder_id=key[2], start=start,
-                     end=end, memo=coding.memo, key_quote=coding.key_quote,
-                     status=coding.status if exact else "needs_review", created_at=coding.created_at,
-                     updated_at=coding.updated_at)
-        existing.setdefault(key, new)
+        new = {**coding, "transcript_id": transcript_id, "code_id": key[1], "coder_id": key[2], "start": start,
+               "end": end, "status": coding["status"] if exact else "needs_review"}
+        new.pop("id")
+        existing.setdefault(key, new["uuid"])
         if not exact:
             self.count["codings.needs_review"] += 1
             self._report_review(coding, aligner, start, end)
@@ -529,12 +557,12 @@ class SourceMerge:
             self.count["codings.added"] += 1
         return new, key
 
-    def _report_review(self, coding: Coding, aligner: Aligner, start: int, end: int) -> None:
-        transcript = self.s.get(Transcript, coding.transcript_id)
+    def _report_review(self, coding: Any, aligner: Aligner, start: int, end: int) -> None:
+        transcript = self.s.get(Transcript, coding["transcript_id"])
         self.report.needs_review.append({
-            "uuid": coding.uuid, "transcript": f"{transcript.participant.study_id}/{transcript.timepoint.key}",
-            "code": CodeTree.load(self.s).path(coding.code_id), "coder": self.s.get(Coder, coding.coder_id).name,
-            "start": coding.start, "end": coding.end, "text": aligner.source[coding.start : coding.end],
+            "uuid": coding["uuid"], "transcript": f"{transcript.participant.study_id}/{transcript.timepoint.key}",
+            "code": CodeTree.load(self.s).path(coding["code_id"]), "coder": self.s.get(Coder, coding["coder_id"]).name,
+            "start": coding["start"], "end": coding["end"], "text": aligner.source[coding["start"] : coding["end"]],
             "placed_at": [start, end],
         })
 
