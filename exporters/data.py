@@ -18,7 +18,14 @@ from datetime import date
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exporters.filters import CONSENSUS_CODER, ExportFilters, choose_quotes, scope_code_ids, scoped_segments
+from exporters.filters import (
+    CONSENSUS_CODER,
+    ExportFilters,
+    choose_quotes,
+    scope_code_ids,
+    scoped_segments,
+    scoped_spans,
+)
 from models.anonymise import Anonymiser, OffsetMap
 from models.codes import CodeTree
 from models.errors import WaveqdaError
@@ -26,6 +33,7 @@ from models.names import anonymiser as register_anonymiser
 from models.participants import attribute_definitions
 from models.queries import (
     Cell,
+    CodedSpan,
     Matrix,
     MatrixRow,
     Segment,
@@ -34,6 +42,7 @@ from models.queries import (
     code_timepoint_matrix,
     load_layouts,
     resolve_scope,
+    segments_by_id,
 )
 from models.schema import Coder, Memo, Participant, ParticipantAttribute, Timepoint, Transcript
 from models.store import get_setting
@@ -75,7 +84,7 @@ class Texts:
         new_start, new_end = offsets.span(start, end)
         return new_text[new_start:new_end]
 
-    def pieces(self, segment: Segment, no_interviewer: bool) -> list[str]:
+    def pieces(self, segment: Segment | CodedSpan, no_interviewer: bool) -> list[str]:
         """The quote as slices: the whole span, or with ``no_interviewer`` only its non-interviewer turns."""
         if not no_interviewer:
             return [self.slice(segment.transcript_id, segment.start, segment.end)]
@@ -97,7 +106,7 @@ class Texts:
                 return self.free(turn.speaker), self.slice(segment.transcript_id, turn.start, turn.end)
         return None
 
-    def _turns(self, segment: Segment) -> list[TurnInfo]:
+    def _turns(self, segment: Segment | CodedSpan) -> list[TurnInfo]:
         layout = self.layouts[segment.transcript_id]
         found = layout.turn_range(segment.start, segment.end)
         return layout.turns[found[0] : found[1] + 1] if found else []
@@ -112,7 +121,7 @@ class ExportData:
     tree: CodeTree
     code_ids: list[int]
     timepoints: list[tuple[str, str]]
-    segments: list[Segment]
+    segments: list[Segment] | list[CodedSpan]  # every coding in scope: CodedSpans unless all are quotes
     quotes: list[Segment]
     matrix: Matrix
     texts: Texts
@@ -160,24 +169,56 @@ def check_consensus(session: Session, filters: ExportFilters) -> None:
         raise WaveqdaError("no consensus codings yet: settle disagreements first (waveqda agreement ...)")
 
 
-def load_export_data(session: Session, filters: ExportFilters, with_matrix: bool = True) -> ExportData:
+def load_export_data(
+    session: Session,
+    filters: ExportFilters,
+    with_matrix: bool = True,
+    with_quotes: bool = True,
+    with_words: bool = True,
+) -> ExportData:
     """Segments, chosen quotes, the matrix, memos and texts for one export (a handful of queries).
 
     ``with_matrix=False`` skips the counts (a codings table does not need them; they cost a pass over
-    all coded text).
+    all coded text); ``with_words=False`` counts segments and participants but not words coded (the Word
+    reports show no word counts: ``Cell.words`` stays 0); ``with_quotes=False`` chooses no quotes (the
+    codebook and the matrix show counts only).
+
+    Counting and choosing quotes need only each coding's code, participant, timepoint and coder, so
+    ``segments`` are ``CodedSpan``s and full ``Segment``s (text, speaker, turn) are built for the chosen
+    quotes alone: a themes report with ``--max-quotes 1`` shows 900 of 50,000 codings. Without
+    ``--max-quotes`` every segment is a quote and ``segments`` are the full segments.
     """
     check_consensus(session, filters)
     tree = CodeTree.load(session)
     code_ids = scope_code_ids(tree, filters)
-    segments = scoped_segments(session, filters)
+    every_segment = with_quotes and filters.max_quotes is None
+    segments: list[Segment] | list[CodedSpan] = (
+        scoped_segments(session, filters) if every_segment else scoped_spans(session, filters)
+    )
     anonymiser = register_anonymiser(session) if filters.anonymise else None
-    texts = Texts(load_layouts(session, {s.transcript_id for s in segments}, sentences=False), anonymiser)
+    texts = Texts({}, anonymiser)
     if filters.no_interviewer:  # a coding of a question and its answer keeps the answer
-        segments = [s for s in segments if texts.pieces(s, no_interviewer=True)]
-    quotes = choose_quotes(segments, filters.max_quotes, filters.seed)
+        texts.layouts = load_layouts(session, {s.transcript_id for s in segments}, sentences=False)
+        segments = [s for s in segments if texts.pieces(s, no_interviewer=True)]  # type: ignore[assignment]
+    quotes: list[Segment]
+    if every_segment:
+        quotes = segments  # type: ignore[assignment]
+    elif with_quotes:
+        chosen = choose_quotes(segments, filters.max_quotes, filters.seed)  # type: ignore[type-var]
+        full = segments_by_id(session, [s.id for s in chosen], context="turn")
+        quotes = [full[s.id] for s in chosen]
+    else:
+        quotes = []
+    if not filters.no_interviewer:
+        texts.layouts = load_layouts(session, {s.transcript_id for s in quotes}, sentences=False)
     matrix = (
         code_timepoint_matrix(
-            session, filters.coder_names, filters.participants, filters.timepoints, filters.attributes or None
+            session,
+            filters.coder_names,
+            filters.participants,
+            filters.timepoints,
+            filters.attributes or None,
+            words=with_words,
         )
         if with_matrix
         else Matrix([], [], {}, Cell())

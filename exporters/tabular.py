@@ -75,7 +75,7 @@ def export_matrix(
 ) -> Path:
     """The code x timepoint matrix (segments, participants, words; rolled up over sub-codes)."""
     with project.read() as session:
-        data = load_export_data(session, filters)
+        data = load_export_data(session, filters, with_quotes=False)  # counts only
     keys = [key for key, _label in data.timepoints]
     measures = ("segments", "participants", "words")
     headers = ["code_id", "code", "depth", *(f"{k} {m}" for k in keys for m in measures),

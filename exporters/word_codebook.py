@@ -25,7 +25,7 @@ def export_codebook(
 ) -> Path:
     """Write the codebook document to ``out_path`` (.docx) and return it."""
     with project.read() as session:
-        data = load_export_data(session, filters)
+        data = load_export_data(session, filters, with_quotes=False, with_words=False)  # counts only
     report = new_report(f"{data.project_name}: codebook", large_print)
     facts = [*front_facts(data)[:4], ("Counts", "segments (distinct participants) per timepoint, with sub-codes")]
     title_page(report, data.project_name, "Codebook", facts)

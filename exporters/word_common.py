@@ -94,6 +94,10 @@ class Report:
     _style_ids: dict[str, str] = field(default_factory=dict)
     _shape_ids: int = 0
     _sect_pr: Any = None
+    _images: dict[bytes, tuple[str, Any]] = field(default_factory=dict)
+    _image_numbers: set[int] | None = None
+    _next_image: int = 1
+    _next_rel: int = 1
 
     def style_id(self, name: str) -> str:
         """A style's id, looked up once: python-docx's lookup by name costs a millisecond each time."""
@@ -156,17 +160,52 @@ class Report:
         largest id: hundreds of charts in a long report made that quadratic. Our pictures are the only
         drawings, so a counter gives unique ids.
         """
-        from io import BytesIO
-
         from docx.oxml.shape import CT_Inline
         from docx.shared import Cm
 
-        part = self.document.part
-        rel_id, image = part.get_or_add_image(BytesIO(png))
+        found = self._images.get(png)
+        if found is None:
+            found = self._images[png] = self._add_image(png)
+        rel_id, image = found
         cx, cy = image.scaled_dimensions(Cm(width_cm), None)
         self._shape_ids += 1
         inline = CT_Inline.new_pic_inline(self._shape_ids, rel_id, image.filename, cx, cy)
         self.new_paragraph().add_run()._r.add_drawing(inline)
+
+    def _add_image(self, png: bytes) -> tuple[str, Any]:
+        """The image part for a new picture and its relationship id.
+
+        python-docx's ``get_or_add_image`` hashes every image already in the package to find a duplicate,
+        parses every image part name to find a free number and compares every relationship: quadratic over
+        hundreds of charts.
+        Identical pictures are found here by their bytes (``picture``), and new parts get the name
+        python-docx would give (the lowest free ``/word/media/imageN``), found with a counter.
+        """
+        from docx.image.image import Image
+        from docx.opc.constants import RELATIONSHIP_TYPE
+        from docx.opc.packuri import PackURI
+        from docx.parts.image import ImagePart
+
+        part = self.document.part
+        images = part.package.image_parts
+        if self._image_numbers is None:
+            self._image_numbers = {image_part.partname.idx for image_part in images}
+        number = self._next_image
+        while number in self._image_numbers:
+            number += 1
+        self._image_numbers.add(number)
+        self._next_image = number + 1
+        image = Image.from_blob(png)
+        image_part = ImagePart.from_image(image, PackURI(f"/word/media/image{number}.{image.ext}"))
+        images.append(image_part)
+        # ``part.relate_to`` would first look through every relationship for one to this new part; the id
+        # is the lowest free ``rIdN``, as python-docx numbers them (relationships are only ever added).
+        rels = part.rels
+        while f"rId{self._next_rel}" in rels:
+            self._next_rel += 1
+        rel_id = f"rId{self._next_rel}"
+        rels.add_relationship(RELATIONSHIP_TYPE.IMAGE, image_part, rel_id)
+        return rel_id, image
 
     # --- tables ---------------------------------------------------------------------------------------
 
@@ -232,7 +271,7 @@ class Report:
     def finish(self, path: Path) -> None:
         """Write the TOC field (pre-filled with the headings, so it reads well before Word updates it)."""
         if self._toc_anchor is not None:
-            write_toc(self._toc_anchor, self.headings)
+            write_toc(self._toc_anchor, self.headings, self.style_id)
         self.document.save(str(path))
 
 
@@ -375,13 +414,22 @@ def _instruction(run: Any, text: str) -> None:
     run._r.append(element)
 
 
-def write_toc(anchor: Paragraph, headings: list[tuple[int, str]]) -> None:
+def write_toc(
+    anchor: Paragraph, headings: list[tuple[int, str]], style_id: Callable[[str], str] | None = None
+) -> None:
     """A TOC field spanning several paragraphs, its cached result listing the headings (no page numbers
-    until Word updates the field: we cannot know page breaks, and a wrong number is worse than none)."""
+    until Word updates the field: we cannot know page breaks, and a wrong number is worse than none).
+
+    ``style_id`` (``Report.style_id``) looks each ``toc N`` style up once; python-docx's lookup by name
+    costs about a millisecond per entry, a third of a second for a whole codebook."""
     entries = headings or [(1, "Right-click and choose Update Field to build the table of contents.")]
     paragraphs = []
     for level, text in entries:
-        para = anchor.insert_paragraph_before(style=f"toc {level}")
+        if style_id is None:
+            para = anchor.insert_paragraph_before(style=f"toc {level}")
+        else:
+            para = anchor.insert_paragraph_before()
+            set_style_id(para._p, style_id(f"toc {level}"))
         paragraphs.append(para)
         para.add_run(text)
     first, last = paragraphs[0], paragraphs[-1]

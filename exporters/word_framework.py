@@ -10,8 +10,9 @@ findings and are shown differently. In large print the tables become headed list
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from exporters.data import ExportData, interviewed, load_export_data
 from exporters.filters import ExportFilters
@@ -27,13 +28,14 @@ from exporters.word_common import (
     title_page,
 )
 from exporters.word_themes import GAP, front_facts
-from models.queries import Segment
+from models.queries import CodedSpan, Segment
 from models.store import Project
 
 CELL_LIMIT_CHARS = 700  # more text than this in a cell: show a count and the first key quote
 CELL_LIMIT_SEGMENTS = 3
 NOT_INTERVIEWED = "not interviewed"
 NOTHING_CODED = "–"
+Item = TypeVar("Item", Segment, CodedSpan)
 
 
 def export_framework(
@@ -45,7 +47,7 @@ def export_framework(
 ) -> Path:
     """Write the framework matrix to ``out_path`` (.docx) and return it."""
     with project.read() as session:
-        data = load_export_data(session, filters)
+        data = load_export_data(session, filters, with_words=False)  # no word counts shown
         people = interviewed(session, filters)
     report = new_report(f"{data.project_name}: framework matrix", large_print)
     facts = [*front_facts(data)[:4], ("Cells", "each participant's segments for the theme (with its sub-codes); "
@@ -76,14 +78,14 @@ def theme_ids(data: ExportData) -> list[int]:
 
 
 def cells_by_theme(
-    data: ExportData, themes: list[int], segments: list[Segment]
-) -> dict[int, dict[tuple[str, str], list[Segment]]]:
+    data: ExportData, themes: list[int], segments: Sequence[Item]
+) -> dict[int, dict[tuple[str, str], list[Item]]]:
     """Per theme, (participant, timepoint) -> the given segments of the theme's subtree."""
     theme_of: dict[int, int] = {}
     for theme in themes:
         for cid in (theme, *data.tree.descendants(theme)):
             theme_of.setdefault(cid, theme)
-    out: dict[int, dict[tuple[str, str], list[Segment]]] = {t: defaultdict(list) for t in themes}
+    out: dict[int, dict[tuple[str, str], list[Item]]] = {t: defaultdict(list) for t in themes}
     for segment in segments:
         theme = theme_of.get(segment.code_id)
         if theme is not None:

@@ -28,7 +28,7 @@ from exporters.word_common import (
     new_report,
     title_page,
 )
-from models.queries import Segment
+from models.queries import CodedSpan, Segment
 from models.store import Project
 
 GAP = " […] "
@@ -44,7 +44,7 @@ def export_themes(
 ) -> Path:
     """Write the themes report to ``out_path`` (.docx) and return it."""
     with project.read() as session:
-        data = load_export_data(session, filters)
+        data = load_export_data(session, filters, with_words=False)  # no word counts shown
     report = new_report(f"{data.project_name}: themes report", large_print)
     title_page(report, data.project_name, "Themes report", front_facts(data))
     report.toc_placeholder()
@@ -81,7 +81,7 @@ def group_by_code(segments: list[Segment]) -> dict[int, list[Segment]]:
     return out
 
 
-def segment_totals(segments: list[Segment]) -> dict[tuple[int, str], int]:
+def segment_totals(segments: list[Segment] | list[CodedSpan]) -> dict[tuple[int, str], int]:
     """Own segments per (code, timepoint) before the quote choice, for "3 of 12 shown"."""
     out: dict[tuple[int, str], int] = defaultdict(int)
     for segment in segments:

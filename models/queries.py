@@ -11,15 +11,21 @@ the ``Name:`` label between two turns belongs to the turn that follows.
 
 from __future__ import annotations
 
+import codecs
+import gc
 import heapq
+import json
+import re
 import threading
 from array import array
 from bisect import bisect_left, bisect_right
 from collections import OrderedDict, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from itertools import combinations
-from typing import Any, Literal
+from itertools import accumulate, combinations, groupby, islice
+from operator import itemgetter, lt
+from typing import Any, Literal, NamedTuple
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -218,6 +224,41 @@ def fetch_rows(session: Session, stmt: Select) -> Sequence[Any]:
     return session.connection().execute(stmt).all()
 
 
+@contextmanager
+def _collector_paused() -> Iterator[None]:
+    """While building tens of thousands of result objects: the cyclic garbage collector would otherwise stop
+    every 700 allocations to walk the young objects, and now and then the whole heap (a third of the time
+    of ``coded_spans`` in a process holding a project's segments). Results hold no reference cycles; the
+    collector runs again as soon as it is re-enabled. Left off if the caller had turned it off."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def driver_rows(session: Session, stmt: Select) -> list[tuple[Any, ...]]:
+    """Rows as the database driver returns them: plain tuples, without SQLAlchemy's row objects and result
+    processing, which cost as much again as the query on 50,000 codings. Only for statements whose
+    columns need no conversion (integers and text; a Boolean column comes back as 0/1 and the caller
+    converts it) and whose parameters are plain integers and strings (anything else goes through
+    ``fetch_rows``). Runs on the session's connection, inside its transaction."""
+    connection = session.connection()
+    compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
+    params = compiled.params
+    if not all(type(value) in (int, str) for value in params.values()):
+        return [tuple(row) for row in fetch_rows(session, stmt)]
+    values = [params[name] for name in compiled.positiontup or ()] if compiled.positional else params
+    cursor = connection.connection.cursor()
+    try:
+        cursor.execute(str(compiled), values)
+        return cursor.fetchall()
+    finally:
+        cursor.close()
+
+
 def load_layouts(
     session: Session, transcript_ids: Iterable[int], sentences: bool = True, text: bool = True
 ) -> dict[int, TranscriptLayout]:
@@ -225,22 +266,123 @@ def load_layouts(
     ids = sorted(set(transcript_ids))
     if not ids:
         return {}
-    texts: dict[int, str] = dict.fromkeys(ids, "")
-    if text:
-        texts.update(fetch_rows(session, select(Transcript.id, Transcript.text).where(Transcript.id.in_(ids))))
-    turns: dict[int, list[TurnInfo]] = defaultdict(list)
-    turn_stmt = select(Turn.transcript_id, Turn.index, Turn.speaker, Turn.role, Turn.start, Turn.end)
-    for tid, index, speaker, role, start, end in fetch_rows(session, turn_stmt.where(Turn.transcript_id.in_(ids))):
-        turns[tid].append(TurnInfo(index, speaker, role, start, end))
+    texts = _texts(session, ids) if text else dict.fromkeys(ids, "")
+    columns = _turn_columns(session, ids)
     bounds = _sentence_bounds(session, ids) if sentences else {}
     layouts = {}
     for tid in ids:
-        turns[tid].sort(key=lambda t: (t.start, t.index))
-        layouts[tid] = TranscriptLayout(texts[tid], turns[tid], *bounds.get(tid, ([], [])))
+        found = columns.get(tid)
+        turns = []
+        if found is not None:
+            turns = list(map(TurnInfo, found.index, found.speaker, found.role, found.start, found.end))
+        starts, ends = bounds.get(tid, ((), ()))
+        layouts[tid] = TranscriptLayout(texts.get(tid, ""), turns, list(starts), list(ends))
     return layouts
 
 
-def _sentence_bounds(session: Session, ids: list[int]) -> dict[int, tuple[list[int], list[int]]]:
+def _texts(session: Session, ids: list[int]) -> dict[int, str]:
+    texts: dict[int, str] = dict.fromkeys(ids, "")
+    texts.update(fetch_rows(session, select(Transcript.id, Transcript.text).where(Transcript.id.in_(ids))))
+    return texts
+
+
+@dataclass(frozen=True)
+class _TurnColumns:
+    """One transcript's turns as parallel tuples sorted by (start, index): cheaper than an object per turn."""
+
+    start: tuple[int, ...]
+    end: tuple[int, ...]
+    index: tuple[int, ...]
+    speaker: tuple[str, ...]
+    role: tuple[str, ...]
+
+
+_UNIT_SEPARATOR = "\x1f"  # joins speakers in one string; a speaker containing it is fetched row by row
+
+
+def _turn_columns(session: Session, ids: list[int]) -> dict[int, _TurnColumns]:
+    """Turns per transcript. A 1M-word corpus has ~20k turns: fetched as comma-joined columns, one row per
+    transcript, which is about twice as fast as a row per turn, and parsed once per distinct answer."""
+    stmt = (
+        select(
+            Turn.transcript_id,
+            func.group_concat(Turn.start),
+            func.group_concat(Turn.end),
+            func.group_concat(Turn.index),
+            func.group_concat(Turn.role),
+            func.group_concat(Turn.speaker, _UNIT_SEPARATOR),
+        )
+        .where(Turn.transcript_id.in_(ids))
+        .group_by(Turn.transcript_id)
+    )
+    out: dict[int, _TurnColumns] = {}
+    odd: list[int] = []
+    for tid, *joined in fetch_rows(session, stmt):
+        found = _parsed(("turns", *joined), _parse_turns)
+        if found is None:
+            odd.append(tid)
+        else:
+            out[tid] = found
+    if odd:  # a separator inside a speaker name: plain rows for those transcripts
+        rows = fetch_rows(
+            session,
+            select(Turn.transcript_id, Turn.start, Turn.end, Turn.index, Turn.speaker, Turn.role).where(
+                Turn.transcript_id.in_(odd)
+            ),
+        )
+        per: dict[int, list[Any]] = defaultdict(list)
+        for tid, *values in rows:
+            per[tid].append(values)
+        for tid, values in per.items():
+            out[tid] = _sorted_turns(*zip(*values, strict=True))
+    return out
+
+
+def _parse_turns(_tag: str, starts: str, ends: str, indexes: str, roles: str, speakers: str) -> _TurnColumns | None:
+    split_speakers, split_roles = speakers.split(_UNIT_SEPARATOR), roles.split(",")
+    found = (_int_list(starts), _int_list(ends), _int_list(indexes), split_speakers, split_roles)
+    if not len(found[0]) == len(split_speakers) == len(split_roles):
+        return None
+    return _sorted_turns(*found)
+
+
+def _sorted_turns(*columns: Sequence[Any]) -> _TurnColumns:
+    """Columns (start, end, index, speaker, role) in (start, index) order. SQLite reads turns in index
+    order, which is start order for every imported transcript; anything else is sorted explicitly."""
+    starts, indexes = columns[0], columns[2]
+    if all(map(lt, starts, islice(starts, 1, None))):
+        return _TurnColumns(*(tuple(column) for column in columns))
+    order = sorted(range(len(starts)), key=lambda i: (starts[i], indexes[i]))
+    return _TurnColumns(*(tuple(column[i] for i in order) for column in columns))
+
+
+def _int_list(joined: str) -> list[int]:
+    """``"3,17,42"`` (SQLite's ``group_concat`` of an integer column) -> ``[3, 17, 42]``; the JSON parser
+    reads numbers in C, twice as fast as ``map(int, ...)``."""
+    return json.loads(f"[{joined}]")
+
+
+_PARSED: OrderedDict[tuple[str, ...], Any] = OrderedDict()
+_PARSED_KEPT = 1024  # turns and sentences of 512 transcripts
+_PARSED_LOCK = threading.Lock()  # the TUI runs queries in worker threads
+
+
+def _parsed(joined: tuple[str, ...], parse: Callable[..., Any]) -> Any:
+    """``parse(*joined)``, remembered per process for the exact strings the database returned (so never
+    stale): reading the strings is most of the cost; parsing them again is not."""
+    with _PARSED_LOCK:
+        if joined in _PARSED:
+            _PARSED.move_to_end(joined)
+            return _PARSED[joined]
+    found = parse(*joined)
+    with _PARSED_LOCK:
+        _PARSED[joined] = found
+        while len(_PARSED) > _PARSED_KEPT:
+            _PARSED.popitem(last=False)
+    return found
+
+
+def _sentence_bounds(session: Session, ids: list[int]) -> dict[int, tuple[tuple[int, ...], tuple[int, ...]]]:
     """Sentence starts and ends per transcript. A 1M-word corpus has ~100k sentences: fetched as one
     comma-joined string per transcript and parsed in C, which is several times faster than row by row."""
     stmt = (
@@ -248,14 +390,16 @@ def _sentence_bounds(session: Session, ids: list[int]) -> dict[int, tuple[list[i
         .where(Sentence.transcript_id.in_(ids))
         .group_by(Sentence.transcript_id)
     )
-    bounds = {}
-    for tid, starts_text, ends_text in fetch_rows(session, stmt):
-        starts, ends = list(map(int, starts_text.split(","))), list(map(int, ends_text.split(",")))
-        if starts != sorted(starts):  # SQLite walks the (transcript_id, start) index, but does not promise it
-            pairs = sorted(zip(starts, ends, strict=True))
-            starts, ends = [s for s, _ in pairs], [e for _, e in pairs]
-        bounds[tid] = (starts, ends)
-    return bounds
+    rows = fetch_rows(session, stmt)
+    return {tid: _parsed(("sentences", starts, ends), _parse_sentences) for tid, starts, ends in rows}
+
+
+def _parse_sentences(_tag: str, starts_text: str, ends_text: str) -> tuple[tuple[int, ...], tuple[int, ...]]:
+    starts, ends = _int_list(starts_text), _int_list(ends_text)
+    if starts != sorted(starts):  # SQLite walks the (transcript_id, start) index, but does not promise it
+        pairs = sorted(zip(starts, ends, strict=True))
+        starts, ends = [s for s, _ in pairs], [e for _, e in pairs]
+    return tuple(starts), tuple(ends)
 
 
 # --------------------------------------------------------------------------------------------- spans
@@ -306,6 +450,113 @@ def word_starts(session: Session, transcript_ids: Iterable[int]) -> dict[int, ar
     return {tid: found[sha] for tid, sha in shas.items()}
 
 
+class WordRanks:
+    """How many words of one transcript start before each offset: ``rank(p) == bisect_left(starts, p)`` for
+    the transcript's ``word_starts``, so the words starting in ``[a, b)`` are ``rank(a)`` to ``rank(b)``.
+
+    Kept as a bit set (2 bits per character, the low one set where a word starts, 32 characters per 64-bit
+    block) with a running count per block. Built with C-level string and integer operations (no Python
+    object per word), it costs about a sixth of ``word_starts`` and a fifth of its memory.
+    """
+
+    __slots__ = ("blocks", "before")
+
+    def __init__(self, starts_bits: int, length: int) -> None:
+        size = (length >> 5) + 1  # a block for offset ``length`` itself
+        self.blocks = array("Q", starts_bits.to_bytes(size * 8, "little"))
+        self.before = list(accumulate(map(int.bit_count, self.blocks), initial=0))
+
+    def rank(self, offset: int) -> int:
+        block = offset >> 5
+        return self.before[block] + (self.blocks[block] & _LOW_BITS[offset & 31]).bit_count()
+
+    @classmethod
+    def of(cls, text: str) -> WordRanks:
+        if nlp.WORD_RE.pattern != _WORD_PATTERN:  # the word rule changed: find the words one by one
+            digits = bytearray(b"0" * len(text))
+            for match in nlp.WORD_RE.finditer(text):
+                digits[len(text) - 1 - match.start()] = 0x31
+            return cls(int(digits, 4) if text else 0, len(text))
+        return cls(_word_start_bits(text), len(text))
+
+
+_LOW_BITS = [(1 << (2 * i)) - 1 for i in range(32)]
+_WORD_PATTERN = r"\w+(?:['’]\w+)*"  # nlp.WORD_RE, which _word_start_bits implements with bit operations
+_WORD_CHAR = re.compile(r"\w")
+_WORD, _APOSTROPHE, _OTHER = b"\x80", b"\x81", b"\x82"  # classes of non-ASCII characters, while encoding
+
+
+def _class_digits() -> bytes:
+    """A ``bytes.translate`` table to one base-4 digit per character: 1 word character, 2 apostrophe, 0
+    anything else (non-ASCII characters arrive as the class bytes above)."""
+    table = bytearray(b"0" * 256)
+    for code in range(0x80):
+        if _WORD_CHAR.match(chr(code)):
+            table[code] = ord("1")
+    table[ord("'")] = table[_APOSTROPHE[0]] = ord("2")
+    table[_WORD[0]] = ord("1")
+    return bytes(table)
+
+
+_CLASS_DIGITS = _class_digits()
+_NON_ASCII_CLASS: dict[str, bytes] = {}
+
+
+def _classify_non_ascii(error: UnicodeEncodeError) -> tuple[bytes, int]:
+    """Codec error handler: the class byte of each character ASCII cannot encode (é is a word character)."""
+    out = []
+    for char in error.object[error.start : error.end]:
+        found = _NON_ASCII_CLASS.get(char)
+        if found is None:
+            found = _APOSTROPHE if char == "’" else _WORD if _WORD_CHAR.match(char) else _OTHER
+            _NON_ASCII_CLASS[char] = found
+        out.append(found)
+    return b"".join(out), error.end
+
+
+codecs.register_error("waveqda.word_class", _classify_non_ascii)
+
+
+def _word_start_bits(text: str) -> int:
+    """Bit ``2i`` set where a word (``\\w+(?:['’]\\w+)*``) starts at ``text[i]``: a word character whose
+    previous character is neither a word character nor an apostrophe that follows a word character."""
+    if not text:
+        return 0
+    # The curly apostrophe is most of the non-ASCII text in real transcripts: swapped for its ASCII
+    # equivalent (same length, same class) it needs no call of the error handler.
+    digits = text.replace("’", "'").encode("ascii", "waveqda.word_class").translate(_CLASS_DIGITS)
+    classes = int(digits[::-1], 4)  # character i is base-4 digit i
+    evens = ((1 << (2 * len(text))) - 1) // 3  # 0b0101...01
+    word = classes & evens
+    apostrophe = (classes >> 1) & evens
+    return word & ~(word << 2) & ~((apostrophe << 2) & (word << 4))
+
+
+_WORD_RANKS: OrderedDict[str, WordRanks] = OrderedDict()
+
+
+def word_ranks(session: Session, transcript_ids: Iterable[int]) -> dict[int, WordRanks]:
+    """``WordRanks`` per transcript, kept per process by text SHA-256 like ``word_starts``."""
+    ids = sorted(set(transcript_ids))
+    if not ids:
+        return {}
+    shas = dict(fetch_rows(session, select(Transcript.id, Transcript.sha256).where(Transcript.id.in_(ids))))
+    with _WORD_STARTS_LOCK:
+        found = {sha: _WORD_RANKS[sha] for sha in shas.values() if sha in _WORD_RANKS}
+    missing = [tid for tid, sha in shas.items() if sha not in found]
+    if missing:
+        stmt = select(Transcript.sha256, Transcript.text).where(Transcript.id.in_(missing))
+        for sha, text in fetch_rows(session, stmt):
+            found[sha] = WordRanks.of(text)
+    with _WORD_STARTS_LOCK:
+        for sha, ranks in found.items():
+            _WORD_RANKS[sha] = ranks
+            _WORD_RANKS.move_to_end(sha)
+        while len(_WORD_RANKS) > _WORD_STARTS_KEPT:
+            _WORD_RANKS.popitem(last=False)
+    return {tid: found[sha] for tid, sha in shas.items()}
+
+
 # --------------------------------------------------------------------------------------------- retrieval
 
 
@@ -341,65 +592,121 @@ class Segment:
         return asdict(self)
 
 
+_SEGMENT_COLUMNS = (
+    Coding.id,
+    Coding.uuid,
+    Coding.transcript_id,
+    Coding.code_id,
+    Coding.coder_id,
+    Coding.start,
+    Coding.end,
+    Coding.memo,
+    Coding.key_quote,
+    Coding.status,
+)
+_CODING_ORDER = (Coding.code_id, Coding.transcript_id, Coding.start, Coding.end, Coding.id)
+
+
 def _coding_rows(session: Session, tree: CodeTree, code_ids: list[int], scope: Scope, key_only: bool) -> Sequence[Any]:
-    stmt = (
-        select(
-            Coding.id,
-            Coding.uuid,
-            Coding.transcript_id,
-            Participant.study_id,
-            Timepoint.key,
-            Timepoint.label,
-            Timepoint.position,
-            Coding.code_id,
-            Coder.name,
-            Coding.start,
-            Coding.end,
-            Coding.memo,
-            Coding.key_quote,
-            Coding.status,
-        )
-        .join(Transcript, Transcript.id == Coding.transcript_id)
-        .join(Participant, Participant.id == Transcript.participant_id)
-        .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
-        .join(Coder, Coder.id == Coding.coder_id)
-    )
+    """The codings, ordered by code, transcript and offsets (SQLite's sort is far cheaper than Python's)."""
+    stmt = select(*_SEGMENT_COLUMNS).join(Transcript, Transcript.id == Coding.transcript_id)
     stmt = where_codes(stmt, tree, code_ids)
     if key_only:
         stmt = stmt.where(Coding.key_quote.is_(True))
-    return fetch_rows(session, scope.apply(stmt))
+    return driver_rows(session, scope.apply(stmt).order_by(*_CODING_ORDER))
 
 
-def _segment(row: Any, path: str, layout: TranscriptLayout, context: Context) -> Segment:
-    cid, uuid, tid, study_id, key, label, position, code_id, coder, start, end, memo, key_quote, status = row
-    found = layout.turn_range(start, end)
-    turn = layout.turns[found[0]] if found else None
-    context_start, context_end = layout.context(start, end, context)
-    return Segment(
-        id=cid,
-        uuid=uuid,
-        transcript_id=tid,
-        participant=study_id,
-        timepoint=key,
-        timepoint_label=label,
-        timepoint_position=position,
-        code_id=code_id,
-        code=path,
-        coder=coder,
-        start=start,
-        end=end,
-        text=layout.text[start:end],
-        memo=memo,
-        key_quote=key_quote,
-        status=status,
-        speaker=turn.speaker if turn else "",
-        role=turn.role if turn else "",
-        turn_index=turn.index if turn else None,
-        last_turn_index=layout.turns[found[1]].index if found else None,
-        context_start=context_start,
-        context_end=context_end,
-        context=layout.text[context_start:context_end],
+def _transcript_labels(session: Session, ids: list[int]) -> dict[int, tuple[str, str, str, int]]:
+    """``{transcript id: (participant study id, timepoint key, timepoint label, timepoint position)}``."""
+    stmt = (
+        select(Transcript.id, Participant.study_id, Timepoint.key, Timepoint.label, Timepoint.position)
+        .join(Participant, Participant.id == Transcript.participant_id)
+        .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+        .where(Transcript.id.in_(ids))
     )
+    return {tid: (study_id, key, label, position) for tid, study_id, key, label, position in fetch_rows(session, stmt)}
+
+
+def _segments_of(
+    rows: Sequence[Any],
+    path: str,
+    text: str,
+    labels: tuple[str, str, str, int],
+    coders: dict[int, str],
+    turns: _TurnColumns | None,
+    sentence_bounds: tuple[Sequence[int], Sequence[int]] | None,
+    roles: set[str] | None,
+) -> list[Segment]:
+    """Segments of one code in one transcript: ``TranscriptLayout.turn_range`` and ``context`` worked over
+    parallel lists, a handful of bisects per coding and no intermediate objects."""
+    study_id, key, label, position = labels
+    t_starts = turns.start if turns else []
+    t_ends = turns.end if turns else []
+    last_turn = len(t_starts) - 1
+    s_starts, s_ends = sentence_bounds if sentence_bounds else ([], [])
+    out = []
+    for cid, uuid, tid, code_id, coder_id, start, end, memo, key_quote, status in rows:
+        if turns is not None and last_turn >= 0:
+            first = bisect_right(t_ends, start)
+            if first > last_turn:
+                first = last_turn
+            last = bisect_left(t_starts, end) - 1
+            if last < first:
+                last = first
+            role = turns.role[first]
+            if roles is not None and role not in roles:
+                continue
+            speaker, turn_index, last_turn_index = turns.speaker[first], turns.index[first], turns.index[last]
+        else:
+            if roles is not None:  # no turn, no role
+                continue
+            speaker = role = ""
+            turn_index = last_turn_index = None
+        context_start, context_end = start, end
+        in_sentences = False
+        if sentence_bounds is not None:
+            first_sentence = bisect_right(s_ends, start)
+            last_sentence = bisect_left(s_starts, end) - 1
+            if first_sentence <= last_sentence:
+                in_sentences = True
+                if s_starts[first_sentence] < start:
+                    context_start = s_starts[first_sentence]
+                if s_ends[last_sentence] > end:
+                    context_end = s_ends[last_sentence]
+        if not in_sentences and turn_index is not None:
+            if t_starts[first] < start:
+                context_start = t_starts[first]
+            if t_ends[last] > end:
+                context_end = t_ends[last]
+        quote = text[start:end]
+        out.append(
+            Segment(
+                cid,
+                uuid,
+                tid,
+                study_id,
+                key,
+                label,
+                position,
+                code_id,
+                path,
+                coders[coder_id],
+                start,
+                end,
+                quote,
+                memo,
+                bool(key_quote),  # 0/1 from the driver, as SQLAlchemy's Boolean would convert it
+                status,
+                speaker,
+                role,
+                turn_index,
+                last_turn_index,
+                context_start,
+                context_end,
+                quote if context_start == start and context_end == end else text[context_start:context_end],
+            )
+        )
+    return out
 
 
 def retrieve(
@@ -420,6 +727,10 @@ def retrieve(
 
     Without ``code_ref`` every visible code is covered. ``roles`` keeps segments whose starting turn has one
     of the roles. Archived codes (and codes under them) are left out unless named, or ``include_archived``.
+
+    The codings arrive sorted by code, transcript and offsets; each (code, transcript) run is turned into
+    segments against that transcript's turns and sentences, and the runs are put in codebook, timepoint and
+    participant order, which gives the documented order without sorting the segments themselves.
     """
     if context not in ("sentence", "turn"):
         raise WaveqdaError(f"unknown context {context!r}: use sentence or turn")
@@ -427,15 +738,129 @@ def retrieve(
     tree = CodeTree.load(session)
     code_ids = selected_codes(tree, code_ref, with_descendants, include_archived)
     scope = resolve_scope(session, timepoints, participants, attribute, coders, transcript_ids)
-    rows = _coding_rows(session, tree, code_ids, scope, key_only)
-    layouts = load_layouts(session, (r.transcript_id for r in rows), sentences=context == "sentence")
-    paths = {cid: tree.path(cid) for cid in code_ids}
-    segments = [_segment(r, paths[r.code_id], layouts[r.transcript_id], context) for r in rows]
-    if wanted_roles is not None:
-        segments = [s for s in segments if s.role in wanted_roles]
+    with _collector_paused():  # the rows and segments are most of the allocations
+        rows = _coding_rows(session, tree, code_ids, scope, key_only)
+        return _segments_in_order(session, tree, rows, context, wanted_roles)
+
+
+def _segments_in_order(
+    session: Session, tree: CodeTree, rows: Sequence[Any], context: Context, roles: set[str] | None
+) -> list[Segment]:
+    """Segments of coding rows sorted by code, transcript and offsets, in ``retrieve``'s order."""
+    if not rows:
+        return []
+    ids = sorted({row[2] for row in rows})
+    labels = _transcript_labels(session, ids)
+    coder_names = dict(fetch_rows(session, select(Coder.id, Coder.name)))
+    texts = _texts(session, ids)
+    turns = _turn_columns(session, ids)
+    sentences = _sentence_bounds(session, ids) if context == "sentence" else None
+    paths: dict[int, str] = {}
+    runs = []
+    with _collector_paused():
+        for (code_id, tid), run in groupby(rows, key=itemgetter(3, 2)):
+            if code_id not in paths:
+                paths[code_id] = tree.path(code_id)
+            found = _segments_of(
+                list(run),
+                paths[code_id],
+                texts[tid],
+                labels[tid],
+                coder_names,
+                turns.get(tid),
+                sentences.get(tid, ([], [])) if sentences is not None else None,
+                roles,
+            )
+            runs.append((code_id, tid, found))
+        return _in_retrieval_order(tree, labels, runs)
+
+
+def _in_retrieval_order(
+    tree: CodeTree, labels: dict[int, tuple[str, str, str, int]], runs: list[tuple[int, int, list[Any]]]
+) -> list[Any]:
+    """Runs of one code in one transcript (each already in offset order) put in codebook order, then
+    timepoint position and participant: ``retrieve``'s order without sorting every item. Items are
+    ``Segment`` or ``CodedSpan``."""
     order = codebook_order(tree)
-    segments.sort(key=lambda s: (order[s.code_id], s.timepoint_position, s.participant, s.start, s.end, s.id))
-    return segments
+    runs.sort(key=lambda run: (order[run[0]], labels[run[1]][3], labels[run[1]][0]))
+    found = [item for _code, _tid, items in runs for item in items]
+    if len({(position, study_id) for study_id, _key, _label, position in labels.values()}) < len(labels):
+        # two transcripts with the same participant and timepoint position: their runs interleave
+        found.sort(key=lambda s: (order[s.code_id], s.timepoint_position, s.participant, s.start, s.end, s.id))
+    return found
+
+
+def segments_by_id(session: Session, coding_ids: Iterable[int], context: Context = "sentence") -> dict[int, Segment]:
+    """Full segments of some codings (any code, archived or not), by coding id: for instance the quotes
+    chosen from ``coded_spans``, without building a ``Segment`` for every coding in scope."""
+    if context not in ("sentence", "turn"):
+        raise WaveqdaError(f"unknown context {context!r}: use sentence or turn")
+    wanted = sorted(set(coding_ids))
+    rows: list[Any] = []
+    for i in range(0, len(wanted), _ID_CHUNK):
+        stmt = select(*_SEGMENT_COLUMNS).join(Transcript, Transcript.id == Coding.transcript_id)
+        rows += driver_rows(session, stmt.where(Coding.id.in_(wanted[i : i + _ID_CHUNK])))
+    rows.sort(key=itemgetter(3, 2, 5, 6, 0))  # code, transcript, start, end, id: _CODING_ORDER
+    return {segment.id: segment for segment in _segments_in_order(session, CodeTree.load(session), rows, context, None)}
+
+
+_ID_CHUNK = 5000  # ids per IN (...) list, well under SQLite's limit on bound parameters
+
+
+class CodedSpan(NamedTuple):
+    """A coding without its text and context: what counts and the choice of quotes need."""
+
+    id: int
+    code_id: int
+    transcript_id: int
+    participant: str
+    timepoint: str
+    timepoint_position: int
+    coder: str
+    start: int
+    end: int
+    key_quote: bool
+
+
+def coded_spans(
+    session: Session,
+    code_ref: str | int | None = None,
+    with_descendants: bool = True,
+    timepoints: Sequence[str] | None = None,
+    participants: Sequence[str] | None = None,
+    attribute: Attribute | list[Attribute] | None = None,
+    coders: Sequence[str] | None = None,
+    transcript_ids: Sequence[int] | None = None,
+    key_only: bool = False,
+    include_archived: bool = False,
+) -> list[CodedSpan]:
+    """The codings ``retrieve`` would return, in the same order, without text, turns or context: several
+    times cheaper for the 50,000 codings of a whole project when only a few will be shown (fetch those with
+    ``segments_by_id``). Filters as for ``retrieve`` (no ``roles``: they need the turns)."""
+    tree = CodeTree.load(session)
+    code_ids = selected_codes(tree, code_ref, with_descendants, include_archived)
+    scope = resolve_scope(session, timepoints, participants, attribute, coders, transcript_ids)
+    stmt = select(
+        Coding.id, Coding.transcript_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end, Coding.key_quote
+    ).join(Transcript, Transcript.id == Coding.transcript_id)
+    stmt = where_codes(stmt, tree, code_ids)
+    if key_only:
+        stmt = stmt.where(Coding.key_quote.is_(True))
+    with _collector_paused():
+        rows = driver_rows(session, scope.apply(stmt).order_by(*_CODING_ORDER))
+        if not rows:
+            return []
+        labels = _transcript_labels(session, sorted({row[1] for row in rows}))
+        coder_names = dict(fetch_rows(session, select(Coder.id, Coder.name)))
+        runs = []
+        for (code_id, tid), run in groupby(rows, key=itemgetter(2, 1)):
+            study_id, key, _label, position = labels[tid]
+            spans = [
+                CodedSpan(cid, code_id, tid, study_id, key, position, coder_names[coder_id], start, end, bool(flag))
+                for cid, _tid, _code, coder_id, start, end, flag in run
+            ]
+            runs.append((code_id, tid, spans))
+        return _in_retrieval_order(tree, labels, runs)
 
 
 # --------------------------------------------------------------------------------------------- matrix
@@ -486,10 +911,14 @@ class _Coverage:
     masks: dict[int, int] = field(default_factory=dict)
 
     def add(self, other: _Coverage) -> None:
+        counts, masks = self.counts, self.masks
         for tid, n in other.counts.items():
-            self.counts[tid] = self.counts.get(tid, 0) + n
-        for tid, mask in other.masks.items():
-            self.masks[tid] = self.masks.get(tid, 0) | mask
+            if tid in counts:
+                counts[tid] += n
+                masks[tid] |= other.masks[tid]
+            else:
+                counts[tid] = n
+                masks[tid] = other.masks[tid]
 
 
 def word_mask(starts: Sequence[int], start: int, end: int) -> int:
@@ -505,12 +934,16 @@ def code_timepoint_matrix(
     timepoints: Sequence[str] | None = None,
     attribute: Attribute | list[Attribute] | None = None,
     include_archived: bool = False,
+    words: bool = True,
 ) -> Matrix:
     """Per code and timepoint: segments, distinct participants and words coded, rolled up the tree.
 
     A row counts its own codings and all its descendants'; words are those of the union of their spans in
     each transcript, so overlapping codings (or a code and its child on the same words) count once.
-    One query for the codings and three for transcripts and timepoints; the rest is bit masks.
+    One query for the codings (in code, transcript and start order: a scan of the covering index
+    ``ix_codings_code_transcript``) and three for transcripts and timepoints; the rest is bit masks.
+    ``words=False`` leaves every ``words`` at 0 and skips the word offsets and masks (a third of the time,
+    half on a first call): for reports that show segments and participants only.
     """
     tree = CodeTree.load(session)
     hidden = set() if include_archived else hidden_codes(tree)
@@ -518,20 +951,19 @@ def code_timepoint_matrix(
     stmt = select(Coding.code_id, Coding.transcript_id, Coding.start, Coding.end).join(
         Transcript, Transcript.id == Coding.transcript_id
     )
-    rows = fetch_rows(session, scope.apply(where_codes(stmt, tree, (c for c in tree.codes if c not in hidden))))
-    starts = word_starts(session, {row[1] for row in rows})
-    own: dict[int, _Coverage] = defaultdict(_Coverage)
-    for code_id, tid, start, end in rows:
-        coverage = own[code_id]
-        coverage.counts[tid] = coverage.counts.get(tid, 0) + 1
-        coverage.masks[tid] = coverage.masks.get(tid, 0) | word_mask(starts[tid], start, end)
-    rolled = _roll_up(tree, hidden, own)
+    stmt = scope.apply(where_codes(stmt, tree, (c for c in tree.codes if c not in hidden)))
+    with _collector_paused():
+        rows = driver_rows(session, stmt.order_by(Coding.code_id, Coding.transcript_id, Coding.start))
+        transcript_ids = {row[1] for row in rows}
+        ranks = word_ranks(session, transcript_ids) if words else None
+        rolled = _roll_up(tree, hidden, _own_coverage(rows, ranks))
     everything = _Coverage()
     for root in tree.children.get(None, []):
         if root not in hidden:
             everything.add(rolled[root])
-    facts = _transcript_facts(session, starts)
     keys = [(tp.key, tp.label) for tp in project_timepoints(session) if timepoints is None or tp.key in timepoints]
+    column = {key: i for i, (key, _label) in enumerate(keys)}
+    facts = {tid: (column[key], pid) for tid, (pid, key) in _transcript_facts(session, transcript_ids).items()}
     matrix_rows = [
         MatrixRow(cid, tree.path(cid), tree.codes[cid].name, depth, *_cells(rolled[cid], facts, keys))
         for cid, depth in tree.walk()
@@ -540,17 +972,61 @@ def code_timepoint_matrix(
     return Matrix(keys, matrix_rows, *_cells(everything, facts, keys))
 
 
+def _own_coverage(rows: Sequence[Any], ranks: dict[int, WordRanks] | None) -> dict[int, _Coverage]:
+    """Each code's own codings per transcript. Rows come sorted by code, transcript and start, so the
+    spans of a (code, transcript) merge into disjoint runs on the way and each run's words become one
+    block of bits (``WordRanks.rank``, inlined: this loop sees every coding). Without ``ranks``, counts
+    only (empty masks)."""
+    own: dict[int, _Coverage] = defaultdict(_Coverage)
+    if ranks is None:
+        for (code_id, tid), run in groupby(rows, key=itemgetter(0, 1)):
+            coverage = own[code_id]
+            coverage.counts[tid] = sum(1 for _row in run)
+            coverage.masks[tid] = 0
+        return own
+    low_bits = _LOW_BITS
+    for (code_id, tid), run in groupby(rows, key=itemgetter(0, 1)):
+        found = ranks[tid]
+        blocks, before = found.blocks, found.before
+        n = mask = 0
+        low = high = -1
+        for _code, _tid, start, end in run:
+            n += 1
+            if start <= high:
+                if end > high:
+                    high = end
+                continue
+            if high >= 0:
+                first = before[low >> 5] + (blocks[low >> 5] & low_bits[low & 31]).bit_count()
+                last = before[high >> 5] + (blocks[high >> 5] & low_bits[high & 31]).bit_count()
+                mask |= ((1 << (last - first)) - 1) << first
+            low, high = start, end
+        first = before[low >> 5] + (blocks[low >> 5] & low_bits[low & 31]).bit_count()
+        last = before[high >> 5] + (blocks[high >> 5] & low_bits[high & 31]).bit_count()
+        coverage = own[code_id]
+        coverage.counts[tid] = n
+        coverage.masks[tid] = mask | ((1 << (last - first)) - 1) << first
+    return own
+
+
 def _roll_up(tree: CodeTree, hidden: set[int], own: dict[int, _Coverage]) -> dict[int, _Coverage]:
-    """Each visible code's coverage including its descendants (children are finished before parents)."""
+    """Each visible code's coverage including its descendants (children are finished before parents).
+    A code with a single contributor (its own codings or one child) shares that coverage: none is changed
+    after it is built."""
     rolled: dict[int, _Coverage] = {}
     for code_id, _depth in reversed(tree.walk()):
         if code_id in hidden:
             continue
+        parts = [own[code_id]] if code_id in own else []
+        parts += [rolled[child] for child in tree.children.get(code_id, []) if child not in hidden]
+        if len(parts) == 1:
+            rolled[code_id] = parts[0]
+            continue
         coverage = _Coverage()
-        coverage.add(own.get(code_id, coverage))
-        for child in tree.children.get(code_id, []):
-            if child not in hidden:
-                coverage.add(rolled[child])
+        if parts:
+            coverage.counts, coverage.masks = dict(parts[0].counts), dict(parts[0].masks)
+        for part in parts[1:]:
+            coverage.add(part)
         rolled[code_id] = coverage
     return rolled
 
@@ -566,23 +1042,23 @@ def _transcript_facts(session: Session, ids: Iterable[int]) -> dict[int, tuple[i
 
 
 def _cells(
-    coverage: _Coverage, facts: dict[int, tuple[int, str]], keys: list[tuple[str, str]]
+    coverage: _Coverage, facts: dict[int, tuple[int, int]], keys: list[tuple[str, str]]
 ) -> tuple[dict[str, Cell], Cell]:
-    cells = {key: Cell() for key, _label in keys}
-    people: dict[str, set[int]] = defaultdict(set)
+    """``facts``: ``{transcript id: (column of its timepoint in keys, participant id)}``."""
+    segments = [0] * len(keys)
+    words = [0] * len(keys)
+    people: list[set[int]] = [set() for _key in keys]
+    masks = coverage.masks
     for tid, n in coverage.counts.items():
-        participant_id, key = facts[tid]
-        cell = cells[key]
-        cell.segments += n
-        cell.words += coverage.masks[tid].bit_count()
-        people[key].add(participant_id)
-    for key, cell in cells.items():
-        cell.participants = len(people[key])
-    total = Cell(
-        segments=sum(c.segments for c in cells.values()),
-        participants=len(set().union(*people.values())),
-        words=sum(c.words for c in cells.values()),
-    )
+        column, participant_id = facts[tid]
+        segments[column] += n
+        words[column] += masks[tid].bit_count()
+        people[column].add(participant_id)
+    cells = {
+        key: Cell(segments=segments[i], participants=len(people[i]), words=words[i])
+        for i, (key, _label) in enumerate(keys)
+    }
+    total = Cell(segments=sum(segments), participants=len(set().union(*people)), words=sum(words))
     return cells, total
 
 

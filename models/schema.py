@@ -223,6 +223,7 @@ class Coding(Base):
         CheckConstraint("status IN ('ok','needs_review')", name="status"),
         Index("ix_codings_transcript_start", "transcript_id", "start"),
         Index("ix_codings_code", "code_id"),
+        Index("ix_codings_code_transcript", "code_id", "transcript_id", "start", "end", "coder_id", "key_quote"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
