@@ -244,11 +244,14 @@ def import_paths(
             )
         return route, parse_file(path, rules, max_bytes)
 
+    # Participants whose manifest attributes this batch has already set (in a committed transaction, or in
+    # the strict batch's one): a participant's attributes are applied with its first stored file only.
+    attributes_set: set[str] = set()
     if strict:
-        _import_strict(project, files, prepare, manifest, replace, actor, result, progress)
+        _import_strict(project, files, prepare, manifest, replace, actor, result, progress, attributes_set)
     else:
         for n, path in enumerate(files, start=1):
-            result.outcomes.append(_import_one(project, path, prepare, manifest, replace, actor))
+            result.outcomes.append(_import_one(project, path, prepare, manifest, replace, actor, attributes_set))
             if progress:
                 progress(n, len(files), path.name)
     return result
@@ -261,24 +264,34 @@ def _timepoint_keys(session: Session) -> list[str]:
 
 
 def _store(session: Session, path: Path, route: Route, parsed: ParsedTranscript, manifest: Manifest | None,
-           replace: bool, actor: str) -> FileOutcome:
+           replace: bool, actor: str, attributes_set: set[str]) -> FileOutcome:
+    """Store one parsed file; the participant's manifest attributes too, unless ``attributes_set`` says this
+    batch has set them already (setting them again changes nothing: same values, same choices)."""
     stored = store_transcript(session, parsed, route.participant, route.timepoint, actor, replace=replace)
-    if manifest is not None and route.participant in manifest.attributes and stored.transcript is not None:
+    if (
+        manifest is not None
+        and route.participant in manifest.attributes
+        and stored.transcript is not None
+        and route.participant not in attributes_set
+    ):
         apply_attribute_table(session, {route.participant: manifest.attributes[route.participant]}, manifest.types)
+        attributes_set.add(route.participant)
     if stored.transcript is None:
         return FileOutcome(path, stored.status, stored.message)
     return FileOutcome(path, stored.status, stored.message, stored.transcript.id, list(parsed.warnings))
 
 
 def _import_one(project: Project, path: Path, prepare, manifest: Manifest | None, replace: bool,
-                actor: str) -> FileOutcome:
+                actor: str, attributes_set: set[str]) -> FileOutcome:
     try:
         route, parsed = prepare(path)
         summary = f"Imported {path.name} as {route.participant}/{route.timepoint}"
+        pending = set(attributes_set)  # counts only once this file's transaction has committed
         with project.change(actor, "transcript.import", summary, undoable=False) as session:
-            outcome = _store(session, path, route, parsed, manifest, replace, actor)
+            outcome = _store(session, path, route, parsed, manifest, replace, actor, pending)
             if outcome.status == "skipped":
                 session.info["summary"] = outcome.message
+        attributes_set.update(pending)
         return outcome
     except Exception as exc:  # this file's transaction was rolled back; the others go on
         return FileOutcome(path, "failed", _reason(path, exc))
@@ -294,7 +307,7 @@ def _reason(path: Path, exc: Exception) -> str:
 
 
 def _import_strict(project: Project, files: list[Path], prepare, manifest: Manifest | None, replace: bool,
-                   actor: str, result: BatchResult, progress: Progress | None) -> None:
+                   actor: str, result: BatchResult, progress: Progress | None, attributes_set: set[str]) -> None:
     prepared = []
     for path in files:
         try:
@@ -309,7 +322,7 @@ def _import_strict(project: Project, files: list[Path], prepare, manifest: Manif
     try:
         with project.change(actor, "transcript.import", f"Imported {len(files)} files", undoable=False) as s:
             for n, (path, route, parsed) in enumerate(prepared, start=1):
-                outcome = _store(s, path, route, parsed, manifest, replace, actor)
+                outcome = _store(s, path, route, parsed, manifest, replace, actor, attributes_set)
                 outcomes.append(outcome)
                 if progress:
                     progress(n, len(prepared), path.name)

@@ -10,6 +10,7 @@ refused in milliseconds without being unpacked or expanded.
 from __future__ import annotations
 
 import os
+import re
 import stat
 import zipfile
 import zlib
@@ -35,7 +36,9 @@ MAX_COMPRESSION_RATIO = 100
 RATIO_CHECK_MIN_BYTES = 1024 * 1024
 TEXT_SAMPLE_BYTES = 64 * 1024
 MAX_CONTROL_FRACTION = 0.1
-_TEXT_CONTROLS = "\t\n\r\f\v"
+# Control characters that do not occur in text: below U+0020 except \t \n \v \f \r, and DEL.
+_CONTROL_CHARS = re.compile("[\x00-\x08\x0e-\x1f\x7f]")
+_CONTROL_BYTES = bytes([*range(0x00, 0x09), *range(0x0E, 0x20), 0x7F])
 _EOCD_SIGNATURE = b"PK\x05\x06"
 _EOCD_SEARCH_BYTES = 22 + 65_535  # the end record plus the longest possible archive comment
 
@@ -47,15 +50,24 @@ DOCX_ERRORS = (*ZIP_ERRORS, PythonDocxError, OpcError, etree.LxmlError, KeyError
 
 def check_file(path: Path, fmt: str, max_bytes: int) -> None:
     """Raise ``ImportRefused("<name>: <reason>")`` unless ``path`` is a plausible ``fmt`` file."""
+    check_file_size(path, max_bytes)
+    if fmt == "docx":
+        check_docx_archive(path)
+    else:
+        _check_text_sample(path)
+
+
+def check_file_size(path: Path, max_bytes: int) -> None:
+    """The checks every format shares: a regular, readable, non-empty file of at most ``max_bytes``.
+
+    ``parse_file`` runs only these on a ``.docx`` before ``parse_docx``: the archive checks run once, in
+    ``safe_docx_open``, right before python-docx opens the file.
+    """
     size = _file_size(path)
     if size == 0:
         _refuse(path, "the file is empty")
     if size > max_bytes:
         _refuse(path, f"the file is too large ({size:,} bytes; the import limit is {max_bytes:,} bytes)")
-    if fmt == "docx":
-        check_docx_archive(path)
-    else:
-        _check_text_sample(path)
 
 
 def check_docx_archive(path: Path) -> None:
@@ -74,8 +86,12 @@ def check_docx_archive(path: Path) -> None:
 
 
 def safe_docx_open(path: Path) -> Document:
-    """Open a ``.docx`` with python-docx only after ``check_docx_archive`` passes (run again here so a
-    direct ``parse_docx`` call is as safe as ``parse_file``; it costs milliseconds); damage is refused."""
+    """Open a ``.docx`` with python-docx only after ``check_docx_archive`` passes; damage is refused.
+
+    This is the only place a transcript ``.docx`` reaches python-docx, and it always checks first, so a
+    direct ``parse_docx`` call is as safe as ``parse_file`` (which therefore does not check the archive
+    again: see ``check_file_size``).
+    """
     check_docx_archive(path)
     try:
         return docx.Document(str(path))
@@ -113,10 +129,14 @@ def _check_text_sample(path: Path) -> None:
     codec = bom_codec(sample)
     if codec is None and b"\x00" in sample:
         _refuse(path, "binary content, not text (NUL bytes; UTF-16 text needs a byte-order mark)")
-    # latin-1 maps each byte to one character, so this counts control bytes without decoding for real.
-    chars = sample.decode(codec, errors="ignore") if codec else sample.decode("latin-1")
-    controls = sum(1 for ch in chars if (ch < " " and ch not in _TEXT_CONTROLS) or ch == "\x7f")
-    if controls > MAX_CONTROL_FRACTION * max(len(chars), 1):
+    if codec is None:  # one byte is one character (as latin-1 would decode it): count bytes, no decoding
+        length = len(sample)
+        controls = length - len(sample.translate(None, _CONTROL_BYTES))
+    else:
+        chars = sample.decode(codec, errors="ignore")
+        length = len(chars)
+        controls = len(_CONTROL_CHARS.findall(chars))
+    if controls > MAX_CONTROL_FRACTION * max(length, 1):
         _refuse(path, "binary content, not text (too many control characters)")
 
 

@@ -214,6 +214,41 @@ def test_manifest_attribute_types_come_from_the_whole_column(project: Project, t
     assert [r["attributes"] for r in out] == [{"age": "34"}, {"age": "35-44"}]  # no column named ""
 
 
+@pytest.mark.parametrize("strict", [False, True])
+def test_manifest_attributes_survive_a_failed_first_file(
+    project: Project, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, strict: bool
+) -> None:
+    """Attributes are set with a participant's first stored file only; when that file's transaction fails
+    after setting them (here: writing its event), the participant's next file sets them."""
+    from models import journal
+
+    attributes = {"P01": "North,31", "P02": "South,32"}
+    slots = [(p, t) for p in attributes for t in ("T1", "T2")]
+    files = [write(tmp_path / f"{p}_{t}.txt", interview("Sam", f"{p} at {t}.")) for p, t in slots]
+    rows = "".join(f"{p}_{t}.txt,{p},{t},{attributes[p]}\n" for p, t in slots)
+    manifest = write(tmp_path / "m.csv", "file,participant,timepoint,site,age\n" + rows)
+    real_event = journal.record_event
+
+    def fail_first_file(session, **kwargs):
+        if kwargs.get("summary") == "Imported P01_T1.txt as P01/T1":
+            raise RuntimeError("disk full")
+        return real_event(session, **kwargs)
+
+    if not strict:
+        monkeypatch.setattr(journal, "record_event", fail_first_file)
+    result = import_paths(project, files, manifest_path=manifest, strict=strict)
+    statuses = [(o.path.name, o.status) for o in result.outcomes]
+    if strict:
+        assert statuses == [(f.name, "imported") for f in files]
+    else:
+        assert statuses == [("P01_T1.txt", "failed"), *((f.name, "imported") for f in files[1:])]
+    out = json.loads(runner.invoke(app, ["participants", str(project.path), "--json"]).output)
+    assert [(r["participant"], r["attributes"]) for r in out] == [
+        ("P01", {"age": "31", "site": "North"}),
+        ("P02", {"age": "32", "site": "South"}),
+    ]
+
+
 def test_replace_keeps_the_transcript_memo_and_survives_a_name_scan(project: Project, tmp_path: Path) -> None:
     from models import names
     from models.coding import set_transcript_memo, transcript_memo

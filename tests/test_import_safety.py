@@ -75,6 +75,21 @@ def test_valid_docx_passes(tmp_path: Path) -> None:
     assert [turn.speaker for turn in parsed.turns] == ["Interviewer", "Tom"]
 
 
+def test_docx_archive_is_checked_once_before_python_docx_opens_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = real_docx(tmp_path / "fine.docx")
+    calls: list[str] = []
+    check, open_document = safety.check_docx_archive, docx.Document
+    monkeypatch.setattr(safety, "check_docx_archive", lambda p: (calls.append("check"), check(p))[1])
+    monkeypatch.setattr(docx, "Document", lambda *a: (calls.append("open"), open_document(*a))[1])
+    parse_file(path)
+    assert calls == ["check", "open"]
+    calls.clear()
+    parse_docx(path, LabelRules())
+    assert calls == ["check", "open"]
+
+
 def test_missing_file(tmp_path: Path) -> None:
     assert "not found" in refused(tmp_path / "gone.txt")
 
@@ -130,6 +145,23 @@ def test_binary_text_file(tmp_path: Path, data: bytes) -> None:
     path = tmp_path / "picture.txt"
     path.write_bytes(data)
     assert "binary" in refused(path)
+
+
+@pytest.mark.parametrize(
+    "bom, codec", [(b"", "latin-1"), (codecs.BOM_UTF8, "utf-8"), (codecs.BOM_UTF16_LE, "utf-16-le")]
+)
+def test_control_characters_up_to_a_tenth_are_text(tmp_path: Path, bom: bytes, codec: str) -> None:
+    """Tab, LF, VT, FF and CR are text; other C0 controls and DEL are counted, and more than a tenth of the
+    sample is binary (counted on the bytes without a BOM, on the decoded characters with one)."""
+    path = tmp_path / "controls.txt"
+    for counted, is_text in ((20, True), (21, False)):
+        controls = ("\x01\x08\x0e\x1f\x7f" * 5)[:counted]
+        body = "\t\n\v\f\r" * 10 + controls + "é" * (150 - counted)  # 200 characters
+        path.write_bytes(bom + body.encode(codec))
+        if is_text:
+            safety.check_file(path, "txt", 10_000)
+        else:
+            assert "too many control characters" in refused(path)
 
 
 def test_utf16_with_bom_is_not_binary(tmp_path: Path) -> None:

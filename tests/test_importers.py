@@ -334,6 +334,48 @@ def test_docx_label_lines_as_paragraphs_and_line_breaks(tmp_path: Path) -> None:
     assert [turn.timestamp for turn in parsed.turns] == ["00:03:15", "00:03:20", None]
 
 
+def test_docx_text_is_python_docx_paragraph_text(tmp_path: Path) -> None:
+    """The reader reads runs' XML children itself (for speed); its text must stay python-docx's
+    ``paragraph.text``: tabs, line and page breaks, w:cr, non-breaking hyphens, hyperlinks, blank bold runs."""
+    from docx.enum.text import WD_BREAK
+    from docx.oxml import OxmlElement
+    from docx.oxml.ns import qn
+
+    document = docx.Document()
+    add_paragraph(document, (" ", True), ("Tom", True), ("\t", False), ("Said ", False), ("this", True))
+    paragraph = document.add_paragraph()
+    paragraph.add_run("Interviewer:").bold = True
+    run = paragraph.add_run(" one")
+    run.add_tab()
+    run.add_text("two")
+    run.add_break()
+    run.add_text("three")
+    run.add_break(WD_BREAK.PAGE)
+    for tag in ("w:cr", "w:noBreakHyphen", "w:ptab"):
+        element = OxmlElement(tag)
+        if tag == "w:ptab":
+            for name, value in (("relativeTo", "margin"), ("alignment", "right"), ("leader", "none")):
+                element.set(qn(f"w:{name}"), value)
+        run._r.append(element)
+    run.add_text("four\r")
+    link, linked = OxmlElement("w:hyperlink"), OxmlElement("w:r")
+    linked.text = " linked"  # python-docx's CT_R text setter: a w:t
+    link.append(linked)
+    paragraph._p.append(link)
+    paragraph.add_run(" end.")
+    add_paragraph(document, ("Tom", True), (" ", False), ("Bye.", False))
+    add_paragraph(document, ("  ", True), ("", False))
+    path = save(document, tmp_path)
+    expected = "\n".join(p.text.replace("\r", "\n") for p in docx.Document(str(path)).paragraphs).rstrip()
+    parsed = parse_docx(path, RULES)
+    assert parsed.text == expected
+    assert speech(parsed) == [
+        ("Tom", "Said this"),
+        ("Interviewer", "one\ttwo\nthree\n-\tfour\n linked end."),
+        ("Tom", "Bye."),
+    ]
+
+
 TABLE_ROWS = [
     ("Interviewer", "00:00:01", "How are you?"),
     ("Tom", "00:00:04", "Fine: mostly."),
