@@ -14,14 +14,26 @@ from __future__ import annotations
 
 import getpass
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
-from models.codes import CodeTree
+from models.codes import PATH_SEPARATOR, CodeTree
 from models.errors import NotFoundError, WaveqdaError
 from models.journal import chunks
 from models.participants import default_coder_name, get_or_create_coder
-from models.schema import MAX_ROW_ID, Code, Coder, Coding, Memo, Sentence, Transcript, Turn, get_row, utcnow
+from models.schema import (
+    MAX_ROW_ID,
+    Code,
+    Coder,
+    Coding,
+    Memo,
+    Sentence,
+    Transcript,
+    Turn,
+    get_row,
+    is_row_id,
+    utcnow,
+)
 from models.store import Project, set_setting
 from models.transcripts import find_transcript
 
@@ -79,6 +91,74 @@ def usable_code(session: Session, code_id: int) -> Code:
     return code
 
 
+def find_codes(session: Session, refs: list[str | int]) -> list[Code]:
+    """The codes named by ``refs`` (ids or paths), each once, in the order given.
+
+    Why not always ``CodeTree.load``: the workspace names codes by id, and loading the whole codebook (hundreds
+    of ORM rows) was most of the cost of applying a code; an id is one primary-key lookup. A ref that is not
+    the id of an existing code is resolved exactly as ``CodeTree.find`` would (a path, or a name of digits).
+    """
+    found: dict[int, Code] = {}
+    tree: CodeTree | None = None
+    for ref in refs:
+        key = str(ref).strip()
+        code = get_row(session, Code, int(key)) if key.isdigit() else None
+        if code is None:
+            tree = tree or CodeTree.load(session)
+            code = tree.find(ref)
+        found[code.id] = code
+    return list(found.values())
+
+
+# Plain SQL for the lookups made on every apply (a textual statement skips SQLAlchemy's statement building
+# and compilation-cache work, which cost more than the queries themselves).
+_CODE_SQL = text(  # a code, then its ancestors: id, name and (for the code itself) archived
+    "WITH RECURSIVE up(id, parent_id, name, archived, depth) AS ("
+    " SELECT id, parent_id, name, archived, 0 FROM codes WHERE id = :id"
+    " UNION ALL SELECT c.id, c.parent_id, c.name, c.archived, up.depth + 1 FROM codes c"
+    " JOIN up ON c.id = up.parent_id WHERE up.depth < 200)"
+    " SELECT id, name, archived FROM up ORDER BY depth"
+)
+_CODER_SQL = text("SELECT id, name FROM coders WHERE name = :name")
+
+
+def _path_from(rows: list) -> str:
+    parts: list[str] = []
+    seen: set[int] = set()
+    for row in rows:
+        if row[0] in seen:  # a cycle (a damaged file): stop where CodeTree.path stops
+            break
+        seen.add(row[0])
+        parts.append(row[1])
+    return PATH_SEPARATOR.join(reversed(parts))
+
+
+def codes_to_apply(session: Session, refs: list[str | int]) -> list[tuple[int, str, bool]]:
+    """``(id, path, archived)`` of the codes named by ``refs``, each once, in the order given: what
+    ``find_codes`` finds, with ``path_of`` and the archived flag, in one query per code named by id."""
+    found: dict[int, tuple[int, str, bool]] = {}
+    tree: CodeTree | None = None
+    for ref in refs:
+        key = str(ref).strip()
+        rows = []
+        if key.isdigit() and is_row_id(int(key)):
+            rows = session.execute(_CODE_SQL, {"id": int(key)}).all()
+        if rows:
+            code = (rows[0][0], _path_from(rows), bool(rows[0][2]))
+        else:
+            tree = tree or CodeTree.load(session)
+            found_code = tree.find(ref)
+            code = (found_code.id, tree.path(found_code.id), found_code.archived)
+        found[code[0]] = code
+    return list(found.values())
+
+
+def path_of(session: Session, code: Code) -> str:
+    """``Theme/Sub/Code`` as ``CodeTree.path`` gives it (as stored), in one query instead of loading the
+    whole tree."""
+    return _path_from(session.execute(_CODE_SQL, {"id": code.id}).all())
+
+
 def join_memos(memos: list[str]) -> str:
     """Distinct non-empty memo texts in order, so combining codings never drops what someone wrote."""
     out: list[str] = []
@@ -96,19 +176,21 @@ def same_code_neighbours(
     session: Session, transcript_id: int, code_id: int, coder_id: int, start: int, end: int
 ) -> list[Coding]:
     """Codings of this code by this coder that overlap or touch ``[start, end)`` (index: transcript, start)."""
-    return list(
-        session.scalars(
-            select(Coding)
-            .where(
-                Coding.transcript_id == transcript_id,
-                Coding.start <= end,
-                Coding.end >= start,
-                Coding.code_id == code_id,
-                Coding.coder_id == coder_id,
-            )
-            .order_by(Coding.id)
-        )
+    params = {"transcript_id": transcript_id, "code_id": code_id, "coder_id": coder_id, "start": start, "end": end}
+    return list(session.scalars(_NEIGHBOURS, params))
+
+
+_NEIGHBOURS = (  # built once: its cache key is worked out once, not on every apply
+    select(Coding)
+    .where(
+        Coding.transcript_id == bindparam("transcript_id"),
+        Coding.start <= bindparam("end"),
+        Coding.end >= bindparam("start"),
+        Coding.code_id == bindparam("code_id"),
+        Coding.coder_id == bindparam("coder_id"),
     )
+    .order_by(Coding.id)
+)
 
 
 def combine(
@@ -187,6 +269,13 @@ def apply_code_in_session(
     usable_code(session, code_id)
     if get_row(session, Coder, coder_id) is None:
         raise NotFoundError(f"no coder with id {coder_id}")
+    return _apply_checked(session, transcript_id, code_id, coder_id, start, end, memo)
+
+
+def _apply_checked(
+    session: Session, transcript_id: int, code_id: int, coder_id: int, start: int, end: int, memo: str
+) -> Coding:
+    """``apply_code_in_session`` once the transcript, the span, the code and the coder are known to be good."""
     neighbours = same_code_neighbours(session, transcript_id, code_id, coder_id, start, end)
     if neighbours:
         keep, *others = neighbours
@@ -199,6 +288,46 @@ def apply_code_in_session(
     session.add(coding)
     session.flush()
     return coding
+
+
+_SPAN_SQL = text(
+    "SELECT substr(t.text, :first, :count), p.study_id, tp.key FROM transcripts t"
+    " JOIN participants p ON p.id = t.participant_id JOIN timepoints tp ON tp.id = t.timepoint_id"
+    " WHERE t.id = :tid"
+)
+_LENGTH_SQL = text("SELECT length(text) FROM transcripts WHERE id = :tid")
+
+
+def checked_span(session: Session, transcript_ref: str | int, start: int, end: int) -> tuple[int, str, str]:
+    """``(transcript id, label, text of the span)`` after the checks of ``find_transcript`` and ``check_span``
+    (the same errors), without bringing the whole transcript text into Python.
+
+    Why: at 120,000 words the text is 640 KB, and loading it (or having SQLite count its characters) was a
+    third of applying a code. SQLite cuts the span out instead, reading only up to it: the span is inside
+    the text exactly when all its characters come back. The length is counted only for an error message.
+    (SQLite counts characters, code points, as Python does.)
+    """
+    ref = str(transcript_ref).strip()
+    if ref.isdigit():
+        transcript_id = int(ref)
+        if not is_row_id(transcript_id):
+            raise NotFoundError(f"no transcript with id {ref}")
+    else:
+        transcript_id = find_transcript(session, ref).id
+    count = end - start
+    row = session.execute(
+        _SPAN_SQL, {"tid": transcript_id, "first": max(start, 0) + 1, "count": max(count, 0)}
+    ).first()
+    if row is None:
+        raise NotFoundError(f"no transcript with id {ref}")
+    body, participant, timepoint = row
+    label = f"{participant}/{timepoint}"
+    if start < 0 or count <= 0 or len(body) < count:
+        length = session.execute(_LENGTH_SQL, {"tid": transcript_id}).scalar_one()
+        if start < 0 or end > length:
+            raise WaveqdaError(f"span {start}:{end} is outside transcript {label} (text is 0:{length})")
+        raise WaveqdaError(f"span {start}:{end} is empty: start must be less than end")
+    return transcript_id, label, body
 
 
 def apply_codes(
@@ -218,18 +347,21 @@ def apply_codes(
     if not code_refs:
         raise WaveqdaError("no code given")
     with project.change(actor, "coding.apply") as session:
-        transcript = find_transcript(session, transcript_ref)
-        check_span(transcript, start, end)
-        tree = CodeTree.load(session)
-        codes = list({code.id: code for code in (tree.find(ref) for ref in code_refs)}.values())
-        coder_row = get_or_create_coder(session, coder)
-        ids = [
-            apply_code_in_session(session, transcript.id, code.id, coder_row.id, start, end, memo).id for code in codes
-        ]
-        paths = ", ".join(tree.path(code.id) for code in codes)
+        transcript_id, label, body = checked_span(session, transcript_ref, start, end)
+        codes = codes_to_apply(session, code_refs)
+        found = session.execute(_CODER_SQL, {"name": coder.strip()}).first()
+        if found is None:  # first use: created (or refused, for an empty name)
+            created = get_or_create_coder(session, coder)
+            found = (created.id, created.name)
+        coder_id, coder_name = found
+        ids = []
+        for code_id, path, archived in codes:
+            if archived:
+                raise WaveqdaError(f"code {path!r} is archived; unarchive it before coding with it")
+            ids.append(_apply_checked(session, transcript_id, code_id, coder_id, start, end, memo).id)
+        paths = ", ".join(path for _, path, _ in codes)
         session.info["summary"] = (
-            f"Coded {transcript_label(transcript)} {start}:{end} “{snippet(transcript.text, start, end)}” "
-            f"as {paths} ({coder_row.name})"
+            f"Coded {label} {start}:{end} “{snippet(body, 0, len(body))}” as {paths} ({coder_name})"
         )
         session.info["detail"] = {"codings": ids}
     return ids
@@ -352,6 +484,46 @@ def resize_coding(project: Project, actor: str, coding_id: int, start: int, end:
         if others:
             combine(session, coding, others, start, end)
         session.info["summary"] = f"Resized coding {old} to {_describe(session, coding)}"
+        return coding.id
+
+
+def recode_coding(project: Project, actor: str, coding_id: int, new_code_ref: str | int) -> int:
+    """Move a coding to another code as one undoable step; returns the id of the coding that now covers it.
+
+    The coding keeps its id, span, memo and flags. If its coder already has codings of the new code that
+    overlap or touch it, they are combined into it by the rule applying a code follows (``combine``: the
+    union of the spans, memos joined, a key quote or a needs-review status kept, attached memo notes moved),
+    so one coder never holds two touching codings of one code. One undo restores all of it.
+    """
+    with project.change(actor, "coding.recode") as session:
+        coding = get_coding(session, coding_id)
+        [code] = find_codes(session, [new_code_ref])
+        old_code_id = coding.code_id
+        old_code = get_row(session, Code, old_code_id)
+        old_path = path_of(session, old_code) if old_code is not None else f"#{old_code_id}"
+        new_path = path_of(session, code)
+        if code.id == coding.code_id:
+            raise WaveqdaError(f"coding #{coding.id} is already coded as {new_path}")
+        usable_code(session, code.id)
+        others = [
+            c
+            for c in same_code_neighbours(
+                session, coding.transcript_id, code.id, coding.coder_id, coding.start, coding.end
+            )
+            if c.id != coding.id
+        ]
+        coding.code_id = code.id
+        coding.updated_at = utcnow()
+        if others:
+            combine(session, coding, others, coding.start, coding.end)
+        transcript = get_transcript(session, coding.transcript_id)
+        merged = f", combined with {len(others)} coding(s) of it" if others else ""
+        session.info["summary"] = (
+            f"Recoded coding #{coding.id} from {old_path} to {new_path}{merged}: {transcript_label(transcript)} "
+            f"{coding.start}:{coding.end} “{snippet(transcript.text, coding.start, coding.end)}”"
+        )
+        session.info["detail"] = {"coding": coding.id, "from": old_code_id, "to": code.id,
+                                  "absorbed": [c.id for c in others]}
         return coding.id
 
 

@@ -10,7 +10,10 @@ from models.coding import (
     actor_name,
     apply_code_in_session,
     apply_codes,
+    find_codes,
     match_span,
+    path_of,
+    recode_coding,
     remove_coding,
     resize_coding,
     resolve_span,
@@ -393,3 +396,98 @@ def test_transcript_memo_edit_lands_on_the_memo_the_workspace_shows(coded):
         texts = sorted(session.scalars(select(Memo.text).where(Memo.target_type == "transcript")))
         assert texts == ["Imported from NVivo.", "Sam's memo. Agreed."]
         assert transcript_memo(session, 1) == shown_memo(session, 1) == "Sam's memo. Agreed."
+
+
+# --- recoding -----------------------------------------------------------------------------------------
+
+
+def test_recode_merges_into_the_same_coders_touching_coding_and_one_undo_restores_exactly(coded, db_state):
+    [moved] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30, memo="first")
+    [touching] = apply_codes(coded, "a", "P01/T1", ["Support/Peer"], "dana", 30, 45, memo="peer")
+    [other_coder] = apply_codes(coded, "a", "P01/T1", ["Support/Peer"], "sam", 0, 20)
+    set_key_quote(coded, "a", touching, True)
+    memo_id = attach_memo(coded, touching, "Note on the peer coding")
+    before = db_state(coded)
+    assert recode_coding(coded, "a", moved, "Support/Peer") == moved
+    after = db_state(coded)
+    with coded.read() as session:
+        rows = {c.id: c for c in session.scalars(select(Coding))}
+        assert set(rows) == {moved, other_coder}  # the touching coding was combined into the moved one
+        kept = rows[moved]
+        assert path_of(session, find_codes(session, [kept.code_id])[0]) == "Support/Peer"
+        assert (kept.start, kept.end, kept.memo, kept.key_quote) == (10, 45, "first\n\npeer", True)
+        assert (rows[other_coder].start, rows[other_coder].end) == (0, 20)  # another coder's: untouched
+    assert memo_target(coded, memo_id) == ("coding", moved, "Note on the peer coding")
+    undone = history.undo(coded, "a")
+    assert undone is not None and undone.operation == "coding.recode"
+    assert db_state(coded) == before  # one step: a single undo restores everything
+    history.redo(coded, "a")
+    assert db_state(coded) == after
+
+
+def test_recode_without_neighbours_changes_only_the_code(coded, db_state):
+    [coding_id] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30, memo="kept")
+    apply_codes(coded, "a", "P01/T1", ["Support/Peer"], "dana", 40, 50)  # same coder, not touching
+    before = db_state(coded)
+    recode_coding(coded, "a", coding_id, "Support/Peer")
+    [recoded, untouched] = all_codings(coded)
+    assert (recoded.id, recoded.start, recoded.end, recoded.memo) == (coding_id, 10, 30, "kept")
+    assert recoded.code_id == untouched.code_id and (untouched.start, untouched.end) == (40, 50)
+    history.undo(coded, "a")
+    assert db_state(coded) == before
+
+
+def test_recode_refuses_the_same_code_archived_and_unknown_codes_and_changes_nothing(coded, db_state):
+    [coding_id] = apply_codes(coded, "a", "P01/T1", ["Worry"], "dana", 10, 30)
+    codebook.add_code(coded, "a", "Old")
+    codebook.archive_code(coded, "a", "Old")
+    before = db_state(coded)
+    for ref, error in (("Worry", WaveqdaError), ("Old", WaveqdaError), ("Nope", NotFoundError)):
+        with pytest.raises(error):
+            recode_coding(coded, "a", coding_id, ref)
+    with pytest.raises(NotFoundError):
+        recode_coding(coded, "a", 999, "Support/Peer")
+    assert db_state(coded) == before
+
+
+def test_codes_found_by_id_or_path_as_the_code_tree_finds_them(coded):
+    from models.codes import CodeTree
+
+    with coded.read() as session:
+        tree = CodeTree.load(session)
+        for ref in ["Worry", "Support/Peer", "support / peer", "Peer", 1, " 1 ", str(max(tree.codes))]:
+            [code] = find_codes(session, [ref])
+            assert code.id == tree.find(ref).id
+            assert path_of(session, code) == tree.path(code.id)
+        assert [c.id for c in find_codes(session, ["Worry", "Worry", 1])] == [tree.find("Worry").id, 1]
+        for missing in ("Nope", "999", 2**70):
+            with pytest.raises(NotFoundError):
+                find_codes(session, [missing])
+
+
+def test_checked_span_agrees_with_check_span_on_every_kind_of_span(coded):
+    from models.coding import check_span, checked_span, transcript_label
+
+    with coded.change("t", "test.text") as session:  # characters beyond ASCII: SQLite must count as Python
+        transcript = find_transcript(session, "P01/T2")
+        transcript.text = "Zoë said: the cafe\u0301 was warm 🙂, 日本 friends came. " + transcript.text
+    with coded.read() as session:
+        transcript = find_transcript(session, "P01/T2")
+        n = len(transcript.text)
+        spans = [(0, 1), (0, n), (n - 1, n), (5, 30), (-1, 5), (0, n + 1), (n, n + 3), (n + 5, n + 9),
+                 (5, 5), (9, 3), (n, n), (n + 2, n + 1), (40, 44)]
+        for start, end in spans:
+            try:
+                check_span(transcript, start, end)
+                expected = (transcript.id, transcript_label(transcript), transcript.text[start:end])
+            except WaveqdaError as exc:
+                expected = (type(exc), str(exc))
+            for ref in (transcript.id, str(transcript.id), "P01/T2"):
+                try:
+                    got = checked_span(session, ref, start, end)
+                except WaveqdaError as exc:
+                    got = (type(exc), str(exc))
+                assert got == expected, (start, end, ref)
+        for missing in (999, "999", str(2**70), "P09/T9"):
+            with pytest.raises(NotFoundError):
+                checked_span(session, missing, 0, 1)

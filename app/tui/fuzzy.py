@@ -10,8 +10,6 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypeVar
 
-from rapidfuzz import fuzz
-
 from models.workspace_queries import CodeInfo
 
 T = TypeVar("T")
@@ -22,6 +20,8 @@ def word_score(word: str, path: str, definition: str = "") -> float:
     """Best match of one lower-cased word in a path (full weight) or a definition (reduced weight)."""
     if word in path:
         return 100.0
+    from rapidfuzz import fuzz  # imported on first use: the home screen does not need it (launch budget)
+
     best = fuzz.partial_ratio(word, path) if len(word) > 2 else 0.0
     if definition:
         if word in definition:

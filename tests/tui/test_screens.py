@@ -126,6 +126,40 @@ async def test_retrieve_a_codes_segments_at_T2_and_jump(make_app, study):
             assert session.get(Coding, segment.id).key_quote
 
 
+async def test_recode_from_retrieve_is_one_undoable_step(make_app, study, db_state):
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await pilot.press("f4")
+        await pilot.pause()
+        await pilot.press("p")
+        await pilot.pause()
+        await type_text(pilot, "supervision")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RetrieveScreen)
+        segment = screen.current()
+        assert segment is not None
+        before = db_state(study)
+        screen.query_one(OptionList).focus()
+        await pilot.press("r")
+        await pilot.pause()
+        await type_text(pilot, "hope")
+        await pilot.press("enter")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        with study.read() as session:
+            hope = session.scalar(select(Code.id).where(Code.name == "Hope"))
+            recoded = session.get(Coding, segment.id)
+            assert recoded is not None and recoded.code_id == hope  # the same coding, moved
+            assert (recoded.start, recoded.end) == (segment.start, segment.end)
+        assert all(s.id != segment.id for s in screen.segments)  # gone from Supervision's segments
+        await pilot.press("ctrl+z")  # one step: one undo takes it back
+        await pilot.pause()
+        assert db_state(study) == before
+
+
 async def test_compare_matrix_drills_into_retrieve(make_app, study):
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:

@@ -89,12 +89,13 @@ class CoderScreen(WorkspaceScreen):
         self._window: tuple[int, int] | None = None  # the span a coding change can affect (see refresh_data)
         self.memo_text = ""
         self._at_caret: list[CodingRow] = []
+        self._recent_text: Text | None = None
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.AREA)
         with Horizontal(id="coder-body"):
             yield TranscriptView(id="transcript")
-            yield CodesPanel(id="codes-panel", expand=False, shrink=False)
+            yield CodesPanel(id="codes-panel")
         yield Static(id="recent-bar")
         yield Footer(compact=True)
 
@@ -109,6 +110,7 @@ class CoderScreen(WorkspaceScreen):
             return
         self.doc = doc
         self.query_one(NavBar).update_bar(f"{doc.label}  {doc.title}")
+        self.view.cursor_listener = self._show_panel  # same repaint as the caret (see TranscriptView)
         self.view.set_document(doc)
         self._seen_version = self.wq.data_version
         self.refresh_data()
@@ -144,9 +146,6 @@ class CoderScreen(WorkspaceScreen):
 
     # --- panel and recent codes ------------------------------------------------------------------------
 
-    def on_transcript_view_cursor_moved(self, event: TranscriptView.CursorMoved) -> None:
-        self._show_panel(event.codings)
-
     def on_transcript_view_selection_made(self, event: TranscriptView.SelectionMade) -> None:
         if self.resizing is None:
             self.notify("Press c to code the selection, or a number for a recent code", timeout=3)
@@ -177,6 +176,9 @@ class CoderScreen(WorkspaceScreen):
             text.append("  [exact mouse]", style="bold")
         if self.hidden_coders:
             text.append(f"  [{len(self.hidden_coders)} coder(s) hidden]", style="bold")
+        if text == self._recent_text:  # the same bar (as after most codings): nothing to repaint
+            return
+        self._recent_text = text
         self.query_one("#recent-bar", Static).update(text, layout=False)
 
     # --- coding ----------------------------------------------------------------------------------------

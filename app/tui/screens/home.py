@@ -7,16 +7,19 @@ carry a code (how far coding has got). Enter or a click opens the interview in t
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
-from textual.widgets import DataTable, Footer, ProgressBar, Static
+from textual.widgets import DataTable, Footer, Static
 
 from app.tui.screens.base import NavBar, WorkspaceScreen
-from app.tui.screens.dialogs import MessageDialog
 from models.workspace_queries import HomeCell, HomeGrid, home_grid
+
+if TYPE_CHECKING:
+    from textual.widgets import ProgressBar
 
 
 def cell_text(cell: HomeCell | None) -> Text:
@@ -50,17 +53,16 @@ class HomeScreen(WorkspaceScreen):
         super().__init__()
         self.grid: HomeGrid | None = None
         self._drawn_width = 0
+        self._bar: ProgressBar | None = None  # the import progress bar, once an import started
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.AREA)
         yield Static(id="home-title")
         yield DataTable(id="home-grid", cursor_type="cell", zebra_stripes=True)
-        yield ProgressBar(id="import-progress", show_eta=False)
         yield Static(id="home-hint")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
-        self.query_one("#import-progress").display = False
         self._seen_version = self.wq.data_version
         self.refresh_data()
         self.query_one(DataTable).focus()
@@ -148,9 +150,13 @@ class HomeScreen(WorkspaceScreen):
 
     def _import_chosen(self, paths: list[Path] | None) -> None:
         if paths:
-            bar = self.query_one("#import-progress", ProgressBar)
-            bar.display = True
-            bar.update(total=None, progress=0)
+            if self._bar is None:  # made on first import: the launch to this screen need not build it
+                from textual.widgets import ProgressBar
+
+                self._bar = ProgressBar(id="import-progress", show_eta=False)
+                self.mount(self._bar, before="#home-hint")
+            self._bar.display = True
+            self._bar.update(total=None, progress=0)
             self.run_import(paths)
 
     @work(thread=True, exclusive=True, group="import")
@@ -169,12 +175,13 @@ class HomeScreen(WorkspaceScreen):
         self.app.call_from_thread(self._import_done, result, None)
 
     def _progress(self, n: int, total: int, name: str) -> None:
-        bar = self.query_one("#import-progress", ProgressBar)
-        bar.update(total=total, progress=n)
+        if self._bar is not None:
+            self._bar.update(total=total, progress=n)
         self.query_one("#home-hint", Static).update(Text(f"Importing {n}/{total}: {name}", style="bold"))
 
     def _import_done(self, result, error: str | None) -> None:  # type: ignore[no-untyped-def]
-        self.query_one("#import-progress").display = False
+        if self._bar is not None:
+            self._bar.display = False
         self.wq.changed()
         if error:
             self.notify(f"Import failed: {error}", severity="error", timeout=10)
@@ -187,4 +194,6 @@ class HomeScreen(WorkspaceScreen):
                     body.append(f"{outcome.status.upper():8}", style="bold red" if outcome.status == "failed"
                                 else "yellow")
                     body.append(f" {outcome.message}\n")
+            from app.tui.screens.dialogs import MessageDialog
+
             self.app.push_screen(MessageDialog(f"Import: {result.summary()}", body))

@@ -311,11 +311,9 @@ class RetrieveScreen(WorkspaceScreen):
         def picked(answer: Picked | None) -> None:
             if not answer or answer.code_id is None or answer.code_id == seg.code_id:
                 return
-            ids = self.wq.change(coding_ops.apply_codes, self.wq.project, self.wq.coder, seg.transcript_id,
-                                 [answer.code_id], seg.coder, seg.start, seg.end, seg.memo)
-            if ids is not None:
-                self.wq.change(coding_ops.remove_coding, self.wq.project, self.wq.coder, seg.id)
-                self.notify("Recoded (two steps: ctrl+z twice to take it back)", timeout=4)
+            if self.wq.change(coding_ops.recode_coding, self.wq.project, self.wq.coder, seg.id,
+                              answer.code_id) is not None:
+                self.notify("Recoded (ctrl+z to undo)", timeout=4)
 
         self.app.push_screen(CodePicker(list(self.wq.codes().values()), title=f"Recode as… (was {seg.code})",
                                         allow_new=False, exclude={seg.code_id}), picked)

@@ -1,14 +1,19 @@
 """The side panel of the coder: the codes at the caret, with definitions, coders, memos and key quotes.
 
-Why a fixed-size box that redraws only when the set of codings changes: re-laying out the screen is the most
-costly thing a caret step could trigger; the transcript view posts ``CursorMoved`` only on such changes and
-the panel's size never depends on its text (long lists are cut at the bottom).
+Why a fixed-size box that redraws only the lines that changed: re-laying out the screen is the most costly
+thing a caret step could trigger, and repainting every line of a tall panel (each through Textual's border,
+padding and filter pass) cost more than drawing the transcript rows a page down brings. The transcript view
+posts ``CursorMoved`` only when the codings at the caret change, the panel's size never depends on its text
+(long lists are cut at the bottom), and a new text repaints only the lines that differ from the old one.
 """
 
 from __future__ import annotations
 
 from rich.text import Text
-from textual.widgets import Static
+from textual.geometry import Region
+from textual.strip import Strip
+from textual.visual import Visual, visualize
+from textual.widget import Widget
 
 from models.workspace_queries import CodeInfo, CodingRow
 
@@ -41,10 +46,76 @@ def panel_text(
     return text
 
 
-class CodesPanel(Static):
-    """The codes-at-caret text in a fixed-size box: updating it never re-lays out the screen."""
+class CodesPanel(Widget):
+    """The codes-at-caret text in a fixed-size box: updating it never re-lays out the screen.
+
+    Drawn as a ``Static`` would draw the same text (the same ``Visual.to_strips``), but kept as rendered
+    lines: ``show`` compares the new lines with the old and repaints only those that differ. Anything else
+    that changes the drawing (size, theme, a text selection) is noticed in ``render_line`` by its key.
+    """
+
+    def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
+        super().__init__(id=id, classes=classes)
+        self.set_reactive(Widget.auto_links, False)  # the text has no links: skip restyling every line for them
+        self.text = Text()
+        self._visual: Visual | None = None
+        self._lines: list[Strip] = []
+        self._lines_key: tuple[object, ...] | None = None
+        self._in_pass = False
+
+    def render(self) -> Visual:
+        if self._visual is None:
+            self._visual = visualize(self, self.text)
+        return self._visual
+
+    def _key(self) -> tuple[object, ...]:
+        return (self.size, self.visual_style, self.text_selection)
+
+    def _render_all(self) -> list[Strip]:
+        width, height = self.size
+        return Visual.to_strips(self, self.render(), width, height, self.visual_style)
+
+    def render_lines(self, crop: Region) -> list[Strip]:
+        key = self._key()  # once per pass, not per line (each part is a lookup through the DOM)
+        if key != self._lines_key:
+            self._lines = self._render_all()
+            self._lines_key = key
+        self._in_pass = True
+        try:
+            return super().render_lines(crop)
+        finally:
+            self._in_pass = False
+
+    def render_line(self, y: int) -> Strip:
+        if not self._in_pass:
+            key = self._key()
+            if key != self._lines_key:
+                self._lines = self._render_all()
+                self._lines_key = key
+        if y < len(self._lines):
+            return self._lines[y]
+        return Strip.blank(self._lines_key[0].width, self.visual_style.rich_style)  # type: ignore[index]
 
     def show(self, codings: list[CodingRow], codes: dict[int, CodeInfo], coders: dict[int, str],
              transcript_memo: str = "") -> None:
-        self.text = panel_text(codings, codes, coders, transcript_memo)
-        self.update(self.text, layout=False)
+        text = panel_text(codings, codes, coders, transcript_memo)
+        if text == self.text and self._lines_key is not None:
+            return
+        self.text = text
+        self._visual = None
+        if not self.is_mounted or self._lines_key is None or self._lines_key != self._key():
+            self._lines_key = None
+            self.refresh()
+            return
+        old, new = self._lines, self._render_all()
+        self._lines = new
+        width = self.size.width
+        y, count = 0, max(len(old), len(new))
+        while y < count:  # repaint runs of changed lines
+            if y < len(old) and y < len(new) and old[y] == new[y]:
+                y += 1
+                continue
+            first = y
+            while y < count and not (y < len(old) and y < len(new) and old[y] == new[y]):
+                y += 1
+            self.refresh(Region(0, first, width, y - first))

@@ -12,25 +12,29 @@ document and the codings, and reacts to its messages.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import bisect
+from collections.abc import Callable, Sequence
+from operator import attrgetter
 
-from rich.cells import set_cell_size
+from rich.cells import cell_len, set_cell_size
 from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
 from textual.color import Color
-from textual.geometry import Size
+from textual.geometry import Region, Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
+from textual.scrollbar import ScrollBar
 from textual.strip import Strip
+from textual.style import Style as TextualStyle
 
 from app.tui.widgets.layout import (
     BLANK,
     FIRST,
     Block,
     LineIndex,
-    SpanIndex,
+    SortedSpanIndex,
     Units,
     VisualLine,
     assign_lanes,
@@ -44,9 +48,12 @@ from app.tui.widgets.layout import (
     trim_span,
     word_units,
 )
+from app.tui.widgets.scrollbar import RowCachedScrollBar
 from models.workspace_queries import CodeInfo, CodingRow, TranscriptDoc
 
 MAX_LANES = 5
+CACHED_ROWS = 1500  # rows kept drawn (about 40 screens): revisits are free, memory and GC work stay small
+_START_ID = attrgetter("start", "id")
 INTERVIEWER_INDENT = 2
 
 
@@ -131,7 +138,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self.turns = Units([])
         self._words: Units | None = None
         self.codings: list[CodingRow] = []  # visible codings (hidden coders filtered out)
-        self.all_codings: list[CodingRow] = []
+        self._hidden_rows: list[CodingRow] = []  # codings of hidden coders, (start, id) order
         self.codes: dict[int, CodeInfo] = {}
         self.hidden_coders: set[int] = set()
         self.cursor = 0
@@ -139,7 +146,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self.exact_mouse = False
         self._lines: list[VisualLine] = []
         self._index = LineIndex([])
-        self._spans = SpanIndex([])
+        self._spans = SortedSpanIndex([])
         self._lanes: list[int] = []
         self._gutter = 10
         self._margin = 0
@@ -147,7 +154,9 @@ class TranscriptView(ScrollView, can_focus=True):
         self._label_width = 0
         self._text_width = 40
         self._wrapped_for = -1
-        self._cache: dict[int, dict[tuple, Strip]] = {}  # row -> (selection, caret, sentence) -> strip
+        # row -> (selection, caret, sentence) -> [row strip, finished strip (see render_lines) or None]
+        self._cache: dict[int, dict[tuple, list]] = {}
+        self._finish_context: tuple[object, ...] | None = None
         self._tints: dict[tuple[str, bool], Style] = {}
         self._style_cache: dict[str, Style] = {}
         self._dragging = False
@@ -156,6 +165,18 @@ class TranscriptView(ScrollView, can_focus=True):
         self._pending_view: tuple[int, bool] | None = None
         self._drag_moved = False
         self._last_cursor_codings: tuple[int, ...] | None = None
+        # Called at once with the codings at the caret when they change (``CursorMoved`` is posted too): a
+        # panel updated here is drawn in the same repaint as the transcript, not in a second one.
+        self.cursor_listener: Callable[[list[CodingRow]], None] | None = None
+        self._frame: tuple[int, int, tuple[int, int] | None, int, tuple[int, int] | None] | None = None
+
+    @property
+    def vertical_scrollbar(self) -> ScrollBar:
+        """Textual's scrollbar, drawn from remembered rows (``RowCachedScrollBar``): a page down moves it."""
+        bar = super().vertical_scrollbar
+        if type(bar) is ScrollBar:
+            bar.__class__ = RowCachedScrollBar
+        return bar
 
     # --- data ------------------------------------------------------------------------------------------
 
@@ -178,6 +199,13 @@ class TranscriptView(ScrollView, can_focus=True):
         if self.scrollable_content_region.width:  # otherwise wrapped once the widget has its size
             self._relayout()
 
+    @property
+    def all_codings(self) -> list[CodingRow]:
+        """Every coding of the transcript, hidden coders' too, in ``(start, id)`` order."""
+        if not self._hidden_rows:
+            return list(self.codings)
+        return sorted([*self.codings, *self._hidden_rows], key=_START_ID)
+
     def set_codings(
         self, codings: Sequence[CodingRow], codes: dict[int, CodeInfo], hidden_coders: set[int] | None = None
     ) -> None:
@@ -188,13 +216,15 @@ class TranscriptView(ScrollView, can_focus=True):
         """
         old = {c.id: (c, lane) for c, lane in zip(self.codings, self._lanes, strict=False)}
         full = codes is not self.codes or (hidden_coders is not None and set(hidden_coders) != self.hidden_coders)
-        self.all_codings = list(codings)
+        rows = sorted(codings, key=_START_ID)  # as load_codings gives them: then this is one pass
         self.codes = codes
         if hidden_coders is not None:
             self.hidden_coders = set(hidden_coders)
-        self.codings = [c for c in self.all_codings if c.coder_id not in self.hidden_coders]
+        hidden = self.hidden_coders
+        self.codings = [c for c in rows if c.coder_id not in hidden] if hidden else rows
+        self._hidden_rows = [c for c in rows if c.coder_id in hidden] if hidden else []
         spans = [(c.start, c.end) for c in self.codings]
-        self._spans = SpanIndex(spans)
+        self._spans = SortedSpanIndex(spans)
         if full or not old:
             self._lanes = assign_lanes(spans)
         else:  # keep the stripes people have seen; only new or changed spans look for a free column
@@ -223,28 +253,56 @@ class TranscriptView(ScrollView, can_focus=True):
 
         A coding operation only changes codings touching its span (an applied code extends or absorbs the
         same coder's codings it overlaps or touches), so after one the screen re-reads that window and
-        patches it in: linear in the number of codings with small constants, instead of re-reading them
-        all (the difference between 5 and 100 ms at 10,000 codings). Other stripes keep their columns.
+        patches it in place: the few codings that touch it leave the sorted lists (and the span index), the
+        fresh ones go in at their places, and only codings that are new or moved look for a stripe column
+        (others keep theirs). The cost follows the size of the change, not the number of codings.
         """
-        def outside(c: CodingRow) -> bool:
-            return c.start > b or c.end < a
-
-        old_lanes = {c.id: lane for c, lane in zip(self.codings, self._lanes, strict=True)}
-        before = {c.id: c for c in self.all_codings if not outside(c)}
-        merged = sorted([*(c for c in self.all_codings if outside(c)), *fresh], key=lambda c: (c.start, c.id))
-        self.all_codings = merged
-        self.codings = [c for c in merged if c.coder_id not in self.hidden_coders]
-        spans = [(c.start, c.end) for c in self.codings]
-        self._spans = SpanIndex(spans)
-        moved = {c.id for c in fresh if c.id not in before or before[c.id][3:5] != (c.start, c.end)}
-        lanes: list[int | None] = [None if c.id in moved else old_lanes.get(c.id) for c in self.codings]
-        self._lanes = extend_lanes(spans, lanes, self._spans)
+        codings, lanes, index, hidden = self.codings, self._lanes, self._spans, self.hidden_coders
+        touching = index.overlapping(a - 1, b + 1)  # start <= b and end >= a
+        before = {codings[k].id: codings[k] for k in touching}
+        old_lane = {codings[k].id: lanes[k] for k in touching}
+        if self._hidden_rows:
+            before.update((c.id, c) for c in self._hidden_rows if not (c.start > b or c.end < a))
+            self._hidden_rows = [c for c in self._hidden_rows if c.start > b or c.end < a]
+        for k in reversed(touching):
+            del codings[k]
+            del lanes[k]
+            index.delete(k)
+        fresh = sorted(fresh, key=_START_ID)
+        needs_lane: list[CodingRow] = []
+        for c in fresh:
+            if c.coder_id in hidden:
+                bisect.insort(self._hidden_rows, c, key=_START_ID)
+                continue
+            k = self._position(c)
+            codings.insert(k, c)
+            index.insert(k, c.start, c.end)
+            prev = before.get(c.id)
+            lane = old_lane.get(c.id) if prev is not None and prev[3:5] == (c.start, c.end) else None
+            lanes.insert(k, lane)  # type: ignore[arg-type]
+            if lane is None:
+                needs_lane.append(c)
+        for k in sorted(self._position(c) for c in needs_lane):  # in list order, as extend_lanes would
+            s, e = codings[k].start, codings[k].end
+            taken = {lanes[j] for j in index.overlapping(s, e) if j != k and lanes[j] is not None}
+            lane = 0
+            while lane in taken:
+                lane += 1
+            lanes[k] = lane
         self._last_cursor_codings = None
         now = {c.id: c for c in fresh}
         changed = [(c.start, c.end) for c in before.values() if now.get(c.id) != c]
         changed += [(c.start, c.end) for c in fresh if before.get(c.id) != c]
         self.invalidate_spans(changed)
         self._cursor_changed()
+
+    def _position(self, c: CodingRow) -> int:
+        """Where ``c`` is (or goes) in the ``(start, id)``-ordered visible codings."""
+        codings = self.codings
+        k = self._spans.position(c.start)
+        while k < len(codings) and codings[k].start == c.start and codings[k].id < c.id:
+            k += 1
+        return k
 
     @property
     def words(self) -> Units:
@@ -359,12 +417,20 @@ class TranscriptView(ScrollView, can_focus=True):
         return rows
 
     def _refresh_rows(self, rows: set[int]) -> None:
-        """Repaint the rows whose caret/selection state changed (others come from the strip cache)."""
+        """Repaint the rows whose caret/selection state changed (others come from the strip cache).
+
+        ``rows`` are rows of the whole transcript; those on screen are repainted in runs (``refresh_lines``
+        takes rows of the whole transcript too: it subtracts the scroll offset itself)."""
         top = self.scroll_offset.y
         height = self.scrollable_content_region.height
-        for row in rows:
-            if top <= row < top + height:
-                self.refresh_line(row - top)
+        visible = sorted(row for row in rows if top <= row < top + height)
+        i = 0
+        while i < len(visible):
+            j = i
+            while j + 1 < len(visible) and visible[j + 1] == visible[j] + 1:
+                j += 1
+            self.refresh_lines(visible[i], j - i + 1)
+            i = j + 1
 
     def scroll_to_offset(self, offset: int, center: bool = False) -> None:
         """Keep ``offset`` in view. When the caret leaves the screen the view jumps by a third of a page
@@ -399,6 +465,8 @@ class TranscriptView(ScrollView, can_focus=True):
         ids = tuple(c.id for c in codings)
         if ids != self._last_cursor_codings:
             self._last_cursor_codings = ids
+            if self.cursor_listener is not None:
+                self.cursor_listener(codings)
             self.post_message(self.CursorMoved(self, codings))
 
     def action_move(self, unit: str, direction: int) -> None:
@@ -543,37 +611,105 @@ class TranscriptView(ScrollView, can_focus=True):
             self._tints[key] = style  # type: ignore[index]
         return style
 
-    def render_line(self, y: int) -> Strip:
-        row = y + self.scroll_offset.y
+    def render_lines(self, crop: Region) -> list[Strip]:
+        """One compositor pass over the rows on screen.
+
+        What every row depends on (width, scroll, caret, selection) is worked out once here rather than
+        per row (each is a region lookup or a bisect). With a plain box (no border, padding, tint or
+        opacity: the transcript has none) the finished rows also skip Textual's per-line styles pass: what
+        that pass would add (the cell under the scrollbar, the line filters) is done once per cached row,
+        so a row seen before costs a lookup, also after a scroll (when Textual repaints every line).
+        """
+        self._frame = self._frame_state()
+        try:
+            if not self._plain_box():
+                return super().render_lines(crop)
+            width = self.size.width
+            base_background, background = self.background_colors
+            inner = TextualStyle(background=base_background + background).rich_style
+            filters = tuple(self.get_line_filters())
+            context = (width, inner, filters, background)
+            if context != self._finish_context:
+                self._cache.clear()
+                self._finish_context = context
+            strips = []
+            for y in crop.line_range:
+                entry = self._cached_row(y, raw=False)
+                final = entry[1]
+                if final is None:
+                    final = entry[0].adjust_cell_length(width, inner)
+                    for line_filter in filters:
+                        final = final.apply_filter(line_filter, background)
+                    # keep only the finished strip: each Strip carries seven small caches, and thousands
+                    # of them made every full garbage collection walk 150,000 objects (60 ms, mid-keystroke)
+                    entry[:] = [None, final]
+                strips.append(final)
+            if crop.column_span != (0, width):
+                x1, x2 = crop.column_span
+                strips = [strip.crop(x1, x2) for strip in strips]
+            return strips
+        finally:
+            self._frame = None
+
+    def _plain_box(self) -> bool:
+        """No border, outline, padding, tint, opacity or hatch: nothing Textual's styles pass would add
+        to a row beyond padding it to the widget's width and the line filters."""
+        styles = self.styles
+        return (
+            not any(edge for edge, _ in styles.border)
+            and not any(edge for edge, _ in styles.outline)
+            and not any(styles.padding)
+            and not styles.tint.a
+            and styles.opacity == 1
+            and styles.text_opacity == 1
+            and not (styles.has_rule("hatch") and styles.hatch != "none")
+        )
+
+    def _frame_state(self) -> tuple[int, int, tuple[int, int] | None, int, tuple[int, int] | None]:
+        """``(width, top row, selection, caret row or -1, current sentence)`` as drawn now."""
         width = self.scrollable_content_region.width
         if width != self._wrapped_for and width:
             self._relayout()
-            row = y + self.scroll_offset.y
-        if row >= len(self._lines):
-            return Strip.blank(width, self._styles()["base"])
-        line = self._lines[row]
         sel = None
         if self.anchor is not None and self.anchor != self.cursor:
-            sa, sb = trim_span(self.text, min(self.anchor, self.cursor), max(self.anchor, self.cursor))
-            if sa < line.end and sb > line.start:
-                sel = (max(sa, line.start), min(sb, line.end))
-        caret = self.cursor if self.has_focus and self._index.row_of(self.cursor) == row else None
-        current = self.sentences.containing(self.cursor)
+            sel = trim_span(self.text, min(self.anchor, self.cursor), max(self.anchor, self.cursor))
+        caret_row = self._index.row_of(self.cursor) if self.has_focus else -1
+        return width, self.scroll_offset.y, sel, caret_row, self.sentences.containing(self.cursor)
+
+    def render_line(self, y: int) -> Strip:
+        return self._cached_row(y)[0]
+
+    def _cached_row(self, y: int, raw: bool = True) -> list:
+        """``[row strip or None, finished strip or None]`` for content line ``y``, from the cache when drawn
+        before with the same selection, caret and current sentence on it; with ``raw`` the row strip is
+        there (drawn again if only the finished one was kept)."""
+        width, top, selection, caret_row, current = self._frame or self._frame_state()
+        row = y + top
+        if row >= len(self._lines):
+            return [Strip.blank(width, self._styles()["base"]), None]
+        line = self._lines[row]
+        start, end = line.start, line.end
+        sel = None
+        if selection is not None and selection[0] < end and selection[1] > start:
+            sel = (max(selection[0], start), min(selection[1], end))
+        caret = self.cursor if caret_row == row else None
         cur = None
-        if current and current[0] < line.end and current[1] > line.start:
-            cur = (max(current[0], line.start), min(current[1], line.end))
+        if current and current[0] < end and current[1] > start:
+            cur = (max(current[0], start), min(current[1], end))
         key = (sel, caret, cur)
         cached = self._cache.get(row)
         if cached is None:
-            if len(self._cache) > 3000:
+            if len(self._cache) > CACHED_ROWS:
                 self._cache.clear()
             cached = self._cache[row] = {}
-        strip = cached.get(key)
-        if strip is None:
+        entry = cached.get(key)
+        if entry is None:
             if len(cached) > 8:
                 cached.clear()
-            strip = cached[key] = self._render_row(line, sel, caret, cur, width)
-        return strip
+            entry = cached[key] = [None, None]
+        if entry[0] is None and (raw or entry[1] is None):
+            entry[0] = self._render_row(line, sel, caret, cur, width)
+        return entry
 
     def on_focus(self) -> None:
         self.refresh()
@@ -596,17 +732,18 @@ class TranscriptView(ScrollView, can_focus=True):
         segments: list[Segment] = []
         if line.kind == BLANK:
             segments.append(Segment(" " * (gutter + self._text_width + 1), base))
-            segments.extend(self._render_margin(line, base))
-            return Strip(segments).crop_extend(0, width, base).simplify()
+            return self._finish_row(segments, gutter + self._text_width + 1, line, base, width)
         block = self.blocks[line.block]
         interviewer = block.role == "interviewer"
         indent = INTERVIEWER_INDENT if interviewer else 0
         if line.kind == FIRST and block.speaker:
             name = block.speaker if len(block.speaker) < gutter - 1 else block.speaker[: gutter - 2] + "…"
-            segments.append(Segment(name.ljust(gutter + indent),
-                                    styles["interviewer-speaker" if interviewer else "speaker"]))
+            name = name.ljust(gutter + indent)
+            segments.append(Segment(name, styles["interviewer-speaker" if interviewer else "speaker"]))
+            used = cell_len(name)
         else:
             segments.append(Segment(" " * (gutter + indent), base))
+            used = gutter + indent
         text_style = styles["interviewer"] if interviewer else base
         a, b = line.start, line.end
         overlapping = [self.codings[i] for i in self._spans.overlapping(a, b)] if b > a else []
@@ -621,6 +758,7 @@ class TranscriptView(ScrollView, can_focus=True):
         if caret is not None and a <= caret < b:
             cuts.update((caret, cluster_end(self.text, caret, b)))
         points = sorted(p for p in cuts if a <= p <= b)
+        exact = True
         text = self.text
         cells = 0
         limit = self._text_width - indent
@@ -637,6 +775,7 @@ class TranscriptView(ScrollView, can_focus=True):
             else:
                 chunk = "".join(display_char(ch) for ch in chunk)
                 w = text_cells(chunk)
+                exact = False  # emoji sequences: Rich may measure them otherwise; count as it does
                 if cells + w > limit:
                     chunk = set_cell_size(chunk, limit - cells)
                     w = limit - cells
@@ -659,11 +798,27 @@ class TranscriptView(ScrollView, can_focus=True):
             segments.append(Segment(" ", base + styles["caret"]))
             cells += 1
         segments.append(Segment(" " * (limit - cells + 1), base))
-        segments.extend(self._render_margin(line, base))
-        return Strip(segments).crop_extend(0, width, base).simplify()
+        return self._finish_row(segments, used + limit + 1 if exact else -1, line, base, width)
 
-    def _render_margin(self, line: VisualLine, base: Style) -> list[Segment]:
-        """Coding stripes: one column per lane, then the names of codes whose coding starts on this row."""
+    def _finish_row(self, segments: list[Segment], cells: int, line: VisualLine, base: Style, width: int) -> Strip:
+        """Add the stripes margin and make the row exactly ``width`` cells, as one ``Strip`` (building
+        strips is what drawing a row costs most: no intermediate ones). ``cells`` is the width of the
+        segments so far, or -1 to have Rich measure them."""
+        margin, margin_cells = self._render_margin(line, base)
+        segments.extend(margin)
+        if cells < 0:
+            cells = sum(cell_len(segment.text) for segment in segments)
+        else:
+            cells += margin_cells
+        if cells < width:
+            segments.append(Segment(" " * (width - cells), base))
+        elif cells > width:  # a narrow terminal: cut (rare, so the general path)
+            return Strip(segments).crop_extend(0, width, base).simplify()
+        return Strip(Segment.simplify(segments), width)
+
+    def _render_margin(self, line: VisualLine, base: Style) -> tuple[list[Segment], int]:
+        """Coding stripes: one column per lane, then the names of codes whose coding starts on this row
+        (and how many cells they take)."""
         lanes = self._lane_count
         out: list[Segment] = []
         by_lane: dict[int, CodingRow] = {}
@@ -694,8 +849,10 @@ class TranscriptView(ScrollView, can_focus=True):
                 glyph = "+"
             out.append(Segment(glyph, self._stripe_style(info.colour if info else "#888888")))
         room = self._label_width
+        cells = lanes
         if room:
             out.append(Segment(" ", base))
+            cells += 1
             starting: dict[int, list[CodingRow]] = {}
             if line.kind != BLANK:
                 for i in spans_idx:
@@ -712,7 +869,8 @@ class TranscriptView(ScrollView, can_focus=True):
                     name = set_cell_size(name, max(1, room - 2)) + "…"
                 out.append(Segment(name + " ", self._tint_label(info.colour if info else "#888888")))
                 room -= text_cells(name) + 1
-        return out
+                cells += cell_len(name) + 1
+        return out, cells
 
     def _tint_label(self, colour: str) -> Style:
         key = ("label", colour)
