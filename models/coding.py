@@ -272,11 +272,32 @@ def apply_code_in_session(
     return _apply_checked(session, transcript_id, code_id, coder_id, start, end, memo)
 
 
+_ANY_NEIGHBOUR_SQL = text(
+    'SELECT 1 FROM codings WHERE code_id = :code_id AND transcript_id = :transcript_id AND start <= :end'
+    ' AND "end" >= :start AND coder_id = :coder_id LIMIT 1'
+)
+
+
 def _apply_checked(
-    session: Session, transcript_id: int, code_id: int, coder_id: int, start: int, end: int, memo: str
+    session: Session,
+    transcript_id: int,
+    code_id: int,
+    coder_id: int,
+    start: int,
+    end: int,
+    memo: str,
+    flushed: bool = False,
 ) -> Coding:
-    """``apply_code_in_session`` once the transcript, the span, the code and the coder are known to be good."""
-    neighbours = same_code_neighbours(session, transcript_id, code_id, coder_id, start, end)
+    """``apply_code_in_session`` once the transcript, the span, the code and the coder are known to be good.
+
+    ``flushed``: the session has no pending changes, so a plain query can tell first whether there is any
+    neighbour to combine with (usually not) before loading them as objects.
+    """
+    params = {"transcript_id": transcript_id, "code_id": code_id, "coder_id": coder_id, "start": start, "end": end}
+    if flushed and session.execute(_ANY_NEIGHBOUR_SQL, params).first() is None:
+        neighbours = []
+    else:
+        neighbours = same_code_neighbours(session, transcript_id, code_id, coder_id, start, end)
     if neighbours:
         keep, *others = neighbours
         combine(session, keep, others, start, end, memo)
@@ -358,7 +379,8 @@ def apply_codes(
         for code_id, path, archived in codes:
             if archived:
                 raise WaveqdaError(f"code {path!r} is archived; unarchive it before coding with it")
-            ids.append(_apply_checked(session, transcript_id, code_id, coder_id, start, end, memo).id)
+            # every step before flushed its changes (a new coder, the previous code's coding)
+            ids.append(_apply_checked(session, transcript_id, code_id, coder_id, start, end, memo, flushed=True).id)
         paths = ", ".join(path for _, path, _ in codes)
         session.info["summary"] = (
             f"Coded {label} {start}:{end} “{snippet(body, 0, len(body))}” as {paths} ({coder_name})"

@@ -249,3 +249,23 @@ async def test_what_the_terminal_shows_after_partial_repaints_equals_a_full_repa
                 await pilot.pause()  # the terminal gets the full repaint: the next key starts from the truth
     finally:
         App._display = display  # type: ignore[method-assign]
+
+
+async def test_a_panel_with_more_lines_than_rows_draws_what_the_whole_text_would(make_app):
+    from rich.text import Text
+    from textual.visual import Visual, visualize
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        await open_transcript(pilot, "P01/T1")
+        panel = app.screen.query_one(CodesPanel)
+        width, height = panel.size
+        for lines in (height - 1, height, height + 1, 3 * height):
+            text = Text()
+            for n in range(lines):
+                text.append(f"line {n} " + "word " * (n % 9), style="bold" if n % 2 else "dim")
+                text.append("\n")
+            panel.text = text
+            panel._visual = None
+            whole = Visual.to_strips(panel, visualize(panel, text), width, height, panel.visual_style)
+            assert panel._render_all() == whole, lines

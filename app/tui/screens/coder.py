@@ -244,13 +244,22 @@ class CoderScreen(WorkspaceScreen):
         if span is None:
             self.notify("Select some text first", severity="warning")
             return None
-        ids = self._coding_change(
-            span, coding_ops.apply_codes, self.transcript_id, code_ids, self.wq.coder, span[0], span[1]
-        )
+        # The codings at the caret change twice (the new coding, then the caret moving to the span's start):
+        # the panel is drawn once, after both.
+        view = self.view
+        listener, view.cursor_listener = view.cursor_listener, None
+        try:
+            ids = self._coding_change(
+                span, coding_ops.apply_codes, self.transcript_id, code_ids, self.wq.coder, span[0], span[1]
+            )
+            if ids is not None:
+                view.set_caret(span[0], None)
+        finally:
+            view.cursor_listener = listener
+        self._show_panel(view.codings_at())
         if ids is not None:
             known = len(self.wq.recent_codes)
             self.wq.note_recent(code_ids)
-            self.view.set_caret(span[0], None)
             self._show_recent()
             if len(self.wq.recent_codes) != known:  # number keys (un)grey only when the list grows
                 self.refresh_bindings()

@@ -73,7 +73,14 @@ class CodesPanel(Widget):
 
     def _render_all(self) -> list[Strip]:
         width, height = self.size
-        return Visual.to_strips(self, self.render(), width, height, self.visual_style)
+        visual = self.render()
+        if self.text.plain.count("\n") >= height:
+            # Many codes here: only the first ``height`` lines can show (each takes a row at least), and
+            # wrapping the rest cost more than drawing the panel. Lines wrap on their own, so the rows
+            # drawn are the same.
+            lines = self.text.split("\n", allow_blank=True)
+            visual = visualize(self, Text("\n").join(lines[:height]))
+        return Visual.to_strips(self, visual, width, height, self.visual_style)
 
     def render_lines(self, crop: Region) -> list[Strip]:
         key = self._key()  # once per pass, not per line (each part is a lookup through the DOM)
