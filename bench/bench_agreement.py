@@ -107,17 +107,23 @@ def project_rows(name: str, path: Path, repeat: int) -> tuple[list[Row], dict[st
     project = open_project(path)
     try:
         with project.read() as session:
-            per_coder = dict(session.execute(
-                select(Coder.name, func.count()).join(Coding, Coding.coder_id == Coder.id).group_by(Coder.name)
-            ).tuples().all())
+            per_coder = dict(
+                session.execute(
+                    select(Coder.name, func.count()).join(Coding, Coding.coder_id == Coder.id).group_by(Coder.name)
+                )
+                .tuples()
+                .all()
+            )
         facts = {"codings": per_coder, "compared": sum(per_coder.get(c, 0) for c in CODERS)}
         for unit, n in (("character", repeat), ("sentence", max(3, repeat - 2)), ("turn", max(3, repeat - 2))):
             row = Row(f"{name}_{unit}", f"{name}: agreement, {unit} units", BUDGET_MS)
             report = measure(row, lambda u=unit: ar.agreement_report(project, CODERS, unit=u), n)
             overall = report.overall[0].values
-            row.detail = (f"{len(report.transcripts)} transcripts, {len(report.per_code)} codes, "
-                          f"{len(report.cells):,} cells; pooled κ {overall['kappa'].value:.3f}, "
-                          f"cu-α {overall['cu_alpha'].value:.3f}")
+            row.detail = (
+                f"{len(report.transcripts)} transcripts, {len(report.per_code)} codes, "
+                f"{len(report.cells):,} cells; pooled κ {overall['kappa'].value:.3f}, "
+                f"cu-α {overall['cu_alpha'].value:.3f}"
+            )
             rows.append(row)
         with project.read() as session:
             row = Row(f"{name}_load", f"{name}: of which loading (`load_comparison`)", None)
@@ -155,8 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     sys.path.insert(0, str(REPO))
     from bench.corpus import build_coded_project
 
-    results: dict[str, Any] = {"machine": machine_info(), "command": command, "uptime_before": uptime(),
-                               "projects": {}}
+    results: dict[str, Any] = {"machine": machine_info(), "command": command, "uptime_before": uptime(), "projects": {}}
     rows: list[Row] = []
     with tempfile.TemporaryDirectory(prefix="bench-agreement-", dir=OUT) as tmp:
         fixture = build_coded_project(Path(tmp) / "fixture.wqda", 32, 3, 10_000)
@@ -182,8 +187,12 @@ def main(argv: list[str] | None = None) -> int:
         "Projects (96 transcripts, 986,169 words, 300 leaf codes): `fixture` = `bench.corpus.build_coded_project` "
         f"(coders: {', '.join(f'{k} {v:,}' for k, v in sorted(p['fixture']['codings'].items()))} codings; "
         f"coder_a and coder_b compared, {p['fixture']['compared']:,} codings)"
-        + (f"; `merged` = the two `bench_merge` coder files merged ({p['merged']['compared']:,} codings by "
-           "coder_a and coder_b)" if "merged" in p else "")
+        + (
+            f"; `merged` = the two `bench_merge` coder files merged ({p['merged']['compared']:,} codings by "
+            "coder_a and coder_b)"
+            if "merged" in p
+            else ""
+        )
         + ". In-process times around `models.agreement_report` after one untimed warm-up. Verdict on CPU time: "
         "pass when the median is within budget, borderline when only the best run is, FAIL when no run is.",
         "",

@@ -125,9 +125,14 @@ def wait_quiet() -> float:
 
 
 def add_quiet_option(parser: argparse.ArgumentParser, default: float = 60.0) -> None:
-    parser.add_argument("--wait-quiet", type=float, default=default, metavar="SECONDS",
-                        help="before each group of timed runs, wait up to this long for the CPUs to be mostly idle "
-                        f"(default {default:g}; 0: never wait)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=default,
+        metavar="SECONDS",
+        help="before each group of timed runs, wait up to this long for the CPUs to be mostly idle "
+        f"(default {default:g}; 0: never wait)",
+    )
 
 
 def apply_quiet_option(args: argparse.Namespace) -> None:
@@ -183,10 +188,18 @@ class Row:
         if not self.samples:
             return {"key": self.key, "label": self.label, "detail": self.detail}
         return {
-            "key": self.key, "label": self.label, "budget_ms": self.budget_ms, "cpu_ms_median": self.cpu,
+            "key": self.key,
+            "label": self.label,
+            "budget_ms": self.budget_ms,
+            "cpu_ms_median": self.cpu,
             "cpu_ms_min": self.cpu_min,
-            "wall_ms_median": self.wall, "wall_ms_min": self.wall_min, "runs": len(self.samples),
-            "others_busy": self.others, "loadavg_1m": self.loadavg, "verdict": self.verdict(), "detail": self.detail,
+            "wall_ms_median": self.wall,
+            "wall_ms_min": self.wall_min,
+            "runs": len(self.samples),
+            "others_busy": self.others,
+            "loadavg_1m": self.loadavg,
+            "verdict": self.verdict(),
+            "detail": self.detail,
             "samples": [asdict(s) for s in self.samples],
         }
 
@@ -228,8 +241,9 @@ def machine_info() -> dict[str, str]:
     model = ""
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")),
-                     "")
+        model = next(
+            (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")), ""
+        )
     except OSError:
         pass
 
@@ -240,16 +254,23 @@ def machine_info() -> dict[str, str]:
             return "-"
 
     return {
-        "cores": str(os.cpu_count()), "cpu": model, "python": platform.python_version(),
-        "sqlite": sqlite3.sqlite_version, "sqlalchemy": version("sqlalchemy"), "spacy": version("spacy"),
-        "rapidfuzz": version("rapidfuzz"), "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cores": str(os.cpu_count()),
+        "cpu": model,
+        "python": platform.python_version(),
+        "sqlite": sqlite3.sqlite_version,
+        "sqlalchemy": version("sqlalchemy"),
+        "spacy": version("spacy"),
+        "rapidfuzz": version("rapidfuzz"),
+        "date": time.strftime("%Y-%m-%d %H:%M"),
     }
 
 
 def machine_line(info: dict[str, str]) -> str:
-    return (f"Measured {info['date']} on {info['cores']} cores ({info['cpu']}), Python {info['python']}, "
-            f"SQLite {info['sqlite']}, SQLAlchemy {info['sqlalchemy']}, spaCy {info['spacy']}, "
-            f"RapidFuzz {info['rapidfuzz']}.")
+    return (
+        f"Measured {info['date']} on {info['cores']} cores ({info['cpu']}), Python {info['python']}, "
+        f"SQLite {info['sqlite']}, SQLAlchemy {info['sqlalchemy']}, spaCy {info['spacy']}, "
+        f"RapidFuzz {info['rapidfuzz']}."
+    )
 
 
 def fmt_ms(value: float) -> str:
@@ -381,13 +402,15 @@ def read_rows(path: Path, repeat: int, facts: dict[str, Any]) -> list[Row]:
                 rows.append(row)
             row = Row("matrix", "code × timepoint matrix (all codes, rolled up)", BUDGETS_MS["matrix"])
             matrix = measure(row, lambda: queries.code_timepoint_matrix(session), repeat)
-            row.detail = (f"{len(matrix.rows)} rows × {len(matrix.timepoints)} timepoints, "
-                          f"{matrix.total.segments:,} segments")
+            row.detail = (
+                f"{len(matrix.rows)} rows × {len(matrix.timepoints)} timepoints, {matrix.total.segments:,} segments"
+            )
             rows.append(row)
             for key, label, query, fuzzy, lemma, budget in SEARCHES:
                 row = Row(key, label, BUDGETS_MS[budget] if budget else None)
-                hits = measure(row, lambda q=query, f=fuzzy, m=lemma: search.search(session, q, fuzzy=f, lemma=m),
-                               repeat)
+                hits = measure(
+                    row, lambda q=query, f=fuzzy, m=lemma: search.search(session, q, fuzzy=f, lemma=m), repeat
+                )
                 expression = search.build_expression(session, query, fuzzy, lemma)
                 shown = expression if len(expression) < 60 else expression[:57] + "..."
                 row.detail = f"{len(hits):,} hits; MATCH `{shown}`"
@@ -432,15 +455,17 @@ def write_rows(path: Path, repeat: int, facts: dict[str, Any], seed: int = 7) ->
             for _ in range(repeat):
                 tid, start, end = rng.choice(sentences)
                 code = rng.choice(leaves)
-                sample, _ = timed(lambda t=tid, c=code, s=start, e=end: coding.apply_codes(
-                    project, "bench", t, [c], "coder_a", s, e))
+                sample, _ = timed(
+                    lambda t=tid, c=code, s=start, e=end: coding.apply_codes(project, "bench", t, [c], "coder_a", s, e)
+                )
                 apply_new.samples.append(sample)
                 sample, ev = timed(lambda: history.undo(project, "bench"))
                 undo_new.samples.append(sample)
                 assert ev is not None and ev.operation == "coding.apply"
                 tid, code, end = rng.choice(existing)
-                sample, _ = timed(lambda t=tid, c=code, e=end: coding.apply_codes(
-                    project, "bench", t, [c], "coder_a", e, e + 80))
+                sample, _ = timed(
+                    lambda t=tid, c=code, e=end: coding.apply_codes(project, "bench", t, [c], "coder_a", e, e + 80)
+                )
                 apply_ext.samples.append(sample)
                 sample, _ = timed(lambda: history.undo(project, "bench"))
                 undo_ext.samples.append(sample)
@@ -506,9 +531,21 @@ def cold_rows(path: Path, repeat: int, facts: dict[str, Any], warm: dict[str, Ro
         with metered(row):
             for _ in range(repeat):
                 out = subprocess.run(
-                    [sys.executable, "-m", "bench.bench_engine", "--cold-child", op, "--project", str(path),
-                     "--theme", theme],
-                    cwd=REPO, capture_output=True, text=True, check=True,
+                    [
+                        sys.executable,
+                        "-m",
+                        "bench.bench_engine",
+                        "--cold-child",
+                        op,
+                        "--project",
+                        str(path),
+                        "--theme",
+                        theme,
+                    ],
+                    cwd=REPO,
+                    capture_output=True,
+                    text=True,
+                    check=True,
                 )
                 row.samples.append(Sample(**json.loads(out.stdout.strip().splitlines()[-1])))
         row.detail = "opens the project, then times one call (process start and imports not counted)"
@@ -519,8 +556,9 @@ def cold_rows(path: Path, repeat: int, facts: dict[str, Any], warm: dict[str, Ro
 # --- main -----------------------------------------------------------------------------------------------------
 
 
-def measure_size(participants: int, timepoints: int, words: int, codings: int, repeat: int, cold_repeat: int,
-                 work: Path) -> dict[str, Any]:
+def measure_size(
+    participants: int, timepoints: int, words: int, codings: int, repeat: int, cold_repeat: int, work: Path
+) -> dict[str, Any]:
     from bench.corpus import build_coded_project
     from models.store import open_project
 
@@ -541,12 +579,29 @@ def measure_size(participants: int, timepoints: int, words: int, codings: int, r
     rows += write_rows(path, max(repeat, 10), facts)
     print(f"p{participants}: writes done", file=sys.stderr)
     remove_project(path)
-    return {"participants": participants, "timepoints": timepoints, "words_per_transcript": words,
-            "codings": codings, "facts": facts, "rows": rows}
+    return {
+        "participants": participants,
+        "timepoints": timepoints,
+        "words_per_transcript": words,
+        "codings": codings,
+        "facts": facts,
+        "rows": rows,
+    }
 
 
-GROWTH_KEYS = ["retrieve_big", "retrieve_mid", "matrix", "fts_rare", "fts_common", "fts_prefix", "fuzzy",
-               "apply_new", "undo_new", "merge", "merge_undo"]
+GROWTH_KEYS = [
+    "retrieve_big",
+    "retrieve_mid",
+    "matrix",
+    "fts_rare",
+    "fts_common",
+    "fts_prefix",
+    "fuzzy",
+    "apply_new",
+    "undo_new",
+    "merge",
+    "merge_undo",
+]
 
 
 def markdown(results: dict[str, Any], command: str) -> str:
@@ -572,11 +627,17 @@ def markdown(results: dict[str, Any], command: str) -> str:
     ]
     if len(results["sizes"]) > 1:
         sizes = results["sizes"]
-        lines += ["", "Growth (CPU ms: median, and best run in brackets; codings proportional to the corpus; the "
-                  "busiest code merged into the second busiest at each size):", ""]
-        header = "| operation | " + " | ".join(
-            f"{s['facts']['words'] / 1000:,.0f}k words, {s['facts']['codings']:,} codings" for s in sizes
-        ) + " | growth (best / best) |"
+        lines += [
+            "",
+            "Growth (CPU ms: median, and best run in brackets; codings proportional to the corpus; the "
+            "busiest code merged into the second busiest at each size):",
+            "",
+        ]
+        header = (
+            "| operation | "
+            + " | ".join(f"{s['facts']['words'] / 1000:,.0f}k words, {s['facts']['codings']:,} codings" for s in sizes)
+            + " | growth (best / best) |"
+        )
         lines += [header, "| --- |" + " ---: |" * (len(sizes) + 1)]
         for key in GROWTH_KEYS:
             cells = []
@@ -592,8 +653,9 @@ def markdown(results: dict[str, Any], command: str) -> str:
                 label = "merge the busiest code into the second busiest (see below)"
             values = " | ".join(f"{fmt_ms(c.cpu)} (best {fmt_ms(c.cpu_min)})" for c in cells)
             words_ratio = sizes[-1]["facts"]["words"] / sizes[0]["facts"]["words"]
-            lines.append(f"| {label} | {values} | {cells[-1].cpu_min / cells[0].cpu_min:.1f}× "
-                         f"(corpus {words_ratio:.1f}×) |")
+            lines.append(
+                f"| {label} | {values} | {cells[-1].cpu_min / cells[0].cpu_min:.1f}× (corpus {words_ratio:.1f}×) |"
+            )
         merges = [next(r for r in s["rows"] if r.key == "merge") for s in sizes]
         lines += ["", "Merged at each size: " + "; ".join(f"{m.label.removeprefix('merge ')}" for m in merges) + "."]
     return "\n".join(lines)
@@ -601,14 +663,18 @@ def markdown(results: dict[str, Any], command: str) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_engine", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--sizes", default="3,10,32", help="participant counts (x3 timepoints x10,000 words); "
-                        "the last one gets the main table")
+    parser.add_argument(
+        "--sizes",
+        default="3,10,32",
+        help="participant counts (x3 timepoints x10,000 words); the last one gets the main table",
+    )
     parser.add_argument("--timepoints", type=int, default=3)
     parser.add_argument("--words", type=int, default=10_000, help="words per transcript")
     parser.add_argument("--codings-per-participant", type=float, default=FULL[3] / FULL[0])
     parser.add_argument("--repeat", type=int, default=9, help="timed runs per read query (writes: at least 10)")
-    parser.add_argument("--cold-repeat", type=int, default=5, help="fresh processes per cold row (0: none); "
-                        "only for the largest size")
+    parser.add_argument(
+        "--cold-repeat", type=int, default=5, help="fresh processes per cold row (0: none); only for the largest size"
+    )
     add_quiet_option(parser)
     parser.add_argument("--cold-child", help=argparse.SUPPRESS)
     parser.add_argument("--project", type=Path, help=argparse.SUPPRESS)
@@ -627,8 +693,9 @@ def main(argv: list[str] | None = None) -> int:
         for i, participants in enumerate(sizes):
             codings = round(participants * args.codings_per_participant)
             cold = args.cold_repeat if i == len(sizes) - 1 else 0
-            results["sizes"].append(measure_size(participants, args.timepoints, args.words, codings, args.repeat,
-                                                 cold, Path(tmp)))
+            results["sizes"].append(
+                measure_size(participants, args.timepoints, args.words, codings, args.repeat, cold, Path(tmp))
+            )
     results["uptime_after"] = uptime()
     text = markdown(results, command)
     print(text)

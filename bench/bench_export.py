@@ -106,15 +106,21 @@ def markdown(results: list[tuple[Case, Run]]) -> str:
         "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
     ]
     for case, run in results:
-        lines.append(f"| {case.name} | {case.rows:,} | {run.wall:.2f} | {run.cpu:.2f} | {run.max_rss_mb:.0f} | "
-                     f"{run.busy_before:.0%} | {verdict(case, run)} |")
+        lines.append(
+            f"| {case.name} | {case.rows:,} | {run.wall:.2f} | {run.cpu:.2f} | {run.max_rss_mb:.0f} | "
+            f"{run.busy_before:.0%} | {verdict(case, run)} |"
+        )
     return "\n".join(lines)
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench.bench_export", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--wait-quiet", type=float, default=60.0,
-                        help="seconds to wait for idle CPUs before each run (other engineers share the machine)")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=60.0,
+        help="seconds to wait for idle CPUs before each run (other engineers share the machine)",
+    )
     parser.add_argument("--repeat", type=int, default=1, help="runs per case; the fastest is reported")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
@@ -129,8 +135,11 @@ def main(argv: list[str] | None = None) -> int:
     print(table)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     (OUT_DIR / "bench_export.md").write_text(table + "\n", encoding="utf-8")
-    payload = {"machine": platform.platform(), "python": platform.python_version(),
-               "results": [{**asdict(case), **asdict(run), "cpu": run.cpu} for case, run in results]}
+    payload = {
+        "machine": platform.platform(),
+        "python": platform.python_version(),
+        "results": [{**asdict(case), **asdict(run), "cpu": run.cpu} for case, run in results],
+    }
     (OUT_DIR / "bench_export.json").write_text(json.dumps(payload, indent=2), encoding="utf-8")
     return 0
 

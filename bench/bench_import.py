@@ -182,8 +182,7 @@ def read_docx_folder(folder: Path) -> dict:
 
 def measure_python_docx(corpus: Path, busy: float) -> Run:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
-        cmd = [sys.executable, "-m", "bench.bench_import", "--read-docx", str(corpus / "docx"), "--json-out",
-               out.name]
+        cmd = [sys.executable, "-m", "bench.bench_import", "--read-docx", str(corpus / "docx"), "--json-out", out.name]
         run = run_measured(cmd, cwd=REPO, busy_before=busy)
         run.detail = json.loads(Path(out.name).read_text())
     return run
@@ -202,8 +201,7 @@ def ensure_qc() -> Path:
 
 def qc_version() -> str:
     out = subprocess.run([str(QC_VENV / "bin" / "pip"), "show", QC_PACKAGE], capture_output=True, text=True)
-    return next((line.split(":", 1)[1].strip() for line in out.stdout.splitlines() if line.startswith("Version")),
-                "?")
+    return next((line.split(":", 1)[1].strip() for line in out.stdout.splitlines() if line.startswith("Version")), "?")
 
 
 def measure_qc(corpus: Path, expected: int, work: Path, busy: float) -> Run:
@@ -211,8 +209,9 @@ def measure_qc(corpus: Path, expected: int, work: Path, busy: float) -> Run:
     folder = work / f"qc-{time.monotonic_ns()}"
     folder.mkdir()
     subprocess.run([str(qc), "init"], cwd=folder, check=True, stdout=subprocess.DEVNULL)
-    run = run_measured([str(qc), "corpus", "import", "-r", "-i", "verbatim", str(corpus / "txt")], cwd=folder,
-                       busy_before=busy)
+    run = run_measured(
+        [str(qc), "corpus", "import", "-r", "-i", "verbatim", str(corpus / "txt")], cwd=folder, busy_before=busy
+    )
     with sqlite3.connect(folder / "qualitative_coding.sqlite3") as db:
         documents = db.execute("SELECT count(*) FROM document").fetchone()[0]
     if documents != expected:
@@ -229,8 +228,9 @@ def machine_info() -> dict:
     model = ""
     try:
         lscpu = subprocess.run(["lscpu"], capture_output=True, text=True).stdout
-        model = next((line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")),
-                     "")
+        model = next(
+            (line.split(":", 1)[1].strip() for line in lscpu.splitlines() if line.startswith("Model name")), ""
+        )
     except OSError:
         pass
     nproc = subprocess.run(["nproc"], capture_output=True, text=True).stdout.strip() or str(os.cpu_count())
@@ -312,7 +312,7 @@ def markdown(results: dict) -> str:
         f"{corpus['words']:,} words as counted by waveqda, {corpus['turns']:,} turns, "
         f"{corpus['sentences']:,} sentences. Each row is a separate process timed from outside (start-up, "
         f"imports and loading spaCy included); wall time is the best of the runs, CPU time is user + sys of "
-        f"that run; \"busy\" is how busy the two CPUs were (with other work) just before it.",
+        f'that run; "busy" is how busy the two CPUs were (with other work) just before it.',
         "",
         "| what | runs | wall s (best) | wall s (median) | CPU s | peak RSS MB | budget | CPUs busy before |",
         "| --- | ---: | ---: | ---: | ---: | ---: | --- | ---: |",
@@ -355,8 +355,12 @@ def markdown(results: dict) -> str:
     scaling = results.get("scaling")
     if scaling:
         formats = sorted({fmt for row in scaling for fmt in row["formats"]}, key=["txt", "docx"].index)
-        lines += ["", f"Scaling (transcripts of about {corpus['words_per_transcript']:,} words; the "
-                  f"{corpus['transcripts']}-transcript row is the best run above, the others one run each):", ""]
+        lines += [
+            "",
+            f"Scaling (transcripts of about {corpus['words_per_transcript']:,} words; the "
+            f"{corpus['transcripts']}-transcript row is the best run above, the others one run each):",
+            "",
+        ]
         header = "| transcripts | words |" + "".join(
             f" {fmt} wall s | {fmt} CPU s | {fmt} ms per transcript | {fmt} peak RSS MB |" for fmt in formats
         )
@@ -404,11 +408,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--scaling", default="4,32,128", help="participant counts for the scaling runs ('' = none)")
     parser.add_argument("--scaling-formats", default="txt,docx")
     parser.add_argument("--no-qc", action="store_true", help="skip the qualitative-coding comparison")
-    parser.add_argument("--wait-quiet", type=float, default=120.0, metavar="SECONDS",
-                        help="before each run, wait up to this long for the CPUs to be mostly idle")
+    parser.add_argument(
+        "--wait-quiet",
+        type=float,
+        default=120.0,
+        metavar="SECONDS",
+        help="before each run, wait up to this long for the CPUs to be mostly idle",
+    )
     parser.add_argument("--busy-threshold", type=float, default=0.2)
-    parser.add_argument("--report-only", action="store_true",
-                        help="print the Markdown report of the last run (bench/out/bench_import.json) again")
+    parser.add_argument(
+        "--report-only",
+        action="store_true",
+        help="print the Markdown report of the last run (bench/out/bench_import.json) again",
+    )
     parser.add_argument("--read-docx", type=Path, help=argparse.SUPPRESS)
     parser.add_argument("--json-out", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -431,8 +443,13 @@ def main(argv: list[str] | None = None) -> int:
         "date": time.strftime("%Y-%m-%d"),
         "machine": machine_info(),
         "command": command,
-        "corpus": {"participants": args.participants, "timepoints": args.timepoints, "transcripts": expected,
-                   "words_per_transcript": args.words, "path": str(corpus)},
+        "corpus": {
+            "participants": args.participants,
+            "timepoints": args.timepoints,
+            "transcripts": expected,
+            "words_per_transcript": args.words,
+            "path": str(corpus),
+        },
         "rows": {},
     }
     rows = results["rows"]
@@ -446,8 +463,11 @@ def main(argv: list[str] | None = None) -> int:
             runs = []
             for n in range(args.repeat):
                 runs.append(measure_waveqda(corpus, fmt, expected, work, quiet()))
-                print(f"waveqda {fmt} run {n + 1}: {runs[-1].wall:.2f} s wall, {runs[-1].cpu:.2f} s CPU, "
-                      f"{runs[-1].max_rss_mb:.0f} MB", file=sys.stderr)
+                print(
+                    f"waveqda {fmt} run {n + 1}: {runs[-1].wall:.2f} s wall, {runs[-1].cpu:.2f} s CPU, "
+                    f"{runs[-1].max_rss_mb:.0f} MB",
+                    file=sys.stderr,
+                )
             rows[f"waveqda_{fmt}"] = summarise(runs)
         for fmt in formats:
             run = measure_waveqda(corpus, fmt, expected, work, quiet(), manifest=True)
@@ -470,8 +490,12 @@ def main(argv: list[str] | None = None) -> int:
             for fmt in scaling_formats:
                 if participants == args.participants and f"waveqda_{fmt}" in rows:
                     main_row = rows[f"waveqda_{fmt}"]
-                    run = {"wall": main_row["wall_min"], "cpu": main_row["cpu_best"],
-                           "max_rss_mb": main_row["max_rss_mb"], "detail": main_row["detail"]}
+                    run = {
+                        "wall": main_row["wall_min"],
+                        "cpu": main_row["cpu_best"],
+                        "max_rss_mb": main_row["max_rss_mb"],
+                        "detail": main_row["detail"],
+                    }
                 else:
                     measured = measure_waveqda(size_corpus, fmt, n, work, quiet())
                     run = asdict(measured) | {"cpu": measured.cpu}

@@ -108,11 +108,24 @@ def build_base(path: Path, participants: int, timepoints: int, words: int, seed:
 
         def add(name: str, parent: int | None, position: int) -> int:
             code_id = len(rows) + 1
-            rows.append({"id": code_id, "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-                         "parent_id": parent, "name": name, "definition": f"Benchmark code {name}.",
-                         "inclusion": "", "exclusion": "", "example": "", "memo": "",
-                         "colour": colours[(code_id - 1) % len(colours)], "position": position, "archived": False,
-                         "merged_into_id": None, "created_at": FIXTURE_EPOCH})
+            rows.append(
+                {
+                    "id": code_id,
+                    "uuid": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+                    "parent_id": parent,
+                    "name": name,
+                    "definition": f"Benchmark code {name}.",
+                    "inclusion": "",
+                    "exclusion": "",
+                    "example": "",
+                    "memo": "",
+                    "colour": colours[(code_id - 1) % len(colours)],
+                    "position": position,
+                    "archived": False,
+                    "merged_into_id": None,
+                    "created_at": FIXTURE_EPOCH,
+                }
+            )
             return code_id
 
         for t in range(n_themes):
@@ -121,8 +134,9 @@ def build_base(path: Path, participants: int, timepoints: int, words: int, seed:
                 sub = add(f"{THEMES[t]} {s + 1}", theme, s)
                 for c in range(n_leaves):
                     add(f"{THEMES[t]} {s + 1}.{c + 1}", sub, c)
-        with project.change("lead", "bench.fixture", "Benchmark fixture: shared codebook of 300 codes",
-                            undoable=False) as session:
+        with project.change(
+            "lead", "bench.fixture", "Benchmark fixture: shared codebook of 300 codes", undoable=False
+        ) as session:
             session.execute(insert(Code.__table__), rows)
     finally:
         project.close()
@@ -151,8 +165,7 @@ def add_coder_codings(path: Path, coder: str, codings: int, seed: int) -> int:
             leaves = sorted(cid for cid in tree.codes if not tree.children.get(cid))
             shared.shuffle(leaves)
             weights = [1.0 / (rank + 1) ** 0.85 for rank in range(len(leaves))]
-            session.execute(insert(Coder.__table__), [{"uuid": new_uuid(), "name": coder,
-                                                       "created_at": FIXTURE_EPOCH}])
+            session.execute(insert(Coder.__table__), [{"uuid": new_uuid(), "name": coder, "created_at": FIXTURE_EPOCH}])
             coder_id = session.scalar(select(Coder.id).where(Coder.name == coder))
             tids = list(session.scalars(select(Transcript.id).order_by(Transcript.id)))
             turns: dict[int, list[tuple[str, int, int]]] = {tid: [] for tid in tids}
@@ -163,11 +176,14 @@ def add_coder_codings(path: Path, coder: str, codings: int, seed: int) -> int:
             sentences: dict[tuple[int, int], list[tuple[int, int]]] = {}
             for tid, index, start, end in session.execute(
                 select(Sentence.transcript_id, Sentence.turn_index, Sentence.start, Sentence.end).order_by(
-                    Sentence.transcript_id, Sentence.start)
+                    Sentence.transcript_id, Sentence.start
+                )
             ):
                 sentences.setdefault((tid, index), []).append((start, end))
-            units = {tid: [(i, s, e) for i, (_r, s, e) in enumerate(rows) if e > s and (tid, i) in sentences]
-                     for tid, rows in turns.items()}
+            units = {
+                tid: [(i, s, e) for i, (_r, s, e) in enumerate(rows) if e > s and (tid, i) in sentences]
+                for tid, rows in turns.items()
+            }
             spoken = {tid: [u for u in us if turns[tid][u[0]][0] == "participant"] for tid, us in units.items()}
             tids = [tid for tid in tids if units[tid]]
             taken: dict[tuple[int, int], list[tuple[int, int]]] = {}
@@ -205,18 +221,30 @@ def add_coder_codings(path: Path, coder: str, codings: int, seed: int) -> int:
                 taken.setdefault(key, []).append((start, end))
                 clock += own.randrange(5, 120)
                 when = FIXTURE_EPOCH + timedelta(seconds=clock)
-                out.append({"uuid": new_uuid(), "transcript_id": tid, "code_id": code, "coder_id": coder_id,
-                            "start": start, "end": end, "memo": "Coder's memo." if own.random() < 0.02 else "",
-                            "key_quote": own.random() < 0.03, "status": "ok", "created_at": when,
-                            "updated_at": when})
+                out.append(
+                    {
+                        "uuid": new_uuid(),
+                        "transcript_id": tid,
+                        "code_id": code,
+                        "coder_id": coder_id,
+                        "start": start,
+                        "end": end,
+                        "memo": "Coder's memo." if own.random() < 0.02 else "",
+                        "key_quote": own.random() < 0.03,
+                        "status": "ok",
+                        "created_at": when,
+                        "updated_at": when,
+                    }
+                )
             session.execute(insert(Coding.__table__), out)
         return len(out)
     finally:
         project.close()
 
 
-def ensure_fixture(participants: int = 32, timepoints: int = 3, words: int = 10_000, codings: int = 50_000,
-                   seed: int = 1) -> dict[str, Path]:
+def ensure_fixture(
+    participants: int = 32, timepoints: int = 3, words: int = 10_000, codings: int = 50_000, seed: int = 1
+) -> dict[str, Path]:
     """``{"base": ..., "coder_a": ..., "coder_b": ...}``: cached project files (treat them as read-only)."""
     key = fixture_key(participants, timepoints, words, codings, seed)
     MERGE_DIR.mkdir(parents=True, exist_ok=True)
@@ -267,8 +295,16 @@ def counts(path: Path) -> dict[str, int]:
         }
 
 
-STAGES = ("merge_timepoints", "merge_coders", "merge_participants", "merge_codes", "merge_transcripts",
-          "merge_codings", "merge_memos", "merge_history")
+STAGES = (
+    "merge_timepoints",
+    "merge_coders",
+    "merge_participants",
+    "merge_codes",
+    "merge_transcripts",
+    "merge_codings",
+    "merge_memos",
+    "merge_history",
+)
 
 
 class StageClock:
@@ -369,8 +405,10 @@ def measure(paths: dict[str, Path], repeat: int, work: Path, profile_dir: Path |
             remove_project(target)
     again.others, again.loadavg = row.others, row.loadavg
     c = report.sources[0].counts
-    row.detail = (f"→ {found['codings']:,} codings; codes matched by UUID {c['codes.matched_by_uuid']}, "
-                  f"transcripts matched {c['transcripts.matched']}, codings added {c['codings.added']:,}")
+    row.detail = (
+        f"→ {found['codings']:,} codings; codes matched by UUID {c['codes.matched_by_uuid']}, "
+        f"transcripts matched {c['transcripts.matched']}, codings added {c['codings.added']:,}"
+    )
     again.detail = f"codings already present {again_report.sources[0].counts['codings.already_present']:,}"
     rows += [row, stage_row("merge_into_copy_stages", "↳ where the time goes", row, clocks), again]
     if profile_dir:
@@ -388,8 +426,10 @@ def measure(paths: dict[str, Path], repeat: int, work: Path, profile_dir: Path |
             row.samples.append(sample)
             found = check(target, n_b, row.label)
             remove_project(target)
-    row.detail = (f"→ {found['transcripts']} transcripts, {found['sentences']:,} sentences, "
-                  f"{found['indexed_turns']:,} indexed turns, {found['codings']:,} codings copied")
+    row.detail = (
+        f"→ {found['transcripts']} transcripts, {found['sentences']:,} sentences, "
+        f"{found['indexed_turns']:,} indexed turns, {found['codings']:,} codings copied"
+    )
     rows += [row, stage_row("merge_into_new_stages", "↳ where the time goes", row, clocks)]
     if profile_dir:
         target = work / "new-profiled.wqda"
@@ -451,8 +491,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--codings", type=int, default=50_000, help="codings per coder file")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--profile", action="store_true", help="also run each scenario once more under cProfile "
-                        "(untimed), write bench/out/merge/*.prof and print their top functions")
+    parser.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run each scenario once more under cProfile "
+        "(untimed), write bench/out/merge/*.prof and print their top functions",
+    )
     add_quiet_option(parser)
     args = parser.parse_args(argv)
     apply_quiet_option(args)
@@ -461,9 +505,14 @@ def main(argv: list[str] | None = None) -> int:
     paths = ensure_fixture(args.participants, args.timepoints, args.words, args.codings, args.seed)
     base = counts(paths["base"])
     results: dict[str, Any] = {
-        "machine": machine_info(), "command": command, "uptime_before": uptime(),
-        "fixture": {**base, "codings_per_coder": counts(paths["coder_a"])["codings"],
-                    "paths": {k: str(v) for k, v in paths.items()}},
+        "machine": machine_info(),
+        "command": command,
+        "uptime_before": uptime(),
+        "fixture": {
+            **base,
+            "codings_per_coder": counts(paths["coder_a"])["codings"],
+            "paths": {k: str(v) for k, v in paths.items()},
+        },
     }
     with tempfile.TemporaryDirectory(prefix="bench-merge-", dir=OUT) as tmp:
         rows = measure(paths, args.repeat, Path(tmp), MERGE_DIR if args.profile else None)

@@ -120,8 +120,7 @@ def make_register(corpus_words: set[str], seed: int = 1, size: int = REGISTER_SI
         add(word.capitalize(), "place" if i % 4 == 3 else "person", "word in corpus", len(out) % 3 == 2)
     for word in present[:20]:
         add(f"{word.capitalize()} Ward", "ward", "word in corpus + Ward", False)
-        add(f"{word.capitalize()} {rng.choice(ORG_SUFFIXES)}", "organisation", "word in corpus + organisation",
-            False)
+        add(f"{word.capitalize()} {rng.choice(ORG_SUFFIXES)}", "organisation", "word in corpus + organisation", False)
     while len(out) < size:
         kind = rng.random()
         if kind < 0.55:
@@ -129,8 +128,12 @@ def make_register(corpus_words: set[str], seed: int = 1, size: int = REGISTER_SI
         elif kind < 0.75:
             add(f"{_invented(rng)} {_invented(rng)}", "person", "invented full name", False)
         elif kind < 0.85:
-            add(_invented(rng) + rng.choice(["bury", "field", "ham", "ton"]), "place", "invented town",
-                len(out) % 3 == 2)
+            add(
+                _invented(rng) + rng.choice(["bury", "field", "ham", "ton"]),
+                "place",
+                "invented town",
+                len(out) % 3 == 2,
+            )
         elif kind < 0.93:
             add(f"{_invented(rng)} Ward", "ward", "invented ward", False)
         else:
@@ -230,15 +233,26 @@ def inprocess_rows(source: Path, repeat: int, work: Path) -> tuple[list[Row], di
                 remove_project(path)
     again.others, again.loadavg = first.others, first.loadavg
     sources = Counter(r["source"] for r in result)
-    first.detail = (f"{len(result):,} candidates ({', '.join(f'{k} {v}' for k, v in sources.most_common())}); "
-                    "spaCy tables already loaded in this process")
+    first.detail = (
+        f"{len(result):,} candidates ({', '.join(f'{k} {v}' for k, v in sources.most_common())}); "
+        "spaCy tables already loaded in this process"
+    )
     again.detail = "candidates already known: updated, not re-created"
-    return [first, again], {"candidates": len(result), "by_source": dict(sources),
-                            "examples": [r["text"] for r in result[:25]]}
+    return [first, again], {
+        "candidates": len(result),
+        "by_source": dict(sources),
+        "examples": [r["text"] for r in result[:25]],
+    }
 
 
-DETECTORS = ("common_words", "_speaker_labels", "_capitalised_names", "_entity_ruler_names", "_statistical_names",
-             "_fuzzy_register_matches")
+DETECTORS = (
+    "common_words",
+    "_speaker_labels",
+    "_capitalised_names",
+    "_entity_ruler_names",
+    "_statistical_names",
+    "_fuzzy_register_matches",
+)
 
 
 def breakdown_rows(source: Path, work: Path, repeat: int) -> list[Row]:
@@ -311,8 +325,10 @@ def register_summary(register: list[dict[str, Any]]) -> str:
     for e in register:
         examples.setdefault(e["origin"], []).append(e["term"] + (f" (~{e['variants'][0]})" if e["variants"] else ""))
     parts = [f"{n} {origin} (e.g. {', '.join(examples[origin][:4])})" for origin, n in origins.most_common()]
-    return (f"{len(register)} entries, {variants} variant spellings; categories "
-            f"{', '.join(f'{k} {v}' for k, v in categories.most_common())}. By origin: " + "; ".join(parts) + ".")
+    return (
+        f"{len(register)} entries, {variants} variant spellings; categories "
+        f"{', '.join(f'{k} {v}' for k, v in categories.most_common())}. By origin: " + "; ".join(parts) + "."
+    )
 
 
 def main(argv: list[str] | None = None) -> int:

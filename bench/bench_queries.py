@@ -106,8 +106,10 @@ def warm_rows(path: Path, repeat: int, facts: dict[str, Any]) -> list[Row]:
                 rows.append(row)
             row = Row("matrix", "code × timepoint matrix (all codes, rolled up): repeat call", MATRIX_MS)
             matrix = measure(row, lambda: queries.code_timepoint_matrix(session), repeat)
-            row.detail = (f"{len(matrix.rows)} rows × {len(matrix.timepoints)} timepoints, "
-                          f"{matrix.total.segments:,} segments, {matrix.total.words:,} words coded")
+            row.detail = (
+                f"{len(matrix.rows)} rows × {len(matrix.timepoints)} timepoints, "
+                f"{matrix.total.segments:,} segments, {matrix.total.words:,} words coded"
+            )
             rows.append(row)
             row = Row("retrieve_all", "every coding as segments (`retrieve`, no code, turn context)", None)
             found = measure(row, lambda: queries.retrieve(session, None, context="turn"), max(3, repeat // 3))

@@ -195,7 +195,9 @@ def measure_launch(project_path: Path, runs: int = 5) -> dict[str, float]:
         start = time.perf_counter()
         proc = subprocess.Popen(
             [sys.executable, "-c", LAUNCH_CHILD.format(repo=str(REPO), path=str(project_path))],
-            stdout=subprocess.PIPE, text=True, cwd=REPO,
+            stdout=subprocess.PIPE,
+            text=True,
+            cwd=REPO,
         )
         assert proc.stdout is not None
         line = proc.stdout.readline()
@@ -207,8 +209,11 @@ def measure_launch(project_path: Path, runs: int = 5) -> dict[str, float]:
         cpu.append(float(line.split()[2]))
     # Wall time is what a person waits; CPU time (the child's, interpreter start included) is what the
     # machine spent, and stays meaningful when other work shares the CPUs.
-    return {"launch_to_home_s": statistics.median(times), "launch_cpu_s": statistics.median(cpu),
-            "spacy_loaded_at_start": spacy}
+    return {
+        "launch_to_home_s": statistics.median(times),
+        "launch_cpu_s": statistics.median(cpu),
+        "spacy_loaded_at_start": spacy,
+    }
 
 
 def sample_project(work: Path) -> Path:
@@ -232,14 +237,17 @@ def main(argv: list[str] | None = None) -> int:
         results["launch"] = measure_launch(sample_project(work))
         sizes = [(30_000, 2_000)] if args.quick else [(30_000, 2_000), (120_000, 10_000)]
         for words, codings in sizes:
-            path = build_coded_project(work / f"p{words}.wqda", participants=1, timepoints=1, words=words,
-                                       codes=300, codings=codings, coders=3)
+            path = build_coded_project(
+                work / f"p{words}.wqda", participants=1, timepoints=1, words=words, codes=300, codings=codings, coders=3
+            )
             results[f"coder_{words}w_{codings}c"] = asyncio.run(measure_coder(path))
             for size in ((80, 24), (160, 50)):
                 results[f"coder_{words}w_{codings}c"][f"page_down_{size[0]}x{size[1]}"] = asyncio.run(
-                    measure_page_down(path, size))
-        path = build_coded_project(work / "retrieve.wqda", participants=12, timepoints=3, words=4000,
-                                   codes=300, codings=8000, coders=3)
+                    measure_page_down(path, size)
+                )
+        path = build_coded_project(
+            work / "retrieve.wqda", participants=12, timepoints=3, words=4000, codes=300, codings=8000, coders=3
+        )
         results["retrieve_5000"] = asyncio.run(measure_retrieve(path))
     results["machine"] = {"cpus": os.cpu_count(), "python": sys.version.split()[0]}
     OUT.mkdir(parents=True, exist_ok=True)
@@ -248,8 +256,11 @@ def main(argv: list[str] | None = None) -> int:
     for group, values in results.items():
         for key, value in values.items():
             budget = BUDGETS_MS.get(key)
-            unit = "" if key in ("words", "codings", "segments", "cpus", "python") or isinstance(value, bool) else (
-                " s" if key.endswith("_s") else " ms CPU")
+            unit = (
+                ""
+                if key in ("words", "codings", "segments", "cpus", "python") or isinstance(value, bool)
+                else (" s" if key.endswith("_s") else " ms CPU")
+            )
             shown = f"{value:.2f}" if isinstance(value, float) else str(value)
             print(f"| {group}: {key} | {shown}{unit} | {'' if budget is None else budget} |")
     return 0

@@ -368,8 +368,15 @@ def ensure_corpus(
             for fmt in missing:
                 shutil.rmtree(folder / fmt, ignore_errors=True)
             # Rewrite every format wanted so far, so manifest.csv lists them all.
-            write_corpus(folder, participants, timepoints, words, sorted(set(have) | set(missing)), seed,
-                         progress=sys.stderr.isatty())
+            write_corpus(
+                folder,
+                participants,
+                timepoints,
+                words,
+                sorted(set(have) | set(missing)),
+                seed,
+                progress=sys.stderr.isatty(),
+            )
             for fmt in missing:
                 (folder / f".complete-{fmt}").touch()
     return folder
@@ -398,12 +405,12 @@ def codebook_shape(codes: int) -> tuple[int, int, int]:
     return 1, 1, codes
 
 
-def coded_project_key(participants: int, timepoints: int, words: int, codes: int, codings: int, coders: int,
-                      seed: int) -> str:
+def coded_project_key(
+    participants: int, timepoints: int, words: int, codes: int, codings: int, coders: int, seed: int
+) -> str:
     from models.store import HEAD_REVISION
 
-    return (f"coded-{corpus_key(participants, timepoints, words, seed)}-c{codes}-n{codings}-k{coders}"
-            f"-{HEAD_REVISION}")
+    return f"coded-{corpus_key(participants, timepoints, words, seed)}-c{codes}-n{codings}-k{coders}-{HEAD_REVISION}"
 
 
 def cached_coded_project(
@@ -427,8 +434,7 @@ def cached_coded_project(
             building = target.with_name(f"{key}.building-{os.getpid()}.wqda")
             _remove_project_files(building)
             try:
-                _build_coded_project(building, participants, timepoints, words, codes, codings, coders, seed,
-                                     root)
+                _build_coded_project(building, participants, timepoints, words, codes, codings, coders, seed, root)
                 os.replace(building, target)
             finally:
                 _remove_project_files(building)
@@ -484,8 +490,17 @@ def _remove_project_files(path: Path) -> None:
         Path(f"{path}{suffix}").unlink(missing_ok=True)
 
 
-def _build_coded_project(path: Path, participants: int, timepoints: int, words: int, codes: int, codings: int,
-                         coders: int, seed: int, root: Path) -> None:
+def _build_coded_project(
+    path: Path,
+    participants: int,
+    timepoints: int,
+    words: int,
+    codes: int,
+    codings: int,
+    coders: int,
+    seed: int,
+    root: Path,
+) -> None:
     from importers.batch import import_paths
     from models.store import create_project
 
@@ -527,12 +542,24 @@ def _insert_codebook_and_codings(session, codes: int, codings: int, coders: int,
         nonlocal next_id
         code_id = next_id
         next_id += 1
-        code_rows.append({
-            "id": code_id, "uuid": new_uuid(), "parent_id": parent, "name": name,
-            "definition": f"Generated {kind} for benchmarks: {name}.", "inclusion": "", "exclusion": "",
-            "example": "", "memo": "", "colour": colours[(code_id - 1) % len(colours)], "position": position,
-            "archived": False, "merged_into_id": None, "created_at": FIXTURE_EPOCH,
-        })
+        code_rows.append(
+            {
+                "id": code_id,
+                "uuid": new_uuid(),
+                "parent_id": parent,
+                "name": name,
+                "definition": f"Generated {kind} for benchmarks: {name}.",
+                "inclusion": "",
+                "exclusion": "",
+                "example": "",
+                "memo": "",
+                "colour": colours[(code_id - 1) % len(colours)],
+                "position": position,
+                "archived": False,
+                "merged_into_id": None,
+                "created_at": FIXTURE_EPOCH,
+            }
+        )
         return code_id
 
     for t in range(n_themes):
@@ -546,8 +573,7 @@ def _insert_codebook_and_codings(session, codes: int, codings: int, coders: int,
 
     coder_rows = [{"uuid": new_uuid(), "name": CODER_NAMES[k], "created_at": FIXTURE_EPOCH} for k in range(coders)]
     session.execute(insert(Coder.__table__), coder_rows)
-    coder_ids = list(session.scalars(select(Coder.id).where(Coder.name.in_(CODER_NAMES[:coders])).order_by(
-        Coder.name)))
+    coder_ids = list(session.scalars(select(Coder.id).where(Coder.name.in_(CODER_NAMES[:coders])).order_by(Coder.name)))
 
     # Units to code: per transcript its turns (role, span) and each turn's sentence spans.
     transcript_ids = list(session.scalars(select(Transcript.id).order_by(Transcript.id)))
@@ -622,11 +648,21 @@ def _insert_codebook_and_codings(session, codes: int, codings: int, coders: int,
             taken.setdefault(key, []).append((start, end))
             clock += rng.randrange(5, 120)
             when = FIXTURE_EPOCH + timedelta(seconds=clock)
-            coding_rows.append({
-                "uuid": new_uuid(), "transcript_id": tid, "code_id": code_id, "coder_id": coder_ids[k],
-                "start": start, "end": end, "memo": "Generated memo on this segment." if rng.random() < 0.02 else "",
-                "key_quote": rng.random() < 0.03, "status": "ok", "created_at": when, "updated_at": when,
-            })
+            coding_rows.append(
+                {
+                    "uuid": new_uuid(),
+                    "transcript_id": tid,
+                    "code_id": code_id,
+                    "coder_id": coder_ids[k],
+                    "start": start,
+                    "end": end,
+                    "memo": "Generated memo on this segment." if rng.random() < 0.02 else "",
+                    "key_quote": rng.random() < 0.03,
+                    "status": "ok",
+                    "created_at": when,
+                    "updated_at": when,
+                }
+            )
             if len(coding_rows) >= codings:
                 break
     session.execute(insert(Coding.__table__), coding_rows)
@@ -643,8 +679,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--words", type=int, default=10_000, help="words per transcript (about)")
     parser.add_argument("--formats", default="txt,docx", help="comma-separated: txt, docx")
     parser.add_argument("--seed", type=int, default=1)
-    parser.add_argument("--coded-project", type=Path, metavar="PATH",
-                        help="also build a coded project here (txt corpus imported, 300 codes, 50,000 codings)")
+    parser.add_argument(
+        "--coded-project",
+        type=Path,
+        metavar="PATH",
+        help="also build a coded project here (txt corpus imported, 300 codes, 50,000 codings)",
+    )
     parser.add_argument("--codes", type=int, default=300)
     parser.add_argument("--codings", type=int, default=50_000)
     parser.add_argument("--coders", type=int, default=3)
@@ -652,16 +692,31 @@ def main(argv: list[str] | None = None) -> int:
     formats = [f.strip() for f in args.formats.split(",") if f.strip()]
     started = time.perf_counter()
     try:
-        written = write_corpus(args.out_dir, args.participants, args.timepoints, args.words, formats, args.seed,
-                               progress=sys.stderr.isatty())
+        written = write_corpus(
+            args.out_dir,
+            args.participants,
+            args.timepoints,
+            args.words,
+            formats,
+            args.seed,
+            progress=sys.stderr.isatty(),
+        )
     except ValueError as exc:
         parser.error(str(exc))
     counts = ", ".join(f"{len(files)} .{fmt}" for fmt, files in written.items())
     print(f"wrote {counts} and manifest.csv to {args.out_dir} in {time.perf_counter() - started:.1f} s")
     if args.coded_project:
         started = time.perf_counter()
-        build_coded_project(args.coded_project, args.participants, args.timepoints, args.words, args.codes,
-                            args.codings, args.coders, args.seed)
+        build_coded_project(
+            args.coded_project,
+            args.participants,
+            args.timepoints,
+            args.words,
+            args.codes,
+            args.codings,
+            args.coders,
+            args.seed,
+        )
         print(f"built {args.coded_project} in {time.perf_counter() - started:.1f} s")
     return 0
 

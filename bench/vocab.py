@@ -23,16 +23,44 @@ GENERAL_WORDS = 3000
 
 # Function words of two letters or fewer that English speech really uses (the rest of the short forms in the
 # frequency table are contraction fragments such as "nt"/"ca", single letters, or foreign words).
-SHORT_OK = {"a", "i", "to", "of", "in", "it", "is", "be", "as", "at", "so", "we", "he", "by", "or", "on", "do",
-            "if", "me", "my", "up", "an", "go", "no", "us", "am", "oh", "ok"}
-
+SHORT_OK = {
+    "a",
+    "i",
+    "to",
+    "of",
+    "in",
+    "it",
+    "is",
+    "be",
+    "as",
+    "at",
+    "so",
+    "we",
+    "he",
+    "by",
+    "or",
+    "on",
+    "do",
+    "if",
+    "me",
+    "my",
+    "up",
+    "an",
+    "go",
+    "no",
+    "us",
+    "am",
+    "oh",
+    "ok",
+}
 
 
 def _words(text: str) -> list[str]:
     return text.split()
 
 
-BLOCKLIST = set(_words("""
+BLOCKLIST = set(
+    _words("""
 shit fuck fucking fucked fucks sex ass hell damn damned bitch bitches rape raped porn dick penis pussy cunt boobs
 tits cock vagina whore bullshit asshole shitty crap sucks suck sucked sexy piss pissed retarded douche goddamn
 bastard cum sexual sexually sexist sexuality naked butt gay racist racism nazi kill kills killed killing killer
@@ -48,7 +76,8 @@ servers download submission submissions resubmit subreddit album albums episode 
 chick chicks girlfriend boyfriend hot attractive kiss dating douche dick dicks tank tanks combat fighter
 feminist feminists feminism democrats republicans liberal conservative politicians religion religious god
 gods bible church christian jesus hitler
-"""))
+""")
+)
 
 # What the study's interviews talk about: every inflected form of these is kept and weighted up.
 DOMAIN_LEMMAS = _words("""

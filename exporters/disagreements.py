@@ -51,8 +51,9 @@ def _transcripts_in_scope(session: Any, filters: ExportFilters) -> list[str] | N
     """Transcript refs (``P01/T2``) allowed by the participant, timepoint and attribute filters."""
     if not (filters.participants or filters.timepoints or filters.attributes):
         return None
-    scoped = ExportFilters(timepoints=filters.timepoints, participants=filters.participants,
-                           attributes=filters.attributes)
+    scoped = ExportFilters(
+        timepoints=filters.timepoints, participants=filters.participants, attributes=filters.attributes
+    )
     refs = [f"{p}/{t}" for p, keys in sorted(interviewed(session, scoped).items()) for t in sorted(keys)]
     if not refs:
         raise WaveqdaError("no transcripts match these filters")

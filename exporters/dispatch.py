@@ -41,8 +41,9 @@ def check_request(out_path: Path, kind: str | None) -> str:
     """The kind to write (defaulted from the suffix), or a one-line error naming what would work."""
     suffix = out_path.suffix.lower()
     if suffix not in KINDS:
-        raise WaveqdaError(f"{out_path}: cannot export to {suffix or 'a file without a suffix'}; "
-                           f"use one of {', '.join(KINDS)}")
+        raise WaveqdaError(
+            f"{out_path}: cannot export to {suffix or 'a file without a suffix'}; use one of {', '.join(KINDS)}"
+        )
     kind = kind or DEFAULT_KIND[suffix]
     if kind not in KINDS[suffix]:
         raise WaveqdaError(f"--kind {kind} cannot be written as {suffix}; for {suffix} use: {', '.join(KINDS[suffix])}")

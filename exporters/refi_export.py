@@ -281,9 +281,13 @@ class _ProjectWriter:
         for guid in self.project_notes:
             self.xml.sub(root, "NoteRef", targetGUID=guid)
         self.report.counts.update(
-            coders=len(data.coders), codes=len(data.tree.codes), sources=len(data.transcripts),
-            codings=sum(len(v) for v in data.codings.values()), cases=len(data.participants),
-            notes=len(self.notes), sets=len(data.timepoints),
+            coders=len(data.coders),
+            codes=len(data.tree.codes),
+            sources=len(data.transcripts),
+            codings=sum(len(v) for v in data.codings.values()),
+            cases=len(data.participants),
+            notes=len(self.notes),
+            sets=len(data.timepoints),
         )
         self._note_losses()
         return root
@@ -305,8 +309,9 @@ class _ProjectWriter:
     def _code(self, parent: Any, code_id: int) -> None:
         code = self.data.tree.codes[code_id]
         colour = code.colour if _RGB.match(code.colour or "") else None
-        element = self.xml.sub(parent, "Code", guid=code.uuid, name=self._clean(code.name), isCodable="true",
-                               color=colour)
+        element = self.xml.sub(
+            parent, "Code", guid=code.uuid, name=self._clean(code.name), isCodable="true", color=colour
+        )
         description = compose_description(code)
         if description:
             self.xml.sub(element, "Description", self._clean(description))
@@ -321,15 +326,22 @@ class _ProjectWriter:
         variables = self.xml.sub(root, "Variables")
         for definition in self.data.definitions:
             typ = _variable_type(definition)
-            element = self.xml.sub(variables, "Variable", guid=definition.uuid, name=definition.name,
-                                   typeOfVariable=typ)
+            element = self.xml.sub(
+                variables, "Variable", guid=definition.uuid, name=definition.name, typeOfVariable=typ
+            )
             if definition.type == "choice" and typ == "Text":
-                self.xml.sub(element, "Description", CHOICES_PREFIX + json.dumps(definition.choices or [],
-                                                                                   ensure_ascii=False))
+                self.xml.sub(
+                    element, "Description", CHOICES_PREFIX + json.dumps(definition.choices or [], ensure_ascii=False)
+                )
         if self.data.transcripts:
             for label in (PARTICIPANT_VARIABLE, TIMEPOINT_VARIABLE):
-                self.xml.sub(variables, "Variable", guid=self._source_variable(label), name=self._variable_name(label),
-                             typeOfVariable="Text")
+                self.xml.sub(
+                    variables,
+                    "Variable",
+                    guid=self._source_variable(label),
+                    name=self._variable_name(label),
+                    typeOfVariable="Text",
+                )
         self.xml.drop_if_empty(variables)
 
     def _variable_name(self, label: str) -> str:
@@ -356,8 +368,9 @@ class _ProjectWriter:
                 self.xml.sub(case, "SourceRef", targetGUID=transcript.uuid)
         self.xml.drop_if_empty(cases)
 
-    def _attribute_value(self, case: Any, definition: AttributeDefinition, participant: Participant,
-                         value: str) -> None:
+    def _attribute_value(
+        self, case: Any, definition: AttributeDefinition, participant: Participant, value: str
+    ) -> None:
         typ = _variable_type(definition)
         converted = _typed_value(typ, value)
         if converted is None:
@@ -382,7 +395,9 @@ class _ProjectWriter:
             text, offsets = self.replacer.replace_mapped(text)
         self.sources.append((f"sources/{transcript.uuid}.txt", text))
         element = self.xml.sub(
-            parent, "TextSource", guid=transcript.uuid,
+            parent,
+            "TextSource",
+            guid=transcript.uuid,
             name=label if self.replacer is not None else transcript.title,
             plainTextPath=f"internal://{transcript.uuid}.txt",
             creationDateTime=xsd_datetime(transcript.imported_at),
@@ -403,14 +418,20 @@ class _ProjectWriter:
     def _selection(self, parent: Any, coding: Coding, text: str, start: int, end: int) -> None:
         coder = self.coder_guid[coding.coder_id]
         selection = self.xml.sub(
-            parent, "PlainTextSelection", guid=derived_guid("selection", coding.uuid),
+            parent,
+            "PlainTextSelection",
+            guid=derived_guid("selection", coding.uuid),
             name=None if self.replacer is not None else shorten(text[start:end]),
-            startPosition=str(start), endPosition=str(end), creatingUser=coder,
-            creationDateTime=xsd_datetime(coding.created_at), modifyingUser=coder,
+            startPosition=str(start),
+            endPosition=str(end),
+            creatingUser=coder,
+            creationDateTime=xsd_datetime(coding.created_at),
+            modifyingUser=coder,
             modifiedDateTime=xsd_datetime(coding.updated_at),
         )
-        element = self.xml.sub(selection, "Coding", guid=coding.uuid, creatingUser=coder,
-                               creationDateTime=xsd_datetime(coding.created_at))
+        element = self.xml.sub(
+            selection, "Coding", guid=coding.uuid, creatingUser=coder, creationDateTime=xsd_datetime(coding.created_at)
+        )
         self.xml.sub(element, "CodeRef", targetGUID=self.data.tree.codes[coding.code_id].uuid)
         if coding.memo.strip():
             self._note(element, derived_guid("coding-memo", coding.uuid), "Coding memo", coding.memo)
@@ -445,8 +466,7 @@ class _ProjectWriter:
                 if target_type == "participant":
                     prefix = f"{known.get(target_id or 0, 'participant')}: "
                     moved += 1
-                self.project_notes.append(self._note(None, memo.uuid, prefix + (memo.title or "Memo"), memo.text,
-                                                     memo))
+                self.project_notes.append(self._note(None, memo.uuid, prefix + (memo.title or "Memo"), memo.text, memo))
         if moved:
             self.report.not_carried.append(
                 f"{moved} participant memos are written as project notes named after the participant "
@@ -460,13 +480,17 @@ class _ProjectWriter:
         """Add a ``Note`` (and a ``NoteRef`` to it under ``parent`` when given); return its GUID."""
         note = self.xml.element("Note", guid=guid, name=self._clean(name))
         if memo is not None:
-            note.attrib.update({
-                key: value for key, value in (
-                    ("creatingUser", self.coder_by_name.get(memo.author)),
-                    ("creationDateTime", xsd_datetime(memo.created_at)),
-                    ("modifiedDateTime", xsd_datetime(memo.updated_at)),
-                ) if value
-            })
+            note.attrib.update(
+                {
+                    key: value
+                    for key, value in (
+                        ("creatingUser", self.coder_by_name.get(memo.author)),
+                        ("creationDateTime", xsd_datetime(memo.created_at)),
+                        ("modifiedDateTime", xsd_datetime(memo.updated_at)),
+                    )
+                    if value
+                }
+            )
         self.xml.sub(note, "PlainTextContent", self._clean(text))
         self.notes.append(note)
         if parent is not None:

@@ -31,9 +31,7 @@ CODING_COLUMNS = [
 ATTRIBUTES_AFTER = "participant"  # attribute columns follow the participant column
 
 
-def export_codings(
-    project: Project, out_path: Path, filters: ExportFilters, progress: Progress | None = None
-) -> Path:
+def export_codings(project: Project, out_path: Path, filters: ExportFilters, progress: Progress | None = None) -> Path:
     """One row per coded segment (after the filters, including ``--max-quotes``), as .csv or .xlsx."""
     with project.read() as session:
         data = load_export_data(session, filters, with_matrix=False)
@@ -70,9 +68,7 @@ def coding_rows(
         ]  # fmt: skip
 
 
-def export_matrix(
-    project: Project, out_path: Path, filters: ExportFilters, progress: Progress | None = None
-) -> Path:
+def export_matrix(project: Project, out_path: Path, filters: ExportFilters, progress: Progress | None = None) -> Path:
     """The code x timepoint matrix (segments, participants, words; rolled up over sub-codes)."""
     with project.read() as session:
         data = load_export_data(session, filters, with_quotes=False)  # counts only

@@ -414,9 +414,7 @@ def _instruction(run: Any, text: str) -> None:
     run._r.append(element)
 
 
-def write_toc(
-    anchor: Paragraph, headings: list[tuple[int, str]], style_id: Callable[[str], str] | None = None
-) -> None:
+def write_toc(anchor: Paragraph, headings: list[tuple[int, str]], style_id: Callable[[str], str] | None = None) -> None:
     """A TOC field spanning several paragraphs, its cached result listing the headings (no page numbers
     until Word updates the field: we cannot know page breaks, and a wrong number is worse than none).
 

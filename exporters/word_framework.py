@@ -50,8 +50,14 @@ def export_framework(
         data = load_export_data(session, filters, with_words=False)  # no word counts shown
         people = interviewed(session, filters)
     report = new_report(f"{data.project_name}: framework matrix", large_print)
-    facts = [*front_facts(data)[:4], ("Cells", "each participant's segments for the theme (with its sub-codes); "
-                                      "a long cell shows how many and the first key quote")]
+    facts = [
+        *front_facts(data)[:4],
+        (
+            "Cells",
+            "each participant's segments for the theme (with its sub-codes); "
+            "a long cell shows how many and the first key quote",
+        ),
+    ]
     title_page(report, data.project_name, "Framework matrix", facts)
     report.toc_placeholder()
     themes = theme_ids(data)
@@ -113,8 +119,9 @@ def theme_table(
     first_cm = 2.2
     other_cm = (report.usable_width_cm() - first_cm) / max(1, len(keys))
     headers = ["Participant", *(f"{key} {label}" for key, label in data.timepoints)]
-    table = report.table(headers, [[p, *[""] * len(keys)] for p in sorted(people)],
-                         [first_cm, *[other_cm] * len(keys)], style=CELL_STYLE)
+    table = report.table(
+        headers, [[p, *[""] * len(keys)] for p in sorted(people)], [first_cm, *[other_cm] * len(keys)], style=CELL_STYLE
+    )
     for row, participant in zip(table.rows[1:], sorted(people), strict=True):
         for cell, key in zip(row.cells[1:], keys, strict=True):
             found = cells.get((participant, key), [])

@@ -116,14 +116,19 @@ def summary_table(report: Report, data: ExportData) -> None:
     wide = len(keys) > 3
     report.landscape(wide)
     rows = [
-        [data.code_name(cid), data.texts.free(data.tree.codes[cid].definition),
-         *(count_text(data, cid, key) for key in keys), count_text(data, cid, None)]
+        [
+            data.code_name(cid),
+            data.texts.free(data.tree.codes[cid].definition),
+            *(count_text(data, cid, key) for key in keys),
+            count_text(data, cid, None),
+        ]
         for cid in shown
     ]
     name_cm, number_cm = 4.5, 1.6
     definition_cm = max(4.0, report.usable_width_cm() - name_cm - number_cm * (len(keys) + 1))
-    table = report.table(["Code", "Definition", *keys, "Total"], rows,
-                         [name_cm, definition_cm, *[number_cm] * (len(keys) + 1)])
+    table = report.table(
+        ["Code", "Definition", *keys, "Total"], rows, [name_cm, definition_cm, *[number_cm] * (len(keys) + 1)]
+    )
     for row, code_id in zip(table.rows[1:], shown, strict=True):
         row.cells[0].paragraphs[0].paragraph_format.left_indent = _indent(data.depth(code_id))
         if data.depth(code_id) == 0:
@@ -162,8 +167,11 @@ def code_section(
 def describe_code(report: Report, data: ExportData, code_id: int, with_example: bool = False) -> None:
     """Definition, inclusion, exclusion (and example), then the code's memos."""
     code = data.tree.codes[code_id]
-    fields = [("Definition", code.definition or "not written yet"), ("Include", code.inclusion),
-              ("Exclude", code.exclusion)]
+    fields = [
+        ("Definition", code.definition or "not written yet"),
+        ("Include", code.inclusion),
+        ("Exclude", code.exclusion),
+    ]
     if with_example:
         fields.append(("Example", code.example))
     written = [report.paragraph(data.texts.free(value), bold_prefix=f"{name}: ") for name, value in fields if value]
@@ -183,13 +191,13 @@ def counts_block(report: Report, data: ExportData, code_id: int, charts: ChartMa
     cells = [(key, label, row.cells[key]) for key, label in data.timepoints]
     if report.look.large:
         for key, label, cell in cells:
-            report.paragraph(f"{cell.segments} segments from {cell.participants} participants{scope}",
-                             bold_prefix=f"{key} {label}: ")
+            report.paragraph(
+                f"{cell.segments} segments from {cell.participants} participants{scope}", bold_prefix=f"{key} {label}: "
+            )
     else:
         table_rows = [[f"{key} {label}", str(cell.segments), str(cell.participants)] for key, label, cell in cells]
         table_rows.append(["All timepoints", str(row.total.segments), str(row.total.participants)])
-        report.table(["Timepoint", f"Segments{scope}", "Participants"], table_rows, [5.0, 4.5, 3.0],
-                     keep_together=True)
+        report.table(["Timepoint", f"Segments{scope}", "Participants"], table_rows, [5.0, 4.5, 3.0], keep_together=True)
     if charts is not None and row.total.segments:
         png = charts.segments_and_participants(
             [key for key, _l, _c in cells], [c.segments for _k, _l, c in cells], [c.participants for *_x, c in cells]

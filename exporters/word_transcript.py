@@ -58,8 +58,10 @@ def export_transcript(
     title, source, words = meta
     coders = sorted({texts.free(s.coder) for s in segments})
     report.paragraph(f"{texts.free(title)} · source {texts.free(source)} · {words} words", style=SMALL_STYLE)
-    report.paragraph(f"{len(segments)} codings by {', '.join(coders) or 'nobody'}; filters: "
-                     + "; ".join(filters.describe()), style=SMALL_STYLE)
+    report.paragraph(
+        f"{len(segments)} codings by {', '.join(coders) or 'nobody'}; filters: " + "; ".join(filters.describe()),
+        style=SMALL_STYLE,
+    )
     placed = [place(s, offsets, texts) for s in segments]
     write_body(report, text, turn_starts(layout, offsets), placed, progress)
     report.finish(out_path)

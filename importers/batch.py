@@ -65,9 +65,7 @@ def collect_files(paths: list[Path]) -> list[Path]:
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(
-                sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES)
-            )
+            files.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
         else:
             files.append(path)
     seen: set[Path] = set()
@@ -263,8 +261,16 @@ def _timepoint_keys(session: Session) -> list[str]:
     return [t.key for t in timepoints(session)]
 
 
-def _store(session: Session, path: Path, route: Route, parsed: ParsedTranscript, manifest: Manifest | None,
-           replace: bool, actor: str, attributes_set: set[str]) -> FileOutcome:
+def _store(
+    session: Session,
+    path: Path,
+    route: Route,
+    parsed: ParsedTranscript,
+    manifest: Manifest | None,
+    replace: bool,
+    actor: str,
+    attributes_set: set[str],
+) -> FileOutcome:
     """Store one parsed file; the participant's manifest attributes too, unless ``attributes_set`` says this
     batch has set them already (setting them again changes nothing: same values, same choices)."""
     stored = store_transcript(session, parsed, route.participant, route.timepoint, actor, replace=replace)
@@ -281,8 +287,15 @@ def _store(session: Session, path: Path, route: Route, parsed: ParsedTranscript,
     return FileOutcome(path, stored.status, stored.message, stored.transcript.id, list(parsed.warnings))
 
 
-def _import_one(project: Project, path: Path, prepare, manifest: Manifest | None, replace: bool,
-                actor: str, attributes_set: set[str]) -> FileOutcome:
+def _import_one(
+    project: Project,
+    path: Path,
+    prepare,
+    manifest: Manifest | None,
+    replace: bool,
+    actor: str,
+    attributes_set: set[str],
+) -> FileOutcome:
     try:
         route, parsed = prepare(path)
         summary = f"Imported {path.name} as {route.participant}/{route.timepoint}"
@@ -306,8 +319,17 @@ def _reason(path: Path, exc: Exception) -> str:
     return f"{path.name}: not imported ({exc.__class__.__name__}: {first_line})"
 
 
-def _import_strict(project: Project, files: list[Path], prepare, manifest: Manifest | None, replace: bool,
-                   actor: str, result: BatchResult, progress: Progress | None, attributes_set: set[str]) -> None:
+def _import_strict(
+    project: Project,
+    files: list[Path],
+    prepare,
+    manifest: Manifest | None,
+    replace: bool,
+    actor: str,
+    result: BatchResult,
+    progress: Progress | None,
+    attributes_set: set[str],
+) -> None:
     prepared = []
     for path in files:
         try:

@@ -259,8 +259,11 @@ def _position(element: Any, name: str) -> int:
 def _parse_coding(element: Any) -> RefiCoding:
     code_refs = _refs(element, "CodeRef")
     return RefiCoding(
-        guid_key(element.get("guid")), code_refs[0] if code_refs else "", _user(element.get("creatingUser")),
-        _when(element.get("creationDateTime")), _refs(element, "NoteRef"),
+        guid_key(element.get("guid")),
+        code_refs[0] if code_refs else "",
+        _user(element.get("creatingUser")),
+        _when(element.get("creationDateTime")),
+        _refs(element, "NoteRef"),
     )
 
 
@@ -270,10 +273,15 @@ def _user(value: str | None) -> str | None:
 
 def _parse_selection(element: Any) -> RefiSelection:
     return RefiSelection(
-        guid_key(element.get("guid")), element.get("name") or "", _position(element, "startPosition"),
-        _position(element, "endPosition"), _user(element.get("creatingUser")),
-        _when(element.get("creationDateTime")), _when(element.get("modifiedDateTime")),
-        _child_text(element, "Description"), [_parse_coding(c) for c in _children(element, "Coding")],
+        guid_key(element.get("guid")),
+        element.get("name") or "",
+        _position(element, "startPosition"),
+        _position(element, "endPosition"),
+        _user(element.get("creatingUser")),
+        _when(element.get("creationDateTime")),
+        _when(element.get("modifiedDateTime")),
+        _child_text(element, "Description"),
+        [_parse_coding(c) for c in _children(element, "Coding")],
         _refs(element, "NoteRef"),
     )
 
@@ -292,10 +300,17 @@ def _parse_source(element: Any) -> RefiSource:
     kind = _local(element)
     inline = _children(element, "PlainTextContent")
     source = RefiSource(
-        guid_key(element.get("guid")), element.get("name") or "", kind, element.get("plainTextPath"),
-        element.get("richTextPath"), (inline[0].text or "") if inline else None, _child_text(element, "Description"),
+        guid_key(element.get("guid")),
+        element.get("name") or "",
+        kind,
+        element.get("plainTextPath"),
+        element.get("richTextPath"),
+        (inline[0].text or "") if inline else None,
+        _child_text(element, "Description"),
         [_parse_selection(s) for s in _children(element, "PlainTextSelection")],
-        [_parse_coding(c) for c in _children(element, "Coding")], _refs(element, "NoteRef"), _parse_values(element),
+        [_parse_coding(c) for c in _children(element, "Coding")],
+        _refs(element, "NoteRef"),
+        _parse_values(element),
     )
     if kind != TEXT_SOURCE:
         source.other_codings = sum(1 for child in element.iter() if _local(child) == "Coding")
@@ -304,17 +319,24 @@ def _parse_source(element: Any) -> RefiSource:
 
 def _parse_code(element: Any) -> RefiCode:
     return RefiCode(
-        guid_key(element.get("guid")), element.get("name") or "", _child_text(element, "Description"),
-        element.get("color"), element.get("isCodable", "true").strip().lower() not in ("false", "0"),
-        _refs(element, "NoteRef"), [_parse_code(c) for c in _children(element, "Code")],
+        guid_key(element.get("guid")),
+        element.get("name") or "",
+        _child_text(element, "Description"),
+        element.get("color"),
+        element.get("isCodable", "true").strip().lower() not in ("false", "0"),
+        _refs(element, "NoteRef"),
+        [_parse_code(c) for c in _children(element, "Code")],
     )
 
 
 def _parse_note(element: Any) -> RefiNote:
     inline = _children(element, "PlainTextContent")
     return RefiNote(
-        guid_key(element.get("guid")), element.get("name") or "", _user(element.get("creatingUser")),
-        _when(element.get("creationDateTime")), (inline[0].text or "") if inline else None,
+        guid_key(element.get("guid")),
+        element.get("name") or "",
+        _user(element.get("creatingUser")),
+        _when(element.get("creationDateTime")),
+        (inline[0].text or "") if inline else None,
         element.get("plainTextPath"),
     )
 
@@ -348,7 +370,8 @@ def _parse_project_parts(root: Any, doc: RefiDocument) -> None:
         for case in _children(cases, "Case"):
             doc.cases.append(_parse_case(case))
             doc.skipped["case links to codes or selections"] += len(_children(case, "CodeRef")) + len(
-                _children(case, "SelectionRef"))
+                _children(case, "SelectionRef")
+            )
     for sources in _children(root, "Sources"):
         doc.sources.extend(_parse_source(s) for s in sources if _local(s) in (TEXT_SOURCE, *OTHER_SOURCES))
     for notes in _children(root, "Notes"):
@@ -362,19 +385,33 @@ def _parse_project_parts(root: Any, doc: RefiDocument) -> None:
 
 
 def _parse_variable(element: Any) -> RefiVariable:
-    return RefiVariable(guid_key(element.get("guid")), (element.get("name") or "").strip(),
-                        element.get("typeOfVariable") or "Text", _child_text(element, "Description"))
+    return RefiVariable(
+        guid_key(element.get("guid")),
+        (element.get("name") or "").strip(),
+        element.get("typeOfVariable") or "Text",
+        _child_text(element, "Description"),
+    )
 
 
 def _parse_case(element: Any) -> RefiCase:
-    return RefiCase(guid_key(element.get("guid")), (element.get("name") or "").strip(),
-                    _child_text(element, "Description"), _parse_values(element), _refs(element, "SourceRef"))
+    return RefiCase(
+        guid_key(element.get("guid")),
+        (element.get("name") or "").strip(),
+        _child_text(element, "Description"),
+        _parse_values(element),
+        _refs(element, "SourceRef"),
+    )
 
 
 def _parse_set(element: Any) -> RefiSet:
-    return RefiSet(guid_key(element.get("guid")), (element.get("name") or "").strip(),
-                   _child_text(element, "Description"), _refs(element, "MemberSource"),
-                   _refs(element, "MemberCode"), _refs(element, "MemberNote"))
+    return RefiSet(
+        guid_key(element.get("guid")),
+        (element.get("name") or "").strip(),
+        _child_text(element, "Description"),
+        _refs(element, "MemberSource"),
+        _refs(element, "MemberCode"),
+        _refs(element, "MemberNote"),
+    )
 
 
 # --- references ---------------------------------------------------------------------------------------------
@@ -606,17 +643,25 @@ class ImportReport:
             f"memos: {c['memos_added']}",
         ]
         for s in self.sources:
-            out.append(f"  source {s.name!r} -> {s.placed_as} ({s.placed_by}; {s.text_from}); offsets: "
-                       f"{s.convention}; {s.codings} codings")
+            out.append(
+                f"  source {s.name!r} -> {s.placed_as} ({s.placed_by}; {s.text_from}); offsets: "
+                f"{s.convention}; {s.codings} codings"
+            )
         out += _examples("does not fit", self.unfit) + _examples("needs review", self.review)
         out += [f"  not carried over: {item}" for item in self.not_carried]
         return out
 
     def as_dict(self) -> dict[str, Any]:
         return {
-            "file": self.file, "project": self.project, "origin": self.origin, "created": self.created,
-            "counts": dict(self.counts), "sources": [s.as_dict() for s in self.sources],
-            "unfit": list(self.unfit), "needs_review": list(self.review), "not_carried": list(self.not_carried),
+            "file": self.file,
+            "project": self.project,
+            "origin": self.origin,
+            "created": self.created,
+            "counts": dict(self.counts),
+            "sources": [s.as_dict() for s in self.sources],
+            "unfit": list(self.unfit),
+            "needs_review": list(self.review),
+            "not_carried": list(self.not_carried),
         }
 
 
@@ -681,7 +726,8 @@ class _Placer:
         sources = self.doc.text_sources()
         for key, value in self.options.mapping.items():
             match = [s for s in sources if key in (s.name, s.guid)] or [
-                s for s in sources if s.name.casefold() == key.casefold()]
+                s for s in sources if s.name.casefold() == key.casefold()
+            ]
             if not match:
                 names = ", ".join(repr(s.name) for s in sources[:10])
                 raise WaveqdaError(f"--map-source {key!r}: no text source of that name (sources: {names})")
@@ -696,8 +742,10 @@ class _Placer:
             placement = self.place(source)
             slot = (placement.participant, placement.timepoint)
             if slot in taken:
-                raise WaveqdaError(f"sources {taken[slot]!r} and {source.name!r} would both be "
-                                   f"{slot[0]}/{slot[1]}: map them apart with --map-source NAME=P01/T1")
+                raise WaveqdaError(
+                    f"sources {taken[slot]!r} and {source.name!r} would both be "
+                    f"{slot[0]}/{slot[1]}: map them apart with --map-source NAME=P01/T1"
+                )
             taken[slot] = source.name
             placements[source.guid] = placement
         return placements
@@ -766,8 +814,12 @@ class _Placer:
         for value in source.values:
             if value.variable in wanted and value.value:
                 return value.value
-        found = {v.value for case in self.cases_of.get(source.guid, []) for v in case.values
-                 if v.variable in wanted and v.value}
+        found = {
+            v.value
+            for case in self.cases_of.get(source.guid, [])
+            for v in case.values
+            if v.variable in wanted and v.value
+        }
         if len(found) > 1 and explicit:
             raise WaveqdaError(f"source {source.name!r} has several values of {name!r}: {sorted(found)}")
         return found.pop() if len(found) == 1 else None
@@ -834,8 +886,9 @@ def split_turns(text: str, rules: LabelRules) -> list[ParsedTurn]:
 class _Writer:
     """Writes a checked, placed document into one open transaction."""
 
-    def __init__(self, session: Session, doc: RefiDocument, report: ImportReport, actor: str, file: Path,
-                 placer: _Placer) -> None:
+    def __init__(
+        self, session: Session, doc: RefiDocument, report: ImportReport, actor: str, file: Path, placer: _Placer
+    ) -> None:
         self.session = session
         self.doc = doc
         self.report = report
@@ -898,8 +951,7 @@ class _Writer:
         if not_codable:
             self.report.not_carried.append(f"{not_codable} codes marked not codable (all codes are codable here)")
 
-    def _sibling_codes(self, nodes: list[RefiCode], parent: Code | None, tree: CodeTree,
-                       existing_parent: bool) -> None:
+    def _sibling_codes(self, nodes: list[RefiCode], parent: Code | None, tree: CodeTree, existing_parent: bool) -> None:
         """Codes under one parent, matched to the project's by GUID, else by name under an existing parent."""
         parent_id = parent.id if parent is not None else None
         names: set[str] = set()
@@ -911,8 +963,15 @@ class _Writer:
             self.codes[node.guid] = code
             self._sibling_codes(node.children, code, tree, existing_parent=existed)
 
-    def _code(self, node: RefiCode, parent_id: int | None, tree: CodeTree, existing_parent: bool, names: set[str],
-              position: int) -> tuple[Code, bool]:
+    def _code(
+        self,
+        node: RefiCode,
+        parent_id: int | None,
+        tree: CodeTree,
+        existing_parent: bool,
+        names: set[str],
+        position: int,
+    ) -> tuple[Code, bool]:
         found = self.code_by_uuid.get(normalise_guid(node.guid) or "")
         name = _code_name(node.name, names)
         if found is None and existing_parent:
@@ -924,8 +983,14 @@ class _Writer:
         from models.codebook import next_colour
 
         fields = parse_description(node.description)
-        code = Code(uuid=self._uuid_for(Code, node.guid), parent_id=parent_id, name=name, position=position,
-                    colour=_colour(node.colour) or next_colour(self.session), **fields)
+        code = Code(
+            uuid=self._uuid_for(Code, node.guid),
+            parent_id=parent_id,
+            name=name,
+            position=position,
+            colour=_colour(node.colour) or next_colour(self.session),
+            **fields,
+        )
         self.session.add(code)
         self.session.flush()
         names.add(name.casefold())
@@ -940,9 +1005,15 @@ class _Writer:
         for source in self.doc.text_sources():
             detection, placement = detections[source.guid], placements[source.guid]
             text = detection.offsets.text
-            entry = SourceReport(source.name, f"{placement.participant}/{placement.timepoint}", placement.how,
-                                 source.text_from, detection.describe(), detection.total,
-                                 detection.chosen.boundary_hits)
+            entry = SourceReport(
+                source.name,
+                f"{placement.participant}/{placement.timepoint}",
+                placement.how,
+                source.text_from,
+                detection.describe(),
+                detection.total,
+                detection.chosen.boundary_hits,
+            )
             self.report.sources.append(entry)
             if not text.strip():
                 n = len(_source_codings(source))
@@ -955,10 +1026,14 @@ class _Writer:
                 entry.placed_by = "same text already in the project"
                 transcript = existing
             else:
-                parsed = ParsedTranscript(text, split_turns(text, rules), f"{self.file.name}: {source.name}"[:500],
-                                          "qdpx", title=source.name or self.file.stem)
-                stored = store_transcript(self.session, parsed, placement.participant, placement.timepoint,
-                                          self.actor)
+                parsed = ParsedTranscript(
+                    text,
+                    split_turns(text, rules),
+                    f"{self.file.name}: {source.name}"[:500],
+                    "qdpx",
+                    title=source.name or self.file.stem,
+                )
+                stored = store_transcript(self.session, parsed, placement.participant, placement.timepoint, self.actor)
                 transcript = stored.transcript
                 transcript.uuid = self._uuid_for(Transcript, source.guid)
                 self.report.counts["transcripts_added"] += 1
@@ -968,8 +1043,10 @@ class _Writer:
     def _write_codings(self, source: RefiSource, transcript: Transcript, detection: Detection) -> int:
         """Codings keyed by (span, code, coder): a key met again (in the file or already in the project)
         is not added twice, but its notes still attach to the coding that has it."""
-        seen = {(c.start, c.end, c.code_id, c.coder_id): c
-                for c in self.session.scalars(select(Coding).where(Coding.transcript_id == transcript.id))}
+        seen = {
+            (c.start, c.end, c.code_id, c.coder_id): c
+            for c in self.session.scalars(select(Coding).where(Coding.transcript_id == transcript.id))
+        }
         present = set(seen)
         added = 0
         whole = RefiSelection("", "", 0, detection.offsets.producer_length, None, None, None, "", source.codings, [])
@@ -981,27 +1058,36 @@ class _Writer:
                 self.report.unfit.append(
                     f"{source.name!r} [{selection.start}, {selection.end}) does not fit the text "
                     f"({len(detection.offsets.text)} characters; {detection.convention.describe()}); "
-                    f"{len(selection.codings)} codings not imported")
+                    f"{len(selection.codings)} codings not imported"
+                )
                 continue
             status = self._status(source, selection, span, detection)
             for coding in selection.codings:
                 added += self._coding(transcript, selection, coding, span, status, seen, present)
         return added
 
-    def _status(self, source: RefiSource, selection: RefiSelection, span: tuple[int, int],
-                detection: Detection) -> str:
+    def _status(self, source: RefiSource, selection: RefiSelection, span: tuple[int, int], detection: Detection) -> str:
         """``needs_review`` when the producer's own name for the selection disagrees with where it landed."""
         if not (detection.names_informative and has_name(selection.name)):
             return "ok"
-        text = detection.offsets.text[span[0]:span[1]]
+        text = detection.offsets.text[span[0] : span[1]]
         if name_matches(text, selection.name):
             return "ok"
-        self.report.review.append(f"{source.name!r} [{span[0]}, {span[1]}): named {selection.name!r} "
-                                  f"but the text there is {text[:60]!r}")
+        self.report.review.append(
+            f"{source.name!r} [{span[0]}, {span[1]}): named {selection.name!r} but the text there is {text[:60]!r}"
+        )
         return "needs_review"
 
-    def _coding(self, transcript: Transcript, selection: RefiSelection, coding: RefiCoding, span: tuple[int, int],
-                status: str, seen: dict[tuple, Coding], present: set[tuple]) -> int:
+    def _coding(
+        self,
+        transcript: Transcript,
+        selection: RefiSelection,
+        coding: RefiCoding,
+        span: tuple[int, int],
+        status: str,
+        seen: dict[tuple, Coding],
+        present: set[tuple],
+    ) -> int:
         code, coder = self.codes[coding.code], self.coder_for(selection, coding)
         key = (span[0], span[1], code.id, coder.id)
         if key in seen:
@@ -1009,8 +1095,15 @@ class _Writer:
             self._remember(selection, coding, seen[key])
             return 0
         created = coding.created or selection.created
-        row = Coding(uuid=self._uuid_for(Coding, coding.guid), transcript_id=transcript.id, code_id=code.id,
-                     coder_id=coder.id, start=span[0], end=span[1], status=status)
+        row = Coding(
+            uuid=self._uuid_for(Coding, coding.guid),
+            transcript_id=transcript.id,
+            code_id=code.id,
+            coder_id=coder.id,
+            start=span[0],
+            end=span[1],
+            status=status,
+        )
         if created is not None:
             row.created_at = created
             row.updated_at = selection.modified or created
@@ -1032,8 +1125,11 @@ class _Writer:
         """Case variables become attribute definitions (in the file's order, values or not), cases become
         participants with those attributes."""
         source_variables = {v.variable for s in self.doc.sources for v in s.values}
-        definitions = {key: self._definition(variable) for key, variable in self.doc.variables.items()
-                       if key not in source_variables}
+        definitions = {
+            key: self._definition(variable)
+            for key, variable in self.doc.variables.items()
+            if key not in source_variables
+        }
         for case in self.doc.cases:
             participant = self._case_participant(case)
             if participant is None:
@@ -1044,8 +1140,15 @@ class _Writer:
                 if definition is not None:
                     self._attribute(participant, definition, value)
             if case.description.strip():
-                self._memo(derived_guid("description", case.guid), "participant", participant.id, "Description",
-                           case.description, None, None)
+                self._memo(
+                    derived_guid("description", case.guid),
+                    "participant",
+                    participant.id,
+                    "Description",
+                    case.description,
+                    None,
+                    None,
+                )
         skipped = sorted({self.doc.variables[v].name for v in source_variables - self.placer.used_variables})
         if skipped:
             self.report.not_carried.append(f"source variables {', '.join(skipped)} (transcripts have no variables)")
@@ -1107,8 +1210,9 @@ class _Writer:
         for key, note in self.doc.notes.items():
             found = targets.get(key, [("project", None, None)])
             if len(found) > 1:
-                self.report.not_carried.append(f"note {note.name!r} is attached to {len(found)} things; kept on the "
-                                               "first")
+                self.report.not_carried.append(
+                    f"note {note.name!r} is attached to {len(found)} things; kept on the first"
+                )
             target_type, target_id, field_owner = found[0]
             if field_owner is not None:
                 self._memo_field(field_owner, note.text)
@@ -1156,24 +1260,59 @@ class _Writer:
         for source in self.doc.text_sources():
             transcript = self.transcripts.get(source.guid)
             if transcript is not None and source.description.strip():
-                self._memo(derived_guid("description", source.guid), "transcript", transcript.id, "Description",
-                           source.description, None, None)
+                self._memo(
+                    derived_guid("description", source.guid),
+                    "transcript",
+                    transcript.id,
+                    "Description",
+                    source.description,
+                    None,
+                    None,
+                )
             for selection in source.selections:
                 first = self.first_coding_of.get(selection.guid)
                 if first is not None and selection.description.strip():
-                    self._memo(derived_guid("description", selection.guid), "coding", first.id, "Description",
-                               selection.description, None, None)
+                    self._memo(
+                        derived_guid("description", selection.guid),
+                        "coding",
+                        first.id,
+                        "Description",
+                        selection.description,
+                        None,
+                        None,
+                    )
         if self.doc.description.strip():
-            self._memo(derived_guid("description", "project"), "project", None, "Project description",
-                       self.doc.description, None, None)
+            self._memo(
+                derived_guid("description", "project"),
+                "project",
+                None,
+                "Project description",
+                self.doc.description,
+                None,
+                None,
+            )
 
-    def _memo(self, guid: str, target_type: str, target_id: int | None, title: str, text: str,
-              author: str | None, created: datetime | None) -> None:
+    def _memo(
+        self,
+        guid: str,
+        target_type: str,
+        target_id: int | None,
+        title: str,
+        text: str,
+        author: str | None,
+        created: datetime | None,
+    ) -> None:
         valid = normalise_guid(guid)
         if valid and self.session.scalar(select(Memo.id).where(Memo.uuid == valid)) is not None:
             return  # imported before
-        memo = Memo(uuid=valid or new_uuid(), target_type=target_type, target_id=target_id, title=title[:300],
-                    text=text, author=(author or "")[:200])
+        memo = Memo(
+            uuid=valid or new_uuid(),
+            target_type=target_type,
+            target_id=target_id,
+            title=title[:300],
+            text=text,
+            author=(author or "")[:200],
+        )
         if created is not None:
             memo.created_at = memo.updated_at = created
         self.session.add(memo)
@@ -1184,13 +1323,17 @@ class _Writer:
         others = Counter(s.kind for s in doc.sources if s.kind != TEXT_SOURCE)
         for kind, n in sorted(others.items()):
             codings = sum(s.other_codings for s in doc.sources if s.kind == kind)
-            self.report.not_carried.append(f"{n} {kind} sources with {codings} codings (only text sources are "
-                                           "imported)")
+            self.report.not_carried.append(
+                f"{n} {kind} sources with {codings} codings (only text sources are imported)"
+            )
         for what, n in sorted(doc.skipped.items()):
             if n:
                 self.report.not_carried.append(f"{n} {what}")
-        unused = [s.name for s in doc.sets if s.guid not in self.placer.used_sets
-                  and self.placer.timepoint_named(s.name) is None]
+        unused = [
+            s.name
+            for s in doc.sets
+            if s.guid not in self.placer.used_sets and self.placer.timepoint_named(s.name) is None
+        ]
         if unused:
             shown = ", ".join(repr(name) for name in unused[:5]) + (" ..." if len(unused) > 5 else "")
             self.report.not_carried.append(f"{len(unused)} sets ({shown}): only sets naming a timepoint are used")
@@ -1229,7 +1372,7 @@ def _attribute_type(variable: RefiVariable) -> tuple[str, list[str] | None]:
     description = variable.description.strip()
     if description.startswith(CHOICES_PREFIX):
         try:
-            choices = json.loads(description[len(CHOICES_PREFIX):])
+            choices = json.loads(description[len(CHOICES_PREFIX) :])
         except ValueError:
             choices = None
         if isinstance(choices, list) and all(isinstance(c, str) for c in choices):
@@ -1261,8 +1404,9 @@ def import_refi(
     """
     file = Path(file)
     doc = read_package(file)
-    options = PlacementOptions(participant_variable, timepoint_variable, dict(mapping or {}), timepoint,
-                               participant_from_name)
+    options = PlacementOptions(
+        participant_variable, timepoint_variable, dict(mapping or {}), timepoint, participant_from_name
+    )
     detections = {s.guid: detect(s.raw_text, _raw_selections(s), doc.origin) for s in doc.text_sources()}
     report = ImportReport(file.name, origin=doc.origin)
     if isinstance(project_path_or_project, Project):
@@ -1293,8 +1437,15 @@ def _raw_selections(source: RefiSource) -> list[RawSelection]:
     return [RawSelection(s.start, s.end, s.name) for s in source.selections]
 
 
-def _import_into(project: Project, doc: RefiDocument, options: PlacementOptions, detections: dict[str, Detection],
-                 report: ImportReport, actor: str | None, file: Path) -> None:
+def _import_into(
+    project: Project,
+    doc: RefiDocument,
+    options: PlacementOptions,
+    detections: dict[str, Detection],
+    report: ImportReport,
+    actor: str | None,
+    file: Path,
+) -> None:
     from models.coding import actor_name
 
     report.project = report.project or str(project.path or project.url)
@@ -1312,6 +1463,8 @@ def _import_into(project: Project, doc: RefiDocument, options: PlacementOptions,
         writer.write_memos()
         writer.note_skipped()
         c = report.counts
-        session.info["summary"] = (f"Imported {file.name}: {c['transcripts_added']} transcripts, "
-                                   f"{c['codes_added']} codes, {c['codings_added']} codings")
+        session.info["summary"] = (
+            f"Imported {file.name}: {c['transcripts_added']} transcripts, "
+            f"{c['codes_added']} codes, {c['codings_added']} codings"
+        )
         session.info["detail"] = {"file": file.name, "origin": doc.origin, "counts": dict(c)}

@@ -40,7 +40,7 @@ PRODUCER_CONVENTIONS = {
     "atlas": Convention("codepoint", "1"),
 }
 ELLIPSES = ("…", "...")
-_ASTRAL = re.compile("[\U00010000-\U0010FFFF]")  # two UTF-16 code units each (emoji...)
+_ASTRAL = re.compile("[\U00010000-\U0010ffff]")  # two UTF-16 code units each (emoji...)
 
 
 def normalise_text(raw: str) -> tuple[str, list[int]]:
@@ -53,7 +53,7 @@ def normalise_text(raw: str) -> tuple[str, list[int]]:
     for line in raw.splitlines(keepends=True):
         # splitlines also ends lines at form feeds, U+2028...; rstrip keeps those in the text, as they were.
         body = line.rstrip("\r\n")
-        ending = line[len(body):]
+        ending = line[len(body) :]
         out.append(body)
         position += len(body)
         if ending:

@@ -377,8 +377,9 @@ def build_report(comparison: Comparison, unit: str, units: dict[int, list[stats.
     m = len(comparison.coders)
     uncovered = sum(sizes.values()) * len(comparison.codes) - sum(c.figures.table.total for c in cells)
     overall = [
-        pooled_figures([*(c.figures.table for c in cells), _empty_table(m, uncovered)], list(code_terms.values()),
-                       len(cells)),
+        pooled_figures(
+            [*(c.figures.table for c in cells), _empty_table(m, uncovered)], list(code_terms.values()), len(cells)
+        ),
         *_means(cells),
     ]
     return AgreementReport(
@@ -409,8 +410,9 @@ def _per_code(
         mine = by_code[code.id]
         absent = sum(sizes[t.id] for t in comparison.transcripts if (code.id, t.id) not in comparison.spans)
         tables = [c.figures.table for c in mine] + [_empty_table(len(comparison.coders), absent)]
-        out.append(RollUp(code.path, code.id, [pooled_figures(tables, [code_terms[code.id]], len(mine)),
-                                               *_means(mine)]))
+        out.append(
+            RollUp(code.path, code.id, [pooled_figures(tables, [code_terms[code.id]], len(mine)), *_means(mine)])
+        )
     return out
 
 
@@ -425,8 +427,13 @@ def _per_transcript(comparison: Comparison, cells: list[CellResult], sizes: dict
         absent = sizes[transcript.id] * (len(comparison.codes) - len(mine))
         tables = [c.figures.table for c in mine] + [_empty_table(len(comparison.coders), absent)]
         terms = [c.figures.cu_terms for c in mine]
-        out.append(RollUp(transcript.label, transcript.id, [pooled_figures(tables, terms, len(mine)),
-                                                            averaged_figures(mine, False)]))
+        out.append(
+            RollUp(
+                transcript.label,
+                transcript.id,
+                [pooled_figures(tables, terms, len(mine)), averaged_figures(mine, False)],
+            )
+        )
     return out
 
 
@@ -508,8 +515,16 @@ def disagreements(
             key = make_key(transcript.uuid, code.uuid, start, end)
             out.append(
                 Disagreement(
-                    key, transcript.id, transcript.label, transcript.participant, transcript.timepoint,
-                    code.id, code.path, start, end, transcript.text[start:end],
+                    key,
+                    transcript.id,
+                    transcript.label,
+                    transcript.participant,
+                    transcript.timepoint,
+                    code.id,
+                    code.path,
+                    start,
+                    end,
+                    transcript.text[start:end],
                     [n for i, n in enumerate(names) if mask >> i & 1],
                     [n for i, n in enumerate(names) if not mask >> i & 1],
                     settled.get(key),
@@ -587,8 +602,15 @@ def _clear(session: Session, coder_id: int, transcript_id: int, code_id: int, st
     for row in list(rows):
         if row.end > end and row.start < start:  # straddles the stretch: keep both sides
             session.add(
-                Coding(transcript_id=transcript_id, code_id=code_id, coder_id=coder_id, start=end, end=row.end,
-                       memo=row.memo, key_quote=row.key_quote)
+                Coding(
+                    transcript_id=transcript_id,
+                    code_id=code_id,
+                    coder_id=coder_id,
+                    start=end,
+                    end=row.end,
+                    memo=row.memo,
+                    key_quote=row.key_quote,
+                )
             )
         if row.start < start:
             row.end, row.updated_at = start, utcnow()
@@ -660,8 +682,14 @@ def settle(project: Project, actor: str, disagreement_key: str, decision: str) -
         summary = f"Consensus on {path} in {transcript_label(transcript)} {start}:{end}: {label}"
         session.info["summary"] = summary
         session.info["detail"] = {
-            "key": key, "decision": label, "transcript": transcript_label(transcript),
-            "code": path, "start": start, "end": end, "coded": target, "settled_by": actor,
+            "key": key,
+            "decision": label,
+            "transcript": transcript_label(transcript),
+            "code": path,
+            "start": start,
+            "end": end,
+            "coded": target,
+            "settled_by": actor,
             "at": datetime.now(UTC).isoformat(timespec="seconds"),
         }
     return Settlement(key, label, target, summary)

@@ -130,4 +130,3 @@ def _spelling_regex(spelling: str) -> str:
     """A term as a regex: any run of whitespace between words, straight or curly apostrophes."""
     words = ["".join("['’]" if ch in "'’" else re.escape(ch) for ch in word) for word in spelling.split()]
     return r"\s+".join(words)
-

@@ -273,7 +273,7 @@ def apply_code_in_session(
 
 
 _ANY_NEIGHBOUR_SQL = text(
-    'SELECT 1 FROM codings WHERE code_id = :code_id AND transcript_id = :transcript_id AND start <= :end'
+    "SELECT 1 FROM codings WHERE code_id = :code_id AND transcript_id = :transcript_id AND start <= :end"
     ' AND "end" >= :start AND coder_id = :coder_id LIMIT 1'
 )
 
@@ -336,9 +336,7 @@ def checked_span(session: Session, transcript_ref: str | int, start: int, end: i
     else:
         transcript_id = find_transcript(session, ref).id
     count = end - start
-    row = session.execute(
-        _SPAN_SQL, {"tid": transcript_id, "first": max(start, 0) + 1, "count": max(count, 0)}
-    ).first()
+    row = session.execute(_SPAN_SQL, {"tid": transcript_id, "first": max(start, 0) + 1, "count": max(count, 0)}).first()
     if row is None:
         raise NotFoundError(f"no transcript with id {ref}")
     body, participant, timepoint = row
@@ -544,8 +542,12 @@ def recode_coding(project: Project, actor: str, coding_id: int, new_code_ref: st
             f"Recoded coding #{coding.id} from {old_path} to {new_path}{merged}: {transcript_label(transcript)} "
             f"{coding.start}:{coding.end} “{snippet(transcript.text, coding.start, coding.end)}”"
         )
-        session.info["detail"] = {"coding": coding.id, "from": old_code_id, "to": code.id,
-                                  "absorbed": [c.id for c in others]}
+        session.info["detail"] = {
+            "coding": coding.id,
+            "from": old_code_id,
+            "to": code.id,
+            "absorbed": [c.id for c in others],
+        }
         return coding.id
 
 

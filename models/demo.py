@@ -22,8 +22,10 @@ def build_demo(project_path: Path, samples: Path | None = None) -> list[str]:
     manifest = samples / "manifest.csv"
     if not manifest.is_file():
         raise WaveqdaError(f"{samples}: no manifest.csv here; pass --samples FOLDER")
-    project = open_project(project_path) if project_path.exists() else create_project(
-        project_path, name="Peer workers study (fictional sample)"
+    project = (
+        open_project(project_path)
+        if project_path.exists()
+        else create_project(project_path, name="Peer workers study (fictional sample)")
     )
     try:
         result = import_paths(project, [samples], manifest_path=manifest, actor="demo")

@@ -84,8 +84,12 @@ class MergeReport:
         return any(v for s in self.sources for k, v in s.counts.items() if k.split(".")[-1] in added)
 
     def as_dict(self) -> dict[str, Any]:
-        return {"target": self.target, "dry_run": self.dry_run, "changed": self.changed,
-                "sources": [s.as_dict() for s in self.sources]}
+        return {
+            "target": self.target,
+            "dry_run": self.dry_run,
+            "changed": self.changed,
+            "sources": [s.as_dict() for s in self.sources],
+        }
 
     def lines(self) -> list[str]:
         out = [f"{'Dry run: would merge' if self.dry_run else 'Merged'} into {self.target}"]
@@ -95,12 +99,15 @@ class MergeReport:
                 out.append(f"  {key}: {value}")
             for proposal in src.proposals:
                 state = "applied" if proposal["applied"] else "proposal only (use --accept-fuzzy or --map)"
-                out.append(f"  fuzzy: {proposal['source']!r} ~ {proposal['target']!r} "
-                           f"({proposal['score']:.0f}%): {state}")
+                out.append(
+                    f"  fuzzy: {proposal['source']!r} ~ {proposal['target']!r} ({proposal['score']:.0f}%): {state}"
+                )
             out.extend(f"  conflict: {c}" for c in src.conflicts)
             for item in src.needs_review:
-                out.append(f"  needs review: coding {item['uuid']} ({item['code']}, {item['coder']}) "
-                           f"in {item['transcript']}: {item['text']!r}")
+                out.append(
+                    f"  needs review: coding {item['uuid']} ({item['code']}, {item['coder']}) "
+                    f"in {item['transcript']}: {item['text']!r}"
+                )
         if not self.changed:
             out.append("Nothing new to merge.")
         return out
@@ -211,8 +218,9 @@ def merge_projects(
             project = create_project(target_path, tps, name)
             created = True
         try:
-            return _merge_into(project, opened, [str(s) for s in sources], actor, dry_run, mapping, accept_fuzzy,
-                               threshold)
+            return _merge_into(
+                project, opened, [str(s) for s in sources], actor, dry_run, mapping, accept_fuzzy, threshold
+            )
         finally:
             project.close()
     except Exception:
@@ -224,8 +232,16 @@ def merge_projects(
             src.close()
 
 
-def _merge_into(project: Project, sources: list[Project], names: list[str], actor: str, dry_run: bool,
-                mapping: dict[tuple[str, ...], str], accept_fuzzy: bool, threshold: float) -> MergeReport:
+def _merge_into(
+    project: Project,
+    sources: list[Project],
+    names: list[str],
+    actor: str,
+    dry_run: bool,
+    mapping: dict[tuple[str, ...], str],
+    accept_fuzzy: bool,
+    threshold: float,
+) -> MergeReport:
     report = MergeReport(str(project.path or project.url), dry_run)
     summary = "Merged " + ", ".join(Path(n).name for n in names)
     try:
@@ -248,8 +264,15 @@ def _merge_into(project: Project, sources: list[Project], names: list[str], acto
 class SourceMerge:
     """Brings one source session's data into the target session; ``*_map`` dicts translate source ids."""
 
-    def __init__(self, target: Session, source: Session, report: SourceReport,
-                 mapping: dict[tuple[str, ...], str], accept_fuzzy: bool, threshold: float) -> None:
+    def __init__(
+        self,
+        target: Session,
+        source: Session,
+        report: SourceReport,
+        mapping: dict[tuple[str, ...], str],
+        accept_fuzzy: bool,
+        threshold: float,
+    ) -> None:
         self.t, self.s, self.report = target, source, report
         self.mapping, self.accept_fuzzy, self.threshold = mapping, accept_fuzzy, threshold
         self.count = report.counts
@@ -312,8 +335,9 @@ class SourceMerge:
             found = by_study.get(participant.study_id)
             if found is None:
                 uuid = participant.uuid if self._uuid_free(Participant, participant.uuid) else None
-                found = Participant(study_id=participant.study_id, created_at=participant.created_at,
-                                    **({"uuid": uuid} if uuid else {}))
+                found = Participant(
+                    study_id=participant.study_id, created_at=participant.created_at, **({"uuid": uuid} if uuid else {})
+                )
                 self.t.add(found)
                 self.t.flush()
                 self.count["participants.added"] += 1
@@ -325,15 +349,17 @@ class SourceMerge:
         for definition in self.s.scalars(select(AttributeDefinition).order_by(AttributeDefinition.position)):
             found = definitions.get(definition.name)
             if found is None:
-                found = AttributeDefinition(name=definition.name, type=definition.type, choices=definition.choices,
-                                            position=len(definitions))
+                found = AttributeDefinition(
+                    name=definition.name, type=definition.type, choices=definition.choices, position=len(definitions)
+                )
                 self.t.add(found)
                 self.t.flush()
                 definitions[found.name] = found
                 self.count["attributes.added"] += 1
             elif found.type != definition.type:
                 self.report.conflicts.append(
-                    f"attribute {definition.name!r}: type {definition.type} there vs {found.type} kept")
+                    f"attribute {definition.name!r}: type {definition.type} there vs {found.type} kept"
+                )
             values = select(ParticipantAttribute).where(ParticipantAttribute.attribute_id == definition.id)
             for row in self.s.scalars(values):
                 self._merge_value(found, row)
@@ -346,8 +372,7 @@ class SourceMerge:
             self.count["attribute_values.added"] += 1
         elif (current.value or "") != (row.value or ""):
             study_id = self.t.get(Participant, participant_id).study_id
-            self.report.conflicts.append(
-                f"{study_id} {definition.name}: {row.value!r} there vs {current.value!r} kept")
+            self.report.conflicts.append(f"{study_id} {definition.name}: {row.value!r} there vs {current.value!r} kept")
 
     # -- codes ----------------------------------------------------------------------------------
 
@@ -390,8 +415,9 @@ class SourceMerge:
         if fuzzy is not None:
             target, score = fuzzy
             applied = self.accept_fuzzy
-            self.report.proposals.append({"source": path, "target": tree.path(target.id), "score": score,
-                                          "applied": applied})
+            self.report.proposals.append(
+                {"source": path, "target": tree.path(target.id), "score": score, "applied": applied}
+            )
             if applied:
                 self.count["codes.fuzzy_applied"] += 1
                 self._reconcile(tree, target, code, path)
@@ -405,17 +431,28 @@ class SourceMerge:
         siblings = [tree.codes[cid] for cid in tree.children.get(parent_id, [])]
         if not siblings:
             return None
-        best = process.extractOne(normalise(name), [normalise(c.name) for c in siblings], scorer=fuzz.ratio,
-                                  score_cutoff=self.threshold)
+        best = process.extractOne(
+            normalise(name), [normalise(c.name) for c in siblings], scorer=fuzz.ratio, score_cutoff=self.threshold
+        )
         return None if best is None else (siblings[best[2]], best[1])
 
     def _create_code(self, tree: CodeTree, code: Code, parent_id: int | None) -> int:
         uuid = code.uuid if self._uuid_free(Code, code.uuid) else None
         position = len(tree.children.get(parent_id, []))
-        created = Code(parent_id=parent_id, name=code.name, definition=code.definition, inclusion=code.inclusion,
-                       exclusion=code.exclusion, example=code.example, memo=code.memo, colour=code.colour,
-                       position=position, archived=code.archived, created_at=code.created_at,
-                       **({"uuid": uuid} if uuid else {}))
+        created = Code(
+            parent_id=parent_id,
+            name=code.name,
+            definition=code.definition,
+            inclusion=code.inclusion,
+            exclusion=code.exclusion,
+            example=code.example,
+            memo=code.memo,
+            colour=code.colour,
+            position=position,
+            archived=code.archived,
+            created_at=code.created_at,
+            **({"uuid": uuid} if uuid else {}),
+        )
         self.t.add(created)
         self.t.flush()
         tree.codes[created.id] = created
@@ -427,17 +464,25 @@ class SourceMerge:
 
     def _reconcile(self, tree: CodeTree, target: Code, source: Code, path: str) -> None:
         """Report differing definitions and colours; keep the target's, keep the source's as a memo note."""
-        differing = [f for f in CODE_FIELDS if (getattr(source, f) or "").strip() and
-                     (getattr(source, f) or "").strip() != (getattr(target, f) or "").strip()]
+        differing = [
+            f
+            for f in CODE_FIELDS
+            if (getattr(source, f) or "").strip()
+            and (getattr(source, f) or "").strip() != (getattr(target, f) or "").strip()
+        ]
         if source.colour.lower() != target.colour.lower():
-            self.report.conflicts.append(f"code {tree.path(target.id)!r}: colour {source.colour} there vs "
-                                         f"{target.colour} kept")
+            self.report.conflicts.append(
+                f"code {tree.path(target.id)!r}: colour {source.colour} there vs {target.colour} kept"
+            )
         if not differing:
             return
-        self.report.conflicts.append(f"code {tree.path(target.id)!r}: {', '.join(differing)} differ; "
-                                     "target's kept, source's added to the code memo")
+        self.report.conflicts.append(
+            f"code {tree.path(target.id)!r}: {', '.join(differing)} differ; "
+            "target's kept, source's added to the code memo"
+        )
         note = f"From merged project ({path}):\n" + "\n".join(
-            f"{f.capitalize()}: {getattr(source, f).strip()}" for f in differing)
+            f"{f.capitalize()}: {getattr(source, f).strip()}" for f in differing
+        )
         if note not in (target.memo or ""):
             target.memo = f"{target.memo}\n\n{note}".strip()
             self.count["codes.memo_notes"] += 1
@@ -466,20 +511,33 @@ class SourceMerge:
     def _copy_transcript(self, transcript: Transcript, slot: tuple[int, int]) -> Transcript:
         """A new transcript with its turns, sentences and search rows, journalled so undo removes it."""
         uuid = transcript.uuid if self._uuid_free(Transcript, transcript.uuid) else None
-        copy = Transcript(participant_id=slot[0], timepoint_id=slot[1], title=transcript.title,
-                          source_name=transcript.source_name, source_format=transcript.source_format,
-                          sha256=transcript.sha256, text=transcript.text, word_count=transcript.word_count,
-                          imported_by=transcript.imported_by, imported_at=transcript.imported_at,
-                          **({"uuid": uuid} if uuid else {}))
+        copy = Transcript(
+            participant_id=slot[0],
+            timepoint_id=slot[1],
+            title=transcript.title,
+            source_name=transcript.source_name,
+            source_format=transcript.source_format,
+            sha256=transcript.sha256,
+            text=transcript.text,
+            word_count=transcript.word_count,
+            imported_by=transcript.imported_by,
+            imported_at=transcript.imported_at,
+            **({"uuid": uuid} if uuid else {}),
+        )
         self.t.add(copy)
         self.t.flush()
         self.buffer.add("transcripts", {"id": copy.id}, None, journal.row_image(copy))
         for model in (Turn, Sentence):  # one executemany per table, journalled by hand
             table = model.__table__
             names = [c.name for c in table.columns if c.name != "id"]
-            rows = [{**dict(zip(names, row, strict=True)), "transcript_id": copy.id}
-                    for row in self.s.execute(select(*(table.c[n] for n in names))
-                                              .where(table.c.transcript_id == transcript.id).order_by(table.c.id))]
+            rows = [
+                {**dict(zip(names, row, strict=True)), "transcript_id": copy.id}
+                for row in self.s.execute(
+                    select(*(table.c[n] for n in names))
+                    .where(table.c.transcript_id == transcript.id)
+                    .order_by(table.c.id)
+                )
+            ]
             if not rows:
                 continue
             self.t.execute(insert(table), rows)
@@ -501,8 +559,10 @@ class SourceMerge:
         uuid_to_id = {u: i for u, i in self.t.execute(select(Coding.uuid, Coding.id))}
         # Where each (transcript, code, coder, start, end) already stands: a coding's id, or a uuid added below.
         existing: dict[tuple, int | str] = {
-            tuple(row[:5]): row[5] for row in self.t.execute(
-                select(Coding.transcript_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end, Coding.id))
+            tuple(row[:5]): row[5]
+            for row in self.t.execute(
+                select(Coding.transcript_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end, Coding.id)
+            )
         }
         table = Coding.__table__
         columns = [c.name for c in table.columns if c.name != "id"]
@@ -544,8 +604,15 @@ class SourceMerge:
         if exact and key in existing:
             self.count["codings.already_present"] += 1
             return None, key
-        new = {**coding, "transcript_id": transcript_id, "code_id": key[1], "coder_id": key[2], "start": start,
-               "end": end, "status": coding["status"] if exact else "needs_review"}
+        new = {
+            **coding,
+            "transcript_id": transcript_id,
+            "code_id": key[1],
+            "coder_id": key[2],
+            "start": start,
+            "end": end,
+            "status": coding["status"] if exact else "needs_review",
+        }
         new.pop("id")
         existing.setdefault(key, new["uuid"])
         if not exact:
@@ -559,18 +626,28 @@ class SourceMerge:
 
     def _report_review(self, coding: Any, aligner: Aligner, start: int, end: int) -> None:
         transcript = self.s.get(Transcript, coding["transcript_id"])
-        self.report.needs_review.append({
-            "uuid": coding["uuid"], "transcript": f"{transcript.participant.study_id}/{transcript.timepoint.key}",
-            "code": CodeTree.load(self.s).path(coding["code_id"]), "coder": self.s.get(Coder, coding["coder_id"]).name,
-            "start": coding["start"], "end": coding["end"], "text": aligner.source[coding["start"] : coding["end"]],
-            "placed_at": [start, end],
-        })
+        self.report.needs_review.append(
+            {
+                "uuid": coding["uuid"],
+                "transcript": f"{transcript.participant.study_id}/{transcript.timepoint.key}",
+                "code": CodeTree.load(self.s).path(coding["code_id"]),
+                "coder": self.s.get(Coder, coding["coder_id"]).name,
+                "start": coding["start"],
+                "end": coding["end"],
+                "text": aligner.source[coding["start"] : coding["end"]],
+                "placed_at": [start, end],
+            }
+        )
 
     # -- memos and history ----------------------------------------------------------------------
 
     def _target_id(self, target_type: str, source_id: int | None) -> int | None:
-        maps = {"transcript": self.transcript_map, "participant": self.participant_map, "code": self.code_map,
-                "coding": self.coding_map}
+        maps = {
+            "transcript": self.transcript_map,
+            "participant": self.participant_map,
+            "code": self.code_map,
+            "coding": self.coding_map,
+        }
         if target_type == "project" or source_id is None:
             return None
         return maps[target_type].get(source_id)
@@ -582,11 +659,21 @@ class SourceMerge:
                 continue
             target_id = self._target_id(memo.target_type, memo.target_id)
             if memo.target_type != "project" and target_id is None:
-                self.report.conflicts.append(f"memo {memo.title or memo.uuid!r}: its {memo.target_type} is gone; "
-                                             "kept as a project memo")
-            self.t.add(Memo(uuid=memo.uuid, target_type=memo.target_type if target_id else "project",
-                            target_id=target_id, title=memo.title, text=memo.text, author=memo.author,
-                            created_at=memo.created_at, updated_at=memo.updated_at))
+                self.report.conflicts.append(
+                    f"memo {memo.title or memo.uuid!r}: its {memo.target_type} is gone; kept as a project memo"
+                )
+            self.t.add(
+                Memo(
+                    uuid=memo.uuid,
+                    target_type=memo.target_type if target_id else "project",
+                    target_id=target_id,
+                    title=memo.title,
+                    text=memo.text,
+                    author=memo.author,
+                    created_at=memo.created_at,
+                    updated_at=memo.updated_at,
+                )
+            )
             self.count["memos.added"] += 1
 
     def merge_history(self) -> None:
@@ -602,7 +689,16 @@ class SourceMerge:
             marker = f"{origin}#{event.id}"
             if marker in seen or event.operation.startswith("merged:"):
                 continue
-            self.t.add(Event(at=event.at, actor=event.actor, operation=f"merged:{event.operation}"[:60],
-                             summary=event.summary, detail={"origin_event": marker}, changes=None, undoable=False,
-                             state="done"))
+            self.t.add(
+                Event(
+                    at=event.at,
+                    actor=event.actor,
+                    operation=f"merged:{event.operation}"[:60],
+                    summary=event.summary,
+                    detail={"origin_event": marker},
+                    changes=None,
+                    undoable=False,
+                    state="done",
+                )
+            )
             self.count["history.copied"] += 1

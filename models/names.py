@@ -29,8 +29,25 @@ LETTER_CATEGORIES = {"person"}  # people get letters ([Person A]); places and ot
 
 TITLES = {"dr", "mr", "mrs", "ms", "miss", "nurse", "doctor", "prof", "professor", "sister"}
 WARD_WORDS = {"ward", "unit", "wing"}
-ORG_WORDS = {"hospital", "trust", "college", "centre", "center", "charity", "council", "clinic", "surgery",
-             "foundation", "university", "school", "team", "service", "services", "café", "cafe"}
+ORG_WORDS = {
+    "hospital",
+    "trust",
+    "college",
+    "centre",
+    "center",
+    "charity",
+    "council",
+    "clinic",
+    "surgery",
+    "foundation",
+    "university",
+    "school",
+    "team",
+    "service",
+    "services",
+    "café",
+    "cafe",
+}
 PLACE_PREPOSITIONS = {"in", "at", "from", "to", "near", "around", "outside"}
 FUZZY_THRESHOLD = 80.0
 CONTEXT_CHARS = 60
@@ -50,8 +67,13 @@ def entries(session: Session) -> list[NameEntry]:
 
 def entry_rows(session: Session) -> list[dict[str, Any]]:
     return [
-        {"id": e.id, "term": e.term, "variants": list(e.variants or []), "category": e.category,
-         "replacement": e.replacement}
+        {
+            "id": e.id,
+            "term": e.term,
+            "variants": list(e.variants or []),
+            "category": e.category,
+            "replacement": e.replacement,
+        }
         for e in entries(session)
     ]
 
@@ -173,9 +195,12 @@ def _capitalised_names(transcript: Transcript, spans: list[tuple[int, int]], com
                 i += 1
                 continue
             j = i
-            while j + 1 < len(words) and _is_title_word(words[j + 1].group(0)) and \
-                    _strip_possessive(words[j + 1].group(0)).casefold() not in common and \
-                    body[words[j].end() : words[j + 1].start()] == " ":
+            while (
+                j + 1 < len(words)
+                and _is_title_word(words[j + 1].group(0))
+                and _strip_possessive(words[j + 1].group(0)).casefold() not in common
+                and body[words[j].end() : words[j + 1].start()] == " "
+            ):
                 j += 1
             start, end = match.start(), match.start() + len(_strip_possessive(body[match.start() : words[j].end()]))
             phrase = body[start:end]
@@ -183,8 +208,16 @@ def _capitalised_names(transcript: Transcript, spans: list[tuple[int, int]], com
             if at_start and j == i and not _looks_unusual(word, common):
                 i += 1
                 continue
-            found.append(Found(phrase, _guess_category(phrase, previous), "heuristic", transcript.id,
-                               span_start + start, span_start + end))
+            found.append(
+                Found(
+                    phrase,
+                    _guess_category(phrase, previous),
+                    "heuristic",
+                    transcript.id,
+                    span_start + start,
+                    span_start + end,
+                )
+            )
             i = j + 1
     return found
 
@@ -237,8 +270,9 @@ def _entity_ruler_names(transcripts: list[Transcript], spans: dict[int, list[tup
     return found
 
 
-def _statistical_names(session: Session, transcripts: list[Transcript],
-                       spans: dict[int, list[tuple[int, int]]]) -> list[Found]:
+def _statistical_names(
+    session: Session, transcripts: list[Transcript], spans: dict[int, list[tuple[int, int]]]
+) -> list[Found]:
     """spaCy's statistical NER, only when a trained English pipeline is installed (never downloaded)."""
     from models.nlp import ner_pipeline
 
@@ -251,13 +285,13 @@ def _statistical_names(session: Session, transcripts: list[Transcript],
     for (transcript, s, _e), doc in zip(items, nlp.pipe(t.text[s:e] for t, s, e in items), strict=True):
         for ent in doc.ents:
             if ent.label_ in labels:
-                found.append(Found(ent.text, labels[ent.label_], "ner", transcript.id, s + ent.start_char,
-                                   s + ent.end_char))
+                found.append(
+                    Found(ent.text, labels[ent.label_], "ner", transcript.id, s + ent.start_char, s + ent.end_char)
+                )
     return found
 
 
-def _fuzzy_register_matches(transcripts: list[Transcript], register: list[NameEntry],
-                            common: set[str]) -> list[Found]:
+def _fuzzy_register_matches(transcripts: list[Transcript], register: list[NameEntry], common: set[str]) -> list[Found]:
     """Capitalised, uncommon words within a small edit distance of a registered spelling (misspellings).
 
     Everyday words ("stand" near "Sandra") are skipped: a misspelt name is still written as a name.
@@ -302,8 +336,18 @@ def _speaker_labels(session: Session) -> list[Found]:
             continue
         if re.fullmatch(r"(speaker|participant|respondent)\s*\d*", speaker, re.IGNORECASE):
             continue
-        found.append(Found(speaker, "person", "speaker-label", transcript_id, start, start, replacement=study_id,
-                           participant_id=participant_id))
+        found.append(
+            Found(
+                speaker,
+                "person",
+                "speaker-label",
+                transcript_id,
+                start,
+                start,
+                replacement=study_id,
+                participant_id=participant_id,
+            )
+        )
     return found
 
 
@@ -316,11 +360,51 @@ def common_words() -> set[str]:
     table = lemma_table()
     words = CommonWords(set(STOP_WORDS) | {v for v in table.values() if isinstance(v, str) and v.islower()}, table)
     # Days, months and everyday capitals are not identifying.
-    words |= {"monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january",
-              "february", "march", "april", "may", "june", "july", "august", "september", "october", "november",
-              "december", "christmas", "english", "british", "nhs", "covid", "ok", "okay", "yeah", "um", "erm",
-              "interviewer", *TITLES, "hi", "hello", "oh", "ah", "hmm", "yes", "no", "well", "right", "so",
-              "mum", "dad"}
+    words |= {
+        "monday",
+        "tuesday",
+        "wednesday",
+        "thursday",
+        "friday",
+        "saturday",
+        "sunday",
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+        "christmas",
+        "english",
+        "british",
+        "nhs",
+        "covid",
+        "ok",
+        "okay",
+        "yeah",
+        "um",
+        "erm",
+        "interviewer",
+        *TITLES,
+        "hi",
+        "hello",
+        "oh",
+        "ah",
+        "hmm",
+        "yes",
+        "no",
+        "well",
+        "right",
+        "so",
+        "mum",
+        "dad",
+    }
     return words
 
 
@@ -398,9 +482,19 @@ def candidate_rows(session: Session, status: str | None = "pending") -> list[dic
     for c in session.scalars(stmt):
         suggestion = by_id[c.entry_id].term if c.entry_id in by_id else None
         rows.append(
-            {"id": c.id, "text": c.text, "category": c.category, "source": c.source, "occurrences": c.occurrences,
-             "status": c.status, "variant_of": suggestion, "context": c.context,
-             "transcript_id": c.transcript_id, "start": c.start, "end": c.end}
+            {
+                "id": c.id,
+                "text": c.text,
+                "category": c.category,
+                "source": c.source,
+                "occurrences": c.occurrences,
+                "status": c.status,
+                "variant_of": suggestion,
+                "context": c.context,
+                "transcript_id": c.transcript_id,
+                "start": c.start,
+                "end": c.end,
+            }
         )
     return rows
 
@@ -436,8 +530,14 @@ def accept(
         return entry_ids
 
 
-def _accept_one(session: Session, actor: str, candidate: NameCandidate, as_entry: int | None, category: str | None,
-                replacement: str | None) -> int:
+def _accept_one(
+    session: Session,
+    actor: str,
+    candidate: NameCandidate,
+    as_entry: int | None,
+    category: str | None,
+    replacement: str | None,
+) -> int:
     # An explicit category or replacement means "its own entry", even where a scan suggested a variant.
     target_id = as_entry or (None if category or replacement else candidate.entry_id)
     if target_id is not None:
@@ -451,8 +551,12 @@ def _accept_one(session: Session, actor: str, candidate: NameCandidate, as_entry
         if entry is None:
             cat = _check_category(category or candidate.category)
             label_replacement = _speaker_replacement(session, candidate)
-            entry = NameEntry(term=candidate.text, variants=[], category=cat,
-                              replacement=replacement or label_replacement or _next_replacement(session, cat))
+            entry = NameEntry(
+                term=candidate.text,
+                variants=[],
+                category=cat,
+                replacement=replacement or label_replacement or _next_replacement(session, cat),
+            )
             session.add(entry)
             session.flush()
     candidate.status, candidate.entry_id = "accepted", entry.id

@@ -65,9 +65,7 @@ def lemmas(words: Iterable[str]) -> list[str]:
     return out
 
 
-def sentence_spans(
-    texts: list[str], offsets: list[int], model: str | None = None
-) -> list[list[tuple[int, int]]]:
+def sentence_spans(texts: list[str], offsets: list[int], model: str | None = None) -> list[list[tuple[int, int]]]:
     """For each text (a turn), its sentences as absolute ``[start, end)`` spans, whitespace trimmed."""
     nlp = sentence_pipeline(model)
     result: list[list[tuple[int, int]]] = []
@@ -99,8 +97,19 @@ def word_count(text: str) -> int:
 
 TITLE_ABBREVIATIONS = ["dr", "mr", "mrs", "ms", "prof"]
 TITLE_WORDS = ["miss", "nurse", "doctor", "professor", "sister"]
-ORG_WORDS = ["hospital", "trust", "college", "centre", "center", "charity", "council", "clinic", "foundation",
-             "university", "surgery"]
+ORG_WORDS = [
+    "hospital",
+    "trust",
+    "college",
+    "centre",
+    "center",
+    "charity",
+    "council",
+    "clinic",
+    "foundation",
+    "university",
+    "surgery",
+]
 
 
 @lru_cache(maxsize=1)
@@ -116,8 +125,10 @@ def entity_ruler_pipeline() -> Any:
             {"label": "PERSON", "pattern": [{"LOWER": {"IN": TITLE_ABBREVIATIONS}}, {"ORTH": ".", "OP": "?"}, name]},
             {"label": "PERSON", "pattern": [{"LOWER": {"IN": TITLE_WORDS}}, name]},
             {"label": "WARD", "pattern": [name, {"LOWER": "ward"}]},
-            {"label": "ORG", "pattern": [name, {"IS_TITLE": True, "IS_STOP": False, "OP": "*"},
-                                         {"LOWER": {"IN": ORG_WORDS}}]},
+            {
+                "label": "ORG",
+                "pattern": [name, {"IS_TITLE": True, "IS_STOP": False, "OP": "*"}, {"LOWER": {"IN": ORG_WORDS}}],
+            },
         ]
     )
     return nlp

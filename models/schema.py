@@ -160,7 +160,7 @@ class Turn(Base):
     __table_args__ = (
         UniqueConstraint("transcript_id", "index", name="transcript_index"),
         CheckConstraint("role IN ('interviewer','participant','other')", name="role"),
-        CheckConstraint("start <= \"end\"", name="span"),
+        CheckConstraint('start <= "end"', name="span"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id", ondelete="CASCADE"))
@@ -219,7 +219,7 @@ class Coding(Base):
 
     __tablename__ = "codings"
     __table_args__ = (
-        CheckConstraint("start >= 0 AND start < \"end\"", name="span"),
+        CheckConstraint('start >= 0 AND start < "end"', name="span"),
         CheckConstraint("status IN ('ok','needs_review')", name="status"),
         Index("ix_codings_transcript_start", "transcript_id", "start"),
         Index("ix_codings_code", "code_id"),
@@ -244,9 +244,7 @@ class Memo(Base):
 
     __tablename__ = "memos"
     __table_args__ = (
-        CheckConstraint(
-            "target_type IN ('project','transcript','participant','code','coding')", name="target_type"
-        ),
+        CheckConstraint("target_type IN ('project','transcript','participant','code','coding')", name="target_type"),
         Index("ix_memos_target", "target_type", "target_id"),
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -286,9 +284,7 @@ class NameEntry(Base):
     """A register entry: an identifying term, its variants, and what replaces it in anonymised output."""
 
     __tablename__ = "name_entries"
-    __table_args__ = (
-        CheckConstraint("category IN ('person','place','organisation','ward','other')", name="category"),
-    )
+    __table_args__ = (CheckConstraint("category IN ('person','place','organisation','ward','other')", name="category"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     term: Mapped[str] = mapped_column(String(300))
@@ -306,9 +302,7 @@ class NameCandidate(Base):
     """
 
     __tablename__ = "name_candidates"
-    __table_args__ = (
-        CheckConstraint("status IN ('pending','accepted','rejected')", name="status"),
-    )
+    __table_args__ = (CheckConstraint("status IN ('pending','accepted','rejected')", name="status"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
     text: Mapped[str] = mapped_column(String(300))

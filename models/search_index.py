@@ -38,7 +38,7 @@ def reindex_transcript(session: Session, transcript_id: int) -> None:
     session.execute(
         text(
             "INSERT INTO search_index(rowid, text, transcript_id) "
-            "SELECT turns.id, substr(transcripts.text, turns.start + 1, turns.\"end\" - turns.start), "
+            'SELECT turns.id, substr(transcripts.text, turns.start + 1, turns."end" - turns.start), '
             "turns.transcript_id "
             "FROM turns JOIN transcripts ON transcripts.id = turns.transcript_id WHERE transcripts.id = :tid"
         ),

@@ -47,7 +47,7 @@ def parse_timepoints(spec: str) -> list[tuple[str, str]]:
             raise WaveqdaError(f"timepoint {key!r} is listed twice")
         out.append((key, label))
     if not out:
-        raise WaveqdaError("no timepoints given: use e.g. --timepoints \"T1=After training,T2=4 months\"")
+        raise WaveqdaError('no timepoints given: use e.g. --timepoints "T1=After training,T2=4 months"')
     return out
 
 

@@ -73,9 +73,7 @@ def store_transcript(
         return StoreResult(None, "skipped", f"{parsed.source_name}: already imported as {where}, skipped")
     participant = get_or_create_participant(session, participant_id)
     existing = session.scalar(
-        select(Transcript).where(
-            Transcript.participant_id == participant.id, Transcript.timepoint_id == timepoint.id
-        )
+        select(Transcript).where(Transcript.participant_id == participant.id, Transcript.timepoint_id == timepoint.id)
     )
     status = "imported"
     if existing is not None:
@@ -86,9 +84,7 @@ def store_transcript(
             )
         n = session.scalar(select(func.count()).select_from(Coding).where(Coding.transcript_id == existing.id))
         if n:
-            raise WaveqdaError(
-                f"{parsed.source_name}: cannot replace {label}: the old transcript has {n} codings"
-            )
+            raise WaveqdaError(f"{parsed.source_name}: cannot replace {label}: the old transcript has {n} codings")
         replaced_id = existing.id
         _detach_name_candidates(session, replaced_id)
         delete_transcript_rows(session, existing)
@@ -147,9 +143,7 @@ def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed:
         )
     if turn_rows:
         session.execute(Turn.__table__.insert(), turn_rows)
-    turn_ids = list(
-        session.scalars(select(Turn.id).where(Turn.transcript_id == transcript.id).order_by(Turn.index))
-    )
+    turn_ids = list(session.scalars(select(Turn.id).where(Turn.transcript_id == transcript.id).order_by(Turn.index)))
     bodies = [text[t.start : t.end] for t in parsed.turns]
     spans = nlp.sentence_spans(bodies, [t.start for t in parsed.turns], get_setting(session, "spacy_model"))
     sentence_rows = [

@@ -87,9 +87,7 @@ _DOCUMENT_SQL = text(
     " JOIN participants p ON p.id = t.participant_id JOIN timepoints tp ON tp.id = t.timepoint_id"
     " WHERE t.id = :tid"
 )
-_TURNS_SQL = text(
-    'SELECT "index", speaker, role, start, "end" FROM turns WHERE transcript_id = :tid ORDER BY "index"'
-)
+_TURNS_SQL = text('SELECT "index", speaker, role, start, "end" FROM turns WHERE transcript_id = :tid ORDER BY "index"')
 _SENTENCES_SQL = text('SELECT start, "end" FROM sentences WHERE transcript_id = :tid ORDER BY start')
 _CODINGS_SQL = text(
     'SELECT id, code_id, coder_id, start, "end", key_quote, memo FROM codings'
@@ -129,8 +127,9 @@ def code_infos(session: Session) -> dict[int, CodeInfo]:
     tree = CodeTree.load(session)
     depth = dict(tree.walk())
     return {
-        cid: CodeInfo(cid, tree.path(cid), c.name, c.colour or "#888888", c.definition or "", bool(c.archived),
-                      depth.get(cid, 0))
+        cid: CodeInfo(
+            cid, tree.path(cid), c.name, c.colour or "#888888", c.definition or "", bool(c.archived), depth.get(cid, 0)
+        )
         for cid, c in tree.codes.items()
     }
 

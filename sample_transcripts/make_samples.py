@@ -33,15 +33,36 @@ PARTICIPANTS = [
 ]
 
 LAYOUT = {
-    ("P01", "T1"): "docx-bold", ("P01", "T2"): "docx-bold", ("P01", "T3"): "docx-bold",
-    ("P02", "T1"): "docx-prefix", ("P02", "T2"): "docx-prefix", ("P02", "T3"): "docx-prefix",
-    ("P03", "T1"): "docx-label-line", ("P03", "T2"): "docx-label-line", ("P03", "T3"): "docx-label-line",
-    ("P04", "T1"): "docx-table", ("P04", "T2"): "docx-table", ("P04", "T3"): "docx-table",
-    ("P05", "T1"): "txt-ir", ("P05", "T2"): "md", ("P05", "T3"): "txt-crlf-bom",
-    ("P06", "T1"): "vtt", ("P06", "T2"): "srt", ("P06", "T3"): "docx-bold",
+    ("P01", "T1"): "docx-bold",
+    ("P01", "T2"): "docx-bold",
+    ("P01", "T3"): "docx-bold",
+    ("P02", "T1"): "docx-prefix",
+    ("P02", "T2"): "docx-prefix",
+    ("P02", "T3"): "docx-prefix",
+    ("P03", "T1"): "docx-label-line",
+    ("P03", "T2"): "docx-label-line",
+    ("P03", "T3"): "docx-label-line",
+    ("P04", "T1"): "docx-table",
+    ("P04", "T2"): "docx-table",
+    ("P04", "T3"): "docx-table",
+    ("P05", "T1"): "txt-ir",
+    ("P05", "T2"): "md",
+    ("P05", "T3"): "txt-crlf-bom",
+    ("P06", "T1"): "vtt",
+    ("P06", "T2"): "srt",
+    ("P06", "T3"): "docx-bold",
 }
-SUFFIX = {"docx-bold": ".docx", "docx-prefix": ".docx", "docx-label-line": ".docx", "docx-table": ".docx",
-          "txt-ir": ".txt", "md": ".md", "txt-crlf-bom": ".txt", "vtt": ".vtt", "srt": ".srt"}
+SUFFIX = {
+    "docx-bold": ".docx",
+    "docx-prefix": ".docx",
+    "docx-label-line": ".docx",
+    "docx-table": ".docx",
+    "txt-ir": ".txt",
+    "md": ".md",
+    "txt-crlf-bom": ".txt",
+    "vtt": ".vtt",
+    "srt": ".srt",
+}
 
 
 @dataclass

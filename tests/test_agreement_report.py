@@ -60,8 +60,14 @@ def add_codings(project: Project) -> Project:
             transcript = find_transcript(session, ref)
             start = transcript.text.index(quote)
             session.add(
-                Coding(transcript_id=transcript.id, code_id=codes[code].id, coder_id=coders[coder].id,
-                       start=start, end=start + len(quote), status=status)
+                Coding(
+                    transcript_id=transcript.id,
+                    code_id=codes[code].id,
+                    coder_id=coders[coder].id,
+                    start=start,
+                    end=start + len(quote),
+                    status=status,
+                )
             )
     return project
 
@@ -134,7 +140,11 @@ def test_scope_defaults_to_transcripts_every_coder_coded(coded):
     report = agreement_report(coded, ["alice", "bob"])
     assert [t.label for t in report.transcripts] == ["P01/T1", "P01/T2"]
     assert {(c.code.path, c.transcript.label) for c in report.cells} == {
-        ("Support", "P01/T1"), ("Worry", "P01/T1"), ("Hope", "P01/T1"), ("Support", "P01/T2"), ("Worry", "P01/T2"),
+        ("Support", "P01/T1"),
+        ("Worry", "P01/T1"),
+        ("Hope", "P01/T1"),
+        ("Support", "P01/T2"),
+        ("Worry", "P01/T2"),
     }
     named = agreement_report(coded, ["alice", "bob"], transcripts=["P02/T1"])
     assert [(c.code.path, c.transcript.label) for c in named.cells] == [("Support", "P02/T1")]
@@ -246,8 +256,12 @@ def test_json_shape(coded):
     assert set(data["overall"]) == {"pooled", "mean", "length_weighted_mean"}
     assert data["overall"]["pooled"]["method"] == POOLED
     first = data["per_code_transcript"][0]
-    assert first["table"] == {"units": 228, "all": 29, "none": 156, "partial": [
-        {"coded_by": ["alice"], "units": 25}, {"coded_by": ["bob"], "units": 18}]}
+    assert first["table"] == {
+        "units": 228,
+        "all": 29,
+        "none": 156,
+        "partial": [{"coded_by": ["alice"], "units": 25}, {"coded_by": ["bob"], "units": 18}],
+    }
 
 
 def test_errors(coded):
@@ -296,8 +310,11 @@ def consensus_spans(project: Project, code: str = "Support") -> list[tuple[int, 
         return [
             (c.start, c.end)
             for c in session.scalars(
-                select(Coding).join(Coder, Coder.id == Coding.coder_id).join(Code, Code.id == Coding.code_id)
-                .where(Coder.name == CONSENSUS_CODER, Code.name == code).order_by(Coding.start)
+                select(Coding)
+                .join(Coder, Coder.id == Coding.coder_id)
+                .join(Code, Code.id == Coding.code_id)
+                .where(Coder.name == CONSENSUS_CODER, Code.name == code)
+                .order_by(Coding.start)
             )
         ]
 

@@ -274,8 +274,7 @@ def brute_force_unitizing(spans: list[list[ag.Span]], length: int) -> tuple[floa
     units = [e - s for c in coders for s, e in c]
     gaps = [e - s for segs in segments for s, e, u in segs if not u]
     numerator = sum(
-        (len(units) - 1) * (2 * u**3 - 3 * u**2 + u) / 3 + u * u * sum(g - u + 1 for g in gaps if g >= u)
-        for u in units
+        (len(units) - 1) * (2 * u**3 - 3 * u**2 + u) / 3 + u * u * sum(g - u + 1 for g in gaps if g >= u) for u in units
     )
     denominator = length * (m * length * (m * length - 1) - sum(u * (u - 1) for u in units))
     return 2 * observed / (m * (m - 1) * length**2), (2 * numerator / denominator if units else 0.0)

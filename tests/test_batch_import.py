@@ -77,8 +77,7 @@ def test_manifest_routes_and_sets_attributes(project: Project, tmp_path: Path) -
         tmp_path / "manifest.csv",
         "file,participant,timepoint,site,age\nfirst interview.txt,P01,T1,North,34\nsecond.txt,P01,T3,North,34\n",
     )
-    result = import_paths(project, [tmp_path / "first interview.txt", tmp_path / "second.txt"],
-                          manifest_path=manifest)
+    result = import_paths(project, [tmp_path / "first interview.txt", tmp_path / "second.txt"], manifest_path=manifest)
     assert not result.failed, result.outcomes
     out = runner.invoke(app, ["participants", str(project.path), "--json"])
     assert out.exit_code == 0, out.output
@@ -260,8 +259,9 @@ def test_replace_keeps_the_transcript_memo_and_survives_a_name_scan(project: Pro
     assert names.scan(project, "t")  # candidates now point at the transcript
     newer = tmp_path / "new"
     newer.mkdir()
-    [outcome] = import_paths(project, [write(newer / "P01_T1.txt", body.replace("every", "each"))],
-                             replace=True).outcomes
+    [outcome] = import_paths(
+        project, [write(newer / "P01_T1.txt", body.replace("every", "each"))], replace=True
+    ).outcomes
     assert outcome.status == "replaced", outcome.message
     with project.read() as session:
         assert transcript_memo(session, outcome.transcript_id) == "Check the ward name with Sam."
@@ -276,8 +276,15 @@ def test_cli_init_import_transcripts_show(tmp_path: Path) -> None:
     listing = json.loads(runner.invoke(app, ["transcripts", str(db), "--json"]).output)
     assert listing == [
         {
-            "id": 1, "participant": "P01", "timepoint": "T2", "title": listing[0]["title"], "source": "P01_T2.txt",
-            "format": "txt", "turns": 3, "speakers": ["Interviewer", "Sam"], "words": 11,
+            "id": 1,
+            "participant": "P01",
+            "timepoint": "T2",
+            "title": listing[0]["title"],
+            "source": "P01_T2.txt",
+            "format": "txt",
+            "turns": 3,
+            "speakers": ["Interviewer", "Sam"],
+            "words": 11,
             "characters": len("Interviewer: How was it?\n\nSam: Fine. Really fine.\n\nInterviewer: Thank you."),
             "codings": 0,
         }
@@ -295,8 +302,7 @@ def test_import_routes_refi_files_to_the_refi_importer(tmp_path: Path) -> None:
     if not sample.exists():
         pytest.skip("shared/refi-qda samples are not beside this checkout")
     db = tmp_path / "nvivo.wqda"
-    out = runner.invoke(app, ["import", str(db), str(sample), "--timepoint", "T1", "--participant-from-name",
-                              "--json"])
+    out = runner.invoke(app, ["import", str(db), str(sample), "--timepoint", "T1", "--participant-from-name", "--json"])
     assert out.exit_code == 0, out.output
     listing = json.loads(runner.invoke(app, ["transcripts", str(db), "--json"]).output)
     assert [(r["timepoint"], r["codings"]) for r in listing] == [("T1", 97)]
@@ -307,8 +313,10 @@ def test_import_routes_refi_files_to_the_refi_importer(tmp_path: Path) -> None:
 
 
 def test_subtitle_blocks_the_reader_skips_are_reported_not_dropped_silently(project: Project, tmp_path: Path) -> None:
-    srt = write(tmp_path / "P01_T1.srt", "1\n00:00:01,000 --> 00:00:02,000\nSpeaker 1: hello\n\n"
-                                         "oops\nno timing here\nSpeaker 2: the lost words\n")
+    srt = write(
+        tmp_path / "P01_T1.srt",
+        "1\n00:00:01,000 --> 00:00:02,000\nSpeaker 1: hello\n\noops\nno timing here\nSpeaker 2: the lost words\n",
+    )
     [outcome] = import_paths(project, [srt]).outcomes
     assert outcome.status == "imported"
     assert len(outcome.warnings) == 1 and "Speaker 2: the lost" in outcome.warnings[0]

@@ -75,8 +75,9 @@ def test_coded_project_fixture(tmp_path: Path) -> None:
     target = tmp_path / "coded.wqda"
     cache = tmp_path / "cache"
     build_coded_project(target, 2, 2, 400, codes=30, codings=120, coders=3, seed=1, out_dir=cache)
-    copy = build_coded_project(tmp_path / "again.wqda", 2, 2, 400, codes=30, codings=120, coders=3, seed=1,
-                               out_dir=cache)
+    copy = build_coded_project(
+        tmp_path / "again.wqda", 2, 2, 400, codes=30, codings=120, coders=3, seed=1, out_dir=cache
+    )
     assert len(list((cache / "projects").glob("*.wqda"))) == 1, "the second call reuses the cached build"
     project = open_project(target)
     try:
@@ -131,7 +132,16 @@ def test_sentence_spans_match_a_plain_spacy_loop_on_generated_text() -> None:
 
     interview = generate_interview("P03", "T2", 4000, seed=5)
     texts = ["\n\n".join(turn.paragraphs) for turn in interview.turns]
-    texts += ["", " ", "Hi.", " Hi. ", "Wait... what?! Yes. e.g. Dr. Smith said “Stop.” Then 🙂 ok.", ". . .",
-              "One.\tTwo.\n\nThree", "no punctuation at all ", "x\u3002y. Z"]
+    texts += [
+        "",
+        " ",
+        "Hi.",
+        " Hi. ",
+        "Wait... what?! Yes. e.g. Dr. Smith said “Stop.” Then 🙂 ok.",
+        ". . .",
+        "One.\tTwo.\n\nThree",
+        "no punctuation at all ",
+        "x\u3002y. Z",
+    ]
     offsets = list(range(0, 10 * len(texts), 10))
     assert nlp.sentence_spans(texts, offsets) == reference(texts, offsets)

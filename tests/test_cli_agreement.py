@@ -31,7 +31,17 @@ def test_greedy_lists():
     """--coders A B C means --coders A --coders B --coders C; values end at the next flag."""
     args = ["p", "--coders", "a", "b", "--unit", "turn", "--codes", "X/Y", "Z"]
     assert expand_greedy(args, ("--coders", "--codes")) == [
-        "p", "--coders", "a", "--coders", "b", "--unit", "turn", "--codes", "X/Y", "--codes", "Z",
+        "p",
+        "--coders",
+        "a",
+        "--coders",
+        "b",
+        "--unit",
+        "turn",
+        "--codes",
+        "X/Y",
+        "--codes",
+        "Z",
     ]
 
 
@@ -52,8 +62,21 @@ def test_agreement_json(path):
 
 def test_agreement_filters_and_units(path):
     data = json.loads(
-        invoke("agreement", path, "--coders", "alice", "bob", "--codes", "Support", "Hope",
-               "--transcripts", "P01/T1", "--unit", "sentence", "--json")
+        invoke(
+            "agreement",
+            path,
+            "--coders",
+            "alice",
+            "bob",
+            "--codes",
+            "Support",
+            "Hope",
+            "--transcripts",
+            "P01/T1",
+            "--unit",
+            "sentence",
+            "--json",
+        )
     )
     assert data["unit"] == "sentence" and data["transcripts"] == ["P01/T1"]
     assert [c["code"] for c in data["per_code_transcript"]] == ["Support", "Hope"]

@@ -368,12 +368,15 @@ def test_codings_combined_by_an_apply_keep_every_memo(coded, db_state):
     assert db_state(coded) == before
 
 
-@pytest.mark.parametrize("call", [
-    lambda p: remove_coding(p, "a", 2**70),
-    lambda p: set_coding_memo(p, "a", 2**63, "x"),
-    lambda p: apply_codes(p, "a", str(2**64), ["Worry"], "dana", 0, 5),
-    lambda p: resize_coding(p, "a", 10**30, 0, 5),
-])
+@pytest.mark.parametrize(
+    "call",
+    [
+        lambda p: remove_coding(p, "a", 2**70),
+        lambda p: set_coding_memo(p, "a", 2**63, "x"),
+        lambda p: apply_codes(p, "a", str(2**64), ["Worry"], "dana", 0, 5),
+        lambda p: resize_coding(p, "a", 10**30, 0, 5),
+    ],
+)
 def test_ids_beyond_the_integer_range_are_not_found(coded, db_state, call):
     before = db_state(coded)
     with pytest.raises(NotFoundError):
@@ -474,8 +477,21 @@ def test_checked_span_agrees_with_check_span_on_every_kind_of_span(coded):
     with coded.read() as session:
         transcript = find_transcript(session, "P01/T2")
         n = len(transcript.text)
-        spans = [(0, 1), (0, n), (n - 1, n), (5, 30), (-1, 5), (0, n + 1), (n, n + 3), (n + 5, n + 9),
-                 (5, 5), (9, 3), (n, n), (n + 2, n + 1), (40, 44)]
+        spans = [
+            (0, 1),
+            (0, n),
+            (n - 1, n),
+            (5, 30),
+            (-1, 5),
+            (0, n + 1),
+            (n, n + 3),
+            (n + 5, n + 9),
+            (5, 5),
+            (9, 3),
+            (n, n),
+            (n + 2, n + 1),
+            (40, 44),
+        ]
         for start, end in spans:
             try:
                 check_span(transcript, start, end)

@@ -30,17 +30,21 @@ def anonymised_slices(project) -> dict[tuple[str, str, str], str]:
     return out
 
 
-@pytest.mark.parametrize(("kind", "name", "options"), [
-    ("themes", "t.docx", {"with_questions": True}),
-    ("framework", "f.docx", {}),
-    ("codebook", "c.docx", {}),
-    ("transcript", "p.docx", {"transcript": "P01/T1"}),
-    ("transcript", "q.docx", {"transcript": "P03/T2"}),
-])
+@pytest.mark.parametrize(
+    ("kind", "name", "options"),
+    [
+        ("themes", "t.docx", {"with_questions": True}),
+        ("framework", "f.docx", {}),
+        ("codebook", "c.docx", {}),
+        ("transcript", "p.docx", {"transcript": "P01/T1"}),
+        ("transcript", "q.docx", {"transcript": "P03/T2"}),
+    ],
+)
 def test_word_exports_contain_no_register_term(study, tmp_path, kind, name, options):
     path = tmp_path / name
-    run_export(study, path, kind, ExportFilters(anonymise=True, no_interviewer=kind == "framework"),
-               ExportOptions(**options))
+    run_export(
+        study, path, kind, ExportFilters(anonymise=True, no_interviewer=kind == "framework"), ExportOptions(**options)
+    )
     text = docx_xml_text(path)
     assert [t for t in REGISTER_TERMS if contains_term(text, t)] == []
     assert len(text) > 200

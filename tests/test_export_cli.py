@@ -37,10 +37,15 @@ def test_themes_with_several_codes_after_one_flag(study, tmp_path):
 
 
 def test_every_kind_writes_its_file(study, tmp_path):
-    for name, kind, extra in [("a.docx", "framework", []), ("b.docx", "codebook", []),
-                              ("c.docx", "transcript", ["--transcript", "P01/T2"]), ("d.csv", "codings", []),
-                              ("e.xlsx", "matrix", []), ("f.xlsx", "disagreements", ["--coders", "ann", "ben"]),
-                              ("g.docx", "disagreements", ["--coders", "ann,ben"])]:
+    for name, kind, extra in [
+        ("a.docx", "framework", []),
+        ("b.docx", "codebook", []),
+        ("c.docx", "transcript", ["--transcript", "P01/T2"]),
+        ("d.csv", "codings", []),
+        ("e.xlsx", "matrix", []),
+        ("f.xlsx", "disagreements", ["--coders", "ann", "ben"]),
+        ("g.docx", "disagreements", ["--coders", "ann,ben"]),
+    ]:
         result = run(str(study.path), str(tmp_path / name), "--kind", kind, *extra, "--timepoints", "T1,T2")
         assert result.exit_code == 0, (name, result.output)
         assert (tmp_path / name).stat().st_size > 0
@@ -54,20 +59,23 @@ def test_refi_files_are_delegated(study, tmp_path):
     assert "only --anonymise applies" in line
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["x.csv", "--kind", "themes"], "--kind themes cannot be written as .csv"),
-    (["x.pdf"], "cannot export to .pdf"),
-    (["x.docx", "--codes", "Nope"], "no code 'Nope'"),
-    (["x.docx", "--timepoints", "T9"], "unknown timepoint 'T9'"),
-    (["x.docx", "--participants", "P99"], "no participant 'P99'"),
-    (["x.docx", "--attribute", "site"], "use NAME=VALUE"),
-    (["x.docx", "--attribute", "colour=red"], "no participant attribute 'colour'"),
-    (["x.docx", "--coder", "zed"], "no coder 'zed'"),
-    (["x.docx", "--max-quotes", "0"], "--max-quotes must be 1 or more"),
-    (["x.docx", "--kind", "transcript"], "needs --transcript"),
-    (["x.docx", "--kind", "transcript", "--transcript", "P09/T1"], "no transcript 'P09/T1'"),
-    (["x.csv", "--kind", "disagreements"], "two or more coders"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["x.csv", "--kind", "themes"], "--kind themes cannot be written as .csv"),
+        (["x.pdf"], "cannot export to .pdf"),
+        (["x.docx", "--codes", "Nope"], "no code 'Nope'"),
+        (["x.docx", "--timepoints", "T9"], "unknown timepoint 'T9'"),
+        (["x.docx", "--participants", "P99"], "no participant 'P99'"),
+        (["x.docx", "--attribute", "site"], "use NAME=VALUE"),
+        (["x.docx", "--attribute", "colour=red"], "no participant attribute 'colour'"),
+        (["x.docx", "--coder", "zed"], "no coder 'zed'"),
+        (["x.docx", "--max-quotes", "0"], "--max-quotes must be 1 or more"),
+        (["x.docx", "--kind", "transcript"], "needs --transcript"),
+        (["x.docx", "--kind", "transcript", "--transcript", "P09/T1"], "no transcript 'P09/T1'"),
+        (["x.csv", "--kind", "disagreements"], "two or more coders"),
+    ],
+)
 def test_bad_input_is_one_line_and_writes_nothing(study, tmp_path, args, message):
     out = tmp_path / args[0]
     line = one_line_error(run(str(study.path), str(out), *args[1:]))
@@ -82,7 +90,18 @@ def test_missing_folder_is_an_error(study, tmp_path):
 
 def test_expand_multi_values():
     assert expand_multi_values(["p", "o.docx", "--codes", "A", "B/C", "--key-only", "--coders", "x", "y"]) == [
-        "p", "o.docx", "--codes", "A", "--codes", "B/C", "--key-only", "--coders", "x", "--coders", "y"]
+        "p",
+        "o.docx",
+        "--codes",
+        "A",
+        "--codes",
+        "B/C",
+        "--key-only",
+        "--coders",
+        "x",
+        "--coders",
+        "y",
+    ]
     assert expand_multi_values(["--kind", "themes", "p", "o"]) == ["--kind", "themes", "p", "o"]
     assert expand_multi_values(["--codes=A", "p", "o"]) == ["--codes=A", "p", "o"]
 
@@ -102,8 +121,31 @@ def test_flag_parsing_helpers():
 
 
 def segment(i: int, participant: str, key: bool = False, timepoint: str = "T1") -> Segment:
-    return Segment(i, f"u{i}", 1, participant, timepoint, "", 0, 7, "Code", "ann", i, i + 1, "x", "", key, "ok",
-                   "", "participant", 0, 0, i, i + 1, "x")
+    return Segment(
+        i,
+        f"u{i}",
+        1,
+        participant,
+        timepoint,
+        "",
+        0,
+        7,
+        "Code",
+        "ann",
+        i,
+        i + 1,
+        "x",
+        "",
+        key,
+        "ok",
+        "",
+        "participant",
+        0,
+        0,
+        i,
+        i + 1,
+        "x",
+    )
 
 
 def test_choose_quotes_key_first_then_a_spread_across_participants():

@@ -54,8 +54,14 @@ def build_study(project: Project) -> Project:
     for timepoint, turns in (("T1", P03_T1), ("T2", P03_T2)):
         with project.change("tester", "import", "import", undoable=False) as session:
             store_transcript(session, make_parsed(turns, f"P03_{timepoint}.txt"), "P03", timepoint, "tester")
-    codebook.add_code(project, "ann", "Support/Peer", definition="Support from peers, incl. \"buddies\"",
-                      inclusion="Any peer", exclusion="Line managers")
+    codebook.add_code(
+        project,
+        "ann",
+        "Support/Peer",
+        definition='Support from peers, incl. "buddies"',
+        inclusion="Any peer",
+        exclusion="Line managers",
+    )
     codebook.add_code(project, "ann", "Support/Supervision", definition="Supervision, formal or not")
     codebook.add_code(project, "ann", "Worry/Money", definition="Pay and funding")
     codebook.describe_code(project, "ann", "Worry", definition="Worries about the job")

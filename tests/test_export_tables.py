@@ -34,13 +34,35 @@ def test_codings_csv_has_every_field_and_round_trips_awkward_text(study, tmp_pat
     with study.read() as session:
         segments = retrieve(session)
     assert [int(r["coding_id"]) for r in rows] == [s.id for s in segments]
-    assert list(rows[0]) == ["coding_id", "transcript", "title", "source", "participant", "site", "timepoint",
-                             "timepoint_label", "speaker", "role", "turn", "code", "coder", "start", "end", "text",
-                             "memo", "key_quote", "status"]
+    assert list(rows[0]) == [
+        "coding_id",
+        "transcript",
+        "title",
+        "source",
+        "participant",
+        "site",
+        "timepoint",
+        "timepoint_label",
+        "speaker",
+        "role",
+        "turn",
+        "code",
+        "coder",
+        "start",
+        "end",
+        "text",
+        "memo",
+        "key_quote",
+        "status",
+    ]
     for row, segment in zip(rows, segments, strict=True):
         assert row["text"] == segment.text.replace("\x07", "")
         assert (row["participant"], row["timepoint"], row["code"], row["coder"]) == (
-            segment.participant, segment.timepoint, segment.code, segment.coder)
+            segment.participant,
+            segment.timepoint,
+            segment.code,
+            segment.coder,
+        )
         assert (int(row["start"]), int(row["end"]), row["speaker"]) == (segment.start, segment.end, segment.speaker)
         assert row["transcript"] == f"{segment.participant}/{segment.timepoint}"
         assert row["key_quote"] == ("yes" if segment.key_quote else "no")
@@ -86,7 +108,10 @@ def test_matrix_csv_and_xlsx_equal_the_matrix_query(study, tmp_path):
     for row, expected in zip(rows, matrix.rows, strict=True):
         for key, cell in expected.cells.items():
             assert (int(row[f"{key} segments"]), int(row[f"{key} participants"]), int(row[f"{key} words"])) == (
-                cell.segments, cell.participants, cell.words)
+                cell.segments,
+                cell.participants,
+                cell.words,
+            )
         assert int(row["total segments"]) == expected.total.segments
     assert read_xlsx(tmp_path / "m.xlsx", "Matrix")[0]["T1 segments"] == int(rows[0]["T1 segments"])
 

@@ -67,8 +67,10 @@ def test_themes_counts_equal_the_matrix_query(study, tmp_path):
     assert len(count_tables) == len(matrix.rows)
     for table, row in zip(count_tables, matrix.rows, strict=True):
         body = [[c.text for c in r.cells] for r in table.rows[1:]]
-        expected = [[f"{key} {label}", str(row.cells[key].segments), str(row.cells[key].participants)]
-                    for key, label in matrix.timepoints]
+        expected = [
+            [f"{key} {label}", str(row.cells[key].segments), str(row.cells[key].participants)]
+            for key, label in matrix.timepoints
+        ]
         expected.append(["All timepoints", str(row.total.segments), str(row.total.participants)])
         assert body == expected
     summary = document.tables[0]
@@ -89,8 +91,13 @@ def test_each_quote_is_the_transcript_slice_under_its_code_with_the_right_label(
     for heading, text, label in found:
         match = LABEL.match(label)
         assert match, label
-        segment = next(s for s in unmatched if s.text.replace("\x07", "") == text
-                       and tree.codes[s.code_id].name == heading and s.participant == match["participant"])
+        segment = next(
+            s
+            for s in unmatched
+            if s.text.replace("\x07", "") == text
+            and tree.codes[s.code_id].name == heading
+            and s.participant == match["participant"]
+        )
         assert segment.timepoint == match["timepoint"]
         assert segment.timepoint_label == match["label"]
         unmatched.remove(segment)
@@ -126,9 +133,9 @@ def test_illegal_xml_characters_are_cleaned_not_fatal(study, tmp_path):
 def test_filters_are_honoured(study, tmp_path, filters, check):
     document = export(study, tmp_path, **filters)
     found = quotes(document)
-    expected_ids = slices(study, **{
-        {"attributes": "attribute"}.get(k, k): (v[0] if k == "attributes" else v) for k, v in filters.items()
-    })
+    expected_ids = slices(
+        study, **{{"attributes": "attribute"}.get(k, k): (v[0] if k == "attributes" else v) for k, v in filters.items()}
+    )
     assert len(found) == len(expected_ids) > 0
     assert all(check(*q) for q in found)
 
@@ -233,8 +240,12 @@ def test_framework_has_a_landscape_table_per_theme(study, tmp_path):
     assert len(document.tables) == 2
     assert document.sections[-1].orientation == docx.enum.section.WD_ORIENT.LANDSCAPE
     support = document.tables[0]
-    assert [c.text for c in support.rows[0].cells] == ["Participant", "T1 After training", "T2 4 months",
-                                                       "T3 12 months"]
+    assert [c.text for c in support.rows[0].cells] == [
+        "Participant",
+        "T1 After training",
+        "T2 4 months",
+        "T3 12 months",
+    ]
     rows = {r.cells[0].text: [c.text for c in r.cells[1:]] for r in support.rows[1:]}
     assert set(rows) == {"P01", "P02", "P03"}
     assert rows["P03"][2] == "not interviewed"
@@ -282,9 +293,11 @@ def test_codebook_document(study, tmp_path):
     assert "Include: Any peer" in texts and "Exclude: Line managers" in texts
     with study.read() as session:
         row = next(r for r in code_timepoint_matrix(session).rows if r.code == "Support/Supervision")
-    expected = (f"Segments (participants): T1: {row.cells['T1'].segments} ({row.cells['T1'].participants}) · "
-                f"T2: {row.cells['T2'].segments} ({row.cells['T2'].participants}) · T3: 0 (0) · "
-                f"total: {row.total.segments} ({row.total.participants})")
+    expected = (
+        f"Segments (participants): T1: {row.cells['T1'].segments} ({row.cells['T1'].participants}) · "
+        f"T2: {row.cells['T2'].segments} ({row.cells['T2'].participants}) · T3: 0 (0) · "
+        f"total: {row.total.segments} ({row.total.participants})"
+    )
     assert expected in texts
 
 
@@ -326,8 +339,10 @@ def test_disagreements_document(study, tmp_path):
         d.text.replace("\x07", "") if d.text.strip() else WHITESPACE_ONLY for d in found
     ]
     labels = [p.text for p in document.paragraphs if p.style.name == "Quote Label"]
-    assert labels[0] == f"{found[0].code} · coded by {found[0].coded_by[0]}; not by {found[0].not_coded_by[0]}\n" \
+    assert (
+        labels[0] == f"{found[0].code} · coded by {found[0].coded_by[0]}; not by {found[0].not_coded_by[0]}\n"
         f"key {found[0].key}"
-    assert [h for _l, h in headings(document)] == list(dict.fromkeys(
-        f"{d.transcript} · {'After training' if d.timepoint == 'T1' else '4 months'}" for d in found
-    ))
+    )
+    assert [h for _l, h in headings(document)] == list(
+        dict.fromkeys(f"{d.transcript} · {'After training' if d.timepoint == 'T1' else '4 months'}" for d in found)
+    )

@@ -54,10 +54,10 @@ def edit_transcript(path: Path, ref: str, old: str, new: str) -> None:
         delta = len(new) - len(old)
         conn.execute(update(Transcript).where(Transcript.id == tid).values(text=text.replace(old, new, 1)))
         for model in (Turn, Sentence):
-            conn.execute(update(model).where(model.transcript_id == tid, model.end > at)
-                         .values(end=model.end + delta))
-            conn.execute(update(model).where(model.transcript_id == tid, model.start > at)
-                         .values(start=model.start + delta))
+            conn.execute(update(model).where(model.transcript_id == tid, model.end > at).values(end=model.end + delta))
+            conn.execute(
+                update(model).where(model.transcript_id == tid, model.start > at).values(start=model.start + delta)
+            )
     project.close()
 
 
@@ -107,8 +107,14 @@ def source_codings(path: Path) -> list[dict]:
         rows = []
         for c in session.scalars(select(Coding)):
             transcript = session.get(Transcript, c.transcript_id)
-            rows.append({"uuid": c.uuid, "coder": session.get(Coder, c.coder_id).name,
-                         "code_uuid": tree.codes[c.code_id].uuid, "text": transcript.text[c.start : c.end]})
+            rows.append(
+                {
+                    "uuid": c.uuid,
+                    "coder": session.get(Coder, c.coder_id).name,
+                    "code_uuid": tree.codes[c.code_id].uuid,
+                    "text": transcript.text[c.start : c.end],
+                }
+            )
     project.close()
     return rows
 
@@ -120,9 +126,13 @@ def target_codings(path: Path) -> dict[str, dict]:
         out = {}
         for c in session.scalars(select(Coding)):
             transcript = session.get(Transcript, c.transcript_id)
-            out[c.uuid] = {"coder": session.get(Coder, c.coder_id).name, "code_uuid": tree.codes[c.code_id].uuid,
-                           "code": tree.path(c.code_id), "text": transcript.text[c.start : c.end],
-                           "status": c.status}
+            out[c.uuid] = {
+                "coder": session.get(Coder, c.coder_id).name,
+                "code_uuid": tree.codes[c.code_id].uuid,
+                "code": tree.path(c.code_id),
+                "text": transcript.text[c.start : c.end],
+                "status": c.status,
+            }
     project.close()
     return out
 
@@ -156,8 +166,12 @@ def test_accept_fuzzy_joins_the_near_duplicate(coders, tmp_path: Path) -> None:
     target = tmp_path / "team.wqda"
     merge_projects(target, [alice, bob], "lead", accept_fuzzy=True)
     merged = target_codings(target)
-    assert {m["code"] for m in merged.values()} == {"Hope and optimism", "Support/Supervision", "Insecurity",
-                                                    "Peer team"}
+    assert {m["code"] for m in merged.values()} == {
+        "Hope and optimism",
+        "Support/Supervision",
+        "Insecurity",
+        "Peer team",
+    }
     assert len(merged) == 8
 
 
@@ -167,8 +181,11 @@ def test_mapping_file_decides_code_matches(coders, tmp_path: Path) -> None:
     mapping.write_text(json.dumps({"Insecurty": "Insecurity", "Peer team": "Support/Supervision"}))
     target = tmp_path / "team.wqda"
     merge_projects(target, [alice, bob], "lead", mapping_file=mapping)
-    assert {m["code"] for m in target_codings(target).values()} == {"Hope and optimism", "Support/Supervision",
-                                                                    "Insecurity"}
+    assert {m["code"] for m in target_codings(target).values()} == {
+        "Hope and optimism",
+        "Support/Supervision",
+        "Insecurity",
+    }
 
 
 def test_second_merge_changes_nothing(coders, tmp_path: Path) -> None:
@@ -321,9 +338,13 @@ def test_memo_of_a_coding_already_in_place_attaches_to_that_coding(coders, tmp_p
             session.add(coder)
             session.flush()
             tree = CodeTree.load(session)
-            coding_row = Coding(transcript_id=find_transcript(session, "P01/T1").id,
-                                code_id=tree.find("Hope and optimism" if path == target else "Hope").id,
-                                coder_id=coder.id, start=start, end=end)
+            coding_row = Coding(
+                transcript_id=find_transcript(session, "P01/T1").id,
+                code_id=tree.find("Hope and optimism" if path == target else "Hope").id,
+                coder_id=coder.id,
+                start=start,
+                end=end,
+            )
             session.add(coding_row)
             session.flush()
             if path == bob:

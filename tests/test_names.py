@@ -80,8 +80,11 @@ def test_add_refuses_duplicates_and_bad_categories(project: Project) -> None:
 
 def test_anonymiser_keeps_possessives_case_and_longest_match() -> None:
     replacer = Anonymiser(
-        [Replacement(("Sandra", "Sandrah"), "[Colleague A]"), Replacement(("Dr Okafor", "Okafor"), "[Psychologist]"),
-         Replacement(("Hartwell",), "Riverton")]
+        [
+            Replacement(("Sandra", "Sandrah"), "[Colleague A]"),
+            Replacement(("Dr Okafor", "Okafor"), "[Psychologist]"),
+            Replacement(("Hartwell",), "Riverton"),
+        ]
     )
     assert replacer.replace("Sandra's ward, SANDRAH and Dr  Okafor in hartwell. Sandrahs") == (
         "[Colleague A]'s ward, [Colleague A] and [Psychologist] in riverton. Sandrahs"
@@ -100,12 +103,27 @@ def test_cli_names_flow(sample_project: Project) -> None:
     okafor = next(r for r in scanned if r["text"] == "Dr Okafor")
     out = runner.invoke(app, ["names", db, "accept", str(okafor["id"]), "--replacement", "[Psychologist]"])
     assert out.exit_code == 0, out.output
-    out = runner.invoke(app, ["names", db, "add", "Sandra", "--variants", "Sandrah,Sandy", "--category", "person",
-                              "--replacement", "[Colleague A]"])
+    out = runner.invoke(
+        app,
+        [
+            "names",
+            db,
+            "add",
+            "Sandra",
+            "--variants",
+            "Sandrah,Sandy",
+            "--category",
+            "person",
+            "--replacement",
+            "[Colleague A]",
+        ],
+    )
     assert out.exit_code == 0, out.output
     listed = json.loads(runner.invoke(app, ["names", db, "list", "--json"]).output)
-    assert [(e["term"], e["replacement"]) for e in listed] == [("Dr Okafor", "[Psychologist]"),
-                                                               ("Sandra", "[Colleague A]")]
+    assert [(e["term"], e["replacement"]) for e in listed] == [
+        ("Dr Okafor", "[Psychologist]"),
+        ("Sandra", "[Colleague A]"),
+    ]
     bad = runner.invoke(app, ["names", db, "reject", "999999"])
     assert bad.exit_code == 1 and "999999" in bad.output
 
@@ -119,8 +137,15 @@ def code_everything_mentioning(project: Project, word: str) -> list[tuple[int, s
         rows = session.execute(select(Turn, Transcript.text).join(Transcript)).all()
         for turn, body in rows:
             if word in body[turn.start : turn.end]:
-                session.add(Coding(transcript_id=turn.transcript_id, code_id=code.id, coder_id=coder.id,
-                                   start=turn.start, end=turn.end))
+                session.add(
+                    Coding(
+                        transcript_id=turn.transcript_id,
+                        code_id=code.id,
+                        coder_id=coder.id,
+                        start=turn.start,
+                        end=turn.end,
+                    )
+                )
     with project.read() as session:
         out = []
         for coding in session.scalars(select(Coding)):

@@ -35,9 +35,16 @@ def build_rich_project(project: Project) -> Project:
     emoji), typed attributes and memos of every kind, all through the ORM."""
     with project.change("tester", "setup", "rich project") as s:
         alice, bob = get_or_create_coder(s, "alice"), get_or_create_coder(s, "bob")
-        support = Code(name="Support", definition="Feeling helped by others.", inclusion="Any named helper.",
-                       exclusion="Help from family.", example="The team supports me.", colour="#4e79a7",
-                       memo="Central theme.", position=0)
+        support = Code(
+            name="Support",
+            definition="Feeling helped by others.",
+            inclusion="Any named helper.",
+            exclusion="Help from family.",
+            example="The team supports me.",
+            colour="#4e79a7",
+            memo="Central theme.",
+            position=0,
+        )
         worry = Code(name="Worry", definition="Concern about the future.", colour="#e15759", position=1)
         old = Code(name="Old code", archived=True, position=2)
         s.add_all([support, worry, old])
@@ -51,8 +58,14 @@ def build_rich_project(project: Project) -> Project:
 
         def code(transcript, phrase, code, coder, **extra):
             start = transcript.text.index(phrase)
-            row = Coding(transcript_id=transcript.id, code_id=code.id, coder_id=coder.id, start=start,
-                         end=start + len(phrase), **extra)
+            row = Coding(
+                transcript_id=transcript.id,
+                code_id=code.id,
+                coder_id=coder.id,
+                start=start,
+                end=start + len(phrase),
+                **extra,
+            )
             s.add(row)
             s.flush()
             return row
@@ -60,8 +73,9 @@ def build_rich_project(project: Project) -> Project:
         code(t1, "The supervision was good.", supervision, alice)
         code(t1, "The supervision was good.", supervision, bob)
         code(t1, "I felt supported by everyone.", support, alice)
-        worried = code(t1, "I worry about the contract though.", contract, alice, memo="Job insecurity.",
-                       key_quote=True)
+        worried = code(
+            t1, "I worry about the contract though.", contract, alice, memo="Job insecurity.", key_quote=True
+        )
         code(t2, "Café chats help 🙂 a lot.", peers, bob)
         code(t2, "a lot.", peers, alice)  # after the emoji: code points, not UTF-16 units
         site = define_attribute(s, "Site", "choice", ["North", "South"])
@@ -70,19 +84,28 @@ def build_rich_project(project: Project) -> Project:
         note = define_attribute(s, "Note", "text", None)
         consent = define_attribute(s, "Consent", "choice", ["false", "true"])
         p01, p02 = find_participant(s, "P01"), find_participant(s, "P02")
-        for participant, values in ((p01, ("North", "34", "2024-01-15", "likes the café ☕", "true")),
-                                    (p02, ("South", "41.5", "2023-11-02", "", "false"))):
+        for participant, values in (
+            (p01, ("North", "34", "2024-01-15", "likes the café ☕", "true")),
+            (p02, ("South", "41.5", "2023-11-02", "", "false")),
+        ):
             for attribute, value in zip((site, age, started, note, consent), values, strict=True):
                 if value:
                     set_attribute(s, participant, attribute, value)
-        s.add_all([
-            Memo(target_type="transcript", target_id=t1.id, title="Memo on P01/T1", text="Dana sounded tired.",
-                 author="alice"),
-            Memo(target_type="code", target_id=worry.id, title="Scope", text="Only paid work.", author="bob"),
-            Memo(target_type="coding", target_id=worried.id, title="Follow up", text="Ask at T2."),
-            Memo(target_type="project", title="Method", text="Thematic analysis, two coders."),
-            Memo(target_type="participant", target_id=p02.id, title="Context", text="Joined late."),
-        ])
+        s.add_all(
+            [
+                Memo(
+                    target_type="transcript",
+                    target_id=t1.id,
+                    title="Memo on P01/T1",
+                    text="Dana sounded tired.",
+                    author="alice",
+                ),
+                Memo(target_type="code", target_id=worry.id, title="Scope", text="Only paid work.", author="bob"),
+                Memo(target_type="coding", target_id=worried.id, title="Follow up", text="Ask at T2."),
+                Memo(target_type="project", title="Method", text="Thematic analysis, two coders."),
+                Memo(target_type="participant", target_id=p02.id, title="Context", text="Joined late."),
+            ]
+        )
     return project
 
 
@@ -159,18 +182,25 @@ def test_project_export_is_valid_and_complete(rich_project: Project, schemas: Pa
     out = tmp_path / "study.qdpx"
     report = export_qdpx(rich_project, out)
     root = check_qdpx(out, schemas)
-    assert report.counts == {"coders": 2, "codes": 6, "sources": 4, "codings": 6, "cases": 2, "notes": 7,
-                             "sets": 3}
+    assert report.counts == {"coders": 2, "codes": 6, "sources": 4, "codings": 6, "cases": 2, "notes": 7, "sets": 3}
     assert len(list(root.iter(f"{PROJECT_NS}Case"))) == 2
     timepoint_sets = {s.get("name"): s.findtext(f"{PROJECT_NS}Description") for s in root.iter(f"{PROJECT_NS}Set")}
     assert timepoint_sets == {"T1": "After training", "T2": "4 months", "T3": "12 months"}
     types = {v.get("name"): v.get("typeOfVariable") for v in root.iter(f"{PROJECT_NS}Variable")}
-    assert types == {"Site": "Text", "Age": "Float", "Started": "Date", "Note": "Text", "Consent": "Boolean",
-                     "Participant": "Text", "Timepoint": "Text"}
+    assert types == {
+        "Site": "Text",
+        "Age": "Float",
+        "Started": "Date",
+        "Note": "Text",
+        "Consent": "Boolean",
+        "Participant": "Text",
+        "Timepoint": "Text",
+    }
 
 
-def test_selections_carry_code_point_offsets_and_their_text(rich_project: Project, schemas: Path,
-                                                            tmp_path: Path) -> None:
+def test_selections_carry_code_point_offsets_and_their_text(
+    rich_project: Project, schemas: Path, tmp_path: Path
+) -> None:
     out = tmp_path / "study.qdpx"
     export_qdpx(rich_project, out)
     root = check_qdpx(out, schemas)
@@ -180,8 +210,10 @@ def test_selections_carry_code_point_offsets_and_their_text(rich_project: Projec
     text = _source_text(out, guid)
     assert text == stored  # exactly the stored text, so offsets need no convention
     source = next(el for el in root.iter(f"{PROJECT_NS}TextSource") if el.get("guid") == guid)
-    spans = {text[int(sel.get("startPosition")):int(sel.get("endPosition"))]: sel.get("name")
-             for sel in source.iter(f"{PROJECT_NS}PlainTextSelection")}
+    spans = {
+        text[int(sel.get("startPosition")) : int(sel.get("endPosition"))]: sel.get("name")
+        for sel in source.iter(f"{PROJECT_NS}PlainTextSelection")
+    }
     assert spans == {"Café chats help 🙂 a lot.": "Café chats help 🙂 a lot.", "a lot.": "a lot."}
 
 
@@ -214,8 +246,11 @@ def test_codebook_export_is_valid(rich_project: Project, schemas: Path, tmp_path
     ns = "{urn:QDA-XML:codebook:1.0}"
     support = next(c for c in root.iter(f"{ns}Code") if c.get("name") == "Support")
     assert parse_description(support.findtext(f"{ns}Description")) == {
-        "definition": "Feeling helped by others.", "inclusion": "Any named helper.",
-        "exclusion": "Help from family.", "example": "The team supports me."}
+        "definition": "Feeling helped by others.",
+        "inclusion": "Any named helper.",
+        "exclusion": "Help from family.",
+        "example": "The team supports me.",
+    }
     assert [c.get("name") for c in support.findall(f"{ns}Code")] == ["Supervision", "Peers"]
     assert report.counts == {"codes": 6}
     assert any("code memos" in line for line in report.not_carried)
@@ -224,7 +259,11 @@ def test_codebook_export_is_valid(rich_project: Project, schemas: Path, tmp_path
 def test_description_sections_round_trip() -> None:
     code = Code(name="x", definition="Def\nwith lines", inclusion="", exclusion="Not this.", example="Eg.")
     assert parse_description(compose_description(code)) == {
-        "definition": "Def\nwith lines", "inclusion": "", "exclusion": "Not this.", "example": "Eg."}
+        "definition": "Def\nwith lines",
+        "inclusion": "",
+        "exclusion": "Not this.",
+        "example": "Eg.",
+    }
     assert parse_description("Plain description")["definition"] == "Plain description"
 
 
@@ -264,14 +303,18 @@ def test_anonymised_export_applies_the_register(rich_project: Project, schemas: 
     assert "Sandra" not in text and "[Colleague A] was kind." in text
     source = next(el for el in root.iter(f"{PROJECT_NS}TextSource") if el.get("guid") == guid)
     assert source.get("name") == "P01_T1"
-    spans = {text[int(s.get("startPosition")):int(s.get("endPosition"))]
-             for s in source.iter(f"{PROJECT_NS}PlainTextSelection")}
+    spans = {
+        text[int(s.get("startPosition")) : int(s.get("endPosition"))]
+        for s in source.iter(f"{PROJECT_NS}PlainTextSelection")
+    }
     assert "I worry about the contract though." in spans  # moved with the shorter replacement
     assert report.anonymised and any("anonymised" in line for line in report.lines())
     with rich_project.read() as s:  # every selection, in every source, covers its coding's replaced words
         replacer = anonymiser(s)
-        expected = {c.uuid: replacer.replace(s.get(Transcript, c.transcript_id).text[c.start : c.end])
-                    for c in s.scalars(select(Coding))}
+        expected = {
+            c.uuid: replacer.replace(s.get(Transcript, c.transcript_id).text[c.start : c.end])
+            for c in s.scalars(select(Coding))
+        }
     checked = 0
     for source in root.iter(f"{PROJECT_NS}TextSource"):
         body = _source_text(out, source.get("guid"))

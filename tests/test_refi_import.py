@@ -39,14 +39,16 @@ NVIVO_MAC = SAMPLES / "nvivo-mac-12.7_oltas-17june.qdpx"
 def codebook(project: Project) -> list[tuple]:
     with project.read() as s:
         tree = CodeTree.load(s)
-        return [(tree.path(cid), c.uuid, c.definition, c.inclusion, c.exclusion, c.example, c.colour, c.memo)
-                for cid, _ in tree.walk() for c in [tree.codes[cid]]]
+        return [
+            (tree.path(cid), c.uuid, c.definition, c.inclusion, c.exclusion, c.example, c.colour, c.memo)
+            for cid, _ in tree.walk()
+            for c in [tree.codes[cid]]
+        ]
 
 
 def transcripts(project: Project) -> dict[str, tuple[str, str]]:
     with project.read() as s:
-        return {f"{t.participant.study_id}/{t.timepoint.key}": (t.uuid, t.text)
-                for t in s.scalars(select(Transcript))}
+        return {f"{t.participant.study_id}/{t.timepoint.key}": (t.uuid, t.text) for t in s.scalars(select(Transcript))}
 
 
 def codings(project: Project) -> set[tuple]:
@@ -89,7 +91,8 @@ def copy(tmp_path: Path) -> Iterator[Path]:
 
 
 def test_round_trip_keeps_codebook_transcripts_codings_and_participants(
-        rich_project: Project, schemas: Path, tmp_path: Path, copy: Path) -> None:
+    rich_project: Project, schemas: Path, tmp_path: Path, copy: Path
+) -> None:
     out = tmp_path / "study.qdpx"
     export_qdpx(rich_project, out)
     report = import_refi(copy, out)  # placement from our Participant/Timepoint variables, no flags
@@ -109,7 +112,8 @@ def test_round_trip_keeps_codebook_transcripts_codings_and_participants(
         export_qdpx(imported, again)
     first, second = check_qdpx(out, schemas), check_qdpx(again, schemas)
     assert {el.get("guid") for el in first.iter() if el.get("guid")} == {
-        el.get("guid") for el in second.iter() if el.get("guid")}
+        el.get("guid") for el in second.iter() if el.get("guid")
+    }
 
 
 def test_reimporting_the_same_file_adds_nothing(rich_project: Project, tmp_path: Path, copy: Path) -> None:
@@ -171,10 +175,20 @@ def xml_counts(path: Path) -> dict[str, int]:
         for sel in source.iter(f"{PROJECT_NS}PlainTextSelection"):
             for coding in sel.iter(f"{PROJECT_NS}Coding"):
                 code = coding.find(f"{PROJECT_NS}CodeRef").get("targetGUID")
-                keys.add((source.get("guid"), sel.get("startPosition"), sel.get("endPosition"), code,
-                          sel.get("creatingUser")))
-    return {"codes": len(list(root.iter(f"{PROJECT_NS}Code"))),
-            "sources": len(list(root.iter(f"{PROJECT_NS}TextSource"))), "codings": len(keys)}
+                keys.add(
+                    (
+                        source.get("guid"),
+                        sel.get("startPosition"),
+                        sel.get("endPosition"),
+                        code,
+                        sel.get("creatingUser"),
+                    )
+                )
+    return {
+        "codes": len(list(root.iter(f"{PROJECT_NS}Code"))),
+        "sources": len(list(root.iter(f"{PROJECT_NS}TextSource"))),
+        "codings": len(keys),
+    }
 
 
 def on_boundary(text: str, index: int) -> bool:
@@ -204,8 +218,11 @@ def test_nvivo_counts_equal_the_xml(nvivo: tuple[Path, Path, ImportReport]) -> N
     sample, target, report = nvivo
     expected = xml_counts(sample)
     with open_project(target) as project, project.read() as s:
-        got = {"codes": len(CodeTree.load(s).codes), "sources": len(list(s.scalars(select(Transcript)))),
-               "codings": len(list(s.scalars(select(Coding))))}
+        got = {
+            "codes": len(CodeTree.load(s).codes),
+            "sources": len(list(s.scalars(select(Transcript)))),
+            "codings": len(list(s.scalars(select(Coding)))),
+        }
     assert got == expected
     assert not report.unfit and report.counts["codings_duplicate"] == 0
 
@@ -216,8 +233,9 @@ def test_nvivo_codings_land_on_word_or_line_boundaries(nvivo: tuple[Path, Path, 
     with open_project(target) as project, project.read() as s:
         texts = {t.id: t.text for t in s.scalars(select(Transcript))}
         rows = list(s.scalars(select(Coding)))
-    hits = sum(1 for c in rows if on_boundary(texts[c.transcript_id], c.start)
-               and on_boundary(texts[c.transcript_id], c.end))
+    hits = sum(
+        1 for c in rows if on_boundary(texts[c.transcript_id], c.start) and on_boundary(texts[c.transcript_id], c.end)
+    )
     assert hits / len(rows) >= 0.97, f"{hits}/{len(rows)}"
     coded = [s for s in report.sources if s.selections]
     assert coded and all(s.convention.startswith("UTF-16 code units") for s in coded)
@@ -267,17 +285,22 @@ def test_nvivo_docx_only_gives_the_same_codings(tmp_path: Path) -> None:
 # --- placement ----------------------------------------------------------------------------------------------
 
 
-def _package(tmp_path: Path, sources: dict[str, str], extra: str = "", name: str = "other.qdpx",
-             selections: str = "") -> Path:
+def _package(
+    tmp_path: Path, sources: dict[str, str], extra: str = "", name: str = "other.qdpx", selections: str = ""
+) -> Path:
     """A small foreign-looking .qdpx: text sources by name, optional extra project XML."""
     guids = {n: f"00000000-0000-4000-8000-{i:012d}" for i, n in enumerate(sources, 1)}
     body = "".join(
         f'<TextSource guid="{guids[n]}" name="{n}" plainTextPath="internal://{guids[n]}.txt">'
-        f'{selections if i == 0 else ""}</TextSource>' for i, n in enumerate(sources))
-    qde = (f'<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" name="Other" '
-           f'origin="QualCoder 3.5"><Users><User guid="10000000-0000-4000-8000-000000000001" name="Kim"/></Users>'
-           f'<CodeBook><Codes><Code guid="20000000-0000-4000-8000-000000000001" name="Hope" isCodable="true"/>'
-           f'</Codes></CodeBook>{extra.split("|")[0]}<Sources>{body}</Sources>{extra.partition("|")[2]}</Project>')
+        f"{selections if i == 0 else ''}</TextSource>"
+        for i, n in enumerate(sources)
+    )
+    qde = (
+        f'<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" name="Other" '
+        f'origin="QualCoder 3.5"><Users><User guid="10000000-0000-4000-8000-000000000001" name="Kim"/></Users>'
+        f'<CodeBook><Codes><Code guid="20000000-0000-4000-8000-000000000001" name="Hope" isCodable="true"/>'
+        f"</Codes></CodeBook>{extra.split('|')[0]}<Sources>{body}</Sources>{extra.partition('|')[2]}</Project>"
+    )
     path = tmp_path / name
     with zipfile.ZipFile(path, "w") as archive:
         archive.writestr("project.qde", qde)
@@ -310,15 +333,17 @@ def test_mapping_places_sources_and_checks_timepoints(small_project: Project, tm
 
 
 def test_placement_from_variables_and_sets(tmp_path: Path) -> None:
-    variables = ('<Variables><Variable guid="30000000-0000-4000-8000-000000000001" name="Person" '
-                 'typeOfVariable="Text"/><Variable guid="30000000-0000-4000-8000-000000000002" name="Age" '
-                 'typeOfVariable="Integer"/></Variables>'
-                 '<Cases><Case guid="40000000-0000-4000-8000-000000000001" name="Anna K.">'
-                 '<VariableValue><VariableRef targetGUID="30000000-0000-4000-8000-000000000002"/>'
-                 '<IntegerValue>52</IntegerValue></VariableValue>'
-                 '<SourceRef targetGUID="00000000-0000-4000-8000-000000000001"/></Case></Cases>'
-                 '|<Sets><Set guid="50000000-0000-4000-8000-000000000001" name="Wave 2">'
-                 '<MemberSource targetGUID="00000000-0000-4000-8000-000000000001"/></Set></Sets>')
+    variables = (
+        '<Variables><Variable guid="30000000-0000-4000-8000-000000000001" name="Person" '
+        'typeOfVariable="Text"/><Variable guid="30000000-0000-4000-8000-000000000002" name="Age" '
+        'typeOfVariable="Integer"/></Variables>'
+        '<Cases><Case guid="40000000-0000-4000-8000-000000000001" name="Anna K.">'
+        '<VariableValue><VariableRef targetGUID="30000000-0000-4000-8000-000000000002"/>'
+        "<IntegerValue>52</IntegerValue></VariableValue>"
+        '<SourceRef targetGUID="00000000-0000-4000-8000-000000000001"/></Case></Cases>'
+        '|<Sets><Set guid="50000000-0000-4000-8000-000000000001" name="Wave 2">'
+        '<MemberSource targetGUID="00000000-0000-4000-8000-000000000001"/></Set></Sets>'
+    )
     package = _package(tmp_path, {"first": "Some text here.\n"}, extra=variables)
     with pytest.raises(WaveqdaError, match="no variable 'Wave'"):
         import_refi(tmp_path / "a.wqda", package, timepoint_variable="Wave")
@@ -341,11 +366,13 @@ def test_foreign_offsets_and_coders(tmp_path: Path) -> None:
     """QualCoder-style: a BOM it does not count, code points, the coder on the coding, a named selection."""
     text = "Hope 🙂 is what keeps me going.\nEnd."
     start = text.index("keeps")
-    selection = ('<PlainTextSelection guid="60000000-0000-4000-8000-000000000001" name="keeps me going" '
-                 f'startPosition="{start}" endPosition="{start + 14}">'
-                 '<Coding guid="70000000-0000-4000-8000-000000000001" '
-                 'creatingUser="10000000-0000-4000-8000-000000000001">'
-                 '<CodeRef targetGUID="20000000-0000-4000-8000-000000000001"/></Coding></PlainTextSelection>')
+    selection = (
+        '<PlainTextSelection guid="60000000-0000-4000-8000-000000000001" name="keeps me going" '
+        f'startPosition="{start}" endPosition="{start + 14}">'
+        '<Coding guid="70000000-0000-4000-8000-000000000001" '
+        'creatingUser="10000000-0000-4000-8000-000000000001">'
+        '<CodeRef targetGUID="20000000-0000-4000-8000-000000000001"/></Coding></PlainTextSelection>'
+    )
     package = _package(tmp_path, {"one": text}, selections=selection)
     report = import_refi(tmp_path / "q.wqda", package, mapping={"one": "P01/T1"})
     assert report.sources[0].convention.startswith("code points")
@@ -357,9 +384,11 @@ def test_foreign_offsets_and_coders(tmp_path: Path) -> None:
 
 
 def test_selection_that_does_not_fit_is_reported(tmp_path: Path) -> None:
-    selection = ('<PlainTextSelection guid="60000000-0000-4000-8000-000000000001" startPosition="5" '
-                 'endPosition="900"><Coding guid="70000000-0000-4000-8000-000000000001">'
-                 '<CodeRef targetGUID="20000000-0000-4000-8000-000000000001"/></Coding></PlainTextSelection>')
+    selection = (
+        '<PlainTextSelection guid="60000000-0000-4000-8000-000000000001" startPosition="5" '
+        'endPosition="900"><Coding guid="70000000-0000-4000-8000-000000000001">'
+        '<CodeRef targetGUID="20000000-0000-4000-8000-000000000001"/></Coding></PlainTextSelection>'
+    )
     package = _package(tmp_path, {"one": "Short text.\n"}, selections=selection)
     report = import_refi(tmp_path / "q.wqda", package, mapping={"one": "P01/T1"})
     assert len(report.unfit) == 1 and "does not fit" in report.unfit[0]
@@ -379,8 +408,20 @@ def _cli() -> typer.Typer:
 def test_cli_import_with_map_source(tmp_path: Path) -> None:
     package = _package(tmp_path, {"Interview A": "Text A.\n", "Interview=B": "Text B.\n"})
     target = tmp_path / "cli.wqda"
-    result = CliRunner().invoke(_cli(), ["refi", "import", str(target), str(package), "--map-source",
-                                         "Interview A=P01/T1", "--map-source", "Interview=B=P02/T1", "--json"])
+    result = CliRunner().invoke(
+        _cli(),
+        [
+            "refi",
+            "import",
+            str(target),
+            str(package),
+            "--map-source",
+            "Interview A=P01/T1",
+            "--map-source",
+            "Interview=B=P02/T1",
+            "--json",
+        ],
+    )
     assert result.exit_code == 0, result.output
     assert '"transcripts_added": 2' in result.output
     with open_project(target) as project:
@@ -400,8 +441,9 @@ def test_import_into_existing_project_needs_existing_timepoints(tmp_path: Path) 
 def test_report_as_dict_is_json_ready(tmp_path: Path) -> None:
     import json
 
-    package = _package(tmp_path, {"a": "Text.\n"}, extra="|<Links><Link guid=\"80000000-0000-4000-8000-"
-                                                            "000000000001\"/></Links>")
+    package = _package(
+        tmp_path, {"a": "Text.\n"}, extra='|<Links><Link guid="80000000-0000-4000-8000-000000000001"/></Links>'
+    )
     report = import_refi(tmp_path / "r.wqda", package, mapping={"a": "P01/T1"})
     data = json.loads(json.dumps(report.as_dict()))
     assert data["counts"]["transcripts_added"] == 1

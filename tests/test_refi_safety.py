@@ -55,15 +55,27 @@ def base(small_project: Project, tmp_path: Path) -> Path:
         s.add(code)
         s.flush()
         transcript = find_transcript(s, "P01/T1")
-        s.add(Coding(transcript_id=transcript.id, code_id=code.id, coder_id=get_or_create_coder(s, "alice").id,
-                     start=0, end=11))
+        s.add(
+            Coding(
+                transcript_id=transcript.id,
+                code_id=code.id,
+                coder_id=get_or_create_coder(s, "alice").id,
+                start=0,
+                end=11,
+            )
+        )
     path = tmp_path / "base.qdpx"
     export_qdpx(small_project, path)
     return path
 
 
-def rebuild(base: Path, out: Path, edit_qde: Callable[[str], str] = lambda x: x,
-            add: dict[str, bytes] | None = None, drop: Callable[[str], bool] = lambda name: False) -> Path:
+def rebuild(
+    base: Path,
+    out: Path,
+    edit_qde: Callable[[str], str] = lambda x: x,
+    add: dict[str, bytes] | None = None,
+    drop: Callable[[str], bool] = lambda name: False,
+) -> Path:
     with zipfile.ZipFile(base) as src, zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as dst:
         for name in src.namelist():
             if drop(name):
@@ -106,30 +118,34 @@ def test_zip_bomb_is_refused_before_inflating(small_project: Project, base: Path
     assert_refused(small_project, package, "inflates to")
 
 
-def test_bomb_inside_a_docx_is_refused_while_streaming(small_project: Project, base: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_bomb_inside_a_docx_is_refused_while_streaming(
+    small_project: Project, base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setattr(refi_safety, "MAX_ENTRY_BYTES", 4 * 1024 * 1024)
     docx = tmp_path / "inner.docx"
     with zipfile.ZipFile(docx, "w", zipfile.ZIP_DEFLATED) as inner:
         inner.writestr("word/document.xml", bytes(1024 * 1024))
         inner.writestr("word/padding.xml", bytes(5 * 1024 * 1024))
     package = rebuild(
-        base, tmp_path / "docx-bomb.qdpx",
+        base,
+        tmp_path / "docx-bomb.qdpx",
         lambda qde: qde.replace('plainTextPath="internal://', 'richTextPath="internal://bomb.docx" x="', 1),
         add={"sources/bomb.docx": docx.read_bytes()},
     )
     assert_refused(small_project, package, "beyond the size limit")
 
 
-def test_too_many_entries_are_refused(small_project: Project, base: Path, tmp_path: Path,
-                                      monkeypatch: pytest.MonkeyPatch) -> None:
+def test_too_many_entries_are_refused(
+    small_project: Project, base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     package = rebuild(base, tmp_path / "many.qdpx", add={f"junk/{i}.txt": b"x" for i in range(20)})
     monkeypatch.setattr(refi_safety, "MAX_ENTRIES", 10)
     assert_refused(small_project, package, "entries")
 
 
-@pytest.mark.parametrize("name", ["../evil.txt", "/etc/evil.txt", "sources/../../evil.txt", "C:\\evil.txt",
-                                  "sources\\..\\..\\evil.txt"])
+@pytest.mark.parametrize(
+    "name", ["../evil.txt", "/etc/evil.txt", "sources/../../evil.txt", "C:\\evil.txt", "sources\\..\\..\\evil.txt"]
+)
 def test_path_traversal_entries_are_refused(small_project: Project, base: Path, tmp_path: Path, name: str) -> None:
     package = rebuild(base, tmp_path / "traversal.qdpx", add={name: b"evil"})
     assert_refused(small_project, package, "unsafe entry name")
@@ -137,8 +153,11 @@ def test_path_traversal_entries_are_refused(small_project: Project, base: Path, 
 
 @pytest.mark.parametrize("path", ["internal://../../etc/passwd", "absolute:///etc/passwd", "relative://../x.txt"])
 def test_unsafe_source_paths_are_refused(small_project: Project, base: Path, tmp_path: Path, path: str) -> None:
-    package = rebuild(base, tmp_path / "paths.qdpx",
-                      lambda qde: qde.replace('plainTextPath="internal://', f'plainTextPath="{path}" x="', 1))
+    package = rebuild(
+        base,
+        tmp_path / "paths.qdpx",
+        lambda qde: qde.replace('plainTextPath="internal://', f'plainTextPath="{path}" x="', 1),
+    )
     assert_refused(small_project, package, "unsafe path")
 
 
@@ -166,12 +185,16 @@ def test_duplicate_entries_are_refused(small_project: Project, base: Path, tmp_p
     assert_refused(small_project, package, "appears twice")
 
 
-@pytest.mark.parametrize("content, match", [
-    (b"not a zip at all", "not a readable zip"),
-    (None, "not well-formed XML"),
-])
-def test_broken_files_are_refused(small_project: Project, base: Path, tmp_path: Path, content: bytes | None,
-                                  match: str) -> None:
+@pytest.mark.parametrize(
+    "content, match",
+    [
+        (b"not a zip at all", "not a readable zip"),
+        (None, "not well-formed XML"),
+    ],
+)
+def test_broken_files_are_refused(
+    small_project: Project, base: Path, tmp_path: Path, content: bytes | None, match: str
+) -> None:
     package = tmp_path / "broken.qdpx"
     if content is None:
         rebuild(base, package, _replace_qde("<Project xmlns='urn:QDA-XML:project:1.0'><Users>"))
@@ -196,8 +219,9 @@ def test_refused_import_creates_no_project(base: Path, tmp_path: Path) -> None:
     assert not (tmp_path / "new.wqda").exists()
 
 
-def test_failure_while_writing_removes_the_new_project(base: Path, tmp_path: Path,
-                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+def test_failure_while_writing_removes_the_new_project(
+    base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """A failure inside the write transaction (here: simulated) leaves neither rows nor a half-made file."""
     from importers import refi_import
 

@@ -113,8 +113,12 @@ def test_change_writes_one_event_with_row_changes(project) -> None:
         session.add(Code(name="Hope", colour="#112233"))
     with project.read() as session:
         event = session.scalars(select(Event).order_by(Event.id.desc())).first()
-        assert (event.actor, event.operation, event.summary, event.undoable) == ("ana", "code.add", "Added code Hope",
-                                                                                  True)
+        assert (event.actor, event.operation, event.summary, event.undoable) == (
+            "ana",
+            "code.add",
+            "Added code Hope",
+            True,
+        )
         [change] = event.changes
         assert change["table"] == "codes" and change["before"] is None and change["after"]["name"] == "Hope"
 
@@ -146,8 +150,10 @@ def test_old_revision_is_migrated_with_backup_and_keeps_rows(tmp_path: Path) -> 
             )
         )
         conn.execute(
-            text("INSERT INTO turns (transcript_id, \"index\", speaker, role, start, \"end\") VALUES (1, 0, 'P', "
-                 "'participant', 16, 28)")
+            text(
+                'INSERT INTO turns (transcript_id, "index", speaker, role, start, "end") VALUES (1, 0, \'P\', '
+                "'participant', 16, 28)"
+            )
         )
     assert current_revision(engine) == "0001_initial"
     engine.dispose()

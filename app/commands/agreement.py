@@ -149,8 +149,9 @@ def _print_report(result: report.AgreementReport, named_transcripts: bool) -> No
     for method in ROLLUP_NAMES:
         typer.echo(f"  {method}")
     typer.echo(f"Thresholds: {stats.KAPPA_THRESHOLDS}; {stats.ALPHA_THRESHOLDS}.")
-    figures = [c.figures for c in result.cells] + [f for r in [*result.per_code, *result.per_transcript, overall]
-                                                   for f in r.figures]
+    figures = [c.figures for c in result.cells] + [
+        f for r in [*result.per_code, *result.per_transcript, overall] for f in r.figures
+    ]
     for reason in sorted({e.reason for f in figures for e in f.values.values() if e.reason}):
         typer.echo(f"n/a: {reason}")
 

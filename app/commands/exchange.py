@@ -33,11 +33,11 @@ def parse_mappings(items: list[str]) -> dict[str, str]:
 @refi.command("export")
 def export_command(
     project: Path = ProjectArg,
-    out: Path = typer.Argument(..., help="The file to write: OUT.qdpx (project) or OUT.qdc (codebook).",
-                               metavar="OUT"),
+    out: Path = typer.Argument(..., help="The file to write: OUT.qdpx (project) or OUT.qdc (codebook).", metavar="OUT"),
     kind: str = typer.Option("", "--kind", help="project or codebook (default: from OUT's suffix)."),
-    anonymise: bool = typer.Option(False, "--anonymise", help="Apply the name register; drop coder names, "
-                                   "source titles and selection names."),
+    anonymise: bool = typer.Option(
+        False, "--anonymise", help="Apply the name register; drop coder names, source titles and selection names."
+    ),
     json_output: bool = JsonOpt,
 ) -> None:
     """Write the project (.qdpx) or its codebook (.qdc) for other QDA tools."""
@@ -60,23 +60,30 @@ def export_command(
 def import_command(
     project: Path = typer.Argument(..., help="The project (created if it does not exist).", metavar="PROJECT"),
     file: Path = typer.Argument(..., help="A REFI-QDA .qdpx project or .qdc codebook.", metavar="FILE"),
-    participant_variable: str = typer.Option("", "--participant-variable",
-                                             help="Variable (on sources or their cases) naming the participant."),
-    timepoint_variable: str = typer.Option("", "--timepoint-variable",
-                                           help="Variable (on sources or their cases) naming the timepoint."),
+    participant_variable: str = typer.Option(
+        "", "--participant-variable", help="Variable (on sources or their cases) naming the participant."
+    ),
+    timepoint_variable: str = typer.Option(
+        "", "--timepoint-variable", help="Variable (on sources or their cases) naming the timepoint."
+    ),
     map_source: list[str] = typer.Option([], "--map-source", help="SOURCE_NAME=P01/T1 (repeatable)."),
     timepoint: str = typer.Option("", "--timepoint", help="Timepoint for sources not otherwise placed."),
-    participant_from_name: bool = typer.Option(False, "--participant-from-name",
-                                               help="Use each source's name as its participant ID."),
+    participant_from_name: bool = typer.Option(
+        False, "--participant-from-name", help="Use each source's name as its participant ID."
+    ),
     json_output: bool = JsonOpt,
 ) -> None:
     """Import codes, sources, codings, cases and notes from NVivo, ATLAS.ti, MAXQDA, QualCoder, Taguette..."""
     from importers.refi_import import import_refi
 
     report = import_refi(
-        project, file, participant_variable=participant_variable or None,
-        timepoint_variable=timepoint_variable or None, mapping=parse_mappings(map_source),
-        timepoint=timepoint or None, participant_from_name=participant_from_name,
+        project,
+        file,
+        participant_variable=participant_variable or None,
+        timepoint_variable=timepoint_variable or None,
+        mapping=parse_mappings(map_source),
+        timepoint=timepoint or None,
+        participant_from_name=participant_from_name,
     )
     _print(report, json_output)
 

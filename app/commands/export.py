@@ -55,8 +55,10 @@ def export(
     project: Path = ProjectArg,
     out: Path = typer.Argument(..., help="The file to write: .docx, .csv, .xlsx, .qdpx or .qdc.", metavar="OUT"),
     kind: str | None = typer.Option(
-        None, "--kind", help=".docx: themes|framework|codebook|transcript|disagreements; "
-        ".csv/.xlsx: codings|matrix|disagreements; .qdpx: project; .qdc: codebook."
+        None,
+        "--kind",
+        help=".docx: themes|framework|codebook|transcript|disagreements; "
+        ".csv/.xlsx: codings|matrix|disagreements; .qdpx: project; .qdc: codebook.",
     ),
     codes: list[str] = typer.Option([], "--codes", help="Code paths (with their sub-codes).", metavar="PATH..."),
     timepoints: list[str] = typer.Option([], "--timepoints", help="Timepoint keys, e.g. T1 T3."),
@@ -65,13 +67,15 @@ def export(
     coders: list[str] = typer.Option([], "--coder", "--coders", help="Coders whose codings count."),
     consensus_only: bool = typer.Option(False, "--consensus-only", help="Use the settled consensus codings only."),
     key_only: bool = typer.Option(False, "--key-only", help="Key quotes only."),
-    max_quotes: int | None = typer.Option(None, "--max-quotes", help="At most N quotes per code per timepoint.",
-                                          metavar="N"),
+    max_quotes: int | None = typer.Option(
+        None, "--max-quotes", help="At most N quotes per code per timepoint.", metavar="N"
+    ),
     no_interviewer: bool = typer.Option(False, "--no-interviewer", help="Leave interviewer speech out of quotes."),
     anonymise: bool = typer.Option(False, "--anonymise", help="Replace the name register's terms in all text."),
     large_print: bool = typer.Option(False, "--large-print", help="Larger type, more spacing, no dense tables."),
-    with_questions: bool = typer.Option(False, "--with-questions",
-                                        help="Themes report: show the interviewer's preceding question."),
+    with_questions: bool = typer.Option(
+        False, "--with-questions", help="Themes report: show the interviewer's preceding question."
+    ),
     transcript: str | None = typer.Option(None, "--transcript", help="--kind transcript: e.g. P07/T2."),
 ) -> None:
     """Export Word reports, CSV/XLSX tables or REFI-QDA files, with shared filters."""
@@ -109,8 +113,9 @@ def progress_bar(enabled: bool) -> Iterator[Progress | None]:
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    bar = Progress(TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                   transient=True)
+    bar = Progress(
+        TextColumn("exporting"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), transient=True
+    )
     task = bar.add_task("", total=None)
 
     def update(done: int, total: int, label: str) -> None:

@@ -26,8 +26,15 @@ def merge(
     """Merge coders' project files: exact, idempotent, one undoable step; nothing is ever dropped."""
     from models.merge import merge_projects
 
-    report = merge_projects(target, list(sources), getpass.getuser(), dry_run=dry_run, mapping_file=map_file,
-                            accept_fuzzy=accept_fuzzy, threshold=threshold)
+    report = merge_projects(
+        target,
+        list(sources),
+        getpass.getuser(),
+        dry_run=dry_run,
+        mapping_file=map_file,
+        accept_fuzzy=accept_fuzzy,
+        threshold=threshold,
+    )
     if json_out:
         emit_json(report.as_dict())
     else:

@@ -67,19 +67,25 @@ def _print_candidates(rows: list[dict], json_out: bool) -> None:
         return
     emit_table(
         ["id", "text", "category", "found by", "times", "variant of", "context"],
-        [[r["id"], r["text"], r["category"], r["source"], r["occurrences"], r["variant_of"] or "", r["context"]]
-         for r in rows],
+        [
+            [r["id"], r["text"], r["category"], r["source"], r["occurrences"], r["variant_of"] or "", r["context"]]
+            for r in rows
+        ],
     )
-    typer.echo(f"{len(rows)} candidates. Accept with: waveqda names PROJECT accept ID... (or --all); "
-               "reject with: waveqda names PROJECT reject ID...")
+    typer.echo(
+        f"{len(rows)} candidates. Accept with: waveqda names PROJECT accept ID... (or --all); "
+        "reject with: waveqda names PROJECT reject ID..."
+    )
 
 
 def _print_entries(rows: list[dict], json_out: bool) -> None:
     if json_out:
         emit_json(rows)
         return
-    emit_table(["id", "term", "variants", "category", "replacement"],
-               [[r["id"], r["term"], ", ".join(r["variants"]), r["category"], r["replacement"]] for r in rows])
+    emit_table(
+        ["id", "term", "variants", "category", "replacement"],
+        [[r["id"], r["term"], ", ".join(r["variants"]), r["category"], r["replacement"]] for r in rows],
+    )
 
 
 def redact(
@@ -91,8 +97,15 @@ def redact(
     with open_existing(project) as proj:
         plan = name_register.redact(proj, actor_of(proj), apply=apply)
     if json_out:
-        emit_json({"applied": apply, "replacements": plan.per_transcript, "total": plan.total,
-                   "codings_moved": plan.codings_moved, "backup": plan.backup})
+        emit_json(
+            {
+                "applied": apply,
+                "replacements": plan.per_transcript,
+                "total": plan.total,
+                "codings_moved": plan.codings_moved,
+                "backup": plan.backup,
+            }
+        )
         return
     for ref, n in plan.per_transcript.items():
         typer.echo(f"{ref}: {n} replacements")

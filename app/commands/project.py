@@ -41,8 +41,9 @@ def _progress_printer(enabled: bool):
         return None, None
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
-    bar = Progress(TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"),
-                   transient=True)
+    bar = Progress(
+        TextColumn("importing"), BarColumn(), MofNCompleteColumn(), TextColumn("{task.description}"), transient=True
+    )
     task = bar.add_task("", total=None)
 
     def update(done: int, total: int, name: str) -> None:
@@ -60,13 +61,16 @@ def import_command(
     pattern: str | None = typer.Option(None, "--pattern", help='File-name pattern, e.g. "{participant}_{timepoint}".'),
     replace: bool = typer.Option(False, "--replace", help="Replace an uncoded transcript of the same slot."),
     strict: bool = typer.Option(False, "--strict", help="All or nothing: any failure imports nothing."),
-    participant_variable: str = typer.Option("", "--participant-variable",
-                                             help="REFI-QDA: variable naming each source's participant."),
-    timepoint_variable: str = typer.Option("", "--timepoint-variable",
-                                           help="REFI-QDA: variable naming each source's timepoint."),
+    participant_variable: str = typer.Option(
+        "", "--participant-variable", help="REFI-QDA: variable naming each source's participant."
+    ),
+    timepoint_variable: str = typer.Option(
+        "", "--timepoint-variable", help="REFI-QDA: variable naming each source's timepoint."
+    ),
     map_source: list[str] = typer.Option([], "--map-source", help="REFI-QDA: SOURCE_NAME=P01/T1 (repeatable)."),
-    participant_from_name: bool = typer.Option(False, "--participant-from-name",
-                                               help="REFI-QDA: use each source's name as its participant ID."),
+    participant_from_name: bool = typer.Option(
+        False, "--participant-from-name", help="REFI-QDA: use each source's name as its participant ID."
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
     """Import transcripts (.docx, .txt, .md, .vtt, .srt) or a REFI-QDA project/codebook (.qdpx, .qdc)."""
@@ -76,27 +80,56 @@ def import_command(
     if refi:
         if len(refi) != 1 or len(paths) != 1:
             fail("import one REFI-QDA file (.qdpx or .qdc) at a time, not mixed with transcripts")
-        ignored = [flag for flag, given in (("--participant", participant), ("--manifest", manifest),
-                                            ("--pattern", pattern), ("--replace", replace)) if given]
+        ignored = [
+            flag
+            for flag, given in (
+                ("--participant", participant),
+                ("--manifest", manifest),
+                ("--pattern", pattern),
+                ("--replace", replace),
+            )
+            if given
+        ]
         if ignored:
-            fail(f"{ignored[0]} applies to transcript files; place REFI-QDA sources with --map-source "
-                 "NAME=P01/T1, --participant-variable or --participant-from-name")
+            fail(
+                f"{ignored[0]} applies to transcript files; place REFI-QDA sources with --map-source "
+                "NAME=P01/T1, --participant-variable or --participant-from-name"
+            )
         from app.commands.exchange import import_command as refi_import
 
-        refi_import(project, refi[0], participant_variable, timepoint_variable, map_source, timepoint or "",
-                    participant_from_name, json_out)
+        refi_import(
+            project,
+            refi[0],
+            participant_variable,
+            timepoint_variable,
+            map_source,
+            timepoint or "",
+            participant_from_name,
+            json_out,
+        )
         return
     bar, update = _progress_printer(sys.stderr.isatty() and not json_out)
     with open_existing(project) as proj:
         if bar is not None:
             with bar:
-                result = import_paths(proj, paths, participant, timepoint, manifest, pattern, replace, strict,
-                                      progress=update)
+                result = import_paths(
+                    proj, paths, participant, timepoint, manifest, pattern, replace, strict, progress=update
+                )
         else:
             result = import_paths(proj, paths, participant, timepoint, manifest, pattern, replace, strict)
     if json_out:
-        emit_json([{"file": str(o.path), "status": o.status, "message": o.message,
-                    "transcript_id": o.transcript_id, "warnings": o.warnings} for o in result.outcomes])
+        emit_json(
+            [
+                {
+                    "file": str(o.path),
+                    "status": o.status,
+                    "message": o.message,
+                    "transcript_id": o.transcript_id,
+                    "warnings": o.warnings,
+                }
+                for o in result.outcomes
+            ]
+        )
     else:
         for outcome in result.outcomes:
             stream_err = outcome.status == "failed"
@@ -117,8 +150,7 @@ def transcripts(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
         return
     emit_table(
         ["id", "participant", "timepoint", "turns", "words", "codings", "source"],
-        [[r["id"], r["participant"], r["timepoint"], r["turns"], r["words"], r["codings"], r["source"]]
-         for r in rows],
+        [[r["id"], r["participant"], r["timepoint"], r["turns"], r["words"], r["codings"], r["source"]] for r in rows],
     )
 
 
@@ -159,8 +191,7 @@ def participants(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
 
 def attributes(
     project: Path = ProjectArg,
-    csv_path: Path = typer.Argument(..., help="CSV with a participant column and attribute columns.",
-                                    metavar="CSV"),
+    csv_path: Path = typer.Argument(..., help="CSV with a participant column and attribute columns.", metavar="CSV"),
     json_out: bool = JsonOpt,
 ) -> None:
     """Set participant attributes from a CSV; each column's type is inferred and reported."""

@@ -163,8 +163,7 @@ class WaveqdaApp(App[None]):
 
         def chosen(name: str | None) -> None:
             if not name:
-                self.notify("A coder name is needed to code; using 'coder' for now (F1 for help)",
-                            severity="warning")
+                self.notify("A coder name is needed to code; using 'coder' for now (F1 for help)", severity="warning")
                 name = "coder"
             self.coder = name
             if self.remember:
@@ -199,8 +198,11 @@ class WaveqdaApp(App[None]):
             return None
         except Exception as exc:  # a bug: say so plainly, keep the app running, log the details
             log.error("unexpected error in %s: %s", getattr(fn, "__name__", fn), traceback.format_exc())
-            self.notify(f"Unexpected error ({exc.__class__.__name__}: {exc}); nothing was changed.",
-                        severity="error", timeout=10)
+            self.notify(
+                f"Unexpected error ({exc.__class__.__name__}: {exc}); nothing was changed.",
+                severity="error",
+                timeout=10,
+            )
             return None
         self.changed(codebook=codebook)
         return result
@@ -326,15 +328,16 @@ class WaveqdaApp(App[None]):
         """Every action is in the palette: areas, undo/redo, themes, and the current screen's keys."""
         yield from super().get_system_commands(screen)
         for key, fkey, label in AREAS:
-            yield SystemCommand(f"Go to {label} ({fkey})", f"Show the {label.lower()} area",
-                                lambda key=key: self.action_go(key))
+            yield SystemCommand(
+                f"Go to {label} ({fkey})", f"Show the {label.lower()} area", lambda key=key: self.action_go(key)
+            )
         yield SystemCommand("Undo (ctrl+z)", "Take back the last change", self.action_undo)
         yield SystemCommand("Redo (ctrl+y)", "Do again the last undone change", self.action_redo)
-        yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme",
-                            self.action_toggle_contrast)
+        yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme", self.action_toggle_contrast)
         yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
-        yield SystemCommand("Export… (ctrl+e)", "Word reports, CSV/Excel tables or a REFI-QDA project",
-                            self.action_export)
+        yield SystemCommand(
+            "Export… (ctrl+e)", "Word reports, CSV/Excel tables or a REFI-QDA project", self.action_export
+        )
         seen: set[str] = set()
         for node in screen.ancestors_with_self if screen.focused is None else screen.focused.ancestors_with_self:
             if node is self:

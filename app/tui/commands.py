@@ -31,8 +31,10 @@ class CodeCommands(Provider):
         screen = self.screen
         actions = [("Retrieve", "See every segment of this code", self.wq.retrieve_code)]
         if isinstance(screen, CoderScreen):
-            actions.insert(0, ("Apply", "Code the selection (or the sentence at the caret)",
-                               lambda code_id: screen.apply([code_id])))
+            actions.insert(
+                0,
+                ("Apply", "Code the selection (or the sentence at the caret)", lambda code_id: screen.apply([code_id])),
+            )
         return actions
 
     async def discover(self) -> Hits:
@@ -54,5 +56,10 @@ class CodeCommands(Provider):
                 continue
             for code in codes:
                 label = Text.assemble((f"{verb} ", "bold"), ("█ ", code.colour), code.path)
-                yield Hit(min(1.0, score(text, code.path, code.definition) / 105), label,
-                          partial(run, code.id), text=f"{verb} {code.path}", help=help_text)
+                yield Hit(
+                    min(1.0, score(text, code.path, code.definition) / 105),
+                    label,
+                    partial(run, code.id),
+                    text=f"{verb} {code.path}",
+                    help=help_text,
+                )

@@ -66,9 +66,7 @@ def shown_kappas(screen: AgreementScreen) -> dict[str, str]:
     return out
 
 
-async def test_figures_equal_the_domain_report_and_disagreements_are_settled(
-    two_coders: Project, make_app
-) -> None:
+async def test_figures_equal_the_domain_report_and_disagreements_are_settled(two_coders: Project, make_app) -> None:
     app = make_app()
     async with app.run_test(size=SIZE) as pilot:
         screen = await open_agreement(app, pilot)

@@ -52,7 +52,7 @@ async def test_open_from_home_select_two_sentences_and_code(make_app, study):
         view = app.screen.query_one(TranscriptView)
         await pilot.press("down", "down")  # interviewer question -> Dana's first sentence... then next
         await pilot.press("up")
-        assert view.text[view.cursor:].startswith("It was brilliant.")
+        assert view.text[view.cursor :].startswith("It was brilliant.")
         await pilot.press("shift+down", "shift+down")
         assert view.text[slice(*view.selection)] == "It was brilliant. I felt supported by everyone."
         await pilot.press("c")

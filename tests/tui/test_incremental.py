@@ -57,8 +57,7 @@ def reference_patch(codings, lanes, hidden_rows, hidden, a, b, fresh):
     visible = [c for c in merged if c.coder_id not in hidden]
     spans = [(c.start, c.end) for c in visible]
     moved = {c.id for c in fresh if c.id not in before or before[c.id][3:5] != (c.start, c.end)}
-    new_lanes = extend_lanes(spans, [None if c.id in moved else old_lanes.get(c.id) for c in visible],
-                             SpanIndex(spans))
+    new_lanes = extend_lanes(spans, [None if c.id in moved else old_lanes.get(c.id) for c in visible], SpanIndex(spans))
     return visible, new_lanes, [c for c in merged if c.coder_id in hidden]
 
 
@@ -74,8 +73,14 @@ def test_patch_codings_matches_a_full_rebuild():
     rows = []
     for _ in range(300):
         a = rng.randrange(0, 30000)
-        rows.append(row(a, a + rng.choice([rng.randrange(1, 400), rng.randrange(5000, 8000)]),
-                        rng.choice([1, 2, 3]), rng.randrange(5)))
+        rows.append(
+            row(
+                a,
+                a + rng.choice([rng.randrange(1, 400), rng.randrange(5000, 8000)]),
+                rng.choice([1, 2, 3]),
+                rng.randrange(5),
+            )
+        )
     for hidden in (set(), {3}):
         view = TranscriptView()
         view.invalidate_spans = lambda spans: None  # type: ignore[method-assign]  # not mounted: no drawing
@@ -88,8 +93,9 @@ def test_patch_codings_matches_a_full_rebuild():
             b = a + rng.randrange(1, 500)
             touching = [c for c in [*codings, *hidden_rows] if not (c.start > b or c.end < a)]
             fresh = [c for c in touching if rng.random() < 0.6]  # some removed
-            fresh = [c._replace(start=min(c.start, a), end=max(c.end, b)) if rng.random() < 0.3 else c
-                     for c in fresh]  # some extended over the window
+            fresh = [
+                c._replace(start=min(c.start, a), end=max(c.end, b)) if rng.random() < 0.3 else c for c in fresh
+            ]  # some extended over the window
             fresh += [row(a, b, rng.choice([1, 2, 3]), rng.randrange(5)) for _ in range(rng.randrange(3))]
             expected = reference_patch(codings, lanes, hidden_rows, hidden, a, b, fresh)
             view.patch_codings(a, b, fresh)
@@ -123,6 +129,7 @@ async def test_panel_and_scrollbar_drawn_incrementally_equal_a_full_redraw(make_
             assert ScrollBar.render_lines(bar, Region(0, 0, *bar.size)) == drawn
             thumbs.add(view.scroll_offset.y)
         assert len(thumbs) > 2
+
 
 async def test_transcript_rows_finished_by_the_view_equal_textuals_styles_pass(make_app):
     from textual.scroll_view import ScrollView
@@ -213,8 +220,12 @@ async def test_what_the_terminal_shows_after_partial_repaints_equals_a_full_repa
     from models.transcripts import store_transcript
     from tests.conftest import make_parsed
 
-    turns = [("Interviewer", "How was it?"), ("Sam", " ".join(["It was fine. We talked a lot."] * 60)),
-             ("Interviewer", "And then?"), ("Sam", " ".join(["Then it ended. I was sad."] * 60))]
+    turns = [
+        ("Interviewer", "How was it?"),
+        ("Sam", " ".join(["It was fine. We talked a lot."] * 60)),
+        ("Interviewer", "And then?"),
+        ("Sam", " ".join(["Then it ended. I was sad."] * 60)),
+    ]
     with study.change("tester", "import", "import", undoable=False) as session:
         store_transcript(session, make_parsed(turns, "P09_T1.txt"), "P09", "T1", "tester")
     app = make_app()
@@ -234,8 +245,28 @@ async def test_what_the_terminal_shows_after_partial_repaints_equals_a_full_repa
             with study.read() as session:
                 code = session.scalar(select(Code.id).where(Code.name == "Hope"))
             app.recent_codes = [code]
-            keys = ["down", "down", "pagedown", "down", "shift+down", "shift+down", "1", "down", "pagedown",
-                    "up", "up", "shift+up", "escape", "1", "right", "right", "end", "up", "home", "down"]
+            keys = [
+                "down",
+                "down",
+                "pagedown",
+                "down",
+                "shift+down",
+                "shift+down",
+                "1",
+                "down",
+                "pagedown",
+                "up",
+                "up",
+                "shift+up",
+                "escape",
+                "1",
+                "right",
+                "right",
+                "end",
+                "up",
+                "home",
+                "down",
+            ]
             for key in keys:
                 await pilot.press(key)
                 await pilot.pause()

@@ -108,8 +108,11 @@ def test_span_index_agrees_with_brute_force_and_new_lanes_keep_old_ones():
     for _ in range(300):
         a = rng.randrange(0, 21000)
         b = a + rng.randrange(0, 200)
-        expected = [i for i, (s, e) in enumerate(spans) if (s < b and e > a) if b > a] if b > a else [
-            i for i, (s, e) in enumerate(spans) if s <= a < e]
+        expected = (
+            [i for i, (s, e) in enumerate(spans) if (s < b and e > a) if b > a]
+            if b > a
+            else [i for i, (s, e) in enumerate(spans) if s <= a < e]
+        )
         assert index.overlapping(a, b) == expected
     lanes = assign_lanes(spans)
     added = spans + [(100, 5000), (7000, 7100)]

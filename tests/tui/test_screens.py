@@ -254,8 +254,9 @@ async def test_search_with_a_typo_and_code_a_hit_and_its_sentence(make_app, stud
             from models.transcripts import find_transcript
 
             t = find_transcript(session, "P01/T2")
-            coded = [t.text[c.start : c.end] for c in session.scalars(select(Coding).where(
-                Coding.transcript_id == t.id))]
+            coded = [
+                t.text[c.start : c.end] for c in session.scalars(select(Coding).where(Coding.transcript_id == t.id))
+            ]
         assert "Nobody tells me about handovers." in coded
 
 

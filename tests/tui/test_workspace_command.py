@@ -19,7 +19,9 @@ def test_tui_command_is_registered_with_a_coder_option():
 def test_missing_project_is_one_line_error_not_a_traceback(tmp_path):
     proc = subprocess.run(
         [sys.executable, "-c", "from app.cli import main; main()", str(tmp_path / "nope.wqda")],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     assert proc.returncode == 1
     assert proc.stderr.startswith("waveqda: error:") and "Traceback" not in proc.stderr

@@ -77,11 +77,12 @@ def figure_cells(figures: report.Figures | None) -> list[Text]:
         return [Text("—", style="dim", justify="right") for _ in range(4)]
     values = figures.values
     agree = values["percent_agreement"].value
-    cells = [Text("n/a" if agree is None else f"{agree:.1f}%", style="dim" if agree is None else "",
-                  justify="right")]
-    for name, label, style in (("kappa", stats.kappa_label, kappa_style),
-                               ("alpha_binary", stats.alpha_label, alpha_style),
-                               ("cu_alpha", stats.alpha_label, alpha_style)):
+    cells = [Text("n/a" if agree is None else f"{agree:.1f}%", style="dim" if agree is None else "", justify="right")]
+    for name, label, style in (
+        ("kappa", stats.kappa_label, kappa_style),
+        ("alpha_binary", stats.alpha_label, alpha_style),
+        ("cu_alpha", stats.alpha_label, alpha_style),
+    ):
         value = values[name].value
         if value is None:
             cells.append(Text("n/a", style="dim"))
@@ -114,9 +115,9 @@ def disagreement_context(d: report.Disagreement, doc: TranscriptDoc | None) -> T
         text.append(" ".join(d.text.split()), style="bold reverse")
         return text
     lo, hi = max(0, d.start - CONTEXT_CHARS), min(len(doc.text), d.end + CONTEXT_CHARS)
-    text.append(("…" if lo else "") + doc.text[lo:d.start].replace("\n", " "), style="dim")
-    text.append(doc.text[d.start:d.end].replace("\n", " "), style="bold reverse")
-    text.append(doc.text[d.end:hi].replace("\n", " ") + ("…" if hi < len(doc.text) else ""), style="dim")
+    text.append(("…" if lo else "") + doc.text[lo : d.start].replace("\n", " "), style="dim")
+    text.append(doc.text[d.start : d.end].replace("\n", " "), style="bold reverse")
+    text.append(doc.text[d.end : hi].replace("\n", " ") + ("…" if hi < len(doc.text) else ""), style="dim")
     return text
 
 
@@ -246,9 +247,13 @@ class AgreementScreen(WorkspaceScreen):
         if len(coders) < 2:
             self._generation += 1
             self.computing = False
-            self._show_results(None, [], "Tick two or more coders to compare (Tab moves to the coder list, space "
-                               "ticks). Each coder codes under their own name; merge coders' files with "
-                               "waveqda merge.")
+            self._show_results(
+                None,
+                [],
+                "Tick two or more coders to compare (Tab moves to the coder list, space "
+                "ticks). Each coder codes under their own name; merge coders' files with "
+                "waveqda merge.",
+            )
             return
         self._generation += 1
         self.computing = True
@@ -268,20 +273,27 @@ class AgreementScreen(WorkspaceScreen):
             return
         except Exception as exc:  # a bug: say so plainly, keep the screen usable, log the details
             log.error("agreement failed: %s", traceback.format_exc())
-            self.app.call_from_thread(self._computed, generation, None, [],
-                                      f"Unexpected error ({exc.__class__.__name__}: {exc})")
+            self.app.call_from_thread(
+                self._computed, generation, None, [], f"Unexpected error ({exc.__class__.__name__}: {exc})"
+            )
             return
         self.app.call_from_thread(self._computed, generation, result, found, None)
 
-    def _computed(self, generation: int, result: report.AgreementReport | None,
-                  found: list[report.Disagreement], error: str | None) -> None:
+    def _computed(
+        self,
+        generation: int,
+        result: report.AgreementReport | None,
+        found: list[report.Disagreement],
+        error: str | None,
+    ) -> None:
         if generation != self._generation:  # an older request finished after a newer one was made
             return
         self.computing = False
         self._show_results(result, found, error)
 
-    def _show_results(self, result: report.AgreementReport | None, found: list[report.Disagreement],
-                      error: str | None) -> None:
+    def _show_results(
+        self, result: report.AgreementReport | None, found: list[report.Disagreement], error: str | None
+    ) -> None:
         self.report, self.found, self.error = result, found, error
         self.figures_table.loading = False
         if self._refocus:  # the loading indicator took focus away from the table: give it back
@@ -297,14 +309,16 @@ class AgreementScreen(WorkspaceScreen):
         if self.computing:
             status.append("Computing agreement…", style="bold")
         elif self.error:
-            status.append(self.error, style="bold red" if self.report is None and len(self.selected_coders()) > 1
-                          else "bold")
+            status.append(
+                self.error, style="bold red" if self.report is None and len(self.selected_coders()) > 1 else "bold"
+            )
         elif self.report is not None:
             r = self.report
             status.append(" vs ".join(r.coders), style="bold")
             status.append(f" · {r.unit}s · {len(r.transcripts)} transcripts coded by all: ", style="")
-            status.append(", ".join(t.label for t in r.transcripts[:8]) + (" …" if len(r.transcripts) > 8 else ""),
-                          style="dim")
+            status.append(
+                ", ".join(t.label for t in r.transcripts[:8]) + (" …" if len(r.transcripts) > 8 else ""), style="dim"
+            )
             if r.excluded:
                 status.append(f" · {r.excluded} codings needing review left out", style="yellow")
         self.query_one("#agr-status", Static).update(status)
@@ -356,19 +370,30 @@ class AgreementScreen(WorkspaceScreen):
             figures = figures_for(rollup, self.rollup)
             units = "" if figures is None or figures.table is None else f"{figures.table.total:,}"
             cells = "" if figures is None else str(figures.cells)
-            table.add_row(Text(rollup.label), Text(cells, justify="right"), Text(units, justify="right"),
-                          *figure_cells(figures), key=f"{self.by}:{rollup.ident}")
+            table.add_row(
+                Text(rollup.label),
+                Text(cells, justify="right"),
+                Text(units, justify="right"),
+                *figure_cells(figures),
+                key=f"{self.by}:{rollup.ident}",
+            )
         overall = figures_for(self.report.overall, self.rollup)
         units = "" if overall is None or overall.table is None else f"{overall.table.total:,}"
-        table.add_row(Text("All codes" if self.by == "code" else "All transcripts", style="bold"),
-                      Text("" if overall is None else str(overall.cells), justify="right"),
-                      Text(units, justify="right"), *figure_cells(overall), key="overall")
+        table.add_row(
+            Text("All codes" if self.by == "code" else "All transcripts", style="bold"),
+            Text("" if overall is None else str(overall.cells), justify="right"),
+            Text(units, justify="right"),
+            *figure_cells(overall),
+            key="overall",
+        )
         table.move_cursor(row=min(max(row_index, 0), table.row_count - 1))
         text = Text()
         text.append("Roll-up: ", style="bold")
         text.append(ROLLUP_HELP[self.rollup] + " (p changes it; v shows transcripts instead of codes)\n", style="")
-        reasons = sorted({e.reason for r in rows for f in r.figures for e in f.values.values() if e.reason}
-                         | {e.reason for f in self.report.overall for e in f.values.values() if e.reason})
+        reasons = sorted(
+            {e.reason for r in rows for f in r.figures for e in f.values.values() if e.reason}
+            | {e.reason for f in self.report.overall for e in f.values.values() if e.reason}
+        )
         for reason in reasons:
             text.append(f"n/a: {reason}\n", style="dim")
         legend.update(text)
@@ -389,8 +414,15 @@ class AgreementScreen(WorkspaceScreen):
         self.shown = [d for d in self.found if not (self.hide_settled and d.settled)]
         for d in self.shown:
             state = Text("✔ " + d.settled, style="green") if d.settled else Text("•", style="bold yellow")
-            table.add_row(state, d.transcript, Text(d.code, style="cyan"), ", ".join(d.coded_by),
-                          ", ".join(d.not_coded_by), snippet(d.text), key=d.key)
+            table.add_row(
+                state,
+                d.transcript,
+                Text(d.code, style="cyan"),
+                ", ".join(d.coded_by),
+                ", ".join(d.not_coded_by),
+                snippet(d.text),
+                key=d.key,
+            )
         if self.shown:
             wanted = self._focus_key or (previous.key if previous else None)
             index = next((i for i, d in enumerate(self.shown) if d.key == wanted), None)
@@ -461,8 +493,7 @@ class AgreementScreen(WorkspaceScreen):
 
     def action_rollup(self) -> None:
         methods = self._available_rollups()
-        self.rollup = methods[(methods.index(self.rollup) + 1) % len(methods)] if self.rollup in methods \
-            else methods[0]
+        self.rollup = methods[(methods.index(self.rollup) + 1) % len(methods)] if self.rollup in methods else methods[0]
         self._draw_figures()
 
     def action_view(self) -> None:
@@ -476,8 +507,7 @@ class AgreementScreen(WorkspaceScreen):
     def settle(self, d: report.Disagreement, decision: str) -> None:
         """Record the decision (one undoable step), then move on to the next stretch still to settle."""
         index = self.shown.index(d) if d in self.shown else -1
-        later = [x for x in self.shown[index + 1:] if not x.settled] + [x for x in self.shown[:index]
-                                                                         if not x.settled]
+        later = [x for x in self.shown[index + 1 :] if not x.settled] + [x for x in self.shown[:index] if not x.settled]
         done = self.wq.change(report.settle, self.wq.project, self.actor, d.key, decision)
         if done is not None:
             self._focus_key = later[0].key if later else d.key
@@ -496,8 +526,10 @@ class AgreementScreen(WorkspaceScreen):
         for name in self.report.coders:
             did = "coded it" if name in d.coded_by else "did not code it"
             choices.append((name, Text.assemble((f"Keep {name}'s coding", "bold"), (f"  ({did})", "dim"))))
-        self.app.push_screen(ChoiceDialog(f"Settle {snippet(d.text, 40)!r}: whose coding stands?", choices),
-                             lambda name: name and self.settle(d, name))
+        self.app.push_screen(
+            ChoiceDialog(f"Settle {snippet(d.text, 40)!r}: whose coding stands?", choices),
+            lambda name: name and self.settle(d, name),
+        )
 
     def action_choose(self) -> None:
         """Enter: every way to settle the stretch in one list."""
@@ -510,8 +542,10 @@ class AgreementScreen(WorkspaceScreen):
             choices.append((name, Text.assemble((f"Keep {name}'s coding", "bold"), (f"  ({did})", "dim"))))
         choices.append(("union", Text.assemble(("Both: code the stretch", "bold"), ("  (b)", "dim"))))
         choices.append(("none", Text.assemble(("None: leave it uncoded", "bold"), ("  (n)", "dim"))))
-        self.app.push_screen(ChoiceDialog(f"Settle {snippet(d.text, 40)!r} ({d.code})", choices),
-                             lambda decision: decision and self.settle(d, decision))
+        self.app.push_screen(
+            ChoiceDialog(f"Settle {snippet(d.text, 40)!r} ({d.code})", choices),
+            lambda decision: decision and self.settle(d, decision),
+        )
 
     def action_open(self) -> None:
         d = self.current()
@@ -531,8 +565,11 @@ class AgreementScreen(WorkspaceScreen):
                 self.notify(f"Consensus: added {added} stretches every coder agreed on (ctrl+z undoes)", timeout=4)
 
         self.app.push_screen(
-            ConfirmDialog(f"Copy every stretch that all of {', '.join(coders)} coded alike into the consensus "
-                          "coding?\n\nTogether with settling each disagreement, the consensus coder then holds the "
-                          "whole agreed coding (exports can use it alone). One step: ctrl+z undoes it.", "Adopt"),
+            ConfirmDialog(
+                f"Copy every stretch that all of {', '.join(coders)} coded alike into the consensus "
+                "coding?\n\nTogether with settling each disagreement, the consensus coder then holds the "
+                "whole agreed coding (exports can use it alone). One step: ctrl+z undoes it.",
+                "Adopt",
+            ),
             confirmed,
         )

@@ -56,8 +56,9 @@ class CodePicker(ModalScreen[Picked | None]):
         Binding("ctrl+n", "create", "Create new code"),
     ]
 
-    def __init__(self, codes: list[CodeInfo], title: str = "Apply code", allow_new: bool = True,
-                 exclude: set[int] | None = None) -> None:
+    def __init__(
+        self, codes: list[CodeInfo], title: str = "Apply code", allow_new: bool = True, exclude: set[int] | None = None
+    ) -> None:
         super().__init__()
         self.codes = [c for c in codes if not c.archived and c.id not in (exclude or set())]
         self.title_text = title
@@ -85,8 +86,7 @@ class CodePicker(ModalScreen[Picked | None]):
         typed = query.strip()
         exact = any(c.path.casefold() == typed.casefold() for c in self.codes)
         if self.allow_new and typed and not exact:
-            items.append(Option(Text.assemble(("+ Create new code ", "bold green"), (f"“{typed}”", "bold")),
-                                id=NEW_ID))
+            items.append(Option(Text.assemble(("+ Create new code ", "bold green"), (f"“{typed}”", "bold")), id=NEW_ID))
         options.add_options(items)
         if items:
             options.highlighted = 0

@@ -31,8 +31,9 @@ def history_table(rows: list[dict]) -> Table:
     for row in reversed(rows):
         state = row["state"]
         style = "dim strike" if state in ("undone", "discarded") else ""
-        table.add_row(str(row["id"]), row["at"].replace("T", " ")[:16], row["actor"],
-                      Text(row["summary"], style=style), state)
+        table.add_row(
+            str(row["id"]), row["at"].replace("T", " ")[:16], row["actor"], Text(row["summary"], style=style), state
+        )
     return table
 
 
@@ -98,8 +99,12 @@ class CodebookScreen(WorkspaceScreen):
             table.add_row(name, *counts, Text(str(total or "·"), justify="right"), key=str(row["id"]))
         if not self.rows:
             self.query_one("#codebook-detail-text", Static).update(
-                Text("No codes yet. Press a to add one (Theme/Subtheme/Code makes the parents too), "
-                     "or create codes from the code picker while coding.", style="dim"))
+                Text(
+                    "No codes yet. Press a to add one (Theme/Subtheme/Code makes the parents too), "
+                    "or create codes from the code picker while coding.",
+                    style="dim",
+                )
+            )
             return
         index = next((i for i, r in enumerate(self.rows) if r["id"] == current), 0)
         table.move_cursor(row=index)
@@ -132,8 +137,13 @@ class CodebookScreen(WorkspaceScreen):
         if row["archived"]:
             merged = f" (merged into {row['merged_into']})" if row.get("merged_into") else ""
             text.append(f"Archived{merged}\n", style="italic")
-        for label, key in (("Definition", "definition"), ("Include when", "inclusion"),
-                           ("Exclude when", "exclusion"), ("Example", "example"), ("Memo", "memo")):
+        for label, key in (
+            ("Definition", "definition"),
+            ("Include when", "inclusion"),
+            ("Exclude when", "exclusion"),
+            ("Example", "example"),
+            ("Memo", "memo"),
+        ):
             if row.get(key):
                 text.append(f"\n{label}\n", style="bold underline")
                 text.append(row[key].strip() + "\n")
@@ -182,8 +192,11 @@ class CodebookScreen(WorkspaceScreen):
         if row is None:
             return
         self.app.push_screen(
-            MemoDialog(f"Definition of {row['path']}", row["definition"] or "",
-                       "What this code means, so every coder applies it the same way."),
+            MemoDialog(
+                f"Definition of {row['path']}",
+                row["definition"] or "",
+                "What this code means, so every coder applies it the same way.",
+            ),
             lambda text: text is not None and self._do(ops.describe_code, row["id"], definition=text),
         )
 
@@ -209,8 +222,12 @@ class CodebookScreen(WorkspaceScreen):
                 self._do(ops.move_code, row["id"], picked.code_id)
 
         self.app.push_screen(
-            CodePicker(self._codes_for_picker(), title=f"Move {row['path']} under… (shift+left: out a level)",
-                       allow_new=False, exclude={row["id"]}),
+            CodePicker(
+                self._codes_for_picker(),
+                title=f"Move {row['path']} under… (shift+left: out a level)",
+                allow_new=False,
+                exclude={row["id"]},
+            ),
             moved,
         )
 
@@ -242,16 +259,22 @@ class CodebookScreen(WorkspaceScreen):
             if not answer or answer.code_id is None:
                 return
             target = self.wq.codes().get(answer.code_id)
-            question = (f"Merge {row['path']} into {target.path if target else answer.code_id}?\n\n"
-                        f"All its codings move to the target; overlapping ones by the same coder are joined. "
-                        f"{row['name']} is archived. Ctrl+z undoes the whole merge.")
+            question = (
+                f"Merge {row['path']} into {target.path if target else answer.code_id}?\n\n"
+                f"All its codings move to the target; overlapping ones by the same coder are joined. "
+                f"{row['name']} is archived. Ctrl+z undoes the whole merge."
+            )
             self.app.push_screen(
                 ConfirmDialog(question, "Merge"),
                 lambda ok: ok and self._do(ops.merge_codes, row["id"], answer.code_id),
             )
 
-        self.app.push_screen(CodePicker(self._codes_for_picker(), title=f"Merge {row['path']} into…",
-                                        allow_new=False, exclude={row["id"]}), picked)
+        self.app.push_screen(
+            CodePicker(
+                self._codes_for_picker(), title=f"Merge {row['path']} into…", allow_new=False, exclude={row["id"]}
+            ),
+            picked,
+        )
 
     def action_split(self) -> None:
         row = self.current()
@@ -265,8 +288,9 @@ class CodebookScreen(WorkspaceScreen):
             if not choice:
                 return
             if choice == "match":
-                self.app.push_screen(TextPrompt("Split off codings whose text contains"),
-                                     lambda text: text and ask_path(match=text))
+                self.app.push_screen(
+                    TextPrompt("Split off codings whose text contains"), lambda text: text and ask_path(match=text)
+                )
             else:
                 ask_path(timepoint=choice[3:])
 
@@ -286,8 +310,9 @@ class CodebookScreen(WorkspaceScreen):
             self._do(ops.unarchive_code, row["id"])
             return
         self.app.push_screen(
-            ConfirmDialog(f"Archive {row['path']}?\n\nIt is hidden from coding; its codings and history stay.",
-                          "Archive"),
+            ConfirmDialog(
+                f"Archive {row['path']}?\n\nIt is hidden from coding; its codings and history stay.", "Archive"
+            ),
             lambda ok: ok and self._do(ops.archive_code, row["id"]),
         )
 
@@ -296,15 +321,19 @@ class CodebookScreen(WorkspaceScreen):
         if row is None:
             return
         self.app.push_screen(
-            ConfirmDialog(f"Delete {row['path']}?\n\nOnly a code without codings can be deleted; archive "
-                          "it otherwise.", "Delete", danger=True),
+            ConfirmDialog(
+                f"Delete {row['path']}?\n\nOnly a code without codings can be deleted; archive it otherwise.",
+                "Delete",
+                danger=True,
+            ),
             lambda ok: ok and self._do(ops.delete_code, row["id"]),
         )
 
     def action_history(self) -> None:
         rows = self.wq.read(history, 300) or []
-        self.app.push_screen(MessageDialog("History (newest first; ctrl+z undoes the newest done step)",
-                                           history_table(rows)))
+        self.app.push_screen(
+            MessageDialog("History (newest first; ctrl+z undoes the newest done step)", history_table(rows))
+        )
 
     def action_toggle_archived(self) -> None:
         self.show_archived = not self.show_archived

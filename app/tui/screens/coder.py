@@ -216,12 +216,14 @@ class CoderScreen(WorkspaceScreen):
         if span is None:
             self.notify("Put the caret in some speech or select text first", severity="warning")
             return
-        self.app.push_screen(CodePicker(list(self.wq.codes().values()), title=self._picker_title(span)),
-                             lambda picked: self._picked(picked, span))
+        self.app.push_screen(
+            CodePicker(list(self.wq.codes().values()), title=self._picker_title(span)),
+            lambda picked: self._picked(picked, span),
+        )
 
     def _picker_title(self, span: tuple[int, int]) -> str:
         assert self.doc is not None
-        snippet = self.doc.text[span[0]:span[1]].replace("\n", " ")
+        snippet = self.doc.text[span[0] : span[1]].replace("\n", " ")
         if len(snippet) > 60:
             snippet = snippet[:57] + "…"
         return f"Code “{snippet}”"
@@ -324,8 +326,9 @@ class CoderScreen(WorkspaceScreen):
             coding_id is not None
             and span
             and old is not None
-            and self._coding_change((min(span[0], old.start), max(span[1], old.end)), coding_ops.resize_coding,
-                                    coding_id, *span)
+            and self._coding_change(
+                (min(span[0], old.start), max(span[1], old.end)), coding_ops.resize_coding, coding_id, *span
+            )
             is not None
         ):
             self.notify("Coding resized (ctrl+z to undo)", timeout=3)
@@ -336,7 +339,8 @@ class CoderScreen(WorkspaceScreen):
         def edit(c: CodingRow) -> None:
             assert self.doc is not None
             info = self.wq.codes().get(c.code_id)
-            context = f"{info.path if info else ''}: “{self.doc.text[c.start:c.end][:200]}”"
+            context = f"{info.path if info else ''}: “{self.doc.text[c.start : c.end][:200]}”"
+
             def save(text: str | None) -> None:
                 if text is not None:
                     self._coding_change((c.start, c.end), coding_ops.set_coding_memo, c.id, text)
@@ -349,9 +353,12 @@ class CoderScreen(WorkspaceScreen):
         assert self.doc is not None
         self.app.push_screen(
             MemoDialog(f"Memo on transcript {self.doc.label}", self.memo_text),
-            lambda text: text is not None
-            and self.wq.change(coding_ops.set_transcript_memo, self.wq.project, self.wq.coder,
-                               self.transcript_id, text),
+            lambda text: (
+                text is not None
+                and self.wq.change(
+                    coding_ops.set_transcript_memo, self.wq.project, self.wq.coder, self.transcript_id, text
+                )
+            ),
         )
 
     def action_key_quote(self) -> None:
@@ -380,8 +387,10 @@ class CoderScreen(WorkspaceScreen):
 
     def action_toggle_exact(self) -> None:
         self.view.exact_mouse = not self.view.exact_mouse
-        self.notify("Mouse selects exact characters" if self.view.exact_mouse
-                    else "Mouse selection snaps to sentences", timeout=3)
+        self.notify(
+            "Mouse selects exact characters" if self.view.exact_mouse else "Mouse selection snaps to sentences",
+            timeout=3,
+        )
         self._show_recent()
 
     def action_back(self) -> None:

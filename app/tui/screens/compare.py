@@ -18,8 +18,14 @@ from app.tui.screens.dialogs import MessageDialog
 from models.queries import Matrix, code_timepoint_matrix, trajectories
 
 MEASURES = ("segments", "participants", "words")
-STATUS_STYLE = {"emerged": "bold green", "persisted": "bold cyan", "returned": "bold magenta",
-                "faded": "bold red", "absent": "dim", "missing": "dim italic"}
+STATUS_STYLE = {
+    "emerged": "bold green",
+    "persisted": "bold cyan",
+    "returned": "bold magenta",
+    "faded": "bold red",
+    "absent": "dim",
+    "missing": "dim italic",
+}
 
 
 def heat(value: int, top: int, base: Color, hot: Color) -> str:
@@ -96,8 +102,11 @@ class CompareScreen(WorkspaceScreen):
         title.append(f"Codes × timepoints: {self.measure}", style="bold")
         title.append(" per cell (rows include their sub-codes). s switches the measure.", style="dim")
         self.query_one("#compare-title", Static).update(title)
-        hint = ("No codings yet." if not matrix.rows else
-                "Enter: the segments of a cell · t: each participant's trajectory for the code")
+        hint = (
+            "No codings yet."
+            if not matrix.rows
+            else "Enter: the segments of a cell · t: each participant's trajectory for the code"
+        )
         self.query_one("#compare-hint", Static).update(Text(hint, style="dim"))
 
     def _current(self) -> tuple[int, str | None] | None:

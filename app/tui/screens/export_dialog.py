@@ -144,8 +144,11 @@ class ExportDialog(ModalScreen[Path | None]):
         codes = self.wq.codes()
         order = self.wq.read(codebook_order) or list(codes)
         self.query_one("#exp-codes", SelectionList).add_options(
-            [Selection("  " * codes[cid].depth + codes[cid].name, codes[cid].path, False)
-             for cid in order if cid in codes and not codes[cid].archived]
+            [
+                Selection("  " * codes[cid].depth + codes[cid].name, codes[cid].path, False)
+                for cid in order
+                if cid in codes and not codes[cid].archived
+            ]
         )
         self.query_one("#exp-timepoints", SelectionList).add_options(
             [Selection(f"{key} {label}", key, True) for key, label in self.wq.read(timepoint_keys) or []]
@@ -157,8 +160,9 @@ class ExportDialog(ModalScreen[Path | None]):
         kinds.highlighted = KINDS.index(self.kind)
         self._set_path(self.kind)
         self._apply_kind()
-        self._show_status(Text("Choose what to export (↑↓), tick codes and timepoints (Tab, space), then ctrl+s.",
-                               style="dim"))
+        self._show_status(
+            Text("Choose what to export (↑↓), tick codes and timepoints (Tab, space), then ctrl+s.", style="dim")
+        )
         kinds.focus()
 
     # --- choices ---------------------------------------------------------------------------------------
@@ -229,8 +233,9 @@ class ExportDialog(ModalScreen[Path | None]):
             path = self._folder() / path
         kind = self.kind
         if path.suffix.lower() != kind.suffix:
-            raise WaveqdaError(f"{kind.label} is written as {kind.suffix}: change the file name to end in "
-                               f"{kind.suffix}")
+            raise WaveqdaError(
+                f"{kind.label} is written as {kind.suffix}: change the file name to end in {kind.suffix}"
+            )
         check_request(path, kind.kind)
         anonymise = self.query_one("#exp-anonymise", Checkbox).value
         options = ExportOptions()

@@ -65,9 +65,18 @@ def _sections() -> list[tuple[str, list[Binding]]]:
 
 def _keys(binding: Binding) -> str:
     names = {
-        "question_mark": "?", "slash": "/", "period": ".", "asterisk": "*", "less_than_sign": "<",
-        "right_square_bracket": "]", "left_square_bracket": "[", "right_curly_bracket": "}",
-        "left_curly_bracket": "{", "space": "space", "escape": "esc", "delete": "del",
+        "question_mark": "?",
+        "slash": "/",
+        "period": ".",
+        "asterisk": "*",
+        "less_than_sign": "<",
+        "right_square_bracket": "]",
+        "left_square_bracket": "[",
+        "right_curly_bracket": "}",
+        "left_curly_bracket": "{",
+        "space": "space",
+        "escape": "esc",
+        "delete": "del",
     }
     out = []
     for key in binding.key.split(","):
@@ -80,8 +89,15 @@ def help_table() -> Group:
     """One small table per area, each titled, so long area names are never cut."""
     tables = []
     for title, bindings in _sections():
-        table = Table(box=None, expand=True, show_header=False, pad_edge=False, title=title,
-                      title_justify="left", title_style="bold underline")
+        table = Table(
+            box=None,
+            expand=True,
+            show_header=False,
+            pad_edge=False,
+            title=title,
+            title_justify="left",
+            title_style="bold underline",
+        )
         table.add_column("Key", style="bold", no_wrap=True, width=30)
         table.add_column("Does", ratio=1)
         for binding in bindings:

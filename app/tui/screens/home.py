@@ -99,13 +99,17 @@ class HomeScreen(WorkspaceScreen):
         codings = sum(c.codings for c in grid.cells.values())
         title = Text()
         title.append(grid.project_name or "Project", style="bold")
-        title.append(f"   {len(grid.participants)} participants · {n} transcripts · {words:,} words · "
-                     f"{codings:,} codings", style="dim")
+        title.append(
+            f"   {len(grid.participants)} participants · {n} transcripts · {words:,} words · {codings:,} codings",
+            style="dim",
+        )
         self.query_one("#home-title", Static).update(title)
-        hint = ("No transcripts yet: press i to import interview files (.docx, .txt, .vtt…)."
-                if not grid.cells else
-                "Arrows choose an interview · Enter or click opens it · i imports more files · ? lists every key"
-                " · % = share of participant turns each coder has coded")
+        hint = (
+            "No transcripts yet: press i to import interview files (.docx, .txt, .vtt…)."
+            if not grid.cells
+            else "Arrows choose an interview · Enter or click opens it · i imports more files · ? lists every key"
+            " · % = share of participant turns each coder has coded"
+        )
         self.query_one("#home-hint", Static).update(Text(hint, style="dim"))
 
     def on_screen_resume(self) -> None:
@@ -191,8 +195,9 @@ class HomeScreen(WorkspaceScreen):
             body = Text()
             for outcome in result.outcomes:
                 if outcome.status in ("failed", "skipped"):
-                    body.append(f"{outcome.status.upper():8}", style="bold red" if outcome.status == "failed"
-                                else "yellow")
+                    body.append(
+                        f"{outcome.status.upper():8}", style="bold red" if outcome.status == "failed" else "yellow"
+                    )
                     body.append(f" {outcome.message}\n")
             from app.tui.screens.dialogs import MessageDialog
 

@@ -36,8 +36,11 @@ class ImportDialog(ModalScreen[list[Path] | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog dialog-wide dialog-tall", id="import-dialog"):
             yield Label("Import interview files", classes="dialog-title")
-            yield Static("Name files like P07_T2.docx (participant, timepoint). Space marks a file or "
-                         "folder; ctrl+s imports. Or type a path and press Enter.", classes="dialog-help")
+            yield Static(
+                "Name files like P07_T2.docx (participant, timepoint). Space marks a file or "
+                "folder; ctrl+s imports. Or type a path and press Enter.",
+                classes="dialog-help",
+            )
             yield Input(placeholder="Type or paste a file or folder path, Enter to mark it", id="import-path")
             yield DirectoryTree(str(self.start), id="import-tree")
             yield Static(id="import-marked")

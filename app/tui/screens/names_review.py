@@ -101,8 +101,9 @@ def candidate_position(session: Session, candidate_id: int) -> tuple[int, int, i
 def occurrence_in(doc: TranscriptDoc, start: int, end: int) -> Occurrence:
     """The speaker's turn around ``[start, end)`` (its "Name:" label included), cut to ``WINDOW`` characters."""
     if not doc.turns:
-        return Occurrence(doc.id, doc.label, "", 0, doc.text[:WINDOW], start, end, (start, end), False,
-                          len(doc.text) > WINDOW)
+        return Occurrence(
+            doc.id, doc.label, "", 0, doc.text[:WINDOW], start, end, (start, end), False, len(doc.text) > WINDOW
+        )
     index = max(0, bisect.bisect_right([t.start for t in doc.turns], start) - 1)
     turn = doc.turns[index]
     previous_end = doc.turns[index - 1].end if index else 0
@@ -114,8 +115,18 @@ def occurrence_in(doc: TranscriptDoc, start: int, end: int) -> Occurrence:
         new_hi = min(hi, new_lo + WINDOW)
         cut_before, cut_after = new_lo > lo, new_hi < hi
         lo, hi = new_lo, new_hi
-    return Occurrence(doc.id, doc.label, turn.speaker, turn.index + 1, doc.text[lo:hi], start - lo, end - lo,
-                      (start, end), cut_before, cut_after)
+    return Occurrence(
+        doc.id,
+        doc.label,
+        turn.speaker,
+        turn.index + 1,
+        doc.text[lo:hi],
+        start - lo,
+        end - lo,
+        (start, end),
+        cut_before,
+        cut_after,
+    )
 
 
 def reject_candidates(project: Project, actor: str, ids: list[int]) -> bool:
@@ -142,8 +153,10 @@ def context_text(row: dict, occurrence: Occurrence | None) -> Text:
         text.append(f"new register entry, replaced by the study ID {speaker_label['replacement']}\n")
     else:
         text.append("a: ", style="bold")
-        text.append(f"new register entry ({row['category']}), numbered replacement such as "
-                    f"[{names.LABEL_PREFIX.get(row['category'], 'Name')} …]; e to change first\n")
+        text.append(
+            f"new register entry ({row['category']}), numbered replacement such as "
+            f"[{names.LABEL_PREFIX.get(row['category'], 'Name')} …]; e to change first\n"
+        )
     text.append("\n")
     if occurrence is None:
         context = _SPEAKER_PREFIX.sub("", row.get("context") or "")
@@ -186,8 +199,9 @@ class EntryDialog(ModalScreen[dict | None]):
         Binding("ctrl+s", "save", "Save"),
     ]
 
-    def __init__(self, title: str, term: str | None = None, category: str = "person", replacement: str = "",
-                 note: str = "") -> None:
+    def __init__(
+        self, title: str, term: str | None = None, category: str = "person", replacement: str = "", note: str = ""
+    ) -> None:
         super().__init__()
         self.title_text = title
         self.term = term  # None: ask for the term and its variants (a new entry)
@@ -200,8 +214,9 @@ class EntryDialog(ModalScreen[dict | None]):
             yield Label(self.title_text, classes="dialog-title")
             if self.term is None:
                 yield Input(placeholder="The name as written, e.g. Sandra", id="entry-term")
-                yield Input(placeholder="Other spellings, comma-separated (optional), e.g. Sandy, Sandrah",
-                            id="entry-variants")
+                yield Input(
+                    placeholder="Other spellings, comma-separated (optional), e.g. Sandy, Sandrah", id="entry-variants"
+                )
             if self.note:
                 yield Static(self.note, classes="dialog-help")
             yield Label("Category")
@@ -209,8 +224,9 @@ class EntryDialog(ModalScreen[dict | None]):
                 for category in names.CATEGORIES:
                     yield RadioButton(category, value=category == self.category, name=category)
             yield Label("Replacement in anonymised exports")
-            yield Input(self.replacement, placeholder="empty: automatic ([Person A], [Place 1]…)",
-                        id="entry-replacement")
+            yield Input(
+                self.replacement, placeholder="empty: automatic ([Person A], [Place 1]…)", id="entry-replacement"
+            )
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Save (ctrl+s)", id="save", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
@@ -345,8 +361,13 @@ class NamesReviewScreen(WorkspaceScreen):
         table.add_column("Category", key="category")
         table.add_column("Replaced by", key="replacement")
         for entry in self.data.entries:
-            table.add_row(Text(entry["term"], style="bold"), ", ".join(entry["variants"]), entry["category"],
-                          Text(entry["replacement"], style="green"), key=str(entry["id"]))
+            table.add_row(
+                Text(entry["term"], style="bold"),
+                ", ".join(entry["variants"]),
+                entry["category"],
+                Text(entry["replacement"], style="green"),
+                key=str(entry["id"]),
+            )
         if self.data.entries:
             table.move_cursor(row=min(max(row_index, 0), len(self.data.entries) - 1))
 
@@ -357,8 +378,11 @@ class NamesReviewScreen(WorkspaceScreen):
         tabs.get_tab("register").label = f"Register ({len(data.entries)})"
         title = Text()
         title.append("Identifying names", style="bold")
-        title.append(f"   {len(data.pending)} waiting · {data.accepted} accepted · {data.rejected} rejected · "
-                     f"{len(data.entries)} register entries", style="dim")
+        title.append(
+            f"   {len(data.pending)} waiting · {data.accepted} accepted · {data.rejected} rejected · "
+            f"{len(data.entries)} register entries",
+            style="dim",
+        )
         self.query_one("#names-title", Static).update(title)
         if self.scanning:
             hint = "Scanning the transcripts for names…"
@@ -367,8 +391,10 @@ class NamesReviewScreen(WorkspaceScreen):
         elif not data.pending:
             hint = "Nothing waiting. s scans again (decided names are not asked again) · t shows the register"
         else:
-            hint = ("a accepts · r rejects · m maps to an existing entry · e edits before accepting · "
-                    "every decision is saved at once, ctrl+z undoes it")
+            hint = (
+                "a accepts · r rejects · m maps to an existing entry · e edits before accepting · "
+                "every decision is saved at once, ctrl+z undoes it"
+            )
         self.query_one("#names-hint", Static).update(Text(hint, style="dim"))
 
     def current(self) -> dict | None:
@@ -479,16 +505,24 @@ class NamesReviewScreen(WorkspaceScreen):
         speaker_label = _SPEAKER_PREFIX.match(row.get("context") or "")
         note = ""
         if row["variant_of"]:
-            note = (f"Found as a likely spelling of {row['variant_of']}: accepting adds it there and uses that "
-                    f"entry's replacement. To keep it apart, reject it and add it with n.")
+            note = (
+                f"Found as a likely spelling of {row['variant_of']}: accepting adds it there and uses that "
+                f"entry's replacement. To keep it apart, reject it and add it with n."
+            )
         elif speaker_label:
             note = f"A participant's own name: by default replaced by their study ID {speaker_label['replacement']}."
 
         def edited(answer: dict | None) -> None:
             if answer is None:
                 return
-            done = self.wq.change(names.accept, self.wq.project, self.actor, [row["id"]],
-                                  category=answer["category"], replacement=answer["replacement"])
+            done = self.wq.change(
+                names.accept,
+                self.wq.project,
+                self.actor,
+                [row["id"]],
+                category=answer["category"],
+                replacement=answer["replacement"],
+            )
             if done is not None:
                 self.notify(f"Accepted {row['text']}", timeout=3)
 
@@ -506,9 +540,11 @@ class NamesReviewScreen(WorkspaceScreen):
                 self.notify(f"Accepted {n} names (ctrl+z undoes all of them)", timeout=4)
 
         self.app.push_screen(
-            ConfirmDialog(f"Accept all {n} waiting candidates?\n\nEach becomes a register entry (or a spelling of "
-                          "the entry it resembles) and is replaced in anonymised exports. One step: ctrl+z undoes it.",
-                          "Accept all"),
+            ConfirmDialog(
+                f"Accept all {n} waiting candidates?\n\nEach becomes a register entry (or a spelling of "
+                "the entry it resembles) and is replaced in anonymised exports. One step: ctrl+z undoes it.",
+                "Accept all",
+            ),
             confirmed,
         )
 
@@ -516,8 +552,15 @@ class NamesReviewScreen(WorkspaceScreen):
         def added(answer: dict | None) -> None:
             if answer is None:
                 return
-            done = self.wq.change(names.add_entry, self.wq.project, self.actor, answer["term"], answer["variants"],
-                                  answer["category"], answer["replacement"])
+            done = self.wq.change(
+                names.add_entry,
+                self.wq.project,
+                self.actor,
+                answer["term"],
+                answer["variants"],
+                answer["category"],
+                answer["replacement"],
+            )
             if done is not None:
                 self.notify(f"Added {answer['term']} to the register", timeout=3)
 

@@ -43,11 +43,11 @@ def segment_prompt(seg: Segment, show_code: bool) -> Text:
     a, b = max(0, seg.start - cs), max(0, seg.end - cs)
     before, coded, after = ctx[:a], ctx[a:b], ctx[b:]
     if len(before) > CONTEXT_CHARS // 2:
-        before = "…" + before[-CONTEXT_CHARS // 2:]
+        before = "…" + before[-CONTEXT_CHARS // 2 :]
     if len(after) > CONTEXT_CHARS // 2:
         after = after[: CONTEXT_CHARS // 2] + "…"
     if len(coded) > CONTEXT_CHARS * 2:
-        coded = coded[: CONTEXT_CHARS] + " … " + coded[-CONTEXT_CHARS // 2:]
+        coded = coded[:CONTEXT_CHARS] + " … " + coded[-CONTEXT_CHARS // 2 :]
     text.append("  " + before.replace("\n", " "), style="dim")
     text.append(coded.replace("\n", " "), style="bold reverse")
     text.append(after.replace("\n", " "), style="dim")
@@ -218,7 +218,7 @@ class RetrieveScreen(WorkspaceScreen):
         options.clear_options()
         pages = max(1, (len(self.segments) + PAGE - 1) // PAGE)
         self.page = max(0, min(self.page, pages - 1))
-        chunk = self.segments[self.page * PAGE: (self.page + 1) * PAGE]
+        chunk = self.segments[self.page * PAGE : (self.page + 1) * PAGE]
         show_code = len({s.code_id for s in self.segments}) > 1
         items: list[Option] = []
         last_tp = None
@@ -229,9 +229,15 @@ class RetrieveScreen(WorkspaceScreen):
         for seg in sorted(chunk, key=lambda s: (s.timepoint_position, s.participant, s.start)):
             if seg.timepoint != last_tp:
                 last_tp = seg.timepoint
-                items.append(Option(Text(f"── {seg.timepoint} {seg.timepoint_label} · "
-                                         f"{counts.get(seg.timepoint, 0)} segments ──", style="bold"),
-                                    disabled=True))
+                items.append(
+                    Option(
+                        Text(
+                            f"── {seg.timepoint} {seg.timepoint_label} · {counts.get(seg.timepoint, 0)} segments ──",
+                            style="bold",
+                        ),
+                        disabled=True,
+                    )
+                )
             prompt = self._prompts.get(seg.id) or segment_prompt(seg, show_code)
             items.append(Option(prompt, id=str(seg.id)))
             if first_segment is None:
@@ -276,8 +282,7 @@ class RetrieveScreen(WorkspaceScreen):
             if answer and answer.code_id is not None:
                 self.show_code(answer.code_id, timepoint=None)
 
-        self.app.push_screen(CodePicker(list(self.wq.codes().values()), title="Retrieve code", allow_new=False),
-                             picked)
+        self.app.push_screen(CodePicker(list(self.wq.codes().values()), title="Retrieve code", allow_new=False), picked)
 
     def action_toggle_descendants(self) -> None:
         box = self.query_one("#descendants", Checkbox)
@@ -294,8 +299,10 @@ class RetrieveScreen(WorkspaceScreen):
 
     def action_uncode(self) -> None:
         seg = self.current()
-        if seg is not None and self.wq.change(coding_ops.remove_coding, self.wq.project, self.wq.coder,
-                                              seg.id) is not None:
+        if (
+            seg is not None
+            and self.wq.change(coding_ops.remove_coding, self.wq.project, self.wq.coder, seg.id) is not None
+        ):
             self.notify(f"Removed coding of {seg.code} (ctrl+z to undo)", timeout=4)
 
     def action_key_quote(self) -> None:
@@ -311,9 +318,18 @@ class RetrieveScreen(WorkspaceScreen):
         def picked(answer: Picked | None) -> None:
             if not answer or answer.code_id is None or answer.code_id == seg.code_id:
                 return
-            if self.wq.change(coding_ops.recode_coding, self.wq.project, self.wq.coder, seg.id,
-                              answer.code_id) is not None:
+            if (
+                self.wq.change(coding_ops.recode_coding, self.wq.project, self.wq.coder, seg.id, answer.code_id)
+                is not None
+            ):
                 self.notify("Recoded (ctrl+z to undo)", timeout=4)
 
-        self.app.push_screen(CodePicker(list(self.wq.codes().values()), title=f"Recode as… (was {seg.code})",
-                                        allow_new=False, exclude={seg.code_id}), picked)
+        self.app.push_screen(
+            CodePicker(
+                list(self.wq.codes().values()),
+                title=f"Recode as… (was {seg.code})",
+                allow_new=False,
+                exclude={seg.code_id},
+            ),
+            picked,
+        )

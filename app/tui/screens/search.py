@@ -78,12 +78,13 @@ class SearchScreen(WorkspaceScreen):
     def compose(self) -> ComposeResult:
         yield NavBar(self.AREA)
         with Horizontal(id="search-filters"):
-            yield Input(placeholder="Words or \"a phrase\"; Enter searches", id="search-query")
+            yield Input(placeholder='Words or "a phrase"; Enter searches', id="search-query")
             yield Checkbox("Lemma", True, id="lemma")
             yield Checkbox("Typos", False, id="fuzzy")
             yield Select([], prompt="Time", id="s-timepoint")
-            yield Select([("Participants", "participant"), ("Interviewers", "interviewer")],
-                         prompt="Speaker", id="s-role")
+            yield Select(
+                [("Participants", "participant"), ("Interviewers", "interviewer")], prompt="Speaker", id="s-role"
+            )
         yield OptionList(id="search-results")
         yield Static(id="search-status")
         yield Footer(compact=True)
@@ -93,8 +94,9 @@ class SearchScreen(WorkspaceScreen):
 
         tps = self.wq.read(timepoints) or []
         self.query_one("#s-timepoint", Select).set_options([(f"{t.key} {t.label}", t.key) for t in tps])
-        self._status("Type words and press Enter. Lemma finds other forms (support → supported); "
-                     "Typos finds misspellings.")
+        self._status(
+            "Type words and press Enter. Lemma finds other forms (support → supported); Typos finds misspellings."
+        )
         self.query_one("#search-query", Input).focus()
 
     def refresh_data(self) -> None:
@@ -162,7 +164,7 @@ class SearchScreen(WorkspaceScreen):
         options.clear_options()
         pages = max(1, (len(self.hits) + PAGE - 1) // PAGE)
         self.page = max(0, min(self.page, pages - 1))
-        chunk = list(enumerate(self.hits))[self.page * PAGE: (self.page + 1) * PAGE]
+        chunk = list(enumerate(self.hits))[self.page * PAGE : (self.page + 1) * PAGE]
         options.add_options([Option(hit_prompt(h), id=str(i)) for i, h in chunk])
         if chunk:
             options.highlighted = 0
@@ -226,8 +228,15 @@ class SearchScreen(WorkspaceScreen):
             from models.search import unit_span
 
             span = unit_span(hit, unit)  # type: ignore[arg-type]
-            ids = self.wq.change(coding_ops.apply_codes, self.wq.project, self.wq.coder, hit.transcript_id,
-                                 [code_id], self.wq.coder, *span)
+            ids = self.wq.change(
+                coding_ops.apply_codes,
+                self.wq.project,
+                self.wq.coder,
+                hit.transcript_id,
+                [code_id],
+                self.wq.coder,
+                *span,
+            )
             if ids is not None:
                 self.wq.note_recent([code_id])
                 info = self.wq.codes().get(code_id)
@@ -253,15 +262,20 @@ class SearchScreen(WorkspaceScreen):
             except Exception as exc:  # WaveqdaError: shown as a message
                 self.notify(str(exc), severity="error")
                 return
-            question = (f"Code {preview.hits} hits ({unit}s) as {preview.code}?\n\n"
-                        f"{preview.created} new codings, {preview.extended} extended, {preview.absorbed} joined "
-                        "with overlapping ones. One step: ctrl+z takes all of it back.")
+            question = (
+                f"Code {preview.hits} hits ({unit}s) as {preview.code}?\n\n"
+                f"{preview.created} new codings, {preview.extended} extended, {preview.absorbed} joined "
+                "with overlapping ones. One step: ctrl+z takes all of it back."
+            )
             self.app.push_screen(
                 ConfirmDialog(question, "Code all"),
-                lambda ok: ok and self.wq.change(autocode, self.wq.project, self.wq.coder, self.last_query,
-                                                 **kwargs),
+                lambda ok: ok and self.wq.change(autocode, self.wq.project, self.wq.coder, self.last_query, **kwargs),
             )
 
-        self.app.push_screen(ChoiceDialog("Code every hit as…", [("hit", "the matched words"),
-                                                                  ("sentence", "its sentence"),
-                                                                  ("turn", "its whole turn")]), unit_chosen)
+        self.app.push_screen(
+            ChoiceDialog(
+                "Code every hit as…",
+                [("hit", "the matched words"), ("sentence", "its sentence"), ("turn", "its whole turn")],
+            ),
+            unit_chosen,
+        )

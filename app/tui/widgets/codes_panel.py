@@ -103,8 +103,9 @@ class CodesPanel(Widget):
             return self._lines[y]
         return Strip.blank(self._lines_key[0].width, self.visual_style.rich_style)  # type: ignore[index]
 
-    def show(self, codings: list[CodingRow], codes: dict[int, CodeInfo], coders: dict[int, str],
-             transcript_memo: str = "") -> None:
+    def show(
+        self, codings: list[CodingRow], codes: dict[int, CodeInfo], coders: dict[int, str], transcript_memo: str = ""
+    ) -> None:
         text = panel_text(codings, codes, coders, transcript_memo)
         if text == self.text and self._lines_key is not None:
             return

@@ -37,9 +37,7 @@ def _single_cell_set() -> frozenset[str]:
     """Characters Rich draws one cell wide, in the ranges interviews are mostly written in (checked, not
     assumed: each candidate is measured), so most paragraphs take the fast paths below."""
     ranges = [(0x20, 0x7E), (0xA0, 0x2FF), (0x370, 0x482), (0x2010, 0x205E), (0x20A0, 0x20BF)]
-    return frozenset(
-        ch for a, b in ranges for ch in map(chr, range(a, b + 1)) if get_character_cell_size(ch) == 1
-    )
+    return frozenset(ch for a, b in ranges for ch in map(chr, range(a, b + 1)) if get_character_cell_size(ch) == 1)
 
 
 SINGLE_CELL = _single_cell_set()
@@ -110,7 +108,7 @@ def wrap_span(text: str, start: int, end: int, width: int) -> list[tuple[int, in
                 tok = m.group()
                 word = tok.rstrip()
                 w_word = text_cells(word)
-                w_full = w_word + text_cells(tok[len(word):]) if word != tok else w_word
+                w_full = w_word + text_cells(tok[len(word) :]) if word != tok else w_word
                 if cells and cells + w_word > width:
                     out.append((line_start, m.start()))
                     line_start, cells = m.start(), 0
@@ -373,9 +371,7 @@ class SortedSpanIndex:
         return found
 
 
-def extend_lanes(
-    spans: Sequence[tuple[int, int]], lanes: list[int | None], index: SpanIndex
-) -> list[int]:
+def extend_lanes(spans: Sequence[tuple[int, int]], lanes: list[int | None], index: SpanIndex) -> list[int]:
     """Give a stripe column to the spans without one (``None``), keeping everyone else's: after a coding
     is added or changed, the other stripes stay where the researcher saw them."""
     for i, lane in enumerate(lanes):

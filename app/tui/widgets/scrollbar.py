@@ -45,8 +45,16 @@ class RowCachedScrollBar(ScrollBar):
 
     def _rows_key(self) -> tuple[object, ...]:
         styles = self.styles
-        return (self.size, self.visual_style, self.background_colors, styles.tint, styles.opacity,
-                styles.text_opacity, tuple(self.get_line_filters()), self.app.ansi_theme)
+        return (
+            self.size,
+            self.visual_style,
+            self.background_colors,
+            styles.tint,
+            styles.opacity,
+            styles.text_opacity,
+            tuple(self.get_line_filters()),
+            self.app.ansi_theme,
+        )
 
     def render_lines(self, crop: Region) -> list[Strip]:
         segments = self._segments()

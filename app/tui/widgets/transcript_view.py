@@ -570,8 +570,10 @@ class TranscriptView(ScrollView, can_focus=True):
         if not self._style_cache:
             base = self.rich_style
             get = self.get_component_rich_style
-            parts = {name: get(f"transcript-view--{name}", partial=True) for name in (
-                "speaker", "interviewer-speaker", "interviewer", "selection", "caret", "current", "label")}
+            parts = {
+                name: get(f"transcript-view--{name}", partial=True)
+                for name in ("speaker", "interviewer-speaker", "interviewer", "selection", "caret", "current", "label")
+            }
             self._style_cache = {
                 "base": base,
                 "speaker": base + parts["speaker"],
@@ -824,8 +826,11 @@ class TranscriptView(ScrollView, can_focus=True):
         by_lane: dict[int, CodingRow] = {}
         lane_of = self._lanes
         if line.kind == BLANK:  # between turns: only codings that run through the gap
-            spans_idx = [i for i in self._spans.overlapping(max(0, line.start - 1), line.start + 1)
-                         if self.codings[i].start < line.start < self.codings[i].end]
+            spans_idx = [
+                i
+                for i in self._spans.overlapping(max(0, line.start - 1), line.start + 1)
+                if self.codings[i].start < line.start < self.codings[i].end
+            ]
         else:
             spans_idx = self._spans.overlapping(line.start, max(line.end, line.start + 1))
         overflow = 0
@@ -863,8 +868,12 @@ class TranscriptView(ScrollView, can_focus=True):
                 if room <= 1:
                     break
                 info = codes.get(code_id)
-                name = (("★" if any(c.key_quote for c in group) else "") + (info.name if info else f"#{code_id}")
-                        + ("✎" if any(c.memo for c in group) else "") + (f"×{len(group)}" if len(group) > 1 else ""))
+                name = (
+                    ("★" if any(c.key_quote for c in group) else "")
+                    + (info.name if info else f"#{code_id}")
+                    + ("✎" if any(c.memo for c in group) else "")
+                    + (f"×{len(group)}" if len(group) > 1 else "")
+                )
                 if text_cells(name) + 1 > room:
                     name = set_cell_size(name, max(1, room - 2)) + "…"
                 out.append(Segment(name + " ", self._tint_label(info.colour if info else "#888888")))
