@@ -221,6 +221,16 @@ def describe_code(
         session.info["summary"] = f"Edited {', '.join(given)} of code {tree.path(code.id)!r}"
 
 
+def set_code_memo(project: Project, actor: str, ref: str | int, text: str) -> None:
+    """Replace a code's memo (the analyst's running notes on it; empty text clears it)."""
+    with project.change(actor, "code.memo") as session:
+        tree = CodeTree.load(session)
+        code = tree.find(ref)
+        code.memo = text.strip()
+        action = "Edited" if code.memo else "Cleared"
+        session.info["summary"] = f"{action} memo of code {tree.path(code.id)!r}"
+
+
 def recolour_code(project: Project, actor: str, ref: str | int, colour: str) -> None:
     colour = check_colour(colour)
     with project.change(actor, "code.recolour") as session:
@@ -351,8 +361,10 @@ def _load_codings(session: Session, ids: list[int]) -> dict[int, Coding]:
 
 
 def _definition_note(source: Code, path: str) -> str:
-    """The merged code's definition fields as a memo section, so no wording is lost from the codebook."""
-    lines = [f"## Merged from {path!r} (code #{source.id})"]
+    """The merged code's definition fields as a memo section, so no wording is lost from the codebook.
+
+    Plain sentences (no Markdown, no ids): the memo is printed as it is in the codebook and themes reports."""
+    lines = [f"Merged from “{path}”:"]
     for name in (*DEFINITION_FIELDS, "memo"):
         value = getattr(source, name).strip()
         if value:

@@ -100,9 +100,19 @@ def db_state():
 @pytest.fixture(scope="session")
 def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled sample study imported once per test session (copy it with ``sample_project``)."""
-    from models.demo import build_demo
+    from app.demo import build_demo
 
     path = tmp_path_factory.mktemp("sample-template") / "samples.wqda"
+    build_demo(path, SAMPLES, coded=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo study as ``waveqda demo`` builds it: imported and partly coded by two coders (read only)."""
+    from app.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo-template") / "demo.wqda"
     build_demo(path, SAMPLES)
     return path
 
