@@ -187,8 +187,8 @@ def build_demo(project_path: Path, samples: Path | None = None, coded: bool = Tr
 def code_demo(project: Project) -> str:
     """The codebook, codings, key quotes, memos and merge above; nothing when the project is coded already."""
     from models import codebook
-    from models.coding import apply_codes, set_default_coder, set_key_quote, set_transcript_memo
     from models.codes import CodeTree
+    from models.coding import apply_codes, set_default_coder, set_key_quote, set_transcript_memo
 
     with project.read() as session:
         if CodeTree.load(session).codes:
