@@ -131,8 +131,15 @@ def matrix(
         for row in result.rows
     ]
     rows.append(["(all codings)", *(_cell(result.totals[key]) for key in keys), _cell(result.total)])
+    interviews = result.interviews
+    rows.append(["(interviews coded)", *(_coded(interviews[key]) for key in keys), ""])
     emit_table(["code", *keys, "total"], rows)
-    typer.echo("cells: segments / participants / words")
+    typer.echo("cells: segments / participants / words; an interview nobody has coded yet counts as not coded, "
+               "not as absent")  # fmt: skip
+
+
+def _coded(found: queries.Interviews) -> str:
+    return f"{found.coded} of {found.transcripts}" if found.transcripts else "no interviews"
 
 
 def _cell(cell: queries.Cell) -> str:
@@ -159,6 +166,7 @@ def trajectories(
         ["participant", *keys, "pattern"],
         [[t.participant, *(_point(p) for p in t.points), t.pattern] for t in found],
     )
+    typer.echo("pattern: + present, - absent, ? not coded yet (nobody has coded that interview), . not interviewed")
 
 
 def _point(point: queries.TrajectoryPoint) -> str:
