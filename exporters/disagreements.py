@@ -156,7 +156,8 @@ def agreement_table(report: Report, figures: Any, texts: Texts) -> None:
     def shown(estimate: Any, percent: bool = False) -> str:
         if estimate.value is None:
             return "not defined"
-        return f"{estimate.value * 100:.1f}%" if percent else f"{estimate.value:.2f}"
+        value = estimate.value + 0.0 if abs(estimate.value) >= 0.005 else 0.0  # no "-0.00"
+        return f"{value:.1f}%" if percent else f"{value:.2f}"
 
     rows = []
     for rollup in figures.per_code:

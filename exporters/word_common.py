@@ -336,8 +336,9 @@ class Report:
             add_run(para, bold_prefix, bold=True)
         if text:
             add_run(para, text)
-        if keep_next:
+        if keep_next:  # kept whole too: LibreOffice may otherwise leave a heading above a split paragraph
             para.paragraph_format.keep_with_next = True
+            para.paragraph_format.keep_together = True
         self.account(bold_prefix + text, style, keep_next)
         return para
 

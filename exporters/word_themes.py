@@ -217,6 +217,8 @@ def presence_mark(point) -> str:  # noqa: ANN001 - a TrajectoryPoint
 
 def presence_section(report: Report, data: ExportData, presence: list[ThemePresence]) -> None:
     """Participants down, themes and timepoints across: who spoke to which theme when."""
+    if report.look.large:  # LibreOffice can leave a large heading alone at the foot of a page
+        report.page_break()
     report.heading("Who spoke to each theme", 2)
     legend = (
         f"{PRESENT} spoke to the theme (with the number of passages) · {ABSENT_MARK} interviewed and coded, "
@@ -263,6 +265,8 @@ def presence_section(report: Report, data: ExportData, presence: list[ThemePrese
 
 def changes_section(report: Report, data: ExportData, presence: list[ThemePresence]) -> None:
     """Per theme and timepoint: how many participants' accounts of it emerged, persisted, returned or faded."""
+    if report.look.large:
+        report.page_break()
     report.heading("How each theme changed", 2)
     report.paragraph(
         "Participants per theme and timepoint whose account of the theme emerged (first time), persisted "
