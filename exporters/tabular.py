@@ -83,7 +83,7 @@ def export_matrix(project: Project, out_path: Path, filters: ExportFilters, prog
     with project.read() as session:
         data = load_export_data(session, filters, with_quotes=False)  # counts only
     keys = [key for key, _label in data.timepoints]
-    measures = ("segments", "participants", "words")
+    measures = ("segments", "passages", "participants", "words")
     headers = ["code_id", "code", "depth", *(f"{k} {m}" for k in keys for m in measures),
                *(f"total {m}" for m in measures)]  # fmt: skip
     rows = [matrix_row(data, row.code_id, keys) for row in data.matrix.rows if row.code_id in data.in_scope]
@@ -95,7 +95,7 @@ def matrix_row(data: ExportData, code_id: int, keys: list[str]) -> list[Any]:
     row = data.row(code_id)
     cells = [row.cells[k] for k in keys] + [row.total]
     return [code_id, data.code_path(code_id), row.depth,
-            *(value for c in cells for value in (c.segments, c.participants, c.words))]  # fmt: skip
+            *(value for c in cells for value in (c.segments, c.passages, c.participants, c.words))]  # fmt: skip
 
 
 def about(data: ExportData) -> list[tuple[str, Any]]:

@@ -58,6 +58,7 @@ QUOTE_STYLE, LABEL_STYLE, QUESTION_STYLE, MEMO_STYLE, SMALL_STYLE, CELL_STYLE, C
     "Code Note",
 )
 CAPTION_STYLE = "Caption"
+TURN_NUMBER_STYLE, CODING_MARK_STYLE = "Turn Number", "Coding Mark"  # character styles: margin marks, not text
 SWATCH = "\u25a0"  # a filled square in the code's colour, printed before a code's name
 
 
@@ -690,6 +691,11 @@ def _styles(document: Document, look: Look) -> None:
         style.paragraph_format.left_indent = indent
         style.paragraph_format.space_after = after
     styles[QUESTION_STYLE].paragraph_format.keep_with_next = True
+    for name, colour in ((TURN_NUMBER_STYLE, RGBColor(0x7F, 0x7F, 0x7F)), (CODING_MARK_STYLE, None)):
+        style = styles.add_style(name, WD_STYLE_TYPE.CHARACTER)
+        style.font.size = Pt(look.small_pt)
+        if colour is not None:
+            style.font.color.rgb = colour
     for level in (1, 2, 3):
         toc = styles.add_style(f"toc {level}", WD_STYLE_TYPE.PARAGRAPH)
         toc.base_style = normal
@@ -860,7 +866,7 @@ def _dark(fill: str) -> bool:
 
 def add_run(paragraph: Paragraph, text: str, bold: bool = False, italic: bool = False, colour: str | None = None,
             size_pt: float | None = None, superscript: bool = False, shade: str | None = None,
-            underline: bool = False) -> Any:  # fmt: skip
+            underline: bool = False, style_id: str | None = None) -> Any:  # fmt: skip
     """Append a run of cleaned text: line breaks become ``w:br`` and tabs ``w:tab``, as in Word.
 
     Built directly because python-docx's ``add_run`` walks the text a character at a time, which was a
@@ -871,8 +877,12 @@ def add_run(paragraph: Paragraph, text: str, bold: bool = False, italic: bool = 
     from docx.text.run import Run
 
     run = OxmlElement("w:r")
-    if bold or italic or colour or size_pt or superscript or shade or underline:
+    if bold or italic or colour or size_pt or superscript or shade or underline or style_id:
         properties = OxmlElement("w:rPr")
+        if style_id:
+            element = OxmlElement("w:rStyle")
+            element.set(qn("w:val"), style_id)
+            properties.append(element)
         for flag, tag in ((bold, "w:b"), (italic, "w:i")):
             if flag:
                 properties.append(OxmlElement(tag))

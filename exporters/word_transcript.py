@@ -21,9 +21,11 @@ from exporters.data import Texts, check_consensus, coding_memos, transcript_memo
 from exporters.filters import ExportFilters, scoped_segments
 from exporters.word_common import (
     CODE_NOTE_STYLE,
+    CODING_MARK_STYLE,
     MEMO_STYLE,
     SMALL_STYLE,
     SWATCH,
+    TURN_NUMBER_STYLE,
     Progress,
     Report,
     add_run,
@@ -41,7 +43,6 @@ from models.store import Project
 from models.transcripts import find_transcript
 
 SNIPPET_WORDS = 6
-TURN_COLOUR = "#7F7F7F"
 
 
 @dataclass
@@ -156,13 +157,14 @@ def write_body(
         if label_end > position or (position in turn_at and line):
             turn = turn_at.get(label_end, turn_at.get(position))
             if turn is not None:
-                add_run(paragraph, f"{turn + 1}\u2002", colour=TURN_COLOUR, size_pt=report.look.small_pt)
+                add_run(paragraph, f"{turn + 1}\u2002", style_id=report.style_id(TURN_NUMBER_STYLE))
         cuts = [position, *bounds[bisect_right(bounds, position) : bisect_left(bounds, end)], end]
         for a, b in zip(cuts, cuts[1:], strict=False):
             if a >= b:
                 continue
             for item in starts_at.get(a, []):
-                add_run(paragraph, str(item.number), bold=True, colour=item.colour, superscript=True)
+                add_run(paragraph, str(item.number), bold=True, colour=item.colour, superscript=True,
+                        style_id=report.style_id(CODING_MARK_STYLE))  # fmt: skip
             covering = _covering(by_start, start_keys, a)
             tint = light(covering.colour) if covering else None
             run = add_run(paragraph, text[a:b], bold=b <= label_end, shade=tint)
