@@ -28,6 +28,7 @@ from exporters.word_common import (
     new_report,
     plural,
     title_page,
+    unmark,
 )
 from models.errors import WaveqdaError
 from models.names import anonymiser as register_anonymiser
@@ -177,9 +178,9 @@ def write_item(report: Report, texts: Texts, layout: Any, item: Any, number: int
     """The sentence(s) around the disputed text, the disputed part bold and underlined, then who coded it."""
     start, end = layout.context(item.start, item.end, "sentence")
     para = report.new_paragraph(QUOTE_STYLE)
-    before = texts.slice(item.transcript_id, start, item.start)
-    disputed = texts.slice(item.transcript_id, item.start, item.end)
-    after = texts.slice(item.transcript_id, item.end, end)
+    before = unmark(texts.slice(item.transcript_id, start, item.start))
+    disputed = unmark(texts.slice(item.transcript_id, item.start, item.end))
+    after = unmark(texts.slice(item.transcript_id, item.end, end))
     add_run(para, f"{number}. ", bold=True)
     if before:
         add_run(para, before)

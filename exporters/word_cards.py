@@ -26,6 +26,7 @@ from exporters.word_common import (
     plural,
     swatch,
     title_page,
+    unmark,
 )
 from exporters.word_themes import GAP
 from models.store import Project
@@ -124,7 +125,7 @@ def write_card(report: Report, data: ExportData, cell: Any, quote: Quote, entry:
         head._p.append(parse_xml(f'<w:bookmarkEnd {W_NS} w:id="{number}"/>'))
     head.paragraph_format.space_after = _pt(6)
     body = cell.add_paragraph()
-    text = GAP.join(data.texts.pieces(quote, data.filters.no_interviewer))
+    text = unmark(GAP.join(data.texts.pieces(quote, data.filters.no_interviewer)))
     add_run(body, f"“{text}”", size_pt=look.body_pt)
     body.paragraph_format.space_after = _pt(6)
     where = cell.add_paragraph()

@@ -94,6 +94,20 @@ def handout(text: str | None) -> str:
     return _IDS.sub("", text).strip()
 
 
+_MARKDOWN_LABEL = re.compile(r"(?m)^(?:\*\*|__)([^*_\n]{1,80}?)(?:\*\*|__)(?=\s|$)")
+_MARKDOWN_LINE = re.compile(r"(?m)^(?:#{1,6}[ \t]+|[*_](?=\S)(.*?\S)[*_][ \t]*$)")
+
+
+def unmark(text: str) -> str:
+    """Transcript text as a handout shows it: Markdown speaker labels (``**Dana:**``), heading markers and
+    whole-line emphasis of a transcript imported from ``.md`` lose their markers (Word reports only: the
+    stored text and the CSV keep every character)."""
+    if "*" not in text and "#" not in text and "_" not in text:
+        return text
+    text = _MARKDOWN_LABEL.sub(r"\1", text)
+    return _MARKDOWN_LINE.sub(lambda m: m.group(1) or "", text)
+
+
 def plural(count: int, noun: str, many: str | None = None) -> str:
     """``1 passage``, ``3 passages``, ``2 people`` (with ``many``)."""
     return f"{count} {noun if count == 1 else many or noun + 's'}"
@@ -393,7 +407,6 @@ class Report:
         inline = CT_Inline.new_pic_inline(self._shape_ids, rel_id, image.filename, cx, cy)
         doc_pr = inline.docPr
         doc_pr.set("descr", clean_text(alt))
-        doc_pr.set("title", clean_text(alt.split(":")[0]))
         doc_pr.set("name", f"Chart {self._shape_ids}")
         para = paragraph if paragraph is not None else self.new_paragraph()
         para.add_run()._r.add_drawing(inline)

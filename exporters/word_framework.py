@@ -34,6 +34,7 @@ from exporters.word_common import (
     plural,
     title_page,
     turn_label,
+    unmark,
 )
 from exporters.word_themes import front_facts, interview_memos
 from models.queries import ThemePresence, group_passages, theme_presence
@@ -239,12 +240,12 @@ def pieces_of(data: ExportData, passage: Passage, with_questions: bool) -> list[
     if with_questions and spoken and spoken[0][0] is not None and spoken[0][0].role != "interviewer":
         question = data.texts.question_before(passage)  # type: ignore[arg-type]
         if question:
-            out.append((question[0], question[1], True))
+            out.append((question[0], unmark(question[1]), True))
     for turn, text in spoken:
         interviewer = turn is not None and turn.role == "interviewer"
         if interviewer and not with_questions:
             continue
-        out.append((data.texts.free(turn.speaker) if turn else "", text, interviewer))
+        out.append((data.texts.free(turn.speaker) if turn else "", unmark(text), interviewer))
     return out
 
 

@@ -36,6 +36,7 @@ from exporters.word_common import (
     plural,
     title_page,
     turn_label,
+    unmark,
 )
 from models.queries import MatrixRow, ThemePresence, theme_presence
 from models.store import Project
@@ -438,7 +439,7 @@ def write_quote(report: Report, data: ExportData, quote: Quote, with_questions: 
         if question:
             report.paragraph(question[1], style=QUESTION_STYLE, bold_prefix=f"{question[0]}: ", keep_next=True)
     para = report.new_paragraph(QUOTE_STYLE)
-    pieces = data.texts.pieces(quote, data.filters.no_interviewer)
+    pieces = [unmark(piece) for piece in data.texts.pieces(quote, data.filters.no_interviewer)]
     for i, piece in enumerate(pieces):
         if i:
             add_run(para, GAP, italic=True)

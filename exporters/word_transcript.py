@@ -20,6 +20,7 @@ from typing import Any
 from exporters.data import Texts, check_consensus, coding_memos, transcript_memos
 from exporters.filters import ExportFilters, scoped_segments
 from exporters.word_common import (
+    CELL_STYLE,
     CODE_NOTE_STYLE,
     CODING_MARK_STYLE,
     MEMO_STYLE,
@@ -34,6 +35,7 @@ from exporters.word_common import (
     light,
     new_report,
     plural,
+    unmark,
 )
 from models.anonymise import OffsetMap
 from models.codes import CodeTree
@@ -104,11 +106,34 @@ def export_transcript(
     )
     for author, memo in own_memos:
         report.paragraph(memo, style=MEMO_STYLE, bold_prefix=f"Memo on this interview ({author}): ")
+    report.contents()
     ordered = sorted(segments, key=lambda s: (s.start, -s.end, s.id))
     placed = [place(n, s, offsets, texts, tree, memos.get(s.id, [])) for n, s in enumerate(ordered, 1)]
+    report.heading("Transcript", 1)
     write_body(report, text, layout, offsets, placed, progress)
+    codings_index(report, placed)
     report.finish(out_path)
     return out_path
+
+
+def codings_index(report: Report, placed: list[Placed]) -> None:
+    """Per code: its colour, the numbers of its codings in the text, and who coded them."""
+    report.heading("Codings by code", 1)
+    if not placed:
+        report.paragraph("Nobody has coded this transcript in this selection.", style=SMALL_STYLE)
+        return
+    by_code: dict[str, list[Placed]] = {}
+    for item in placed:
+        by_code.setdefault(item.code, []).append(item)
+    rows = [[code, ", ".join(str(p.number) for p in items), joined(sorted({p.coder for p in items}))]
+            for code, items in sorted(by_code.items())]  # fmt: skip
+    if report.look.large:
+        for code, numbers, coders in rows:
+            report.paragraph(f"codings {numbers}, by {coders}", bold_prefix=f"{code}: ")
+        return
+    width = report.usable_width_cm()
+    report.table(["Code", "Codings (numbers in the text)", "Coded by"], rows, [width * 0.45, width * 0.3, width * 0.25],
+                 style=CELL_STYLE, swatches=[items[0].colour for _code, items in sorted(by_code.items())])  # fmt: skip
 
 
 def place(
@@ -138,6 +163,8 @@ def write_body(
 ) -> None:
     """One paragraph per line, runs cut at coding boundaries and tinted, comments anchored on the runs."""
     turn_at = {offsets.position(turn.start): turn.index for turn in layout.turns}
+    speech = sorted((offsets.position(t.start), offsets.position(t.end)) for t in layout.turns)
+    speech_ends = [e for _s, e in speech]
     speech_starts = sorted(turn_at)
     bounds = sorted({p.start for p in placed} | {p.end for p in placed} | set(speech_starts))
     starts_at: dict[int, list[Placed]] = {}
@@ -167,7 +194,11 @@ def write_body(
                         style_id=report.style_id(CODING_MARK_STYLE))  # fmt: skip
             covering = _covering(by_start, start_keys, a)
             tint = light(covering.colour) if covering else None
-            run = add_run(paragraph, text[a:b], bold=b <= label_end, shade=tint)
+            piece = text[a:b]
+            i = bisect_right(speech_ends, a)
+            if i >= len(speech) or a < speech[i][0]:  # a label or a preamble: no Markdown markers printed
+                piece = unmark(piece)
+            run = add_run(paragraph, piece, bold=b <= label_end, shade=tint)
             runs.append((a, b, run))
         report.account(line)
         closing = ending[bisect_left(ends, position + 1) : bisect_right(ends, end + 1)]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,32 @@ from models.transcripts import store_transcript
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_transcripts"
+SHARED = REPO.parent / "shared"
+
+
+def in_ci() -> bool:
+    return os.environ.get("WAVEQDA_CI") == "1"
+
+
+def require_tool(name: str) -> str:
+    """The path of a system tool a test needs (soffice, pdftoppm, pg_ctl...): the test is skipped when it is
+    missing, except in CI (``WAVEQDA_CI=1``), where a missing tool fails the test loudly."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed (CI installs it in .ci/run)"
+    if in_ci():
+        pytest.fail(f"WAVEQDA_CI=1 but {message}")
+    pytest.skip(message)
+
+
+def require_shared() -> Path:
+    """``../shared`` beside the checkout: skipped when missing outside CI, a failure in CI."""
+    if SHARED.is_dir():
+        return SHARED
+    if in_ci():
+        pytest.fail(f"WAVEQDA_CI=1 but {SHARED} is missing")
+    pytest.skip(f"{SHARED} is missing")
 
 
 def make_parsed(turns: list[tuple[str, str]], name: str = "synthetic.txt") -> ParsedTranscript:

@@ -12,7 +12,14 @@ from models.names import anonymiser
 from models.queries import retrieve
 from models.transcripts import find_transcript
 from tests import test_export_support as support
-from tests.test_export_support import REGISTER_TERMS, contains_term, docx_xml_text, printed_text, visible
+from tests.test_export_support import (
+    REGISTER_TERMS,
+    contains_term,
+    docx_xml_text,
+    printed_text,
+    transcript_body,
+    visible,
+)
 
 study, study_file = support.study, support.study_file  # the shared fixtures
 
@@ -101,7 +108,7 @@ def test_anonymised_transcript_is_the_anonymised_text(study, tmp_path):
     run_export(study, path, "transcript", ExportFilters(anonymise=True), ExportOptions(transcript="P03/T2"))
     with study.read() as session:
         expected = anonymiser(session).replace(find_transcript(session, "P03/T2").text)
-    body = [printed_text(p) for p in docx.Document(str(path)).paragraphs[3:] if p.style.name != "Code Note"]
+    body = [printed_text(p) for p in transcript_body(docx.Document(str(path))) if p.style.name != "Code Note"]
     assert "\n".join(body) == expected
     comments = list(docx.Document(str(path)).comments)
     assert [c.text.split("\n")[0] for c in comments] == ["1. Support/Peer"]

@@ -158,3 +158,10 @@ def visible(text: str) -> str:
 def heading_text(paragraph) -> str:
     """A heading without the code's colour swatch."""
     return paragraph.text.removeprefix("\u25a0 ")
+
+
+def transcript_body(document) -> list:
+    """The paragraphs of a coded transcript's text (after "Transcript", before "Codings by code")."""
+    paragraphs = list(document.paragraphs)
+    texts = [p.text for p in paragraphs]
+    return paragraphs[texts.index("Transcript") + 1 : texts.index("Codings by code")]

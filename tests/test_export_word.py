@@ -20,7 +20,7 @@ from models.codes import CodeTree
 from models.queries import code_timepoint_matrix, hidden_codes, retrieve, theme_presence
 from models.transcripts import find_transcript
 from tests import test_export_support as support
-from tests.test_export_support import code, heading_text, printed_text, slices, visible
+from tests.test_export_support import code, heading_text, printed_text, slices, transcript_body, visible
 
 study, study_file = support.study, support.study_file  # the shared fixtures
 
@@ -474,7 +474,7 @@ def test_transcript_document_is_the_text_with_numbered_codings_turns_and_memos(s
         transcript = find_transcript(session, "P01/T1")
         text = transcript.text
         segments = retrieve(session, transcript_ids=[transcript.id])
-    paragraphs = document.paragraphs[3:]  # heading and two notes first
+    paragraphs = transcript_body(document)
     assert "\n".join(printed_text(p) for p in paragraphs if p.style.name != "Code Note") == text
     comments = list(document.comments)
     assert len(comments) == len(segments)
