@@ -339,7 +339,8 @@ class Report:
             add_run(para, text)
         size = self.look.heading_pt(level)
         before = 18 if level == 1 else 12
-        self.pager.place(self._lines(text, size, bold=True) * size * LINE_EM + before + 6, keep_next=True, entry=entry)
+        lines = self._lines(text, size, bold=True)
+        self.pager.place(lines * size * LINE_EM * self.look.line_spacing + before + 6, keep_next=True, entry=entry)
         return para
 
     def paragraph(

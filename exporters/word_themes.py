@@ -260,7 +260,7 @@ def presence_section(report: Report, data: ExportData, presence: list[ThemePrese
             fills.append(row_fills)
         width = min(1.6, (report.usable_width_cm() - 2.2) / (len(headers) - 1))
         report.table(headers, rows, [2.2, *[width] * (len(headers) - 1)], style=CELL_STYLE, fills=fills,
-                     groups=groups)  # fmt: skip
+                     groups=groups, keep_together=len(rows) <= 25)  # fmt: skip
         report.paragraph("", style=SMALL_STYLE)
 
 
@@ -298,7 +298,7 @@ def changes_section(report: Report, data: ExportData, presence: list[ThemePresen
     name_cm = max(4.0, report.usable_width_cm() - number_cm * len(keys))
     colours = {t.code_id: data.colour(t.code_id) for t in presence}
     report.table(["Theme", *(f"{key} {label}" for key, label in data.timepoints)], rows,
-                 [name_cm, *[number_cm] * len(keys)], style=CELL_STYLE,
+                 [name_cm, *[number_cm] * len(keys)], style=CELL_STYLE, keep_together=len(rows) <= 15,
                  swatches=[colours[t.code_id] for t in presence])  # fmt: skip
 
 
