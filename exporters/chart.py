@@ -6,10 +6,12 @@ describes the same numbers for screen readers and for the PDF's structure tree.
 
 matplotlib is optional at run time and costs a third of a second to import, so it is loaded once per process
 and only when the first chart is drawn (``available`` tells whether it could be); without it the reports are
-built without charts rather than failing. A report has one chart per code (hundreds): the figure, axes,
-legend and labels are built once per (timepoints, scale), and everything but the bars and their values is
-kept as a pixel buffer; each chart restores that buffer, draws its bars, values and the axis line, and is
-written as PNG directly (``png_rgba``).
+built without charts rather than failing. A report has one chart per code (hundreds), and drawing text is
+most of a chart's cost, so matplotlib draws the figure (axes on the shared scale, legend, labels) once per
+set of timepoints, and each chart is that picture with its bars painted as pixel rectangles where
+matplotlib's transform puts them and its values stamped from glyphs rendered once per number (FreeType,
+as matplotlib renders text); it is written as PNG directly (``png_rgba``): well under a millisecond of
+drawing per chart instead of about fifteen.
 """
 
 from __future__ import annotations
@@ -71,8 +73,11 @@ class ChartMaker:
         self._software = ""
         self._background: Any = None
         self._labels: tuple[str, ...] = ()
-        self._bars: list[Any] = []
-        self._values: list[Any] = []
+        self._slots: list[tuple[int, int]] = []  # pixel columns of each bar
+        self._zero = 0  # pixel row just above the axis line
+        self._per_unit = 1.0  # pixels per count
+        self._glyphs: dict[str, Any] = {}
+        self._font: Any = None
         self._cache: dict[tuple[tuple[Any, ...], ...], bytes] = {}
         self._loaded: bool | None = None
 
@@ -89,8 +94,8 @@ class ChartMaker:
         return self._loaded
 
     def _layout(self, labels: tuple[str, ...]) -> None:
-        """Axes (on the shared scale), legend, timepoint labels and value texts (rebuilt only when the
-        timepoints change), and the pixels of everything but the bars, their values and the axis line."""
+        """Axes (on the shared scale), legend and timepoint labels (drawn only when the timepoints change),
+        and where the bars go, in pixels."""
         figure = self._figure
         figure.clear()
         font = 9 if self.large else 7
@@ -115,15 +120,26 @@ class ChartMaker:
         figure.legend(loc="upper center", ncol=2, fontsize=font, frameon=False, bbox_to_anchor=(0.55, 1.0),
                       handlelength=1.0, columnspacing=1.2)  # fmt: skip
         self._axes, self._labels = axes, labels
-        self._bars = [*passages, *people]
-        self._values = [axes.text(0, 0, "", ha="center", va="bottom", fontsize=font - 1) for _bar in self._bars]
-        drawn_each_time = [*self._bars, *self._values, axes.spines["bottom"]]
-        for artist in drawn_each_time:
-            artist.set_visible(False)
+        bars = [*passages, *people]
         self._canvas.draw()
-        self._background = self._canvas.copy_from_bbox(figure.bbox)
-        for artist in drawn_each_time:
-            artist.set_visible(True)
+        import numpy as np
+
+        height = self._canvas.get_width_height(physical=True)[1]
+        self._background = np.array(self._canvas.buffer_rgba())  # a copy: the canvas buffer is reused
+        to_pixels = axes.transData.transform
+        (_x, zero), (_x1, one) = to_pixels([(0, 0), (0, 1)])
+        self._per_unit = one - zero
+        self._zero = height - int(round(zero)) - 2  # leave the axis line showing
+        self._slots = []
+        for bar in bars:
+            (x0, _y0), (x1, _y1) = to_pixels([(bar.get_x(), 0), (bar.get_x() + bar.get_width(), 0)])
+            self._slots.append((int(round(x0)), int(round(x1))))
+        from matplotlib import font_manager
+        from matplotlib.ft2font import FT2Font
+
+        self._font = FT2Font(font_manager.findfont(font_manager.FontProperties()))
+        self._font.set_size(font - 1, self._figure.dpi)
+        self._glyphs = {}
 
     def passages_and_participants(
         self, labels: Sequence[str], passages: Sequence[int], participants: Sequence[int]
@@ -139,27 +155,42 @@ class ChartMaker:
     def _draw(self, labels: tuple[str, ...], values: list[int]) -> bytes:
         if labels != self._labels:
             self._layout(labels)
-        axes = self._axes
-        pad = self.top * 0.02
-        for bar, text, value in zip(self._bars, self._values, values, strict=True):
-            bar.set_height(value)
-            text.set_text(str(value))
-            text.set_position((bar.get_x() + bar.get_width() / 2, value + pad))
-        self._canvas.restore_region(self._background)
-        for bar in self._bars:  # patches, then texts and the spine: the order of a full draw
-            axes.draw_artist(bar)
-        for text in self._values:
-            axes.draw_artist(text)
-        axes.draw_artist(axes.spines["bottom"])
-        width, height = self._canvas.get_width_height(physical=True)
-        return png_rgba(self._canvas.buffer_rgba(), width, height, self._figure.dpi, self._software)
+        image = self._background.copy()
+        colours = [_rgb(PASSAGE_COLOUR)] * len(labels) + [_rgb(PARTICIPANT_COLOUR)] * len(labels)
+        for (x0, x1), value, colour in zip(self._slots, values, colours, strict=True):
+            top = self._zero - int(round(value * self._per_unit))
+            if value:
+                image[max(top, 0) : self._zero, x0:x1, :3] = colour
+            self._stamp(image, str(value), (x0 + x1) // 2, top - 3)
+        height, width = image.shape[:2]
+        return png_rgba(image, width, height, self._figure.dpi, self._software)
+
+    def _stamp(self, image: Any, text: str, centre: int, bottom: int) -> None:
+        """Black text centred at ``centre`` with its baseline at row ``bottom`` (glyphs rendered once)."""
+        mask = self._glyphs.get(text)
+        if mask is None:
+            import numpy as np
+
+            self._font.set_text(text, 0.0)
+            self._font.draw_glyphs_to_bitmap(antialiased=True)
+            mask = self._glyphs[text] = np.asarray(self._font.get_image(), dtype=np.float32)[..., None] / 255.0
+        rows, cols = mask.shape[:2]
+        top, left = max(bottom - rows, 0), max(centre - cols // 2, 0)
+        region = image[top : top + rows, left : left + cols, :3]
+        part = mask[: region.shape[0], : region.shape[1]]
+        region[...] = (region * (1.0 - part)).astype(image.dtype)
+
+
+def _rgb(colour: str) -> tuple[int, int, int]:
+    value = colour.lstrip("#")
+    return int(value[0:2], 16), int(value[2:4], 16), int(value[4:6], 16)
 
 
 def png_rgba(pixels: Any, width: int, height: int, dpi: float, software: str) -> bytes:
     """A PNG of 8-bit RGBA rows (top row first), as matplotlib's ``savefig`` describes it (pixel density
     and a ``Software`` note) but written directly: no row filters (Pillow tries five filters on every row,
     two thirds of its time here) and the fastest deflate."""
-    data = memoryview(pixels).cast("B")
+    data = memoryview(pixels).cast("B") if not hasattr(pixels, "tobytes") else memoryview(pixels.tobytes())
     stride = width * 4
     rows = b"".join(b"\x00" + data[i : i + stride] for i in range(0, stride * height, stride))
     per_metre = int(dpi / 0.0254 + 0.5)

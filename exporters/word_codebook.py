@@ -68,8 +68,7 @@ def summary_table(report: Report, data: ExportData) -> None:
     if report.look.large:
         for code_id in shown:
             counts = ", ".join(f"{key}: {count_text(data, code_id, key)}" for key in keys)
-            para = report.paragraph(counts, bold_prefix=f"{'  ' * data.depth(code_id)}{data.code_name(code_id)}: ")
-            para.paragraph_format.left_indent = _indent(data.depth(code_id))
+            report.paragraph(counts, bold_prefix=f"{data.code_name(code_id)}: ", indent_cm=0.6 * data.depth(code_id))
         return
     wide = len(keys) > 3
     report.landscape(wide)
@@ -93,12 +92,6 @@ def summary_table(report: Report, data: ExportData) -> None:
         swatches=[data.colour(cid) for cid in shown],
     )
     report.landscape(False)
-
-
-def _indent(depth: int):  # noqa: ANN202 - a docx Length
-    from docx.shared import Cm
-
-    return Cm(0.6 * depth)
 
 
 def code_entry(report: Report, data: ExportData, code_id: int) -> None:

@@ -199,20 +199,35 @@ def text_width_em(text: str, bold: bool = False) -> float:
     return sum(widths.get(char, 0.56) for char in text)
 
 
+_WORD_WIDTHS: dict[bool, dict[str, float]] = {False: {}, True: {}}
+
+
+def _word_em(word: str, bold: bool) -> float:
+    """A word's width in em, remembered (transcripts repeat their words)."""
+    cache = _WORD_WIDTHS[bold]
+    found = cache.get(word)
+    if found is None:
+        widths = _WIDTHS[bold]
+        found = sum(widths.get(char, 0.56) for char in word)
+        if len(cache) < 200_000:
+            cache[word] = found
+    return found
+
+
 def line_count(text: str, size_pt: float, width_pt: float, bold: bool = False) -> int:
     """Lines a paragraph takes when words wrap at ``width_pt`` (greedy, as Word and LibreOffice do)."""
     if width_pt <= 0:
         return 1
     total = 0
-    widths = _WIDTHS[bold]
-    space = widths[" "] * size_pt
+    width_em = width_pt / size_pt
+    space = _WIDTHS[bold][" "]
     for line in text.split("\n"):
         count, used = 1, 0.0
         for word in line.split(" "):
-            w = sum(widths.get(char, 0.56) for char in word) * size_pt
-            if used and used + space + w > width_pt:
-                count += 1 + int(w // width_pt)
-                used = w % width_pt
+            w = _word_em(word, bold)
+            if used and used + space + w > width_em:
+                count += 1 + int(w // width_em)
+                used = w % width_em
             else:
                 used += (space if used else 0) + w
         total += count
@@ -290,6 +305,7 @@ class Report:
     _next_image: int = 1
     _next_rel: int = 1
     _width_pt: float = (A4_WIDTH_TWIPS - 2 * MARGIN_TWIPS) / 20
+    _pending: list[str] = field(default_factory=list)  # paragraphs written as XML, parsed together
 
     def style_id(self, name: str) -> str:
         """A style's id, looked up once: python-docx's lookup by name costs a millisecond each time."""
@@ -318,9 +334,35 @@ class Report:
         return self.styled(Paragraph(element, self.document._body), style)
 
     def _end(self) -> Any:
+        """The body's closing section properties, before which everything is inserted (pending XML
+        paragraphs are put in place first, so the order of the document is the order of the calls)."""
         if self._sect_pr is None:
             self._sect_pr = self.document.element.body.sectPr
+        if self._pending:
+            self._flush()
         return self._sect_pr
+
+    def _flush(self) -> None:
+        from docx.oxml import parse_xml
+
+        wrapper = parse_xml(f"<w:body {W_NS}>{''.join(self._pending)}</w:body>")
+        self._pending = []
+        for child in list(wrapper):
+            self._sect_pr.addprevious(child)
+
+    def runs(self, runs: Sequence[tuple[str, bool, bool]], style: str | None = None, keep_next: bool = False,
+             indent_cm: float = 0) -> None:  # fmt: skip
+        """A paragraph of ``(text, bold, italic)`` runs, written as XML and parsed with its neighbours in one
+        go: building a paragraph element by element through python-docx costs several times more."""
+        properties = f'<w:pStyle w:val="{self.style_id(style)}"/>' if style else ""
+        if keep_next:
+            properties += "<w:keepNext/><w:keepLines/>"
+        if indent_cm:
+            properties += f'<w:ind w:left="{int(indent_cm * TWIPS_PER_CM)}"/>'
+        body = "".join(run_xml(text, bold, italic) for text, bold, italic in runs if text)
+        self._pending.append(f"<w:p>{'<w:pPr>' + properties + '</w:pPr>' if properties else ''}{body}</w:p>")
+        if len(self._pending) > 200:
+            self._end()
 
     def heading(self, text: str, level: int, colour: str | None = None, in_contents: bool = True) -> Paragraph:
         """Heading 1-3 (deeper levels are shown as Heading 3 so the navigation pane keeps them), bookmarked
@@ -344,19 +386,13 @@ class Report:
         return para
 
     def paragraph(
-        self, text: str = "", style: str | None = None, bold_prefix: str = "", keep_next: bool = False
-    ) -> Paragraph:
-        """A paragraph; ``bold_prefix`` (e.g. ``"Definition: "``) is written bold before the text."""
-        para = self.new_paragraph(style)
-        if bold_prefix:
-            add_run(para, bold_prefix, bold=True)
-        if text:
-            add_run(para, text)
-        if keep_next:  # kept whole too: LibreOffice may otherwise leave a heading above a split paragraph
-            para.paragraph_format.keep_with_next = True
-            para.paragraph_format.keep_together = True
-        self.account(bold_prefix + text, style, keep_next)
-        return para
+        self, text: str = "", style: str | None = None, bold_prefix: str = "", keep_next: bool = False,
+        indent_cm: float = 0,
+    ) -> None:  # fmt: skip
+        """A paragraph; ``bold_prefix`` (e.g. ``"Definition: "``) is written bold before the text. A kept
+        paragraph is kept whole too: LibreOffice may otherwise leave a heading above a split paragraph."""
+        self.runs([(bold_prefix, True, False), (text, False, False)], style, keep_next, indent_cm)
+        self.account(bold_prefix + text, style, keep_next, indent_cm)
 
     def account(self, text: str, style: str | None = None, keep_next: bool = False, indent_cm: float = 0) -> None:
         """Tell the pager about a paragraph written some other way."""
@@ -609,6 +645,7 @@ class Report:
 
     def finish(self, path: Path) -> None:
         """Write the contents list (links with page numbers) and save."""
+        self._end()
         if self._contents_anchor is not None:
             write_contents(self, self._contents_anchor)
         self.document.save(str(path))
@@ -876,6 +913,22 @@ def _group_row_xml(groups: Sequence[tuple[str, int]], twips: Sequence[int], para
 def _dark(fill: str) -> bool:
     r, g, b = (int(fill[i : i + 2], 16) for i in (0, 2, 4))
     return 0.299 * r + 0.587 * g + 0.114 * b < 128
+
+
+def run_xml(text: str, bold: bool = False, italic: bool = False) -> str:
+    """A run as WordprocessingML: cleaned, escaped text; line breaks as ``w:br``, tabs as ``w:tab``."""
+    properties = ("<w:b/>" if bold else "") + ("<w:i/>" if italic else "")
+    out = [f"<w:r><w:rPr>{properties}</w:rPr>" if properties else "<w:r>"]
+    for i, line in enumerate(escape(clean_text(text)).split("\n")):
+        if i:
+            out.append("<w:br/>")
+        for j, piece in enumerate(line.split("\t")):
+            if j:
+                out.append("<w:tab/>")
+            if piece:
+                out.append(f'<w:t xml:space="preserve">{piece}</w:t>')
+    out.append("</w:r>")
+    return "".join(out)
 
 
 def add_run(paragraph: Paragraph, text: str, bold: bool = False, italic: bool = False, colour: str | None = None,

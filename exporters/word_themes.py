@@ -61,9 +61,11 @@ def export_themes(
     """Write the themes report to ``out_path`` (.docx) and return it."""
     with project.read() as session:
         data = load_export_data(session, filters, with_words=False)  # no word counts shown
+        # the codings already loaded are the ones presence needs, unless only some quotes were kept
+        reuse = None if filters.key_only or filters.no_interviewer else data.segments
         presence = theme_presence(
             session, filters.codes, True, filters.coder_names, filters.participants, filters.timepoints,
-            filters.attributes or None,
+            filters.attributes or None, spans=reuse,
         )  # fmt: skip
     report = new_report(f"{data.project_name}: themes report", large_print)
     title_page(report, data.project_name, "Themes report", front_facts(data))
@@ -438,12 +440,9 @@ def write_quote(report: Report, data: ExportData, quote: Quote, with_questions: 
         question = data.texts.question_before(quote)  # type: ignore[arg-type]
         if question:
             report.paragraph(question[1], style=QUESTION_STYLE, bold_prefix=f"{question[0]}: ", keep_next=True)
-    para = report.new_paragraph(QUOTE_STYLE)
     pieces = [unmark(piece) for piece in data.texts.pieces(quote, data.filters.no_interviewer)]
-    for i, piece in enumerate(pieces):
-        if i:
-            add_run(para, GAP, italic=True)
-        add_run(para, piece)
+    runs = [(GAP, False, True) if i % 2 else (pieces[i // 2], False, False) for i in range(2 * len(pieces) - 1)]
+    report.runs(runs, QUOTE_STYLE)
     report.account(GAP.join(pieces), QUOTE_STYLE, keep_next=True)
     memos = data.memos_of(quote)
     report.paragraph(quote_label(data, quote), style=LABEL_STYLE, keep_next=bool(memos))

@@ -1252,12 +1252,14 @@ def theme_presence(
     participants: Sequence[str] | None = None,
     timepoints: Sequence[str] | None = None,
     attribute: Attribute | list[Attribute] | None = None,
+    spans: Sequence[CodedSpan | Segment] | None = None,
 ) -> list[ThemePresence]:
     """For each code (the top-level visible codes when none are named), each participant's course wave by
     wave: present (with how many passages), absent, not coded yet or not interviewed.
 
     One query for the codings of all the codes (``coded_spans``), one for the transcripts in scope and
-    whether anyone among ``coders`` coded them; ``trajectories`` asks the same for one code."""
+    whether anyone among ``coders`` coded them; ``trajectories`` asks the same for one code. A caller that
+    already holds the codings under the same filters (an export) passes them as ``spans``."""
     tree = CodeTree.load(session)
     if code_refs is None:
         hidden = hidden_codes(tree)
@@ -1269,9 +1271,10 @@ def theme_presence(
     for root, ids in members.items():
         for cid in ids:
             theme_of[cid].append(root)
-    spans = coded_spans(session, None, coders=coders, participants=participants, timepoints=timepoints,
-                        attribute=attribute, include_archived=True) if roots else []  # fmt: skip
-    found: dict[int, dict[tuple[str, str], list[CodedSpan]]] = {root: defaultdict(list) for root in roots}
+    if spans is None:
+        spans = coded_spans(session, None, coders=coders, participants=participants, timepoints=timepoints,
+                            attribute=attribute, include_archived=True) if roots else []  # fmt: skip
+    found: dict[int, dict[tuple[str, str], list[Any]]] = {root: defaultdict(list) for root in roots}
     for span in spans:
         for root in theme_of.get(span.code_id, ()):
             found[root][(span.participant, span.timepoint)].append(span)
