@@ -939,18 +939,24 @@ class _Coverage:
                 passages[tid] = other.passages[tid]
 
 
-def _joined(spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
-    """Spans joined where they share text (``start < end`` of the run so far; touching spans stay apart)."""
+def _joined(spans: list[tuple[int, int]], ordered: bool = False) -> list[tuple[int, int]]:
+    """Spans joined where they share text (``start < end`` of the run so far; touching spans stay apart).
+    ``ordered``: already sorted by start (a coding query's order), so not sorted again."""
+    if not ordered:
+        spans = sorted(spans)
     out: list[tuple[int, int]] = []
-    high = -1
-    for start, end in sorted(spans):
+    append = out.append
+    first = high = -1
+    for start, end in spans:
         if start < high:
             if end > high:
                 high = end
-                out[-1] = (out[-1][0], end)
             continue
-        out.append((start, end))
-        high = end
+        if high >= 0:
+            append((first, high))
+        first, high = start, end
+    if high >= 0:
+        append((first, high))
     return out
 
 
@@ -1065,7 +1071,7 @@ def _own_coverage(rows: Sequence[Any], ranks: dict[int, WordRanks] | None) -> di
             spans = [(start, end) for _code, _tid, start, end in run]
             coverage.counts[tid] = len(spans)
             coverage.masks[tid] = 0
-            coverage.passages[tid] = _joined(spans)
+            coverage.passages[tid] = _joined(spans, ordered=True)
         return own
     low_bits = _LOW_BITS
     for (code_id, tid), run in groupby(rows, key=itemgetter(0, 1)):
@@ -1091,7 +1097,7 @@ def _own_coverage(rows: Sequence[Any], ranks: dict[int, WordRanks] | None) -> di
         coverage = own[code_id]
         coverage.counts[tid] = n
         coverage.masks[tid] = mask | ((1 << (last - first)) - 1) << first
-        coverage.passages[tid] = _joined(spans)
+        coverage.passages[tid] = _joined(spans, ordered=True)
     return own
 
 

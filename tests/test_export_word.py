@@ -333,7 +333,7 @@ def test_contents_are_links_with_page_numbers_and_the_properties_are_the_reports
     assert props.created.date() == datetime.now(UTC).date() and props.last_printed is None
 
 
-def test_a_chart_with_alt_text_per_coded_code_and_none_without_matplotlib(study, tmp_path, monkeypatch):
+def test_a_chart_with_alt_text_per_coded_code_and_none_without_pillow(study, tmp_path, monkeypatch):
     with_charts = export(study, tmp_path, name="a.docx")
     with study.read() as session:
         rows = [row for row in code_timepoint_matrix(session).rows if row.total.passages]
@@ -345,15 +345,15 @@ def test_a_chart_with_alt_text_per_coded_code_and_none_without_matplotlib(study,
         assert f"T1 After training {row.cells['T1'].passages} passage" in alt
     import exporters.chart as chart
 
-    monkeypatch.setattr(chart, "_MATPLOTLIB", {})
+    monkeypatch.setattr(chart, "_PILLOW", {})
     real_import = builtins.__import__
 
-    def no_matplotlib(name, *args, **kwargs):
-        if name.startswith("matplotlib"):
-            raise ImportError("no plotting here")
+    def no_pillow(name, *args, **kwargs):
+        if name.startswith("PIL"):
+            raise ImportError("no imaging here")
         return real_import(name, *args, **kwargs)
 
-    monkeypatch.setattr(builtins, "__import__", no_matplotlib)
+    monkeypatch.setattr(builtins, "__import__", no_pillow)
     without = export(study, tmp_path, name="b.docx")
     assert len(without.inline_shapes) == 0
     assert headings(without) == headings(with_charts)
