@@ -145,7 +145,7 @@ class ChartMaker:
         draw = _PILLOW["ImageDraw"].Draw(image)
         colours = [PASSAGE_COLOUR] * len(labels) + [PARTICIPANT_COLOUR] * len(labels)
         for (x0, x1), value, colour in zip(self._slots, values, colours, strict=True):
-            top = self._zero - round(value * self._per_unit)
+            top = self._zero - max(round(value * self._per_unit), 1 if value else 0)  # a small count still shows
             if value:
                 draw.rectangle([x0, top, x1 - 1, self._zero - 1], fill=colour)
             draw.text(((x0 + x1) / 2, top - 2), str(value), fill=TEXT_COLOUR, font=self._font, anchor="md")

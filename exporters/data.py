@@ -49,8 +49,9 @@ from models.queries import (
     load_layouts,
     resolve_scope,
     segments_by_id,
+    where_codes,
 )
-from models.schema import Coder, Memo, Participant, ParticipantAttribute, Timepoint, Transcript
+from models.schema import Coder, Coding, Memo, Participant, ParticipantAttribute, Timepoint, Transcript
 from models.store import get_setting
 from models.store import timepoints as project_timepoints
 
@@ -326,13 +327,15 @@ def load_export_data(
     with_matrix: bool = True,
     with_quotes: bool = True,
     with_words: bool = True,
+    one_per_coding: bool = False,
 ) -> ExportData:
     """Segments, chosen quotes, the matrix, memos and texts for one export (a handful of queries).
 
     ``with_matrix=False`` skips the counts (a codings table does not need them; they cost a pass over
     all coded text); ``with_words=False`` counts segments and participants but not words coded (the Word
     reports show no word counts: ``Cell.words`` stays 0); ``with_quotes=False`` chooses no quotes (the
-    codebook and the matrix show counts only).
+    codebook and the matrix show counts only); ``one_per_coding`` is for the codings tables, which need
+    ``codings`` only (passages are still built to choose them under ``--max-quotes``).
 
     Counting and choosing quotes need only each coding's code, participant, timepoint and coder, so
     ``segments`` are ``CodedSpan``s and full ``Segment``s (text, speaker, turn) are built for the chosen
@@ -343,18 +346,20 @@ def load_export_data(
     tree = CodeTree.load(session)
     code_ids = scope_code_ids(tree, filters)
     every_segment = with_quotes and filters.max_quotes is None
-    segments: list[Segment] | list[CodedSpan] = (
-        scoped_segments(session, filters) if every_segment else scoped_spans(session, filters)
-    )
+    segments: list[Segment] | list[CodedSpan] = []
+    if with_quotes:
+        segments = scoped_segments(session, filters) if every_segment else scoped_spans(session, filters)
     anonymiser = register_anonymiser(session) if filters.anonymise else None
     texts = Texts({}, anonymiser)
     if filters.no_interviewer:  # a coding of a question and its answer keeps the answer
         texts.layouts = load_layouts(session, {s.transcript_id for s in segments}, sentences=False)
         segments = [s for s in segments if texts.pieces(s, no_interviewer=True)]  # type: ignore[assignment]
-    passages = passage_spans(segments) if with_quotes else []
+    passages = passage_spans(segments) if with_quotes and not (one_per_coding and every_segment) else []
     quotes: list[Quote] = []
     codings: list[Segment] = []
-    if every_segment:
+    if every_segment and one_per_coding:  # a codings table: no passages to build
+        codings = segments  # type: ignore[assignment]
+    elif every_segment:
         full = {s.id: s for s in segments}
         quotes = quotes_of(passages, full)  # type: ignore[arg-type]
         codings = segments  # type: ignore[assignment]
@@ -393,12 +398,35 @@ def load_export_data(
         codings=codings,
         matrix=matrix,
         texts=texts,
-        coders=sorted({texts.free(s.coder) for s in segments}),
+        coders=sorted(
+            {
+                texts.free(c)
+                for c in (
+                    coders_in_scope(session, tree, code_ids, filters)
+                    if not with_quotes
+                    else {s.coder for s in segments}
+                )
+            }
+        ),  # fmt: skip
         code_memos=code_memos(session, tree, code_ids, texts),
         coding_memos=coding_memos(session, codings, texts),
         transcript_memos=transcript_memos(session, {s.transcript_id for s in segments}, texts),
         made_on=made_on(),
     )
+
+
+def coders_in_scope(session: Session, tree: CodeTree, code_ids: list[int], filters: ExportFilters) -> set[str]:
+    """Who coded anything in scope (one query; for exports that load no codings, such as the codebook)."""
+    scope = resolve_scope(
+        session, filters.timepoints, filters.participants, filters.attributes or None, filters.coder_names
+    )
+    stmt = (
+        select(Coder.name)
+        .distinct()
+        .join(Coding, Coding.coder_id == Coder.id)
+        .join(Transcript, Transcript.id == Coding.transcript_id)
+    )
+    return set(session.scalars(scope.apply(where_codes(stmt, tree, code_ids))))
 
 
 def _attached(session: Session, target_type: str) -> dict[int, list[Memo]]:

@@ -37,7 +37,7 @@ ATTRIBUTES_AFTER = "participant"  # attribute columns follow the participant col
 def export_codings(project: Project, out_path: Path, filters: ExportFilters, progress: Progress | None = None) -> Path:
     """One row per coded segment (after the filters, including ``--max-quotes``), as .csv or .xlsx."""
     with project.read() as session:
-        data = load_export_data(session, filters, with_matrix=False)
+        data = load_export_data(session, filters, with_matrix=False, one_per_coding=True)
         names, values = participant_attributes(session, typed=out_path.suffix.lower() == ".xlsx")
         sources = transcript_sources(session, {s.transcript_id for s in data.codings})
     headers = coding_headers(names)

@@ -11,8 +11,8 @@ generic Python. A table export needs only a small, fixed part of the format, wri
   32,767 characters with a note;
 - a bold, frozen header row with an AutoFilter, column widths, and further small sheets ("About").
 
-The output opens in Excel, LibreOffice and openpyxl (the tests read every cell back with openpyxl and
-convert a file with LibreOffice).
+Cells carry no ``r`` reference (optional in ECMA-376; a row's cells are written in order, an empty one as
+``<c/>``), which saves a fifth of the time. The tests read every cell back with openpyxl.
 """
 
 from __future__ import annotations
@@ -75,29 +75,61 @@ def column_letter(n: int) -> str:
     return out
 
 
-def text_cell(ref: str, value: str, style: int = STYLE_PLAIN) -> str:
+def text_cell(value: str, style: int = STYLE_PLAIN) -> str:
+    """An inline-string cell (no ``r`` reference: cells of a row are written in order, empty ones as ``<c/>``)."""
     text = value if value.isprintable() else clean_text(value)
     if len(text) > CELL_LIMIT:
         text = text[: CELL_LIMIT - len(TRUNCATED)] + TRUNCATED
     space = ' xml:space="preserve"' if text[:1].isspace() or text[-1:].isspace() or "\n" in text else ""
     styled = f' s="{style}"' if style else ""
-    return f'<c r="{ref}"{styled} t="inlineStr"><is><t{space}>{text.translate(_ESCAPES)}</t></is></c>'
+    return f'<c{styled} t="inlineStr"><is><t{space}>{text.translate(_ESCAPES)}</t></is></c>'
 
 
-def cell_xml(ref: str, value: Any) -> str:
+class CellWriter:
+    """Cells as XML, the short strings that repeat down a column (codes, coders, participants) built once."""
+
+    def __init__(self) -> None:
+        self._strings: dict[str, str] = {}
+
+    def row(self, values: Sequence[Any]) -> str:
+        out = []
+        append = out.append
+        strings = self._strings
+        for value in values:
+            kind = type(value)
+            if kind is str:
+                if not value:
+                    append("<c/>")
+                    continue
+                found = strings.get(value)
+                if found is None:
+                    found = text_cell(value)
+                    if len(value) <= 120 and len(strings) < 100_000:
+                        strings[value] = found
+                append(found)
+            elif kind is int or kind is float:
+                append(f"<c><v>{value!r}</v></c>")
+            elif value is None:
+                append("<c/>")
+            else:
+                append(cell_xml(value))
+        return "".join(out)
+
+
+def cell_xml(value: Any) -> str:
     """One cell: numbers and dates typed, anything else text (``None`` is an empty cell)."""
     if value is None or value == "":
-        return ""
+        return "<c/>"
     if isinstance(value, bool):
-        return f'<c r="{ref}" t="b"><v>{int(value)}</v></c>'
+        return f'<c t="b"><v>{int(value)}</v></c>'
     if isinstance(value, int | float):
-        return f'<c r="{ref}"><v>{value!r}</v></c>'
+        return f"<c><v>{value!r}</v></c>"
     if isinstance(value, datetime):
         serial = (value.replace(tzinfo=None) - datetime(1899, 12, 30)).total_seconds() / 86400
-        return f'<c r="{ref}" s="{STYLE_DATETIME}"><v>{serial!r}</v></c>'
+        return f'<c s="{STYLE_DATETIME}"><v>{serial!r}</v></c>'
     if isinstance(value, date):
-        return f'<c r="{ref}" s="{STYLE_DATE}"><v>{(value - EPOCH).days}</v></c>'
-    return text_cell(ref, str(value))
+        return f'<c s="{STYLE_DATE}"><v>{(value - EPOCH).days}</v></c>'
+    return text_cell(str(value))
 
 
 class Sheet:
@@ -171,20 +203,16 @@ def _write_sheet(out: Any, sheet: Sheet, progress: Any, total: int) -> int:
             f'<col min="{i}" max="{i}" width="{w:g}" customWidth="1"/>' for i, w in enumerate(sheet.widths, 1)
         )
         head.append(f"<cols>{cols}</cols>")
-    header_cells = "".join(
-        text_cell(f"{letter}1", clean_text(h), STYLE_BOLD) for letter, h in zip(letters, sheet.headers, strict=True)
-    )
+    header_cells = "".join(text_cell(clean_text(h), STYLE_BOLD) for h in sheet.headers)
     head.append(f'<sheetData><row r="1">{header_cells}</row>')
     out.write("".join(head).encode("utf-8"))
     count = 0
     chunk: list[str] = []
     row_number = 1
+    cells = CellWriter()
     for count, values in enumerate(sheet.rows, 1):
         row_number = count + 1
-        cells = "".join(
-            cell_xml(f"{letter}{row_number}", value) for letter, value in zip(letters, values, strict=False)
-        )
-        chunk.append(f'<row r="{row_number}">{cells}</row>')
+        chunk.append(f'<row r="{row_number}">{cells.row(values)}</row>')
         if len(chunk) >= 1000:
             out.write("".join(chunk).encode("utf-8"))
             chunk = []
