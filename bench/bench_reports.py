@@ -7,7 +7,7 @@ i.e. 360 code sections with themes and sub-themes, 50,000 codings by 3 coders). 
   ``wait4``), so interpreter start-up and imports count as they do for a user;
 - in-process: a child that first imports what the CLI imports for ``export`` (``app.cli`` and the export
   command), then times ``exporters.dispatch.run_export`` twice with ``time.process_time``: the first call
-  includes the lazy imports (python-docx, matplotlib, openpyxl/XlsxWriter), the second is warm;
+  includes the lazy imports (python-docx, Pillow), the second is warm;
 - start-up alone: ``waveqda --help`` and ``python -c "import app.cli"`` as processes.
 
 The process figure minus the first in-process call is what start-up and argument parsing cost.
@@ -100,7 +100,7 @@ def count_rows(project: Path, case: Case) -> int:
     try:
         with proj.read() as session:
             data = load_export_data(session, ExportFilters(codes=case.codes, max_quotes=case.max_quotes))
-            return len(getattr(data, "passages", data.quotes))
+            return len(data.quotes)
     finally:
         proj.close()
 
