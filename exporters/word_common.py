@@ -364,26 +364,26 @@ class Report:
         if len(self._pending) > 200:
             self._end()
 
-    def heading(self, text: str, level: int, colour: str | None = None, in_contents: bool = True) -> Paragraph:
+    def heading(self, text: str, level: int, colour: str | None = None, in_contents: bool = True) -> None:
         """Heading 1-3 (deeper levels are shown as Heading 3 so the navigation pane keeps them), bookmarked
         for the contents list; ``colour`` puts the code's swatch before the text."""
         level = max(1, min(level, 3))
         text = clean_text(text)
-        para = self.new_paragraph(f"Heading {level}")
-        if colour:
-            swatch(para, colour)
+        mark = swatch_xml(colour) if colour else ""
         entry = None
+        body = run_xml(text)
         if in_contents:
-            entry = Entry(level, text, f"_Toc{len(self.headings) + 1:05d}")
+            number = len(self.headings) + 1
+            entry = Entry(level, text, f"_Toc{number:05d}")
             self.headings.append(entry)
-            _bookmark(para, entry.bookmark, len(self.headings), text)
-        else:
-            add_run(para, text)
+            body = (f'<w:bookmarkStart w:id="{number}" w:name="{entry.bookmark}"/>{body}'
+                    f'<w:bookmarkEnd w:id="{number}"/>')  # fmt: skip
+        style = self.style_id(f"Heading {level}")
+        self._pending.append(f'<w:p><w:pPr><w:pStyle w:val="{style}"/></w:pPr>{mark}{body}</w:p>')
         size = self.look.heading_pt(level)
         before = 18 if level == 1 else 12
         lines = self._lines(text, size, bold=True)
         self.pager.place(lines * size * LINE_EM * self.look.line_spacing + before + 6, keep_next=True, entry=entry)
-        return para
 
     def paragraph(
         self, text: str = "", style: str | None = None, bold_prefix: str = "", keep_next: bool = False,
@@ -822,15 +822,6 @@ def _instruction(run: Any, text: str) -> None:
     run._r.append(element)
 
 
-def _bookmark(paragraph: Paragraph, name: str, number: int, text: str) -> None:
-    """The heading's text inside a bookmark (the contents list's links and page references point at it)."""
-    from docx.oxml import parse_xml
-
-    paragraph._p.append(parse_xml(f'<w:bookmarkStart {W_NS} w:id="{number}" w:name="{name}"/>'))
-    add_run(paragraph, text)
-    paragraph._p.append(parse_xml(f'<w:bookmarkEnd {W_NS} w:id="{number}"/>'))
-
-
 def write_contents(report: Report, anchor: Paragraph) -> None:
     """One paragraph per heading: a link to its bookmark, a dot leader and a ``PAGEREF`` field.
 
@@ -989,6 +980,13 @@ def add_run(paragraph: Paragraph, text: str, bold: bool = False, italic: bool = 
                 run.append(element)
     paragraph._p.append(run)
     return Run(run, paragraph)
+
+
+def swatch_xml(colour: str) -> str:
+    """The code's colour square as a run of WordprocessingML."""
+    return (
+        f'<w:r><w:rPr><w:color w:val="{word_colour(colour)}"/></w:rPr><w:t xml:space="preserve">{SWATCH} </w:t></w:r>'
+    )
 
 
 def swatch(paragraph: Paragraph, colour: str) -> None:

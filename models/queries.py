@@ -932,7 +932,15 @@ class _Coverage:
             if tid in counts:
                 counts[tid] += n
                 masks[tid] |= other.masks[tid]
-                passages[tid] = _joined(passages[tid] + other.passages[tid])
+                mine, theirs = passages[tid], other.passages[tid]
+                if not mine or not theirs:
+                    passages[tid] = mine or theirs
+                elif mine[-1][1] <= theirs[0][0]:  # one after the other: nothing to join
+                    passages[tid] = mine + theirs
+                elif theirs[-1][1] <= mine[0][0]:
+                    passages[tid] = theirs + mine
+                else:
+                    passages[tid] = _joined(mine + theirs)
             else:
                 counts[tid] = n
                 masks[tid] = other.masks[tid]
@@ -1068,10 +1076,21 @@ def _own_coverage(rows: Sequence[Any], ranks: dict[int, WordRanks] | None) -> di
     if ranks is None:
         for (code_id, tid), run in groupby(rows, key=itemgetter(0, 1)):
             coverage = own[code_id]
-            spans = [(start, end) for _code, _tid, start, end in run]
-            coverage.counts[tid] = len(spans)
+            joined: list[tuple[int, int]] = []  # ``_joined`` inlined: rows come in start order
+            n, first, high = 0, -1, -1
+            for _code, _tid, start, end in run:
+                n += 1
+                if start < high:
+                    if end > high:
+                        high = end
+                    continue
+                if high >= 0:
+                    joined.append((first, high))
+                first, high = start, end
+            joined.append((first, high))
+            coverage.counts[tid] = n
             coverage.masks[tid] = 0
-            coverage.passages[tid] = _joined(spans, ordered=True)
+            coverage.passages[tid] = joined
         return own
     low_bits = _LOW_BITS
     for (code_id, tid), run in groupby(rows, key=itemgetter(0, 1)):
