@@ -132,6 +132,67 @@ def startup(wait: float, repeat: int) -> dict[str, Run]:
     return out
 
 
+WRITERS = r"""
+import json, sys, time
+from pathlib import Path
+from exporters.data import load_export_data, participant_attributes, transcript_sources
+from exporters.filters import ExportFilters
+from exporters.tabular import coding_headers, coding_rows
+from models.store import open_project
+
+project = open_project(sys.argv[1])
+with project.read() as session:
+    data = load_export_data(session, ExportFilters(), with_matrix=False, one_per_coding=True)
+    names, values = participant_attributes(session, typed=True)
+    sources = transcript_sources(session, {s.transcript_id for s in data.codings})
+headers = coding_headers(names)
+rows = list(coding_rows(data, names, values, sources))
+out = {}
+
+def openpyxl_write_only(path):
+    from openpyxl import Workbook
+    book = Workbook(write_only=True)
+    sheet = book.create_sheet("Codings")
+    sheet.append(headers)
+    for row in rows:
+        sheet.append(row)
+    book.save(path)
+
+def xlsxwriter_constant_memory(path):
+    import xlsxwriter
+    book = xlsxwriter.Workbook(path, {"constant_memory": True, "strings_to_formulas": False,
+                                      "strings_to_urls": False, "strings_to_numbers": False})
+    sheet = book.add_worksheet("Codings")
+    sheet.write_row(0, 0, headers)
+    for i, row in enumerate(rows, 1):
+        sheet.write_row(i, 0, row)
+    book.close()
+
+def waveqda_stream(path):
+    from exporters.xlsx_stream import Sheet, write_workbook
+    write_workbook(Path(path), [Sheet("Codings", headers, rows)])
+
+for name, write in (("openpyxl write-only", openpyxl_write_only),
+                    ("XlsxWriter constant_memory", xlsxwriter_constant_memory),
+                    ("exporters.xlsx_stream", waveqda_stream)):
+    try:
+        started = time.process_time()
+        write(sys.argv[2])
+        out[name] = time.process_time() - started
+    except ImportError:
+        out[name] = None
+print(json.dumps({"rows": len(rows), "cells": len(rows) * len(headers), "cpu": out}))
+"""
+
+
+def writers(project: Path, work: Path, wait: float) -> dict:
+    """The same 50,000 codings rows written by each candidate XLSX writer (rows built beforehand)."""
+    wait_quiet(wait, 0.25)
+    done = subprocess.run([sys.executable, "-c", WRITERS, str(project), str(work / "w.xlsx")], check=True,
+                          capture_output=True, text=True)  # fmt: skip
+    return json.loads(done.stdout)
+
+
 def markdown(found: list[Case], starts: dict[str, Run]) -> str:
     lines = [
         "| work | rows | process wall s | process CPU s | process peak MB | in-process CPU s (first / warm) "
@@ -157,6 +218,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--wait-quiet", type=float, default=30.0, help="seconds to wait for idle CPUs per run")
     parser.add_argument("--repeat", type=int, default=3, help="runs per case; the lowest CPU time is reported")
     parser.add_argument("--only", nargs="*", help="case names containing any of these words")
+    parser.add_argument("--writers", action="store_true", help="also time XLSX writers on the same rows")
     args = parser.parse_args(argv)
     project = cached_coded_project(32, 3, 10_000)
     chosen = [c for c in cases() if not args.only or any(w in c.name for w in args.only)]
@@ -165,8 +227,13 @@ def main(argv: list[str] | None = None) -> int:
             case.rows = count_rows(project, case)
             measure(case, project, Path(tmp), args.wait_quiet, args.repeat)
             print(f"{case.name}: process {case.process.cpu:.2f} s CPU, in-process {case.in_process}", flush=True)
+        compared = writers(project, Path(tmp), args.wait_quiet) if args.writers else None
     starts = startup(args.wait_quiet, args.repeat)
     table = markdown(chosen, starts)
+    if compared:
+        table += "\n\nXLSX writers, the same {rows:,} rows ({cells:,} cells), CPU s: ".format(**compared) + ", ".join(
+            f"{name} {'not installed' if cpu is None else f'{cpu:.2f}'}" for name, cpu in compared["cpu"].items()
+        )
     print(table)
     OUT_DIR.mkdir(parents=True, exist_ok=True)
     (OUT_DIR / "bench_reports.md").write_text(table + "\n", encoding="utf-8")
