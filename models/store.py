@@ -16,7 +16,7 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -177,6 +177,7 @@ class Project:
     # Why writes are refused, when the file failed its integrity check on open (reads still work, so that
     # the researcher can export what is there).
     damaged: str | None = None
+    _replica_checked: bool = field(default=False, repr=False)
 
     @property
     def path(self) -> Path | None:
@@ -210,6 +211,11 @@ class Project:
         if self.damaged:
             raise WaveqdaError(f"{self.label}: the project file is damaged ({self.damaged}); changes are refused")
         with self.write_session() as session:
+            if not self._replica_checked:
+                from models import replica
+
+                replica.ensure_own(session, self.path)
+                self._replica_checked = True
             buffer = journal.start_capture(session) if undoable else None
             try:
                 yield session
