@@ -91,8 +91,20 @@ def test_the_issue_reproduction_extension_and_memo_arrive(master: Path, tmp_path
     cli("apply", ann, "--transcript", "P01/T1", "--code", "Supervision", "--span", "20:40", "--coder", "ann")
     cli("merge", team, ann)
     # the same coder, the same code, touching: this extends the coding already merged
-    cli("apply", ann, "--transcript", "P01/T1", "--code", "Supervision", "--span", "40:70", "--coder", "ann",
-        "--memo", "contradicts T2")  # fmt: skip
+    cli(
+        "apply",
+        ann,
+        "--transcript",
+        "P01/T1",
+        "--code",
+        "Supervision",
+        "--span",
+        "40:70",
+        "--coder",
+        "ann",
+        "--memo",
+        "contradicts T2",
+    )
     dry = json.loads(cli("merge", team, ann, "--dry-run", "--json"))
     assert dry["changed"] and any("span 20:40 -> 20:70" in c for c in dry["sources"][0]["changes"])
     out = cli("merge", team, ann)
@@ -257,8 +269,14 @@ def test_merging_a_file_with_itself_through_a_hard_link_is_refused(master: Path,
 CODES = ["Supervision", "Insecurity", "Hope"]
 SLOTS = ["P01/T1", "P01/T2", "P02/T1"]
 operation = st.one_of(
-    st.tuples(st.just("apply"), st.integers(0, 1), st.integers(0, 2), st.integers(0, 2), st.integers(0, 60),
-              st.integers(1, 25)),  # fmt: skip
+    st.tuples(
+        st.just("apply"),
+        st.integers(0, 1),
+        st.integers(0, 2),
+        st.integers(0, 2),
+        st.integers(0, 60),
+        st.integers(1, 25),
+    ),
     st.tuples(st.just("extend"), st.integers(0, 1), st.integers(0, 50), st.integers(1, 20)),
     st.tuples(st.just("recode"), st.integers(0, 1), st.integers(0, 50), st.integers(0, 2)),
     st.tuples(st.just("memo"), st.integers(0, 1), st.integers(0, 50), st.sampled_from(["", "note", "other note"])),
