@@ -28,6 +28,7 @@ from sqlalchemy.orm import Session
 from models import journal, merge_rows, project_file, replica, search_index
 from models.codes import CodeTree, split_path
 from models.errors import WaveqdaError
+from models.naming import cleaned_name
 from models.schema import (
     AttributeDefinition,
     Code,
@@ -351,7 +352,7 @@ class SourceMerge:
         for coder in self.s.scalars(select(Coder)):
             found = by_uuid.get(coder.uuid) or by_name.get(coder.name)
             if found is None:
-                found = Coder(uuid=coder.uuid, name=coder.name, created_at=coder.created_at)
+                found = Coder(uuid=coder.uuid, name=cleaned_name(coder.name) or "coder", created_at=coder.created_at)
                 self.t.add(found)
                 self.t.flush()
                 by_name[found.name] = found
@@ -470,7 +471,7 @@ class SourceMerge:
         position = len(tree.children.get(parent_id, []))
         created = Code(
             parent_id=parent_id,
-            name=code.name,
+            name=cleaned_name(code.name) or "Unnamed code",
             definition=code.definition,
             inclusion=code.inclusion,
             exclusion=code.exclusion,

@@ -11,7 +11,7 @@ import errno
 import os
 import sqlite3
 import tempfile
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime
@@ -178,6 +178,68 @@ def rotate_backups(path: Path, label: str, keep: int = KEEP_BACKUPS) -> None:
     older = sorted(path.parent.glob(f"{path.name}.{label}-*.bak"), key=lambda p: (p.stat().st_mtime, p.name))
     for stale in older[: max(0, len(older) - keep)]:
         stale.unlink(missing_ok=True)
+
+
+# --- files waveqda writes -----------------------------------------------------------------------------
+
+PARTIAL_SUFFIX = ".partial"
+
+
+def write_private(out_path: Path, write: Callable[[Path], object]) -> None:
+    """Write a file owner-only (interview data: never readable by others on a shared machine), all or
+    nothing: ``write`` fills a temporary file in the same folder, which is renamed into place only when
+    complete. A failure (a full disk, a read-only folder) is one line and leaves no partial file; one left
+    by a killed run is removed the next time a file is written there."""
+    out_path = Path(out_path)
+    folder = out_path.parent if str(out_path.parent) else Path(".")
+    if not folder.is_dir():
+        raise WaveqdaError(f"{out_path}: folder {folder} does not exist")
+    remove_stale_partials(out_path)
+    try:
+        fd, name = tempfile.mkstemp(
+            prefix=f".{out_path.name}.waveqda-{os.getpid()}-", suffix=PARTIAL_SUFFIX, dir=folder
+        )
+    except OSError as exc:
+        raise os_error(out_path, exc, "write the file") from exc
+    os.close(fd)
+    temp = Path(name)
+    try:
+        os.chmod(temp, 0o600)
+        write(temp)
+        os.chmod(temp, 0o600)  # a writer that recreated the file must not widen it
+        os.replace(temp, out_path)
+    except OSError as exc:
+        temp.unlink(missing_ok=True)
+        raise os_error(out_path, exc, "write the file") from exc
+    except BaseException:
+        temp.unlink(missing_ok=True)
+        raise
+
+
+def remove_stale_partials(out_path: Path) -> None:
+    """Delete temporary files a killed export left beside ``out_path`` (their process is gone)."""
+    for stale in out_path.parent.glob(f".{glob_escape(out_path.name)}.waveqda-*-*{PARTIAL_SUFFIX}"):
+        pid_text = stale.name[len(f".{out_path.name}.waveqda-") :].split("-", 1)[0]
+        if pid_text.isdigit() and not _alive(int(pid_text)):
+            stale.unlink(missing_ok=True)
+
+
+def glob_escape(name: str) -> str:
+    import glob
+
+    return glob.escape(name)
+
+
+def _alive(pid: int) -> bool:
+    if pid == os.getpid():
+        return True
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:
+        return True
+    return True
 
 
 # --- who else has the file open ----------------------------------------------------------------------

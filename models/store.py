@@ -246,9 +246,12 @@ class Project:
                 with self.sessions(bind=conn) as session, session.begin():
                     yield session
         except OperationalError as exc:
-            if not _is_busy(exc):
+            if _is_busy(exc):
+                raise self.busy_error() from None
+            reason = _write_failure(exc)
+            if reason is None:
                 raise
-            raise self.busy_error() from None
+            raise WaveqdaError(f"{self.label}: cannot save the change: {reason}; nothing was changed") from None
 
     def busy_error(self) -> WaveqdaError:
         """The one line a user sees when another process held the project longer than the busy timeout."""
@@ -392,6 +395,20 @@ def _check_revision(target: object, revision: str | None) -> None:
         raise WaveqdaError(f"{target}: not a waveqda project (no schema version)")
     if revision not in KNOWN_REVISIONS:
         raise WaveqdaError(f"{target}: made by a newer waveqda (revision {revision}); upgrade waveqda to open it")
+
+
+def _write_failure(exc: OperationalError) -> str | None:
+    """What a user can do something about, for SQLite's errors when a write cannot be stored."""
+    message = str(exc.orig).lower()
+    if "readonly" in message or "read-only" in message:
+        return "the project file (or its folder) is read-only"
+    if "disk is full" in message or "database or disk is full" in message:
+        return "the disk is full"
+    if "unable to open" in message:
+        return "its folder cannot be written (SQLite keeps a journal file beside the project)"
+    if "disk i/o error" in message:
+        return "the disk reported an error"
+    return None
 
 
 def _is_busy(exc: OperationalError) -> bool:

@@ -25,7 +25,18 @@ def register(app: typer.Typer) -> None:
 
 
 def run_workspace(project: Path, coder: str | None = None) -> None:
-    """Open the workspace on a project file (also used by ``waveqda demo``)."""
+    """Open the workspace on a project file (also used by ``waveqda demo``).
+
+    It needs a terminal on both ends: without one (a pipe, a cron job) it would wait for keys forever."""
+    import sys
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        typer.echo(
+            "waveqda: error: the workspace needs a terminal (standard input and output are not one); "
+            "use the commands instead, e.g. waveqda transcripts PROJECT",
+            err=True,
+        )
+        raise typer.Exit(2)
     proj = open_existing(project)
     try:
         from app.tui.app import WaveqdaApp
