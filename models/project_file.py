@@ -197,7 +197,7 @@ def write_private(out_path: Path, write: Callable[[Path], object]) -> None:
     remove_stale_partials(out_path)
     try:
         fd, name = tempfile.mkstemp(
-            prefix=f".{out_path.name}.waveqda-{os.getpid()}-", suffix=PARTIAL_SUFFIX, dir=folder
+            prefix=f".{out_path.name}.waveqda-{os.getpid()}-", suffix=PARTIAL_SUFFIX + out_path.suffix, dir=folder
         )
     except OSError as exc:
         raise os_error(out_path, exc, "write the file") from exc
@@ -218,7 +218,7 @@ def write_private(out_path: Path, write: Callable[[Path], object]) -> None:
 
 def remove_stale_partials(out_path: Path) -> None:
     """Delete temporary files a killed export left beside ``out_path`` (their process is gone)."""
-    for stale in out_path.parent.glob(f".{glob_escape(out_path.name)}.waveqda-*-*{PARTIAL_SUFFIX}"):
+    for stale in out_path.parent.glob(f".{glob_escape(out_path.name)}.waveqda-*-*{PARTIAL_SUFFIX}*"):
         pid_text = stale.name[len(f".{out_path.name}.waveqda-") :].split("-", 1)[0]
         if pid_text.isdigit() and not _alive(int(pid_text)):
             stale.unlink(missing_ok=True)
