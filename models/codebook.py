@@ -223,6 +223,16 @@ def describe_code(
         session.info["summary"] = f"Edited {', '.join(given)} of code {tree.path(code.id)!r}"
 
 
+def set_code_memo(project: Project, actor: str, ref: str | int, memo: str) -> None:
+    """Replace a code's memo (the researcher's running notes on it); empty text clears it."""
+    with project.change(actor, "code.memo") as session:
+        tree = CodeTree.load(session)
+        code = tree.find(ref)
+        code.memo = memo.strip()
+        action = "Edited memo on" if code.memo else "Cleared memo on"
+        session.info["summary"] = f"{action} code {tree.path(code.id)!r}"
+
+
 def recolour_code(project: Project, actor: str, ref: str | int, colour: str) -> None:
     colour = check_colour(colour)
     with project.change(actor, "code.recolour") as session:

@@ -36,6 +36,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("codes", "codebook", "Show the codebook tree with each code's segments per timepoint."),
     CommandEntry("apply", "codebook", "Apply codes to a span of a transcript; prints the coding ids."),
     CommandEntry("uncode", "codebook", "Remove one coding."),
+    CommandEntry("key", "codebook", "Mark a coding as a key quote (or unmark it with --off)."),
+    CommandEntry("memo", "codebook", "Write the memo on a coding, a transcript or a code (it replaces the one there)."),
     CommandEntry("undo", "codebook", "Undo your last change (one whole operation); a colleague's later steps stay."),
     CommandEntry("redo", "codebook", "Redo your last undone change."),
     CommandEntry("history", "codebook", "Show who changed what and when, oldest first (undone steps are marked)."),
