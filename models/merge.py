@@ -193,7 +193,27 @@ class Aligner:
             new_end = min(len(self.target), new_start + width)
             new_start = max(0, min(new_start, new_end - width))
         exact = ok_start and ok_end and self.target[new_start:new_end] == self.source[start:end]
+        if not exact:
+            found = self.exact_nearby(self.source[start:end], new_start, new_end)
+            if found is not None:
+                return found, found + (end - start), True
         return new_start, new_end, exact
+
+    def exact_nearby(self, wanted: str, near_start: int, near_end: int) -> int | None:
+        """Where ``wanted`` occurs exactly once in the target around its aligned place, or None.
+
+        Why: the edit-distance alignment can slide an edge a few characters when text just before the
+        coding was edited ("n my manager stepped in" for "Then my manager stepped in"); the coder's exact
+        words, found once nearby, are where the coding belongs."""
+        if not wanted.strip():
+            return None
+        reach = max(200, 2 * len(wanted))
+        low, high = max(0, near_start - reach), min(len(self.target), near_end + reach)
+        window = self.target[low:high]
+        first = window.find(wanted)
+        if first < 0 or window.find(wanted, first + 1) >= 0:
+            return None
+        return low + first
 
 
 # --- the merge -------------------------------------------------------------------------------------
