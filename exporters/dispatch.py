@@ -8,7 +8,6 @@ name and renamed into place, so a failed export never leaves a half-written file
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,13 +106,10 @@ def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Pat
 
 
 def _atomic(out_path: Path, write: Callable[[Path], object]) -> None:
-    """Write to a temporary file beside ``out_path`` and rename it into place only when complete."""
-    tmp = out_path.with_name(f".{out_path.stem}.{os.getpid()}.partial{out_path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, out_path)
-    finally:
-        tmp.unlink(missing_ok=True)
+    """Write owner-only through a temporary file beside ``out_path``, renamed into place only when complete."""
+    from models.project_file import write_private
+
+    write_private(out_path, write)
 
 
 def _refi(project: Project, out_path: Path, suffix: str, filters: ExportFilters) -> list[str]:

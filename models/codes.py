@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import NotFoundError
+from models.naming import normal_name
 from models.schema import Code
 
 PATH_SEPARATOR = "/"
@@ -20,6 +21,28 @@ PATH_SEPARATOR = "/"
 def split_path(path: str) -> list[str]:
     """``"Theme / Sub/Code"`` -> ``["Theme", "Sub", "Code"]`` (spaces around separators ignored)."""
     return [part.strip() for part in path.strip().strip(PATH_SEPARATOR).split(PATH_SEPARATOR) if part.strip()]
+
+
+def _root_cycles(codes: dict[int, Code], children: dict[int | None, list[int]]) -> None:
+    """Show codes whose parent pointers form a cycle (only a damaged file has one) from the top level, so
+    every view and walk reaches each code once and finishes; ``waveqda check`` names the cycle."""
+    reached: set[int] = set()
+    stack = list(children.get(None, []))
+    while stack:
+        current = stack.pop()
+        if current not in reached:
+            reached.add(current)
+            stack.extend(children.get(current, []))
+    for code_id in sorted(codes):
+        if code_id in reached:
+            continue
+        children.setdefault(None, []).append(code_id)
+        stack = [code_id]
+        while stack:
+            current = stack.pop()
+            if current not in reached:
+                reached.add(current)
+                stack.extend(children.get(current, []))
 
 
 @dataclass
@@ -39,6 +62,7 @@ class CodeTree:
         for code in codes.values():
             parent = code.parent_id if code.parent_id in codes else None
             children.setdefault(parent, []).append(code.id)
+        _root_cycles(codes, children)
         return cls(codes, children)
 
     def path(self, code_id: int) -> str:
@@ -54,9 +78,13 @@ class CodeTree:
     def descendants(self, code_id: int) -> list[int]:
         """The code's descendants (not itself), depth first in sibling order."""
         out: list[int] = []
+        seen = {code_id}  # a damaged file's parent pointers may form a cycle: never walk one forever
         stack = list(reversed(self.children.get(code_id, [])))
         while stack:
             current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
             out.append(current)
             stack.extend(reversed(self.children.get(current, [])))
         return out
@@ -64,15 +92,19 @@ class CodeTree:
     def walk(self) -> list[tuple[int, int]]:
         """Every code as ``(code_id, depth)`` in codebook order (depth first, siblings by position)."""
         out: list[tuple[int, int]] = []
+        seen: set[int] = set()
         stack = [(cid, 0) for cid in reversed(self.children.get(None, []))]
         while stack:
             current, depth = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
             out.append((current, depth))
             stack.extend((child, depth + 1) for child in reversed(self.children.get(current, [])))
         return out
 
     def child_named(self, parent_id: int | None, name: str) -> Code | None:
-        folded = name.strip().casefold()
+        folded = normal_name(name).casefold()  # as creation stores it: "job  insecurity" is "job insecurity"
         for cid in self.children.get(parent_id, []):
             if self.codes[cid].name.casefold() == folded:
                 return self.codes[cid]
@@ -96,13 +128,28 @@ class CodeTree:
         if found is not None:
             return found
         if len(parts) == 1:  # a bare name is accepted when it is unique in the whole codebook
-            matches = [c for c in self.codes.values() if c.name.casefold() == parts[0].casefold()]
+            wanted = normal_name(parts[0]).casefold()
+            matches = [c for c in self.codes.values() if normal_name(c.name).casefold() == wanted]
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
                 paths = ", ".join(sorted(self.path(c.id) for c in matches))
                 raise NotFoundError(f"code name {text!r} is ambiguous: {paths}")
-        raise NotFoundError(f"no code {text!r} (see: waveqda codes PROJECT)")
+        hint = did_you_mean(text, [self.path(cid) for cid in self.codes])
+        raise NotFoundError(f"no code {text!r}{hint} (see: waveqda codes PROJECT)")
+
+
+def did_you_mean(wanted: str, names: list[str], limit: int = 3) -> str:
+    """``"; did you mean 'A' or 'B'?"`` from the closest names (word order and case ignored), or ``""``."""
+    from rapidfuzz import fuzz, process, utils
+
+    best = process.extract(
+        wanted, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit, score_cutoff=70
+    )
+    if not best:
+        return ""
+    shown = [repr(name) for name, _score, _i in best]
+    return "; did you mean " + (", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]) + "?"
 
 
 def find_code(session: Session, ref: str | int) -> Code:

@@ -64,6 +64,8 @@ def store_transcript(
     replace: bool = False,
 ) -> StoreResult:
     """Add one parsed transcript for a participant at a timepoint (in the caller's transaction)."""
+    if "\x00" in parsed.text:  # SQLite's text functions stop at a NUL: such text could not be coded exactly
+        raise WaveqdaError(f"{parsed.source_name}: binary content, not text (it holds a NUL character)")
     timepoint = find_timepoint(session, timepoint_key)
     sha = text_sha256(parsed.text)
     label = f"{participant_id}/{timepoint_key}"
@@ -185,7 +187,17 @@ def find_transcript(session: Session, ref: str | int) -> Transcript:
         .where(Participant.study_id == match["participant"], Timepoint.key == match["timepoint"])
     )
     if found is None:
-        raise NotFoundError(f"no transcript {ref!r}")
+        labels = [
+            f"{p}/{t}"
+            for p, t in session.execute(
+                select(Participant.study_id, Timepoint.key)
+                .join(Transcript, Transcript.participant_id == Participant.id)
+                .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+            )
+        ]
+        from models.codes import did_you_mean
+
+        raise NotFoundError(f"no transcript {ref!r}{did_you_mean(ref, labels)}")
     return found
 
 

@@ -70,7 +70,7 @@ def old_segmentation(body: str, base: int) -> list[tuple[int, int]]:
 
 
 def test_migration_resegments_an_old_project_without_moving_codings(demo_template: Path, tmp_path: Path) -> None:
-    """A coded demo project with the old segmentation (and revision 0004) is re-segmented on open: no
+    """A coded demo project with the old segmentation (and revision 0005) is re-segmented on open: no
     sentence starts or ends inside a note, no note is a sentence alone, unchanged sentences keep their
     ids, and codings, memos and every other table are untouched."""
     path = tmp_path / "old.wqda"
@@ -89,7 +89,7 @@ def test_migration_resegments_an_old_project_without_moving_codings(demo_templat
             'INSERT INTO sentences (transcript_id, turn_index, start, "end") VALUES (?, ?, ?, ?)',
             [(tid, index, s, e) for s, e in old],
         )
-    db.execute("UPDATE alembic_version SET version_num = '0004_query_indexes'")
+    db.execute("UPDATE alembic_version SET version_num = '0005_store_safety'")
     db.commit()
     before = {
         table: sorted(db.execute(f"SELECT * FROM {table}"))

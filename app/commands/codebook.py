@@ -43,6 +43,8 @@ def register(app: typer.Typer) -> None:
         code_app.command(name)(handler)
     app.command("apply")(apply)
     app.command("uncode")(uncode)
+    app.command("key")(key)
+    app.command("memo")(memo_command)
     app.command("undo")(undo)
     app.command("redo")(redo)
     app.command("history")(history_command)
@@ -246,6 +248,41 @@ def uncode(
     typer.echo(f"Removed coding {coding_id}")
 
 
+def key(
+    project: Path = ProjectArg,
+    coding_id: int = typer.Argument(..., help="The coding's id.", metavar="CODING_ID"),
+    off: bool = typer.Option(False, "--off", help="Unmark it instead."),
+) -> None:
+    """Mark a coding as a key quote (or unmark it with --off)."""
+    with open_existing(project) as proj:
+        coding.set_key_quote(proj, actor_of(proj), coding_id, not off)
+    typer.echo(f"{'Unmarked' if off else 'Marked'} coding {coding_id} as a key quote")
+
+
+def memo_command(
+    project: Path = ProjectArg,
+    text: str = typer.Argument(..., help="The memo (empty text clears it).", metavar="TEXT"),
+    coding_id: int | None = typer.Option(None, "--coding", help="A coding's id.", metavar="ID"),
+    transcript: str | None = typer.Option(None, "--transcript", help="A transcript: id or P01/T2.", metavar="T"),
+    code: str | None = typer.Option(None, "--code", help="A code's path or id.", metavar="PATH"),
+) -> None:
+    """Write the memo on a coding, a transcript or a code (it replaces the one there)."""
+    given = [name for name, value in (("--coding", coding_id), ("--transcript", transcript), ("--code", code)) if value]
+    if len(given) != 1:
+        fail("give exactly one of --coding ID, --transcript P01/T2 or --code PATH")
+    with open_existing(project) as proj:
+        actor = actor_of(proj)
+        if coding_id is not None:
+            coding.set_coding_memo(proj, actor, coding_id, text)
+        elif transcript is not None:
+            coding.set_transcript_memo(proj, actor, transcript, text)
+        else:
+            codebook.set_code_memo(proj, actor, code or "", text)
+    typer.echo(
+        f"{'Cleared' if not text.strip() else 'Wrote'} the memo on {given[0][2:]} {coding_id or transcript or code}"
+    )
+
+
 def coder(
     project: Path = ProjectArg,
     name: str = typer.Argument(..., help="The coder to use when --coder is not given.", metavar="NAME"),
@@ -259,18 +296,35 @@ def coder(
 # --- history -----------------------------------------------------------------------------------------
 
 
-def undo(project: Path = ProjectArg) -> None:
-    """Undo the last change (one whole operation)."""
-    with open_existing(project) as proj:
-        event = history.undo(proj, actor_of(proj))
-    typer.echo(f"Undid #{event.id}: {event.summary}" if event else "Nothing to undo")
+CoderOpt = typer.Option(None, "--coder", help="Whose step (default: the project's default coder).", metavar="C")
+AnyoneOpt = typer.Option(False, "--anyone", help="The newest step of any coder, not only your own.")
 
 
-def redo(project: Path = ProjectArg) -> None:
-    """Redo the last undone change."""
+def _step(project: Path, coder_name: str | None, anyone: bool, backwards: bool) -> None:
+    verb = "undo" if backwards else "redo"
     with open_existing(project) as proj:
-        event = history.redo(proj, actor_of(proj))
-    typer.echo(f"Redid #{event.id}: {event.summary}" if event else "Nothing to redo")
+        actor = actor_of(proj, coder_name)
+        step = history.undo if backwards else history.redo
+        event = step(proj, actor, anyone=anyone)
+        if event is not None:
+            typer.echo(f"{'Undid' if backwards else 'Redid'} #{event.id}: {event.summary}")
+            return
+        with proj.read() as session:
+            other = history.newest_step_by_others(session, actor) if backwards and not anyone else None
+    hint = (
+        f" (the newest step is {other.actor}'s #{other.id}: use --coder {other.actor!r} or --anyone)" if other else ""
+    )
+    typer.echo(f"Nothing to {verb}{hint}")
+
+
+def undo(project: Path = ProjectArg, coder_name: str | None = CoderOpt, anyone: bool = AnyoneOpt) -> None:
+    """Undo your last change (one whole operation); a colleague's later steps stay."""
+    _step(project, coder_name, anyone, backwards=True)
+
+
+def redo(project: Path = ProjectArg, coder_name: str | None = CoderOpt, anyone: bool = AnyoneOpt) -> None:
+    """Redo your last undone change."""
+    _step(project, coder_name, anyone, backwards=False)
 
 
 def history_command(

@@ -1,7 +1,7 @@
 """re-segment sentences so that bracketed transcriber notes stay whole and with their sentence
 
 Revision ID: 0006_sentence_brackets
-Revises: 0004_query_indexes
+Revises: 0005_store_safety
 Create Date: 2026-12-06
 
 Sentences stored before this revision could end or start inside a note ("no login! [" / "laughs] It's"),
@@ -19,7 +19,7 @@ from alembic import op
 from sqlalchemy import text
 
 revision = "0006_sentence_brackets"
-down_revision = "0004_query_indexes"
+down_revision = "0005_store_safety"
 branch_labels = None
 depends_on = None
 
