@@ -89,20 +89,27 @@ print(json.dumps({"first": times[0], "warm": times[1],
 """
 
 
-def count_rows(project: Path, case: Case) -> int:
-    from exporters.data import load_export_data
-    from exporters.filters import ExportFilters
-    from models.store import open_project
+COUNT = r"""
+import sys
+from exporters.data import load_export_data
+from exporters.filters import ExportFilters
+from models.store import open_project
 
+project = open_project(sys.argv[1])
+with project.read() as session:
+    filters = ExportFilters(codes=sys.argv[2].split("|") if sys.argv[2] else None, max_quotes=int(sys.argv[3]))
+    print(len(load_export_data(session, filters).quotes))
+"""
+
+
+def count_rows(project: Path, case: Case) -> int:
+    """How many quotes a themes report holds (counted in a child, so this process stays small: a child
+    starts with its parent's peak memory, which would inflate every measured peak)."""
     if case.kind != "themes":
         return 360 if case.kind == "codebook" else 50_000
-    proj = open_project(project)
-    try:
-        with proj.read() as session:
-            data = load_export_data(session, ExportFilters(codes=case.codes, max_quotes=case.max_quotes))
-            return len(data.quotes)
-    finally:
-        proj.close()
+    args = [str(project), "|".join(case.codes or []), str(case.max_quotes or 0)]
+    done = subprocess.run([sys.executable, "-c", COUNT, *args], check=True, capture_output=True, text=True)
+    return int(done.stdout)
 
 
 def measure(case: Case, project: Path, work: Path, wait: float, repeat: int) -> None:

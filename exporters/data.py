@@ -380,6 +380,7 @@ def load_export_data(
             filters.timepoints,
             filters.attributes or None,
             words=with_words,
+            code_refs=filters.codes,
         )
         if with_matrix
         else Matrix([], [], {}, Cell())

@@ -1009,6 +1009,7 @@ def code_timepoint_matrix(
     attribute: Attribute | list[Attribute] | None = None,
     include_archived: bool = False,
     words: bool = True,
+    code_refs: Sequence[str | int] | None = None,
 ) -> Matrix:
     """Per code and timepoint: segments, distinct participants and words coded, rolled up the tree.
 
@@ -1017,10 +1018,16 @@ def code_timepoint_matrix(
     One query for the codings (in code, transcript and start order: a scan of the covering index
     ``ix_codings_code_transcript``) and three for transcripts and timepoints; the rest is bit masks.
     ``words=False`` leaves every ``words`` at 0 and skips the word offsets and masks (a third of the time,
-    half on a first call): for reports that show segments and participants only.
+    half on a first call): for reports that show segments and participants only. ``code_refs`` limits the
+    rows (and the totals) to those codes and their sub-codes, as a report filtered with ``--codes`` shows.
     """
     tree = CodeTree.load(session)
     hidden = set() if include_archived else hidden_codes(tree)
+    tops = [root for root in tree.children.get(None, []) if root not in hidden]
+    if code_refs:
+        selected = {cid for ref in code_refs for cid in selected_codes(tree, ref, True, include_archived)}
+        hidden |= set(tree.codes) - selected
+        tops = [cid for cid in selected if tree.codes[cid].parent_id not in selected]
     scope = resolve_scope(session, timepoints, participants, attribute, coders)
     stmt = select(Coding.code_id, Coding.transcript_id, Coding.start, Coding.end).join(
         Transcript, Transcript.id == Coding.transcript_id
@@ -1032,9 +1039,8 @@ def code_timepoint_matrix(
         ranks = word_ranks(session, transcript_ids) if words else None
         rolled = _roll_up(tree, hidden, _own_coverage(rows, ranks))
     everything = _Coverage()
-    for root in tree.children.get(None, []):
-        if root not in hidden:
-            everything.add(rolled[root])
+    for top in tops:
+        everything.add(rolled[top])
     keys = [(tp.key, tp.label) for tp in project_timepoints(session) if timepoints is None or tp.key in timepoints]
     column = {key: i for i, (key, _label) in enumerate(keys)}
     facts = {tid: (column[key], pid) for tid, (pid, key) in _transcript_facts(session, transcript_ids).items()}
