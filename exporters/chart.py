@@ -24,6 +24,7 @@ PARTICIPANT_COLOUR = (0x9D, 0xB9, 0xE3)
 GRID_COLOUR = (0xDD, 0xDD, 0xDD)
 TEXT_COLOUR = (0x20, 0x20, 0x20)
 DPI = 150
+LARGE_WIDTH_CM = 15.0  # shown at this width, so the chart's 16 pt text prints at 16 pt
 _PILLOW: dict[str, Any] = {}  # loaded once per process
 
 
@@ -67,7 +68,7 @@ class ChartMaker:
     def __init__(self, large: bool = False, scale: int = 1) -> None:
         self.large = large
         self.top = nice_top(scale)
-        width_cm, height_cm = (11.0, 4.6) if large else (8.6, 3.6)
+        width_cm, height_cm = (LARGE_WIDTH_CM, 7.0) if large else (8.6, 3.6)
         self.size = (round(width_cm / 2.54 * DPI), round(height_cm / 2.54 * DPI))
         self._labels: tuple[str, ...] | None = None
         self._background: Any = None
@@ -88,9 +89,9 @@ class ChartMaker:
         """Axes on the shared scale, gridlines, tick labels, timepoint labels and legend; where bars go."""
         pil = _PILLOW
         width, height = self.size
-        points = (9 if self.large else 7) * DPI / 72
+        points = (16 if self.large else 7) * DPI / 72  # large print: no text below 16 pt, in charts too
         font = pil["ImageFont"].load_default(size=points)
-        small = pil["ImageFont"].load_default(size=points * 0.9)
+        small = font if self.large else pil["ImageFont"].load_default(size=points * 0.9)
         image = pil["Image"].new("RGB", self.size, "white")
         draw = pil["ImageDraw"].Draw(image)
         left, right, top, bottom = int(width * 0.12), width - 8, int(height * 0.24), height - int(points * 1.9)

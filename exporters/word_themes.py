@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from exporters.chart import ChartMaker, alt_text
+from exporters.chart import LARGE_WIDTH_CM, ChartMaker, alt_text
 from exporters.data import ExportData, Quote, load_export_data
 from exporters.filters import ExportFilters
 from exporters.word_common import (
@@ -363,7 +363,7 @@ def counts_block(report: Report, data: ExportData, code_id: int, charts: ChartMa
             report.paragraph(f"{plural(cell_p, 'passage')} from {plural(cell_n, 'participant')}",
                              bold_prefix=f"{key} {label}: ", keep_next=True)  # fmt: skip
         if png:
-            para = report.picture(png, 11.0, alt)
+            para = report.picture(png, LARGE_WIDTH_CM, alt)
             para.paragraph_format.keep_with_next = True
             report.paragraph(caption, style=CAPTION_STYLE)
         return
