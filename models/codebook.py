@@ -381,19 +381,26 @@ def merge_codes(project: Project, actor: str, from_ref: str | int, into_ref: str
         tree = CodeTree.load(session)
         source, target = tree.find(from_ref), tree.find(into_ref)
         source_path, target_path = tree.path(source.id), tree.path(target.id)
-        _check_merge(tree, source, target)
-        total, combined = _merge_codings(session, source.id, target.id)
-        target.memo = join_memos([target.memo, _definition_note(source, source_path)])
-        for child in _siblings(tree, source.id):
-            _detach(tree, child)
-            _attach(tree, child, target.id)
-        source.archived = True
-        source.merged_into_id = target.id
+        total, combined = merge_code_in_session(session, tree, source, target)
         session.info["summary"] = (
             f"Merged code {source_path!r} into {target_path!r} "
             f"({total} codings; {combined} combined with an overlapping coding by the same coder)"
         )
         session.info["detail"] = {"from": source.id, "into": target.id, "codings": total, "combined": combined}
+
+
+def merge_code_in_session(session: Session, tree: CodeTree, source: Code, target: Code) -> tuple[int, int]:
+    """``merge_codes`` inside the caller's transaction (a project merge accepting a proposal uses it too).
+    Returns (the source's codings, codings combined with an overlapping one)."""
+    _check_merge(tree, source, target)
+    total, combined = _merge_codings(session, source.id, target.id)
+    target.memo = join_memos([target.memo, _definition_note(source, tree.path(source.id))])
+    for child in _siblings(tree, source.id):
+        _detach(tree, child)
+        _attach(tree, child, target.id)
+    source.archived = True
+    source.merged_into_id = target.id
+    return total, combined
 
 
 def _check_merge(tree: CodeTree, source: Code, target: Code) -> None:

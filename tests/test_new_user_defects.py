@@ -151,3 +151,37 @@ def test_memo_rows_are_untouched_by_the_key_command(small_project) -> None:
     ok("key", small_project.path, coding_id)
     with small_project.read() as session:
         assert session.scalars(select(Memo)).all() == []
+
+
+# --- 16. a fuzzy proposal can be accepted on a later merge -----------------------------------------------
+
+
+def test_a_fuzzy_proposal_accepted_on_a_later_merge_moves_the_codings(small_project, tmp_path: Path, db_state):
+    from models import history, project_file
+
+    master = small_project.path
+    small_project.close()
+    ann, team = tmp_path / "ann.wqda", tmp_path / "team.wqda"
+    project_file.online_copy(master, ann)
+    project_file.online_copy(master, team)
+    team_project = open_project(team)
+    codebook.add_code(team_project, "lead", "Peer team")
+    team_project.close()
+    ann_project = open_project(ann)
+    codebook.add_code(ann_project, "ann", "Peer teem")
+    coding.apply_codes(ann_project, "ann", "P02/T1", ["Peer teem"], "ann", 0, 8)
+    ann_project.close()
+    first = merge_projects(team, [ann], "lead")
+    assert first.sources[0].proposals[0]["applied"] is False
+    team_project = open_project(team)
+    before = db_state(team_project)
+    out = ok("merge", team, ann, "--accept-fuzzy")
+    assert "Nothing new to merge" not in out and "folded into 'Peer team'" in out
+    with team_project.read() as session:
+        codes = {c.name: c for c in session.scalars(select(Code))}
+        [row] = session.scalars(select(Coding)).all()
+    assert row.code_id == codes["Peer team"].id and codes["Peer teem"].archived
+    assert "Nothing new to merge" in ok("merge", team, ann, "--accept-fuzzy")
+    history.undo(team_project, "lead", anyone=True)  # the CLI merge ran as this machine's user
+    assert db_state(team_project) == before
+    team_project.close()
