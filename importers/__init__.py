@@ -1,11 +1,11 @@
-"""Transcript importers: one file in, one ``ParsedTranscript`` out (see ``importers.base``)."""
+"""Transcript importers: one file in, one ``ParsedTranscript`` out (see ``models.parsed``)."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from importers.base import LabelRules, ParsedTranscript
 from models.errors import ImportRefused
+from models.parsed import LabelRules, ParsedTranscript
 
 SUPPORTED_SUFFIXES = {".docx": "docx", ".txt": "txt", ".md": "md", ".vtt": "vtt", ".srt": "srt"}
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024

@@ -16,8 +16,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from importers import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, parse_file
-from importers.base import ParsedTranscript
 from models.errors import WaveqdaError
+from models.parsed import ParsedTranscript
 from models.participants import define_attribute, get_or_create_participant, infer_type, set_attribute
 from models.store import Project, get_setting
 from models.transcripts import label_rules, store_transcript

@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from importers.base import UNKNOWN_SPEAKER, LabelRules, ParsedTurn
+from models.parsed import UNKNOWN_SPEAKER, LabelRules, ParsedTurn
 
 LabelKind = Literal["prefix", "line", "bold", "bare", "row"]
 # A label line is "marked" by a bracketed timestamp or a final colon; a lone word is not ("**Okay**").

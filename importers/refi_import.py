@@ -38,11 +38,11 @@ from exporters.refi_export import (
     derived_guid,
     parse_description,
 )
-from importers.base import LabelRules, ParsedTranscript, ParsedTurn
 from importers.refi_offsets import Detection, RawSelection, detect, has_name, name_matches
 from importers.refi_safety import SafeArchive, check_nested_zip, parse_xml, read_xml_file, unsafe_name_reason
 from models.codes import CodeTree
 from models.errors import ImportRefused, WaveqdaError
+from models.parsed import LabelRules, ParsedTranscript, ParsedTurn
 from models.schema import (
     AttributeDefinition,
     Code,

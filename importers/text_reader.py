@@ -10,9 +10,9 @@ from __future__ import annotations
 import codecs
 from pathlib import Path
 
-from importers.base import LabelRules, ParsedTranscript
 from importers.labels import Line, find_turns, markdown_heading, split_lines
 from models.errors import ImportRefused
+from models.parsed import LabelRules, ParsedTranscript
 
 # UTF-32 first: its little-endian BOM begins with the UTF-16 one.
 _BOMS = [

@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from importers.base import LabelRules, ParsedTranscript
 from models import nlp, search_index
 from models.errors import NotFoundError, WaveqdaError
+from models.parsed import LabelRules, ParsedTranscript
 from models.participants import get_or_create_participant
 from models.schema import (
     Coding,

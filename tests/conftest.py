@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from importers.base import ParsedTranscript, ParsedTurn
+from models.parsed import ParsedTranscript, ParsedTurn
 from models.store import Project, create_project
 from models.transcripts import store_transcript
 

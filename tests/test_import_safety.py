@@ -17,9 +17,9 @@ import docx
 import pytest
 
 from importers import parse_file, safety
-from importers.base import LabelRules
 from importers.docx_reader import parse_docx
 from models.errors import ImportRefused
+from models.parsed import LabelRules
 
 SECONDS = 5.0
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
