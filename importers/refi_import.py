@@ -30,7 +30,12 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from exporters.refi_export import (
+from importers.refi_offsets import Detection, RawSelection, detect, has_name, name_matches
+from importers.refi_safety import SafeArchive, check_nested_zip, parse_xml, read_xml_file, unsafe_name_reason
+from models.codes import CodeTree
+from models.errors import ImportRefused, WaveqdaError
+from models.parsed import LabelRules, ParsedTranscript, ParsedTurn
+from models.refi_conventions import (
     BOOLEAN_CHOICES,
     CHOICES_PREFIX,
     PARTICIPANT_VARIABLE,
@@ -38,11 +43,6 @@ from exporters.refi_export import (
     derived_guid,
     parse_description,
 )
-from importers.refi_offsets import Detection, RawSelection, detect, has_name, name_matches
-from importers.refi_safety import SafeArchive, check_nested_zip, parse_xml, read_xml_file, unsafe_name_reason
-from models.codes import CodeTree
-from models.errors import ImportRefused, WaveqdaError
-from models.parsed import LabelRules, ParsedTranscript, ParsedTurn
 from models.schema import (
     AttributeDefinition,
     Code,

@@ -15,10 +15,11 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.commands import exchange
-from exporters.refi_export import ExportReport, compose_description, export_qdc, export_qdpx, parse_description
+from exporters.refi_export import ExportReport, export_qdc, export_qdpx
 from models.errors import WaveqdaError
 from models.names import anonymiser
 from models.participants import define_attribute, find_participant, get_or_create_coder, set_attribute
+from models.refi_conventions import compose_description, parse_description
 from models.schema import Code, Coding, Memo, Transcript
 from models.store import Project
 from models.transcripts import find_transcript
