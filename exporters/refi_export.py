@@ -16,8 +16,9 @@ What goes where (and why):
 
 GUIDs are the stored UUIDs; things without one get a UUID5 derived from a stable key
 (``models.refi_conventions.derived_guid``), so two exports of the same project name everything the same
-way. Elements follow the XSD sequences and no empty container is written. Characters XML 1.0 forbids (from Word conversions) are stripped from XML text; the
-source ``.txt`` files are never altered, as offsets count their characters.
+way. Elements follow the XSD sequences and no empty container is written. Characters XML 1.0 forbids
+(from Word conversions) are stripped from XML text; the source ``.txt`` files are never altered, as
+offsets count their characters.
 """
 
 from __future__ import annotations

@@ -65,3 +65,11 @@ def parse_text(path: Path, rules: LabelRules, fmt: str) -> ParsedTranscript:
     lines = [Line(start, line, heading=markdown_heading(line) is not None) for start, line in split_lines(text)]
     title = next((h for line in lines if line.heading and (h := markdown_heading(line.text))), path.stem)
     return ParsedTranscript(text, find_turns(lines, rules), path.name, fmt, title=title)
+
+
+def parse_txt(path: Path, rules: LabelRules) -> ParsedTranscript:
+    return parse_text(path, rules, "txt")
+
+
+def parse_md(path: Path, rules: LabelRules) -> ParsedTranscript:
+    return parse_text(path, rules, "md")

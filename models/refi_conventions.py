@@ -3,7 +3,8 @@
 Both ``exporters.refi_export`` and the REFI-QDA importer use them, so they live in the layer both may
 import: the names of the participant and timepoint variables on sources, how a choice attribute's choices
 and a Boolean travel, how a code's definition, inclusion, exclusion and example share one ``Description``,
-and the stable GUIDs derived for things that have no stored UUID (a timepoint set, a code's memo note...).
+the stable GUIDs derived for things that have no stored UUID (a timepoint set, a code's memo note...), and
+how another tool's names for people and waves become participant IDs and timepoint keys.
 """
 
 from __future__ import annotations
@@ -20,6 +21,8 @@ BOOLEAN_CHOICES = ["false", "true"]
 SECTION_LABELS = {"inclusion": "Inclusion", "exclusion": "Exclusion", "example": "Example"}
 
 _SECTION = re.compile(r"^(Inclusion|Exclusion|Example):[ \t]?", re.MULTILINE)
+_STUDY_ID_JUNK = re.compile(r"[^\w.\-]+")
+_TIMEPOINT_JUNK = re.compile(r"[\s/]+")
 
 
 class DescribedCode(Protocol):
@@ -55,3 +58,13 @@ def parse_description(text: str) -> dict[str, str]:
         key = label.lower()
         fields[key] = "\n\n".join(p for p in (fields[key], body.strip()) if p)
     return fields
+
+
+def study_id_from(value: str) -> str:
+    """A file's name for a person as a participant ID (letters, digits, ``.``, ``-``, ``_``)."""
+    return _STUDY_ID_JUNK.sub("_", value.strip()).strip("_")[:100]
+
+
+def timepoint_key_from(value: str) -> str:
+    """A file's name for a wave as a timepoint key (no spaces or ``/``)."""
+    return _TIMEPOINT_JUNK.sub("_", value.strip()).strip("_")[:40]
