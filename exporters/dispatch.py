@@ -1,9 +1,10 @@
 """One entry point for every export, shared by ``waveqda export`` and the TUI.
 
-The output file's suffix and ``kind`` choose the writer; anything that does not fit (an unknown suffix, a
-kind that cannot be written in that format, a transcript report without a transcript) is a one-line
-``WaveqdaError`` before any work. Word, CSV and XLSX files are written beside the target under a temporary
-name and renamed into place, so a failed export never leaves a half-written file where the old one was.
+The output file's suffix and ``kind`` (both registered in ``exporters.kinds``) choose the writer; anything
+that does not fit (an unknown suffix, a kind that cannot be written in that format, a transcript report
+without a transcript) is a one-line ``WaveqdaError`` before any work. Word, CSV and XLSX files are written
+beside the target under a temporary name and renamed into place, so a failed export never leaves a
+half-written file where the old one was.
 """
 
 from __future__ import annotations
@@ -13,18 +14,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporters.filters import ExportFilters
+from exporters.kinds import DEFAULT_KIND, KINDS_BY_SUFFIX
 from exporters.word_common import Progress
 from models.errors import WaveqdaError
 from models.store import Project
-
-KINDS: dict[str, tuple[str, ...]] = {
-    ".docx": ("themes", "framework", "codebook", "transcript", "disagreements", "cards"),
-    ".csv": ("codings", "matrix", "disagreements"),
-    ".xlsx": ("codings", "matrix", "disagreements"),
-    ".qdpx": ("project",),
-    ".qdc": ("codebook",),
-}
-DEFAULT_KIND = {".docx": "themes", ".csv": "codings", ".xlsx": "codings", ".qdpx": "project", ".qdc": "codebook"}
 
 
 @dataclass
@@ -39,13 +32,13 @@ class ExportOptions:
 def check_request(out_path: Path, kind: str | None) -> str:
     """The kind to write (defaulted from the suffix), or a one-line error naming what would work."""
     suffix = out_path.suffix.lower()
-    if suffix not in KINDS:
-        raise WaveqdaError(
-            f"{out_path}: cannot export to {suffix or 'a file without a suffix'}; use one of {', '.join(KINDS)}"
-        )
+    if suffix not in KINDS_BY_SUFFIX:
+        known = ", ".join(KINDS_BY_SUFFIX)
+        raise WaveqdaError(f"{out_path}: cannot export to {suffix or 'a file without a suffix'}; use one of {known}")
     kind = kind or DEFAULT_KIND[suffix]
-    if kind not in KINDS[suffix]:
-        raise WaveqdaError(f"--kind {kind} cannot be written as {suffix}; for {suffix} use: {', '.join(KINDS[suffix])}")
+    kinds = KINDS_BY_SUFFIX[suffix]
+    if kind not in kinds:
+        raise WaveqdaError(f"--kind {kind} cannot be written as {suffix}; for {suffix} use: {', '.join(kinds)}")
     if not out_path.parent.is_dir():
         raise WaveqdaError(f"{out_path}: folder {out_path.parent} does not exist")
     return kind

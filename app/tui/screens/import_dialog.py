@@ -16,7 +16,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, DirectoryTree, Input, Label, Static
 
-SUFFIXES = {".docx", ".txt", ".md", ".vtt", ".srt", ".rtf", ".odt", ".csv"}
+from importers.formats import IMPORT_FORMATS, format_of
+
+# What can be imported: the registry ``waveqda import`` routes by (``importers.formats``), REFI-QDA included.
+SUFFIXES = ", ".join(f.suffix for f in IMPORT_FORMATS)
 
 
 class ImportDialog(ModalScreen[list[Path] | None]):
@@ -37,8 +40,8 @@ class ImportDialog(ModalScreen[list[Path] | None]):
         with Vertical(classes="dialog dialog-wide dialog-tall", id="import-dialog"):
             yield Label("Import interview files", classes="dialog-title")
             yield Static(
-                "Name files like P07_T2.docx (participant, timepoint). Space marks a file or "
-                "folder; ctrl+s imports. Or type a path and press Enter.",
+                f"Name files like P07_T2.docx (participant, timepoint). Imports {SUFFIXES}. Space marks a "
+                "file or folder; ctrl+s imports. Or type a path and press Enter.",
                 classes="dialog-help",
             )
             yield Input(placeholder="Type or paste a file or folder path, Enter to mark it", id="import-path")
@@ -56,6 +59,9 @@ class ImportDialog(ModalScreen[list[Path] | None]):
         path = path.expanduser()
         if not path.exists():
             self.notify(f"{path}: no such file or folder", severity="error")
+            return
+        if path.is_file() and format_of(path) is None:
+            self.notify(f"{path.name}: not a file waveqda imports ({SUFFIXES})", severity="error")
             return
         if path in self.marked:
             self.marked.remove(path)
