@@ -84,11 +84,12 @@ def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Pat
 
         return lambda p, out, f, progress: export_codebook(p, out, f, large, progress)
     if kind == "transcript":
-        if not options.transcript:
+        transcript = options.transcript
+        if not transcript:
             raise WaveqdaError("--kind transcript needs --transcript, e.g. --transcript P07/T2")
         from exporters.word_transcript import export_transcript
 
-        return lambda p, out, f, progress: export_transcript(p, out, f, options.transcript, large, progress)
+        return lambda p, out, f, progress: export_transcript(p, out, f, transcript, large, progress)
     if kind == "cards":
         from exporters.word_cards import export_cards
 

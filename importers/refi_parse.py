@@ -11,7 +11,7 @@ from __future__ import annotations
 import io
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from importers.refi_safety import SafeArchive, check_nested_zip, parse_xml, read_xml_file, unsafe_name_reason
 from models.errors import ImportRefused
@@ -274,8 +274,8 @@ def reference_problems(doc: RefiDocument) -> list[str]:
             check("note", ref, doc.notes, f"set {item.name!r}")
     for note in doc.project_notes:
         check("note", note, doc.notes, "the project")
-    for note in doc.notes.values():
-        check("user", note.user, doc.users, f"note {note.name!r}")
+    for refi_note in doc.notes.values():
+        check("user", refi_note.user, doc.users, f"note {refi_note.name!r}")
     return problems
 
 
@@ -355,10 +355,8 @@ def _read_ref(ref: str, archive: SafeArchive | None, file: Path, where: str) -> 
         raise ImportRefused(f"{file.name}: {where}: unsafe path {ref!r} ({why})")
     if scheme.lower() == "relative":
         return _read_beside(file, name, where)
-    entry = None
-    if archive is not None:
-        entry = archive.find(f"sources/{name}") or archive.find(name)
-    if entry is None:
+    entry = (archive.find(f"sources/{name}") or archive.find(name)) if archive is not None else None
+    if archive is None or entry is None:
         raise ImportRefused(f"{file.name}: {where}: file {ref!r} is missing from the archive")
     return archive.read(entry)
 
@@ -402,6 +400,7 @@ def docx_text(data: bytes, label: str) -> str:
     try:
         body = docx.Document(io.BytesIO(data)).element.body
         paragraphs = [p for p in body.iter(qn("w:p")) if next(p.iterancestors(qn("w:p")), None) is None]
-        return "\n".join(Paragraph(p, None).text for p in paragraphs)
+        # a paragraph's text needs no parent (python-docx types it as required)
+        return "\n".join(Paragraph(p, cast(Any, None)).text for p in paragraphs)
     except DOCX_ERRORS as exc:
         raise ImportRefused(f"{label}: not a readable Word document ({exc})") from exc

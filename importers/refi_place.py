@@ -107,10 +107,11 @@ class Placer:
     def place(self, source: RefiSource) -> Placement:
         mapped = self.mapping.get(source.guid)
         if mapped is not None:
-            participant, _, timepoint = mapped.partition("/")
-            if not participant.strip() or not timepoint.strip() or "/" in timepoint:
+            mapped_participant, _, mapped_timepoint = mapped.partition("/")
+            if not mapped_participant.strip() or not mapped_timepoint.strip() or "/" in mapped_timepoint:
                 raise WaveqdaError(f"--map-source {source.name}={mapped}: give PARTICIPANT/TIMEPOINT, e.g. P01/T1")
-            return Placement(participant.strip(), self._timepoint(timepoint, "--map-source"), "--map-source")
+            timepoint_key = self._timepoint(mapped_timepoint, "--map-source")
+            return Placement(mapped_participant.strip(), timepoint_key, "--map-source")
         participant, p_how = self._participant(source)
         timepoint, t_how = self._timepoint_of(source)
         if participant is None or timepoint is None:
@@ -193,11 +194,11 @@ class Placer:
             if not key:
                 raise WaveqdaError(f"{origin}: empty timepoint")
             return key
-        key = self.timepoint_named(value)
-        if key is None:
+        found = self.timepoint_named(value)
+        if found is None:
             valid = ", ".join(key for key, _label in self.known)
             raise WaveqdaError(f"{origin}: unknown timepoint {value!r}; this project's timepoints are: {valid}")
-        return key
+        return found
 
 
 def new_project_timepoints(doc: RefiDocument, placements: dict[str, Placement]) -> list[tuple[str, str]]:

@@ -25,7 +25,7 @@ from sqlalchemy.orm import Session
 
 from models import journal
 from models.coding import combine, join_memos, keep_as_project_memos
-from models.schema import Coding, MergeBaseline
+from models.schema import Coding, MergeBaseline, table_of
 
 CODING_FIELDS = ("span", "code", "memo", "key_quote", "status")
 MEMO_FIELDS = ("title", "text")
@@ -116,7 +116,7 @@ def write_baselines(
 ) -> None:
     """Store what this merge saw (``new``: uuid -> (source image, target image)) and forget ``drop``, with
     set-based statements journalled by hand (a merge can remember tens of thousands of rows)."""
-    table = MergeBaseline.__table__
+    table = table_of(MergeBaseline)
     buffer: journal.ChangeBuffer | None = session.info.get(journal.BUFFER_KEY)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -228,7 +228,7 @@ def delete_codings(session: Session, ids: list[int]) -> None:
     session.flush()
 
 
-def apply_updates(session: Session, model: type, updates: dict[int, dict[str, Any]], to_columns: Callable) -> None:
+def apply_updates(session: Session, model: type[Any], updates: dict[int, dict[str, Any]], to_columns: Callable) -> None:
     """Write resolved fields into existing target rows through the ORM (journalled)."""
     if not updates:
         return

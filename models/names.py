@@ -630,10 +630,11 @@ def redact(project: Project, actor: str, apply: bool = False) -> RedactionPlan:
             after = {"text": new_text, "sha256": text_sha256(new_text), "word_count": _words(new_text)}
             session.execute(update(Transcript).where(Transcript.id == transcript.id).values(**after))
             buffer.add("transcripts", {"id": transcript.id}, before, after)
-            for model in (Turn, Sentence):
+            models: tuple[type[Any], ...] = (Turn, Sentence)
+            for model in models:
                 for row in session.scalars(select(model).where(model.transcript_id == transcript.id)):
-                    old = {"start": row.start, "end": row.end}
-                    new = dict(zip(("start", "end"), offsets.span(row.start, row.end), strict=True))
+                    old: dict[str, Any] = {"start": row.start, "end": row.end}
+                    new: dict[str, Any] = dict(zip(("start", "end"), offsets.span(row.start, row.end), strict=True))
                     if model is Turn:  # a speaker label is a name too ("Sandra:")
                         old["speaker"], new["speaker"] = row.speaker, replacer.replace(row.speaker)
                     changed = {k: v for k, v in new.items() if v != old[k]}

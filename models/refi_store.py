@@ -310,7 +310,7 @@ class RefiWriter:
             self.report.not_carried.append(f"case {case.name!r} spans several participants: its values were skipped")
             return None
         if owners:
-            participant = self.session.get(Participant, owners.pop())
+            participant = self.session.get_one(Participant, owners.pop())
         else:
             study_id = study_id_from(case.name)
             if not study_id:

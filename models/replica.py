@@ -11,8 +11,9 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from models.schema import new_uuid
@@ -50,7 +51,10 @@ def _store(session: Session, value: dict) -> None:
     import json
 
     payload = json.dumps(value)
-    updated = session.execute(text("UPDATE settings SET value = :v WHERE key = :k"), {"v": payload, "k": SETTING})
+    updated = cast(
+        CursorResult,
+        session.execute(text("UPDATE settings SET value = :v WHERE key = :k"), {"v": payload, "k": SETTING}),
+    )
     if updated.rowcount == 0:
         session.execute(text("INSERT INTO settings (key, value) VALUES (:k, :v)"), {"v": payload, "k": SETTING})
 

@@ -149,6 +149,7 @@ def upgrade(engine: Engine, url: str, revision: str = "head") -> None:
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         raw = conn.connection.driver_connection  # outside any transaction: SQLite ignores it inside one
+        assert raw is not None  # an open connection has its driver's connection
         if sqlite:
             raw.execute("PRAGMA foreign_keys=OFF")
         try:

@@ -164,9 +164,10 @@ def _meeting(first: Segment, second: Segment) -> SegmentPair | None:
     start, end = max(first.start, second.start), min(first.end, second.end)
     overlap = (start, end) if start < end else None
     shared: list[int] = []
-    if first.turn_index is not None and second.turn_index is not None:
-        low = max(first.turn_index, second.turn_index)
-        high = min(first.last_turn_index, second.last_turn_index)  # type: ignore[type-var]
+    turns = (first.turn_index, second.turn_index, first.last_turn_index, second.last_turn_index)
+    if turns[0] is not None and turns[1] is not None and turns[2] is not None and turns[3] is not None:
+        low = max(turns[0], turns[1])
+        high = min(turns[2], turns[3])
         shared = list(range(low, high + 1))
     if overlap is None and not shared:
         return None

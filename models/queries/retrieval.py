@@ -118,6 +118,8 @@ def _segments_of(
     last_turn = len(t_starts) - 1
     s_starts, s_ends = sentence_bounds if sentence_bounds else ([], [])
     out = []
+    turn_index: int | None
+    last_turn_index: int | None
     for cid, uuid, tid, code_id, coder_id, start, end, memo, key_quote, status in rows:
         if turns is not None and last_turn >= 0:
             first = bisect_right(t_ends, start)

@@ -7,7 +7,7 @@ from __future__ import annotations
 import gc
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import Select
 from sqlalchemy.orm import Session
@@ -48,7 +48,7 @@ def driver_rows(session: Session, stmt: Select) -> list[tuple[Any, ...]]:
     cursor = connection.connection.cursor()
     try:
         cursor.execute(str(compiled), values)
-        return cursor.fetchall()
+        return cast(list[tuple[Any, ...]], cursor.fetchall())  # sqlite3 returns a list of tuples
     finally:
         cursor.close()
 

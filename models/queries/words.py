@@ -11,8 +11,9 @@ import threading
 from array import array
 from bisect import bisect_left
 from collections import OrderedDict
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from itertools import accumulate
+from typing import cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -116,7 +117,9 @@ def _classify_non_ascii(error: UnicodeEncodeError) -> tuple[bytes, int]:
     return b"".join(out), error.end
 
 
-codecs.register_error("waveqda.word_class", _classify_non_ascii)
+# typeshed types error handlers for any UnicodeError; this one is only ever given encode errors
+_ErrorHandler = Callable[[UnicodeError], tuple[str | bytes, int]]
+codecs.register_error("waveqda.word_class", cast(_ErrorHandler, _classify_non_ascii))
 
 
 def _word_start_bits(text: str) -> int:
