@@ -13,6 +13,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
+from importers.encoding import decode
 from importers.refi_safety import SafeArchive, check_nested_zip, parse_xml, read_xml_file, unsafe_name_reason
 from models.errors import ImportRefused
 from models.refi_document import (
@@ -375,16 +376,9 @@ def _read_beside(file: Path, name: str, where: str) -> bytes:
 
 def _decode(data: bytes, label: str) -> tuple[str, str]:
     """Text with the BOM removed and line ends kept (the offset convention may count them), and the encoding
-    read: the BOM's, else UTF-8, else Windows-1252 (what older Windows tools write)."""
-    from importers.text_reader import bom_codec
-
-    codec = bom_codec(data)
-    for candidate in [codec] if codec else ["utf-8", "cp1252"]:
-        try:
-            return data.decode(candidate).removeprefix("\ufeff"), candidate.removesuffix("-sig")
-        except UnicodeDecodeError:
-            continue
-    raise ImportRefused(f"{label}: cannot be decoded as {codec or 'UTF-8 or Windows-1252'} text")
+    read: the BOM's, else UTF-8, else as ``importers.encoding`` detects it (older Windows tools write their
+    code page), or refused."""
+    return decode(data, label)
 
 
 def docx_text(data: bytes, label: str) -> str:
