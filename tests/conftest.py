@@ -34,13 +34,15 @@ def require_tool(name: str) -> str:
     pytest.skip(message)
 
 
-def require_shared() -> Path:
-    """``../shared`` beside the checkout: skipped when missing outside CI, a failure in CI."""
-    if SHARED.is_dir():
-        return SHARED
+def require_shared(*parts: str) -> Path:
+    """``../shared`` beside the checkout, or a file or folder in it (``require_shared("refi-qda", "samples",
+    "x.qdpx")``): skipped when missing outside CI, a failure in CI (CI lays ``shared/`` beside the clone)."""
+    found = SHARED.joinpath(*parts)
+    if found.exists():
+        return found
     if in_ci():
-        pytest.fail(f"WAVEQDA_CI=1 but {SHARED} is missing")
-    pytest.skip(f"{SHARED} is missing")
+        pytest.fail(f"WAVEQDA_CI=1 but {found} is missing (shared/ must sit beside the clone)")
+    pytest.skip(f"{found} is missing (shared/ must sit beside the clone)")
 
 
 def make_parsed(turns: list[tuple[str, str]], name: str = "synthetic.txt") -> ParsedTranscript:
