@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
-    app.command("import")(import_command)
+    app.command("import", help=_import_help())(import_command)
     app.command("transcripts")(transcripts)
     app.command("show")(show)
     app.command("participants")(participants)
@@ -28,6 +28,14 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.command("backup")(backup)
     app.command("check")(check)
+
+
+def _import_help() -> str:
+    """``waveqda import``'s help, with the formats from the registry ``importers.formats`` (as the workspace)."""
+    from importers.formats import IMPORT_FORMATS
+
+    formats = "; ".join(f"{f.suffix} ({f.label})" for f in IMPORT_FORMATS)
+    return f"Import transcripts, or a REFI-QDA project or codebook, into the project.\n\nFormats: {formats}."
 
 
 def init(
@@ -81,7 +89,7 @@ def import_command(
     ),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Import transcripts (.docx, .txt, .md, .vtt, .srt) or a REFI-QDA project/codebook (.qdpx, .qdc)."""
+    """Import transcripts or a REFI-QDA project or codebook (help text: ``_import_help``)."""
     from app.commands.exchange import parse_mappings, print_report
     from importers.batch import RefiOptions, import_paths
     from importers.formats import is_refi
