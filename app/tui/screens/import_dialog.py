@@ -6,6 +6,7 @@ path is quicker for everyone else. File names say who and when (``P07_T2.docx``)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -14,7 +15,7 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DirectoryTree, Input, Label, Static
+from textual.widgets import Button, Checkbox, DirectoryTree, Input, Label, Static
 
 from importers.formats import IMPORT_FORMATS, format_of
 
@@ -22,8 +23,18 @@ from importers.formats import IMPORT_FORMATS, format_of
 SUFFIXES = ", ".join(f.suffix for f in IMPORT_FORMATS)
 
 
-class ImportDialog(ModalScreen[list[Path] | None]):
-    """Choose files and folders to import; returns the chosen paths."""
+@dataclass(frozen=True)
+class ImportRequest:
+    """What to import: the marked paths, and what ``waveqda import`` takes as ``--timepoint`` and (for a
+    REFI-QDA project whose sources do not say who they are) ``--participant-from-name``."""
+
+    paths: list[Path]
+    timepoint: str | None = None
+    participant_from_name: bool = False
+
+
+class ImportDialog(ModalScreen[ImportRequest | None]):
+    """Choose files and folders to import; returns them with the import's options."""
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel"),
@@ -47,6 +58,9 @@ class ImportDialog(ModalScreen[list[Path] | None]):
             yield Input(placeholder="Type or paste a file or folder path, Enter to mark it", id="import-path")
             yield DirectoryTree(str(self.start), id="import-tree")
             yield Static(id="import-marked")
+            with Horizontal(id="import-options"):
+                yield Input(placeholder="Timepoint for all files (optional), e.g. T1", id="import-timepoint")
+                yield Checkbox("REFI-QDA: participant from source name", id="import-names")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Import marked (ctrl+s)", id="start", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
@@ -101,7 +115,9 @@ class ImportDialog(ModalScreen[list[Path] | None]):
         if not self.marked:
             self.notify("Mark files or folders first (space)", severity="warning")
             return
-        self.dismiss(list(self.marked))
+        timepoint = self.query_one("#import-timepoint", Input).value.strip() or None
+        from_names = self.query_one("#import-names", Checkbox).value
+        self.dismiss(ImportRequest(list(self.marked), timepoint, from_names))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":
