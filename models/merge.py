@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from models import journal, merge_rows, project_file, replica, search_index
+from models import journal, merge_rows, project_file, replica, search_index, tombstones
 from models.codes import CodeTree, split_path
 from models.errors import WaveqdaError
 from models.naming import cleaned_name
@@ -81,6 +81,7 @@ class MergeReport:
     target: str
     dry_run: bool
     sources: list[SourceReport] = field(default_factory=list)
+    fresh: bool = False  # the target file was created by this merge
 
     @property
     def changed(self) -> bool:
@@ -128,6 +129,8 @@ class MergeReport:
                 )
         if not self.changed:
             out.append("Nothing new to merge.")
+        elif self.fresh and not self.dry_run:
+            out.append(f"{self.target} is a new file: to undo this merge, delete it.")
         return out
 
 
@@ -259,7 +262,7 @@ def merge_projects(
             created = True
         try:
             return _merge_into(
-                project, opened, [str(s) for s in sources], actor, dry_run, mapping, accept_fuzzy, threshold
+                project, opened, [str(s) for s in sources], actor, dry_run, mapping, accept_fuzzy, threshold, created
             )
         finally:
             project.close()
@@ -281,11 +284,14 @@ def _merge_into(
     mapping: dict[tuple[str, ...], str],
     accept_fuzzy: bool,
     threshold: float,
+    fresh: bool = False,
 ) -> MergeReport:
-    report = MergeReport(str(project.path or project.url), dry_run)
+    """``fresh``: the target was created for this merge; its rows are not journalled one by one (undoing
+    the merge means deleting the new file), which halves the cost of the team lead's usual first merge."""
+    report = MergeReport(str(project.path or project.url), dry_run, fresh=fresh)
     summary = "Merged " + ", ".join(Path(n).name for n in names)
     try:
-        with project.change(actor, "project.merge", summary) as session:
+        with project.change(actor, "project.merge", summary, undoable=not fresh) as session:
             for source, name in zip(sources, names, strict=True):
                 source_report = SourceReport(name)
                 report.sources.append(source_report)
@@ -316,7 +322,8 @@ class SourceMerge:
         self.t, self.s, self.report = target, source, report
         self.mapping, self.accept_fuzzy, self.threshold = mapping, accept_fuzzy, threshold
         self.count = report.counts
-        self.buffer: journal.ChangeBuffer = target.info[journal.BUFFER_KEY]
+        # None when the merge fills a brand-new file: nothing to undo there but the file itself
+        self.buffer: journal.ChangeBuffer | None = target.info.get(journal.BUFFER_KEY)
         self.timepoint_map: dict[int, int] = {}
         self.coder_map: dict[int, int] = {}
         self.participant_map: dict[int, int] = {}
@@ -330,6 +337,14 @@ class SourceMerge:
         # may now overlap and must be combined.
         self.groups: set[tuple[int, int, int]] = set()
         self.coding_seen: dict[str, dict[str, Any]] = {}
+        self.dropped_baselines: set[str] = set()
+        self.dropped_memo_baselines: set[str] = set()
+        # what changed in the target during this merge (uuids of added rows, ids of updated, combined or
+        # deleted ones), and the baselines and target rows as the merge found them, per kind
+        self.dirty: dict[str, set[str]] = {"coding": set(), "memo": set()}
+        self.dirty_ids: dict[str, set[int]] = {"coding": set(), "memo": set()}
+        self.baselines: dict[str, dict[str, merge_rows.Baseline]] = {}
+        self.targets: dict[str, dict[str, Any]] = {}
         self._earlier: dict[tuple[str, ...], str] | None = None
         self.memo_seen: dict[str, dict[str, Any]] = {}
 
@@ -342,9 +357,10 @@ class SourceMerge:
         self.merge_codings()
         self.merge_memos()
         # after the memos: combining moves the notes attached to absorbed codings
-        absorbed = merge_rows.union_overlaps(self.t, self.groups)
-        if absorbed:
-            self.count["codings.combined"] += absorbed
+        combined = merge_rows.union_overlaps(self.t, self.groups)
+        self.dirty_ids["coding"].update(combined)
+        if combined:
+            self.count["codings.combined"] += len(combined) - len(self._survivors(combined))
         self.record_baselines()
         self.merge_history()
         self.t.flush()
@@ -620,7 +636,8 @@ class SourceMerge:
         )
         self.t.add(copy)
         self.t.flush()
-        self.buffer.add("transcripts", {"id": copy.id}, None, journal.row_image(copy))
+        if self.buffer is not None:
+            self.buffer.add("transcripts", {"id": copy.id}, None, journal.row_image(copy))
         for model in (Turn, Sentence):  # one executemany per table, journalled by hand
             table = table_of(model)
             names = [c.name for c in table.columns if c.name != "id"]
@@ -637,8 +654,9 @@ class SourceMerge:
             self.t.execute(insert(table), rows)
             # The transcript is new, so all its rows are these, and ids ascend in insertion order.
             ids = self.t.scalars(select(table.c.id).where(table.c.transcript_id == copy.id).order_by(table.c.id))
-            for row_id, row in zip(ids.all(), rows, strict=True):
-                self.buffer.add(table.name, {"id": row_id}, None, journal.image({"id": row_id, **row}))
+            if self.buffer is not None:
+                for row_id, row in zip(ids.all(), rows, strict=True):
+                    self.buffer.add(table.name, {"id": row_id}, None, journal.image({"id": row_id, **row}))
         search_index.reindex_transcript(self.t, copy.id)
         return copy
 
@@ -657,36 +675,46 @@ class SourceMerge:
         targets = {row["uuid"]: row for row in self.t.execute(select(table)).mappings()}
         baselines = merge_rows.load_baselines(self.t, self.replica, "coding")
         source_rows = self.s.execute(select(table.c.id, *(table.c[n] for n in columns)).order_by(table.c.id))
+        rows = list(source_rows.mappings())
+        # Deleted here (evidence: a tombstone in the target), with when: a coding deleted here stays deleted
+        # unless the coder changed it since.
+        deleted_here = merge_rows.tombstone_times(self.t, [r["uuid"] for r in rows if r["uuid"] not in targets])
         added: list[tuple[int, dict[str, Any]]] = []
         updates: dict[int, dict[str, Any]] = {}
         seen: dict[str, dict[str, Any]] = {}
-        for row in source_rows.mappings():
-            seen[row["uuid"]] = merge_rows.coding_image(row)
-            current = targets.get(row["uuid"])
-            baseline = baselines.get(row["uuid"])
+        for row in rows:
+            uuid = row["uuid"]
+            seen[uuid] = merge_rows.with_time(merge_rows.coding_image(row), row["updated_at"])
+            current = targets.get(uuid)
             if current is not None:
                 self.coding_map[row["id"]] = current["id"]
-                self._compare_coding(row, current, baseline, updates)
-            elif baseline is not None and baseline.source == seen[row["uuid"]]:
-                self.count["codings.kept_deleted"] += 1  # deleted here since the last merge, unchanged there
-            else:
-                if baseline is not None:
-                    self.report.conflicts.append(
-                        f"coding {self._label(row)}: deleted here but changed there since the last merge; restored"
-                    )
-                    self.count["codings.restored"] += 1
-                added.append((row["id"], self._new_coding(row)))
+                self._compare_coding(row, current, baselines.get(uuid), updates)
+                continue
+            if uuid in deleted_here:
+                if not merge_rows.changed_since(seen[uuid], baselines.get(uuid), deleted_here[uuid]):
+                    self.count["codings.kept_deleted"] += 1  # deleted here; not changed there since
+                    continue
+                self.report.conflicts.append(
+                    f"coding {self._label(row)}: deleted here but changed there since; restored for review"
+                )
+                self.count["codings.restored"] += 1
+            added.append((row["id"], self._new_coding(row)))
         if added:
-            self.t.execute(insert(table), [new for _source_id, new in added])
+            journal.insert_rows(self.t, table, [new for _source_id, new in added])
+            tombstones.unbury(self.t, [new["uuid"] for _source_id, new in added])
         new_ids = self._ids_by_uuid([new["uuid"] for _source_id, new in added])
         for source_id, new in added:
             row_id = new_ids[new["uuid"]]
             self.coding_map[source_id] = row_id
-            self.buffer.add("codings", {"id": row_id}, None, journal.image({"id": row_id, **new}))
+            self.dirty["coding"].add(new["uuid"])
+            if self.buffer is not None:
+                self.buffer.add("codings", {"id": row_id}, None, journal.image({"id": row_id, **new}))
             self.groups.add((new["transcript_id"], new["code_id"], new["coder_id"]))
         merge_rows.apply_updates(self.t, Coding, updates, self._coding_columns)
+        self.dirty_ids["coding"].update(updates)
         self._carry_source_deletions(baselines, seen, targets)
         self.coding_seen = seen
+        self.baselines["coding"], self.targets["coding"] = baselines, targets
 
     def _mapped_coding(self, row: Any) -> tuple[dict[str, Any], int, int]:
         """The source coding in the target's terms (code mapped, span re-anchored), with its transcript and
@@ -706,8 +734,9 @@ class SourceMerge:
         mapped, _transcript_id, _coder_id = self._mapped_coding(row)
         target = merge_rows.coding_image(current)
         source = merge_rows.coding_image(row)
-        newer = merge_rows._newer(row["updated_at"], current["updated_at"])
-        result = merge_rows.resolve(merge_rows.CODING_FIELDS, source, mapped, target, baseline, newer)
+        result = merge_rows.resolve(
+            merge_rows.CODING_FIELDS, source, mapped, target, baseline, row["updated_at"], current["updated_at"]
+        )
         if not result.take and not result.conflicts:
             self.count["codings.already_present"] += 1
             return
@@ -721,10 +750,10 @@ class SourceMerge:
         if result.changed:
             self.report.changes.append(f"coding {label}: {self._describe(result.changed, mapped, target)}")
         if result.conflicts:
-            how = "there" if newer else "here"
+            newer = merge_rows.stamp(row["updated_at"]) > merge_rows.stamp(current["updated_at"])
             self.report.conflicts.append(
                 f"coding {label}: {', '.join(result.conflicts)} changed on both sides since the last merge; "
-                f"memos joined, key-quote flags kept, otherwise the newer edit ({how}) kept"
+                f"memos joined, key-quote flags kept, otherwise the newer edit ({'there' if newer else 'here'}) kept"
             )
             self.count["codings.conflicts"] += 1
 
@@ -754,15 +783,17 @@ class SourceMerge:
     def _carry_source_deletions(
         self, baselines: dict[str, Any], seen: dict[str, dict[str, Any]], targets: dict[str, Any]
     ) -> None:
-        """Codings the last merge took from this file that the source has deleted since."""
+        """Codings the last merge took from this file that the source has deleted since (evidence: its
+        tombstone). A coding merely missing from the source is never removed: it may never have been there."""
+        missing = [uuid for uuid in baselines if uuid not in seen]
+        deleted_there = merge_rows.tombstone_times(self.s, missing)
         delete_ids: list[int] = []
-        for uuid, baseline in baselines.items():
-            if uuid in seen:
-                continue
+        for uuid in deleted_there:
             current = targets.get(uuid)
+            self.dropped_baselines.add(uuid)
             if current is None:
                 continue  # deleted on both sides
-            if merge_rows.coding_image(current) == baseline.target:
+            if merge_rows.same_fields(merge_rows.coding_image(current), baselines[uuid].target):
                 delete_ids.append(current["id"])
                 self.report.changes.append(f"coding #{current['id']}: deleted there since the last merge; removed")
             else:
@@ -771,6 +802,7 @@ class SourceMerge:
                 )
                 self.count["codings.conflicts"] += 1
         merge_rows.delete_codings(self.t, delete_ids)
+        self.dirty_ids["coding"].update(delete_ids)
         if delete_ids:
             self.count["codings.removed"] += len(delete_ids)
 
@@ -838,20 +870,23 @@ class SourceMerge:
 
     def merge_memos(self) -> None:
         """Memos by UUID, three-way like codings: new ones added, edits since the last merge carried, a memo
-        deleted there (and unchanged here) removed; both sides' texts are kept when both edited."""
+        deleted there (its tombstone, and unchanged here) removed; both sides' texts are kept when both edited."""
         targets = {row["uuid"]: row for row in self.t.execute(select(Memo.__table__)).mappings()}
         baselines = merge_rows.load_baselines(self.t, self.replica, "memo")
+        rows = list(self.s.execute(select(Memo.__table__).order_by(Memo.id)).mappings())
+        deleted_here = merge_rows.tombstone_times(self.t, [m["uuid"] for m in rows if m["uuid"] not in targets])
         seen: dict[str, dict[str, Any]] = {}
         updates: dict[int, dict[str, Any]] = {}
-        for memo in self.s.execute(select(Memo.__table__).order_by(Memo.id)).mappings():
+        for memo in rows:
             image = merge_rows.memo_image(memo)
-            seen[memo["uuid"]] = image
+            seen[memo["uuid"]] = merge_rows.with_time(image, memo["updated_at"])
             current = targets.get(memo["uuid"])
             baseline = baselines.get(memo["uuid"])
             if current is not None:
-                newer = merge_rows._newer(memo["updated_at"], current["updated_at"])
                 target = merge_rows.memo_image(current)
-                result = merge_rows.resolve(merge_rows.MEMO_FIELDS, image, image, target, baseline, newer)
+                result = merge_rows.resolve(
+                    merge_rows.MEMO_FIELDS, image, image, target, baseline, memo["updated_at"], current["updated_at"]
+                )
                 if result.take:
                     updates[current["id"]] = result.take
                     self.count["memos.updated"] += 1
@@ -861,25 +896,31 @@ class SourceMerge:
                         f"memo {memo['title'] or current['id']!r}: edited on both sides; both texts kept"
                     )
                 continue
-            if baseline is not None and baseline.source == image:
-                continue  # deleted here since the last merge
+            uuid = memo["uuid"]
+            if uuid in deleted_here and not merge_rows.changed_since(seen[uuid], baseline, deleted_here[uuid]):
+                continue  # deleted here, not changed there since
             self._add_memo(memo)
         merge_rows.apply_updates(self.t, Memo, updates, dict)
+        self.dirty_ids["memo"].update(updates)
+        missing = [uuid for uuid in baselines if uuid not in seen]
         removed = []
-        for uuid, baseline in baselines.items():
+        for uuid in merge_rows.tombstone_times(self.s, missing):
             current = targets.get(uuid)
-            if uuid in seen or current is None:
+            self.dropped_memo_baselines.add(uuid)
+            if current is None:
                 continue
-            if merge_rows.memo_image(current) == baseline.target:
+            if merge_rows.same_fields(merge_rows.memo_image(current), baselines[uuid].target):
                 removed.append(current["id"])
             else:
                 self.report.conflicts.append(f"memo {current['title'] or current['id']!r}: deleted there; kept")
         for deleted in self.t.scalars(select(Memo).where(Memo.id.in_(removed))):
             self.t.delete(deleted)
+        self.dirty_ids["memo"].update(removed)
         if removed:
             self.count["memos.removed"] += len(removed)
         self.t.flush()
         self.memo_seen = seen
+        self.baselines["memo"], self.targets["memo"] = baselines, targets
 
     def _add_memo(self, memo: Any) -> None:
         target_id = self._target_id(memo["target_type"], memo["target_id"])
@@ -900,24 +941,44 @@ class SourceMerge:
                 **({"uuid": uuid} if uuid else {}),
             )
         )
+        self.dirty["memo"].add(memo["uuid"])
         self.count["memos.added"] += 1
 
     def record_baselines(self) -> None:
-        """Remember what this merge saw of each coding and memo from this file, and what the target holds now."""
+        """Remember what this merge saw of each coding and memo from this file, and what the target holds now.
+        Baselines are only ever dropped for rows the source deleted (never for rows merely missing from it:
+        another file with the same replica id may have sent them). Only rows this merge touched are read
+        again; the others are as they were when the merge began."""
         self.t.flush()
-        for kind, model, seen, image in (
-            ("coding", Coding, self.coding_seen, merge_rows.coding_image),
-            ("memo", Memo, self.memo_seen, merge_rows.memo_image),
+        for kind, model, seen, image, dropped in (
+            ("coding", Coding, self.coding_seen, merge_rows.coding_image, self.dropped_baselines),
+            ("memo", Memo, self.memo_seen, merge_rows.memo_image, self.dropped_memo_baselines),
         ):
-            old = merge_rows.load_baselines(self.t, self.replica, kind)
-            now: dict[str, dict[str, Any]] = {}
-            uuids = list(seen)
             table = model.__table__
-            for chunk in journal.chunks(uuids):
+            at_start = self.targets[kind]
+            dirty = self.dirty[kind] | {uuid for uuid, row in at_start.items() if row["id"] in self.dirty_ids[kind]}
+            now: dict[str, Any] = {uuid: row for uuid, row in at_start.items() if uuid in seen and uuid not in dirty}
+            wanted = [uuid for uuid in seen if uuid in dirty or uuid not in at_start]
+            for chunk in journal.chunks(wanted):
                 for row in self.t.execute(select(table).where(table.c.uuid.in_(chunk))).mappings():
-                    now[row["uuid"]] = image(row)
-            new = {uuid: (source, now.get(uuid, {})) for uuid, source in seen.items()}
-            merge_rows.write_baselines(self.t, self.replica, kind, old, new, drop=set(old) - set(seen))
+                    now[row["uuid"]] = row
+            new = {
+                uuid: (
+                    merge_rows.encode(kind, source),
+                    merge_rows.encode(kind, merge_rows.with_time(image(now[uuid]), now[uuid]["updated_at"]))
+                    if uuid in now
+                    else "[]",
+                )
+                for uuid, source in seen.items()
+            }
+            merge_rows.write_baselines(self.t, self.replica, kind, self.baselines[kind], new, drop=dropped)
+
+    def _survivors(self, ids: set[int]) -> set[int]:
+        """Of these coding ids, the ones still present (the kept side of each combination)."""
+        found: set[int] = set()
+        for chunk in journal.chunks(list(ids)):
+            found.update(self.t.scalars(select(Coding.id).where(Coding.id.in_(chunk))))
+        return found
 
     def merge_history(self) -> None:
         """The source's audit trail, as read-only entries (never replayed), each event once: events are known

@@ -14,13 +14,14 @@ Every change is made through the ORM or journalled by hand, so the merge stays o
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from models import journal
@@ -40,15 +41,31 @@ class Resolution:
     conflicts: list[str]  # fields both sides changed (or that differ with no baseline)
 
 
-def _newer(source_at: Any, target_at: Any) -> bool:
-    """Whether the source's edit is newer (times compare as ISO text, as SQLite returns them)."""
-    return _stamp(source_at) > _stamp(target_at)
-
-
-def _stamp(value: Any) -> str:
+def stamp(value: Any) -> str:
+    """A time as comparable text (naive UTC ISO, as SQLite returns times and as images store them)."""
     if isinstance(value, datetime):
-        return journal.image({"v": value})["v"]
-    return str(value or "")
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat()
+    return str(value or "").replace(" ", "T")
+
+
+def with_time(image: dict[str, Any], at: Any) -> dict[str, Any]:
+    """An image with the row's last edit time (``at``): the evidence that a side changed a row since."""
+    return {**image, "at": stamp(at)}
+
+
+def same_fields(image: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Whether a row's fields equal a stored image's (its edit time aside)."""
+    return all(stored.get(key) == value for key, value in image.items() if key != "at")
+
+
+def changed_since(image: dict[str, Any], baseline: Baseline | None, deleted_at: Any) -> bool:
+    """Whether a source row changed after the target deleted it: its fields differ from what the last merge
+    saw (or no merge saw it) and its edit time is after the deletion."""
+    if baseline is not None and same_fields(image, baseline.source):
+        return False
+    return image.get("at", "") > stamp(deleted_at)
 
 
 def combine_value(field: str, target: Any, source: Any, source_newer: bool) -> Any:
@@ -68,21 +85,30 @@ def resolve(
     source: dict[str, Any],
     mapped: dict[str, Any],
     target: dict[str, Any],
-    baseline: MergeBaseline | None,
-    source_newer: bool,
+    baseline: Baseline | None,
+    source_at: Any,
+    target_at: Any,
 ) -> Resolution:
     """Field by field: ``source`` and the baseline's source image are in the source's terms, ``mapped`` is
-    the source's row in the target's terms (ids mapped, span re-anchored), ``target`` the target's row."""
+    the source's row in the target's terms (ids mapped, span re-anchored), ``target`` the target's row.
+
+    A side changed a field since the last merge when the field differs from the baseline's image of that
+    side and (for the source) the row was edited after that image: a file that merely carries an older
+    version (a copy of the same master) is not a change. Without a baseline the newer edit wins and the
+    difference is reported.
+    """
     take: dict[str, Any] = {}
     changed: list[str] = []
     conflicts: list[str] = []
+    source_newer = stamp(source_at) > stamp(target_at)
     for field in fields:
         if mapped[field] == target[field]:
             continue
         if baseline is None:
-            source_changed, target_changed = True, True
+            source_changed, target_changed = source_newer, True
         else:
-            source_changed = source[field] != baseline.source.get(field)
+            later = stamp(source_at) > str(baseline.source.get("at", ""))
+            source_changed = later and source[field] != baseline.source.get(field)
             target_changed = target[field] != baseline.target.get(field)
         if source_changed and not target_changed:
             take[field] = mapped[field]
@@ -95,27 +121,84 @@ def resolve(
     return Resolution(take, changed, conflicts)
 
 
+def tombstone_times(session: Session, uuids: Iterable[str]) -> dict[str, Any]:
+    """uuid -> when it was deleted, for those of ``uuids`` that have a tombstone in this session's project."""
+    from models.schema import Tombstone
+
+    uuids = list(uuids)
+    found: dict[str, Any] = {}
+    for chunk in journal.chunks(uuids):
+        rows = session.execute(select(Tombstone.uuid, Tombstone.deleted_at).where(Tombstone.uuid.in_(chunk)))
+        found.update(rows.tuples().all())
+    return found
+
+
 # --- baselines -----------------------------------------------------------------------------------------
 
 
-def load_baselines(session: Session, replica: str, kind: str) -> dict[str, MergeBaseline]:
-    rows = session.scalars(select(MergeBaseline).where(MergeBaseline.replica == replica, MergeBaseline.kind == kind))
-    found = {row.uuid: row for row in rows}
-    for row in found.values():
-        session.expunge(row)  # read-only snapshots; writes go through ``write_baselines``
-    return found
+class Baseline:
+    """One row of ``merge_baselines``, decoded only when a merge needs to look inside it (most rows are only
+    compared as text)."""
+
+    __slots__ = ("kind", "source_text", "target_text", "_source", "_target")
+
+    def __init__(self, kind: str, source_text: str, target_text: str) -> None:
+        self.kind, self.source_text, self.target_text = kind, source_text, target_text
+        self._source: dict[str, Any] | None = None
+        self._target: dict[str, Any] | None = None
+
+    @property
+    def source(self) -> dict[str, Any]:
+        if self._source is None:
+            self._source = decode(self.kind, self.source_text)
+        return self._source
+
+    @property
+    def target(self) -> dict[str, Any]:
+        if self._target is None:
+            self._target = decode(self.kind, self.target_text)
+        return self._target
+
+
+IMAGE_KEYS = {
+    "coding": ("span", "code", "memo", "key_quote", "status", "at"),
+    "memo": ("title", "text", "at"),
+}
+
+
+def encode(kind: str, image: dict[str, Any]) -> str:
+    """An image as the compact JSON list baselines store, in ``IMAGE_KEYS`` order ("[]" for no row)."""
+    if not image:
+        return "[]"
+    return json.dumps([image.get(key) for key in IMAGE_KEYS[kind]], separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(kind: str, text: str) -> dict[str, Any]:
+    values = json.loads(text)
+    return dict(zip(IMAGE_KEYS[kind], values, strict=False)) if values else {}
+
+
+def load_baselines(session: Session, replica: str, kind: str) -> dict[str, Baseline]:
+    table = MergeBaseline.__table__
+    rows = session.execute(
+        select(table.c.uuid, table.c.source, table.c.target).where(table.c.replica == replica, table.c.kind == kind)
+    )
+    return {uuid: Baseline(kind, source, target) for uuid, source, target in rows}
 
 
 def write_baselines(
     session: Session,
     replica: str,
     kind: str,
-    old: dict[str, MergeBaseline],
-    new: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+    old: dict[str, Baseline],
+    new: dict[str, tuple[str, str]],
     drop: Iterable[str],
 ) -> None:
-    """Store what this merge saw (``new``: uuid -> (source image, target image)) and forget ``drop``, with
-    set-based statements journalled by hand (a merge can remember tens of thousands of rows)."""
+    """Store what this merge saw (``new``: uuid -> (source image text, target image text)) where it differs
+    from ``old``, and forget ``drop``, with set-based statements journalled by hand when the change is
+    undoable (a merge can remember tens of thousands of rows)."""
+    from sqlalchemy import bindparam
+
     table = table_of(MergeBaseline)
     buffer: journal.ChangeBuffer | None = session.info.get(journal.BUFFER_KEY)
     inserts: list[dict[str, Any]] = []
@@ -127,20 +210,14 @@ def write_baselines(
             inserts.append({**pk, "source": source, "target": target})
             if buffer is not None:
                 buffer.add(table.name, pk, None, {**pk, "source": source, "target": target})
-        elif before.source != source or before.target != target:
+        elif before.source_text != source or before.target_text != target:
             updates.append({"b_uuid": uuid, "source": source, "target": target})
             if buffer is not None:
-                buffer.add(
-                    table.name,
-                    pk,
-                    {"source": before.source, "target": before.target},
-                    {"source": source, "target": target},
-                )
+                was = {"source": before.source_text, "target": before.target_text}
+                buffer.add(table.name, pk, was, {"source": source, "target": target})
     if inserts:
-        session.execute(insert(table), inserts)
+        journal.insert_rows(session, table, inserts)
     if updates:
-        from sqlalchemy import bindparam
-
         stmt = (
             update(table)
             .where(table.c.replica == replica, table.c.kind == kind, table.c.uuid == bindparam("b_uuid"))
@@ -152,9 +229,9 @@ def write_baselines(
         session.execute(delete(table).where(table.c.replica == replica, table.c.kind == kind, table.c.uuid.in_(chunk)))
     if buffer is not None:
         for uuid in gone:
-            before = old[uuid]
             pk = {"replica": replica, "kind": kind, "uuid": uuid}
-            buffer.add(table.name, pk, {**pk, "source": before.source, "target": before.target}, None)
+            was = {**pk, "source": old[uuid].source_text, "target": old[uuid].target_text}
+            buffer.add(table.name, pk, was, None)
 
 
 # --- images ----------------------------------------------------------------------------------------------
@@ -178,11 +255,11 @@ def memo_image(row: Any) -> dict[str, Any]:
 # --- one coder's overlapping codings become one ------------------------------------------------------
 
 
-def union_overlaps(session: Session, groups: set[tuple[int, int, int]]) -> int:
+def union_overlaps(session: Session, groups: set[tuple[int, int, int]]) -> set[int]:
     """Combine each coder's codings of one code that overlap or touch, within the ``(transcript, code,
     coder)`` groups given, as applying a code does everywhere (the oldest coding is kept, memos joined,
-    flags kept). Returns how many codings were absorbed. Clusters are found on plain rows; only codings
-    that must combine are loaded as objects."""
+    flags kept). Returns the ids of the codings combined (kept and absorbed). Clusters are found on plain
+    rows; only codings that must combine are loaded as objects."""
     by_transcript: dict[int, set[tuple[int, int]]] = defaultdict(set)
     for transcript_id, code_id, coder_id in groups:
         by_transcript[transcript_id].add((code_id, coder_id))
@@ -208,14 +285,14 @@ def union_overlaps(session: Session, groups: set[tuple[int, int, int]]) -> int:
                 reach = max(reach, end)
         if len(current) > 1:
             clusters.append(current)
-    absorbed = 0
+    touched: set[int] = set()
     for ids in clusters:
         codings = sorted(session.scalars(select(Coding).where(Coding.id.in_(ids))), key=lambda c: c.id)
         keep, *others = codings
         combine(session, keep, others, keep.start, keep.end)
-        absorbed += len(others)
+        touched.update(ids)
     session.flush()
-    return absorbed
+    return touched
 
 
 def delete_codings(session: Session, ids: list[int]) -> None:

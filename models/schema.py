@@ -350,6 +350,21 @@ class NameCandidate(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
 
 
+class Tombstone(Base):
+    """The identity of a coding or memo that was deleted (by a change, or by undoing its creation).
+
+    Why: a merge must only carry a deletion it has evidence for; a row merely missing from a file may never
+    have been there (another coder's file). Kept like the event log, outside the undo journal: undoing a
+    deletion brings the row back and drops its tombstone (``models.journal``).
+    """
+
+    __tablename__ = "tombstones"
+    __table_args__ = (CheckConstraint("kind IN ('coding','memo')", name="kind"),)
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MergeBaseline(Base):
     """What the last merge saw of one coding or memo from one source file, and what the target then held.
 
@@ -365,5 +380,7 @@ class MergeBaseline(Base):
     replica: Mapped[str] = mapped_column(String(36), primary_key=True)
     kind: Mapped[str] = mapped_column(String(8), primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
-    source: Mapped[dict[str, Any]] = mapped_column(JSON)
-    target: Mapped[dict[str, Any]] = mapped_column(JSON)
+    # compact JSON text written and read by ``models.merge_rows`` itself: a merge compares tens of thousands
+    # of these, and text compares (and stays undecoded) far cheaper than JSON values
+    source: Mapped[str] = mapped_column(Text)
+    target: Mapped[str] = mapped_column(Text)
