@@ -1,7 +1,8 @@
 """What a REFI-QDA import reports: what it brought in, what it matched, and what it could not carry over.
 
-Filled by the placement (``importers.refi_place``) and the writer (``models.refi_store``); printed by the
-CLI as lines or, with ``--json``, as ``as_dict()`` (its keys are a contract).
+Made by ``importers.refi_import`` and filled by the writer (``models.refi_store``), which also carries over
+what the placement found (selections that do not fit, names that disagree); printed by the CLI as lines
+or, with ``--json``, as ``as_dict()`` (its keys are a contract).
 """
 
 from __future__ import annotations
