@@ -59,8 +59,8 @@ class ImportDialog(ModalScreen[ImportRequest | None]):
             yield DirectoryTree(str(self.start), id="import-tree")
             yield Static(id="import-marked")
             with Horizontal(id="import-options"):
-                yield Input(placeholder="Timepoint for all files (optional), e.g. T1", id="import-timepoint")
-                yield Checkbox("REFI-QDA: participant from source name", id="import-names")
+                yield Input(placeholder="Timepoint, e.g. T1", id="import-timepoint")
+                yield Checkbox("REFI-QDA: participant = source name", id="import-names")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Import marked (ctrl+s)", id="start", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
