@@ -419,8 +419,11 @@ def replay(session: Session, ev: Event, backwards: bool) -> None:
     changes = ev.changes or []
     src, dst = ("after", "before") if backwards else ("before", "after")
     session.flush()
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
         session.execute(_PRAGMA_DEFER)
+    elif dialect == "postgresql":  # the foreign keys are DEFERRABLE there (migration 0010)
+        session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
     present = _current_rows(session, changes, src)
     for change in changes:
         if not _matches(present.get(_row_key(change["table"], change["pk"])), change[src]):
