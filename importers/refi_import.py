@@ -26,7 +26,7 @@ from models.imports import import_settings
 from models.refi_document import RefiDocument
 from models.refi_report import ImportReport
 from models.refi_store import store_refi
-from models.store import Project, create_project, open_project, remove_database_files
+from models.store import Project, create_project, open_project, project_exists, remove_database_files
 
 __all__ = ["ImportReport", "PlacementOptions", "import_refi"]
 
@@ -60,22 +60,25 @@ def import_refi(
     if isinstance(project_path_or_project, Project):
         _import_into(project_path_or_project, doc, options, detections, report, actor, file)
         return report
-    target = Path(project_path_or_project)
-    if target.exists():
+    target = project_path_or_project  # a file path or a database URL
+    if project_exists(target):
         with open_project(target) as project:
-            report.project = str(target)
+            report.project = project.label
             _import_into(project, doc, options, detections, report, actor, file)
         return report
     if not create:
         raise WaveqdaError(f"{target}: no such project")
     placements = Placer(doc, options, None).place_all()
-    project = create_project(target, new_project_timepoints(doc, placements), doc.name or target.stem)
-    report.project, report.created = str(target), True
+    is_file = "://" not in str(target)
+    name = doc.name or (Path(target).stem if is_file else None)
+    project = create_project(target, new_project_timepoints(doc, placements), name)
+    report.project, report.created = project.label, True
     try:
         _import_into(project, doc, options, detections, report, actor, file)
     except BaseException:
         project.close()
-        remove_database_files(target)
+        if is_file:
+            remove_database_files(Path(target))
         raise
     project.close()
     return report

@@ -233,32 +233,39 @@ def merge_projects(
     accept_fuzzy: bool = False,
     threshold: float = FUZZY_THRESHOLD,
 ) -> MergeReport:
-    """Merge ``sources`` into ``target`` (created if missing, with the first source's timepoints)."""
-    from models.store import create_project
+    """Merge ``sources`` into ``target`` (created if missing, with the first source's timepoints). Either may
+    be a project file or a database URL."""
+    from models.store import create_project, project_exists
 
-    target_path = Path(target)
+    is_file = "://" not in str(target)
+    target_path = Path(target) if is_file else None
     mapping = read_mapping(mapping_file)
     if not sources:
         raise WaveqdaError("name at least one SOURCE project to merge")
     for src in sources:
-        if Path(src).resolve() == target_path.resolve() or (
-            target_path.exists() and Path(src).exists() and project_file.same_file(src, target_path)
+        if str(src) == str(target) or (
+            target_path is not None
+            and "://" not in str(src)
+            and (
+                Path(src).resolve() == target_path.resolve()
+                or (target_path.exists() and Path(src).exists() and project_file.same_file(src, target_path))
+            )
         ):
-            raise WaveqdaError(f"{src}: cannot merge a project into itself (it is the same file as {target_path})")
+            raise WaveqdaError(f"{src}: cannot merge a project into itself (it is the same file as {target})")
     opened: list[Project] = []
     created = False
     try:
         for src in sources:
             opened.append(open_project(src))
-        if target_path.exists():
-            project = open_project(target_path)
+        if project_exists(target):
+            project = open_project(target)
         else:
             if dry_run:
-                raise WaveqdaError(f"{target_path}: does not exist yet; a dry run needs an existing target")
+                raise WaveqdaError(f"{target}: does not exist yet; a dry run needs an existing target")
             with opened[0].read() as s:
                 tps = [(t.key, t.label) for t in s.scalars(select(Timepoint).order_by(Timepoint.position))]
                 name = get_setting(s, "name")
-            project = create_project(target_path, tps, name)
+            project = create_project(target, tps, name)
             created = True
         try:
             return _merge_into(
@@ -267,7 +274,7 @@ def merge_projects(
         finally:
             project.close()
     except Exception:
-        if created:
+        if created and target_path is not None:
             remove_database_files(target_path)
         raise
     finally:

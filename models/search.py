@@ -23,7 +23,7 @@ from dataclasses import asdict, dataclass
 from itertools import product
 from typing import Any, Literal
 
-from sqlalchemy import Select, column, func, literal_column, select, table, text
+from sqlalchemy import ColumnElement, Select, column, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
 from models import search_index
@@ -304,8 +304,11 @@ def search(
 
 
 def _search_statement(session: Session, compiled: CompiledQuery, scope: Scope, roles: set[str] | None) -> Select:
+    matches: ColumnElement[Any]
     if search_index.is_postgresql(session):
-        matches = text("search_index.tsv @@ to_tsquery('waveqda', :tsquery)").bindparams(tsquery=compiled.tsquery)
+        matches = literal_column("search_index.tsv").op("@@")(
+            func.to_tsquery(literal_column("'waveqda'"), compiled.tsquery)
+        )
     else:
         matches = literal_column("search_index").op("MATCH")(compiled.fts)
     stmt = (

@@ -364,6 +364,19 @@ def create_project(
     return project
 
 
+def project_exists(target: str | os.PathLike[str]) -> bool:
+    """Whether ``target`` names a project already: an existing file, or a database holding the schema."""
+    if not _is_url(os.fspath(target)):
+        return Path(os.fspath(target)).expanduser().exists()
+    engine = make_engine(os.fspath(target))
+    try:
+        return current_revision(engine) is not None
+    except Exception as exc:
+        raise WaveqdaError(f"{make_url(os.fspath(target)).render_as_string(hide_password=True)}: {exc}") from exc
+    finally:
+        engine.dispose()
+
+
 def remove_database_files(path: Path) -> None:
     """Delete a project file this run created and failed to fill, with SQLite's WAL and shared-memory files."""
     for suffix in ("", "-wal", "-shm"):

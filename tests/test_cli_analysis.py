@@ -33,7 +33,7 @@ def run_json(*args: str):
 
 
 def db(project: Project) -> str:
-    return str(project.path)
+    return str(project.target)
 
 
 def test_codings_json_keys_and_values(coded_study: CodedStudy) -> None:
@@ -179,3 +179,7 @@ def test_bad_input_is_one_line_error(coded_study: CodedStudy, capsys: pytest.Cap
     assert exit_info.value.code == 1
     err = capsys.readouterr().err.strip()
     assert err.startswith("waveqda: error: ") and "\n" not in err
+
+
+# every test here runs on an SQLite file and on a PostgreSQL database
+pytestmark = pytest.mark.both_engines

@@ -35,7 +35,7 @@ def error(*args: object) -> str:
 @pytest.fixture
 def proj(small_project):
     """The small study's file path, with a default coder and codes Support/Peer and Worry."""
-    path = small_project.path
+    path = small_project.target
     ok("coder", path, "dana")
     ok("code", "add", path, "Support/Peer", "--definition", "help from peers", "--include", "colleagues")
     ok("code", "add", path, "Worry", "--colour", "#112233")
@@ -93,7 +93,7 @@ def test_apply_prints_coding_ids_for_every_way_of_naming_a_span(proj, small_proj
 
 
 def test_apply_without_any_coder_is_refused(small_project):
-    path = small_project.path
+    path = small_project.target
     ok("code", "add", path, "Worry")
     line = error("apply", path, "--transcript", "P01/T1", "--code", "Worry", "--span", "0:5")
     assert "--coder" in line
@@ -197,7 +197,7 @@ def test_uncode_undo_redo_and_history(proj, small_project, db_state):
 
 
 def test_nothing_to_undo_or_redo(small_project):
-    path = small_project.path
+    path = small_project.target
     assert ok("undo", path).strip() == "Nothing to undo"
     assert ok("redo", path).strip() == "Nothing to redo"
 
@@ -222,7 +222,11 @@ def test_events_are_recorded_as_the_default_coder(proj):
         ["transcripts", "{dir}"],
     ],
 )
-def test_out_of_range_ids_and_folders_give_one_line(proj, small_project, db_state, args):
+def test_out_of_range_ids_and_folders_give_one_line(proj, small_project, db_state, args, tmp_path):
     before = db_state(small_project)
-    error(*[a.format(p=proj, dir=proj.parent) for a in args])
+    error(*[a.format(p=proj, dir=tmp_path) for a in args])
     assert db_state(small_project) == before
+
+
+# every test here runs on an SQLite file and on a PostgreSQL database
+pytestmark = pytest.mark.both_engines

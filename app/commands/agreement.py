@@ -8,7 +8,6 @@ repeating the flag works too.
 from __future__ import annotations
 
 from dataclasses import asdict
-from pathlib import Path
 from typing import Any
 
 import typer
@@ -70,7 +69,7 @@ def register(app: typer.Typer) -> None:
 
 
 def agreement(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     coders: list[str] = CodersOpt,
     codes: list[str] | None = CodesOpt,
     transcripts: list[str] | None = TranscriptsOpt,
@@ -160,7 +159,7 @@ def _print_report(result: report.AgreementReport, named_transcripts: bool) -> No
 
 
 def disagreements(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     coders: list[str] = CodersOpt,
     codes: list[str] | None = CodesOpt,
     transcripts: list[str] | None = TranscriptsOpt,
@@ -193,7 +192,7 @@ def disagreements(
 
 
 def consensus(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     key: str = typer.Argument(..., help="A disagreement key from `waveqda disagreements`.", metavar="KEY"),
     keep: str = typer.Option(
         ...,
@@ -219,7 +218,7 @@ def consensus(
 
 
 def consensus_agreed(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     coders: list[str] = CodersOpt,
     codes: list[str] | None = CodesOpt,
     transcripts: list[str] | None = TranscriptsOpt,

@@ -70,7 +70,7 @@ def parse_attributes(values: list[str] | None) -> list[tuple[str, str]] | None:
 
 
 def codings(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     code: str | None = CodeOpt,
     with_descendants: bool = typer.Option(False, "--with-descendants", help="Include the code's sub-codes."),
     timepoint: list[str] | None = TimepointOpt,
@@ -118,7 +118,7 @@ def _one_line(text: str) -> str:
 
 
 def matrix(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     coder: list[str] | None = CoderFilterOpt,
     participant: list[str] | None = ParticipantOpt,
     attribute: list[str] | None = AttributeOpt,
@@ -160,7 +160,7 @@ def _cell(cell: queries.Cell) -> str:
 
 
 def trajectories(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     code: str = typer.Option(..., "--code", help="A code path or id.", metavar="NAME"),
     coder: list[str] | None = CoderFilterOpt,
     json_out: bool = JsonOpt,
@@ -187,7 +187,7 @@ def _point(point: queries.TrajectoryPoint) -> str:
 
 
 def cooccurrence(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     coder: list[str] | None = CoderFilterOpt,
     json_out: bool = JsonOpt,
 ) -> None:
@@ -203,7 +203,7 @@ def cooccurrence(
     )
 
 
-def progress(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
+def progress(project: str = ProjectArg, json_out: bool = JsonOpt) -> None:
     """Per transcript and coder: the share of participant turns that carry at least one code."""
     with opened(project) as proj, proj.read() as session:
         rows = queries.coding_progress(session)
@@ -230,7 +230,7 @@ def progress(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
 
 
 def search(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     query: str = typer.Argument(..., help='Words, "a phrase", or a prefix*.', metavar="QUERY"),
     fuzzy: bool = FuzzyOpt,
     lemma: bool = LemmaOpt,
@@ -258,7 +258,7 @@ def search(
 
 
 def autocode(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     query: str = typer.Argument(..., help='Words, "a phrase", or a prefix*.', metavar="QUERY"),
     code: str = typer.Option(..., "--code", help="The code to apply: a path or id.", metavar="NAME"),
     coder: str | None = typer.Option(

@@ -6,8 +6,6 @@ are recorded as the coder given, else the project's default coder, else the OS u
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
@@ -54,7 +52,7 @@ def register(app: typer.Typer) -> None:
 # --- the codebook ------------------------------------------------------------------------------------
 
 
-def codes(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
+def codes(project: str = ProjectArg, json_out: bool = JsonOpt) -> None:
     """Show the codebook tree with each code's segments per timepoint."""
     with open_existing(project) as proj, proj.read() as session:
         rows = codebook.codebook_rows(session)
@@ -75,7 +73,7 @@ def _note(row: dict) -> str:
 
 
 def add(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     path: str = typer.Argument(..., help="Theme/Subtheme/Code; missing parents are created.", metavar="PATH"),
     definition: str = typer.Option("", "--definition", help="What the code means."),
     include: str = typer.Option("", "--include", help="Inclusion criteria."),
@@ -90,7 +88,7 @@ def add(
 
 
 def rename(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     path: str = PathArg,
     new_name: str = typer.Argument(..., help="The new name (not a path).", metavar="NEW_NAME"),
 ) -> None:
@@ -101,7 +99,7 @@ def rename(
 
 
 def describe(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     path: str = PathArg,
     definition: str | None = typer.Option(None, "--definition", help="What the code means."),
     include: str | None = typer.Option(None, "--include", help="Inclusion criteria."),
@@ -115,7 +113,7 @@ def describe(
 
 
 def recolour(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     path: str = PathArg,
     colour: str = typer.Argument(..., help="#RRGGBB", metavar="HEX"),
 ) -> None:
@@ -126,7 +124,7 @@ def recolour(
 
 
 def reorder(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     path: str = PathArg,
     position: int = typer.Argument(..., help="New position among its siblings, from 0.", metavar="POSITION"),
 ) -> None:
@@ -137,7 +135,7 @@ def reorder(
 
 
 def move(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     path: str = PathArg,
     new_parent: str = typer.Argument(
         ..., help="The new parent's path, or / for the top level.", metavar="NEW_PARENT_PATH"
@@ -150,7 +148,7 @@ def move(
 
 
 def merge(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     from_path: str = typer.Argument(..., help="The code to merge away.", metavar="FROM_PATH"),
     into_path: str = typer.Argument(..., help="The code that receives its codings.", metavar="INTO_PATH"),
 ) -> None:
@@ -161,7 +159,7 @@ def merge(
 
 
 def split(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     path: str = PathArg,
     new_path: str = typer.Argument(..., help="The new code's path.", metavar="NEW_PATH"),
     codings: str | None = typer.Option(None, "--codings", help="Coding ids, comma-separated.", metavar="IDS"),
@@ -185,14 +183,14 @@ def _parse_ids(text: str) -> list[int]:
         raise WaveqdaError(f"invalid --codings {text!r}: use ids separated by commas, e.g. 12,15,40") from None
 
 
-def archive(project: Path = ProjectArg, path: str = PathArg) -> None:
+def archive(project: str = ProjectArg, path: str = PathArg) -> None:
     """Hide a code from coding (its codings and history stay)."""
     with open_existing(project) as proj:
         codebook.archive_code(proj, actor_of(proj), path)
     typer.echo(f"Archived {path}")
 
 
-def unarchive(project: Path = ProjectArg, path: str = PathArg) -> None:
+def unarchive(project: str = ProjectArg, path: str = PathArg) -> None:
     """Make an archived code available for coding again."""
     with open_existing(project) as proj:
         codebook.unarchive_code(proj, actor_of(proj), path)
@@ -200,7 +198,7 @@ def unarchive(project: Path = ProjectArg, path: str = PathArg) -> None:
 
 
 def delete(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     path: str = PathArg,
     force: bool = typer.Option(False, "--force", help="Also delete its codings and memos (recorded; undoable)."),
 ) -> None:
@@ -214,7 +212,7 @@ def delete(
 
 
 def apply(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     transcript: str = typer.Option(..., "--transcript", help="Transcript id or PARTICIPANT/TIMEPOINT.", metavar="T"),
     code: list[str] = typer.Option(..., "--code", help="Code path or id (repeat for several).", metavar="NAME"),
     coder_name: str | None = typer.Option(
@@ -239,7 +237,7 @@ def apply(
 
 
 def uncode(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     coding_id: int = typer.Argument(..., help="The coding's id.", metavar="CODING_ID"),
 ) -> None:
     """Remove one coding."""
@@ -249,7 +247,7 @@ def uncode(
 
 
 def key(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     coding_id: int = typer.Argument(..., help="The coding's id.", metavar="CODING_ID"),
     off: bool = typer.Option(False, "--off", help="Unmark it instead."),
 ) -> None:
@@ -260,7 +258,7 @@ def key(
 
 
 def memo_command(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     text: str = typer.Argument(..., help="The memo (empty text clears it).", metavar="TEXT"),
     coding_id: int | None = typer.Option(None, "--coding", help="A coding's id.", metavar="ID"),
     transcript: str | None = typer.Option(None, "--transcript", help="A transcript: id or P01/T2.", metavar="T"),
@@ -284,7 +282,7 @@ def memo_command(
 
 
 def coder(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     name: str = typer.Argument(..., help="The coder to use when --coder is not given.", metavar="NAME"),
 ) -> None:
     """Set the project's default coder."""
@@ -300,7 +298,7 @@ CoderOpt = typer.Option(None, "--coder", help="Whose step (default: the project'
 AnyoneOpt = typer.Option(False, "--anyone", help="The newest step of any coder, not only your own.")
 
 
-def _step(project: Path, coder_name: str | None, anyone: bool, backwards: bool) -> None:
+def _step(project: str, coder_name: str | None, anyone: bool, backwards: bool) -> None:
     verb = "undo" if backwards else "redo"
     with open_existing(project) as proj:
         actor = actor_of(proj, coder_name)
@@ -317,18 +315,18 @@ def _step(project: Path, coder_name: str | None, anyone: bool, backwards: bool) 
     typer.echo(f"Nothing to {verb}{hint}")
 
 
-def undo(project: Path = ProjectArg, coder_name: str | None = CoderOpt, anyone: bool = AnyoneOpt) -> None:
+def undo(project: str = ProjectArg, coder_name: str | None = CoderOpt, anyone: bool = AnyoneOpt) -> None:
     """Undo your last change (one whole operation); a colleague's later steps stay."""
     _step(project, coder_name, anyone, backwards=True)
 
 
-def redo(project: Path = ProjectArg, coder_name: str | None = CoderOpt, anyone: bool = AnyoneOpt) -> None:
+def redo(project: str = ProjectArg, coder_name: str | None = CoderOpt, anyone: bool = AnyoneOpt) -> None:
     """Redo your last undone change."""
     _step(project, coder_name, anyone, backwards=False)
 
 
 def history_command(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     limit: int | None = typer.Option(None, "--limit", help="Only the newest N events."),
     json_out: bool = JsonOpt,
 ) -> None:

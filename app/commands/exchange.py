@@ -33,7 +33,7 @@ def parse_mappings(items: list[str]) -> dict[str, str]:
 
 @refi.command("export")
 def export_command(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     out: Path = typer.Argument(..., help="The file to write: OUT.qdpx (project) or OUT.qdc (codebook).", metavar="OUT"),
     kind: str = typer.Option("", "--kind", help="project or codebook (default: from OUT's suffix)."),
     anonymise: bool = typer.Option(
@@ -59,7 +59,7 @@ def export_command(
 
 @refi.command("import")
 def import_command(
-    project: Path = typer.Argument(..., help="The project (created if it does not exist).", metavar="PROJECT"),
+    project: str = typer.Argument(..., help="The project (created if it does not exist).", metavar="PROJECT"),
     file: Path = typer.Argument(..., help="A REFI-QDA .qdpx project or .qdc codebook.", metavar="FILE"),
     participant_variable: str = typer.Option(
         "", "--participant-variable", help="Variable (on sources or their cases) naming the participant."

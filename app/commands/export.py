@@ -53,7 +53,7 @@ def register(app: typer.Typer) -> None:
 
 
 def export(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     out: Path = typer.Argument(..., help=f"The file to write: {', '.join(KINDS_BY_SUFFIX)}.", metavar="OUT"),
     kind: str | None = typer.Option(
         None,

@@ -15,8 +15,8 @@ def register(app: typer.Typer) -> None:
 
 
 def merge(
-    target: Path = typer.Argument(..., help="The project to merge into (created if missing).", metavar="TARGET"),
-    sources: list[Path] = typer.Argument(..., help="Coders' project files to bring in.", metavar="SOURCE..."),
+    target: str = typer.Argument(..., help="The project to merge into (created if missing).", metavar="TARGET"),
+    sources: list[str] = typer.Argument(..., help="Coders' projects (files or URLs) to bring in.", metavar="SOURCE..."),
     dry_run: bool = typer.Option(False, "--dry-run", help="Report exactly what would happen; change nothing."),
     map_file: Path | None = typer.Option(None, "--map", help="Code mapping: JSON {source: target} or CSV."),
     accept_fuzzy: bool = typer.Option(False, "--accept-fuzzy", help="Apply fuzzy code-name matches."),

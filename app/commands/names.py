@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
@@ -16,7 +14,7 @@ def register(app: typer.Typer) -> None:
 
 
 def names(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     action: str = typer.Argument(..., help="scan | list | add | accept | reject", metavar="ACTION"),
     args: list[str] = typer.Argument(None, help="TERM for add; candidate IDs for accept/reject.", metavar="[ARGS]..."),
     variants: str | None = typer.Option(None, "--variants", help="add: other spellings, comma-separated."),
@@ -89,7 +87,7 @@ def _print_entries(rows: list[dict], json_out: bool) -> None:
 
 
 def redact(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     apply: bool = typer.Option(False, "--apply", help="Change the stored transcripts (a backup is written first)."),
     json_out: bool = JsonOpt,
 ) -> None:

@@ -11,7 +11,7 @@ import typer
 
 from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
 from models import project_info
-from models.store import create_project, parse_timepoints
+from models.store import create_project, parse_timepoints, project_exists
 
 if TYPE_CHECKING:
     from models.imports import BatchResult
@@ -39,7 +39,7 @@ def _import_help() -> str:
 
 
 def init(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     timepoints: str = typer.Option(
         "T1=After training,T2=4 months,T3=12 months", "--timepoints", help="Ordered KEY=Label list."
     ),
@@ -69,7 +69,7 @@ def _progress_printer(enabled: bool):
 
 
 def import_command(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     paths: list[Path] = typer.Argument(..., help="Files or folders to import.", metavar="PATH..."),
     participant: str | None = typer.Option(None, "--participant", help="Participant study ID for all files."),
     timepoint: str | None = typer.Option(None, "--timepoint", help="Timepoint key for all files."),
@@ -99,13 +99,13 @@ def import_command(
     refi = RefiOptions(participant_variable or None, timepoint_variable or None, mapping, participant_from_name)
     bar, update = _progress_printer(sys.stderr.isatty() and not json_out)
 
-    def run(target: Project | Path) -> BatchResult:
+    def run(target: Project | str) -> BatchResult:
         with bar if bar is not None else nullcontext():
             return import_paths(
                 target, paths, participant, timepoint, manifest, pattern, replace, strict, progress=update, refi=refi
             )
 
-    if refi_file and not project.exists():
+    if refi_file and not project_exists(project):
         result = run(project)  # a REFI-QDA project can start a new project
     else:
         with open_existing(project) as proj:
@@ -138,7 +138,7 @@ def import_command(
         raise typer.Exit(1)
 
 
-def transcripts(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
+def transcripts(project: str = ProjectArg, json_out: bool = JsonOpt) -> None:
     """List transcripts with their participant, timepoint, size and codings."""
     with open_existing(project) as proj, proj.read() as session:
         rows = project_info.transcript_rows(session)
@@ -152,7 +152,7 @@ def transcripts(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
 
 
 def show(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     transcript: str = typer.Argument(..., help="Transcript id or PARTICIPANT/TIMEPOINT, e.g. P07/T2."),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -172,7 +172,7 @@ def show(
         typer.echo("")
 
 
-def participants(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
+def participants(project: str = ProjectArg, json_out: bool = JsonOpt) -> None:
     """List participants with their attributes and transcripts."""
     with open_existing(project) as proj, proj.read() as session:
         rows = project_info.participant_rows(session)
@@ -187,7 +187,7 @@ def participants(project: Path = ProjectArg, json_out: bool = JsonOpt) -> None:
 
 
 def attributes(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     csv_path: Path = typer.Argument(..., help="CSV with a participant column and attribute columns.", metavar="CSV"),
     json_out: bool = JsonOpt,
 ) -> None:
@@ -224,7 +224,7 @@ def demo(
 
 
 def backup(
-    project: Path = ProjectArg,
+    project: str = ProjectArg,
     dest: Path = typer.Argument(..., help="Where to write the copy (a new .wqda file).", metavar="DEST"),
 ) -> None:
     """Write a complete, consistent copy of the project, even while others are working in it."""
@@ -241,7 +241,7 @@ def backup(
     typer.echo(f"Backed up {project} to {dest}")
 
 
-def check(project: Path = ProjectArg) -> None:
+def check(project: str = ProjectArg) -> None:
     """Check the project file thoroughly (SQLite's integrity check, every reference, the codebook tree)."""
     from models.consistency import problems_in
 

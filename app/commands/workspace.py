@@ -5,8 +5,6 @@ Textual is imported only when the workspace starts, so the rest of the command l
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import typer
 
 from app.commands.common import ProjectArg, open_existing
@@ -15,7 +13,7 @@ from app.commands.common import ProjectArg, open_existing
 def register(app: typer.Typer) -> None:
     @app.command("tui")
     def tui(
-        project: Path = ProjectArg,
+        project: str = ProjectArg,
         coder: str | None = typer.Option(
             None, "--coder", help="Who is coding (otherwise asked once and remembered for this project)."
         ),
@@ -24,7 +22,7 @@ def register(app: typer.Typer) -> None:
         run_workspace(project, coder)
 
 
-def run_workspace(project: Path, coder: str | None = None) -> None:
+def run_workspace(project: str, coder: str | None = None) -> None:
     """Open the workspace on a project file (also used by ``waveqda demo``).
 
     It needs a terminal on both ends: without one (a pipe, a cron job) it would wait for keys forever."""
