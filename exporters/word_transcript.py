@@ -18,7 +18,7 @@ from exporters.data import Texts, check_consensus
 from exporters.filters import ExportFilters, scoped_segments
 from exporters.word_common import CODE_NOTE_STYLE, SMALL_STYLE, Progress, Report, add_run, clean_text, new_report
 from models.anonymise import OffsetMap
-from models.names import anonymiser as register_anonymiser
+from models.names import export_anonymiser
 from models.queries import Segment, TranscriptLayout, load_layouts
 from models.store import Project
 from models.transcripts import find_transcript
@@ -49,7 +49,7 @@ def export_transcript(
         timepoint_label = transcript.timepoint.label
         segments = scoped_segments(session, filters, transcript_ids=[transcript.id])
         layout = load_layouts(session, [transcript.id], sentences=False)[transcript.id]
-        anonymiser = register_anonymiser(session) if filters.anonymise else None
+        anonymiser = export_anonymiser(session, filters.anonymise, filters.anonymise_coders)
         meta = (transcript.title, transcript.source_name, transcript.word_count)
     texts = Texts({transcript.id: layout}, anonymiser)
     text, offsets = anonymiser.replace_mapped(layout.text) if anonymiser else (layout.text, OffsetMap())

@@ -284,7 +284,12 @@ class NameEntry(Base):
     """A register entry: an identifying term, its variants, and what replaces it in anonymised output."""
 
     __tablename__ = "name_entries"
-    __table_args__ = (CheckConstraint("category IN ('person','place','organisation','ward','other')", name="category"),)
+    __table_args__ = (
+        CheckConstraint(
+            "category IN ('person','place','organisation','ward','email','phone','postcode','birthdate','other')",
+            name="category",
+        ),
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     term: Mapped[str] = mapped_column(String(300))
@@ -309,6 +314,7 @@ class NameCandidate(Base):
     category: Mapped[str] = mapped_column(String(12), default="other")
     source: Mapped[str] = mapped_column(String(20))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("name_entries.id"))
+    variant_key: Mapped[str | None] = mapped_column(String(300))  # a spelling of this other candidate's term
     status: Mapped[str] = mapped_column(String(10), default="pending")
     occurrences: Mapped[int] = mapped_column(Integer, default=0)
     transcript_id: Mapped[int | None] = mapped_column(ForeignKey("transcripts.id"))

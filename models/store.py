@@ -25,7 +25,7 @@ from models.errors import WaveqdaError
 from models.schema import Event, Setting, Timepoint, new_uuid
 
 # The newest migration; a test checks it equals Alembic's head so startup need not load Alembic.
-HEAD_REVISION = "0004_query_indexes"
+HEAD_REVISION = "0007_name_register"
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 PROJECT_SUFFIX = ".wqda"
 
