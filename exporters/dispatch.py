@@ -169,9 +169,7 @@ def _atomic(out_path: Path, write: Callable[[Path], list[str]]) -> list[str]:
         tmp.unlink(missing_ok=True)
 
 
-def _refi(
-    project: Project, out_path: Path, suffix: str, filters: ExportFilters, dry: bool = False
-) -> list[str]:
+def _refi(project: Project, out_path: Path, suffix: str, filters: ExportFilters, dry: bool = False) -> list[str]:
     """REFI-QDA files come whole from the exchange exporter: only the anonymising options apply (to .qdpx)."""
     unsupported = ExportFilters(
         anonymise=filters.anonymise,

@@ -54,8 +54,10 @@ class Finding:
         return asdict(self)
 
     def line(self) -> str:
-        what = f"registered name {self.text!r} (→ {self.replacement})" if self.kind == "registered" else (
-            f"unreviewed {self.category} {self.text!r}"
+        what = (
+            f"registered name {self.text!r} (→ {self.replacement})"
+            if self.kind == "registered"
+            else (f"unreviewed {self.category} {self.text!r}")
         )
         return f"{self.where}: {what}: {self.context}"
 
@@ -186,8 +188,9 @@ def check_pieces(session: Session, pieces: list[Piece], coders: bool = False) ->
     for piece in pieces:
         for start, end, replacement in replacer.find(piece.text):
             findings.append(
-                Finding("registered", piece.text[start:end], "", piece.where, _context(piece.text, start, end),
-                        replacement)  # fmt: skip
+                Finding(
+                    "registered", piece.text[start:end], "", piece.where, _context(piece.text, start, end), replacement
+                )  # fmt: skip
             )
             registered.add(person_key(piece.text[start:end]))
     known = [s for e in names.entries(session) for s in names._spellings(e)]
@@ -203,7 +206,9 @@ def check_pieces(session: Session, pieces: list[Piece], coders: bool = False) ->
         if (key, piece.where) in seen:
             continue
         seen.add((key, piece.where))
-        findings.append(Finding("candidate", hit.text, hit.category, piece.where, _context(piece.text, hit.start, hit.end)))
+        findings.append(
+            Finding("candidate", hit.text, hit.category, piece.where, _context(piece.text, hit.start, hit.end))
+        )
     return findings
 
 

@@ -94,7 +94,7 @@ FUZZY_ANY_INITIAL = 88.0
 _WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*['’]?")
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$", re.IGNORECASE)
 _CONTRACTION = re.compile(r"['’](?:t|re|ve|ll|d|m)$", re.IGNORECASE)
-_SENTENCE_END = set(".!?…:;\"“”‘()[]\n")
+_SENTENCE_END = set('.!?…:;"“”‘()[]\n')
 FUNCTION_WORDS = {
     "the", "a", "an", "our", "my", "your", "his", "her", "their", "its", "on", "in", "at", "to", "from", "of", "and",
     "but", "or", "so", "then", "with", "by", "for", "not", "no", "yes", "up", "down", "over", "into", "onto",
@@ -110,10 +110,10 @@ _SUFFIXES = (
     "ing", "ings", "ism", "isms", "ist", "ists", "ed", "er", "ers", "ness", "ment", "ments", "ly", "ful", "less",
     "able", "ably", "ity", "ation", "ations", "es", "s", "y",
 )  # fmt: skip
-_EMAIL = re.compile(r"(?<![\w.+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}")
-_PHONE = re.compile(
-    r"(?<![\w+])(?:\+\d{1,3}[ \-]?(?:\(0\)[ \-]?)?\d|\(0\d{2,5}\)|0\d)(?:[ \-]?\d){7,11}(?![\w])"
+_EMAIL = re.compile(
+    r"(?<![\w.+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 )
+_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ \-]?(?:\(0\)[ \-]?)?\d|\(0\d{2,5}\)|0\d)(?:[ \-]?\d){7,11}(?![\w])")
 _POSTCODE = re.compile(
     r"(?<![\w])(?:[A-PR-UWYZ](?:[A-HK-Y]\d[A-Z\d]?|\d[A-HJKPSTUW\d]?)) ?\d[ABD-HJLNP-UW-Z]{2}(?![\w])"
 )
@@ -249,9 +249,7 @@ class Detector:
                 i += 1
                 continue
             run = self._run(text, tokens, i)
-            consumed = self._titled(text, tokens, i, run, piece, hits) or self._place(
-                text, tokens, i, run, piece, hits
-            )
+            consumed = self._titled(text, tokens, i, run, piece, hits) or self._place(text, tokens, i, run, piece, hits)
             if consumed:
                 i = consumed
                 continue
@@ -294,7 +292,7 @@ class Detector:
     def _titled(
         self, text: str, tokens: list[tuple[int, int, str]], i: int, run: list[int], piece: int, hits: list[Hit]
     ) -> int:
-        """"Dr Okonkwo", "Nurse Jackie Brown": the name after a title, as a person. Returns the next index."""
+        """ "Dr Okonkwo", "Nurse Jackie Brown": the name after a title, as a person. Returns the next index."""
         if len(run) < 2 or tokens[i][2].casefold() not in TITLES:
             return 0
         names = [run[1]]
@@ -353,7 +351,7 @@ class Detector:
         piece: int,
         hits: list[Hit],
     ) -> int:
-        """"Sandra Hill", "Chidi Okonkwo": a given name followed by one or two name-like words."""
+        """ "Sandra Hill", "Chidi Okonkwo": a given name followed by one or two name-like words."""
         key = tokens[run[0]][2].casefold()
         if key in self.lex.not_identifying or key in DESCRIPTORS:
             return 0
@@ -427,9 +425,7 @@ class Detector:
             if at_start and given < MIN_BIRTHS_LOWER:
                 return None  # "Porter for twenty years", "Luckily": at a sentence start only first names
         elif (
-            given >= MIN_BIRTHS_EVERYDAY
-            and not title_run
-            and (not at_start or possessive or following in SPEECH_VERBS)
+            given >= MIN_BIRTHS_EVERYDAY and not title_run and (not at_start or possessive or following in SPEECH_VERBS)
         ):
             return "person"  # "I asked Grace", "Will said"
         else:
@@ -452,7 +448,13 @@ class Detector:
         for suffix in _SUFFIXES:
             if key.endswith(suffix) and len(key) - len(suffix) >= 3:
                 stem = key[: -len(suffix)]
-                if stem in words or stem + "e" in words or len(stem) > 3 and stem[-1] == stem[-2] and stem[:-1] in words:
+                if (
+                    stem in words
+                    or stem + "e" in words
+                    or len(stem) > 3
+                    and stem[-1] == stem[-2]
+                    and stem[:-1] in words
+                ):
                     return True
         return False
 
@@ -470,9 +472,7 @@ class Detector:
 
     # --- spellings of one term ---------------------------------------------------------------------------
 
-    def _link_spellings(
-        self, hits: list[Hit], seen: dict[str, _Seen], lower: dict[str, tuple[int, int, str]]
-    ) -> None:
+    def _link_spellings(self, hits: list[Hit], seen: dict[str, _Seen], lower: dict[str, tuple[int, int, str]]) -> None:
         """Mark hits that are spellings of another term (place modifiers, name parts, misspellings), and add
         place modifiers met alone ("Willow" after "Willow Ward")."""
         terms = {h.key: h for h in hits}
@@ -534,8 +534,10 @@ class Detector:
             best = self._closest(key, choices, process, fuzz)
             if best is None:
                 continue
-            if best not in registered and weight[best] <= weight[key] and len(by_key.get(best, [])) <= len(
-                by_key.get(key, [])
+            if (
+                best not in registered
+                and weight[best] <= weight[key]
+                and len(by_key.get(best, [])) <= len(by_key.get(key, []))
             ):
                 continue
             for hit in by_key.get(key, []):
@@ -612,5 +614,5 @@ def _patterns(text: str, piece: int, regions: Sequence[tuple[int, int]]) -> list
 
 
 def _acronym_plural(word: str) -> bool:
-    """"HCAs", "GPs": an acronym with a plural s."""
+    """ "HCAs", "GPs": an acronym with a plural s."""
     return len(word) > 2 and word[-1] in "s’'" and word[:-1].rstrip("'’").isupper()

@@ -260,7 +260,9 @@ def project_pieces(session: Session) -> list[Any]:
     spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
     labels: set[str] = set()
     for transcript_id, start, end, speaker, role in session.execute(
-        select(Turn.transcript_id, Turn.start, Turn.end, Turn.speaker, Turn.role).order_by(Turn.transcript_id, Turn.start)
+        select(Turn.transcript_id, Turn.start, Turn.end, Turn.speaker, Turn.role).order_by(
+            Turn.transcript_id, Turn.start
+        )
     ):
         spans[transcript_id].append((start, end))
         if role != "participant":
@@ -288,7 +290,9 @@ def project_pieces(session: Session) -> list[Any]:
         .distinct()
     )
     pieces += [Piece(value, f"attribute {name}") for name, value in values if value]
-    pieces += [Piece(label, f"timepoint {key}") for key, label in session.execute(select(Timepoint.key, Timepoint.label))]
+    pieces += [
+        Piece(label, f"timepoint {key}") for key, label in session.execute(select(Timepoint.key, Timepoint.label))
+    ]
     name = get_setting(session, "name")
     if name:
         pieces.append(Piece(str(name), "project name"))
@@ -665,7 +669,14 @@ def _plan(session: Session, replacer: Anonymiser) -> tuple[RedactionPlan, list[t
     per: dict[str, int] = {}
     changed = []
     rows = session.execute(
-        select(Transcript.id, Transcript.text, Transcript.sha256, Transcript.word_count, Participant.study_id, Timepoint.key)
+        select(
+            Transcript.id,
+            Transcript.text,
+            Transcript.sha256,
+            Transcript.word_count,
+            Participant.study_id,
+            Timepoint.key,
+        )
         .join(Participant, Participant.id == Transcript.participant_id)
         .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
         .order_by(Transcript.id)

