@@ -283,7 +283,8 @@ class Detector:
             gap = text[tokens[j - 1][1] : start]
             if gap not in (" ", ". ") or gap == ". " and tokens[j - 1][2].casefold() not in ("st", "dr", "mr", "mrs"):
                 break
-            if not word[0].isupper() or _POSSESSIVE.search(tokens[j - 1][2]):
+            saint = any(tokens[k][2].casefold().rstrip(".") in ("st", "saint") for k in run)
+            if not word[0].isupper() or _POSSESSIVE.search(tokens[j - 1][2]) and not saint:
                 break
             run.append(j)
             j += 1
@@ -382,8 +383,9 @@ class Detector:
         key = strip_possessive(word).casefold()
         return key not in self.lex.not_identifying and (self.lex.is_name(key) or not self.lex.everyday(key))
 
-    def _in_title_run(self, text: str, tokens: list[tuple[int, int, str]], i: int, at_start: bool) -> bool:
-        """Beside a capitalised everyday word that is no name ("Building Hope", "Hope Street Choir")."""
+    def _in_title_run(self, text: str, tokens: list[tuple[int, int, str]], i: int, at_start: bool) -> str:
+        """Beside a capitalised everyday word that is no name ("Building Hope": ``everyday``) or a word that
+        names nobody ("Christmas Eve": ``proper``); else ``""``."""
         lex = self.lex
         for j in (i - 1, i + 1):
             if j < 0 or j >= len(tokens) or j == i - 1 and at_start:
@@ -393,9 +395,11 @@ class Detector:
             if text[a[1] : b[0]] != " " or not word[0].isupper():
                 continue
             key = strip_possessive(word).casefold()
+            if key in lex.not_identifying:
+                return "proper"  # "Christmas Eve"
             if lex.everyday(key) and not lex.is_name(key) and key not in FUNCTION_WORDS:
-                return True
-        return False
+                return "everyday"  # "Building Hope"
+        return ""
 
     def _single(
         self,
@@ -405,7 +409,7 @@ class Detector:
         previous: str,
         following: str,
         possessive: bool,
-        title_run: bool,
+        title_run: str,
     ) -> str | None:
         """The category of a lone capitalised word if it is probably an identifier, else None."""
         lex = self.lex
@@ -422,7 +426,7 @@ class Detector:
             if not listed and not inner_capital and self._word_like(key):
                 return None  # "Anonymised", "Portering": an English word the lists do not spell
         elif key in lex.written_as_names:
-            if at_start and given < MIN_BIRTHS_LOWER:
+            if title_run == "proper" or at_start and given < MIN_BIRTHS_LOWER:
                 return None  # "Porter for twenty years", "Luckily": at a sentence start only first names
         elif (
             given >= MIN_BIRTHS_EVERYDAY and not title_run and (not at_start or possessive or following in SPEECH_VERBS)
@@ -440,8 +444,12 @@ class Detector:
         """An English word the list lacks: a British spelling, a known word with a suffix, or a long word
         misspelt by one letter ("Supervison")."""
         words = self.lex.words
-        if len(key) >= TYPO_MIN_LENGTH and any(self.lex.everyday(w) for w in _one_edit(key)):
-            return True
+        if len(key) >= TYPO_MIN_LENGTH:
+            edits = set(_one_edit(key))
+            if any(self.lex.given.get(w, 0) >= MIN_BIRTHS_LOWER or w in self.lex.surnames for w in edits):
+                return False  # "Garreth": a misspelt name before a misspelt word ("garret")
+            if any(self.lex.everyday(w) for w in edits):
+                return True
         for british, american in _BRITISH:
             if key.endswith(british) and key[: -len(british)] + american in words:
                 return True
@@ -529,16 +537,12 @@ class Detector:
         for hit in hits:
             by_key.setdefault(hit.key, []).append(hit)
         for key in choices:
-            if key in registered or weight[key] >= 2_000 or any(h.variant_of for h in by_key.get(key, [])):
+            if key in registered or any(h.variant_of for h in by_key.get(key, [])):
                 continue
             best = self._closest(key, choices, process, fuzz)
             if best is None:
                 continue
-            if (
-                best not in registered
-                and weight[best] <= weight[key]
-                and len(by_key.get(best, [])) <= len(by_key.get(key, []))
-            ):
+            if best not in registered and not _more_established(best, key, weight, by_key):
                 continue
             for hit in by_key.get(key, []):
                 hit.variant_of = best
@@ -611,6 +615,16 @@ def _patterns(text: str, piece: int, regions: Sequence[tuple[int, int]]) -> list
             if _BIRTH_CUE.search(text, max(start, m.start() - 50), m.start()):
                 out.append(Hit(m.group(), "birthdate", "pattern", piece, m.start(), m.end()))
     return out
+
+
+def _more_established(best: str, key: str, weight: dict[str, int], by_key: dict[str, list[Hit]]) -> bool:
+    """Is ``best`` the usual spelling and ``key`` a slip? A far more common name ("Jennifer" / "Jenifer"), or
+    for equally rare names the one written more often ("Okonkwo" 5 times, "Okonkow" once)."""
+    if weight[key] >= 2_000:  # a common name in its own right: only a far more common one absorbs it
+        return weight[best] >= 10 * weight[key] and len(by_key.get(best, [])) >= len(by_key.get(key, []))
+    if weight[best] > weight[key]:
+        return True
+    return weight[best] == weight[key] and len(by_key.get(best, [])) > len(by_key.get(key, []))
 
 
 def _acronym_plural(word: str) -> bool:
