@@ -29,8 +29,8 @@ def adapt_case(replacement: str, found: str) -> str:
     A bracketed label such as ``[Colleague A]`` is inserted exactly as written; a chosen pseudonym such as
     ``Mary`` becomes ``MARY`` where the transcript shouted ``SANDRA`` and ``mary`` where it had ``sandra``.
     """
-    if replacement.startswith("[") or not any(c.isalpha() for c in found):
-        return replacement
+    if replacement.startswith("[") or any(c.isdigit() for c in replacement) or not any(c.isalpha() for c in found):
+        return replacement  # a label, a study ID ("P01") or "Coder 1" is written as it is
     if found.isupper() and len(found) > 1:
         return replacement.upper()
     if found.islower():

@@ -30,6 +30,7 @@ What counts, and why (the rules of issue 11):
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 
@@ -91,7 +92,7 @@ TYPO_MIN_LENGTH = 7  # an unlisted unknown word this long one letter from an eve
 FUZZY_SAME_INITIAL = 80.0
 FUZZY_ANY_INITIAL = 88.0
 
-_WORD = re.compile(r"[^\W\d_]+(?:['’\-][^\W\d_]+)*['’]?")
+_WORD = re.compile(r"(?<![\w])[^\W\d_]+(?:['’\-][^\W\d_]+)*['’]?(?![\w])")
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$", re.IGNORECASE)
 _CONTRACTION = re.compile(r"['’](?:t|re|ve|ll|d|m)$", re.IGNORECASE)
 _SENTENCE_END = set('.!?…:;"“”‘()[]\n')
@@ -193,6 +194,7 @@ class _Seen:
     piece: int
     start: int
     count: int = 1
+    pieces: set[int] = field(default_factory=set)
 
 
 @dataclass
@@ -269,8 +271,9 @@ class Detector:
                 hits.append(Hit(base, category, "name", piece, start, start + len(base)))
             elif key in seen:
                 seen[key].count += 1
+                seen[key].pieces.add(piece)
             else:
-                seen[key] = _Seen(base, piece, start)
+                seen[key] = _Seen(base, piece, start, pieces={piece})
             i += 1
 
     @staticmethod
@@ -487,15 +490,24 @@ class Detector:
         multi = [k for k in {*terms, *self._known} if " " in k]
         modifier_of: dict[str, str] = {}
         part_of: dict[str, set[str]] = {}
+        pieces_of: dict[str, set[int]] = defaultdict(set)
+        for hit in hits:
+            pieces_of[hit.key].add(hit.piece)
+        for key, found in seen.items():
+            pieces_of[key] |= found.pieces
         for key in multi:
             words = key.split()
             category = terms[key].category if key in terms else None
             if words[-1] in HEADS and category in (None, "ward", "place", "organisation"):
                 modifiers = [w for w in words[:-1] if w not in DESCRIPTORS]
-                # A ward named after a tree or a person ("Willow", "Cedar") is the ward when met alone; a
+                # A ward named after a tree or a person ("Willow", "Cedar") is the ward when met alone, and so
+                # is a word met alone only where the place is named ("Beech House" ... "Beech is old"); a
                 # place named after its town ("Brookfield Hospital") is not the town.
                 if len(modifiers) == 1 and (
-                    self.lex.known(modifiers[0]) or self.lex.given.get(modifiers[0], 0) >= MIN_BIRTHS_LOWER
+                    self.lex.known(modifiers[0])
+                    or self.lex.given.get(modifiers[0], 0) >= MIN_BIRTHS_LOWER
+                    or key in terms
+                    and pieces_of[modifiers[0]] <= pieces_of[key]
                 ):
                     modifier_of.setdefault(modifiers[0], key)
             elif category in (None, "person"):
@@ -618,10 +630,18 @@ def _patterns(text: str, piece: int, regions: Sequence[tuple[int, int]]) -> list
 
 
 def _more_established(best: str, key: str, weight: dict[str, int], by_key: dict[str, list[Hit]]) -> bool:
-    """Is ``best`` the usual spelling and ``key`` a slip? A far more common name ("Jennifer" / "Jenifer"), or
-    for equally rare names the one written more often ("Okonkwo" 5 times, "Okonkow" once)."""
-    if weight[key] >= 2_000:  # a common name in its own right: only a far more common one absorbs it
-        return weight[best] >= 10 * weight[key] and len(by_key.get(best, [])) >= len(by_key.get(key, []))
+    """Is ``best`` the usual spelling and ``key`` a slip? A far more common name ("Jennifer" / "Jenifer"); a
+    name written more often in the same interview ("Yusef, sorry, Yusuf"); for equally rare names the one
+    written more often ("Okonkwo" 5 times, "Okonkow" once)."""
+    best_hits, key_hits = by_key.get(best, []), by_key.get(key, [])
+    if weight[key] >= 2_000:  # a common name in its own right: only a far more common one absorbs it,
+        together = {h.piece for h in best_hits} & {h.piece for h in key_hits}  # or its twin in one interview
+        return (
+            weight[best] >= 10 * weight[key]
+            and len(best_hits) >= len(key_hits)
+            or bool(together)
+            and len(best_hits) > len(key_hits)
+        )
     if weight[best] > weight[key]:
         return True
     return weight[best] == weight[key] and len(by_key.get(best, [])) > len(by_key.get(key, []))
