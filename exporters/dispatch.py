@@ -102,18 +102,12 @@ def _written_checked(
     write(tmp, filters)
     if not filters.anonymise:
         return []
-    from models.name_check import check_file
+    from models.name_check import UnreviewedNamesError, check_file
 
     findings = check_file(project, tmp, coders=filters.anonymise_coders)
     names = sorted({f.text for f in findings}, key=str.casefold)
     if findings and not filters.accept_risk:
-        examples = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
-        project_ref = project.path.name if project.path is not None else "PROJECT"
-        raise WaveqdaError(
-            f"{out_path.name}: not written: {len(names)} name(s) in its text are not reviewed ({examples}); "
-            f"review them with `waveqda names {project_ref} scan` or the workspace's Names screen (F7), "
-            "or export with --accept-risk"
-        )
+        raise UnreviewedNamesError(out_path.name, project.path.name if project.path else "PROJECT", names)
     if not filters.accept_risk:
         return []
     write(tmp, dataclasses.replace(filters, unreviewed=len(names)))

@@ -39,6 +39,23 @@ _ID_ATTRIBUTES = {"guid", "targetGUID", "creatingUser", "modifyingUser", "plainT
                   "origin"}  # fmt: skip
 
 
+class UnreviewedNamesError(WaveqdaError):
+    """An anonymised export refused by the check before writing: ``names`` are in its text, unreviewed."""
+
+    def __init__(self, file_name: str, project_name: str, names: list[str]) -> None:
+        self.file_name, self.names = file_name, names
+        examples = ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+        super().__init__(
+            f"{file_name}: not written: {len(names)} name(s) in its text are not reviewed ({examples}); review "
+            f"them with `waveqda names {project_name} scan` or the workspace's Names screen (F7), or export "
+            "with --accept-risk"
+        )
+
+    @property
+    def examples(self) -> str:
+        return ", ".join(self.names[:5]) + (", …" if len(self.names) > 5 else "")
+
+
 @dataclass(frozen=True)
 class Finding:
     """One identifying term in a file: ``kind`` is ``registered`` (the register holds it) or ``candidate``."""
