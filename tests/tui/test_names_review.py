@@ -126,8 +126,8 @@ async def test_scan_then_accept_reject_map_and_edit_by_key(sample_project: Proje
 
 async def test_new_kinds_of_candidate_are_reviewed_like_names(project: Project, tmp_path: Path) -> None:
     """An e-mail address, a phone number, a postcode, a date of birth and a misspelt name in a small study."""
-    from tests.conftest import make_parsed
     from models.transcripts import store_transcript
+    from tests.conftest import make_parsed
 
     speech = (
         "Write to sam.lee@example.org or ring 07700 900123. I live at TH4 7QX. I was born on 2 June 1961. "
