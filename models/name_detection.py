@@ -29,7 +29,9 @@ What counts, and why (the rules of issue 11):
 
 from __future__ import annotations
 
+import bisect
 import re
+import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
@@ -88,7 +90,7 @@ SPEECH_VERBS = {
 MIN_BIRTHS_EVERYDAY = 5_000  # an everyday word counts as a given name mid-sentence when this common a name
 MIN_BIRTHS_LOWER = 1_000  # a lower-case word that is no English word counts as a name when this common
 MIN_SURNAME_LOWER = 5  # per 100,000 people
-TYPO_MIN_LENGTH = 7  # an unlisted unknown word this long one letter from an everyday word is a typo
+TYPO_MIN_LENGTH = 6  # an unlisted unknown word this long one letter from an everyday word is a typo
 FUZZY_SAME_INITIAL = 80.0
 FUZZY_ANY_INITIAL = 88.0
 
@@ -129,6 +131,7 @@ _DATE = re.compile(
     rf"|{_MONTHS} (?:19|20)\d{{2}})(?![\w/])",
     re.IGNORECASE,
 )
+_DIGIT_OR_AT = re.compile(r"[\d@]+")
 _BIRTH_CUE = re.compile(r"\b(?:born|birth|dob\b|d\.o\.b)", re.IGNORECASE)
 
 
@@ -186,6 +189,22 @@ def person_key(text: str) -> str:
     return " ".join(words)
 
 
+class _Tokens:
+    """The words of a span, read as ``(start, end, text)`` only where a rule looks at them."""
+
+    __slots__ = ("matches",)
+
+    def __init__(self, matches: list[re.Match[str]]) -> None:
+        self.matches = matches
+
+    def __len__(self) -> int:
+        return len(self.matches)
+
+    def __getitem__(self, j: int) -> tuple[int, int, str]:
+        m = self.matches[j]
+        return m.start(), m.end(), m.group()
+
+
 @dataclass
 class _Seen:
     """A capitalised word met in the text but not proposed: where first, how often."""
@@ -210,6 +229,7 @@ class Detector:
         self._known = [k for k in {term_key(s) for s in self.known} if k]
         self._allowed = {term_key(s) for s in self.allowed if s.strip()}
         self._allowed |= {w for s in self._allowed for w in s.split()}
+        self._word_like_cache: dict[str, bool] = {}
 
     # --- the whole pass ----------------------------------------------------------------------------------
 
@@ -235,18 +255,23 @@ class Detector:
         seen: dict[str, _Seen],
         lower: dict[str, tuple[int, int, str]],
     ) -> None:
-        tokens = [(m.start(), m.end(), m.group()) for m in _WORD.finditer(text, span_start, span_end)]
+        matches = list(_WORD.finditer(text, span_start, span_end))
+        tokens = _Tokens(matches)
         lex = self.lex
-        i, n = 0, len(tokens)
+        words = lex.words
+        i, n = 0, len(matches)
         while i < n:
-            start, end, word = tokens[i]
-            first = word[0]
-            if not first.isupper():
-                key = word.casefold()
-                if key not in lex.words and key not in lower and not _CONTRACTION.search(word):
-                    lower[key] = (piece, start, word)
+            word = matches[i].group()
+            if word in words:  # most words: everyday, lower case
                 i += 1
                 continue
+            if not word[0].isupper():
+                key = _ascii(word.casefold())
+                if key not in words and key not in lower and not _CONTRACTION.search(word):
+                    lower[key] = (piece, matches[i].start(), word)
+                i += 1
+                continue
+            start = matches[i].start()
             if len(word) < 2 or word.isupper() or _acronym_plural(word) or _CONTRACTION.search(word):
                 i += 1
                 continue
@@ -262,7 +287,7 @@ class Detector:
                     i = consumed
                     continue
             base = strip_possessive(word)
-            key = base.casefold()
+            key = _ascii(base.casefold())
             previous = tokens[i - 1][2].casefold() if i and not at_start else ""
             following = tokens[i + 1][2].casefold() if i + 1 < n else ""
             title_run = self._in_title_run(text, tokens, i, at_start)
@@ -289,6 +314,8 @@ class Detector:
             saint = any(tokens[k][2].casefold().rstrip(".") in ("st", "saint") for k in run)
             if not word[0].isupper() or _POSSESSIVE.search(tokens[j - 1][2]) and not saint:
                 break
+            if len(word) < 2 or _CONTRACTION.search(word) or word.casefold().startswith(("i'", "i’")):
+                break  # "Feel I", "Want I'm": the pronoun, not part of a name
             run.append(j)
             j += 1
         return run
@@ -326,14 +353,21 @@ class Detector:
             if j < len(tokens) and text[tokens[last][1] : tokens[j][0]] == " ":
                 word = tokens[j][2]
                 if HEADS.get(word.casefold(), "place") != "place" and not word[0].isupper():
-                    run, words, head_at = [*run, j], [*words, word], len(words)
+                    # "Always team" at a sentence start is a sentence, not a place
+                    if len(run) > 1 or not (
+                        _sentence_start(text, tokens[i][0], 0) and self.lex.everyday(_ascii(words[0].casefold()))
+                    ):
+                        run, words, head_at = [*run, j], [*words, word], len(words)
         if head_at is None:
             return 0
         lead = 0
         while lead < head_at and words[lead].casefold() in FUNCTION_WORDS:
             lead += 1
         modifiers = words[lead:head_at]
-        if not modifiers or all(w.casefold() in DESCRIPTORS or w.isupper() and len(w) < 4 for w in modifiers):
+        if not modifiers or all(
+            w.casefold() in DESCRIPTORS or w.casefold() in self.lex.not_identifying or w.isupper() and len(w) < 4
+            for w in modifiers
+        ):
             return 0
         saint = any(w.casefold().rstrip(".") in ("st", "saint") for w in modifiers)
         if any(w != strip_possessive(w) for w in modifiers) and not saint:
@@ -444,12 +478,21 @@ class Detector:
         return "place" if previous in PLACE_PREPOSITIONS else "person"
 
     def _word_like(self, key: str) -> bool:
+        cached = self._word_like_cache.get(key)
+        if cached is None:
+            cached = self._word_like_cache[key] = self._word_like_uncached(key)
+        return cached
+
+    def _word_like_uncached(self, key: str) -> bool:
         """An English word the list lacks: a British spelling, a known word with a suffix, or a long word
         misspelt by one letter ("Supervison")."""
         words = self.lex.words
         if len(key) >= TYPO_MIN_LENGTH:
             edits = set(_one_edit(key))
-            if any(self.lex.given.get(w, 0) >= MIN_BIRTHS_LOWER or w in self.lex.surnames for w in edits):
+            if any(
+                self.lex.given.get(w, 0) >= MIN_BIRTHS_LOWER or self.lex.surnames.get(w, 0) >= MIN_SURNAME_LOWER
+                for w in edits
+            ):
                 return False  # "Garreth": a misspelt name before a misspelt word ("garret")
             if any(self.lex.everyday(w) for w in edits):
                 return True
@@ -477,6 +520,8 @@ class Detector:
             base = strip_possessive(key)
             if base in lex.words or base in lex.not_identifying or len(base) < 3:
                 continue
+            if len(base) >= 5 and any(lex.everyday(w) for w in _one_edit(base)):
+                continue  # "clint", "sumer": "client" and "summer" mistyped, more likely than a name in lower case
             if lex.given.get(base, 0) >= MIN_BIRTHS_LOWER or lex.surnames.get(base, 0) >= MIN_SURNAME_LOWER:
                 out.append(Hit(strip_possessive(word), "person", "name", piece, start, start + len(base)))
         return out
@@ -609,23 +654,39 @@ def _sentence_start(text: str, start: int, span_start: int) -> bool:
 
 
 def _patterns(text: str, piece: int, regions: Sequence[tuple[int, int]]) -> list[Hit]:
-    """E-mail addresses, phone numbers, postcodes and dates of birth inside the regions."""
+    """E-mail addresses, phone numbers, postcodes and dates of birth inside the regions (one pass over the
+    text for each pattern; a text with no digit and no @ has none of them)."""
+    windows: list[list[int]] = []
+    for m in _DIGIT_OR_AT.finditer(text):  # only the text around digits and @ can hold one
+        a, b = max(0, m.start() - 64), min(len(text), m.end() + 64)
+        if windows and a <= windows[-1][1]:
+            windows[-1][1] = b
+        else:
+            windows.append([a, b])
+    if not windows:
+        return []
+    starts = [r[0] for r in regions]
+
+    def inside(a: int, b: int) -> bool:
+        i = bisect.bisect_right(starts, a) - 1
+        return i >= 0 and b <= regions[i][1]
+
     out: list[Hit] = []
-    for start, end in regions:
-        taken: list[tuple[int, int]] = []
-        for pattern, category in ((_EMAIL, "email"), (_PHONE, "phone"), (_POSTCODE, "postcode")):
-            for m in pattern.finditer(text, start, end):
-                if any(a < m.end() and m.start() < b for a, b in taken):
-                    continue
-                if category == "phone" and not 10 <= sum(c.isdigit() for c in m.group()) <= 13:
-                    continue
-                taken.append((m.start(), m.end()))
-                out.append(Hit(m.group(), category, "pattern", piece, m.start(), m.end()))
-        for m in _DATE.finditer(text, start, end):
-            if any(a < m.end() and m.start() < b for a, b in taken):
+    taken: list[tuple[int, int]] = []
+    for pattern, category in ((_EMAIL, "email"), (_PHONE, "phone"), (_POSTCODE, "postcode")):
+        for m in (m for a, b in windows for m in pattern.finditer(text, a, b)):
+            if not inside(m.start(), m.end()) or any(a < m.end() and m.start() < b for a, b in taken):
                 continue
-            if _BIRTH_CUE.search(text, max(start, m.start() - 50), m.start()):
-                out.append(Hit(m.group(), "birthdate", "pattern", piece, m.start(), m.end()))
+            if category == "phone" and not 10 <= sum(c.isdigit() for c in m.group()) <= 13:
+                continue
+            taken.append((m.start(), m.end()))
+            out.append(Hit(m.group(), category, "pattern", piece, m.start(), m.end()))
+    for m in (m for a, b in windows for m in _DATE.finditer(text, a, b)):
+        if not inside(m.start(), m.end()) or any(a < m.end() and m.start() < b for a, b in taken):
+            continue
+        region_start = regions[bisect.bisect_right(starts, m.start()) - 1][0]
+        if _BIRTH_CUE.search(text, max(region_start, m.start() - 50), m.start()):
+            out.append(Hit(m.group(), "birthdate", "pattern", piece, m.start(), m.end()))
     return out
 
 
@@ -645,6 +706,13 @@ def _more_established(best: str, key: str, weight: dict[str, int], by_key: dict[
     if weight[best] > weight[key]:
         return True
     return weight[best] == weight[key] and len(by_key.get(best, [])) > len(by_key.get(key, []))
+
+
+def _ascii(word: str) -> str:
+    """ "café" -> "cafe", "zoë" -> "zoe": the lists are spelt without accents."""
+    if word.isascii():
+        return word
+    return unicodedata.normalize("NFKD", word).encode("ascii", "ignore").decode("ascii") or word
 
 
 def _acronym_plural(word: str) -> bool:
