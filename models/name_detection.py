@@ -352,12 +352,14 @@ class Detector:
             j = last + 1
             if j < len(tokens) and text[tokens[last][1] : tokens[j][0]] == " ":
                 word = tokens[j][2]
-                if HEADS.get(word.casefold(), "place") != "place" and not word[0].isupper():
-                    # "Always team" at a sentence start is a sentence, not a place
-                    if len(run) > 1 or not (
-                        _sentence_start(text, tokens[i][0], 0) and self.lex.everyday(_ascii(words[0].casefold()))
-                    ):
-                        run, words, head_at = [*run, j], [*words, word], len(words)
+                # "Always team" at a sentence start is a sentence, not a place
+                sentence = len(run) == 1 and _sentence_start(text, tokens[i][0], 0)
+                if (
+                    HEADS.get(word.casefold(), "place") != "place"
+                    and not word[0].isupper()
+                    and not (sentence and self.lex.everyday(_ascii(words[0].casefold())))
+                ):
+                    run, words, head_at = [*run, j], [*words, word], len(words)
         if head_at is None:
             return 0
         lead = 0
