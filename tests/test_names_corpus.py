@@ -285,6 +285,12 @@ def test_no_planted_string_in_any_export_and_the_transcripts_are_unchanged(revie
     assert len(forms_in(written_text(tmp_path / "plain.qdpx"))) >= len(set(FORMS)) - 2
     plain = runner.invoke(app, ["names", str(reviewed.path), "check", str(tmp_path / "plain.qdpx")])
     assert plain.exit_code == 1 and "registered name 'Sandrah'" in plain.output
+    for name, kind in (("plain.docx", "themes"), ("plain.xlsx", "codings"), ("plain.csv", "codings")):
+        run_export(reviewed, tmp_path / name, kind, ExportFilters())
+        found = runner.invoke(app, ["names", str(reviewed.path), "check", str(tmp_path / name), "--json"])
+        report = json.loads(found.output)
+        assert found.exit_code == 1 and not report["clean"], name
+        assert {"Sandra", "Okonkwo", "Willow Ward"} <= {f["text"] for f in report["findings"]}, name
 
 
 def test_quotes_are_the_original_words_with_only_planted_identifiers_replaced(reviewed, tmp_path):
