@@ -26,7 +26,10 @@ class WaveqdaGroup(TyperGroup):
         try:
             return super().invoke(ctx)
         except WaveqdaError as exc:
-            typer.echo(f"waveqda: error: {exc}", err=True)
+            from models.naming import printable
+
+            message = " ".join(printable(exc).splitlines())  # one line, whatever a name held
+            typer.echo(f"waveqda: error: {message}", err=True)
             raise typer.Exit(1) from None
 
 

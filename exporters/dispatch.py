@@ -15,7 +15,6 @@ stated on its first page (the title page's filters, or the XLSX "About" sheet).
 from __future__ import annotations
 
 import dataclasses
-import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -78,10 +77,10 @@ def run_export(
         lines: list[str] = []
 
         def write(tmp: Path, chosen: ExportFilters) -> None:
-            lines[:] = _refi(project, tmp, suffix, chosen)
+            lines[:] = [line.replace(str(tmp), str(out_path)) for line in _refi(project, tmp, suffix, chosen)]
 
         notes = _atomic(out_path, lambda tmp: _written_checked(project, out_path, tmp, filters, write))
-        return [line.replace(str(_partial(out_path)), str(out_path)) for line in lines] + notes
+        return lines + notes
     writer = _writer(suffix, kind, options)
     notes = _atomic(
         out_path,
@@ -148,19 +147,20 @@ def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Pat
     return lambda p, out, f, progress: export_disagreements_docx(p, out, f, large, progress)
 
 
-def _partial(out_path: Path) -> Path:
-    return out_path.with_name(f".{out_path.stem}.{os.getpid()}.partial{out_path.suffix}")
+def _atomic(out_path: Path, write: Callable[[Path], object]) -> list[str]:
+    """Write owner-only through a temporary file beside ``out_path``, renamed into place only when complete;
+    returns the lines ``write`` returned (a list) for the user."""
+    from models.project_file import write_private
 
+    notes: list[str] = []
 
-def _atomic(out_path: Path, write: Callable[[Path], list[str]]) -> list[str]:
-    """Write to a temporary file beside ``out_path`` and rename it into place only when complete."""
-    tmp = _partial(out_path)
-    try:
-        notes = write(tmp)
-        os.replace(tmp, out_path)
-        return notes
-    finally:
-        tmp.unlink(missing_ok=True)
+    def fill(tmp: Path) -> None:
+        result = write(tmp)
+        if isinstance(result, list):
+            notes[:] = result
+
+    write_private(out_path, fill)
+    return notes
 
 
 def _refi(project: Project, out_path: Path, suffix: str, filters: ExportFilters, dry: bool = False) -> list[str]:

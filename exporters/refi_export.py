@@ -23,9 +23,7 @@ source ``.txt`` files are never altered, as offsets count their characters.
 from __future__ import annotations
 
 import json
-import os
 import re
-import tempfile
 import uuid
 import zipfile
 from collections import defaultdict
@@ -551,18 +549,11 @@ def _typed_value(typ: str, value: str) -> str | None:
 
 
 def _atomic_write(out_path: Path, write: Any) -> None:
-    """Write through a temporary file beside the target, so a failed export never leaves half a file."""
-    out_path = Path(out_path)
-    if not out_path.parent.is_dir():
-        raise WaveqdaError(f"{out_path}: folder {out_path.parent} does not exist")
-    fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
-    os.close(fd)
-    try:
-        write(Path(tmp))
-        os.replace(tmp, out_path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    """Write owner-only through a temporary file beside the target, so a failed export never leaves half a
+    file."""
+    from models.project_file import write_private
+
+    write_private(Path(out_path), write)
 
 
 def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:

@@ -37,7 +37,14 @@ def decode_text(data: bytes, name: str) -> str:
             text = data.decode(candidate)
         except UnicodeDecodeError:
             continue
-        return text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        text = text.removeprefix("\ufeff").replace("\r\n", "\n").replace("\r", "\n")
+        nul = text.find("\x00")
+        if nul >= 0:
+            # SQLite's text functions stop at a NUL, so text after one could be stored but never coded or
+            # searched at the right place: refuse the file rather than keep it half usable.
+            line = text.count("\n", 0, nul) + 1
+            raise ImportRefused(f"{name}: binary content, not text (a NUL character on line {line})")
+        return text
     expected = codec.removesuffix("-sig").upper() if codec else "UTF-8 or Windows-1252"
     raise ImportRefused(f"{name}: not valid {expected} text (the file cannot be decoded)")
 

@@ -21,6 +21,7 @@ from models import journal
 from models.codes import CodeTree, split_path
 from models.coding import attached_memos, combine, join_memos, move_coding_memos, transcript_label
 from models.errors import NotFoundError, WaveqdaError
+from models.naming import check_name_text
 from models.schema import Code, Coding, Memo, Timepoint, Transcript, is_row_id
 from models.store import Project, get_setting, timepoints
 from models.transcripts import find_timepoint, find_transcript
@@ -87,8 +88,9 @@ def check_colour(colour: str) -> str:
 
 
 def check_name(name: str) -> str:
-    """A usable code name: not empty, no ``/`` (the path separator), not only digits (those are ids)."""
-    name = " ".join(name.split())
+    """A usable code name: not empty, no ``/`` (the path separator), not only digits (those are ids), no
+    control characters (``models.naming``)."""
+    name = check_name_text(name, "code name")
     if not name:
         raise WaveqdaError("code name is empty")
     if "/" in name:
@@ -519,11 +521,13 @@ def delete_code(project: Project, actor: str, ref: str | int, force: bool = Fals
         for merged in session.scalars(select(Code).where(Code.merged_into_id.in_(doomed))):
             merged.merged_into_id = None
         paths = [tree.path(cid) for cid in doomed]
+        _detach(tree, code)
+        for cid in doomed:  # parent links inside the subtree go first, so no order of deletes can break a
+            tree.codes[cid].parent_id = None  # foreign key (a damaged file may even hold a cycle); undo restores
         session.flush()
-        for cid in reversed(doomed):  # children before parents: the parent link is a foreign key
+        for cid in reversed(doomed):
             session.delete(tree.codes[cid])
             session.flush()
-        _detach(tree, code)
         extra = f" and {len(doomed) - 1} sub-codes" if len(doomed) > 1 else ""
         lost = f", removing {len(codings)} codings and {len(memos)} memos" if codings or memos else ""
         session.info["summary"] = f"Deleted code {path!r}{extra}{lost}"

@@ -22,6 +22,28 @@ def split_path(path: str) -> list[str]:
     return [part.strip() for part in path.strip().strip(PATH_SEPARATOR).split(PATH_SEPARATOR) if part.strip()]
 
 
+def _root_cycles(codes: dict[int, Code], children: dict[int | None, list[int]]) -> None:
+    """Show codes whose parent pointers form a cycle (only a damaged file has one) from the top level, so
+    every view and walk reaches each code once and finishes; ``waveqda check`` names the cycle."""
+    reached: set[int] = set()
+    stack = list(children.get(None, []))
+    while stack:
+        current = stack.pop()
+        if current not in reached:
+            reached.add(current)
+            stack.extend(children.get(current, []))
+    for code_id in sorted(codes):
+        if code_id in reached:
+            continue
+        children.setdefault(None, []).append(code_id)
+        stack = [code_id]
+        while stack:
+            current = stack.pop()
+            if current not in reached:
+                reached.add(current)
+                stack.extend(children.get(current, []))
+
+
 @dataclass
 class CodeTree:
     """The whole codebook in memory: parent/children maps in sibling order."""
@@ -39,6 +61,7 @@ class CodeTree:
         for code in codes.values():
             parent = code.parent_id if code.parent_id in codes else None
             children.setdefault(parent, []).append(code.id)
+        _root_cycles(codes, children)
         return cls(codes, children)
 
     def path(self, code_id: int) -> str:
@@ -54,9 +77,13 @@ class CodeTree:
     def descendants(self, code_id: int) -> list[int]:
         """The code's descendants (not itself), depth first in sibling order."""
         out: list[int] = []
+        seen = {code_id}  # a damaged file's parent pointers may form a cycle: never walk one forever
         stack = list(reversed(self.children.get(code_id, [])))
         while stack:
             current = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
             out.append(current)
             stack.extend(reversed(self.children.get(current, [])))
         return out
@@ -64,9 +91,13 @@ class CodeTree:
     def walk(self) -> list[tuple[int, int]]:
         """Every code as ``(code_id, depth)`` in codebook order (depth first, siblings by position)."""
         out: list[tuple[int, int]] = []
+        seen: set[int] = set()
         stack = [(cid, 0) for cid in reversed(self.children.get(None, []))]
         while stack:
             current, depth = stack.pop()
+            if current in seen:
+                continue
+            seen.add(current)
             out.append((current, depth))
             stack.extend((child, depth + 1) for child in reversed(self.children.get(current, [])))
         return out

@@ -25,12 +25,13 @@ def _utc(moment: datetime) -> datetime:
     return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
-def _step(project: Project, actor: str, backwards: bool) -> Event | None:
+def _step(project: Project, actor: str, backwards: bool, anyone: bool = False) -> Event | None:
     verb = "Undid" if backwards else "Redid"
     what = "the step"
+    whose = None if anyone else actor
     try:
-        with project.sessions() as session, session.begin():
-            ev = journal.last_done(session) if backwards else journal.first_undone(session)
+        with project.write_session() as session:
+            ev = journal.last_done(session, whose) if backwards else journal.first_undone(session, whose)
             if ev is None:
                 return None
             what = f"#{ev.id} ({ev.summary})"
@@ -55,17 +56,30 @@ def _step(project: Project, actor: str, backwards: bool) -> Event | None:
     return ev
 
 
-def undo(project: Project, actor: str) -> Event | None:
-    """Take back the newest step still done; returns its event, or None when there is nothing to undo."""
-    return _step(project, actor, backwards=True)
+def undo(project: Project, actor: str, anyone: bool = False) -> Event | None:
+    """Take back the actor's newest step still done (with ``anyone``, the newest step of any coder); returns
+    its event, or None when there is nothing to undo. A step whose rows a colleague changed since is
+    refused (``journal.replay``), never overwritten."""
+    return _step(project, actor, backwards=True, anyone=anyone)
 
 
-def redo(project: Project, actor: str) -> Event | None:
-    """Do again the oldest undone step; returns its event, or None when there is nothing to redo.
+def redo(project: Project, actor: str, anyone: bool = False) -> Event | None:
+    """Do again the actor's oldest undone step; returns its event, or None when there is nothing to redo.
 
-    A new change after an undo discards the undone steps (as in an editor), so they cannot be redone.
+    A new change after an undo discards that actor's undone steps (as in an editor), so they cannot be
+    redone.
     """
-    return _step(project, actor, backwards=False)
+    return _step(project, actor, backwards=False, anyone=anyone)
+
+
+def newest_step_by_others(session: Session, actor: str) -> Event | None:
+    """The newest undoable step of another coder (to tell a user whose step ``undo`` would leave alone)."""
+    return session.scalars(
+        select(Event)
+        .where(Event.undoable.is_(True), Event.state == "done", Event.actor != actor)
+        .order_by(Event.id.desc())
+        .limit(1)
+    ).first()
 
 
 def history(session: Session, limit: int | None = None) -> list[dict]:

@@ -197,10 +197,13 @@ def record_event(
     detail: dict[str, Any] | None = None,
     undoable: bool = True,
 ) -> Event:
-    """Write one event. A new undoable change makes any pending redo impossible (branch discarded)."""
+    """Write one event. A new undoable change makes this actor's pending redo impossible (their undone
+    branch is discarded); other coders' undone steps stay theirs to redo."""
     if undoable and changes:
         session.execute(
-            update(Event).where(Event.id > _last_done_id(session), Event.state == "undone").values(state="discarded")
+            update(Event)
+            .where(Event.id > _last_done_id(session, actor), Event.state == "undone", Event.actor == actor)
+            .values(state="discarded")
         )
     ev = Event(
         actor=actor,
@@ -417,29 +420,46 @@ def _refresh_search_index(session: Session, changes: list[dict[str, Any]]) -> No
             search_index.reindex_transcript(session, transcript_id)
 
 
-def _last_done_id(session: Session) -> int:
+def _mine(actor: str | None) -> list[Any]:
+    return [] if actor is None else [Event.actor == actor]
+
+
+def _last_done_id(session: Session, actor: str | None = None) -> int:
     ev_id = session.scalar(
-        select(Event.id).where(Event.undoable.is_(True), Event.state == "done").order_by(Event.id.desc()).limit(1)
+        select(Event.id)
+        .where(Event.undoable.is_(True), Event.state == "done", *_mine(actor))
+        .order_by(Event.id.desc())
+        .limit(1)
     )
     return ev_id or 0
 
 
-def last_done(session: Session) -> Event | None:
-    """The newest undoable step still in effect (what ``undo`` takes back)."""
+def last_done(session: Session, actor: str | None = None) -> Event | None:
+    """The newest undoable step still in effect (what ``undo`` takes back): the actor's own, or anyone's
+    when ``actor`` is None. Per coder, so that ctrl+z never takes back a colleague's step that landed after
+    mine."""
     return session.scalars(
-        select(Event).where(Event.undoable.is_(True), Event.state == "done").order_by(Event.id.desc()).limit(1)
+        select(Event)
+        .where(Event.undoable.is_(True), Event.state == "done", *_mine(actor))
+        .order_by(Event.id.desc())
+        .limit(1)
     ).first()
 
 
-def first_undone(session: Session) -> Event | None:
-    """The oldest undone step (what ``redo`` does again).
+def first_undone(session: Session, actor: str | None = None) -> Event | None:
+    """The oldest undone step (what ``redo`` does again), the actor's own or anyone's.
 
-    Undone steps always come after the newest done one (undo takes the newest, redo the oldest undone, a new
-    step discards them all), so the search starts there instead of scanning the whole log.
+    An actor's undone steps always come after their newest done one (undo takes the newest, redo the oldest
+    undone, a new step discards them all), so the search starts there instead of scanning the whole log.
     """
     return session.scalars(
         select(Event)
-        .where(Event.id > _last_done_id(session), Event.undoable.is_(True), Event.state == "undone")
+        .where(
+            Event.id > _last_done_id(session, actor),
+            Event.undoable.is_(True),
+            Event.state == "undone",
+            *_mine(actor),
+        )
         .order_by(Event.id)
         .limit(1)
     ).first()

@@ -25,9 +25,10 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from models import journal, search_index
+from models import journal, merge_rows, project_file, replica, search_index
 from models.codes import CodeTree, split_path
 from models.errors import WaveqdaError
+from models.naming import cleaned_name
 from models.schema import (
     AttributeDefinition,
     Code,
@@ -42,7 +43,7 @@ from models.schema import (
     Transcript,
     Turn,
 )
-from models.store import Project, get_setting, open_project, project_uuid, remove_database_files
+from models.store import Project, get_setting, open_project, remove_database_files
 
 FUZZY_THRESHOLD = 85.0
 CODE_FIELDS = ("definition", "inclusion", "exclusion", "example")
@@ -59,6 +60,7 @@ class SourceReport:
     source: str
     counts: Counter = field(default_factory=Counter)
     conflicts: list[str] = field(default_factory=list)
+    changes: list[str] = field(default_factory=list)
     proposals: list[dict[str, Any]] = field(default_factory=list)
     needs_review: list[dict[str, Any]] = field(default_factory=list)
 
@@ -67,6 +69,7 @@ class SourceReport:
             "source": self.source,
             "counts": dict(sorted(self.counts.items())),
             "conflicts": self.conflicts,
+            "changes": self.changes,
             "fuzzy_proposals": self.proposals,
             "needs_review": self.needs_review,
         }
@@ -80,7 +83,19 @@ class MergeReport:
 
     @property
     def changed(self) -> bool:
-        added = ("added", "created", "applied", "copied", "reanchored", "needs_review", "memo_notes")
+        added = (
+            "added",
+            "created",
+            "applied",
+            "copied",
+            "reanchored",
+            "needs_review",
+            "memo_notes",
+            "updated",
+            "removed",
+            "restored",
+            "combined",
+        )
         return any(v for s in self.sources for k, v in s.counts.items() if k.split(".")[-1] in added)
 
     def as_dict(self) -> dict[str, Any]:
@@ -102,6 +117,7 @@ class MergeReport:
                 out.append(
                     f"  fuzzy: {proposal['source']!r} ~ {proposal['target']!r} ({proposal['score']:.0f}%): {state}"
                 )
+            out.extend(f"  change: {c}" for c in src.changes)
             out.extend(f"  conflict: {c}" for c in src.conflicts)
             for item in src.needs_review:
                 out.append(
@@ -200,8 +216,10 @@ def merge_projects(
     if not sources:
         raise WaveqdaError("name at least one SOURCE project to merge")
     for src in sources:
-        if Path(src).resolve() == target_path.resolve():
-            raise WaveqdaError(f"{src}: cannot merge a project into itself")
+        if Path(src).resolve() == target_path.resolve() or (
+            target_path.exists() and Path(src).exists() and project_file.same_file(src, target_path)
+        ):
+            raise WaveqdaError(f"{src}: cannot merge a project into itself (it is the same file as {target_path})")
     opened: list[Project] = []
     created = False
     try:
@@ -284,6 +302,13 @@ class SourceMerge:
         self.transcript_map: dict[int, int] = {}
         self.coding_map: dict[int, int] = {}
         self.aligners: dict[int, Aligner] = {}
+        self.replica = replica.key_of(source)
+        self.source_tree = CodeTree.load(source)
+        # (transcript, code, coder) groups that got new or moved codings: where one coder's codings of a code
+        # may now overlap and must be combined.
+        self.groups: set[tuple[int, int, int]] = set()
+        self.coding_seen: dict[str, dict[str, Any]] = {}
+        self.memo_seen: dict[str, dict[str, Any]] = {}
 
     def run(self) -> None:
         self.merge_timepoints()
@@ -293,6 +318,11 @@ class SourceMerge:
         self.merge_transcripts()
         self.merge_codings()
         self.merge_memos()
+        # after the memos: combining moves the notes attached to absorbed codings
+        absorbed = merge_rows.union_overlaps(self.t, self.groups)
+        if absorbed:
+            self.count["codings.combined"] += absorbed
+        self.record_baselines()
         self.merge_history()
         self.t.flush()
 
@@ -322,7 +352,7 @@ class SourceMerge:
         for coder in self.s.scalars(select(Coder)):
             found = by_uuid.get(coder.uuid) or by_name.get(coder.name)
             if found is None:
-                found = Coder(uuid=coder.uuid, name=coder.name, created_at=coder.created_at)
+                found = Coder(uuid=coder.uuid, name=cleaned_name(coder.name) or "coder", created_at=coder.created_at)
                 self.t.add(found)
                 self.t.flush()
                 by_name[found.name] = found
@@ -441,7 +471,7 @@ class SourceMerge:
         position = len(tree.children.get(parent_id, []))
         created = Code(
             parent_id=parent_id,
-            name=code.name,
+            name=cleaned_name(code.name) or "Unnamed code",
             definition=code.definition,
             inclusion=code.inclusion,
             exclusion=code.exclusion,
@@ -551,34 +581,37 @@ class SourceMerge:
     # -- codings --------------------------------------------------------------------------------
 
     def merge_codings(self) -> None:
-        """Each source coding once: known by UUID, or by its exact place, else added (re-anchored if needed).
+        """Each source coding once: known by UUID (compared field by field with what the last merge from this
+        file saw, ``models.merge_rows``), else added (re-anchored if needed); codings the source deleted since
+        the last merge are removed unless changed here since.
 
         Rows, not ORM objects: a coder's file holds tens of thousands of codings. New codings go in with one
         executemany and are journalled by hand (as ``journal.set_column`` does), so undo still removes them.
         """
-        uuid_to_id = {u: i for u, i in self.t.execute(select(Coding.uuid, Coding.id))}
-        # Where each (transcript, code, coder, start, end) already stands: a coding's id, or a uuid added below.
-        existing: dict[tuple, int | str] = {
-            tuple(row[:5]): row[5]
-            for row in self.t.execute(
-                select(Coding.transcript_id, Coding.code_id, Coding.coder_id, Coding.start, Coding.end, Coding.id)
-            )
-        }
         table = Coding.__table__
         columns = [c.name for c in table.columns if c.name != "id"]
-        same_place: list[tuple[int, tuple]] = []
-        added: list[tuple[int, dict[str, Any]]] = []
+        targets = {row["uuid"]: row for row in self.t.execute(select(table)).mappings()}
+        baselines = merge_rows.load_baselines(self.t, self.replica, "coding")
         source_rows = self.s.execute(select(table.c.id, *(table.c[n] for n in columns)).order_by(table.c.id))
+        added: list[tuple[int, dict[str, Any]]] = []
+        updates: dict[int, dict[str, Any]] = {}
+        seen: dict[str, dict[str, Any]] = {}
         for row in source_rows.mappings():
-            if row["uuid"] in uuid_to_id:
-                self.coding_map[row["id"]] = uuid_to_id[row["uuid"]]
-                self.count["codings.already_present"] += 1
-                continue
-            new, key = self._new_coding(row, existing)
-            if new is None:
-                same_place.append((row["id"], key))
+            seen[row["uuid"]] = merge_rows.coding_image(row)
+            current = targets.get(row["uuid"])
+            baseline = baselines.get(row["uuid"])
+            if current is not None:
+                self.coding_map[row["id"]] = current["id"]
+                self._compare_coding(row, current, baseline, updates)
+            elif baseline is not None and baseline.source == seen[row["uuid"]]:
+                self.count["codings.kept_deleted"] += 1  # deleted here since the last merge, unchanged there
             else:
-                added.append((row["id"], new))
+                if baseline is not None:
+                    self.report.conflicts.append(
+                        f"coding {self._label(row)}: deleted here but changed there since the last merge; restored"
+                    )
+                    self.count["codings.restored"] += 1
+                added.append((row["id"], self._new_coding(row)))
         if added:
             self.t.execute(insert(table), [new for _source_id, new in added])
         new_ids = self._ids_by_uuid([new["uuid"] for _source_id, new in added])
@@ -586,9 +619,101 @@ class SourceMerge:
             row_id = new_ids[new["uuid"]]
             self.coding_map[source_id] = row_id
             self.buffer.add("codings", {"id": row_id}, None, journal.image({"id": row_id, **new}))
-        for source_id, key in same_place:  # its memos attach to the coding already in that place
-            found = existing[key]
-            self.coding_map[source_id] = found if isinstance(found, int) else new_ids[found]
+            self.groups.add((new["transcript_id"], new["code_id"], new["coder_id"]))
+        merge_rows.apply_updates(self.t, Coding, updates, self._coding_columns)
+        self._carry_source_deletions(baselines, seen, targets)
+        self.coding_seen = seen
+
+    def _mapped_coding(self, row: Any) -> tuple[dict[str, Any], int, int]:
+        """The source coding in the target's terms (code mapped, span re-anchored), with its transcript and
+        coder ids in the target."""
+        transcript_id = self.transcript_map[row["transcript_id"]]
+        start, end, exact = self.aligners[row["transcript_id"]].span(row["start"], row["end"])
+        mapped = {
+            "span": [start, end],
+            "code": self.code_map[row["code_id"]],
+            "memo": row["memo"] or "",
+            "key_quote": bool(row["key_quote"]),
+            "status": row["status"] if exact else "needs_review",
+        }
+        return mapped, transcript_id, self.coder_map[row["coder_id"]]
+
+    def _compare_coding(self, row: Any, current: Any, baseline: Any, updates: dict[int, dict[str, Any]]) -> None:
+        mapped, _transcript_id, _coder_id = self._mapped_coding(row)
+        target = merge_rows.coding_image(current)
+        source = merge_rows.coding_image(row)
+        newer = merge_rows._newer(row["updated_at"], current["updated_at"])
+        result = merge_rows.resolve(merge_rows.CODING_FIELDS, source, mapped, target, baseline, newer)
+        if not result.take and not result.conflicts:
+            self.count["codings.already_present"] += 1
+            return
+        if result.take:
+            updates[current["id"]] = result.take
+            self.count["codings.updated"] += 1
+            if "span" in result.take or "code" in result.take:
+                code_id = result.take.get("code", current["code_id"])
+                self.groups.add((current["transcript_id"], code_id, current["coder_id"]))
+        label = self._label(row)
+        if result.changed:
+            self.report.changes.append(f"coding {label}: {self._describe(result.changed, mapped, target)}")
+        if result.conflicts:
+            how = "there" if newer else "here"
+            self.report.conflicts.append(
+                f"coding {label}: {', '.join(result.conflicts)} changed on both sides since the last merge; "
+                f"memos joined, key-quote flags kept, otherwise the newer edit ({how}) kept"
+            )
+            self.count["codings.conflicts"] += 1
+
+    @staticmethod
+    def _describe(fields: list[str], mapped: dict[str, Any], target: dict[str, Any]) -> str:
+        parts = []
+        for name in fields:
+            if name == "span":
+                parts.append(f"span {target['span'][0]}:{target['span'][1]} -> {mapped['span'][0]}:{mapped['span'][1]}")
+            elif name == "key_quote":
+                parts.append("key quote " + ("marked" if mapped["key_quote"] else "unmarked"))
+            elif name == "memo":
+                parts.append("memo edited" if mapped["memo"] else "memo cleared")
+            else:
+                parts.append(f"{name} changed")
+        return "; ".join(parts)
+
+    @staticmethod
+    def _coding_columns(fields: dict[str, Any]) -> dict[str, Any]:
+        out = {key: value for key, value in fields.items() if key != "span" and key != "code"}
+        if "span" in fields:
+            out["start"], out["end"] = fields["span"]
+        if "code" in fields:
+            out["code_id"] = fields["code"]
+        return out
+
+    def _carry_source_deletions(
+        self, baselines: dict[str, Any], seen: dict[str, dict[str, Any]], targets: dict[str, Any]
+    ) -> None:
+        """Codings the last merge took from this file that the source has deleted since."""
+        delete_ids: list[int] = []
+        for uuid, baseline in baselines.items():
+            if uuid in seen:
+                continue
+            current = targets.get(uuid)
+            if current is None:
+                continue  # deleted on both sides
+            if merge_rows.coding_image(current) == baseline.target:
+                delete_ids.append(current["id"])
+                self.report.changes.append(f"coding #{current['id']}: deleted there since the last merge; removed")
+            else:
+                self.report.conflicts.append(
+                    f"coding #{current['id']}: deleted there but changed here since the last merge; kept"
+                )
+                self.count["codings.conflicts"] += 1
+        merge_rows.delete_codings(self.t, delete_ids)
+        if delete_ids:
+            self.count["codings.removed"] += len(delete_ids)
+
+    def _label(self, row: Any) -> str:
+        transcript = self.s.get(Transcript, row["transcript_id"])
+        where = f"{transcript.participant.study_id}/{transcript.timepoint.key}"
+        return f"{where} {row['start']}:{row['end']} ({self.source_tree.path(row['code_id'])})"
 
     def _ids_by_uuid(self, uuids: list[str]) -> dict[str, int]:
         out: dict[str, int] = {}
@@ -596,33 +721,28 @@ class SourceMerge:
             out.update(self.t.execute(select(Coding.uuid, Coding.id).where(Coding.uuid.in_(chunk))).tuples().all())
         return out
 
-    def _new_coding(self, coding: Any, existing: dict[tuple, int | str]) -> tuple[dict[str, Any] | None, tuple]:
-        transcript_id = self.transcript_map[coding["transcript_id"]]
-        aligner = self.aligners[coding["transcript_id"]]
-        start, end, exact = aligner.span(coding["start"], coding["end"])
-        key = (transcript_id, self.code_map[coding["code_id"]], self.coder_map[coding["coder_id"]], start, end)
-        if exact and key in existing:
-            self.count["codings.already_present"] += 1
-            return None, key
+    def _new_coding(self, coding: Any) -> dict[str, Any]:
+        mapped, transcript_id, coder_id = self._mapped_coding(coding)
+        start, end = mapped["span"]
+        exact = self.aligners[coding["transcript_id"]].span(coding["start"], coding["end"])[2]
         new = {
             **coding,
             "transcript_id": transcript_id,
-            "code_id": key[1],
-            "coder_id": key[2],
+            "code_id": mapped["code"],
+            "coder_id": coder_id,
             "start": start,
             "end": end,
-            "status": coding["status"] if exact else "needs_review",
+            "status": mapped["status"],
         }
         new.pop("id")
-        existing.setdefault(key, new["uuid"])
         if not exact:
             self.count["codings.needs_review"] += 1
-            self._report_review(coding, aligner, start, end)
-        elif aligner.ops:
+            self._report_review(coding, self.aligners[coding["transcript_id"]], start, end)
+        elif self.aligners[coding["transcript_id"]].ops:
             self.count["codings.reanchored"] += 1
         else:
             self.count["codings.added"] += 1
-        return new, key
+        return new
 
     def _report_review(self, coding: Any, aligner: Aligner, start: int, end: int) -> None:
         transcript = self.s.get(Transcript, coding["transcript_id"])
@@ -630,7 +750,7 @@ class SourceMerge:
             {
                 "uuid": coding["uuid"],
                 "transcript": f"{transcript.participant.study_id}/{transcript.timepoint.key}",
-                "code": CodeTree.load(self.s).path(coding["code_id"]),
+                "code": self.source_tree.path(coding["code_id"]),
                 "coder": self.s.get(Coder, coding["coder_id"]).name,
                 "start": coding["start"],
                 "end": coding["end"],
@@ -653,52 +773,117 @@ class SourceMerge:
         return maps[target_type].get(source_id)
 
     def merge_memos(self) -> None:
-        existing = set(self.t.scalars(select(Memo.uuid)))
-        for memo in self.s.scalars(select(Memo).order_by(Memo.id)):
-            if memo.uuid in existing:
+        """Memos by UUID, three-way like codings: new ones added, edits since the last merge carried, a memo
+        deleted there (and unchanged here) removed; both sides' texts are kept when both edited."""
+        targets = {row["uuid"]: row for row in self.t.execute(select(Memo.__table__)).mappings()}
+        baselines = merge_rows.load_baselines(self.t, self.replica, "memo")
+        seen: dict[str, dict[str, Any]] = {}
+        updates: dict[int, dict[str, Any]] = {}
+        for memo in self.s.execute(select(Memo.__table__).order_by(Memo.id)).mappings():
+            image = merge_rows.memo_image(memo)
+            seen[memo["uuid"]] = image
+            current = targets.get(memo["uuid"])
+            baseline = baselines.get(memo["uuid"])
+            if current is not None:
+                newer = merge_rows._newer(memo["updated_at"], current["updated_at"])
+                target = merge_rows.memo_image(current)
+                result = merge_rows.resolve(merge_rows.MEMO_FIELDS, image, image, target, baseline, newer)
+                if result.take:
+                    updates[current["id"]] = result.take
+                    self.count["memos.updated"] += 1
+                    self.report.changes.append(f"memo {memo['title'] or current['id']!r}: edited there")
+                if result.conflicts:
+                    self.report.conflicts.append(
+                        f"memo {memo['title'] or current['id']!r}: edited on both sides; both texts kept"
+                    )
                 continue
-            target_id = self._target_id(memo.target_type, memo.target_id)
-            if memo.target_type != "project" and target_id is None:
-                self.report.conflicts.append(
-                    f"memo {memo.title or memo.uuid!r}: its {memo.target_type} is gone; kept as a project memo"
-                )
-            self.t.add(
-                Memo(
-                    uuid=memo.uuid,
-                    target_type=memo.target_type if target_id else "project",
-                    target_id=target_id,
-                    title=memo.title,
-                    text=memo.text,
-                    author=memo.author,
-                    created_at=memo.created_at,
-                    updated_at=memo.updated_at,
-                )
+            if baseline is not None and baseline.source == image:
+                continue  # deleted here since the last merge
+            self._add_memo(memo)
+        merge_rows.apply_updates(self.t, Memo, updates, dict)
+        removed = []
+        for uuid, baseline in baselines.items():
+            current = targets.get(uuid)
+            if uuid in seen or current is None:
+                continue
+            if merge_rows.memo_image(current) == baseline.target:
+                removed.append(current["id"])
+            else:
+                self.report.conflicts.append(f"memo {current['title'] or current['id']!r}: deleted there; kept")
+        for memo in self.t.scalars(select(Memo).where(Memo.id.in_(removed))):
+            self.t.delete(memo)
+        if removed:
+            self.count["memos.removed"] += len(removed)
+        self.t.flush()
+        self.memo_seen = seen
+
+    def _add_memo(self, memo: Any) -> None:
+        target_id = self._target_id(memo["target_type"], memo["target_id"])
+        if memo["target_type"] != "project" and target_id is None:
+            self.report.conflicts.append(
+                f"memo {memo['title'] or memo['uuid']!r}: its {memo['target_type']} is gone; kept as a project memo"
             )
-            self.count["memos.added"] += 1
+        uuid = memo["uuid"] if self._uuid_free(Memo, memo["uuid"]) else None
+        self.t.add(
+            Memo(
+                target_type=memo["target_type"] if target_id else "project",
+                target_id=target_id,
+                title=memo["title"],
+                text=memo["text"],
+                author=memo["author"],
+                created_at=memo["created_at"],
+                updated_at=memo["updated_at"],
+                **({"uuid": uuid} if uuid else {}),
+            )
+        )
+        self.count["memos.added"] += 1
+
+    def record_baselines(self) -> None:
+        """Remember what this merge saw of each coding and memo from this file, and what the target holds now."""
+        self.t.flush()
+        for kind, model, seen, image in (
+            ("coding", Coding, self.coding_seen, merge_rows.coding_image),
+            ("memo", Memo, self.memo_seen, merge_rows.memo_image),
+        ):
+            old = merge_rows.load_baselines(self.t, self.replica, kind)
+            now: dict[str, dict[str, Any]] = {}
+            uuids = list(seen)
+            table = model.__table__
+            for chunk in journal.chunks(uuids):
+                for row in self.t.execute(select(table).where(table.c.uuid.in_(chunk))).mappings():
+                    now[row["uuid"]] = image(row)
+            new = {uuid: (source, now.get(uuid, {})) for uuid, source in seen.items()}
+            merge_rows.write_baselines(self.t, self.replica, kind, old, new, drop=set(old) - set(seen))
 
     def merge_history(self) -> None:
-        """The source's audit trail, as read-only entries tagged with their origin (never replayed)."""
-        origin = project_uuid(self.s) if get_setting(self.s, "project_uuid") else None
-        if origin is None:
-            return
-        seen = {
+        """The source's audit trail, as read-only entries (never replayed), each event once: events are known
+        by their own uuid, so coders' files copied from one master bring their own steps and not the
+        shared early ones twice."""
+        known = set(self.t.scalars(select(Event.uuid)))
+        origin = get_setting(self.s, "project_uuid")
+        # Events merged by versions before event uuids are known by "<project>#<id>" only (their detail has no
+        # "state"); copies of one master share that, so the marker is trusted for those old entries alone.
+        seen_markers = {
             (e.detail or {}).get("origin_event")
             for e in self.t.scalars(select(Event).where(Event.operation.like("merged:%")))
+            if "state" not in (e.detail or {})
         }
         for event in self.s.scalars(select(Event).order_by(Event.id)):
-            marker = f"{origin}#{event.id}"
-            if marker in seen or event.operation.startswith("merged:"):
+            if event.uuid in known or f"{origin}#{event.id}" in seen_markers:
                 continue
+            operation = event.operation if event.operation.startswith("merged:") else f"merged:{event.operation}"
             self.t.add(
                 Event(
+                    uuid=event.uuid,
                     at=event.at,
                     actor=event.actor,
-                    operation=f"merged:{event.operation}"[:60],
+                    operation=operation[:60],
                     summary=event.summary,
-                    detail={"origin_event": marker},
+                    detail={"origin_event": f"{origin}#{event.id}", "state": event.state},
                     changes=None,
                     undoable=False,
                     state="done",
                 )
             )
+            known.add(event.uuid)
             self.count["history.copied"] += 1

@@ -9,6 +9,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.errors import NotFoundError, WaveqdaError
+from models.naming import check_name_text
 from models.schema import AttributeDefinition, Coder, Participant, ParticipantAttribute
 from models.store import get_setting
 
@@ -111,7 +112,7 @@ def set_attribute(session: Session, participant: Participant, attribute: Attribu
 
 
 def get_or_create_coder(session: Session, name: str) -> Coder:
-    name = name.strip()
+    name = check_name_text(name, "coder name")
     if not name:
         raise WaveqdaError("coder name is empty")
     found = session.scalar(select(Coder).where(Coder.name == name))

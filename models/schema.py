@@ -91,6 +91,7 @@ class Timepoint(Base):
 
 class Participant(Base):
     __tablename__ = "participants"
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     study_id: Mapped[str] = mapped_column(String(100), unique=True)
@@ -104,7 +105,10 @@ class AttributeDefinition(Base):
     """A participant attribute (site, age band...) with its type: text, number, date or choice."""
 
     __tablename__ = "attribute_definitions"
-    __table_args__ = (CheckConstraint("type IN ('text','number','date','choice')", name="type"),)
+    __table_args__ = (
+        CheckConstraint("type IN ('text','number','date','choice')", name="type"),
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -129,7 +133,10 @@ class Transcript(Base):
     """One interview: one participant at one timepoint. ``text`` is canonical and immutable."""
 
     __tablename__ = "transcripts"
-    __table_args__ = (UniqueConstraint("participant_id", "timepoint_id", name="participant_timepoint"),)
+    __table_args__ = (
+        UniqueConstraint("participant_id", "timepoint_id", name="participant_timepoint"),
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
@@ -188,6 +195,7 @@ class Sentence(Base):
 
 class Coder(Base):
     __tablename__ = "coders"
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     name: Mapped[str] = mapped_column(String(200), unique=True)
@@ -198,6 +206,7 @@ class Code(Base):
     """A node of the codebook tree (theme, subtheme or code). Archived codes stay in data and history."""
 
     __tablename__ = "codes"
+    __table_args__ = ({"sqlite_autoincrement": True},)
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     parent_id: Mapped[int | None] = mapped_column(ForeignKey("codes.id"), index=True)
@@ -224,6 +233,7 @@ class Coding(Base):
         Index("ix_codings_transcript_start", "transcript_id", "start"),
         Index("ix_codings_code", "code_id"),
         Index("ix_codings_code_transcript", "code_id", "transcript_id", "start", "end", "coder_id", "key_quote"),
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
@@ -246,6 +256,7 @@ class Memo(Base):
     __table_args__ = (
         CheckConstraint("target_type IN ('project','transcript','participant','code','coding')", name="target_type"),
         Index("ix_memos_target", "target_type", "target_id"),
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
@@ -268,8 +279,14 @@ class Event(Base):
     """
 
     __tablename__ = "events"
-    __table_args__ = (CheckConstraint("state IN ('done','undone','discarded')", name="state"),)
+    __table_args__ = (
+        CheckConstraint("state IN ('done','undone','discarded')", name="state"),
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
+    # Identity across copies of a project file: coders' files copied from one master share their early
+    # events (same uuid) and diverge after (new uuids), so a merge copies each history event exactly once.
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
     at: Mapped[datetime] = mapped_column(default=utcnow)
     actor: Mapped[str] = mapped_column(String(200))
     operation: Mapped[str] = mapped_column(String(60), index=True)
@@ -289,6 +306,7 @@ class NameEntry(Base):
             "category IN ('person','place','organisation','ward','email','phone','postcode','birthdate','other')",
             name="category",
         ),
+        {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(primary_key=True)
     uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
@@ -307,7 +325,10 @@ class NameCandidate(Base):
     """
 
     __tablename__ = "name_candidates"
-    __table_args__ = (CheckConstraint("status IN ('pending','accepted','rejected')", name="status"),)
+    __table_args__ = (
+        CheckConstraint("status IN ('pending','accepted','rejected')", name="status"),
+        {"sqlite_autoincrement": True},
+    )
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(String(300), unique=True)
     text: Mapped[str] = mapped_column(String(300))
@@ -323,3 +344,22 @@ class NameCandidate(Base):
     context: Mapped[str] = mapped_column(Text, default="")
     decided_by: Mapped[str | None] = mapped_column(String(200))
     decided_at: Mapped[datetime | None] = mapped_column()
+
+
+class MergeBaseline(Base):
+    """What the last merge saw of one coding or memo from one source file, and what the target then held.
+
+    Why: a re-merge must carry every change a coder made since the last merge (an extension, a recode, a
+    memo) and must not undo the target's own later edits. Comparing the source and the target with these two
+    images tells, field by field, which side changed since (a three-way merge); a row missing on one side
+    but remembered here was deleted there since. ``replica`` names the source file (``models.replica``),
+    not its project, because coders' files copied from one master share the project's identity.
+    """
+
+    __tablename__ = "merge_baselines"
+    __table_args__ = (CheckConstraint("kind IN ('coding','memo')", name="kind"),)
+    replica: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    source: Mapped[dict[str, Any]] = mapped_column(JSON)
+    target: Mapped[dict[str, Any]] = mapped_column(JSON)

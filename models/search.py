@@ -115,7 +115,7 @@ def vocabulary(session: Session) -> Vocabulary:
     Reading ``search_vocab`` walks the whole index (tens of milliseconds on 1M words); the number of turns
     and the highest turn id change whenever the indexed turns do, and cost one B-tree lookup.
     """
-    url = str(session.get_bind().url)
+    url = str(session.get_bind().engine.url)
     stamp = tuple(session.execute(select(func.count(Turn.id), func.coalesce(func.max(Turn.id), 0))).one())
     with _vocabulary_lock:
         cached = _vocabularies.get(url)

@@ -3,6 +3,11 @@
 A project is one SQLite file (``study.wqda``). ``Project.change()`` is the only write path for domain
 operations: one transaction per user-level operation, with its row changes captured into one event so that
 it can be undone as one step. A crash at any point leaves the last committed state.
+
+Several writers on one file (two terminals, the workspace beside CLI commands) take turns: every change
+starts with SQLite's ``BEGIN IMMEDIATE`` and waits for the write lock (the busy timeout), so a change never
+fails half way because another process committed first; after each change the WAL is checkpointed while it
+is small, so the project file on its own holds every committed change.
 """
 
 from __future__ import annotations
@@ -11,21 +16,34 @@ import os
 import sqlite3
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
-from datetime import datetime
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import journal
+from models import journal, project_file
 from models.errors import WaveqdaError
 from models.schema import Event, Setting, Timepoint, new_uuid
 
-# The newest migration; a test checks it equals Alembic's head so startup need not load Alembic.
-HEAD_REVISION = "0007_name_register"
+# Every migration, oldest first; a test checks this equals Alembic's history so startup need not load
+# Alembic. A file whose revision is not listed was made by a newer waveqda.
+KNOWN_REVISIONS = (
+    "0001_initial",
+    "0002_search_index",
+    "0003_name_register",
+    "0004_query_indexes",
+    "0005_store_safety",
+    "0007_name_register",
+)
+HEAD_REVISION = KNOWN_REVISIONS[-1]
+BUSY_TIMEOUT_MS = 10_000
+# Checkpoint after a change while the WAL is below this size (a few pages to copy); a bigger WAL is left to
+# SQLite's own checkpoint and to the idle checkpoint, so one large change is not followed by a long pause.
+SMALL_WAL_BYTES = 4 * 1024 * 1024
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 PROJECT_SUFFIX = ".wqda"
 
@@ -67,7 +85,7 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=10000")
+    cursor.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
     # FULL: a committed coding survives power loss, not only a process crash. Months of work live here.
     cursor.execute("PRAGMA synchronous=FULL")
     # 64 MB page cache (the default is 2 MB): a 1M-word project's queries then stay in memory after first use.
@@ -77,7 +95,7 @@ def _sqlite_pragmas(dbapi_connection: sqlite3.Connection, _record: Any) -> None:
 
 def make_engine(url: str) -> Engine:
     if url.startswith("sqlite"):
-        engine = create_engine(url, connect_args={"timeout": 10})
+        engine = create_engine(url, connect_args={"timeout": BUSY_TIMEOUT_MS / 1000})
         event.listen(engine, "connect", _sqlite_pragmas)
 
         # pysqlite's own transaction handling defers BEGIN; emit it ourselves so every change is atomic.
@@ -87,19 +105,20 @@ def make_engine(url: str) -> Engine:
 
         @event.listens_for(engine, "begin")
         def _begin(conn: Any) -> None:
-            conn.exec_driver_sql("BEGIN")
+            # A change asks for the write lock up front (BEGIN IMMEDIATE) so that it waits its turn; a
+            # read that later wrote could not wait and would fail with "database is locked".
+            conn.exec_driver_sql(conn.info.pop(BEGIN_KEY, "BEGIN"))
 
         return engine
     return create_engine(url)
 
 
+BEGIN_KEY = "waveqda_begin"
+
+
 def _create_private_file(path: Path) -> None:
     """Create the database file readable by its owner only, before SQLite opens it."""
-    try:
-        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
-    except OSError as exc:
-        raise WaveqdaError(f"{path}: cannot create the file ({exc.strerror or exc})") from exc
-    os.close(fd)
+    project_file.create_private(path)
 
 
 def alembic_config(url: str):
@@ -119,33 +138,34 @@ def current_revision(engine: Engine) -> str | None:
 
 
 def upgrade(engine: Engine, url: str, revision: str = "head") -> None:
+    """Run the migrations up to ``revision`` in one transaction.
+
+    On SQLite foreign keys are off while it runs (a migration may rebuild a table others refer to; SQLite
+    only allows switching them outside a transaction) and every one is checked before the commit.
+    """
     from alembic import command
 
     cfg = alembic_config(url)
-    with engine.begin() as conn:
-        cfg.attributes["connection"] = conn
-        command.upgrade(cfg, revision)
+    with engine.connect() as conn:
+        sqlite = conn.dialect.name == "sqlite"
+        raw = conn.connection.driver_connection  # outside any transaction: SQLite ignores it inside one
+        if sqlite:
+            raw.execute("PRAGMA foreign_keys=OFF")
+        try:
+            with conn.begin():
+                cfg.attributes["connection"] = conn
+                command.upgrade(cfg, revision)
+                if sqlite and conn.exec_driver_sql("PRAGMA foreign_key_check").first() is not None:
+                    raise WaveqdaError("the migrated project has rows pointing at missing rows; nothing was changed")
+        finally:
+            if sqlite:
+                raw.execute("PRAGMA foreign_keys=ON")
 
 
 def backup_copy(engine: Engine, path: Path, label: str) -> Path:
-    """A consistent copy beside the project (SQLite's online backup, safe with WAL)."""
-    stamp = datetime.now().strftime("%Y%m%d-%H%M%S")
-    dest = path.with_name(f"{path.name}.{label}-{stamp}.bak")
-    n = 1
-    while dest.exists():
-        dest = path.with_name(f"{path.name}.{label}-{stamp}-{n}.bak")
-        n += 1
-    _create_private_file(dest)
-    source = sqlite3.connect(path)
-    try:
-        target = sqlite3.connect(dest)
-        try:
-            source.backup(target)
-        finally:
-            target.close()
-    finally:
-        source.close()
-    return dest
+    """A consistent copy beside the project (SQLite's online backup, safe with WAL), owner-only; the newest
+    few of each label are kept."""
+    return project_file.backup_beside(path, label)
 
 
 @dataclass
@@ -155,6 +175,10 @@ class Project:
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
+    # Why writes are refused, when the file failed its integrity check on open (reads still work, so that
+    # the researcher can export what is there).
+    damaged: str | None = None
+    _replica_checked: bool = field(default=False, repr=False)
 
     @property
     def path(self) -> Path | None:
@@ -166,6 +190,10 @@ class Project:
         """A read-only unit of work (nothing is committed)."""
         with self.sessions() as session:
             yield session
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
 
     @contextmanager
     def change(
@@ -181,7 +209,14 @@ class Project:
         The body may set ``session.info["summary"]`` / ``["detail"]`` once it knows what it did. If the
         body raises, nothing is written.
         """
-        with self.sessions() as session, session.begin():
+        if self.damaged:
+            raise WaveqdaError(f"{self.label}: the project file is damaged ({self.damaged}); changes are refused")
+        with self.write_session() as session:
+            if not self._replica_checked:
+                from models import replica
+
+                replica.ensure_own(session, self.path)
+                self._replica_checked = True
             buffer = journal.start_capture(session) if undoable else None
             try:
                 yield session
@@ -198,6 +233,66 @@ class Project:
                 detail=session.info.pop("detail", detail),
                 undoable=undoable,
             )
+        self.checkpoint(small_only=True)
+
+    @contextmanager
+    def write_session(self) -> Iterator[Session]:
+        """A session in a write transaction that holds the write lock from its first statement (SQLite's
+        ``BEGIN IMMEDIATE``: waits up to the busy timeout for other writers, then says who holds the file).
+        Committed when the block ends, rolled back if it raises."""
+        try:
+            with self.engine.connect() as conn:
+                if self.is_sqlite:
+                    conn.info[BEGIN_KEY] = "BEGIN IMMEDIATE"
+                with self.sessions(bind=conn) as session, session.begin():
+                    yield session
+        except OperationalError as exc:
+            if _is_busy(exc):
+                raise self.busy_error() from None
+            reason = _write_failure(exc)
+            if reason is None:
+                raise
+            raise WaveqdaError(f"{self.label}: cannot save the change: {reason}; nothing was changed") from None
+
+    def busy_error(self) -> WaveqdaError:
+        """The one line a user sees when another process held the project longer than the busy timeout."""
+        held_by = project_file.holders(self.path) if self.path is not None else []
+        who = ", ".join(str(h) for h in held_by[:3]) or "another program"
+        return WaveqdaError(
+            f"{self.label}: the project is busy: {who} has been writing to it for over "
+            f"{BUSY_TIMEOUT_MS // 1000} s; nothing was changed, try again when it has finished"
+        )
+
+    def checkpoint(self, small_only: bool = False) -> None:
+        """Copy committed changes from the WAL into the project file (never waiting for readers), so that a
+        copy of the file alone is complete. ``small_only``: only while the WAL is small (after each change)."""
+        path = self.path
+        if path is None:
+            return
+        if small_only:
+            try:
+                if os.path.getsize(f"{path}-wal") > SMALL_WAL_BYTES:
+                    return
+            except OSError:
+                return
+        try:
+            with self.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except OperationalError:
+            pass  # busy: the next change or the idle checkpoint does it
+
+    def last_event_id(self) -> int:
+        """The newest event's id: it grows with every committed change, whoever made it (the workspace polls
+        it to notice other writers)."""
+        with self.engine.connect() as conn:
+            return conn.execute(text("SELECT coalesce(max(id), 0) FROM events")).scalar_one()
+
+    @property
+    def label(self) -> str:
+        """How messages name the project: its file, or its database URL without the password."""
+        if self.path is not None:
+            return str(self.path)
+        return make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
         self.engine.dispose()
@@ -253,27 +348,39 @@ def remove_database_files(path: Path) -> None:
 
 
 def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Project:
-    """Open an existing project, migrating an older schema after writing a backup beside it."""
+    """Open an existing project, migrating an older schema after writing a backup beside it.
+
+    A file is only read (never switched to WAL mode, never grown) until it is known to be a waveqda project
+    of a schema this version knows; a file whose structure fails SQLite's quick check opens for reading
+    only, with writes refused in one line.
+    """
     url = project_url(target)
     path: Path | None = None
+    damaged: str | None = None
     if not _is_url(os.fspath(target)):
         path = Path(os.fspath(target)).expanduser()
         if not path.exists():
             raise WaveqdaError(f"{path}: no such project (create it with: waveqda init {path})")
-        _check_sqlite_header(path)
+        project_file.check_header(path)
+        revision = project_file.stored_revision(path)
+        _check_revision(target, revision)
+        damaged = project_file.quick_check(None, path)
     engine = make_engine(url)
     try:
         revision = current_revision(engine)
     except Exception as exc:  # a damaged or foreign database
         engine.dispose()
         raise WaveqdaError(f"{target}: cannot read project ({exc.__class__.__name__}: {exc})") from exc
-    if revision is None:
+    try:
+        _check_revision(target, revision)
+    except WaveqdaError:
         engine.dispose()
-        raise WaveqdaError(f"{target}: not a waveqda project (no schema version)")
+        raise
     if revision != HEAD_REVISION:
-        if not migrate:
+        if not migrate or damaged:
             engine.dispose()
-            raise WaveqdaError(f"{target}: schema {revision} is older than {HEAD_REVISION}")
+            why = f"the file is damaged ({damaged})" if damaged else f"schema {revision} is older"
+            raise WaveqdaError(f"{target}: cannot open: {why}; run: waveqda check {target}")
         if path is not None:
             backup_copy(engine, path, f"before-{HEAD_REVISION}")
         try:
@@ -281,19 +388,33 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         except Exception as exc:
             engine.dispose()
             raise WaveqdaError(f"{target}: migration from {revision} failed: {exc}") from exc
-    return Project(url, engine, _session_factory(engine))
+    return Project(url, engine, _session_factory(engine), damaged=damaged)
 
 
-def _check_sqlite_header(path: Path) -> None:
-    if not path.is_file():
-        raise WaveqdaError(f"{path}: not a project file (it is a folder or a device)")
-    try:
-        with path.open("rb") as fh:
-            head = fh.read(16)
-    except OSError as exc:
-        raise WaveqdaError(f"{path}: cannot read the project ({exc.strerror or exc})") from exc
-    if head and head != b"SQLite format 3\x00":
-        raise WaveqdaError(f"{path}: not a waveqda project (not an SQLite database)")
+def _check_revision(target: object, revision: str | None) -> None:
+    if revision is None:
+        raise WaveqdaError(f"{target}: not a waveqda project (no schema version)")
+    if revision not in KNOWN_REVISIONS:
+        raise WaveqdaError(f"{target}: made by a newer waveqda (revision {revision}); upgrade waveqda to open it")
+
+
+def _write_failure(exc: OperationalError) -> str | None:
+    """What a user can do something about, for SQLite's errors when a write cannot be stored."""
+    message = str(exc.orig).lower()
+    if "readonly" in message or "read-only" in message:
+        return "the project file (or its folder) is read-only"
+    if "disk is full" in message or "database or disk is full" in message:
+        return "the disk is full"
+    if "unable to open" in message:
+        return "its folder cannot be written (SQLite keeps a journal file beside the project)"
+    if "disk i/o error" in message:
+        return "the disk reported an error"
+    return None
+
+
+def _is_busy(exc: OperationalError) -> bool:
+    message = str(exc.orig).lower()
+    return "database is locked" in message or "database is busy" in message
 
 
 def get_setting(session: Session, key: str, default: Any = None) -> Any:

@@ -64,6 +64,8 @@ def store_transcript(
     replace: bool = False,
 ) -> StoreResult:
     """Add one parsed transcript for a participant at a timepoint (in the caller's transaction)."""
+    if "\x00" in parsed.text:  # SQLite's text functions stop at a NUL: such text could not be coded exactly
+        raise WaveqdaError(f"{parsed.source_name}: binary content, not text (it holds a NUL character)")
     timepoint = find_timepoint(session, timepoint_key)
     sha = text_sha256(parsed.text)
     label = f"{participant_id}/{timepoint_key}"

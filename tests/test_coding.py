@@ -305,7 +305,7 @@ def test_default_coder_is_a_logged_preference_not_an_undo_step(coded):
     with coded.read() as session:
         assert actor_name(session) == "dana"
         assert actor_name(session, "sam") == "sam"
-    undone = history.undo(coded, "dana")
+    undone = history.undo(coded, "a")  # the step's own actor: undo is per coder
     assert undone is not None and undone.operation == "coding.apply"
     with coded.read() as session:
         assert actor_name(session) == "dana"
@@ -346,8 +346,8 @@ def test_removing_a_coding_keeps_its_memos_and_no_later_coding_inherits_them(cod
     before = db_state(coded)
     remove_coding(coded, "a", first)
     assert memo_target(coded, memo_id) == ("project", None, "Ask about this at T2.")
-    [reused] = apply_codes(coded, "a", "P01/T1", ["Support/Peer"], "sam", 40, 50)
-    assert reused == first  # SQLite gives the freed id to the next coding: the memo must not follow it
+    [later] = apply_codes(coded, "a", "P01/T1", ["Support/Peer"], "sam", 40, 50)
+    assert later != first  # ids are never handed out twice (AUTOINCREMENT), and the memo does not follow it
     with coded.read() as session:
         assert session.scalars(select(Memo).where(Memo.target_type == "coding")).all() == []
     history.undo(coded, "a")

@@ -44,9 +44,9 @@ def test_nothing_to_undo_or_redo_returns_none_and_logs_nothing(small_project):
 
 
 def test_undo_and_redo_mark_the_event_and_log_an_audit_entry(coded):
-    undone = history.undo(coded, "sam")
+    undone = history.undo(coded, "sam", anyone=True)  # sam takes back another coder's step on purpose
     assert undone.operation == "coding.apply"
-    redone = history.redo(coded, "sam")
+    redone = history.redo(coded, "sam", anyone=True)
     assert redone.id == undone.id
     with coded.read() as session:
         rows = history.history(session)
@@ -55,6 +55,28 @@ def test_undo_and_redo_mark_the_event_and_log_an_audit_entry(coded):
     assert rows[-1]["summary"].startswith(f"Redid #{undone.id}: Coded P01/T1 0:10")
     assert rows[-1]["actor"] == "sam" and rows[-1]["state"] == "logged"
     assert next(r for r in rows if r["id"] == undone.id)["state"] == "done"
+
+
+def test_undo_is_per_coder_and_never_takes_a_colleagues_later_step(small_project, db_state):
+    """Issue 19: ctrl+z undoes my last step, not a colleague's that landed after it."""
+    codebook.add_code(small_project, "ann", "Hope")
+    after_ann = db_state(small_project)
+    codebook.add_code(small_project, "ben", "Worry")
+    undone = history.undo(small_project, "ann")
+    assert undone is not None and undone.actor == "ann" and undone.summary.startswith("Added code")
+    with small_project.read() as session:
+        names = sorted(c.name for c in session.scalars(select(Code)))
+    assert names == ["Worry"]
+    assert history.undo(small_project, "ann") is None  # nothing else of Ann's
+    assert history.redo(small_project, "ann").id == undone.id
+    assert db_state(small_project) != after_ann  # Ben's code is still there
+    # Ben's new step did not discard Ann's redo branch, and Ann's does not discard Ben's
+    history.undo(small_project, "ben")
+    codebook.add_code(small_project, "ann", "Peer team")
+    assert history.redo(small_project, "ben") is not None
+    with small_project.read() as session:
+        rows = history.history(session)
+    assert {r["actor"] for r in rows if r["operation"].startswith("history.")} == {"ann", "ben"}
 
 
 def test_undo_walks_back_step_by_step_and_redo_forward(coded, db_state):

@@ -14,6 +14,7 @@ from models.errors import WaveqdaError
 from models.schema import Code, Event
 from models.store import (
     HEAD_REVISION,
+    KNOWN_REVISIONS,
     alembic_config,
     create_project,
     current_revision,
@@ -31,6 +32,8 @@ def test_head_revision_constant_matches_alembic_head() -> None:
 
     script = ScriptDirectory.from_config(alembic_config("sqlite://"))
     assert script.get_current_head() == HEAD_REVISION
+    history = [rev.revision for rev in script.walk_revisions()]
+    assert tuple(reversed(history)) == KNOWN_REVISIONS
 
 
 def test_new_project_is_private_wal_with_foreign_keys(tmp_path: Path) -> None:

@@ -259,18 +259,35 @@ def coder(
 # --- history -----------------------------------------------------------------------------------------
 
 
-def undo(project: Path = ProjectArg) -> None:
-    """Undo the last change (one whole operation)."""
-    with open_existing(project) as proj:
-        event = history.undo(proj, actor_of(proj))
-    typer.echo(f"Undid #{event.id}: {event.summary}" if event else "Nothing to undo")
+CoderOpt = typer.Option(None, "--coder", help="Whose step (default: the project's default coder).", metavar="C")
+AnyoneOpt = typer.Option(False, "--anyone", help="The newest step of any coder, not only your own.")
 
 
-def redo(project: Path = ProjectArg) -> None:
-    """Redo the last undone change."""
+def _step(project: Path, coder_name: str | None, anyone: bool, backwards: bool) -> None:
+    verb = "undo" if backwards else "redo"
     with open_existing(project) as proj:
-        event = history.redo(proj, actor_of(proj))
-    typer.echo(f"Redid #{event.id}: {event.summary}" if event else "Nothing to redo")
+        actor = actor_of(proj, coder_name)
+        step = history.undo if backwards else history.redo
+        event = step(proj, actor, anyone=anyone)
+        if event is not None:
+            typer.echo(f"{'Undid' if backwards else 'Redid'} #{event.id}: {event.summary}")
+            return
+        with proj.read() as session:
+            other = history.newest_step_by_others(session, actor) if backwards and not anyone else None
+    hint = (
+        f" (the newest step is {other.actor}'s #{other.id}: use --coder {other.actor!r} or --anyone)" if other else ""
+    )
+    typer.echo(f"Nothing to {verb}{hint}")
+
+
+def undo(project: Path = ProjectArg, coder_name: str | None = CoderOpt, anyone: bool = AnyoneOpt) -> None:
+    """Undo your last change (one whole operation); a colleague's later steps stay."""
+    _step(project, coder_name, anyone, backwards=True)
+
+
+def redo(project: Path = ProjectArg, coder_name: str | None = CoderOpt, anyone: bool = AnyoneOpt) -> None:
+    """Redo your last undone change."""
+    _step(project, coder_name, anyone, backwards=False)
 
 
 def history_command(

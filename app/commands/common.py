@@ -10,6 +10,7 @@ from typing import Any
 
 import typer
 
+from models.naming import printable
 from models.store import Project, open_project
 
 ProjectArg = typer.Argument(..., help="The project file (e.g. study.wqda).", metavar="PROJECT")
@@ -17,8 +18,32 @@ JsonOpt = typer.Option(False, "--json", help="Print machine-readable JSON.")
 
 
 def open_existing(path: Path | str) -> Project:
-    """The project at ``path`` (migrated if older); use it as a context manager so it is closed."""
-    return open_project(path)
+    """The project at ``path`` (migrated if older); use it as a context manager so it is closed.
+
+    A project on a network or cloud-synced folder gets a one-time warning on stderr: several people opening
+    one SQLite file there at the same time can lose work.
+    """
+    project = open_project(path)
+    warning = shared_folder_warning(project)
+    if warning:
+        typer.echo(f"waveqda: warning: {warning}", err=True)
+    return project
+
+
+def shared_folder_warning(project: Project) -> str | None:
+    """The warning for a project in a shared place, the first time only (per project, per machine)."""
+    from app.tui import config
+    from models.project_file import shared_location
+
+    if project.path is None:
+        return None
+    where = shared_location(project.path)
+    if where is None or not config.first_time_warned("shared-folder", project.path):
+        return None
+    return (
+        f"{project.path} is in {where}: several people must not open this file at the same time there "
+        "(work can be lost); merge copies with 'waveqda merge', or use a team project on PostgreSQL"
+    )
 
 
 def actor_of(project: Project, coder: str | None = None) -> str:
@@ -37,11 +62,12 @@ def emit_json(data: Any) -> None:
 
 def emit_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
     """A plain aligned table for humans (no colour, so it pastes cleanly into notes)."""
-    rows = [["" if v is None else str(v) for v in row] for row in rows]
+    rows = [["" if v is None else printable(v).replace("\n", " ") for v in row] for row in rows]
     widths = [len(h) for h in headers]
     for row in rows:
         for i, value in enumerate(row):
             widths[i] = min(max(widths[i], len(value)), 60)
+    headers = [printable(h) for h in headers]
     line = "  ".join(h.ljust(widths[i]) for i, h in enumerate(headers))
     typer.echo(line.rstrip())
     typer.echo("  ".join("-" * w for w in widths))
@@ -52,5 +78,5 @@ def emit_table(headers: Sequence[str], rows: Iterable[Sequence[Any]]) -> None:
 
 def fail(message: str) -> None:
     """Exit 1 with one line on stderr (for CLI-level problems that are not domain errors)."""
-    typer.echo(f"waveqda: error: {message}", err=True)
+    typer.echo(f"waveqda: error: {printable(message)}", err=True)
     raise typer.Exit(1)

@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
     app.command("participants")(participants)
     app.command("attributes")(attributes)
     app.command("demo")(demo)
+    app.command("backup")(backup)
+    app.command("check")(check)
 
 
 def init(
@@ -224,3 +226,33 @@ def demo(
         run_workspace(project)
     else:
         typer.echo(f"Open it with: waveqda {project}")
+
+
+def backup(
+    project: Path = ProjectArg,
+    dest: Path = typer.Argument(..., help="Where to write the copy (a new .wqda file).", metavar="DEST"),
+) -> None:
+    """Write a complete, consistent copy of the project, even while others are working in it."""
+    from models.project_file import online_copy
+
+    if dest.exists():
+        fail(f"{dest}: already exists; choose a new name")
+    if not dest.parent.is_dir():
+        fail(f"{dest}: folder {dest.parent} does not exist")
+    with open_existing(project) as proj:
+        if proj.path is None:
+            fail(f"{proj.label}: a team project lives on its database server; back it up there (pg_dump)")
+        online_copy(proj.path, dest)
+    typer.echo(f"Backed up {project} to {dest}")
+
+
+def check(project: Path = ProjectArg) -> None:
+    """Check the project file thoroughly (SQLite's integrity check, every reference, the codebook tree)."""
+    from models.consistency import problems_in
+
+    problems = problems_in(project)
+    if problems:
+        for problem in problems:
+            typer.echo(f"{project}: {problem}", err=True)
+        raise typer.Exit(1)
+    typer.echo(f"{project}: no problems found")

@@ -25,8 +25,20 @@ def register(app: typer.Typer) -> None:
 
 
 def run_workspace(project: Path, coder: str | None = None) -> None:
-    """Open the workspace on a project file (also used by ``waveqda demo``)."""
-    proj = open_existing(project)
+    """Open the workspace on a project file (also used by ``waveqda demo``).
+
+    It needs a terminal on both ends: without one (a pipe, a cron job) it would wait for keys forever."""
+    import sys
+
+    proj = open_existing(project)  # a missing or foreign project is the first thing to say
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        proj.close()
+        typer.echo(
+            "waveqda: error: the workspace needs a terminal (standard input and output are not one); "
+            "use the commands instead, e.g. waveqda transcripts PROJECT",
+            err=True,
+        )
+        raise typer.Exit(2)
     try:
         from app.tui.app import WaveqdaApp
 

@@ -7,6 +7,7 @@ person at this keyboard is a fact about this machine. Kept as JSON in the platfo
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 from pathlib import Path
@@ -36,11 +37,12 @@ def load(directory: Path | None = None) -> dict[str, Any]:
 
 def save(data: dict[str, Any], directory: Path | None = None) -> None:
     """Write atomically (a half-written config must never lose who is coding)."""
+    from models.project_file import write_private
+
     path = _file(directory)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, ensure_ascii=False), encoding="utf-8")
-    tmp.replace(path)
+    text = json.dumps(data, indent=2, ensure_ascii=False)
+    write_private(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
 
 
 def project_key(project_path: Path | str | None) -> str:
@@ -67,3 +69,19 @@ def remember_theme(theme: str, directory: Path | None = None) -> None:
     data = load(directory)
     data["theme"] = theme
     save(data, directory)
+
+
+def first_time_warned(kind: str, project_path: Path | str | None, directory: Path | None = None) -> bool:
+    """True the first time ``kind`` is asked for this project on this machine (then remembered), so a
+    warning is shown once rather than on every command."""
+    data = load(directory)
+    seen = data.setdefault("warned", {}).setdefault(kind, [])
+    key = project_key(project_path)
+    if key in seen:
+        return False
+    seen.append(key)
+    from models.errors import WaveqdaError
+
+    with contextlib.suppress(OSError, WaveqdaError):  # an unwritable config folder: warn again next time
+        save(data, directory)
+    return True

@@ -1,0 +1,243 @@
+"""Three-way merging of codings and memos between a source file and the target, field by field.
+
+A coding known on both sides (same UUID) is compared with what the last merge from this source saw of it
+(``MergeBaseline``): a field the source changed since, and the target did not, takes the source's value;
+a field both changed is a conflict, resolved so that nothing is lost (memos are joined, a key-quote flag is
+kept, otherwise the newer edit wins) and listed for review. A coding missing on one side but remembered by
+the baseline was deleted there since: a deletion in the source is carried over unless the target changed
+the coding since (then it is kept and listed); a coding the target deleted stays deleted unless the source
+changed it since (then it comes back, listed). Without a baseline (files copied from one master) the newer
+edit wins and the difference is listed.
+
+Every change is made through the ORM or journalled by hand, so the merge stays one undoable step.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, insert, select, update
+from sqlalchemy.orm import Session
+
+from models import journal
+from models.coding import combine, join_memos, keep_as_project_memos
+from models.schema import Coding, MergeBaseline
+
+CODING_FIELDS = ("span", "code", "memo", "key_quote", "status")
+MEMO_FIELDS = ("title", "text")
+
+
+@dataclass(frozen=True)
+class Resolution:
+    """What to write into the target row, and what a reviewer should read about it."""
+
+    take: dict[str, Any]
+    changed: list[str]  # fields taken from the source (changed there since the last merge)
+    conflicts: list[str]  # fields both sides changed (or that differ with no baseline)
+
+
+def _newer(source_at: Any, target_at: Any) -> bool:
+    """Whether the source's edit is newer (times compare as ISO text, as SQLite returns them)."""
+    return _stamp(source_at) > _stamp(target_at)
+
+
+def _stamp(value: Any) -> str:
+    if isinstance(value, datetime):
+        return journal.image({"v": value})["v"]
+    return str(value or "")
+
+
+def combine_value(field: str, target: Any, source: Any, source_newer: bool) -> Any:
+    """A conflict resolved so that nothing is lost: memo texts joined, a key-quote flag kept, needs-review
+    kept; anything else (span, code, title) the newer edit's."""
+    if field in ("memo", "text"):
+        return join_memos([target or "", source or ""])
+    if field == "key_quote":
+        return bool(target) or bool(source)
+    if field == "status":
+        return "needs_review" if "needs_review" in (target, source) else target
+    return source if source_newer else target
+
+
+def resolve(
+    fields: Iterable[str],
+    source: dict[str, Any],
+    mapped: dict[str, Any],
+    target: dict[str, Any],
+    baseline: MergeBaseline | None,
+    source_newer: bool,
+) -> Resolution:
+    """Field by field: ``source`` and the baseline's source image are in the source's terms, ``mapped`` is
+    the source's row in the target's terms (ids mapped, span re-anchored), ``target`` the target's row."""
+    take: dict[str, Any] = {}
+    changed: list[str] = []
+    conflicts: list[str] = []
+    for field in fields:
+        if mapped[field] == target[field]:
+            continue
+        if baseline is None:
+            source_changed, target_changed = True, True
+        else:
+            source_changed = source[field] != baseline.source.get(field)
+            target_changed = target[field] != baseline.target.get(field)
+        if source_changed and not target_changed:
+            take[field] = mapped[field]
+            changed.append(field)
+        elif source_changed:
+            value = combine_value(field, target[field], mapped[field], source_newer)
+            if value != target[field]:
+                take[field] = value
+            conflicts.append(field)
+    return Resolution(take, changed, conflicts)
+
+
+# --- baselines -----------------------------------------------------------------------------------------
+
+
+def load_baselines(session: Session, replica: str, kind: str) -> dict[str, MergeBaseline]:
+    rows = session.scalars(select(MergeBaseline).where(MergeBaseline.replica == replica, MergeBaseline.kind == kind))
+    found = {row.uuid: row for row in rows}
+    for row in found.values():
+        session.expunge(row)  # read-only snapshots; writes go through ``write_baselines``
+    return found
+
+
+def write_baselines(
+    session: Session,
+    replica: str,
+    kind: str,
+    old: dict[str, MergeBaseline],
+    new: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+    drop: Iterable[str],
+) -> None:
+    """Store what this merge saw (``new``: uuid -> (source image, target image)) and forget ``drop``, with
+    set-based statements journalled by hand (a merge can remember tens of thousands of rows)."""
+    table = MergeBaseline.__table__
+    buffer: journal.ChangeBuffer | None = session.info.get(journal.BUFFER_KEY)
+    inserts: list[dict[str, Any]] = []
+    updates: list[dict[str, Any]] = []
+    for uuid, (source, target) in new.items():
+        pk = {"replica": replica, "kind": kind, "uuid": uuid}
+        before = old.get(uuid)
+        if before is None:
+            inserts.append({**pk, "source": source, "target": target})
+            if buffer is not None:
+                buffer.add(table.name, pk, None, {**pk, "source": source, "target": target})
+        elif before.source != source or before.target != target:
+            updates.append({"b_uuid": uuid, "source": source, "target": target})
+            if buffer is not None:
+                buffer.add(
+                    table.name,
+                    pk,
+                    {"source": before.source, "target": before.target},
+                    {"source": source, "target": target},
+                )
+    if inserts:
+        session.execute(insert(table), inserts)
+    if updates:
+        from sqlalchemy import bindparam
+
+        stmt = (
+            update(table)
+            .where(table.c.replica == replica, table.c.kind == kind, table.c.uuid == bindparam("b_uuid"))
+            .values(source=bindparam("source"), target=bindparam("target"))
+        )
+        session.execute(stmt, updates)
+    gone = [uuid for uuid in drop if uuid in old]
+    for chunk in journal.chunks(gone):
+        session.execute(delete(table).where(table.c.replica == replica, table.c.kind == kind, table.c.uuid.in_(chunk)))
+    if buffer is not None:
+        for uuid in gone:
+            before = old[uuid]
+            pk = {"replica": replica, "kind": kind, "uuid": uuid}
+            buffer.add(table.name, pk, {**pk, "source": before.source, "target": before.target}, None)
+
+
+# --- images ----------------------------------------------------------------------------------------------
+
+
+def coding_image(row: Any) -> dict[str, Any]:
+    """A coding's mergeable fields in its own file's terms (JSON-ready)."""
+    return {
+        "span": [row["start"], row["end"]],
+        "code": row["code_id"],
+        "memo": row["memo"] or "",
+        "key_quote": bool(row["key_quote"]),
+        "status": row["status"],
+    }
+
+
+def memo_image(row: Any) -> dict[str, Any]:
+    return {"title": row["title"] or "", "text": row["text"] or ""}
+
+
+# --- one coder's overlapping codings become one ------------------------------------------------------
+
+
+def union_overlaps(session: Session, groups: set[tuple[int, int, int]]) -> int:
+    """Combine each coder's codings of one code that overlap or touch, within the ``(transcript, code,
+    coder)`` groups given, as applying a code does everywhere (the oldest coding is kept, memos joined,
+    flags kept). Returns how many codings were absorbed. Clusters are found on plain rows; only codings
+    that must combine are loaded as objects."""
+    by_transcript: dict[int, set[tuple[int, int]]] = defaultdict(set)
+    for transcript_id, code_id, coder_id in groups:
+        by_transcript[transcript_id].add((code_id, coder_id))
+    clusters: list[list[int]] = []
+    for transcript_id, wanted in by_transcript.items():
+        rows = session.execute(
+            select(Coding.code_id, Coding.coder_id, Coding.start, Coding.end, Coding.id)
+            .where(Coding.transcript_id == transcript_id)
+            .order_by(Coding.code_id, Coding.coder_id, Coding.start, Coding.id)
+        ).all()
+        current: list[int] = []
+        key: tuple[int, int] | None = None
+        reach = -1
+        for code_id, coder_id, start, end, coding_id in rows:
+            if (code_id, coder_id) not in wanted:
+                continue
+            if (code_id, coder_id) != key or start > reach:
+                if len(current) > 1:
+                    clusters.append(current)
+                current, key, reach = [coding_id], (code_id, coder_id), end
+            else:
+                current.append(coding_id)
+                reach = max(reach, end)
+        if len(current) > 1:
+            clusters.append(current)
+    absorbed = 0
+    for ids in clusters:
+        codings = sorted(session.scalars(select(Coding).where(Coding.id.in_(ids))), key=lambda c: c.id)
+        keep, *others = codings
+        combine(session, keep, others, keep.start, keep.end)
+        absorbed += len(others)
+    session.flush()
+    return absorbed
+
+
+def delete_codings(session: Session, ids: list[int]) -> None:
+    """Remove codings the source deleted since the last merge; notes attached to them become project memos."""
+    if not ids:
+        return
+    keep_as_project_memos(session, ids)
+    for coding in session.scalars(select(Coding).where(Coding.id.in_(ids))):
+        session.delete(coding)
+    session.flush()
+
+
+def apply_updates(session: Session, model: type, updates: dict[int, dict[str, Any]], to_columns: Callable) -> None:
+    """Write resolved fields into existing target rows through the ORM (journalled)."""
+    if not updates:
+        return
+    rows = {row.id: row for row in session.scalars(select(model).where(model.id.in_(list(updates))))}
+    from models.schema import utcnow
+
+    for row_id, fields in updates.items():
+        row = rows[row_id]
+        for column, value in to_columns(fields).items():
+            setattr(row, column, value)
+        row.updated_at = utcnow()
+    session.flush()
