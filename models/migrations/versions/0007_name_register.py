@@ -14,6 +14,8 @@ SQLite cannot alter a CHECK constraint: ``name_entries`` is rebuilt from its own
 constraint's list changed (so its AUTOINCREMENT id, other constraints and indexes stay exactly as they were).
 """
 
+import re
+
 import sqlalchemy as sa
 from alembic import op
 
@@ -42,7 +44,10 @@ def _rebuild_sqlite(conn, table: str, old: str, new: str) -> None:
     )
     columns = ", ".join(f'"{row[1]}"' for row in conn.execute(sa.text(f'PRAGMA table_info("{table}")')))
     temp = f"_rebuild_{table}"
-    conn.execute(sa.text(sql.replace(old, new).replace(f"CREATE TABLE {table} ", f"CREATE TABLE {temp} ", 1)))
+    create, n = re.subn(rf'^CREATE TABLE\s+"?{table}"?\s*\(', f'CREATE TABLE "{temp}" (', sql.replace(old, new), count=1)
+    if n != 1:
+        raise RuntimeError(f"cannot rebuild table {table}: unexpected definition")
+    conn.execute(sa.text(create))
     conn.execute(sa.text(f'INSERT INTO "{temp}" ({columns}) SELECT {columns} FROM "{table}"'))
     conn.execute(sa.text(f'DROP TABLE "{table}"'))
     conn.execute(sa.text(f'ALTER TABLE "{temp}" RENAME TO "{table}"'))
