@@ -328,7 +328,9 @@ class _ProjectWriter:
             )
             if definition.type == "choice" and typ == "Text":
                 self.xml.sub(
-                    element, "Description", CHOICES_PREFIX + json.dumps(definition.choices or [], ensure_ascii=False)
+                    element,
+                    "Description",
+                    CHOICES_PREFIX + json.dumps([self._clean(c) for c in definition.choices or []], ensure_ascii=False),
                 )
         if self.data.transcripts:
             for label in (PARTICIPANT_VARIABLE, TIMEPOINT_VARIABLE):

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import zipfile
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -26,11 +27,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import WaveqdaError
-from models.name_detection import Detector, Piece, person_key
+from models.name_detection import Detector, Piece, joined, person_key
 from models.schema import Participant, Timepoint
 from models.store import Project
 
 MAX_PART_BYTES = 512 * 1024 * 1024  # a larger member is not an export of ours
+# A Word report's page footer ("Page 3 of 12", the numbers are fields): the reports' own words.
+BOILERPLATE = re.compile(r"\s*Page\s*\d*\s*of\s*\d*\s*")
 SUFFIXES = (".docx", ".xlsx", ".csv", ".qdpx", ".txt", ".md")
 _W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _S = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
@@ -83,8 +86,11 @@ class Finding:
 
 
 def file_pieces(path: Path) -> list[Piece]:
-    """The text of an exported file as pieces (a paragraph, a cell, a source text each)."""
-    path = Path(path)
+    """The text of an exported file as pieces (paragraphs, cells and source texts, joined into few)."""
+    return joined(_file_pieces(Path(path)))
+
+
+def _file_pieces(path: Path) -> list[Piece]:
     suffix = path.suffix.lower()
     if suffix not in SUFFIXES:
         raise WaveqdaError(f"{path}: cannot check a {suffix or 'suffix-less'} file; use one of {', '.join(SUFFIXES)}")
@@ -204,11 +210,11 @@ def check_pieces(session: Session, pieces: list[Piece], coders: bool = False) ->
     registered: set[str] = set()
     for piece in pieces:
         for start, end, replacement in replacer.find(piece.text):
-            findings.append(
-                Finding(
-                    "registered", piece.text[start:end], "", piece.where, _context(piece.text, start, end), replacement
-                )  # fmt: skip
-            )
+            where, lo, hi = piece.region_at(start)
+            if BOILERPLATE.fullmatch(piece.text[lo:hi]):
+                continue
+            context = _context(piece.text, start, end, lo, hi)
+            findings.append(Finding("registered", piece.text[start:end], "", where, context, replacement))
             registered.add(person_key(piece.text[start:end]))
     known = [s for e in names.entries(session) for s in names._spellings(e)]
     detector = Detector(known=known, allowed=allowed_words(session))
@@ -220,11 +226,12 @@ def check_pieces(session: Session, pieces: list[Piece], coders: bool = False) ->
         if key in rejected or person_key(hit.text) in in_register or key in in_register:
             continue
         piece = pieces[hit.piece]
-        if (key, piece.where) in seen:
+        where, lo, hi = piece.region_at(hit.start)
+        if (key, where) in seen or BOILERPLATE.fullmatch(piece.text[lo:hi]):
             continue
-        seen.add((key, piece.where))
+        seen.add((key, where))
         findings.append(
-            Finding("candidate", hit.text, hit.category, piece.where, _context(piece.text, hit.start, hit.end))
+            Finding("candidate", hit.text, hit.category, where, _context(piece.text, hit.start, hit.end, lo, hi))
         )
     return findings
 
@@ -249,7 +256,8 @@ def check_file(project: Project, path: Path | str, coders: bool = False) -> list
         return check_pieces(session, pieces, coders)
 
 
-def _context(text: str, start: int, end: int, width: int = 40) -> str:
-    left = text[max(0, start - width) : start].replace("\n", " ")
-    right = text[end : end + width].replace("\n", " ")
+def _context(text: str, start: int, end: int, lo: int = 0, hi: int | None = None, width: int = 40) -> str:
+    hi = len(text) if hi is None else hi
+    left = text[max(lo, start - width) : start].replace("\n", " ")
+    right = text[end : min(hi, end + width)].replace("\n", " ")
     return f"…{left}[{text[start:end]}]{right}…"

@@ -612,8 +612,7 @@ def redact(project: Project, actor: str, apply: bool = False) -> RedactionPlan:
     summary = f"Redacted {plan.total} names in {len(plan.per_transcript)} transcripts"
     with project.change(actor, "names.redact", summary) as session:
         buffer: journal.ChangeBuffer = session.info[journal.BUFFER_KEY]
-        for transcript_id, old_text, old_sha, old_words in changed:
-            new_text, offsets = replacer.replace_mapped(old_text)
+        for transcript_id, old_text, old_sha, old_words, (new_text, offsets) in changed:
             after = {"text": new_text, "sha256": text_sha256(new_text), "word_count": _words(new_text)}
             _bulk_update(session, buffer, Transcript, [transcript_id], [after],
                          [{"text": old_text, "sha256": old_sha, "word_count": old_words}])  # fmt: skip
@@ -665,7 +664,9 @@ def _words(text: str) -> int:
     return word_count(text)
 
 
-def _plan(session: Session, replacer: Anonymiser) -> tuple[RedactionPlan, list[tuple[int, str, str, int]]]:
+def _plan(session: Session, replacer: Anonymiser) -> tuple[RedactionPlan, list[tuple[Any, ...]]]:
+    """Per changed transcript: id, old text, hash and word count, and the replaced text with its offset map
+    (computed once: applying uses them)."""
     per: dict[str, int] = {}
     changed = []
     rows = session.execute(
@@ -682,8 +683,9 @@ def _plan(session: Session, replacer: Anonymiser) -> tuple[RedactionPlan, list[t
         .order_by(Transcript.id)
     )
     for transcript_id, text, sha, words, study_id, timepoint in rows:
-        n = len(replacer.find(text))
+        mapped = replacer.replace_mapped(text)
+        n = len(mapped[1].regions)
         if n:
             per[f"{study_id}/{timepoint}"] = n
-            changed.append((transcript_id, text, sha, words))
+            changed.append((transcript_id, text, sha, words, mapped))
     return RedactionPlan(per), changed
