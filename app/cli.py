@@ -1,28 +1,56 @@
 """The ``waveqda`` command line.
 
-Each group of commands lives in ``app/commands/<area>.py`` and registers itself on the one Typer app.
-Handlers only parse arguments, call the domain layer (``models/``, ``importers/``, ``exporters/``) and
-print; a ``WaveqdaError`` becomes one line on stderr and exit status 1.
+Each group of commands lives in ``app/commands/<area>.py`` and registers itself on a Typer app; the table
+in ``app/commands/__init__.py`` names every command, so that listing them (``waveqda --help``) imports no
+command module and no database code, and running one imports only its own module. Handlers only parse
+arguments, call the domain layer (``models/``, ``importers/``, ``exporters/``) and print; a
+``WaveqdaError`` becomes one line on stderr and exit status 1.
 
 ``waveqda PROJECT`` (no command) opens the terminal workspace, like ``waveqda tui PROJECT``.
 """
 
 from __future__ import annotations
 
+import importlib
 import sys
 from typing import Any
 
 import typer
 from typer.core import TyperGroup
 
-from app.commands import COMMAND_MODULES
-from models.errors import WaveqdaError
+from app.commands import BY_NAME, COMMANDS
 
 
 class WaveqdaGroup(TyperGroup):
-    """Shows a ``WaveqdaError`` from any command as one line and exits 1 (no traceback for user mistakes)."""
+    """Loads a command's module when the command is asked for, and shows a ``WaveqdaError`` from any command
+    as one line with exit status 1 (no traceback for user mistakes)."""
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [entry.name for entry in COMMANDS]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        if cmd_name not in self.commands and cmd_name in BY_NAME:
+            self._load(BY_NAME[cmd_name].module)
+        return self.commands.get(cmd_name)
+
+    def _load(self, module_name: str) -> None:
+        import typer.main
+
+        module = importlib.import_module(f"app.commands.{module_name}")
+        holder = typer.Typer(rich_markup_mode=None)
+        module.register(holder)
+        for name, command in typer.main.get_group(holder).commands.items():
+            self.add_command(command, name)
+
+    def format_commands(self, ctx: Any, formatter: Any) -> None:
+        """The command list from the registry's one-line helps (no module is imported to show it)."""
+        rows = [(entry.name, entry.help) for entry in COMMANDS]
+        with formatter.section("Commands"):
+            formatter.write_dl(rows)
 
     def invoke(self, ctx: Any) -> Any:
+        from models.errors import WaveqdaError
+
         try:
             return super().invoke(ctx)
         except WaveqdaError as exc:
@@ -43,21 +71,16 @@ app = typer.Typer(
     rich_markup_mode=None,
 )
 
-for module in COMMAND_MODULES:
-    module.register(app)
 
-
-def _command_names() -> set[str]:
-    import typer.main
-
-    group = typer.main.get_command(app)
-    return set(getattr(group, "commands", {}))
+@app.callback()
+def _root() -> None:
+    """Terminal-first qualitative data analysis for longitudinal interview studies."""
 
 
 def main(argv: list[str] | None = None) -> None:
     """Entry point: routes ``waveqda PROJECT`` to ``tui``."""
     args = list(sys.argv[1:] if argv is None else argv)
-    if args and not args[0].startswith("-") and args[0] not in _command_names():
+    if args and not args[0].startswith("-") and args[0] not in BY_NAME:
         args.insert(0, "tui")
     app(args=args, prog_name="waveqda", standalone_mode=True)
 

@@ -217,7 +217,7 @@ def measure_launch(project_path: Path, runs: int = 5) -> dict[str, float]:
 
 
 def sample_project(work: Path) -> Path:
-    from models.demo import build_demo
+    from app.demo import build_demo
 
     path = work / "sample.wqda"
     build_demo(path)

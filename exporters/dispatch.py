@@ -25,7 +25,7 @@ from models.errors import WaveqdaError
 from models.store import Project
 
 KINDS: dict[str, tuple[str, ...]] = {
-    ".docx": ("themes", "framework", "codebook", "transcript", "disagreements"),
+    ".docx": ("themes", "framework", "codebook", "transcript", "disagreements", "cards"),
     ".csv": ("codings", "matrix", "disagreements"),
     ".xlsx": ("codings", "matrix", "disagreements"),
     ".qdpx": ("project",),
@@ -131,7 +131,7 @@ def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Pat
     if kind == "framework":
         from exporters.word_framework import export_framework
 
-        return lambda p, out, f, progress: export_framework(p, out, f, large, progress)
+        return lambda p, out, f, progress: export_framework(p, out, f, large, options.with_questions, progress)
     if kind == "codebook":
         from exporters.word_codebook import export_codebook
 
@@ -142,6 +142,10 @@ def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Pat
         from exporters.word_transcript import export_transcript
 
         return lambda p, out, f, progress: export_transcript(p, out, f, options.transcript, large, progress)
+    if kind == "cards":
+        from exporters.word_cards import export_cards
+
+        return lambda p, out, f, progress: export_cards(p, out, f, large, progress)
     from exporters.disagreements import export_disagreements_docx
 
     return lambda p, out, f, progress: export_disagreements_docx(p, out, f, large, progress)

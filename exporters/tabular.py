@@ -1,29 +1,32 @@
-"""CSV and XLSX exports: one row per coded segment, and the code x timepoint matrix.
+"""CSV and XLSX exports: one row per coding, and the code x timepoint matrix.
 
 The codings table carries every field a secondary analysis needs (transcript, participant, each attribute
 as its own column, timepoint, speaker, turn, code path, coder, offsets, text, memo, key quote), so the data
 can leave for R, SPSS or a spreadsheet without a second export. CSV is UTF-8 with a byte order mark, so
 Excel shows accents and curly quotes correctly; Python's ``csv`` reads it back with ``encoding="utf-8-sig"``.
-XLSX cells are written as text (a quote starting with "=" stays a quote, never a formula) and cleaned of
-characters XML cannot hold. Offsets are always the project's, so a row can be found again in the project
-even when its text was anonymised.
+CSV keeps every character of the text: ``text`` is exactly the stored slice and its length is end - start.
+XLSX cannot hold some control characters (form feed, vertical tab...): they are replaced with a visible mark
+(the Unicode control picture, e.g. ␌), never dropped. XLSX numbers and dates are typed cells (attributes of
+type number or date included), text is text (a quote starting with "=" stays a quote, never a formula), and
+the "About" sheet's date is a date. Turns are numbered from 1, as the workspace and the reports show them.
+Offsets are always the project's, so a row can be found again in the project even when its text was
+anonymised.
 """
 
 from __future__ import annotations
 
 import csv
 from collections.abc import Iterable, Sequence
+from datetime import date
 from pathlib import Path
 from typing import Any
 
 from exporters.data import ExportData, load_export_data, participant_attributes, transcript_sources
 from exporters.filters import ExportFilters
-from exporters.word_common import Progress, clean_text
+from exporters.word_common import Progress
 from exporters.word_themes import GAP
 from models.store import Project
 
-XLSX_CELL_LIMIT = 32_767  # Excel refuses longer cells
-TRUNCATED = " […truncated: longer than an Excel cell allows]"
 CODING_COLUMNS = [
     "coding_id", "transcript", "title", "source", "participant", "timepoint", "timepoint_label", "speaker",
     "role", "turn", "code", "coder", "start", "end", "text", "memo", "key_quote", "status",
@@ -34,12 +37,12 @@ ATTRIBUTES_AFTER = "participant"  # attribute columns follow the participant col
 def export_codings(project: Project, out_path: Path, filters: ExportFilters, progress: Progress | None = None) -> Path:
     """One row per coded segment (after the filters, including ``--max-quotes``), as .csv or .xlsx."""
     with project.read() as session:
-        data = load_export_data(session, filters, with_matrix=False)
-        names, values = participant_attributes(session)
-        sources = transcript_sources(session, {s.transcript_id for s in data.quotes})
+        data = load_export_data(session, filters, with_matrix=False, one_per_coding=True)
+        names, values = participant_attributes(session, typed=out_path.suffix.lower() == ".xlsx")
+        sources = transcript_sources(session, {s.transcript_id for s in data.codings})
     headers = coding_headers(names)
     rows = coding_rows(data, names, values, sources)
-    write_table(out_path, headers, rows, "Codings", about(data), len(data.quotes), progress)
+    write_table(out_path, headers, rows, "Codings", about(data), len(data.codings), progress)
     return out_path
 
 
@@ -53,19 +56,26 @@ def coding_headers(attribute_names: list[str]) -> list[str]:
 def coding_rows(
     data: ExportData,
     attribute_names: list[str],
-    values: dict[str, dict[str, str]],
+    values: dict[str, dict[str, Any]],
     sources: dict[int, tuple[str, str]],
 ) -> Iterable[list[Any]]:
     free = data.texts.free
-    for s in data.quotes:
+    for s in data.codings:
         title, source = sources[s.transcript_id]
-        attributes = [free(values.get(s.participant, {}).get(name, "")) for name in attribute_names]
+        attributes = [_free_value(free, values.get(s.participant, {}).get(name, "")) for name in attribute_names]
         yield [
             s.id, f"{s.participant}/{s.timepoint}", free(title), free(source), s.participant, *attributes,
-            s.timepoint, free(s.timepoint_label), free(s.speaker), s.role, s.turn_index, free(s.code),
-            free(s.coder), s.start, s.end, GAP.join(data.texts.pieces(s, data.filters.no_interviewer)),
-            "\n\n".join(data.coding_memos.get(s.id, [])), "yes" if s.key_quote else "no", s.status,
+            s.timepoint, free(s.timepoint_label), free(s.speaker), s.role,
+            None if s.turn_index is None else s.turn_index + 1, free(s.code), free(s.coder), s.start, s.end,
+            GAP.join(data.texts.pieces(s, data.filters.no_interviewer)),
+            "\n\n".join(text for _author, text in data.coding_memos.get(s.id, [])), "yes" if s.key_quote else "no",
+            s.status,
         ]  # fmt: skip
+
+
+def _free_value(free: Any, value: Any) -> Any:
+    """Attribute values: text through the anonymiser, typed numbers and dates as they are."""
+    return free(value) if isinstance(value, str) else value
 
 
 def export_matrix(project: Project, out_path: Path, filters: ExportFilters, progress: Progress | None = None) -> Path:
@@ -73,7 +83,7 @@ def export_matrix(project: Project, out_path: Path, filters: ExportFilters, prog
     with project.read() as session:
         data = load_export_data(session, filters, with_quotes=False)  # counts only
     keys = [key for key, _label in data.timepoints]
-    measures = ("segments", "participants", "words")
+    measures = ("segments", "passages", "participants", "words")
     headers = ["code_id", "code", "depth", *(f"{k} {m}" for k in keys for m in measures),
                *(f"total {m}" for m in measures)]  # fmt: skip
     rows = [matrix_row(data, row.code_id, keys) for row in data.matrix.rows if row.code_id in data.in_scope]
@@ -85,14 +95,14 @@ def matrix_row(data: ExportData, code_id: int, keys: list[str]) -> list[Any]:
     row = data.row(code_id)
     cells = [row.cells[k] for k in keys] + [row.total]
     return [code_id, data.code_path(code_id), row.depth,
-            *(value for c in cells for value in (c.segments, c.participants, c.words))]  # fmt: skip
+            *(value for c in cells for value in (c.segments, c.passages, c.participants, c.words))]  # fmt: skip
 
 
-def about(data: ExportData) -> list[tuple[str, str]]:
-    """What a table holds, for the XLSX "About" sheet."""
+def about(data: ExportData) -> list[tuple[str, Any]]:
+    """What a table holds, for the XLSX "About" sheet ("Made on" a date cell)."""
     return [
         ("Project", data.project_name),
-        ("Made on", data.made_on),
+        ("Made on", date.today()),
         ("Filters", "; ".join(data.filters.describe())),
         ("Offsets", "start and end are character offsets into the project's stored transcript text"),
     ]
@@ -120,11 +130,12 @@ def write_table(
 def write_csv(
     path: Path, headers: Sequence[str], rows: Iterable[Sequence[Any]], total: int, progress: Progress | None
 ) -> None:
+    """Every character kept: a quote's text is exactly the transcript's slice (form feeds and all)."""
     with path.open("w", newline="", encoding="utf-8-sig") as fh:
         writer = csv.writer(fh)
         writer.writerow(headers)
         for done, row in enumerate(rows, 1):
-            writer.writerow([clean_text(v) if isinstance(v, str) else "" if v is None else v for v in row])
+            writer.writerow(["" if v is None else v for v in row])
             if progress and done % 1000 == 0:
                 progress(done, total, "rows")
     if progress:
@@ -136,50 +147,16 @@ def write_xlsx(
     headers: Sequence[str],
     rows: Iterable[Sequence[Any]],
     sheet: str,
-    facts: Sequence[tuple[str, str]],
+    facts: Sequence[tuple[str, Any]],
     total: int,
     progress: Progress | None,
 ) -> None:
-    """A write-only workbook (constant memory): the table with a frozen, filterable header, and "About"."""
-    from openpyxl import Workbook
-    from openpyxl.cell import WriteOnlyCell
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    """The table (frozen, filterable header) and an "About" sheet, streamed in constant memory."""
+    from exporters.xlsx_stream import Sheet, write_workbook
 
-    book = Workbook(write_only=True)
-    table = book.create_sheet(sheet)
-    table.freeze_panes = "A2"
-    for i, header in enumerate(headers, 1):
-        table.column_dimensions[get_column_letter(i)].width = 60 if header in ("text", "memo", "code") else 14
-    header_cells = []
-    for header in headers:
-        cell = WriteOnlyCell(table, clean_text(header))
-        cell.font = Font(bold=True)
-        header_cells.append(cell)
-    table.append(header_cells)
-    count = 0
-    for count, row in enumerate(rows, 1):
-        table.append([_xlsx_cell(table, v, WriteOnlyCell) for v in row])
-        if progress and count % 1000 == 0:
-            progress(count, total, "rows")
-    table.auto_filter.ref = f"A1:{get_column_letter(len(headers))}{count + 1}"
-    info = book.create_sheet("About")
-    for name, value in facts:
-        info.append([clean_text(name), clean_text(value)])
-    book.save(str(path))
+    widths = [60 if h in ("text", "memo", "code") else 14 for h in headers]
+    table = Sheet(sheet, headers, rows, widths)
+    info = Sheet("About", ["About this table", ""], [list(f) for f in facts], [16, 100], freeze=False, filter=False)
+    write_workbook(path, [table, info], title=sheet, progress=progress, total=total)
     if progress:
         progress(total, total, "rows")
-
-
-def _xlsx_cell(sheet: Any, value: Any, cell_class: Any) -> Any:
-    """A value as a cell: text stays text (never a formula), cleaned and cut to Excel's cell limit."""
-    if not isinstance(value, str):
-        return value
-    text = clean_text(value)
-    if len(text) > XLSX_CELL_LIMIT:
-        text = text[: XLSX_CELL_LIMIT - len(TRUNCATED)] + TRUNCATED
-    if not text.startswith("="):
-        return text
-    cell = cell_class(sheet, text)
-    cell.data_type = "s"
-    return cell

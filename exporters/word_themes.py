@@ -1,11 +1,15 @@
 """The themes report: the handout for an interpretive workshop.
 
-Title page (project, date, coders, filters), a table of contents, a codebook summary table, then one
-section per theme and sub-section per code in codebook order: definition, inclusion and exclusion, memos,
-segments and distinct participants per timepoint (a table and a small chart), and quotes grouped by
-timepoint, each labelled with participant, timepoint, speaker and turn. Counts come from the code x
-timepoint matrix (rolled up over sub-codes); quotes are each code's own codings, sliced from the
-transcript, chosen by ``--key-only`` / ``--max-quotes``.
+Title page (project, date, coders, filters), a contents list with page numbers, then a summary a reader
+looks for first: the code x timepoint heat map (passages and participants in each cell, shaded on one scale
+for the whole table), who spoke to which theme at which timepoint ("not coded yet" apart from "absent"), and
+how each theme changed (emerged, persisted, faded, returned), all from the domain queries the CLI's
+``matrix`` and ``trajectories`` use. Then one section per code in codebook order: its colour, definition,
+inclusion and exclusion, memos, passages and participants per timepoint (a table and a chart on the
+report's shared scale, kept together), and its quotes by timepoint, each labelled with participant,
+timepoint, speaker, turn and coders, with the memos written on it. Memos on interviews close the report.
+
+Counts are passages: a stretch of text coded with a code (or its sub-codes), however many coders coded it.
 """
 
 from __future__ import annotations
@@ -13,10 +17,12 @@ from __future__ import annotations
 from collections import defaultdict
 from pathlib import Path
 
-from exporters.chart import ChartMaker
-from exporters.data import ExportData, load_export_data
+from exporters.chart import LARGE_WIDTH_CM, ChartMaker, alt_text
+from exporters.data import ExportData, Quote, load_export_data
 from exporters.filters import ExportFilters
 from exporters.word_common import (
+    CAPTION_STYLE,
+    CELL_STYLE,
     LABEL_STYLE,
     MEMO_STYLE,
     QUESTION_STYLE,
@@ -25,13 +31,23 @@ from exporters.word_common import (
     Progress,
     Report,
     add_run,
+    joined,
     new_report,
+    plural,
     title_page,
+    turn_label,
+    unmark,
 )
-from models.queries import CodedSpan, Segment
+from models.queries import MatrixRow, ThemePresence, theme_presence
 from models.store import Project
 
 GAP = " […] "
+HEAT_ROWS = 60  # more codes than this: the heat map shows the upper levels of the codebook
+THEMES_PER_TABLE = 5
+PRESENT, ABSENT_MARK, NOT_CODED_MARK, NOT_INTERVIEWED_MARK = "●", "○", "?", "–"
+HEAT_FILLS = ("FFFFFF", "DEEBF7", "C6DBEF", "9ECAE1", "6BAED6", "4292C6", "2171B5", "08519C")
+NOT_CODED_FILL = "EDEDED"
+CHANGES = ("emerged", "persisted", "returned", "faded")
 
 
 def export_themes(
@@ -45,19 +61,26 @@ def export_themes(
     """Write the themes report to ``out_path`` (.docx) and return it."""
     with project.read() as session:
         data = load_export_data(session, filters, with_words=False)  # no word counts shown
+        # the codings already loaded are the ones presence needs, unless only some quotes were kept
+        reuse = None if filters.key_only or filters.no_interviewer else data.segments
+        presence = theme_presence(
+            session, filters.codes, True, filters.coder_names, filters.participants, filters.timepoints,
+            filters.attributes or None, spans=reuse,
+        )  # fmt: skip
     report = new_report(f"{data.project_name}: themes report", large_print)
     title_page(report, data.project_name, "Themes report", front_facts(data))
-    report.toc_placeholder()
+    report.contents()
     report.page_break()
-    summary_table(report, data)
-    charts = ChartMaker(large_print)
+    summary(report, data, presence)
+    charts = ChartMaker(large_print, shared_scale(data))
     by_code = group_by_code(data.quotes)
-    totals = segment_totals(data.segments)
+    totals = passage_totals(data)
     shown = data.shown_code_ids
     for done, code_id in enumerate(shown, 1):
         code_section(report, data, code_id, by_code.get(code_id, []), totals, charts, with_questions)
         if progress:
             progress(done, len(shown), data.code_path(code_id))
+    interview_memos(report, data)
     report.finish(out_path)
     return out_path
 
@@ -66,81 +89,219 @@ def front_facts(data: ExportData) -> list[tuple[str, str]]:
     timepoints = ", ".join(f"{key} {label}" for key, label in data.timepoints)
     return [
         ("Made on", data.made_on),
-        ("Coders", ", ".join(data.coders) or "none in this selection"),
+        ("Coders", joined(data.coders) or "none in this selection"),
         ("Timepoints", timepoints),
         ("Filters", "; ".join(data.filters.describe())),
-        ("Counts", "segments and distinct participants per timepoint, each code including its sub-codes"),
-        ("Quotes", "the transcript text at each coding's offsets, labelled participant · timepoint · speaker · turn"),
-    ]
+        ("Counts", "passages and distinct participants per timepoint, each code including its sub-codes; a "
+                   "passage is a stretch of text coded with the code, counted once however many coders coded it"),
+        ("Quotes", "the transcript text of each passage, labelled participant · timepoint · speaker · turn"),
+    ]  # fmt: skip
 
 
-def group_by_code(segments: list[Segment]) -> dict[int, list[Segment]]:
-    out: dict[int, list[Segment]] = defaultdict(list)
-    for segment in segments:
-        out[segment.code_id].append(segment)
+def group_by_code(quotes: list[Quote]) -> dict[int, list[Quote]]:
+    out: dict[int, list[Quote]] = defaultdict(list)
+    for quote in quotes:
+        out[quote.code_id].append(quote)
     return out
 
 
-def segment_totals(segments: list[Segment] | list[CodedSpan]) -> dict[tuple[int, str], int]:
-    """Own segments per (code, timepoint) before the quote choice, for "3 of 12 shown"."""
+def passage_totals(data: ExportData) -> dict[tuple[int, str], int]:
+    """Own passages per (code, timepoint) before the quote choice, for "3 of 12 shown"."""
     out: dict[tuple[int, str], int] = defaultdict(int)
-    for segment in segments:
-        out[(segment.code_id, segment.timepoint)] += 1
+    for passage in data.passages:
+        out[(passage.code_id, passage.timepoint)] += 1
     return out
 
 
-# --- summary -----------------------------------------------------------------------------------------------
+def shared_scale(data: ExportData) -> int:
+    """The largest count any chart of the report shows: one y axis for all of them."""
+    rows = [data.row(cid) for cid in data.shown_code_ids if cid in data.in_scope]
+    return max((max(c.passages, c.participants) for row in rows if row for c in row.cells.values()), default=1)
 
 
-def count_text(data: ExportData, code_id: int, key: str | None) -> str:
-    """``"12 (5)"``: segments (distinct participants), from the matrix row; None key for the total."""
-    row = data.row(code_id)
-    if row is None:
-        return ""
-    cell = row.total if key is None else row.cells[key]
-    return f"{cell.segments} ({cell.participants})"
+# --- the summary -------------------------------------------------------------------------------------------
 
 
-def summary_table(report: Report, data: ExportData) -> None:
-    """The codebook at a glance: name, definition, segments (participants) per timepoint."""
-    report.heading("Codebook summary", 1)
-    report.paragraph("Each count is segments (distinct participants), including sub-codes.", style=SMALL_STYLE)
+def summary(report: Report, data: ExportData, presence: list[ThemePresence]) -> None:
+    report.heading("Summary", 1)
+    heat_map(report, data)
+    presence_section(report, data, presence)
+    changes_section(report, data, presence)
+    report.page_break()
+
+
+def heat_rows(data: ExportData) -> tuple[list[int], int | None]:
+    """The codes the heat map shows, and the deepest level shown when the codebook is too big for a page."""
+    shown = [cid for cid in data.shown_code_ids if data.row(cid) is not None]
+    depth = None
+    while len(shown) > HEAT_ROWS:
+        depth = max(data.depth(cid) for cid in shown) - 1
+        shown = [cid for cid in shown if data.depth(cid) <= depth]
+    return shown, depth
+
+
+def heat_fill(value: int, top: int) -> str:
+    if value <= 0 or top <= 0:
+        return HEAT_FILLS[0]
+    return HEAT_FILLS[min(len(HEAT_FILLS) - 1, 1 + round((len(HEAT_FILLS) - 2) * value / top))]
+
+
+def heat_map(report: Report, data: ExportData) -> None:
+    report.heading("Passages per code and timepoint", 2)
+    shown, depth = heat_rows(data)
     keys = [key for key, _label in data.timepoints]
-    shown = data.shown_code_ids
-    if report.look.large:
-        for code_id in shown:
-            counts = ", ".join(f"{key}: {count_text(data, code_id, key)}" for key in keys)
-            para = report.paragraph(counts, bold_prefix=f"{data.code_name(code_id)}  ")
-            para.paragraph_format.left_indent = _indent(data.depth(code_id))
-        return
-    wide = len(keys) > 3
-    report.landscape(wide)
-    rows = [
-        [
-            data.code_name(cid),
-            data.texts.free(data.tree.codes[cid].definition),
-            *(count_text(data, cid, key) for key in keys),
-            count_text(data, cid, None),
-        ]
-        for cid in shown
-    ]
-    name_cm, number_cm = 4.5, 1.6
-    definition_cm = max(4.0, report.usable_width_cm() - name_cm - number_cm * (len(keys) + 1))
-    table = report.table(
-        ["Code", "Definition", *keys, "Total"], rows, [name_cm, definition_cm, *[number_cm] * (len(keys) + 1)]
+    top = max((data.row(cid).cells[k].passages for cid in shown for k in keys), default=0)  # type: ignore[union-attr]
+    note = (
+        "Each cell: passages, and the participants they came from; codes include their sub-codes. "
+        f"Shading is one scale for the whole table, darkest = {plural(top, 'passage')}."
     )
-    for row, code_id in zip(table.rows[1:], shown, strict=True):
-        row.cells[0].paragraphs[0].paragraph_format.left_indent = _indent(data.depth(code_id))
-        if data.depth(code_id) == 0:
-            for run in row.cells[0].paragraphs[0].runs:
-                run.bold = True
-    report.landscape(False)
+    if depth is not None:
+        note += f" Codes below level {depth + 1} are counted in the codes above them."
+    report.paragraph(note, style=SMALL_STYLE, keep_next=True)
+    interviews = data.matrix.interviews
+    if report.look.large:
+        for cid in shown:
+            row = data.row(cid)
+            assert row is not None
+            counts = "; ".join(f"{key}: {cell_words(row, key)}" for key in keys)
+            report.paragraph(counts, bold_prefix=f"{data.code_name(cid)}: ")
+        report.paragraph(coverage_words(data), style=SMALL_STYLE)
+        return
+    rows, fills = [], []
+    for cid in shown:
+        row = data.row(cid)
+        assert row is not None
+        rows.append([data.code_name(cid), *(cell_short(row, key) for key in keys), cell_short(row, None)])
+        fills.append([None, *(heat_fill(row.cells[k].passages, top) for k in keys), None])
+    rows.append(["Interviews coded", *(f"{interviews[k].coded} of {interviews[k].transcripts}" if k in interviews
+                                       else "" for k in keys), ""])  # fmt: skip
+    fills.append([None] * (len(keys) + 2))
+    number_cm = 2.6
+    name_cm = max(4.0, report.usable_width_cm() - number_cm * (len(keys) + 1))
+    report.table(
+        ["Code", *(f"{key} {label}" for key, label in data.timepoints), "All"],
+        rows,
+        [name_cm, *[number_cm] * (len(keys) + 1)],
+        style=CELL_STYLE,
+        fills=fills,
+        bold_first=[data.depth(cid) == 0 for cid in shown] + [False],
+        swatches=[data.colour(cid) for cid in shown] + [None],
+    )
 
 
-def _indent(depth: int):  # noqa: ANN202 - a docx Length
-    from docx.shared import Cm
+def cell_short(row: MatrixRow, key: str | None) -> str:
+    cell = row.total if key is None else row.cells[key]
+    if not cell.passages:
+        return "–"
+    return f"{plural(cell.passages, 'passage')}\n{plural(cell.participants, 'participant')}"
 
-    return Cm(0.4 * depth)
+
+def cell_words(row: MatrixRow, key: str | None) -> str:
+    cell = row.total if key is None else row.cells[key]
+    if not cell.passages:
+        return "none"
+    return f"{plural(cell.passages, 'passage')} from {plural(cell.participants, 'participant')}"
+
+
+def coverage_words(data: ExportData) -> str:
+    found = data.matrix.interviews
+    return "Interviews coded: " + "; ".join(
+        f"{key} {found[key].coded} of {found[key].transcripts}" for key, _label in data.timepoints if key in found
+    )
+
+
+def presence_mark(point) -> str:  # noqa: ANN001 - a TrajectoryPoint
+    if not point.interviewed:
+        return NOT_INTERVIEWED_MARK
+    if not point.coded:
+        return NOT_CODED_MARK
+    return f"{PRESENT} {point.passages}" if point.present else ABSENT_MARK
+
+
+def presence_section(report: Report, data: ExportData, presence: list[ThemePresence]) -> None:
+    """Participants down, themes and timepoints across: who spoke to which theme when."""
+    if report.look.large:  # LibreOffice can leave a large heading alone at the foot of a page
+        report.page_break()
+    report.heading("Who spoke to each theme", 2)
+    legend = (
+        f"{PRESENT} spoke to the theme (with the number of passages) · {ABSENT_MARK} interviewed and coded, "
+        f"theme absent · {NOT_CODED_MARK} not coded yet (nobody has coded this interview) · "
+        f"{NOT_INTERVIEWED_MARK} not interviewed"
+    )
+    report.paragraph(legend, style=SMALL_STYLE, keep_next=True)
+    if not presence or not presence[0].trajectories:
+        report.paragraph("No participants in this selection.", style=SMALL_STYLE)
+        return
+    keys = [key for key, _label in data.timepoints]
+    if report.look.large:
+        for theme in presence:
+            report.paragraph(bold_prefix=data.texts.free(theme.name), keep_next=True)
+            for key in keys:
+                people = {mark: [] for mark in ("present", "absent", "not coded yet", "not interviewed")}
+                for trajectory in theme.trajectories:
+                    point = next(p for p in trajectory.points if p.timepoint == key)
+                    kind = ("not interviewed" if not point.interviewed else "not coded yet" if not point.coded
+                            else "present" if point.present else "absent")  # fmt: skip
+                    people[kind].append(trajectory.participant)
+                words = "; ".join(f"{kind}: {', '.join(who)}" for kind, who in people.items() if who)
+                report.paragraph(words, bold_prefix=f"{key}: ")
+        return
+    for first in range(0, len(presence), THEMES_PER_TABLE):
+        chunk = presence[first : first + THEMES_PER_TABLE]
+        headers = ["Participant", *(key for _t in chunk for key in keys)]
+        groups = [("", 1), *((data.texts.free(t.name), len(keys)) for t in chunk)]
+        rows, fills = [], []
+        participants = [t.participant for t in chunk[0].trajectories]
+        for n, participant in enumerate(participants):
+            marks, row_fills = [participant], [None]
+            for theme in chunk:
+                for point in theme.trajectories[n].points:
+                    marks.append(presence_mark(point))
+                    row_fills.append(NOT_CODED_FILL if point.interviewed and not point.coded else None)
+            rows.append(marks)
+            fills.append(row_fills)
+        width = min(1.6, (report.usable_width_cm() - 2.2) / (len(headers) - 1))
+        report.table(headers, rows, [2.2, *[width] * (len(headers) - 1)], style=CELL_STYLE, fills=fills,
+                     groups=groups, keep_together=len(rows) <= 25)  # fmt: skip
+        report.paragraph("", style=SMALL_STYLE)
+
+
+def changes_section(report: Report, data: ExportData, presence: list[ThemePresence]) -> None:
+    """Per theme and timepoint: how many participants' accounts of it emerged, persisted, returned or faded."""
+    if report.look.large:
+        report.page_break()
+    report.heading("How each theme changed", 2)
+    report.paragraph(
+        "Participants per theme and timepoint whose account of the theme emerged (first time), persisted "
+        "(present again), returned (present after an absence) or faded (absent after being present). "
+        "Interviews not coded yet are counted apart and change nothing.",
+        style=SMALL_STYLE,
+        keep_next=True,
+    )
+    keys = [key for key, _label in data.timepoints]
+    rows = []
+    for theme in presence:
+        counts = theme.status_counts()
+        cells = []
+        for key in keys:
+            found = counts.get(key, {})
+            lines = [f"{found[s]} {s}" for s in CHANGES if found.get(s)]
+            if found.get("not coded yet"):
+                lines.append(f"{found['not coded yet']} not coded yet")
+            cells.append("\n".join(lines) or "–")
+        rows.append([data.texts.free(theme.name), *cells])
+    if report.look.large:
+        for row in rows:
+            report.paragraph(bold_prefix=row[0], keep_next=True)
+            for key, cell in zip(keys, row[1:], strict=True):
+                report.paragraph(cell.replace("\n", ", "), bold_prefix=f"{key}: ")
+        return
+    number_cm = 3.2
+    name_cm = max(4.0, report.usable_width_cm() - number_cm * len(keys))
+    colours = {t.code_id: data.colour(t.code_id) for t in presence}
+    report.table(["Theme", *(f"{key} {label}" for key, label in data.timepoints)], rows,
+                 [name_cm, *[number_cm] * len(keys)], style=CELL_STYLE, keep_together=len(rows) <= 15,
+                 swatches=[colours[t.code_id] for t in presence])  # fmt: skip
 
 
 # --- one code ----------------------------------------------------------------------------------------------
@@ -150,12 +311,12 @@ def code_section(
     report: Report,
     data: ExportData,
     code_id: int,
-    quotes: list[Segment],
+    quotes: list[Quote],
     totals: dict[tuple[int, str], int],
     charts: ChartMaker,
     with_questions: bool,
 ) -> None:
-    report.heading(data.code_name(code_id), data.depth(code_id) + 1)
+    report.heading(data.code_name(code_id), data.depth(code_id) + 1, colour=data.colour(code_id))
     if code_id not in data.in_scope:  # an ancestor of the selection, shown for the hierarchy
         report.paragraph("Shown for context: only its sub-codes are part of this selection.", style=SMALL_STYLE)
         return
@@ -165,102 +326,140 @@ def code_section(
 
 
 def describe_code(report: Report, data: ExportData, code_id: int, with_example: bool = False) -> None:
-    """Definition, inclusion, exclusion (and example), then the code's memos."""
+    """Definition, inclusion, exclusion (and example) where written, then the code's memos."""
     code = data.tree.codes[code_id]
-    fields = [
-        ("Definition", code.definition or "not written yet"),
-        ("Include", code.inclusion),
-        ("Exclude", code.exclusion),
-    ]
+    fields = [("Definition", code.definition), ("Include", code.inclusion), ("Exclude", code.exclusion)]
     if with_example:
         fields.append(("Example", code.example))
-    written = [report.paragraph(data.texts.free(value), bold_prefix=f"{name}: ") for name, value in fields if value]
-    written += [report.paragraph(memo, style=MEMO_STYLE, bold_prefix="Memo: ")
-                for memo in data.code_memos.get(code_id, [])]  # fmt: skip
-    for paragraph in written:  # the description stays on the page of its counts
-        paragraph.paragraph_format.keep_with_next = True
+    for name, value in fields:
+        if value and value.strip():
+            report.paragraph(data.texts.free(value.strip()), bold_prefix=f"{name}: ", keep_next=True)
+    for author, memo in data.code_memos.get(code_id, []):
+        write_memo(report, author, memo, keep_next=True)
+
+
+def write_memo(report: Report, author: str, text: str, keep_next: bool = False) -> None:
+    report.paragraph(text, style=MEMO_STYLE, bold_prefix=f"Memo ({author}): " if author else "Memo: ",
+                     keep_next=keep_next)  # fmt: skip
 
 
 def counts_block(report: Report, data: ExportData, code_id: int, charts: ChartMaker | None) -> None:
-    """Segments and distinct participants per timepoint: a table (sentences in large print) and a chart."""
+    """Passages and participants per timepoint: a table and a chart on the report's scale, with a caption,
+    kept together on one page (a borderless row that never splits; lists and the chart in large print)."""
     row = data.row(code_id)
     if row is None:
         return
-    has_children = bool(data.tree.children.get(code_id))
-    scope = " (including sub-codes)" if has_children else ""
-    cells = [(key, label, row.cells[key]) for key, label in data.timepoints]
+    scope = " (with sub-codes)" if data.tree.children.get(code_id) else ""
+    labels = [key for key, _label in data.timepoints]
+    passages = [row.cells[k].passages for k in labels]
+    people = [row.cells[k].participants for k in labels]
+    png = None
+    if charts is not None and row.total.passages:
+        png = charts.passages_and_participants(labels, passages, people)
+    alt = alt_text(data.code_name(code_id), [f"{k} {label}" for k, label in data.timepoints], passages, people)
+    caption = f"Passages{scope} and participants per timepoint; every chart in this report uses the same scale."
     if report.look.large:
-        for key, label, cell in cells:
-            report.paragraph(
-                f"{cell.segments} segments from {cell.participants} participants{scope}", bold_prefix=f"{key} {label}: "
-            )
-    else:
-        table_rows = [[f"{key} {label}", str(cell.segments), str(cell.participants)] for key, label, cell in cells]
-        table_rows.append(["All timepoints", str(row.total.segments), str(row.total.participants)])
-        report.table(["Timepoint", f"Segments{scope}", "Participants"], table_rows, [5.0, 4.5, 3.0], keep_together=True)
-    if charts is not None and row.total.segments:
-        png = charts.segments_and_participants(
-            [key for key, _l, _c in cells], [c.segments for _k, _l, c in cells], [c.participants for *_x, c in cells]
-        )
+        for (key, label), cell_p, cell_n in zip(data.timepoints, passages, people, strict=True):
+            report.paragraph(f"{plural(cell_p, 'passage')} from {plural(cell_n, 'participant')}",
+                             bold_prefix=f"{key} {label}: ", keep_next=True)  # fmt: skip
         if png:
-            report.picture(png, 11.0 if report.look.large else 8.0)
-            report.paragraph("Segments (dark) and participants (light) per timepoint", style=SMALL_STYLE)
+            para = report.picture(png, LARGE_WIDTH_CM, alt)
+            para.paragraph_format.keep_with_next = True
+            report.paragraph(caption, style=CAPTION_STYLE)
+        return
+    table_rows = [[f"{key} {label}", str(p), str(n)] for (key, label), p, n in zip(data.timepoints, passages, people,
+                                                                                 strict=True)]  # fmt: skip
+    table_rows.append(["All timepoints", str(row.total.passages), str(row.total.participants)])
+    widths = [3.6, 2.2, 2.4]
+
+    def counts_cell(cell) -> float:  # noqa: ANN001 - a docx cell
+        headers = ["Timepoint", f"Passages{scope}", "Participants"]
+        cell._tc.append(report.table_element(headers, table_rows, widths, style=CELL_STYLE, account=False))
+        header, heights = report.table_height(headers, table_rows, widths, CELL_STYLE)
+        return header + sum(heights)
+
+    def chart_cell(cell) -> float:  # noqa: ANN001
+        paragraph = cell.add_paragraph()
+        if png:
+            report.picture(png, 8.6, alt, paragraph)
+        caption_para = report.styled(cell.add_paragraph(), CAPTION_STYLE)
+        add_run(caption_para, caption if png else "No passages in this selection.")
+        return 3.6 * 28.35 + 30 if png else 20
+
+    report.layout_row([(sum(widths) + 0.4, counts_cell), (report.usable_width_cm() - sum(widths) - 0.4, chart_cell)])
 
 
 def quotes_block(
     report: Report,
     data: ExportData,
     code_id: int,
-    quotes: list[Segment],
+    quotes: list[Quote],
     totals: dict[tuple[int, str], int],
     with_questions: bool,
 ) -> None:
-    """The code's own quotes, grouped by timepoint, key quotes first."""
+    """The code's own passages, grouped by timepoint, key quotes first."""
     if not quotes:
-        report.paragraph("No quotes coded directly with this code in this selection.", style=SMALL_STYLE)
+        has_children = bool(data.tree.children.get(code_id))
+        text = "No passages coded with this code itself; see its sub-codes." if has_children else (
+            "No passages coded with this code in this selection.")  # fmt: skip
+        report.paragraph(text, style=SMALL_STYLE)
         return
-    by_timepoint: dict[str, list[Segment]] = defaultdict(list)
-    for segment in quotes:
-        by_timepoint[segment.timepoint].append(segment)
+    by_timepoint: dict[str, list[Quote]] = defaultdict(list)
+    for quote in quotes:
+        by_timepoint[quote.timepoint].append(quote)
     for key, label in data.timepoints:
         group = by_timepoint.get(key)
         if not group:
             continue
         total = totals[(code_id, key)]
-        shown = f"{len(group)} of {total} quotes" if total > len(group) else f"{total} quotes" if total > 1 else ""
-        para = report.paragraph(f"  {shown}" if shown else "", bold_prefix=f"{key} · {label}")
-        para.paragraph_format.keep_with_next = True
-        for segment in sorted(group, key=lambda s: not s.key_quote):
-            write_quote(report, data, segment, with_questions)
+        shown = f"{len(group)} of {plural(total, 'passage')} shown" if total > len(group) else plural(total, "passage")
+        report.paragraph(f": {shown}", bold_prefix=f"{key} · {label}", keep_next=True)
+        for quote in sorted(group, key=lambda q: not q.key_quote):
+            write_quote(report, data, quote, with_questions)
 
 
-def quote_label(data: ExportData, segment: Segment) -> str:
-    """``P01 · T1 After training · Dana · turn 3 · key quote``: who, when and where to find it."""
-    parts = [segment.participant, f"{segment.timepoint} {data.texts.free(segment.timepoint_label)}"]
-    if segment.speaker:
-        parts.append(data.texts.free(segment.speaker))
-    if segment.turn_index is not None:
-        last = segment.last_turn_index
-        parts.append(f"turn {segment.turn_index}" + (f"–{last}" if last not in (None, segment.turn_index) else ""))
+def quote_label(data: ExportData, quote: Quote) -> str:
+    """``P01 · T1 After training · Dana · turn 3 · coded by Ann and Ben · key quote``."""
+    parts = [quote.participant, f"{quote.timepoint} {data.texts.free(quote.timepoint_label)}"]
+    if quote.speaker:
+        parts.append(data.texts.free(quote.speaker))
+    if quote.turn_index is not None:
+        parts.append(turn_label(quote.turn_index, quote.last_turn_index))
     if len(data.coders) > 1:
-        parts.append(f"coded by {data.texts.free(segment.coder)}")
-    if segment.key_quote:
+        parts.append("coded by " + joined([data.texts.free(c) for c in quote.coders]))
+    if quote.key_quote:
         parts.append("key quote")
+    if quote.needs_review:
+        parts.append("placement needs review after a merge")
     return " · ".join(parts)
 
 
-def write_quote(report: Report, data: ExportData, segment: Segment, with_questions: bool) -> None:
-    """Optional question, the quote (exact slices), its label, and a key quote's memos."""
+def write_quote(report: Report, data: ExportData, quote: Quote, with_questions: bool) -> None:
+    """Optional question, the quote (exact slices), its label, and every memo written on its codings."""
     if with_questions:
-        question = data.texts.question_before(segment)
+        question = data.texts.question_before(quote)  # type: ignore[arg-type]
         if question:
-            report.paragraph(question[1], style=QUESTION_STYLE, bold_prefix=f"{question[0]}: ")
-    para = report.new_paragraph(QUOTE_STYLE)
-    for i, piece in enumerate(data.texts.pieces(segment, data.filters.no_interviewer)):
-        if i:
-            add_run(para, GAP, italic=True)
-        add_run(para, piece)
-    report.paragraph(quote_label(data, segment), style=LABEL_STYLE)
-    if segment.key_quote:
-        for memo in data.coding_memos.get(segment.id, []):
-            report.paragraph(memo, style=MEMO_STYLE, bold_prefix="Memo: ")
+            report.paragraph(question[1], style=QUESTION_STYLE, bold_prefix=f"{question[0]}: ", keep_next=True)
+    pieces = [unmark(piece) for piece in data.texts.pieces(quote, data.filters.no_interviewer)]
+    runs = [(GAP, False, True) if i % 2 else (pieces[i // 2], False, False) for i in range(2 * len(pieces) - 1)]
+    report.runs(runs, QUOTE_STYLE)
+    report.account(GAP.join(pieces), QUOTE_STYLE, keep_next=True)
+    memos = data.memos_of(quote)
+    report.paragraph(quote_label(data, quote), style=LABEL_STYLE, keep_next=bool(memos))
+    for n, (author, memo) in enumerate(memos, 1):
+        write_memo(report, author, memo, keep_next=n < len(memos))
+
+
+def interview_memos(report: Report, data: ExportData) -> None:
+    """Memos written on the interviews in this selection, after the codes."""
+    memos = data.transcript_memos
+    if not memos:
+        return
+    report.heading("Memos on interviews", 1)
+    names = {s.transcript_id: (s.participant, s.timepoint, s.timepoint_position) for s in data.segments}
+    labels = dict(data.timepoints)
+    for tid in sorted(memos, key=lambda t: (names[t][0], names[t][2])):
+        participant, key, _position = names[tid]
+        report.paragraph(bold_prefix=f"{participant} · {key} {labels.get(key, '')}", keep_next=True)
+        for author, text in memos[tid]:
+            write_memo(report, author, text)

@@ -223,6 +223,16 @@ def describe_code(
         session.info["summary"] = f"Edited {', '.join(given)} of code {tree.path(code.id)!r}"
 
 
+def set_code_memo(project: Project, actor: str, ref: str | int, memo: str) -> None:
+    """Replace a code's memo (the researcher's running notes on it); empty text clears it."""
+    with project.change(actor, "code.memo") as session:
+        tree = CodeTree.load(session)
+        code = tree.find(ref)
+        code.memo = memo.strip()
+        action = "Edited memo on" if code.memo else "Cleared memo on"
+        session.info["summary"] = f"{action} code {tree.path(code.id)!r}"
+
+
 def recolour_code(project: Project, actor: str, ref: str | int, colour: str) -> None:
     colour = check_colour(colour)
     with project.change(actor, "code.recolour") as session:
@@ -353,8 +363,10 @@ def _load_codings(session: Session, ids: list[int]) -> dict[int, Coding]:
 
 
 def _definition_note(source: Code, path: str) -> str:
-    """The merged code's definition fields as a memo section, so no wording is lost from the codebook."""
-    lines = [f"## Merged from {path!r} (code #{source.id})"]
+    """The merged code's definition fields as a memo section, so no wording is lost from the codebook.
+
+    Plain sentences (no Markdown, no ids): the memo is printed as it is in the codebook and themes reports."""
+    lines = [f"Merged from “{path}”:"]
     for name in (*DEFINITION_FIELDS, "memo"):
         value = getattr(source, name).strip()
         if value:
@@ -369,19 +381,26 @@ def merge_codes(project: Project, actor: str, from_ref: str | int, into_ref: str
         tree = CodeTree.load(session)
         source, target = tree.find(from_ref), tree.find(into_ref)
         source_path, target_path = tree.path(source.id), tree.path(target.id)
-        _check_merge(tree, source, target)
-        total, combined = _merge_codings(session, source.id, target.id)
-        target.memo = join_memos([target.memo, _definition_note(source, source_path)])
-        for child in _siblings(tree, source.id):
-            _detach(tree, child)
-            _attach(tree, child, target.id)
-        source.archived = True
-        source.merged_into_id = target.id
+        total, combined = merge_code_in_session(session, tree, source, target)
         session.info["summary"] = (
             f"Merged code {source_path!r} into {target_path!r} "
             f"({total} codings; {combined} combined with an overlapping coding by the same coder)"
         )
         session.info["detail"] = {"from": source.id, "into": target.id, "codings": total, "combined": combined}
+
+
+def merge_code_in_session(session: Session, tree: CodeTree, source: Code, target: Code) -> tuple[int, int]:
+    """``merge_codes`` inside the caller's transaction (a project merge accepting a proposal uses it too).
+    Returns (the source's codings, codings combined with an overlapping one)."""
+    _check_merge(tree, source, target)
+    total, combined = _merge_codings(session, source.id, target.id)
+    target.memo = join_memos([target.memo, _definition_note(source, tree.path(source.id))])
+    for child in _siblings(tree, source.id):
+        _detach(tree, child)
+        _attach(tree, child, target.id)
+    source.archived = True
+    source.merged_into_id = target.id
+    return total, combined
 
 
 def _check_merge(tree: CodeTree, source: Code, target: Code) -> None:

@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import NotFoundError
+from models.naming import normal_name
 from models.schema import Code
 
 PATH_SEPARATOR = "/"
@@ -103,7 +104,7 @@ class CodeTree:
         return out
 
     def child_named(self, parent_id: int | None, name: str) -> Code | None:
-        folded = name.strip().casefold()
+        folded = normal_name(name).casefold()  # as creation stores it: "job  insecurity" is "job insecurity"
         for cid in self.children.get(parent_id, []):
             if self.codes[cid].name.casefold() == folded:
                 return self.codes[cid]
@@ -127,13 +128,28 @@ class CodeTree:
         if found is not None:
             return found
         if len(parts) == 1:  # a bare name is accepted when it is unique in the whole codebook
-            matches = [c for c in self.codes.values() if c.name.casefold() == parts[0].casefold()]
+            wanted = normal_name(parts[0]).casefold()
+            matches = [c for c in self.codes.values() if normal_name(c.name).casefold() == wanted]
             if len(matches) == 1:
                 return matches[0]
             if len(matches) > 1:
                 paths = ", ".join(sorted(self.path(c.id) for c in matches))
                 raise NotFoundError(f"code name {text!r} is ambiguous: {paths}")
-        raise NotFoundError(f"no code {text!r} (see: waveqda codes PROJECT)")
+        hint = did_you_mean(text, [self.path(cid) for cid in self.codes])
+        raise NotFoundError(f"no code {text!r}{hint} (see: waveqda codes PROJECT)")
+
+
+def did_you_mean(wanted: str, names: list[str], limit: int = 3) -> str:
+    """``"; did you mean 'A' or 'B'?"`` from the closest names (word order and case ignored), or ``""``."""
+    from rapidfuzz import fuzz, process, utils
+
+    best = process.extract(
+        wanted, names, scorer=fuzz.WRatio, processor=utils.default_process, limit=limit, score_cutoff=70
+    )
+    if not best:
+        return ""
+    shown = [repr(name) for name, _score, _i in best]
+    return "; did you mean " + (", ".join(shown[:-1]) + " or " + shown[-1] if len(shown) > 1 else shown[0]) + "?"
 
 
 def find_code(session: Session, ref: str | int) -> Code:

@@ -461,6 +461,14 @@ def match_span(session: Session, transcript_id: int, text: str) -> tuple[int, in
     return start, start + len(text)
 
 
+def needs_review_count(session: Session) -> int:
+    """How many codings a merge could not place exactly on their text (to be checked by a person); every
+    output that counts or quotes codings says so."""
+    from sqlalchemy import func
+
+    return session.scalar(select(func.count(Coding.id)).where(Coding.status == "needs_review")) or 0
+
+
 # --- editing codings ---------------------------------------------------------------------------------
 
 

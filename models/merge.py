@@ -95,6 +95,7 @@ class MergeReport:
             "removed",
             "restored",
             "combined",
+            "proposals_accepted",
         )
         return any(v for s in self.sources for k, v in s.counts.items() if k.split(".")[-1] in added)
 
@@ -193,7 +194,27 @@ class Aligner:
             new_end = min(len(self.target), new_start + width)
             new_start = max(0, min(new_start, new_end - width))
         exact = ok_start and ok_end and self.target[new_start:new_end] == self.source[start:end]
+        if not exact:
+            found = self.exact_nearby(self.source[start:end], new_start, new_end)
+            if found is not None:
+                return found, found + (end - start), True
         return new_start, new_end, exact
+
+    def exact_nearby(self, wanted: str, near_start: int, near_end: int) -> int | None:
+        """Where ``wanted`` occurs exactly once in the target around its aligned place, or None.
+
+        Why: the edit-distance alignment can slide an edge a few characters when text just before the
+        coding was edited ("n my manager stepped in" for "Then my manager stepped in"); the coder's exact
+        words, found once nearby, are where the coding belongs."""
+        if not wanted.strip():
+            return None
+        reach = max(200, 2 * len(wanted))
+        low, high = max(0, near_start - reach), min(len(self.target), near_end + reach)
+        window = self.target[low:high]
+        first = window.find(wanted)
+        if first < 0 or window.find(wanted, first + 1) >= 0:
+            return None
+        return low + first
 
 
 # --- the merge -------------------------------------------------------------------------------------
@@ -308,6 +329,7 @@ class SourceMerge:
         # may now overlap and must be combined.
         self.groups: set[tuple[int, int, int]] = set()
         self.coding_seen: dict[str, dict[str, Any]] = {}
+        self._earlier: dict[tuple[str, ...], str] | None = None
         self.memo_seen: dict[str, dict[str, Any]] = {}
 
     def run(self) -> None:
@@ -426,6 +448,9 @@ class SourceMerge:
         path = source_tree.path(code.id)
         by_uuid = self.by_uuid.get(code.uuid)
         if by_uuid is not None:
+            folded = self._accept_later(tree, by_uuid, path)
+            if folded is not None:
+                return folded
             self.count["codes.matched_by_uuid"] += 1
             self._reconcile(tree, by_uuid, code, path)
             return by_uuid.id
@@ -454,6 +479,44 @@ class SourceMerge:
                 return target.id
             self.count["codes.fuzzy_proposed"] += 1
         return self._create_code(tree, code, parent_id)
+
+    def _accept_later(self, tree: CodeTree, here: Code, path: str) -> int | None:
+        """A code an earlier merge kept apart as a fuzzy proposal ("Peer teem" beside "Peer team"), now
+        accepted with ``--accept-fuzzy`` or mapped with ``--map``: fold it into its match, codings and all
+        (as ``code merge`` does). Returns the code its codings now belong to, or None."""
+        wanted = self.mapping.get(normalised_path(path))
+        if wanted is None and self.accept_fuzzy:
+            wanted = self.earlier_proposals().get(normalised_path(path))
+        if wanted is None:
+            return None
+        try:
+            target = tree.find(wanted)
+        except WaveqdaError:
+            return None
+        if target.id == here.id:
+            return None
+        if here.merged_into_id == target.id:
+            return target.id
+        from models.codebook import merge_code_in_session
+
+        moved, _combined = merge_code_in_session(self.t, tree, here, target)
+        self.count["codes.proposals_accepted"] += 1
+        self.report.changes.append(
+            f"code {tree.path(here.id)!r} folded into {tree.path(target.id)!r} ({moved} codings), as proposed earlier"
+        )
+        return target.id
+
+    def earlier_proposals(self) -> dict[tuple[str, ...], str]:
+        """Fuzzy matches earlier merges into this project proposed and did not apply: source path -> target."""
+        if self._earlier is None:
+            self._earlier = {}
+            details = self.t.scalars(select(Event.detail).where(Event.operation == "project.merge"))
+            for detail in details:
+                for source in (detail or {}).get("sources", []):
+                    for proposal in source.get("fuzzy_proposals", []):
+                        if not proposal.get("applied"):
+                            self._earlier[normalised_path(proposal["source"])] = proposal["target"]
+        return self._earlier
 
     def _fuzzy_sibling(self, tree: CodeTree, parent_id: int | None, name: str) -> tuple[Code, float] | None:
         from rapidfuzz import fuzz, process

@@ -66,7 +66,9 @@ def lemmas(words: Iterable[str]) -> list[str]:
 
 
 def sentence_spans(texts: list[str], offsets: list[int], model: str | None = None) -> list[list[tuple[int, int]]]:
-    """For each text (a turn), its sentences as absolute ``[start, end)`` spans, whitespace trimmed."""
+    """For each text (a turn), its sentences as absolute ``[start, end)`` spans, whitespace trimmed.
+
+    Bracketed notes stay whole and with their sentence (see ``keep_notes_whole``)."""
     nlp = sentence_pipeline(model)
     result: list[list[tuple[int, int]]] = []
     for doc, text, base in zip(nlp.pipe(texts, batch_size=256), texts, offsets, strict=True):
@@ -82,9 +84,115 @@ def sentence_spans(texts: list[str], offsets: list[int], model: str | None = Non
                 continue
             start += len(chunk) - len(chunk.lstrip())
             end = start + len(stripped)
-            spans.append((base + start, base + end))
-        result.append(spans)
+            spans.append((start, end))
+        if spans and ("[" in text or "(" in text):
+            spans = keep_notes_whole(text, spans)
+        result.append([(base + start, base + end) for start, end in spans])
     return result
+
+
+# Transcribers' notes: ``[laughs]``, ``(pause)``, ``[inaudible 00:12:03]``. Bounded in length and to one line,
+# so a stray bracket cannot swallow half a turn.
+NOTE_RE = re.compile(r"\[[^\[\]\n]{1,200}\]|\([^()\n]{1,200}\)")
+_SENTENCE_END = re.compile(r"[.!?…][\"'”’)\]]*$")
+_WORD_CHAR = re.compile(r"\w")
+_TRAILING = re.compile(r"[.!?\u2026,;:\"'\u201d\u2019]*")
+
+
+def notes_in(text: str) -> list[tuple[int, int]]:
+    """The bracketed notes of ``text`` as sorted, disjoint ``[start, end)`` spans (outermost kept)."""
+    found = sorted(((m.start(), m.end()) for m in NOTE_RE.finditer(text)), key=lambda s: (s[0], -s[1]))
+    out: list[tuple[int, int]] = []
+    for start, end in found:
+        if out and start < out[-1][1]:
+            if end > out[-1][1]:  # partly overlapping notes: one note
+                out[-1] = (out[-1][0], end)
+            continue
+        out.append((start, end))
+    return out
+
+
+def keep_notes_whole(text: str, spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Sentence spans (relative to ``text``) with no boundary inside a bracketed note, and no note alone.
+
+    spaCy's rule-based sentencizer ends a sentence after ``!``/``.``/``?`` plus any punctuation that follows,
+    so "no login! [laughs] It's" becomes "no login! [" and "laughs] It's": a quote that starts or ends
+    inside the note. Here a boundary inside a note moves to just after it when the text before the note
+    ends a sentence (the note belongs to the sentence it follows), and is dropped when the sentence end is
+    inside the note ("(and I meant it. Really.)"); a sentence that is only notes and punctuation
+    ("[laughs]") joins the sentence before it (or after it, at the start of a turn), or is dropped when
+    it is all there is.
+    """
+    notes = notes_in(text)
+    if not notes:
+        return spans
+    cuts: list[int] = []
+    for start, _end in spans[1:]:
+        cut = _moved_cut(text, notes, start)
+        if cut is not None and (not cuts or cut > cuts[-1]):
+            cuts.append(cut)
+    bounds = [spans[0][0], *cuts, spans[-1][1]]
+    pieces = []
+    for start, end in zip(bounds, bounds[1:], strict=False):
+        chunk = text[start:end]
+        stripped = chunk.strip()
+        if stripped:
+            first = start + len(chunk) - len(chunk.lstrip())
+            pieces.append((first, first + len(stripped)))
+    return _join_lone_notes(text, notes, pieces)
+
+
+def _note_at(notes: list[tuple[int, int]], position: int, inclusive_end: bool = False) -> tuple[int, int] | None:
+    for start, end in notes:
+        if start < position < end or (inclusive_end and position == end):
+            return start, end
+        if start >= position:
+            break
+    return None
+
+
+def _ends_sentence(text: str) -> bool:
+    return _SENTENCE_END.search(text.rstrip()) is not None
+
+
+def _moved_cut(text: str, notes: list[tuple[int, int]], cut: int) -> int | None:
+    """Where a sentence boundary found by spaCy at ``cut`` belongs, or None when it is no boundary."""
+    inside = _note_at(notes, cut)
+    if inside is not None:
+        note_start, note_end = inside
+        if not _ends_sentence(text[:note_start]):
+            return None
+        note_end += len(_TRAILING.match(text, note_end).group())  # "[laughs]." keeps its full stop
+        return note_end if text[note_end:].strip() else None
+    before = text[:cut].rstrip()
+    closing = _note_at(notes, len(before), inclusive_end=True)
+    if closing is not None and closing[1] == len(before) and not _ends_sentence(text[: closing[0]]):
+        return None  # the full stop that made this boundary is inside the note: "(... Really.) that ..."
+    return cut
+
+
+def _join_lone_notes(text: str, notes: list[tuple[int, int]], spans: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    def lone(start: int, end: int) -> bool:
+        chunk = text[start:end]
+        inner = [(max(a, start), min(b, end)) for a, b in notes if a < end and b > start]
+        if not inner:
+            return False
+        for a, b in reversed(inner):
+            chunk = chunk[: a - start] + chunk[b - start :]
+        return _WORD_CHAR.search(chunk) is None
+
+    out: list[tuple[int, int]] = []
+    pending: int | None = None  # start of notes that open a turn, waiting for the next sentence
+    for start, end in spans:
+        if lone(start, end):
+            if out:
+                out[-1] = (out[-1][0], end)
+            elif pending is None:
+                pending = start
+            continue
+        out.append((pending if pending is not None else start, end))
+        pending = None
+    return out
 
 
 def words(text: str) -> list[str]:

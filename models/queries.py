@@ -25,7 +25,7 @@ from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from itertools import accumulate, combinations, groupby, islice
 from operator import itemgetter, lt
-from typing import Any, Literal, NamedTuple
+from typing import Any, Literal, NamedTuple, TypeVar
 
 from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
@@ -868,9 +868,22 @@ def coded_spans(
 
 @dataclass
 class Cell:
+    """``segments``: codings (each coder's coding counts); ``passages``: stretches of text coded, however many
+    coders or sub-codes coded them (codings that share text are one passage; see ``group_passages``)."""
+
     segments: int = 0
     participants: int = 0
     words: int = 0
+    passages: int = 0
+
+
+@dataclass
+class Interviews:
+    """Transcripts at one timepoint in scope, and how many of them anyone (among the coders in scope) has
+    coded: a theme absent from an uncoded interview is "not coded yet", not "absent"."""
+
+    transcripts: int = 0
+    coded: int = 0
 
 
 @dataclass
@@ -891,6 +904,7 @@ class Matrix:
     rows: list[MatrixRow]
     totals: dict[str, Cell]
     total: Cell
+    interviews: dict[str, Interviews] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -898,6 +912,7 @@ class Matrix:
             "rows": [asdict(row) for row in self.rows],
             "totals": {key: asdict(cell) for key, cell in self.totals.items()},
             "total": asdict(self.total),
+            "interviews": {key: asdict(found) for key, found in self.interviews.items()},
         }
 
 
@@ -909,16 +924,75 @@ class _Coverage:
 
     counts: dict[int, int] = field(default_factory=dict)
     masks: dict[int, int] = field(default_factory=dict)
+    passages: dict[int, list[tuple[int, int]]] = field(default_factory=dict)  # sorted, none overlapping
 
     def add(self, other: _Coverage) -> None:
-        counts, masks = self.counts, self.masks
+        counts, masks, passages = self.counts, self.masks, self.passages
         for tid, n in other.counts.items():
             if tid in counts:
                 counts[tid] += n
                 masks[tid] |= other.masks[tid]
+                mine, theirs = passages[tid], other.passages[tid]
+                if not mine or not theirs:
+                    passages[tid] = mine or theirs
+                elif mine[-1][1] <= theirs[0][0]:  # one after the other: nothing to join
+                    passages[tid] = mine + theirs
+                elif theirs[-1][1] <= mine[0][0]:
+                    passages[tid] = theirs + mine
+                else:
+                    passages[tid] = _joined(mine + theirs)
             else:
                 counts[tid] = n
                 masks[tid] = other.masks[tid]
+                passages[tid] = other.passages[tid]
+
+
+def _joined(spans: list[tuple[int, int]], ordered: bool = False) -> list[tuple[int, int]]:
+    """Spans joined where they share text (``start < end`` of the run so far; touching spans stay apart).
+    ``ordered``: already sorted by start (a coding query's order), so not sorted again."""
+    if not ordered:
+        spans = sorted(spans)
+    out: list[tuple[int, int]] = []
+    append = out.append
+    first = high = -1
+    for start, end in spans:
+        if start < high:
+            if end > high:
+                high = end
+            continue
+        if high >= 0:
+            append((first, high))
+        first, high = start, end
+    if high >= 0:
+        append((first, high))
+    return out
+
+
+class _Located(NamedTuple):
+    transcript_id: int
+    start: int
+    end: int
+
+
+Item = TypeVar("Item", bound=_Located | Any)
+
+
+def group_passages(items: Iterable[Item]) -> list[list[Item]]:
+    """Codings (anything with ``transcript_id``, ``start`` and ``end``) grouped into passages: in each
+    transcript, codings that share at least one character are one passage (a passage coded by two coders,
+    or by a code and its sub-code, is one stretch of text). Touching codings stay apart. Passages come in
+    transcript and text order; the codings of each in ``start``, ``end`` order."""
+    ordered = sorted(items, key=lambda i: (i.transcript_id, i.start, i.end))
+    out: list[list[Item]] = []
+    transcript, high = None, -1
+    for item in ordered:
+        if item.transcript_id == transcript and item.start < high:
+            out[-1].append(item)
+            high = max(high, item.end)
+            continue
+        out.append([item])
+        transcript, high = item.transcript_id, item.end
+    return out
 
 
 def word_mask(starts: Sequence[int], start: int, end: int) -> int:
@@ -935,6 +1009,7 @@ def code_timepoint_matrix(
     attribute: Attribute | list[Attribute] | None = None,
     include_archived: bool = False,
     words: bool = True,
+    code_refs: Sequence[str | int] | None = None,
 ) -> Matrix:
     """Per code and timepoint: segments, distinct participants and words coded, rolled up the tree.
 
@@ -943,10 +1018,16 @@ def code_timepoint_matrix(
     One query for the codings (in code, transcript and start order: a scan of the covering index
     ``ix_codings_code_transcript``) and three for transcripts and timepoints; the rest is bit masks.
     ``words=False`` leaves every ``words`` at 0 and skips the word offsets and masks (a third of the time,
-    half on a first call): for reports that show segments and participants only.
+    half on a first call): for reports that show segments and participants only. ``code_refs`` limits the
+    rows (and the totals) to those codes and their sub-codes, as a report filtered with ``--codes`` shows.
     """
     tree = CodeTree.load(session)
     hidden = set() if include_archived else hidden_codes(tree)
+    tops = [root for root in tree.children.get(None, []) if root not in hidden]
+    if code_refs:
+        selected = {cid for ref in code_refs for cid in selected_codes(tree, ref, True, include_archived)}
+        hidden |= set(tree.codes) - selected
+        tops = [cid for cid in selected if tree.codes[cid].parent_id not in selected]
     scope = resolve_scope(session, timepoints, participants, attribute, coders)
     stmt = select(Coding.code_id, Coding.transcript_id, Coding.start, Coding.end).join(
         Transcript, Transcript.id == Coding.transcript_id
@@ -958,9 +1039,8 @@ def code_timepoint_matrix(
         ranks = word_ranks(session, transcript_ids) if words else None
         rolled = _roll_up(tree, hidden, _own_coverage(rows, ranks))
     everything = _Coverage()
-    for root in tree.children.get(None, []):
-        if root not in hidden:
-            everything.add(rolled[root])
+    for top in tops:
+        everything.add(rolled[top])
     keys = [(tp.key, tp.label) for tp in project_timepoints(session) if timepoints is None or tp.key in timepoints]
     column = {key: i for i, (key, _label) in enumerate(keys)}
     facts = {tid: (column[key], pid) for tid, (pid, key) in _transcript_facts(session, transcript_ids).items()}
@@ -969,7 +1049,28 @@ def code_timepoint_matrix(
         for cid, depth in tree.walk()
         if cid not in hidden
     ]
-    return Matrix(keys, matrix_rows, *_cells(everything, facts, keys))
+    return Matrix(keys, matrix_rows, *_cells(everything, facts, keys), interviews_coded(session, scope, keys))
+
+
+def interviews_coded(session: Session, scope: Scope, keys: list[tuple[str, str]]) -> dict[str, Interviews]:
+    """Per timepoint key: transcripts in scope, and those with at least one coding by a coder in scope."""
+    found = {key: Interviews() for key, _label in keys}
+    for _tid, key, coded in _transcripts_coded(session, scope):
+        if key in found:
+            found[key].transcripts += 1
+            found[key].coded += coded
+    return found
+
+
+def _transcripts_coded(session: Session, scope: Scope) -> list[tuple[int, str, bool]]:
+    """``(transcript id, timepoint key, coded by anyone in scope)`` for every transcript in scope."""
+    any_coding = select(Coding.id).where(Coding.transcript_id == Transcript.id)
+    if scope.coder_ids is not None:
+        any_coding = any_coding.where(Coding.coder_id.in_(scope.coder_ids))
+    stmt = select(Transcript.id, Timepoint.key, any_coding.exists()).join(
+        Timepoint, Timepoint.id == Transcript.timepoint_id
+    )
+    return [(tid, key, bool(coded)) for tid, key, coded in fetch_rows(session, scope.apply(stmt, with_coder=False))]
 
 
 def _own_coverage(rows: Sequence[Any], ranks: dict[int, WordRanks] | None) -> dict[int, _Coverage]:
@@ -981,8 +1082,21 @@ def _own_coverage(rows: Sequence[Any], ranks: dict[int, WordRanks] | None) -> di
     if ranks is None:
         for (code_id, tid), run in groupby(rows, key=itemgetter(0, 1)):
             coverage = own[code_id]
-            coverage.counts[tid] = sum(1 for _row in run)
+            joined: list[tuple[int, int]] = []  # ``_joined`` inlined: rows come in start order
+            n, first, high = 0, -1, -1
+            for _code, _tid, start, end in run:
+                n += 1
+                if start < high:
+                    if end > high:
+                        high = end
+                    continue
+                if high >= 0:
+                    joined.append((first, high))
+                first, high = start, end
+            joined.append((first, high))
+            coverage.counts[tid] = n
             coverage.masks[tid] = 0
+            coverage.passages[tid] = joined
         return own
     low_bits = _LOW_BITS
     for (code_id, tid), run in groupby(rows, key=itemgetter(0, 1)):
@@ -990,8 +1104,10 @@ def _own_coverage(rows: Sequence[Any], ranks: dict[int, WordRanks] | None) -> di
         blocks, before = found.blocks, found.before
         n = mask = 0
         low = high = -1
+        spans = []
         for _code, _tid, start, end in run:
             n += 1
+            spans.append((start, end))
             if start <= high:
                 if end > high:
                     high = end
@@ -1006,6 +1122,7 @@ def _own_coverage(rows: Sequence[Any], ranks: dict[int, WordRanks] | None) -> di
         coverage = own[code_id]
         coverage.counts[tid] = n
         coverage.masks[tid] = mask | ((1 << (last - first)) - 1) << first
+        coverage.passages[tid] = _joined(spans, ordered=True)
     return own
 
 
@@ -1025,6 +1142,7 @@ def _roll_up(tree: CodeTree, hidden: set[int], own: dict[int, _Coverage]) -> dic
         coverage = _Coverage()
         if parts:
             coverage.counts, coverage.masks = dict(parts[0].counts), dict(parts[0].masks)
+            coverage.passages = dict(parts[0].passages)
         for part in parts[1:]:
             coverage.add(part)
         rolled[code_id] = coverage
@@ -1047,47 +1165,58 @@ def _cells(
     """``facts``: ``{transcript id: (column of its timepoint in keys, participant id)}``."""
     segments = [0] * len(keys)
     words = [0] * len(keys)
+    passages = [0] * len(keys)
     people: list[set[int]] = [set() for _key in keys]
-    masks = coverage.masks
+    masks, joined = coverage.masks, coverage.passages
     for tid, n in coverage.counts.items():
         column, participant_id = facts[tid]
         segments[column] += n
         words[column] += masks[tid].bit_count()
+        passages[column] += len(joined[tid])
         people[column].add(participant_id)
     cells = {
-        key: Cell(segments=segments[i], participants=len(people[i]), words=words[i])
+        key: Cell(segments=segments[i], participants=len(people[i]), words=words[i], passages=passages[i])
         for i, (key, _label) in enumerate(keys)
     }
-    total = Cell(segments=sum(segments), participants=len(set().union(*people)), words=sum(words))
+    total = Cell(segments=sum(segments), participants=len(set().union(*people)), words=sum(words),
+                 passages=sum(passages))  # fmt: skip
     return cells, total
 
 
 # --------------------------------------------------------------------------------------------- trajectories
 
-EMERGED, PERSISTED, FADED, RETURNED, ABSENT, MISSING = (
+EMERGED, PERSISTED, FADED, RETURNED, ABSENT, MISSING, NOT_CODED = (
     "emerged",
     "persisted",
     "faded",
     "returned",
     "absent",
     "missing",
+    "not coded yet",
 )
+UNCODED = "uncoded"  # presence of a wave whose transcript nobody (among the coders asked about) has coded
 
 
 @dataclass
 class TrajectoryPoint:
+    """One wave of one participant's course for a code. ``coded``: someone (among the coders asked about)
+    has coded this interview at all; when nobody has, the status is "not coded yet", never "absent".
+    ``passages``: stretches of text coded with the code or its sub-codes (see ``group_passages``)."""
+
     timepoint: str
     label: str
     interviewed: bool
     present: bool
     status: str
     segments: list[Segment]
+    coded: bool = True
+    passages: int = 0
 
 
 @dataclass
 class Trajectory:
     """One participant's course for a code; ``pattern`` has one mark per timepoint: + present, - absent,
-    . not interviewed (e.g. ``+-+`` for a code that faded and returned)."""
+    ? not coded yet, . not interviewed (e.g. ``+-+`` for a code that faded and returned)."""
 
     participant: str
     pattern: str
@@ -1097,12 +1226,13 @@ class Trajectory:
         return asdict(self)
 
 
-def trajectory_labels(presence: list[bool | None]) -> list[str]:
-    """Label each wave from presence (``None`` = not interviewed, which changes nothing).
+def trajectory_labels(presence: list[bool | str | None]) -> list[str]:
+    """Label each wave from presence: True, False, ``None`` (not interviewed) or ``UNCODED`` (interviewed but
+    nobody has coded it yet). Waves not interviewed or not coded yet change nothing for the waves after.
 
-    emerged: present for the first time; persisted: present and present at the last interviewed wave;
-    returned: present again after an absence; faded: absent after being present at the last interviewed
-    wave; absent: otherwise absent; missing: not interviewed.
+    emerged: present for the first time; persisted: present and present at the last known wave; returned:
+    present again after an absence; faded: absent after being present at the last known wave; absent:
+    otherwise absent; missing: not interviewed; not coded yet: interviewed, not coded.
     """
     labels: list[str] = []
     ever = False
@@ -1111,13 +1241,102 @@ def trajectory_labels(presence: list[bool | None]) -> list[str]:
         if present is None:
             labels.append(MISSING)
             continue
+        if present == UNCODED:
+            labels.append(NOT_CODED)
+            continue
         if present:
             labels.append(PERSISTED if previous else RETURNED if ever else EMERGED)
         else:
             labels.append(FADED if previous else ABSENT)
-        ever = ever or present
-        previous = present
+        ever = ever or bool(present)
+        previous = bool(present)
     return labels
+
+
+@dataclass
+class ThemePresence:
+    """Who spoke to one code (with its sub-codes) at which timepoint: a trajectory per participant."""
+
+    code_id: int
+    code: str
+    name: str
+    trajectories: list[Trajectory]
+
+    def status_counts(self) -> dict[str, dict[str, int]]:
+        """Per timepoint key: how many participants have each status (``emerged``, ``faded``...)."""
+        out: dict[str, dict[str, int]] = defaultdict(lambda: defaultdict(int))
+        for trajectory in self.trajectories:
+            for point in trajectory.points:
+                out[point.timepoint][point.status] += 1
+        return {key: dict(counts) for key, counts in out.items()}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"code_id": self.code_id, "code": self.code, "name": self.name,
+                "trajectories": [t.as_dict() for t in self.trajectories], "statuses": self.status_counts()}  # fmt: skip
+
+
+def theme_presence(
+    session: Session,
+    code_refs: Sequence[str | int] | None = None,
+    with_descendants: bool = True,
+    coders: Sequence[str] | None = None,
+    participants: Sequence[str] | None = None,
+    timepoints: Sequence[str] | None = None,
+    attribute: Attribute | list[Attribute] | None = None,
+    spans: Sequence[CodedSpan | Segment] | None = None,
+) -> list[ThemePresence]:
+    """For each code (the top-level visible codes when none are named), each participant's course wave by
+    wave: present (with how many passages), absent, not coded yet or not interviewed.
+
+    One query for the codings of all the codes (``coded_spans``), one for the transcripts in scope and
+    whether anyone among ``coders`` coded them; ``trajectories`` asks the same for one code. A caller that
+    already holds the codings under the same filters (an export) passes them as ``spans``."""
+    tree = CodeTree.load(session)
+    if code_refs is None:
+        hidden = hidden_codes(tree)
+        roots = [cid for cid in tree.children.get(None, []) if cid not in hidden]
+    else:
+        roots = [tree.find(ref).id for ref in code_refs]
+    members = {root: selected_codes(tree, root, with_descendants, False) for root in roots}
+    theme_of: dict[int, list[int]] = defaultdict(list)
+    for root, ids in members.items():
+        for cid in ids:
+            theme_of[cid].append(root)
+    if spans is None:
+        spans = coded_spans(session, None, coders=coders, participants=participants, timepoints=timepoints,
+                            attribute=attribute, include_archived=True) if roots else []  # fmt: skip
+    found: dict[int, dict[tuple[str, str], list[Any]]] = {root: defaultdict(list) for root in roots}
+    for span in spans:
+        for root in theme_of.get(span.code_id, ()):
+            found[root][(span.participant, span.timepoint)].append(span)
+    keys, waves = _waves(session, coders, participants, timepoints, attribute)
+    return [
+        ThemePresence(
+            root,
+            tree.path(root),
+            tree.codes[root].name,
+            [_trajectory(study_id, waves[study_id], found[root], keys) for study_id in sorted(waves)],
+        )
+        for root in roots
+    ]
+
+
+def _waves(
+    session: Session,
+    coders: Sequence[str] | None,
+    participants: Sequence[str] | None,
+    timepoints: Sequence[str] | None,
+    attribute: Attribute | list[Attribute] | None,
+) -> tuple[list[tuple[str, str]], dict[str, dict[str, bool]]]:
+    """The timepoints asked about, and per participant in scope ``{timepoint key: coded by anyone}``."""
+    scope = resolve_scope(session, timepoints, participants, attribute, coders)
+    study_ids = dict(fetch_rows(session, select(Transcript.id, Participant.study_id).join(
+        Participant, Participant.id == Transcript.participant_id)))  # fmt: skip
+    waves: dict[str, dict[str, bool]] = defaultdict(dict)
+    for tid, key, coded in _transcripts_coded(session, scope):
+        waves[study_ids[tid]][key] = waves[study_ids[tid]].get(key, False) or coded
+    keys = [(tp.key, tp.label) for tp in project_timepoints(session) if not timepoints or tp.key in timepoints]
+    return keys, waves
 
 
 def trajectories(
@@ -1127,40 +1346,50 @@ def trajectories(
     coders: Sequence[str] | None = None,
     participants: Sequence[str] | None = None,
 ) -> list[Trajectory]:
-    """For every participant with a transcript: where the code is present, wave by wave, with segments."""
+    """For every participant with a transcript: where the code is present, wave by wave, with segments.
+
+    The same answer as ``theme_presence`` for one code, with each wave's segments (text and context)."""
+    [presence] = theme_presence(session, [code_ref], with_descendants, coders, participants)
     segments = retrieve(session, code_ref, with_descendants, participants=participants, coders=coders)
-    scope = resolve_scope(session, participants=participants)
-    interviewed = session.execute(
-        scope.apply(
-            select(Participant.study_id, Timepoint.key)
-            .join(Transcript, Transcript.participant_id == Participant.id)
-            .join(Timepoint, Timepoint.id == Transcript.timepoint_id),
-            with_coder=False,
-        )
-    ).all()
-    waves: dict[str, set[str]] = defaultdict(set)
-    for study_id, key in interviewed:
-        waves[study_id].add(key)
-    found: dict[tuple[str, str], list[Segment]] = defaultdict(list)
+    by_wave: dict[tuple[str, str], list[Segment]] = defaultdict(list)
     for segment in segments:
-        found[(segment.participant, segment.timepoint)].append(segment)
-    keys = [(tp.key, tp.label) for tp in project_timepoints(session)]
-    return [_trajectory(study_id, waves[study_id], found, keys) for study_id in sorted(waves)]
+        by_wave[(segment.participant, segment.timepoint)].append(segment)
+    for trajectory in presence.trajectories:
+        for point in trajectory.points:
+            point.segments = by_wave.get((trajectory.participant, point.timepoint), [])
+    return presence.trajectories
 
 
 def _trajectory(
     study_id: str,
-    interviewed: set[str],
-    found: dict[tuple[str, str], list[Segment]],
+    waves: dict[str, bool],
+    found: dict[tuple[str, str], list[CodedSpan]],
     keys: list[tuple[str, str]],
 ) -> Trajectory:
-    presence = [bool(found.get((study_id, key))) if key in interviewed else None for key, _label in keys]
+    presence: list[bool | str | None] = []
+    for key, _label in keys:
+        if key not in waves:
+            presence.append(None)
+        elif not waves[key]:
+            presence.append(UNCODED)
+        else:
+            presence.append(bool(found.get((study_id, key))))
     labels = trajectory_labels(presence)
     points = [
-        TrajectoryPoint(key, label, present is not None, bool(present), status, found.get((study_id, key), []))
+        TrajectoryPoint(
+            key,
+            label,
+            present is not None,
+            present is True,
+            status,
+            [],
+            present != UNCODED,
+            len(group_passages(found.get((study_id, key), []))),
+        )  # fmt: skip
         for (key, label), present, status in zip(keys, presence, labels, strict=True)
     ]
-    pattern = "".join("." if p is None else "+" if p else "-" for p in presence)
+    marks = {None: ".", UNCODED: "?", True: "+", False: "-"}
+    pattern = "".join(marks[p] for p in presence)
     return Trajectory(study_id, pattern, points)
 
 

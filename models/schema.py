@@ -281,6 +281,8 @@ class Event(Base):
     __tablename__ = "events"
     __table_args__ = (
         CheckConstraint("state IN ('done','undone','discarded')", name="state"),
+        # undo/redo look up one coder's newest done and oldest undone step on every change
+        Index("ix_events_actor_state", "actor", "state", "id"),
         {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(primary_key=True)

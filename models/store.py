@@ -37,6 +37,7 @@ KNOWN_REVISIONS = (
     "0003_name_register",
     "0004_query_indexes",
     "0005_store_safety",
+    "0006_sentence_brackets",
     "0007_name_register",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]

@@ -187,7 +187,17 @@ def find_transcript(session: Session, ref: str | int) -> Transcript:
         .where(Participant.study_id == match["participant"], Timepoint.key == match["timepoint"])
     )
     if found is None:
-        raise NotFoundError(f"no transcript {ref!r}")
+        labels = [
+            f"{p}/{t}"
+            for p, t in session.execute(
+                select(Participant.study_id, Timepoint.key)
+                .join(Transcript, Transcript.participant_id == Participant.id)
+                .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+            )
+        ]
+        from models.codes import did_you_mean
+
+        raise NotFoundError(f"no transcript {ref!r}{did_you_mean(ref, labels)}")
     return found
 
 

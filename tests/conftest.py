@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,6 +15,32 @@ from models.transcripts import store_transcript
 
 REPO = Path(__file__).resolve().parent.parent
 SAMPLES = REPO / "sample_transcripts"
+SHARED = REPO.parent / "shared"
+
+
+def in_ci() -> bool:
+    return os.environ.get("WAVEQDA_CI") == "1"
+
+
+def require_tool(name: str) -> str:
+    """The path of a system tool a test needs (soffice, pdftoppm, pg_ctl...): the test is skipped when it is
+    missing, except in CI (``WAVEQDA_CI=1``), where a missing tool fails the test loudly."""
+    found = shutil.which(name)
+    if found:
+        return found
+    message = f"{name} is not installed (CI installs it in .ci/run)"
+    if in_ci():
+        pytest.fail(f"WAVEQDA_CI=1 but {message}")
+    pytest.skip(message)
+
+
+def require_shared() -> Path:
+    """``../shared`` beside the checkout: skipped when missing outside CI, a failure in CI."""
+    if SHARED.is_dir():
+        return SHARED
+    if in_ci():
+        pytest.fail(f"WAVEQDA_CI=1 but {SHARED} is missing")
+    pytest.skip(f"{SHARED} is missing")
 
 
 def make_parsed(turns: list[tuple[str, str]], name: str = "synthetic.txt") -> ParsedTranscript:
@@ -104,9 +132,19 @@ def db_state():
 @pytest.fixture(scope="session")
 def sample_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled sample study imported once per test session (copy it with ``sample_project``)."""
-    from models.demo import build_demo
+    from app.demo import build_demo
 
     path = tmp_path_factory.mktemp("sample-template") / "samples.wqda"
+    build_demo(path, SAMPLES, coded=False)
+    return path
+
+
+@pytest.fixture(scope="session")
+def demo_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The demo study as ``waveqda demo`` builds it: imported and partly coded by two coders (read only)."""
+    from app.demo import build_demo
+
+    path = tmp_path_factory.mktemp("demo-template") / "demo.wqda"
     build_demo(path, SAMPLES)
     return path
 

@@ -77,13 +77,13 @@ def test_codings_table(coded_study: CodedStudy) -> None:
 def test_matrix(coded_study: CodedStudy) -> None:
     data = run_json("matrix", db(coded_study.project))
     assert [row["code"] for row in data["rows"]][:2] == ["Support", "Support/Peer support"]
-    assert data["rows"][0]["cells"]["T1"] == {"segments": 5, "participants": 2, "words": 18}
-    assert data["totals"]["T2"] == {"segments": 5, "participants": 2, "words": 26}
+    assert data["rows"][0]["cells"]["T1"] == {"segments": 5, "participants": 2, "words": 18, "passages": 3}
+    assert data["totals"]["T2"] == {"segments": 5, "participants": 2, "words": 26, "passages": 4}
     out = run("matrix", db(coded_study.project))
     assert out.splitlines()[0].split() == ["code", "T1", "T2", "T3", "total"]
     assert any(line.split()[:5] == ["Peer", "support", "2", "/", "2"] for line in out.splitlines())
     ben = run_json("matrix", db(coded_study.project), "--coder", "ben")
-    assert ben["total"] == {"segments": 3, "participants": 2, "words": 14}
+    assert ben["total"] == {"segments": 3, "participants": 2, "words": 14, "passages": 3}
 
 
 def test_trajectories(coded_study: CodedStudy) -> None:

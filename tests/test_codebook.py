@@ -245,7 +245,7 @@ def test_merge_archives_the_source_and_keeps_its_definition(study):
     rows = rows_by_path(study)
     source, target = rows["Theme/A"], rows["Theme/B"]
     assert source["archived"] and source["merged_into"] == "Theme/B"
-    assert "Merged from 'Theme/A'" in target["memo"]
+    assert "Merged from “Theme/A”:" in target["memo"] and "#" not in target["memo"]
     assert "Definition: Theme/A means something" in target["memo"]
     assert "Inclusion: only A" in target["memo"] and "Example: an A" in target["memo"]
     assert "Theme/B/A child" in rows and "Theme/A/A child" not in rows

@@ -32,8 +32,13 @@ def test_themes_with_several_codes_after_one_flag(study, tmp_path):
     result = run(str(study.path), str(out), "--kind", "themes", "--codes", "Support/Peer", "Worry", "--key-only")
     assert result.exit_code == 0, result.output
     assert f"Wrote {out} (themes)" in result.output
-    headings = [p.text for p in docx.Document(str(out)).paragraphs if p.style.name.startswith("Heading")]
-    assert headings == ["Codebook summary", "Support", "Peer", "Worry", "Money"]
+    headings = [
+        p.text.removeprefix("\u25a0 ") for p in docx.Document(str(out)).paragraphs if p.style.name.startswith("Heading")
+    ]
+    assert headings == [
+        "Summary", "Passages per code and timepoint", "Who spoke to each theme", "How each theme changed",
+        "Support", "Peer", "Worry", "Money",
+    ]  # fmt: skip
 
 
 def test_every_kind_writes_its_file(study, tmp_path):
@@ -45,6 +50,7 @@ def test_every_kind_writes_its_file(study, tmp_path):
         ("e.xlsx", "matrix", []),
         ("f.xlsx", "disagreements", ["--coders", "ann", "ben"]),
         ("g.docx", "disagreements", ["--coders", "ann,ben"]),
+        ("h.docx", "cards", ["--max-quotes", "2"]),
     ]:
         result = run(str(study.path), str(tmp_path / name), "--kind", kind, *extra, "--timepoints", "T1,T2")
         assert result.exit_code == 0, (name, result.output)

@@ -138,3 +138,30 @@ def slices(project: Project, **filters) -> dict[int, str]:
     """Coding id -> its transcript slice, for every coding the filters keep."""
     with project.read() as session:
         return {s.id: s.text for s in retrieve(session, **filters)}
+
+
+MARGIN_STYLES = ("Turn Number", "Coding Mark")
+
+
+def printed_text(paragraph) -> str:
+    """A transcript paragraph's text without the margin marks (turn numbers, coding numbers)."""
+    return "".join(run.text for run in paragraph.runs if run.style is None or run.style.name not in MARGIN_STYLES)
+
+
+def visible(text: str) -> str:
+    """Text as Word and XLSX hold it: characters XML cannot hold shown as visible marks."""
+    from exporters.word_common import clean_text
+
+    return clean_text(text)
+
+
+def heading_text(paragraph) -> str:
+    """A heading without the code's colour swatch."""
+    return paragraph.text.removeprefix("\u25a0 ")
+
+
+def transcript_body(document) -> list:
+    """The paragraphs of a coded transcript's text (after "Transcript", before "Codings by code")."""
+    paragraphs = list(document.paragraphs)
+    texts = [p.text for p in paragraphs]
+    return paragraphs[texts.index("Transcript") + 1 : texts.index("Codings by code")]

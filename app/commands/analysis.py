@@ -15,6 +15,7 @@ import typer
 from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_existing
 from models import queries
 from models import search as search_module
+from models.coding import needs_review_count
 from models.errors import WaveqdaError
 from models.participants import default_coder_name
 from models.store import Project
@@ -97,10 +98,16 @@ def codings(
     emit_table(
         ["id", "participant", "timepoint", "code", "coder", "span", "speaker", "text"],
         [
-            [s.id, s.participant, s.timepoint, s.code, s.coder, f"{s.start}:{s.end}", s.speaker, _one_line(s.text)]
+            [s.id, s.participant, s.timepoint, s.code, s.coder, f"{s.start}:{s.end}", s.speaker, _quoted(s)]
             for s in segments
         ],
     )
+
+
+def _quoted(segment: queries.Segment) -> str:
+    """The segment's text on one line, marked when a merge could not place it exactly."""
+    text = _one_line(segment.text)
+    return f"[needs review] {text}" if segment.status == "needs_review" else text
 
 
 def _one_line(text: str) -> str:
@@ -122,8 +129,9 @@ def matrix(
         result = queries.code_timepoint_matrix(
             session, coders=coder, participants=participant, attribute=parse_attributes(attribute)
         )
+        review = needs_review_count(session)
     if json_out:
-        emit_json(result.as_dict())
+        emit_json({**result.as_dict(), "needs_review": review})
         return
     keys = [key for key, _label in result.timepoints]
     rows = [
@@ -131,8 +139,17 @@ def matrix(
         for row in result.rows
     ]
     rows.append(["(all codings)", *(_cell(result.totals[key]) for key in keys), _cell(result.total)])
+    interviews = result.interviews
+    rows.append(["(interviews coded)", *(_coded(interviews[key]) for key in keys), ""])
     emit_table(["code", *keys, "total"], rows)
-    typer.echo("cells: segments / participants / words")
+    typer.echo("cells: segments / participants / words; an interview nobody has coded yet counts as not coded, "
+               "not as absent")  # fmt: skip
+    if review:
+        typer.echo(f"{review} codings need review (a merge could not place them exactly): waveqda codings PROJECT")
+
+
+def _coded(found: queries.Interviews) -> str:
+    return f"{found.coded} of {found.transcripts}" if found.transcripts else "no interviews"
 
 
 def _cell(cell: queries.Cell) -> str:
@@ -159,6 +176,7 @@ def trajectories(
         ["participant", *keys, "pattern"],
         [[t.participant, *(_point(p) for p in t.points), t.pattern] for t in found],
     )
+    typer.echo("pattern: + present, - absent, ? not coded yet (nobody has coded that interview), . not interviewed")
 
 
 def _point(point: queries.TrajectoryPoint) -> str:

@@ -43,6 +43,8 @@ def register(app: typer.Typer) -> None:
         code_app.command(name)(handler)
     app.command("apply")(apply)
     app.command("uncode")(uncode)
+    app.command("key")(key)
+    app.command("memo")(memo_command)
     app.command("undo")(undo)
     app.command("redo")(redo)
     app.command("history")(history_command)
@@ -244,6 +246,41 @@ def uncode(
     with open_existing(project) as proj:
         coding.remove_coding(proj, actor_of(proj), coding_id)
     typer.echo(f"Removed coding {coding_id}")
+
+
+def key(
+    project: Path = ProjectArg,
+    coding_id: int = typer.Argument(..., help="The coding's id.", metavar="CODING_ID"),
+    off: bool = typer.Option(False, "--off", help="Unmark it instead."),
+) -> None:
+    """Mark a coding as a key quote (or unmark it with --off)."""
+    with open_existing(project) as proj:
+        coding.set_key_quote(proj, actor_of(proj), coding_id, not off)
+    typer.echo(f"{'Unmarked' if off else 'Marked'} coding {coding_id} as a key quote")
+
+
+def memo_command(
+    project: Path = ProjectArg,
+    text: str = typer.Argument(..., help="The memo (empty text clears it).", metavar="TEXT"),
+    coding_id: int | None = typer.Option(None, "--coding", help="A coding's id.", metavar="ID"),
+    transcript: str | None = typer.Option(None, "--transcript", help="A transcript: id or P01/T2.", metavar="T"),
+    code: str | None = typer.Option(None, "--code", help="A code's path or id.", metavar="PATH"),
+) -> None:
+    """Write the memo on a coding, a transcript or a code (it replaces the one there)."""
+    given = [name for name, value in (("--coding", coding_id), ("--transcript", transcript), ("--code", code)) if value]
+    if len(given) != 1:
+        fail("give exactly one of --coding ID, --transcript P01/T2 or --code PATH")
+    with open_existing(project) as proj:
+        actor = actor_of(proj)
+        if coding_id is not None:
+            coding.set_coding_memo(proj, actor, coding_id, text)
+        elif transcript is not None:
+            coding.set_transcript_memo(proj, actor, transcript, text)
+        else:
+            codebook.set_code_memo(proj, actor, code or "", text)
+    typer.echo(
+        f"{'Cleared' if not text.strip() else 'Wrote'} the memo on {given[0][2:]} {coding_id or transcript or code}"
+    )
 
 
 def coder(

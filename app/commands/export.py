@@ -57,7 +57,7 @@ def export(
     kind: str | None = typer.Option(
         None,
         "--kind",
-        help=".docx: themes|framework|codebook|transcript|disagreements; "
+        help=".docx: themes|framework|codebook|transcript|disagreements|cards; "
         ".csv/.xlsx: codings|matrix|disagreements; .qdpx: project; .qdc: codebook.",
     ),
     codes: list[str] = typer.Option([], "--codes", help="Code paths (with their sub-codes).", metavar="PATH..."),
@@ -85,7 +85,9 @@ def export(
     ),
     large_print: bool = typer.Option(False, "--large-print", help="Larger type, more spacing, no dense tables."),
     with_questions: bool = typer.Option(
-        False, "--with-questions", help="Themes report: show the interviewer's preceding question."
+        False,
+        "--with-questions",
+        help="Themes: show the interviewer's preceding question; framework: keep the interviewer's words (italic).",
     ),
     transcript: str | None = typer.Option(None, "--transcript", help="--kind transcript: e.g. P07/T2."),
 ) -> None:

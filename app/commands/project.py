@@ -215,7 +215,7 @@ def demo(
     no_tui: bool = typer.Option(False, "--no-tui", help="Build the project and print a summary only."),
 ) -> None:
     """Build a project from the bundled fictional sample study and open it."""
-    from models.demo import build_demo
+    from app.demo import build_demo
 
     summary = build_demo(project, samples)
     for line in summary:

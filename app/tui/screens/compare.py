@@ -25,7 +25,9 @@ STATUS_STYLE = {
     "faded": "bold red",
     "absent": "dim",
     "missing": "dim italic",
+    "not coded yet": "italic yellow",
 }
+STATUS_TEXT = {"missing": "not interviewed"}
 
 
 def heat(value: int, top: int, base: Color, hot: Color) -> str:
@@ -102,10 +104,16 @@ class CompareScreen(WorkspaceScreen):
         title.append(f"Codes × timepoints: {self.measure}", style="bold")
         title.append(" per cell (rows include their sub-codes). s switches the measure.", style="dim")
         self.query_one("#compare-title", Static).update(title)
+        coded = " · ".join(
+            f"{key}: {found.coded} of {found.transcripts} interviews coded"
+            for key, found in matrix.interviews.items()
+            if found.coded < found.transcripts
+        )
         hint = (
             "No codings yet."
             if not matrix.rows
             else "Enter: the segments of a cell · t: each participant's trajectory for the code"
+            + (f"\nNot coded yet (not absent): {coded}" if coded else "")
         )
         self.query_one("#compare-hint", Static).update(Text(hint, style="dim"))
 
@@ -152,11 +160,13 @@ class CompareScreen(WorkspaceScreen):
         keys = [p.timepoint for p in found[0].points] if found else []
         for key in keys:
             table.add_column(key)
-        table.add_column("Pattern", style="dim")
+        table.add_column("Pattern (+ present, - absent, ? not coded yet, . not interviewed)", style="dim")
         for traj in found:
             cells = []
             for point in traj.points:
-                label = point.status + (f" ({len(point.segments)})" if point.segments else "")
+                label = STATUS_TEXT.get(point.status, point.status) + (
+                    f" ({len(point.segments)})" if point.segments else ""
+                )
                 cells.append(Text(label, style=STATUS_STYLE.get(point.status, "")))
             table.add_row(traj.participant, *cells, traj.pattern)
         self.app.push_screen(MessageDialog(f"Trajectories: {info.path if info else code_id}", table))

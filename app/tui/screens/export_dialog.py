@@ -62,6 +62,7 @@ KINDS = [
     ExportKind("framework", "Framework matrix (Word)", "framework", ".docx", layout=True),
     ExportKind("codebook", "Codebook (Word)", "codebook", ".docx", quotes=False, layout=True),
     ExportKind("transcript", "One coded transcript (Word)", "transcript", ".docx", quotes=False, layout=True),
+    ExportKind("cards", "Quote cards for sorting (Word)", "cards", ".docx", layout=True),
     ExportKind("codings-csv", "Codings table (CSV)", "codings", ".csv"),
     ExportKind("codings-xlsx", "Codings table (Excel)", "codings", ".xlsx"),
     ExportKind("matrix-csv", "Codes × timepoints (CSV)", "matrix", ".csv", quotes=False),

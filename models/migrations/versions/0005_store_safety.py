@@ -106,6 +106,7 @@ def upgrade() -> None:
     else:
         op.alter_column("events", "uuid", nullable=False)
         op.create_unique_constraint("uq_events_uuid", "events", ["uuid"])
+    op.create_index("ix_events_actor_state", "events", ["actor", "state", "id"], unique=False)
     op.create_table(
         "merge_baselines",
         sa.Column("replica", sa.String(length=36), nullable=False),
@@ -120,6 +121,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("merge_baselines")
+    op.drop_index("ix_events_actor_state", table_name="events")
     with op.batch_alter_table("events") as batch:
         batch.drop_constraint("uq_events_uuid", type_="unique")
         batch.drop_column("uuid")

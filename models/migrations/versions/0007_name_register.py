@@ -2,7 +2,7 @@
 candidates proposed as spellings of other candidates
 
 Revision ID: 0007_name_register
-Revises: 0005_store_safety
+Revises: 0006_sentence_brackets
 Create Date: 2026-12-06
 
 ``name_entries.category`` also takes ``email``, ``phone``, ``postcode`` and ``birthdate`` (issue 11: the scan
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_name_register"
-down_revision = "0005_store_safety"
+down_revision = "0006_sentence_brackets"
 branch_labels = None
 depends_on = None
 
