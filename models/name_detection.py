@@ -97,7 +97,18 @@ FUZZY_ANY_INITIAL = 88.0
 _WORD = re.compile(r"(?<![\w])[^\W\d_]+(?:['’\-][^\W\d_]+)*['’]?(?![\w])")
 _POSSESSIVE = re.compile(r"(?:['’]s|(?<=s)['’])$", re.IGNORECASE)
 _CONTRACTION = re.compile(r"['’](?:t|re|ve|ll|d|m)$", re.IGNORECASE)
-_SENTENCE_END = set('.!?…:;"“”‘()[]\n')
+_SENTENCE_END = set('.!?…:;"“”‘()[]\n/›·|•')  # and the separators of code paths and quote labels
+_MID_SENTENCE = set(",-–—'’&%$£€")
+# Statistics named after people, as reports print them ("Cohen's κ"): the name is not a person in the data.
+EPONYMS = {
+    "cohen": {"kappa", "κ"},
+    "fleiss": {"kappa", "κ"},
+    "krippendorff": {"alpha", "α"},
+    "cronbach": {"alpha", "α"},
+    "pearson": {"correlation", "r", "chi-squared", "χ"},
+    "spearman": {"correlation", "rho", "ρ"},
+    "kendall": {"tau", "τ"},
+}
 FUNCTION_WORDS = {
     "the", "a", "an", "our", "my", "your", "his", "her", "their", "its", "on", "in", "at", "to", "from", "of", "and",
     "but", "or", "so", "then", "with", "by", "for", "not", "no", "yes", "up", "down", "over", "into", "onto",
@@ -498,6 +509,8 @@ class Detector:
             return None
         if key[-1] == "s" and key[:-1] in lex.not_identifying:
             return None  # "WhatsApps", "Fridays"
+        if following in EPONYMS.get(key, ()):
+            return None  # "Cohen's κ"
         if "-" in key and all(part in lex.words for part in key.split("-") if part):
             return None  # "Forty-nine", "Well-being"
         inner_capital = any(c.isupper() for c in word[1:])
@@ -685,14 +698,16 @@ def _one_edit(word: str) -> Iterable[str]:
 
 
 def _sentence_start(text: str, start: int, span_start: int) -> bool:
-    """Nothing but whitespace since the span began, or a sentence end, colon, quote or line break before."""
+    """Nothing but whitespace since the span began, or a sentence end, colon, quote, line break, bullet or
+    other symbol before (a report's "■ Hope" swatch, "→"): only a word, a number, a comma or a dash continue a
+    sentence."""
     i = start - 1
     while i >= span_start:
         ch = text[i]
         if ch == "\n":
             return True
         if not ch.isspace():
-            return ch in _SENTENCE_END
+            return ch in _SENTENCE_END or not (ch.isalnum() or ch in _MID_SENTENCE)
         i -= 1
     return True
 

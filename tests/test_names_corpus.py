@@ -241,6 +241,25 @@ def test_reviewed_register_but_new_name_in_a_memo_still_fails(corpus, tmp_path):
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []  # no partial file left
 
 
+def first_page(path: Path) -> str:
+    import docx
+
+    blocks = []
+    for block in docx.Document(str(path)).element.body.iterchildren():
+        blocks.append("".join(block.itertext()))
+        if block.xpath(".//w:br[@w:type='page']") or block.xpath(".//w:pageBreakBefore"):
+            break
+    return "\n".join(blocks)
+
+
+@pytest.mark.parametrize(("kind", "extra"), [(k, e) for n, k, e in EXPORTS if n.endswith(".docx")][:5])
+def test_accept_risk_is_stated_on_the_first_page_of_every_word_report(corpus, tmp_path, kind, extra):
+    out = tmp_path / f"{kind}.docx"
+    run_export(corpus, out, kind, ExportFilters(anonymise=True, accept_risk=True, coders=extra.get("coders")),
+               ExportOptions(transcript=extra.get("transcript")))  # fmt: skip
+    assert re.search(r"--accept-risk: \d+ unreviewed name candidate\(s\)", first_page(out)), kind
+
+
 def test_accept_risk_writes_and_says_so_on_the_first_page(corpus, tmp_path):
     import docx
 
