@@ -66,7 +66,9 @@ def _swap(old: str, new: str) -> None:
 
 def upgrade() -> None:
     _swap(OLD, NEW)
-    op.add_column("name_candidates", sa.Column("variant_key", sa.String(length=300), nullable=True))
+    columns = {c["name"] for c in sa.inspect(op.get_bind()).get_columns("name_candidates")}
+    if "variant_key" not in columns:  # idempotent, like the constraint: safe on a file already at this schema
+        op.add_column("name_candidates", sa.Column("variant_key", sa.String(length=300), nullable=True))
 
 
 def downgrade() -> None:
