@@ -27,11 +27,12 @@ from sqlalchemy import Table, bindparam, delete, event, insert, inspect, select,
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
+from models import tombstones
 from models.errors import WaveqdaError
 from models.schema import Base, Event
 
 # Tables whose rows are never journalled: the log itself, and derived data rebuilt by import.
-UNJOURNALLED = {"events", "turns", "sentences", "transcripts", "alembic_version"}
+UNJOURNALLED = {"events", "tombstones", "turns", "sentences", "transcripts", "alembic_version"}
 
 BUFFER_KEY = "waveqda_changes"
 
@@ -226,16 +227,28 @@ def set_column(session: Session, model: type[Base], ids: list[int], column: str,
     ids = list(dict.fromkeys(ids))
     table = model.__table__
     session.flush()
+    # Rows that record when they were last edited get the time of this change too: a merge reads it as the
+    # evidence that the row changed (``models.merge_rows``).
+    stamped = "updated_at" in table.c and column != "updated_at"
+    now = datetime.now(UTC)
+    edited: dict[int, Any] = {}
     changed = 0
     for chunk in chunks(ids):
-        stmt = update(table).where(table.c.id.in_(chunk), table.c[column] == old).values({column: new})
+        if stamped:
+            query = select(table.c.id, table.c.updated_at).where(table.c.id.in_(chunk))
+            edited.update(session.execute(query).tuples().all())
+        values = {column: new, "updated_at": now} if stamped else {column: new}
+        stmt = update(table).where(table.c.id.in_(chunk), table.c[column] == old).values(values)
         changed += session.execute(stmt).rowcount
     if changed != len(ids):
         raise WaveqdaError(f"{table.name}: {len(ids) - changed} rows no longer hold {column} = {old!r}; retry")
     buffer = _buffer(session)
     if buffer is not None:
         for row_id in ids:
-            buffer.add(table.name, {"id": row_id}, {column: _to_json(old)}, {column: _to_json(new)})
+            before, after = {column: _to_json(old)}, {column: _to_json(new)}
+            if stamped:
+                before["updated_at"], after["updated_at"] = _to_json(edited.get(row_id)), _to_json(now)
+            buffer.add(table.name, {"id": row_id}, before, after)
     wanted = set(ids)
     for obj in list(session.identity_map.values()):
         if isinstance(obj, model) and obj.id in wanted:
@@ -357,6 +370,15 @@ def _write_all(
     _execute_batches(session, deletes, _delete_stmt)
     _execute_batches(session, updates, _update_stmt)
     _execute_batches(session, inserts, _insert_stmt)
+    src = "after" if dst == "before" else "before"
+    for name in tombstones.KINDS:  # deletions by undo/redo leave evidence for merges, as ORM deletions do
+        deleted = [c[src] for c in changes if c["table"] == name and c[dst] is None]
+        restored = [
+            c[dst]
+            for c in changes
+            if c["table"] == name and c[dst] is not None and _row_key(name, c["pk"]) not in present
+        ]
+        tombstones.replayed(session, name, deleted, restored)
 
 
 def _expire_touched(session: Session, tables: set[str]) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session
 
-from models import journal, merge_rows, project_file, replica, search_index
+from models import journal, merge_rows, project_file, replica, search_index, tombstones
 from models.codes import CodeTree, split_path
 from models.errors import WaveqdaError
 from models.naming import cleaned_name
@@ -329,6 +329,8 @@ class SourceMerge:
         # may now overlap and must be combined.
         self.groups: set[tuple[int, int, int]] = set()
         self.coding_seen: dict[str, dict[str, Any]] = {}
+        self.dropped_baselines: set[str] = set()
+        self.dropped_memo_baselines: set[str] = set()
         self._earlier: dict[tuple[str, ...], str] | None = None
         self.memo_seen: dict[str, dict[str, Any]] = {}
 
@@ -656,27 +658,33 @@ class SourceMerge:
         targets = {row["uuid"]: row for row in self.t.execute(select(table)).mappings()}
         baselines = merge_rows.load_baselines(self.t, self.replica, "coding")
         source_rows = self.s.execute(select(table.c.id, *(table.c[n] for n in columns)).order_by(table.c.id))
+        rows = list(source_rows.mappings())
+        # Deleted here (evidence: a tombstone in the target), with when: a coding deleted here stays deleted
+        # unless the coder changed it since.
+        deleted_here = merge_rows.tombstone_times(self.t, [r["uuid"] for r in rows if r["uuid"] not in targets])
         added: list[tuple[int, dict[str, Any]]] = []
         updates: dict[int, dict[str, Any]] = {}
         seen: dict[str, dict[str, Any]] = {}
-        for row in source_rows.mappings():
-            seen[row["uuid"]] = merge_rows.coding_image(row)
-            current = targets.get(row["uuid"])
-            baseline = baselines.get(row["uuid"])
+        for row in rows:
+            uuid = row["uuid"]
+            seen[uuid] = merge_rows.with_time(merge_rows.coding_image(row), row["updated_at"])
+            current = targets.get(uuid)
             if current is not None:
                 self.coding_map[row["id"]] = current["id"]
-                self._compare_coding(row, current, baseline, updates)
-            elif baseline is not None and baseline.source == seen[row["uuid"]]:
-                self.count["codings.kept_deleted"] += 1  # deleted here since the last merge, unchanged there
-            else:
-                if baseline is not None:
-                    self.report.conflicts.append(
-                        f"coding {self._label(row)}: deleted here but changed there since the last merge; restored"
-                    )
-                    self.count["codings.restored"] += 1
-                added.append((row["id"], self._new_coding(row)))
+                self._compare_coding(row, current, baselines.get(uuid), updates)
+                continue
+            if uuid in deleted_here:
+                if not merge_rows.changed_since(seen[uuid], baselines.get(uuid), deleted_here[uuid]):
+                    self.count["codings.kept_deleted"] += 1  # deleted here; not changed there since
+                    continue
+                self.report.conflicts.append(
+                    f"coding {self._label(row)}: deleted here but changed there since; restored for review"
+                )
+                self.count["codings.restored"] += 1
+            added.append((row["id"], self._new_coding(row)))
         if added:
             self.t.execute(insert(table), [new for _source_id, new in added])
+            tombstones.unbury(self.t, [new["uuid"] for _source_id, new in added])
         new_ids = self._ids_by_uuid([new["uuid"] for _source_id, new in added])
         for source_id, new in added:
             row_id = new_ids[new["uuid"]]
@@ -705,8 +713,9 @@ class SourceMerge:
         mapped, _transcript_id, _coder_id = self._mapped_coding(row)
         target = merge_rows.coding_image(current)
         source = merge_rows.coding_image(row)
-        newer = merge_rows._newer(row["updated_at"], current["updated_at"])
-        result = merge_rows.resolve(merge_rows.CODING_FIELDS, source, mapped, target, baseline, newer)
+        result = merge_rows.resolve(
+            merge_rows.CODING_FIELDS, source, mapped, target, baseline, row["updated_at"], current["updated_at"]
+        )
         if not result.take and not result.conflicts:
             self.count["codings.already_present"] += 1
             return
@@ -720,10 +729,10 @@ class SourceMerge:
         if result.changed:
             self.report.changes.append(f"coding {label}: {self._describe(result.changed, mapped, target)}")
         if result.conflicts:
-            how = "there" if newer else "here"
+            newer = merge_rows.stamp(row["updated_at"]) > merge_rows.stamp(current["updated_at"])
             self.report.conflicts.append(
                 f"coding {label}: {', '.join(result.conflicts)} changed on both sides since the last merge; "
-                f"memos joined, key-quote flags kept, otherwise the newer edit ({how}) kept"
+                f"memos joined, key-quote flags kept, otherwise the newer edit ({'there' if newer else 'here'}) kept"
             )
             self.count["codings.conflicts"] += 1
 
@@ -753,15 +762,17 @@ class SourceMerge:
     def _carry_source_deletions(
         self, baselines: dict[str, Any], seen: dict[str, dict[str, Any]], targets: dict[str, Any]
     ) -> None:
-        """Codings the last merge took from this file that the source has deleted since."""
+        """Codings the last merge took from this file that the source has deleted since (evidence: its
+        tombstone). A coding merely missing from the source is never removed: it may never have been there."""
+        missing = [uuid for uuid in baselines if uuid not in seen]
+        deleted_there = merge_rows.tombstone_times(self.s, missing)
         delete_ids: list[int] = []
-        for uuid, baseline in baselines.items():
-            if uuid in seen:
-                continue
+        for uuid in deleted_there:
             current = targets.get(uuid)
+            self.dropped_baselines.add(uuid)
             if current is None:
                 continue  # deleted on both sides
-            if merge_rows.coding_image(current) == baseline.target:
+            if merge_rows.same_fields(merge_rows.coding_image(current), baselines[uuid].target):
                 delete_ids.append(current["id"])
                 self.report.changes.append(f"coding #{current['id']}: deleted there since the last merge; removed")
             else:
@@ -837,20 +848,23 @@ class SourceMerge:
 
     def merge_memos(self) -> None:
         """Memos by UUID, three-way like codings: new ones added, edits since the last merge carried, a memo
-        deleted there (and unchanged here) removed; both sides' texts are kept when both edited."""
+        deleted there (its tombstone, and unchanged here) removed; both sides' texts are kept when both edited."""
         targets = {row["uuid"]: row for row in self.t.execute(select(Memo.__table__)).mappings()}
         baselines = merge_rows.load_baselines(self.t, self.replica, "memo")
+        rows = list(self.s.execute(select(Memo.__table__).order_by(Memo.id)).mappings())
+        deleted_here = merge_rows.tombstone_times(self.t, [m["uuid"] for m in rows if m["uuid"] not in targets])
         seen: dict[str, dict[str, Any]] = {}
         updates: dict[int, dict[str, Any]] = {}
-        for memo in self.s.execute(select(Memo.__table__).order_by(Memo.id)).mappings():
+        for memo in rows:
             image = merge_rows.memo_image(memo)
-            seen[memo["uuid"]] = image
+            seen[memo["uuid"]] = merge_rows.with_time(image, memo["updated_at"])
             current = targets.get(memo["uuid"])
             baseline = baselines.get(memo["uuid"])
             if current is not None:
-                newer = merge_rows._newer(memo["updated_at"], current["updated_at"])
                 target = merge_rows.memo_image(current)
-                result = merge_rows.resolve(merge_rows.MEMO_FIELDS, image, image, target, baseline, newer)
+                result = merge_rows.resolve(
+                    merge_rows.MEMO_FIELDS, image, image, target, baseline, memo["updated_at"], current["updated_at"]
+                )
                 if result.take:
                     updates[current["id"]] = result.take
                     self.count["memos.updated"] += 1
@@ -860,21 +874,24 @@ class SourceMerge:
                         f"memo {memo['title'] or current['id']!r}: edited on both sides; both texts kept"
                     )
                 continue
-            if baseline is not None and baseline.source == image:
-                continue  # deleted here since the last merge
+            uuid = memo["uuid"]
+            if uuid in deleted_here and not merge_rows.changed_since(seen[uuid], baseline, deleted_here[uuid]):
+                continue  # deleted here, not changed there since
             self._add_memo(memo)
         merge_rows.apply_updates(self.t, Memo, updates, dict)
+        missing = [uuid for uuid in baselines if uuid not in seen]
         removed = []
-        for uuid, baseline in baselines.items():
+        for uuid in merge_rows.tombstone_times(self.s, missing):
             current = targets.get(uuid)
-            if uuid in seen or current is None:
+            self.dropped_memo_baselines.add(uuid)
+            if current is None:
                 continue
-            if merge_rows.memo_image(current) == baseline.target:
+            if merge_rows.same_fields(merge_rows.memo_image(current), baselines[uuid].target):
                 removed.append(current["id"])
             else:
                 self.report.conflicts.append(f"memo {current['title'] or current['id']!r}: deleted there; kept")
-        for memo in self.t.scalars(select(Memo).where(Memo.id.in_(removed))):
-            self.t.delete(memo)
+        for row in self.t.scalars(select(Memo).where(Memo.id.in_(removed))):
+            self.t.delete(row)
         if removed:
             self.count["memos.removed"] += len(removed)
         self.t.flush()
@@ -902,21 +919,22 @@ class SourceMerge:
         self.count["memos.added"] += 1
 
     def record_baselines(self) -> None:
-        """Remember what this merge saw of each coding and memo from this file, and what the target holds now."""
+        """Remember what this merge saw of each coding and memo from this file, and what the target holds now.
+        Baselines are only ever dropped for rows the source deleted (never for rows merely missing from it:
+        another file with the same replica id may have sent them)."""
         self.t.flush()
-        for kind, model, seen, image in (
-            ("coding", Coding, self.coding_seen, merge_rows.coding_image),
-            ("memo", Memo, self.memo_seen, merge_rows.memo_image),
+        for kind, model, seen, image, dropped in (
+            ("coding", Coding, self.coding_seen, merge_rows.coding_image, self.dropped_baselines),
+            ("memo", Memo, self.memo_seen, merge_rows.memo_image, self.dropped_memo_baselines),
         ):
             old = merge_rows.load_baselines(self.t, self.replica, kind)
             now: dict[str, dict[str, Any]] = {}
-            uuids = list(seen)
             table = model.__table__
-            for chunk in journal.chunks(uuids):
+            for chunk in journal.chunks(list(seen)):
                 for row in self.t.execute(select(table).where(table.c.uuid.in_(chunk))).mappings():
-                    now[row["uuid"]] = image(row)
+                    now[row["uuid"]] = merge_rows.with_time(image(row), row["updated_at"])
             new = {uuid: (source, now.get(uuid, {})) for uuid, source in seen.items()}
-            merge_rows.write_baselines(self.t, self.replica, kind, old, new, drop=set(old) - set(seen))
+            merge_rows.write_baselines(self.t, self.replica, kind, old, new, drop=dropped)
 
     def merge_history(self) -> None:
         """The source's audit trail, as read-only entries (never replayed), each event once: events are known

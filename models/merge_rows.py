@@ -40,15 +40,29 @@ class Resolution:
     conflicts: list[str]  # fields both sides changed (or that differ with no baseline)
 
 
-def _newer(source_at: Any, target_at: Any) -> bool:
-    """Whether the source's edit is newer (times compare as ISO text, as SQLite returns them)."""
-    return _stamp(source_at) > _stamp(target_at)
-
-
-def _stamp(value: Any) -> str:
+def stamp(value: Any) -> str:
+    """A time as comparable text (naive UTC ISO, as SQLite returns times and as images store them)."""
     if isinstance(value, datetime):
-        return journal.image({"v": value})["v"]
-    return str(value or "")
+        return str(journal.image({"v": value})["v"])
+    return str(value or "").replace(" ", "T")
+
+
+def with_time(image: dict[str, Any], at: Any) -> dict[str, Any]:
+    """An image with the row's last edit time (``at``): the evidence that a side changed a row since."""
+    return {**image, "at": stamp(at)}
+
+
+def same_fields(image: dict[str, Any], stored: dict[str, Any]) -> bool:
+    """Whether a row's fields equal a stored image's (its edit time aside)."""
+    return all(stored.get(key) == value for key, value in image.items() if key != "at")
+
+
+def changed_since(image: dict[str, Any], baseline: MergeBaseline | None, deleted_at: Any) -> bool:
+    """Whether a source row changed after the target deleted it: its fields differ from what the last merge
+    saw (or no merge saw it) and its edit time is after the deletion."""
+    if baseline is not None and same_fields(image, baseline.source):
+        return False
+    return image.get("at", "") > stamp(deleted_at)
 
 
 def combine_value(field: str, target: Any, source: Any, source_newer: bool) -> Any:
@@ -69,20 +83,29 @@ def resolve(
     mapped: dict[str, Any],
     target: dict[str, Any],
     baseline: MergeBaseline | None,
-    source_newer: bool,
+    source_at: Any,
+    target_at: Any,
 ) -> Resolution:
     """Field by field: ``source`` and the baseline's source image are in the source's terms, ``mapped`` is
-    the source's row in the target's terms (ids mapped, span re-anchored), ``target`` the target's row."""
+    the source's row in the target's terms (ids mapped, span re-anchored), ``target`` the target's row.
+
+    A side changed a field since the last merge when the field differs from the baseline's image of that
+    side and (for the source) the row was edited after that image: a file that merely carries an older
+    version (a copy of the same master) is not a change. Without a baseline the newer edit wins and the
+    difference is reported.
+    """
     take: dict[str, Any] = {}
     changed: list[str] = []
     conflicts: list[str] = []
+    source_newer = stamp(source_at) > stamp(target_at)
     for field in fields:
         if mapped[field] == target[field]:
             continue
         if baseline is None:
-            source_changed, target_changed = True, True
+            source_changed, target_changed = source_newer, True
         else:
-            source_changed = source[field] != baseline.source.get(field)
+            later = stamp(source_at) > str(baseline.source.get("at", ""))
+            source_changed = later and source[field] != baseline.source.get(field)
             target_changed = target[field] != baseline.target.get(field)
         if source_changed and not target_changed:
             take[field] = mapped[field]
@@ -93,6 +116,18 @@ def resolve(
                 take[field] = value
             conflicts.append(field)
     return Resolution(take, changed, conflicts)
+
+
+def tombstone_times(session: Session, uuids: Iterable[str]) -> dict[str, Any]:
+    """uuid -> when it was deleted, for those of ``uuids`` that have a tombstone in this session's project."""
+    from models.schema import Tombstone
+
+    uuids = list(uuids)
+    found: dict[str, Any] = {}
+    for chunk in journal.chunks(uuids):
+        rows = session.execute(select(Tombstone.uuid, Tombstone.deleted_at).where(Tombstone.uuid.in_(chunk)))
+        found.update(rows.tuples().all())
+    return found
 
 
 # --- baselines -----------------------------------------------------------------------------------------

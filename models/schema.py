@@ -348,6 +348,21 @@ class NameCandidate(Base):
     decided_at: Mapped[datetime | None] = mapped_column()
 
 
+class Tombstone(Base):
+    """The identity of a coding or memo that was deleted (by a change, or by undoing its creation).
+
+    Why: a merge must only carry a deletion it has evidence for; a row merely missing from a file may never
+    have been there (another coder's file). Kept like the event log, outside the undo journal: undoing a
+    deletion brings the row back and drops its tombstone (``models.journal``).
+    """
+
+    __tablename__ = "tombstones"
+    __table_args__ = (CheckConstraint("kind IN ('coding','memo')", name="kind"),)
+    uuid: Mapped[str] = mapped_column(String(36), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    deleted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 class MergeBaseline(Base):
     """What the last merge saw of one coding or memo from one source file, and what the target then held.
 

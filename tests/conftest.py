@@ -114,7 +114,8 @@ def database_state(project: Project) -> dict[str, list[tuple]]:
     with project.engine.connect() as conn:
         rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
         fts = [name for name, sql in rows if re.search(r"\busing\s+fts5\s*\(", sql or "", re.IGNORECASE)]
-        skipped = {"events", *(f"{name}_{part}" for name in fts for part in ("data", "idx"))}
+        # events and tombstones are history, kept outside the undo journal
+        skipped = {"events", "tombstones", *(f"{name}_{part}" for name in fts for part in ("data", "idx"))}
         tables = sorted(name for name, _ in rows if name not in skipped and not name.startswith("sqlite_"))
         state = {n: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{n}"'))), key=repr) for n in tables}
     # The file's replica id (models.replica) names the copy on disk, not project data: a copy gets its own on

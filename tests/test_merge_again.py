@@ -342,3 +342,22 @@ def test_two_coders_random_work_with_merges_between_ends_in_the_exact_union(mast
     for report in reports:
         assert report.sources[0].conflicts == []  # the team file itself never edited: nothing to resolve
     assert codings_of(paths["team"]) == codings_of(paths["ann"]) | codings_of(paths["ben"])
+
+
+def test_two_files_with_the_same_replica_id_never_delete_each_others_codings(master: Path, tmp_path: Path) -> None:
+    """Files that share a replica id (copies edited by tools that bypass waveqda, or files from before replica
+    ids) must not make a merge infer deletions: a coding missing from one file may live in the other."""
+    paths = {name: copy_file(master, tmp_path / f"{name}.wqda") for name in ("ann", "ben", "team")}
+    for name, start in (("ann", 0), ("ben", 40)):
+        project = open_project(paths[name])
+        coding.apply_codes(project, name, "P01/T1", ["Hope"], name, start, start + 10)
+        project.close()
+    for name in ("ann", "ben"):
+        with sqlite3.connect(paths[name]) as conn:
+            conn.execute('UPDATE settings SET value = \'{"id": "same", "file": null}\' WHERE key = \'replica\'')
+        conn.close()
+    merge_projects(paths["team"], [paths["ann"], paths["ben"]], "lead")
+    merge_projects(paths["team"], [paths["ben"]], "lead")
+    merge_projects(paths["team"], [paths["ann"]], "lead")
+    assert codings_of(paths["team"]) == codings_of(paths["ann"]) | codings_of(paths["ben"])
+    assert len(codings_of(paths["team"])) == 2

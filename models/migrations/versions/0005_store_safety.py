@@ -11,7 +11,8 @@ Create Date: 2026-12-06
 - ``events.uuid``: coders' files copied from one master share their early events and their project id; a
   merge needs each event's own identity to copy each coder's history exactly once. Existing events get a
   uuid derived from their content, so the shared early events of two copies get the same one.
-- ``merge_baselines``: what the last merge saw of each coding and memo (see ``models.schema.MergeBaseline``).
+- ``merge_baselines``: what the last merge saw of each coding and memo (see ``models.schema.MergeBaseline``),
+  and ``tombstones``: which codings and memos were deleted (``models.schema.Tombstone``).
 """
 
 import re
@@ -108,6 +109,14 @@ def upgrade() -> None:
         op.create_unique_constraint("uq_events_uuid", "events", ["uuid"])
     op.create_index("ix_events_actor_state", "events", ["actor", "state", "id"], unique=False)
     op.create_table(
+        "tombstones",
+        sa.Column("uuid", sa.String(length=36), nullable=False),
+        sa.Column("kind", sa.String(length=8), nullable=False),
+        sa.Column("deleted_at", sa.DateTime(timezone=True), nullable=False),
+        sa.CheckConstraint("kind IN ('coding','memo')", name=op.f("ck_tombstones_kind")),
+        sa.PrimaryKeyConstraint("uuid", name=op.f("pk_tombstones")),
+    )
+    op.create_table(
         "merge_baselines",
         sa.Column("replica", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
@@ -121,6 +130,7 @@ def upgrade() -> None:
 
 def downgrade() -> None:
     op.drop_table("merge_baselines")
+    op.drop_table("tombstones")
     op.drop_index("ix_events_actor_state", table_name="events")
     with op.batch_alter_table("events") as batch:
         batch.drop_constraint("uq_events_uuid", type_="unique")

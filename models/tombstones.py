@@ -1,0 +1,80 @@
+"""Tombstones: the uuids of codings and memos that were deleted, kept as evidence for merges.
+
+A merge carries a deletion from a coder's file only when that file says the row was deleted there (a
+tombstone), never merely because a row is missing: it may never have been in that file. Tombstones are
+written for every deletion, whichever way it happens: an ORM delete in a change (hooked here on every
+flush) or undo and redo replaying rows (``journal._write_all`` calls ``bury``/``unbury``). A row that comes
+back (undo of a deletion, a merge restoring it) loses its tombstone.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import Any
+
+from sqlalchemy import delete, event, insert
+from sqlalchemy.orm import Session, UOWTransaction
+
+from models.schema import Coding, Memo, Tombstone, utcnow
+
+KINDS = {"codings": "coding", "memos": "memo"}
+_CHUNK = 500
+
+
+def bury(session: Session, kind: str, uuids: Iterable[str]) -> None:
+    """Record these rows of ``kind`` as deleted (now)."""
+    uuids = list(dict.fromkeys(u for u in uuids if u))
+    if not uuids:
+        return
+    conn = session.connection()
+    table = Tombstone.__table__
+    now = utcnow()
+    for i in range(0, len(uuids), _CHUNK):
+        chunk = uuids[i : i + _CHUNK]
+        conn.execute(delete(table).where(table.c.uuid.in_(chunk)))
+        conn.execute(insert(table), [{"uuid": u, "kind": kind, "deleted_at": now} for u in chunk])
+
+
+def unbury(session: Session, uuids: Iterable[str]) -> None:
+    """These rows exist again: forget that they were deleted."""
+    uuids = list(dict.fromkeys(u for u in uuids if u))
+    table = Tombstone.__table__
+    conn = session.connection()
+    for i in range(0, len(uuids), _CHUNK):
+        conn.execute(delete(table).where(table.c.uuid.in_(uuids[i : i + _CHUNK])))
+
+
+def buried(session: Session, uuids: Iterable[str]) -> set[str]:
+    """Which of these uuids have a tombstone."""
+    from sqlalchemy import select
+
+    uuids = list(uuids)
+    found: set[str] = set()
+    for i in range(0, len(uuids), _CHUNK):
+        found.update(session.scalars(select(Tombstone.uuid).where(Tombstone.uuid.in_(uuids[i : i + _CHUNK]))))
+    return found
+
+
+def replayed(session: Session, table: str, deleted: list[dict[str, Any]], inserted: list[dict[str, Any]]) -> None:
+    """Undo or redo wrote rows of ``table`` past the ORM: keep its tombstones in step (images hold uuids)."""
+    kind = KINDS.get(table)
+    if kind is None:
+        return
+    bury(session, kind, (image.get("uuid") for image in deleted if image))
+    unbury(session, (image.get("uuid") for image in inserted if image))
+
+
+@event.listens_for(Session, "after_flush")
+def _on_flush(session: Session, flush_context: UOWTransaction) -> None:
+    gone: dict[str, list[str]] = {"coding": [], "memo": []}
+    back: list[str] = []
+    for obj in session.deleted:
+        if isinstance(obj, Coding | Memo):
+            gone["coding" if isinstance(obj, Coding) else "memo"].append(obj.uuid)
+    for obj in session.new:
+        if isinstance(obj, Coding | Memo):
+            back.append(obj.uuid)
+    for kind, uuids in gone.items():
+        bury(session, kind, uuids)
+    if back:
+        unbury(session, back)
