@@ -610,6 +610,7 @@ def redact(project: Project, actor: str, apply: bool = False) -> RedactionPlan:
     if project.path is not None:
         plan.backup = str(backup_copy(project.engine, project.path, "before-redact"))
     summary = f"Redacted {plan.total} names in {len(plan.per_transcript)} transcripts"
+    now = datetime.now(UTC)
     with project.change(actor, "names.redact", summary) as session:
         buffer: journal.ChangeBuffer = session.info[journal.BUFFER_KEY]
         for transcript_id, old_text, old_sha, old_words, (new_text, offsets) in changed:
@@ -618,6 +619,7 @@ def redact(project: Project, actor: str, apply: bool = False) -> RedactionPlan:
                          [{"text": old_text, "sha256": old_sha, "word_count": old_words}])  # fmt: skip
             for model in (Turn, Sentence, Coding):
                 columns = [model.id, model.start, model.end] + ([Turn.speaker] if model is Turn else [])
+                columns += [Coding.updated_at] if model is Coding else []
                 ids, before, new = [], [], []
                 for row in session.execute(select(*columns).where(model.transcript_id == transcript_id)):
                     old = {"start": row.start, "end": row.end}
@@ -625,6 +627,8 @@ def redact(project: Project, actor: str, apply: bool = False) -> RedactionPlan:
                     if model is Turn:  # a speaker label is a name too ("Sandra:")
                         old["speaker"], moved["speaker"] = row.speaker, replacer.replace(row.speaker)
                     delta = {k: v for k, v in moved.items() if v != old[k]}
+                    if delta and model is Coding:  # an edited coding says when (a merge reads it as evidence)
+                        old["updated_at"], delta["updated_at"] = row.updated_at, now
                     if delta:
                         ids.append(row.id)
                         before.append({k: old[k] for k in delta})
@@ -645,9 +649,16 @@ def _bulk_update(
 
     by_columns: dict[tuple[str, ...], list[dict]] = defaultdict(list)
     table = model.__table__
+    from models.journal import _to_json
+
     for row_id, new, old in zip(ids, after, before, strict=True):
         by_columns[tuple(sorted(new))].append({"_id": row_id, **{f"_{k}": v for k, v in new.items()}})
-        buffer.add(table.name, {"id": row_id}, old, new)
+        buffer.add(
+            table.name,
+            {"id": row_id},
+            {k: _to_json(v) for k, v in old.items()},
+            {k: _to_json(v) for k, v in new.items()},
+        )
     for columns, params in by_columns.items():
         stmt = (
             update(table)
