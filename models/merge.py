@@ -80,6 +80,7 @@ class MergeReport:
     target: str
     dry_run: bool
     sources: list[SourceReport] = field(default_factory=list)
+    fresh: bool = False  # the target file was created by this merge
 
     @property
     def changed(self) -> bool:
@@ -127,6 +128,8 @@ class MergeReport:
                 )
         if not self.changed:
             out.append("Nothing new to merge.")
+        elif self.fresh and not self.dry_run:
+            out.append(f"{self.target} is a new file: to undo this merge, delete it.")
         return out
 
 
@@ -258,7 +261,7 @@ def merge_projects(
             created = True
         try:
             return _merge_into(
-                project, opened, [str(s) for s in sources], actor, dry_run, mapping, accept_fuzzy, threshold
+                project, opened, [str(s) for s in sources], actor, dry_run, mapping, accept_fuzzy, threshold, created
             )
         finally:
             project.close()
@@ -280,11 +283,14 @@ def _merge_into(
     mapping: dict[tuple[str, ...], str],
     accept_fuzzy: bool,
     threshold: float,
+    fresh: bool = False,
 ) -> MergeReport:
-    report = MergeReport(str(project.path or project.url), dry_run)
+    """``fresh``: the target was created for this merge; its rows are not journalled one by one (undoing
+    the merge means deleting the new file), which halves the cost of the team lead's usual first merge."""
+    report = MergeReport(str(project.path or project.url), dry_run, fresh=fresh)
     summary = "Merged " + ", ".join(Path(n).name for n in names)
     try:
-        with project.change(actor, "project.merge", summary) as session:
+        with project.change(actor, "project.merge", summary, undoable=not fresh) as session:
             for source, name in zip(sources, names, strict=True):
                 source_report = SourceReport(name)
                 report.sources.append(source_report)
@@ -315,7 +321,8 @@ class SourceMerge:
         self.t, self.s, self.report = target, source, report
         self.mapping, self.accept_fuzzy, self.threshold = mapping, accept_fuzzy, threshold
         self.count = report.counts
-        self.buffer: journal.ChangeBuffer = target.info[journal.BUFFER_KEY]
+        # None when the merge fills a brand-new file: nothing to undo there but the file itself
+        self.buffer: journal.ChangeBuffer | None = target.info.get(journal.BUFFER_KEY)
         self.timepoint_map: dict[int, int] = {}
         self.coder_map: dict[int, int] = {}
         self.participant_map: dict[int, int] = {}
@@ -331,6 +338,12 @@ class SourceMerge:
         self.coding_seen: dict[str, dict[str, Any]] = {}
         self.dropped_baselines: set[str] = set()
         self.dropped_memo_baselines: set[str] = set()
+        # what changed in the target during this merge (uuids of added rows, ids of updated, combined or
+        # deleted ones), and the baselines and target rows as the merge found them, per kind
+        self.dirty: dict[str, set[str]] = {"coding": set(), "memo": set()}
+        self.dirty_ids: dict[str, set[int]] = {"coding": set(), "memo": set()}
+        self.baselines: dict[str, dict[str, merge_rows.Baseline]] = {}
+        self.targets: dict[str, dict[str, Any]] = {}
         self._earlier: dict[tuple[str, ...], str] | None = None
         self.memo_seen: dict[str, dict[str, Any]] = {}
 
@@ -343,9 +356,10 @@ class SourceMerge:
         self.merge_codings()
         self.merge_memos()
         # after the memos: combining moves the notes attached to absorbed codings
-        absorbed = merge_rows.union_overlaps(self.t, self.groups)
-        if absorbed:
-            self.count["codings.combined"] += absorbed
+        combined = merge_rows.union_overlaps(self.t, self.groups)
+        self.dirty_ids["coding"].update(combined)
+        if combined:
+            self.count["codings.combined"] += len(combined) - len(self._survivors(combined))
         self.record_baselines()
         self.merge_history()
         self.t.flush()
@@ -621,7 +635,8 @@ class SourceMerge:
         )
         self.t.add(copy)
         self.t.flush()
-        self.buffer.add("transcripts", {"id": copy.id}, None, journal.row_image(copy))
+        if self.buffer is not None:
+            self.buffer.add("transcripts", {"id": copy.id}, None, journal.row_image(copy))
         for model in (Turn, Sentence):  # one executemany per table, journalled by hand
             table = model.__table__
             names = [c.name for c in table.columns if c.name != "id"]
@@ -638,8 +653,9 @@ class SourceMerge:
             self.t.execute(insert(table), rows)
             # The transcript is new, so all its rows are these, and ids ascend in insertion order.
             ids = self.t.scalars(select(table.c.id).where(table.c.transcript_id == copy.id).order_by(table.c.id))
-            for row_id, row in zip(ids.all(), rows, strict=True):
-                self.buffer.add(table.name, {"id": row_id}, None, journal.image({"id": row_id, **row}))
+            if self.buffer is not None:
+                for row_id, row in zip(ids.all(), rows, strict=True):
+                    self.buffer.add(table.name, {"id": row_id}, None, journal.image({"id": row_id, **row}))
         search_index.reindex_transcript(self.t, copy.id)
         return copy
 
@@ -683,17 +699,21 @@ class SourceMerge:
                 self.count["codings.restored"] += 1
             added.append((row["id"], self._new_coding(row)))
         if added:
-            self.t.execute(insert(table), [new for _source_id, new in added])
+            journal.insert_rows(self.t, table, [new for _source_id, new in added])
             tombstones.unbury(self.t, [new["uuid"] for _source_id, new in added])
         new_ids = self._ids_by_uuid([new["uuid"] for _source_id, new in added])
         for source_id, new in added:
             row_id = new_ids[new["uuid"]]
             self.coding_map[source_id] = row_id
-            self.buffer.add("codings", {"id": row_id}, None, journal.image({"id": row_id, **new}))
+            self.dirty["coding"].add(new["uuid"])
+            if self.buffer is not None:
+                self.buffer.add("codings", {"id": row_id}, None, journal.image({"id": row_id, **new}))
             self.groups.add((new["transcript_id"], new["code_id"], new["coder_id"]))
         merge_rows.apply_updates(self.t, Coding, updates, self._coding_columns)
+        self.dirty_ids["coding"].update(updates)
         self._carry_source_deletions(baselines, seen, targets)
         self.coding_seen = seen
+        self.baselines["coding"], self.targets["coding"] = baselines, targets
 
     def _mapped_coding(self, row: Any) -> tuple[dict[str, Any], int, int]:
         """The source coding in the target's terms (code mapped, span re-anchored), with its transcript and
@@ -781,6 +801,7 @@ class SourceMerge:
                 )
                 self.count["codings.conflicts"] += 1
         merge_rows.delete_codings(self.t, delete_ids)
+        self.dirty_ids["coding"].update(delete_ids)
         if delete_ids:
             self.count["codings.removed"] += len(delete_ids)
 
@@ -879,6 +900,7 @@ class SourceMerge:
                 continue  # deleted here, not changed there since
             self._add_memo(memo)
         merge_rows.apply_updates(self.t, Memo, updates, dict)
+        self.dirty_ids["memo"].update(updates)
         missing = [uuid for uuid in baselines if uuid not in seen]
         removed = []
         for uuid in merge_rows.tombstone_times(self.s, missing):
@@ -892,10 +914,12 @@ class SourceMerge:
                 self.report.conflicts.append(f"memo {current['title'] or current['id']!r}: deleted there; kept")
         for row in self.t.scalars(select(Memo).where(Memo.id.in_(removed))):
             self.t.delete(row)
+        self.dirty_ids["memo"].update(removed)
         if removed:
             self.count["memos.removed"] += len(removed)
         self.t.flush()
         self.memo_seen = seen
+        self.baselines["memo"], self.targets["memo"] = baselines, targets
 
     def _add_memo(self, memo: Any) -> None:
         target_id = self._target_id(memo["target_type"], memo["target_id"])
@@ -916,25 +940,44 @@ class SourceMerge:
                 **({"uuid": uuid} if uuid else {}),
             )
         )
+        self.dirty["memo"].add(memo["uuid"])
         self.count["memos.added"] += 1
 
     def record_baselines(self) -> None:
         """Remember what this merge saw of each coding and memo from this file, and what the target holds now.
         Baselines are only ever dropped for rows the source deleted (never for rows merely missing from it:
-        another file with the same replica id may have sent them)."""
+        another file with the same replica id may have sent them). Only rows this merge touched are read
+        again; the others are as they were when the merge began."""
         self.t.flush()
         for kind, model, seen, image, dropped in (
             ("coding", Coding, self.coding_seen, merge_rows.coding_image, self.dropped_baselines),
             ("memo", Memo, self.memo_seen, merge_rows.memo_image, self.dropped_memo_baselines),
         ):
-            old = merge_rows.load_baselines(self.t, self.replica, kind)
-            now: dict[str, dict[str, Any]] = {}
             table = model.__table__
-            for chunk in journal.chunks(list(seen)):
+            at_start = self.targets[kind]
+            dirty = self.dirty[kind] | {uuid for uuid, row in at_start.items() if row["id"] in self.dirty_ids[kind]}
+            now: dict[str, Any] = {uuid: row for uuid, row in at_start.items() if uuid in seen and uuid not in dirty}
+            wanted = [uuid for uuid in seen if uuid in dirty or uuid not in at_start]
+            for chunk in journal.chunks(wanted):
                 for row in self.t.execute(select(table).where(table.c.uuid.in_(chunk))).mappings():
-                    now[row["uuid"]] = merge_rows.with_time(image(row), row["updated_at"])
-            new = {uuid: (source, now.get(uuid, {})) for uuid, source in seen.items()}
-            merge_rows.write_baselines(self.t, self.replica, kind, old, new, drop=dropped)
+                    now[row["uuid"]] = row
+            new = {
+                uuid: (
+                    merge_rows.encode(kind, source),
+                    merge_rows.encode(kind, merge_rows.with_time(image(now[uuid]), now[uuid]["updated_at"]))
+                    if uuid in now
+                    else "[]",
+                )
+                for uuid, source in seen.items()
+            }
+            merge_rows.write_baselines(self.t, self.replica, kind, self.baselines[kind], new, drop=dropped)
+
+    def _survivors(self, ids: set[int]) -> set[int]:
+        """Of these coding ids, the ones still present (the kept side of each combination)."""
+        found: set[int] = set()
+        for chunk in journal.chunks(list(ids)):
+            found.update(self.t.scalars(select(Coding.id).where(Coding.id.in_(chunk))))
+        return found
 
     def merge_history(self) -> None:
         """The source's audit trail, as read-only entries (never replayed), each event once: events are known

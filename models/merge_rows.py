@@ -14,13 +14,14 @@ Every change is made through the ORM or journalled by hand, so the merge stays o
 
 from __future__ import annotations
 
+import json
 from collections import defaultdict
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, insert, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
 from models import journal
@@ -43,7 +44,9 @@ class Resolution:
 def stamp(value: Any) -> str:
     """A time as comparable text (naive UTC ISO, as SQLite returns times and as images store them)."""
     if isinstance(value, datetime):
-        return str(journal.image({"v": value})["v"])
+        if value.tzinfo is not None:
+            value = value.astimezone(UTC).replace(tzinfo=None)
+        return value.isoformat()
     return str(value or "").replace(" ", "T")
 
 
@@ -57,7 +60,7 @@ def same_fields(image: dict[str, Any], stored: dict[str, Any]) -> bool:
     return all(stored.get(key) == value for key, value in image.items() if key != "at")
 
 
-def changed_since(image: dict[str, Any], baseline: MergeBaseline | None, deleted_at: Any) -> bool:
+def changed_since(image: dict[str, Any], baseline: Baseline | None, deleted_at: Any) -> bool:
     """Whether a source row changed after the target deleted it: its fields differ from what the last merge
     saw (or no merge saw it) and its edit time is after the deletion."""
     if baseline is not None and same_fields(image, baseline.source):
@@ -82,7 +85,7 @@ def resolve(
     source: dict[str, Any],
     mapped: dict[str, Any],
     target: dict[str, Any],
-    baseline: MergeBaseline | None,
+    baseline: Baseline | None,
     source_at: Any,
     target_at: Any,
 ) -> Resolution:
@@ -133,24 +136,69 @@ def tombstone_times(session: Session, uuids: Iterable[str]) -> dict[str, Any]:
 # --- baselines -----------------------------------------------------------------------------------------
 
 
-def load_baselines(session: Session, replica: str, kind: str) -> dict[str, MergeBaseline]:
-    rows = session.scalars(select(MergeBaseline).where(MergeBaseline.replica == replica, MergeBaseline.kind == kind))
-    found = {row.uuid: row for row in rows}
-    for row in found.values():
-        session.expunge(row)  # read-only snapshots; writes go through ``write_baselines``
-    return found
+class Baseline:
+    """One row of ``merge_baselines``, decoded only when a merge needs to look inside it (most rows are only
+    compared as text)."""
+
+    __slots__ = ("kind", "source_text", "target_text", "_source", "_target")
+
+    def __init__(self, kind: str, source_text: str, target_text: str) -> None:
+        self.kind, self.source_text, self.target_text = kind, source_text, target_text
+        self._source: dict[str, Any] | None = None
+        self._target: dict[str, Any] | None = None
+
+    @property
+    def source(self) -> dict[str, Any]:
+        if self._source is None:
+            self._source = decode(self.kind, self.source_text)
+        return self._source
+
+    @property
+    def target(self) -> dict[str, Any]:
+        if self._target is None:
+            self._target = decode(self.kind, self.target_text)
+        return self._target
+
+
+IMAGE_KEYS = {
+    "coding": ("span", "code", "memo", "key_quote", "status", "at"),
+    "memo": ("title", "text", "at"),
+}
+
+
+def encode(kind: str, image: dict[str, Any]) -> str:
+    """An image as the compact JSON list baselines store, in ``IMAGE_KEYS`` order ("[]" for no row)."""
+    if not image:
+        return "[]"
+    return json.dumps([image.get(key) for key in IMAGE_KEYS[kind]], separators=(",", ":"), ensure_ascii=False)
+
+
+def decode(kind: str, text: str) -> dict[str, Any]:
+    values = json.loads(text)
+    return dict(zip(IMAGE_KEYS[kind], values, strict=False)) if values else {}
+
+
+def load_baselines(session: Session, replica: str, kind: str) -> dict[str, Baseline]:
+    table = MergeBaseline.__table__
+    rows = session.execute(
+        select(table.c.uuid, table.c.source, table.c.target).where(table.c.replica == replica, table.c.kind == kind)
+    )
+    return {uuid: Baseline(kind, source, target) for uuid, source, target in rows}
 
 
 def write_baselines(
     session: Session,
     replica: str,
     kind: str,
-    old: dict[str, MergeBaseline],
-    new: dict[str, tuple[dict[str, Any], dict[str, Any]]],
+    old: dict[str, Baseline],
+    new: dict[str, tuple[str, str]],
     drop: Iterable[str],
 ) -> None:
-    """Store what this merge saw (``new``: uuid -> (source image, target image)) and forget ``drop``, with
-    set-based statements journalled by hand (a merge can remember tens of thousands of rows)."""
+    """Store what this merge saw (``new``: uuid -> (source image text, target image text)) where it differs
+    from ``old``, and forget ``drop``, with set-based statements journalled by hand when the change is
+    undoable (a merge can remember tens of thousands of rows)."""
+    from sqlalchemy import bindparam
+
     table = MergeBaseline.__table__
     buffer: journal.ChangeBuffer | None = session.info.get(journal.BUFFER_KEY)
     inserts: list[dict[str, Any]] = []
@@ -162,20 +210,14 @@ def write_baselines(
             inserts.append({**pk, "source": source, "target": target})
             if buffer is not None:
                 buffer.add(table.name, pk, None, {**pk, "source": source, "target": target})
-        elif before.source != source or before.target != target:
+        elif before.source_text != source or before.target_text != target:
             updates.append({"b_uuid": uuid, "source": source, "target": target})
             if buffer is not None:
-                buffer.add(
-                    table.name,
-                    pk,
-                    {"source": before.source, "target": before.target},
-                    {"source": source, "target": target},
-                )
+                was = {"source": before.source_text, "target": before.target_text}
+                buffer.add(table.name, pk, was, {"source": source, "target": target})
     if inserts:
-        session.execute(insert(table), inserts)
+        journal.insert_rows(session, table, inserts)
     if updates:
-        from sqlalchemy import bindparam
-
         stmt = (
             update(table)
             .where(table.c.replica == replica, table.c.kind == kind, table.c.uuid == bindparam("b_uuid"))
@@ -187,9 +229,9 @@ def write_baselines(
         session.execute(delete(table).where(table.c.replica == replica, table.c.kind == kind, table.c.uuid.in_(chunk)))
     if buffer is not None:
         for uuid in gone:
-            before = old[uuid]
             pk = {"replica": replica, "kind": kind, "uuid": uuid}
-            buffer.add(table.name, pk, {**pk, "source": before.source, "target": before.target}, None)
+            was = {**pk, "source": old[uuid].source_text, "target": old[uuid].target_text}
+            buffer.add(table.name, pk, was, None)
 
 
 # --- images ----------------------------------------------------------------------------------------------
@@ -213,11 +255,11 @@ def memo_image(row: Any) -> dict[str, Any]:
 # --- one coder's overlapping codings become one ------------------------------------------------------
 
 
-def union_overlaps(session: Session, groups: set[tuple[int, int, int]]) -> int:
+def union_overlaps(session: Session, groups: set[tuple[int, int, int]]) -> set[int]:
     """Combine each coder's codings of one code that overlap or touch, within the ``(transcript, code,
     coder)`` groups given, as applying a code does everywhere (the oldest coding is kept, memos joined,
-    flags kept). Returns how many codings were absorbed. Clusters are found on plain rows; only codings
-    that must combine are loaded as objects."""
+    flags kept). Returns the ids of the codings combined (kept and absorbed). Clusters are found on plain
+    rows; only codings that must combine are loaded as objects."""
     by_transcript: dict[int, set[tuple[int, int]]] = defaultdict(set)
     for transcript_id, code_id, coder_id in groups:
         by_transcript[transcript_id].add((code_id, coder_id))
@@ -243,14 +285,14 @@ def union_overlaps(session: Session, groups: set[tuple[int, int, int]]) -> int:
                 reach = max(reach, end)
         if len(current) > 1:
             clusters.append(current)
-    absorbed = 0
+    touched: set[int] = set()
     for ids in clusters:
         codings = sorted(session.scalars(select(Coding).where(Coding.id.in_(ids))), key=lambda c: c.id)
         keep, *others = codings
         combine(session, keep, others, keep.start, keep.end)
-        absorbed += len(others)
+        touched.update(ids)
     session.flush()
-    return absorbed
+    return touched
 
 
 def delete_codings(session: Session, ids: list[int]) -> None:

@@ -121,8 +121,8 @@ def upgrade() -> None:
         sa.Column("replica", sa.String(length=36), nullable=False),
         sa.Column("kind", sa.String(length=8), nullable=False),
         sa.Column("uuid", sa.String(length=36), nullable=False),
-        sa.Column("source", sa.JSON(), nullable=False),
-        sa.Column("target", sa.JSON(), nullable=False),
+        sa.Column("source", sa.Text(), nullable=False),
+        sa.Column("target", sa.Text(), nullable=False),
         sa.CheckConstraint("kind IN ('coding','memo')", name=op.f("ck_merge_baselines_kind")),
         sa.PrimaryKeyConstraint("replica", "kind", "uuid", name=op.f("pk_merge_baselines")),
     )
