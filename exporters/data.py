@@ -15,9 +15,9 @@ counts say "passages". The codings tables keep one row per coding.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -148,7 +148,7 @@ class PassageSpan(NamedTuple):
     coding_ids: tuple[int, ...]
 
 
-def passage_spans(items: list[Segment] | list[CodedSpan]) -> list[PassageSpan]:
+def passage_spans(items: Sequence[Segment | CodedSpan]) -> list[PassageSpan]:
     """Each code's passages (codings of the code that share text), in the items' order of codes."""
     by_code: dict[int, list] = defaultdict(list)
     for item in items:
@@ -258,7 +258,7 @@ class ExportData:
     tree: CodeTree
     code_ids: list[int]
     timepoints: list[tuple[str, str]]
-    segments: list[Segment] | list[CodedSpan]  # every coding in scope: CodedSpans unless all are quotes
+    segments: Sequence[Segment | CodedSpan]  # every coding in scope: CodedSpans unless all are quotes
     passages: list[PassageSpan]  # every passage in scope, per code (what "3 of 24 shown" counts)
     quotes: list[Quote]  # the passages chosen to print, with their codings' segments
     codings: list[Segment]  # the codings of the chosen passages, in retrieval order (the codings tables)
@@ -346,23 +346,21 @@ def load_export_data(
     tree = CodeTree.load(session)
     code_ids = scope_code_ids(tree, filters)
     every_segment = with_quotes and filters.max_quotes is None
-    segments: list[Segment] | list[CodedSpan] = []
+    segments: Sequence[Segment | CodedSpan] = []
     if with_quotes:
         segments = scoped_segments(session, filters) if every_segment else scoped_spans(session, filters)
     anonymiser = export_anonymiser(session, filters.anonymise, filters.anonymise_coders)
     texts = Texts({}, anonymiser)
     if filters.no_interviewer:  # a coding of a question and its answer keeps the answer
         texts.layouts = load_layouts(session, {s.transcript_id for s in segments}, sentences=False)
-        segments = [s for s in segments if texts.pieces(s, no_interviewer=True)]  # type: ignore[assignment]
+        segments = [s for s in segments if texts.pieces(s, no_interviewer=True)]
     passages = passage_spans(segments) if with_quotes and not (one_per_coding and every_segment) else []
     quotes: list[Quote] = []
     codings: list[Segment] = []
-    if every_segment and one_per_coding:  # a codings table: no passages to build
-        codings = segments  # type: ignore[assignment]
-    elif every_segment:
-        full = {s.id: s for s in segments}
-        quotes = quotes_of(passages, full)  # type: ignore[arg-type]
-        codings = segments  # type: ignore[assignment]
+    if every_segment:  # the segments are full segments (see above)
+        codings = cast(list[Segment], segments)
+        if not one_per_coding:  # a codings table needs no passages
+            quotes = quotes_of(passages, {s.id: s for s in codings})
     elif with_quotes:
         chosen = choose_quotes(passages, filters.max_quotes, filters.seed)
         wanted = [i for p in chosen for i in p.coding_ids]
@@ -435,7 +433,8 @@ def _attached(session: Session, target_type: str) -> dict[int, list[Memo]]:
     out: dict[int, list[Memo]] = defaultdict(list)
     rows = session.scalars(select(Memo).where(Memo.target_type == target_type).order_by(Memo.created_at, Memo.id))
     for memo in rows:
-        out[memo.target_id].append(memo)
+        if memo.target_id is not None:  # a memo on an object always names it
+            out[memo.target_id].append(memo)
     return out
 
 

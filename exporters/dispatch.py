@@ -1,9 +1,10 @@
 """One entry point for every export, shared by ``waveqda export`` and the TUI.
 
-The output file's suffix and ``kind`` choose the writer; anything that does not fit (an unknown suffix, a
-kind that cannot be written in that format, a transcript report without a transcript) is a one-line
-``WaveqdaError`` before any work. Every file is written beside the target under a temporary name and renamed
-into place, so a failed export never leaves a half-written file where the old one was.
+The output file's suffix and ``kind`` (both registered in ``exporters.kinds``) choose the writer; anything
+that does not fit (an unknown suffix, a kind that cannot be written in that format, a transcript report
+without a transcript) is a one-line ``WaveqdaError`` before any work. Every file is written beside the target
+under a temporary name and renamed into place, so a failed export never leaves a half-written file where the
+old one was.
 
 ``--anonymise`` never writes silently: the temporary file is read back and checked (``models.name_check``:
 registered names and the scan's detectors over the text actually written) before it is put in place. If
@@ -20,18 +21,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from exporters.filters import ExportFilters
+from exporters.kinds import DEFAULT_KIND, KINDS_BY_SUFFIX
 from exporters.word_common import Progress
 from models.errors import WaveqdaError
 from models.store import Project
-
-KINDS: dict[str, tuple[str, ...]] = {
-    ".docx": ("themes", "framework", "codebook", "transcript", "disagreements", "cards"),
-    ".csv": ("codings", "matrix", "disagreements"),
-    ".xlsx": ("codings", "matrix", "disagreements"),
-    ".qdpx": ("project",),
-    ".qdc": ("codebook",),
-}
-DEFAULT_KIND = {".docx": "themes", ".csv": "codings", ".xlsx": "codings", ".qdpx": "project", ".qdc": "codebook"}
 
 
 @dataclass
@@ -46,13 +39,13 @@ class ExportOptions:
 def check_request(out_path: Path, kind: str | None) -> str:
     """The kind to write (defaulted from the suffix), or a one-line error naming what would work."""
     suffix = out_path.suffix.lower()
-    if suffix not in KINDS:
-        raise WaveqdaError(
-            f"{out_path}: cannot export to {suffix or 'a file without a suffix'}; use one of {', '.join(KINDS)}"
-        )
+    if suffix not in KINDS_BY_SUFFIX:
+        known = ", ".join(KINDS_BY_SUFFIX)
+        raise WaveqdaError(f"{out_path}: cannot export to {suffix or 'a file without a suffix'}; use one of {known}")
     kind = kind or DEFAULT_KIND[suffix]
-    if kind not in KINDS[suffix]:
-        raise WaveqdaError(f"--kind {kind} cannot be written as {suffix}; for {suffix} use: {', '.join(KINDS[suffix])}")
+    kinds = KINDS_BY_SUFFIX[suffix]
+    if kind not in kinds:
+        raise WaveqdaError(f"--kind {kind} cannot be written as {suffix}; for {suffix} use: {', '.join(kinds)}")
     if not out_path.parent.is_dir():
         raise WaveqdaError(f"{out_path}: folder {out_path.parent} does not exist")
     return kind
@@ -137,11 +130,12 @@ def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Pat
 
         return lambda p, out, f, progress: export_codebook(p, out, f, large, progress)
     if kind == "transcript":
-        if not options.transcript:
+        transcript = options.transcript
+        if not transcript:
             raise WaveqdaError("--kind transcript needs --transcript, e.g. --transcript P07/T2")
         from exporters.word_transcript import export_transcript
 
-        return lambda p, out, f, progress: export_transcript(p, out, f, options.transcript, large, progress)
+        return lambda p, out, f, progress: export_transcript(p, out, f, transcript, large, progress)
     if kind == "cards":
         from exporters.word_cards import export_cards
 

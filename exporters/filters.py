@@ -16,7 +16,7 @@ import random
 from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy.orm import Session
 
@@ -142,6 +142,24 @@ def scoped_spans(session: Session, filters: ExportFilters, transcript_ids: list[
 Item = TypeVar("Item", Segment, CodedSpan)
 
 
+class Choosable(Protocol):
+    """What the choice of quotes reads: a ``Segment``, a ``CodedSpan`` or a passage (``exporters.data``)."""
+
+    @property
+    def id(self) -> int: ...
+    @property
+    def code_id(self) -> int: ...
+    @property
+    def timepoint(self) -> str: ...
+    @property
+    def participant(self) -> str: ...
+    @property
+    def key_quote(self) -> bool: ...
+
+
+Choice = TypeVar("Choice", bound=Choosable)
+
+
 def _scoped(
     session: Session,
     filters: ExportFilters,
@@ -176,7 +194,7 @@ def _scoped(
 # --- quote choice ------------------------------------------------------------------------------------------
 
 
-def choose_quotes(segments: list[Item], limit: int | None, seed: int = DEFAULT_SEED) -> list[Item]:
+def choose_quotes(segments: list[Choice], limit: int | None, seed: int = DEFAULT_SEED) -> list[Choice]:
     """At most ``limit`` segments per (code, timepoint): key quotes first, then a seeded spread.
 
     The spread goes round the participants (those with fewest chosen quotes first), taking one segment
@@ -185,7 +203,7 @@ def choose_quotes(segments: list[Item], limit: int | None, seed: int = DEFAULT_S
     """
     if limit is None:
         return segments
-    groups: dict[tuple[int, str], list[Item]] = defaultdict(list)
+    groups: dict[tuple[int, str], list[Choice]] = defaultdict(list)
     for segment in segments:
         groups[(segment.code_id, segment.timepoint)].append(segment)
     chosen: set[int] = set()
@@ -195,7 +213,7 @@ def choose_quotes(segments: list[Item], limit: int | None, seed: int = DEFAULT_S
     return [s for s in segments if s.id in chosen]
 
 
-def _choose_group(group: list[Item], limit: int, rng: random.Random) -> list[Item]:
+def _choose_group(group: list[Choice], limit: int, rng: random.Random) -> list[Choice]:
     keys = [s for s in group if s.key_quote]
     if len(keys) >= limit:
         return _spread(keys, limit, rng, {})
@@ -206,9 +224,9 @@ def _choose_group(group: list[Item], limit: int, rng: random.Random) -> list[Ite
     return keys + _spread(rest, limit - len(keys), rng, taken)
 
 
-def _spread(pool: list[Item], limit: int, rng: random.Random, taken: dict[str, int]) -> list[Item]:
+def _spread(pool: list[Choice], limit: int, rng: random.Random, taken: dict[str, int]) -> list[Choice]:
     """Round-robin over participants in a seeded order, fewest already-chosen first."""
-    by_person: dict[str, list[Item]] = defaultdict(list)
+    by_person: dict[str, list[Choice]] = defaultdict(list)
     for segment in pool:
         by_person[segment.participant].append(segment)
     people = sorted(by_person)
@@ -216,7 +234,7 @@ def _spread(pool: list[Item], limit: int, rng: random.Random, taken: dict[str, i
     people.sort(key=lambda p: taken.get(p, 0))  # stable: ties keep the seeded order
     for person in people:
         rng.shuffle(by_person[person])
-    out: list[Item] = []
+    out: list[Choice] = []
     while len(out) < limit and any(by_person.values()):
         for person in people:
             if by_person[person] and len(out) < limit:

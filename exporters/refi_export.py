@@ -14,17 +14,17 @@ What goes where (and why):
   (key as name, label as description), so other tools can filter by wave;
 - memos are ``Note``s attached by ``NoteRef`` (code and coding memo fields too).
 
-GUIDs are the stored UUIDs; things without one get a UUID5 derived from a stable key (``derived_guid``), so
-two exports of the same project name everything the same way. Elements follow the XSD sequences and no empty
-container is written. Characters XML 1.0 forbids (from Word conversions) are stripped from XML text; the
-source ``.txt`` files are never altered, as offsets count their characters.
+GUIDs are the stored UUIDs; things without one get a UUID5 derived from a stable key
+(``models.refi_conventions.derived_guid``), so two exports of the same project name everything the same
+way. Elements follow the XSD sequences and no empty container is written. Characters XML 1.0 forbids
+(from Word conversions) are stripped from XML text; the source ``.txt`` files are never altered, as
+offsets count their characters.
 """
 
 from __future__ import annotations
 
 import json
 import re
-import uuid
 import zipfile
 from collections import defaultdict
 from dataclasses import dataclass, field
@@ -39,9 +39,16 @@ from sqlalchemy.orm import Session
 from models.codes import CodeTree
 from models.errors import WaveqdaError
 from models.participants import attribute_definitions
+from models.refi_conventions import (
+    BOOLEAN_CHOICES,
+    CHOICES_PREFIX,
+    PARTICIPANT_VARIABLE,
+    TIMEPOINT_VARIABLE,
+    compose_description,
+    derived_guid,
+)
 from models.schema import (
     AttributeDefinition,
-    Code,
     Coder,
     Coding,
     Memo,
@@ -56,52 +63,19 @@ from models.transcripts import list_transcripts
 PROJECT_NS = "urn:QDA-XML:project:1.0"
 CODEBOOK_NS = "urn:QDA-XML:codebook:1.0"
 ORIGIN = "waveqda 0.1"
-GUID_NAMESPACE = uuid.UUID("0f3c6f1e-5b7d-4c1a-9e55-7a2f6d0b9c41")
-PARTICIPANT_VARIABLE = "Participant"
-TIMEPOINT_VARIABLE = "Timepoint"
-CHOICES_PREFIX = "Choices: "
-BOOLEAN_CHOICES = ["false", "true"]
-SECTION_LABELS = {"inclusion": "Inclusion", "exclusion": "Exclusion", "example": "Example"}
 NAME_LIMIT = 80
 ZIP_TIME = (1980, 1, 1, 0, 0, 0)  # fixed, so an unchanged project exports to identical bytes
 
 _ILLEGAL_XML = re.compile("[^\t\n\r\u0020-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]")
-_SECTION = re.compile(r"^(Inclusion|Exclusion|Example):[ \t]?", re.MULTILINE)
 _RGB = re.compile(r"^#[0-9a-fA-F]{6}$")
 
 
-# --- shared vocabulary (the importer reads these back) ------------------------------------------------------
-
-
-def derived_guid(kind: str, key: str) -> str:
-    """A stable GUID for something with no stored UUID (a timepoint set, a code's memo note...)."""
-    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{key}"))
+# --- XML text ----------------------------------------------------------------------------------------------
 
 
 def xml_text(value: str) -> str:
     """``value`` without the characters XML 1.0 cannot carry (NUL, most C0 controls, lone surrogates)."""
     return _ILLEGAL_XML.sub("", value)
-
-
-def compose_description(code: Code) -> str:
-    """Definition first, then labelled inclusion / exclusion / example paragraphs (only those filled)."""
-    parts = [code.definition.strip()] if code.definition.strip() else []
-    for field_name, label in SECTION_LABELS.items():
-        value = getattr(code, field_name).strip()
-        if value:
-            parts.append(f"{label}: {value}")
-    return "\n\n".join(parts)
-
-
-def parse_description(text: str) -> dict[str, str]:
-    """The inverse of ``compose_description``; a description without labels is all definition."""
-    fields = {"definition": "", "inclusion": "", "exclusion": "", "example": ""}
-    pieces = _SECTION.split(text)
-    fields["definition"] = pieces[0].strip()
-    for label, body in zip(pieces[1::2], pieces[2::2], strict=True):
-        key = label.lower()
-        fields[key] = "\n\n".join(p for p in (fields[key], body.strip()) if p)
-    return fields
 
 
 def shorten(text: str, limit: int = NAME_LIMIT) -> str:

@@ -93,6 +93,7 @@ def export_matrix(project: Project, out_path: Path, filters: ExportFilters, prog
 
 def matrix_row(data: ExportData, code_id: int, keys: list[str]) -> list[Any]:
     row = data.row(code_id)
+    assert row is not None  # asked for the codes in scope only, which all have a row
     cells = [row.cells[k] for k in keys] + [row.total]
     return [code_id, data.code_path(code_id), row.depth,
             *(value for c in cells for value in (c.segments, c.passages, c.participants, c.words))]  # fmt: skip

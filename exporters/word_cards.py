@@ -81,11 +81,11 @@ def card_table(report: Report, data: ExportData, quotes: list[Quote], across: in
     grid = f'<w:gridCol w:w="{twips}"/>' * across
     rows = []
     for _first in range(0, len(quotes), across):
-        cells = "".join(
+        row_cells = "".join(
             f'<w:tc><w:tcPr><w:tcW w:w="{twips}" w:type="dxa"/></w:tcPr><w:p/></w:tc>' for _ in range(across)
         )
         rows.append(
-            f'<w:tr><w:trPr><w:cantSplit/><w:trHeight w:val="{height}" w:hRule="atLeast"/></w:trPr>{cells}</w:tr>'
+            f'<w:tr><w:trPr><w:cantSplit/><w:trHeight w:val="{height}" w:hRule="atLeast"/></w:trPr>{row_cells}</w:tr>'
         )
     element = parse_xml(
         f'<w:tbl {W_NS}><w:tblPr><w:tblW w:w="{twips * across}" w:type="dxa"/><w:tblLayout w:type="fixed"/>'

@@ -745,11 +745,15 @@ def _styles(document: Document, look: Look) -> None:
         style.paragraph_format.left_indent = indent
         style.paragraph_format.space_after = after
     styles[QUESTION_STYLE].paragraph_format.keep_with_next = True
-    for name, colour in ((TURN_NUMBER_STYLE, RGBColor(0x7F, 0x7F, 0x7F)), (CODING_MARK_STYLE, None)):
+    character_styles: tuple[tuple[str, RGBColor | None], ...] = (
+        (TURN_NUMBER_STYLE, RGBColor(0x7F, 0x7F, 0x7F)),
+        (CODING_MARK_STYLE, None),
+    )
+    for name, mark_colour in character_styles:
         style = styles.add_style(name, WD_STYLE_TYPE.CHARACTER)
         style.font.size = Pt(look.small_pt)
-        if colour is not None:
-            style.font.color.rgb = colour
+        if mark_colour is not None:
+            style.font.color.rgb = mark_colour
     for level in (1, 2, 3):
         toc = styles.add_style(f"toc {level}", WD_STYLE_TYPE.PARAGRAPH)
         toc.base_style = normal

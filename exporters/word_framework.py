@@ -14,6 +14,7 @@ the tables become headed lists.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
@@ -123,7 +124,9 @@ def theme_ids(data: ExportData) -> list[int]:
     return [cid for cid in data.code_ids if data.tree.codes[cid].parent_id not in data.in_scope]
 
 
-def passages_by_theme(data: ExportData, themes: list[int], items: list[Any]) -> dict[int, dict[tuple[str, str], list]]:
+def passages_by_theme(
+    data: ExportData, themes: list[int], items: Sequence[Any]
+) -> dict[int, dict[tuple[str, str], list]]:
     """Per theme, (participant, timepoint) -> the theme's passages there, most telling first."""
     theme_of: dict[int, int] = {}
     for theme in themes:
@@ -131,9 +134,9 @@ def passages_by_theme(data: ExportData, themes: list[int], items: list[Any]) -> 
             theme_of.setdefault(cid, theme)
     grouped: dict[int, list[Any]] = defaultdict(list)
     for item in items:
-        theme = theme_of.get(item.code_id)
-        if theme is not None:
-            grouped[theme].append(item)
+        item_theme = theme_of.get(item.code_id)
+        if item_theme is not None:
+            grouped[item_theme].append(item)
     out: dict[int, dict[tuple[str, str], list]] = {t: defaultdict(list) for t in themes}
     for theme, found in grouped.items():
         for group in group_passages(found):

@@ -237,7 +237,9 @@ def presence_section(report: Report, data: ExportData, presence: list[ThemePrese
         for theme in presence:
             report.paragraph(bold_prefix=data.texts.free(theme.name), keep_next=True)
             for key in keys:
-                people = {mark: [] for mark in ("present", "absent", "not coded yet", "not interviewed")}
+                people: dict[str, list[str]] = {
+                    mark: [] for mark in ("present", "absent", "not coded yet", "not interviewed")
+                }
                 for trajectory in theme.trajectories:
                     point = next(p for p in trajectory.points if p.timepoint == key)
                     kind = ("not interviewed" if not point.interviewed else "not coded yet" if not point.coded
@@ -253,7 +255,8 @@ def presence_section(report: Report, data: ExportData, presence: list[ThemePrese
         rows, fills = [], []
         participants = [t.participant for t in chunk[0].trajectories]
         for n, participant in enumerate(participants):
-            marks, row_fills = [participant], [None]
+            marks: list[str] = [participant]
+            row_fills: list[str | None] = [None]
             for theme in chunk:
                 for point in theme.trajectories[n].points:
                     marks.append(presence_mark(point))

@@ -92,7 +92,7 @@ class CellWriter:
         self._strings: dict[str, str] = {}
 
     def row(self, values: Sequence[Any]) -> str:
-        out = []
+        out: list[str] = []
         append = out.append
         strings = self._strings
         for value in values:

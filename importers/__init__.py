@@ -1,13 +1,18 @@
-"""Transcript importers: one file in, one ``ParsedTranscript`` out (see ``importers.base``)."""
+"""Transcript importers: one file in, one ``ParsedTranscript`` out (see ``models.parsed``).
+
+``importers.formats`` lists the formats and their readers; ``parse_file`` checks a file and hands it to its
+reader; ``importers.batch`` routes many files (and REFI-QDA projects, to ``importers.refi_import``) and
+hands what they parsed to the domain layer to store.
+"""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from importers.base import LabelRules, ParsedTranscript
+from importers.formats import TRANSCRIPT, TRANSCRIPT_SUFFIXES, format_of
 from models.errors import ImportRefused
+from models.parsed import LabelRules, ParsedTranscript
 
-SUPPORTED_SUFFIXES = {".docx": "docx", ".txt": "txt", ".md": "md", ".vtt": "vtt", ".srt": "srt"}
 DEFAULT_MAX_BYTES = 50 * 1024 * 1024
 
 
@@ -16,32 +21,17 @@ def parse_file(path: Path, rules: LabelRules | None = None, max_bytes: int = DEF
     from importers import safety
 
     rules = rules or LabelRules()
-    fmt = SUPPORTED_SUFFIXES.get(path.suffix.lower())
-    if fmt is None:
-        supported = ", ".join(sorted(SUPPORTED_SUFFIXES))
+    found = format_of(path)
+    if found is None or found.kind != TRANSCRIPT:
+        supported = ", ".join(sorted(TRANSCRIPT_SUFFIXES))
         raise ImportRefused(f"{path.name}: unsupported file type {path.suffix or '(none)'}; supported: {supported}")
-    if fmt == "docx":
+    if found.text:
+        safety.check_file(path, found.name, max_bytes)
+    else:
         # The archive itself (zip bombs, unsafe names, DTDs) is checked once, by parse_docx's safe_docx_open
         # right before python-docx reads it: checking it here as well cost ~5 ms per file.
         safety.check_file_size(path, max_bytes)
-    else:
-        safety.check_file(path, fmt, max_bytes)
-    if fmt == "docx":
-        from importers.docx_reader import parse_docx
-
-        parsed = parse_docx(path, rules)
-    elif fmt in ("txt", "md"):
-        from importers.text_reader import parse_text
-
-        parsed = parse_text(path, rules, fmt)
-    elif fmt == "vtt":
-        from importers.subtitle_reader import parse_vtt
-
-        parsed = parse_vtt(path, rules)
-    else:
-        from importers.subtitle_reader import parse_srt
-
-        parsed = parse_srt(path, rules)
+    parsed = found.load_reader()(path, rules)
     if not parsed.text.strip() or not parsed.turns:
         raise ImportRefused(f"{path.name}: no transcript text found (empty document)")
     return parsed

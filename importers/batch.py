@@ -1,57 +1,40 @@
-"""Importing many files: routing each to a participant and timepoint, one transaction per file.
+"""Importing files: the one place that routes them by type, for ``waveqda import`` and the workspace alike.
 
-A refused or failing file leaves nothing behind and the others still import (the caller exits non-zero if
-any failed); ``strict`` makes the batch all-or-nothing. Participant and timepoint come from explicit flags,
-a manifest CSV (``file, participant, timepoint`` plus attribute columns) or a filename pattern.
+Transcript files (``importers.formats``) are each routed to a participant and timepoint (explicit flags, a
+manifest CSV with ``file, participant, timepoint`` plus attribute columns, or a filename pattern), parsed,
+and handed to the domain layer (``models.imports``) to store in one transaction per file: a refused or
+failing file leaves nothing behind and the others still import (the caller exits non-zero if any failed);
+``strict`` makes the batch all-or-nothing. A REFI-QDA project or codebook goes, alone, to
+``importers.refi_import``.
 """
 
 from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from sqlalchemy.orm import Session
-
-from importers import DEFAULT_MAX_BYTES, SUPPORTED_SUFFIXES, parse_file
-from importers.base import ParsedTranscript
+from importers import DEFAULT_MAX_BYTES, parse_file
+from importers.formats import REFI_SUFFIXES, TRANSCRIPT_SUFFIXES, is_refi
 from models.errors import WaveqdaError
-from models.participants import define_attribute, get_or_create_participant, infer_type, set_attribute
-from models.store import Project, get_setting
-from models.transcripts import label_rules, store_transcript
+from models.imports import (
+    AttributeTypes,
+    BatchResult,
+    FileOutcome,
+    PreparedFile,
+    Progress,
+    column_types,
+    import_settings,
+    store_all,
+    store_attribute_table,
+    store_file,
+)
+from models.store import Project, open_project
 
 DEFAULT_PATTERN = "{participant}_{timepoint}"
 PARTICIPANT_COLUMNS = ("participant", "participant_id", "study_id", "id")
 MANIFEST_FILE_COLUMNS = ("file", "filename", "path", "source")
-
-Progress = Callable[[int, int, str], None]
-
-
-@dataclass
-class FileOutcome:
-    path: Path
-    status: str  # imported, replaced, skipped, failed
-    message: str
-    transcript_id: int | None = None
-    warnings: list[str] = field(default_factory=list)  # what the reader left out (a subtitle block...)
-
-
-@dataclass
-class BatchResult:
-    outcomes: list[FileOutcome] = field(default_factory=list)
-
-    @property
-    def failed(self) -> list[FileOutcome]:
-        return [o for o in self.outcomes if o.status == "failed"]
-
-    def count(self, status: str) -> int:
-        return sum(1 for o in self.outcomes if o.status == status)
-
-    def summary(self) -> str:
-        parts = [f"{self.count(s)} {s}" for s in ("imported", "replaced", "skipped", "failed") if self.count(s)]
-        return ", ".join(parts) or "nothing to import"
 
 
 @dataclass
@@ -60,12 +43,23 @@ class Route:
     timepoint: str
 
 
+@dataclass(frozen=True)
+class RefiOptions:
+    """How to place a REFI-QDA project's sources (see ``importers.refi_import.import_refi``); ``--timepoint``
+    comes from the import's own ``timepoint``."""
+
+    participant_variable: str | None = None
+    timepoint_variable: str | None = None
+    mapping: dict[str, str] = field(default_factory=dict)
+    participant_from_name: bool = False
+
+
 def collect_files(paths: list[Path]) -> list[Path]:
-    """Files named directly, plus the supported files inside named folders (not recursive), sorted."""
+    """Files named directly, plus the transcript files inside named folders (not recursive), sorted."""
     files: list[Path] = []
     for path in paths:
         if path.is_dir():
-            files.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in SUPPORTED_SUFFIXES))
+            files.extend(sorted(p for p in path.iterdir() if p.is_file() and p.suffix.lower() in TRANSCRIPT_SUFFIXES))
         else:
             files.append(path)
     seen: set[Path] = set()
@@ -101,7 +95,7 @@ class Manifest:
     attributes: dict[str, dict[str, str]]  # participant -> {attribute: value}
     # Each attribute's type, inferred from the whole column: a file imported alone must not decide that
     # "age" is a number because its own row says 34 and then refuse the next file's "35-44".
-    types: dict[str, tuple[str, list[str] | None]] = field(default_factory=dict)
+    types: AttributeTypes = field(default_factory=dict)
 
     @classmethod
     def read(cls, path: Path) -> Manifest:
@@ -141,35 +135,6 @@ def _pick_column(columns: list[str], names: tuple[str, ...], path: Path, what: s
     raise WaveqdaError(f"{path.name}: no {what} column (expected one of: {', '.join(names)})")
 
 
-def column_types(table: dict[str, dict[str, str]]) -> dict[str, tuple[str, list[str] | None]]:
-    """Each attribute's inferred type (and choices) over every participant's value in ``table``."""
-    names = sorted({name for values in table.values() for name in values})
-    return {name: infer_type([values.get(name, "") for values in table.values()]) for name in names}
-
-
-def apply_attribute_table(
-    session: Session,
-    table: dict[str, dict[str, str]],
-    types: dict[str, tuple[str, list[str] | None]] | None = None,
-) -> list[tuple[str, str, list]]:
-    """Set participants' attributes from ``{participant: {name: value}}``, each column's type inferred from
-    ``table`` unless ``types`` (from a larger table) says it. Returns (name, type, choices) per attribute."""
-    types = {**column_types(table), **(types or {})}
-    report = []
-    for name in sorted({name for values in table.values() for name in values}):
-        type_, choices = types[name]
-        attribute = define_attribute(session, name, type_, choices)
-        present = {participant: values[name] for participant, values in table.items() if values.get(name, "")}
-        if attribute.type == "choice":  # an existing choice attribute learns this table's values
-            choices = sorted({*(attribute.choices or []), *present.values()})
-            if choices != attribute.choices:
-                attribute.choices = choices
-        for participant_id, value in present.items():
-            set_attribute(session, get_or_create_participant(session, participant_id), attribute, value)
-        report.append((name, attribute.type, attribute.choices or []))
-    return report
-
-
 def import_attributes(project: Project, csv_path: Path, actor: str) -> list[tuple[str, str, list]]:
     """``waveqda attributes``: participant attributes from a CSV with a participant column."""
     rows, columns = _read_csv(csv_path)
@@ -179,8 +144,7 @@ def import_attributes(project: Project, csv_path: Path, actor: str) -> list[tupl
         participant = row[part_col].strip()
         if participant:
             table[participant] = {c: row[c].strip() for c in columns if c and c != part_col}
-    with project.change(actor, "participants.attributes", f"Set attributes from {csv_path.name}") as session:
-        return apply_attribute_table(session, table)
+    return store_attribute_table(project, table, actor, csv_path.name)
 
 
 def route_for(
@@ -203,15 +167,8 @@ def route_for(
     )
 
 
-def default_actor(session: Session) -> str:
-    """Who imports are recorded as: the project's default coder, else the OS user."""
-    from models.coding import actor_name
-
-    return actor_name(session)
-
-
 def import_paths(
-    project: Project,
+    project: Project | Path,
     paths: list[Path],
     participant: str | None = None,
     timepoint: str | None = None,
@@ -221,135 +178,99 @@ def import_paths(
     strict: bool = False,
     actor: str | None = None,
     progress: Progress | None = None,
+    refi: RefiOptions | None = None,
 ) -> BatchResult:
-    """Import files and folders. Non-strict: one transaction per file. Strict: one for the whole batch."""
+    """Import files and folders: transcripts (non-strict: one transaction per file; strict: one for the whole
+    batch), or one REFI-QDA file. ``project`` may be a path: a REFI-QDA project creates it when it does not
+    exist yet."""
+    refi_files = [p for p in paths if is_refi(p)]
+    if refi_files:
+        _check_refi_request(paths, refi_files, participant, manifest_path, pattern, replace)
+        return _import_refi(project, refi_files[0], timepoint, actor, refi or RefiOptions())
+    if not isinstance(project, Project):
+        with open_project(project) as opened:
+            return import_paths(opened, paths, participant, timepoint, manifest_path, pattern, replace, strict,
+                                actor, progress)  # fmt: skip
     manifest = Manifest.read(manifest_path) if manifest_path else None
     regex = pattern_regex(pattern or DEFAULT_PATTERN)
     files = collect_files(paths)
-    with project.read() as session:
-        rules = label_rules(session)
-        max_bytes = int(get_setting(session, "max_file_bytes", DEFAULT_MAX_BYTES))
-        actor = actor or default_actor(session)
-        valid_timepoints = _timepoint_keys(session)
-    result = BatchResult()
+    settings = import_settings(project, actor)
+    max_bytes = settings.max_bytes if settings.max_bytes is not None else DEFAULT_MAX_BYTES
 
-    def prepare(path: Path) -> tuple[Route, ParsedTranscript]:
+    def prepare(path: Path) -> PreparedFile:
         route = route_for(path, participant, timepoint, manifest, regex)
-        if route.timepoint not in valid_timepoints:
+        if route.timepoint not in settings.timepoint_keys:
             raise WaveqdaError(
                 f"{path.name}: unknown timepoint {route.timepoint!r}; "
-                f"this project's timepoints are: {', '.join(valid_timepoints)}"
+                f"this project's timepoints are: {', '.join(settings.timepoint_keys)}"
             )
-        return route, parse_file(path, rules, max_bytes)
+        parsed = parse_file(path, settings.rules, max_bytes)
+        attributes = manifest.attributes.get(route.participant) if manifest is not None else None
+        types = manifest.types if manifest is not None else None
+        return PreparedFile(path, route.participant, route.timepoint, parsed, attributes, types)
 
-    # Participants whose manifest attributes this batch has already set (in a committed transaction, or in
-    # the strict batch's one): a participant's attributes are applied with its first stored file only.
-    attributes_set: set[str] = set()
+    result = BatchResult()
     if strict:
-        _import_strict(project, files, prepare, manifest, replace, actor, result, progress, attributes_set)
-    else:
-        for n, path in enumerate(files, start=1):
-            result.outcomes.append(_import_one(project, path, prepare, manifest, replace, actor, attributes_set))
-            if progress:
-                progress(n, len(files), path.name)
+        prepared = []
+        for path in files:
+            try:
+                prepared.append(prepare(path))
+            except Exception as exc:
+                result.outcomes.append(FileOutcome.failed_by(path, exc))
+        if result.failed:
+            result.outcomes.append(FileOutcome(Path("--strict"), "failed", "nothing imported (--strict)"))
+        else:
+            result.outcomes.extend(store_all(project, prepared, replace, settings.actor, progress))
+        return result
+    # Participants whose manifest attributes this batch has already set (in a committed transaction): a
+    # participant's attributes are applied with its first stored file only.
+    attributes_set: set[str] = set()
+    for n, path in enumerate(files, start=1):
+        try:
+            outcome = store_file(project, prepare(path), replace, settings.actor, attributes_set)
+        except Exception as exc:  # this file's transaction was rolled back; the others go on
+            outcome = FileOutcome.failed_by(path, exc)
+        result.outcomes.append(outcome)
+        if progress:
+            progress(n, len(files), path.name)
     return result
 
 
-def _timepoint_keys(session: Session) -> list[str]:
-    from models.store import timepoints
-
-    return [t.key for t in timepoints(session)]
-
-
-def _store(
-    session: Session,
-    path: Path,
-    route: Route,
-    parsed: ParsedTranscript,
-    manifest: Manifest | None,
+def _check_refi_request(
+    paths: list[Path],
+    refi_files: list[Path],
+    participant: str | None,
+    manifest_path: Path | None,
+    pattern: str | None,
     replace: bool,
-    actor: str,
-    attributes_set: set[str],
-) -> FileOutcome:
-    """Store one parsed file; the participant's manifest attributes too, unless ``attributes_set`` says this
-    batch has set them already (setting them again changes nothing: same values, same choices)."""
-    stored = store_transcript(session, parsed, route.participant, route.timepoint, actor, replace=replace)
-    if (
-        manifest is not None
-        and route.participant in manifest.attributes
-        and stored.transcript is not None
-        and route.participant not in attributes_set
-    ):
-        apply_attribute_table(session, {route.participant: manifest.attributes[route.participant]}, manifest.types)
-        attributes_set.add(route.participant)
-    if stored.transcript is None:
-        return FileOutcome(path, stored.status, stored.message)
-    return FileOutcome(path, stored.status, stored.message, stored.transcript.id, list(parsed.warnings))
-
-
-def _import_one(
-    project: Project,
-    path: Path,
-    prepare,
-    manifest: Manifest | None,
-    replace: bool,
-    actor: str,
-    attributes_set: set[str],
-) -> FileOutcome:
-    try:
-        route, parsed = prepare(path)
-        summary = f"Imported {path.name} as {route.participant}/{route.timepoint}"
-        pending = set(attributes_set)  # counts only once this file's transaction has committed
-        with project.change(actor, "transcript.import", summary, undoable=False) as session:
-            outcome = _store(session, path, route, parsed, manifest, replace, actor, pending)
-            if outcome.status == "skipped":
-                session.info["summary"] = outcome.message
-        attributes_set.update(pending)
-        return outcome
-    except Exception as exc:  # this file's transaction was rolled back; the others go on
-        return FileOutcome(path, "failed", _reason(path, exc))
-
-
-def _reason(path: Path, exc: Exception) -> str:
-    """One line for a failed file: a ``WaveqdaError``'s own message, else what went wrong (a bug or a
-    database error, which must not stop the rest of the batch or print a traceback)."""
-    if isinstance(exc, WaveqdaError):
-        return str(exc)
-    first_line = next(iter(str(exc).splitlines()), "")
-    return f"{path.name}: not imported ({exc.__class__.__name__}: {first_line})"
-
-
-def _import_strict(
-    project: Project,
-    files: list[Path],
-    prepare,
-    manifest: Manifest | None,
-    replace: bool,
-    actor: str,
-    result: BatchResult,
-    progress: Progress | None,
-    attributes_set: set[str],
 ) -> None:
-    prepared = []
-    for path in files:
-        try:
-            prepared.append((path, *prepare(path)))
-        except Exception as exc:
-            result.outcomes.append(FileOutcome(path, "failed", _reason(path, exc)))
-    if result.failed:
-        result.outcomes.append(FileOutcome(Path("--strict"), "failed", "nothing imported (--strict)"))
-        return
-    outcomes: list[FileOutcome] = []
-    path = Path("--strict")
-    try:
-        with project.change(actor, "transcript.import", f"Imported {len(files)} files", undoable=False) as s:
-            for n, (path, route, parsed) in enumerate(prepared, start=1):
-                outcome = _store(s, path, route, parsed, manifest, replace, actor, attributes_set)
-                outcomes.append(outcome)
-                if progress:
-                    progress(n, len(prepared), path.name)
-    except Exception as exc:
-        reason = _reason(path, exc)
-        result.outcomes.append(FileOutcome(Path("--strict"), "failed", f"{reason}; nothing imported (--strict)"))
-        return
-    result.outcomes.extend(outcomes)
+    """A REFI-QDA file comes alone, and without the flags that place transcript files."""
+    if len(refi_files) != 1 or len(paths) != 1:
+        kinds = " or ".join(REFI_SUFFIXES)
+        raise WaveqdaError(f"import one REFI-QDA file ({kinds}) at a time, not mixed with transcripts")
+    given = (("--participant", participant), ("--manifest", manifest_path), ("--pattern", pattern),
+             ("--replace", replace))  # fmt: skip
+    ignored = [flag for flag, value in given if value]
+    if ignored:
+        raise WaveqdaError(
+            f"{ignored[0]} applies to transcript files; place REFI-QDA sources with --map-source "
+            "NAME=P01/T1, --participant-variable or --participant-from-name"
+        )
+
+
+def _import_refi(
+    project: Project | Path, file: Path, timepoint: str | None, actor: str | None, options: RefiOptions
+) -> BatchResult:
+    from importers.refi_import import import_refi
+
+    report = import_refi(
+        project,
+        file,
+        participant_variable=options.participant_variable,
+        timepoint_variable=options.timepoint_variable,
+        mapping=options.mapping,
+        timepoint=timepoint or None,
+        participant_from_name=options.participant_from_name,
+        actor=actor,
+    )
+    return BatchResult([FileOutcome(file, "imported", report.lines()[0], report=report)])

@@ -21,10 +21,10 @@ from docx.oxml.text.run import CT_R
 from docx.table import Table, _Cell
 from docx.text.paragraph import Paragraph
 
-from importers.base import LabelRules, ParsedTranscript
 from importers.labels import Label, Line, find_turns, split_lines
 from importers.safety import DOCX_ERRORS, safe_docx_open
 from models.errors import ImportRefused
+from models.parsed import LabelRules, ParsedTranscript
 
 _SPEAKER_HEADERS = {"speaker", "speaker name", "name"}
 _TIME_HEADERS = {"time", "timestamp", "time stamp", "timecode", "start", "start time"}

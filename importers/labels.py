@@ -28,7 +28,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Literal
 
-from importers.base import UNKNOWN_SPEAKER, LabelRules, ParsedTurn
+from models.parsed import UNKNOWN_SPEAKER, LabelRules, ParsedTurn
 
 LabelKind = Literal["prefix", "line", "bold", "bare", "row"]
 # A label line is "marked" by a bracketed timestamp or a final colon; a lone word is not ("**Okay**").
@@ -207,7 +207,7 @@ class _TurnBuilder:
         """A labelled line: same speaker as the open turn continues it (rows always start a new one)."""
         current = self.turns[-1] if self.turns else None
         same = current is not None and current.speaker == label.speaker and not self.broken
-        if not same or "row" in (label.kind, current.kind):
+        if current is None or not same or "row" in (label.kind, current.kind):
             self.turns.append(_OpenTurn(label.speaker, label.timestamp, label.kind))
         elif current.timestamp is None:
             current.timestamp = label.timestamp

@@ -25,7 +25,7 @@ from docx.exceptions import PythonDocxError
 from docx.opc.exceptions import OpcError
 from lxml import etree
 
-from importers.text_reader import bom_codec
+from importers.encoding import bom_codec, utf16_codec
 from models.errors import ImportRefused
 
 MAX_DOCX_UNCOMPRESSED = 200 * 1024 * 1024
@@ -124,11 +124,12 @@ def _read_head(path: Path, n: int) -> bytes:
 
 
 def _check_text_sample(path: Path) -> None:
-    """Binary data in a text format: NUL bytes (unless a UTF-16/32 BOM explains them) or many controls."""
+    """Binary data in a text format: NUL bytes (unless a UTF-16/32 BOM or UTF-16's pattern of zero bytes
+    explains them) or many controls."""
     sample = _read_head(path, TEXT_SAMPLE_BYTES)
-    codec = bom_codec(sample)
+    codec = bom_codec(sample) or (utf16_codec(sample) if b"\x00" in sample else None)
     if codec is None and b"\x00" in sample:
-        _refuse(path, "binary content, not text (NUL bytes; UTF-16 text needs a byte-order mark)")
+        _refuse(path, "binary content, not text (NUL bytes)")
     if codec is None:  # one byte is one character (as latin-1 would decode it): count bytes, no decoding
         length = len(sample)
         controls = length - len(sample.translate(None, _CONTROL_BYTES))

@@ -14,10 +14,10 @@ import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from importers.base import UNKNOWN_SPEAKER, LabelRules, ParsedTranscript, ParsedTurn
 from importers.labels import is_interviewer, is_name_like, is_plausible
 from importers.text_reader import read_text
 from models.errors import ImportRefused
+from models.parsed import UNKNOWN_SPEAKER, LabelRules, ParsedTranscript, ParsedTurn
 
 _BLOCK_SEPARATOR = re.compile(r"\n[ \t]*\n")
 _TIMING = re.compile(r"^\s*(?:(\d+):)?(\d{1,2}):(\d{2})[.,](\d{1,3})\s+-->\s+\S+")

@@ -267,6 +267,18 @@ class CellResult:
     length: int
     figures: Figures
 
+    @property
+    def table(self) -> stats.UnitTable:
+        """The cell's own coding table (a cell's figures are pooled from it, so it is always there)."""
+        assert self.figures.table is not None
+        return self.figures.table
+
+    @property
+    def cu_terms(self) -> stats.UnitizingTerms:
+        """The cell's cu-α terms (computed for every cell)."""
+        assert self.figures.cu_terms is not None
+        return self.figures.cu_terms
+
     def as_json(self, coders: list[str]) -> dict[str, Any]:
         return {
             "code": self.code.path,
@@ -375,11 +387,9 @@ def build_report(comparison: Comparison, unit: str, units: dict[int, list[stats.
     ]
     code_terms = {code.id: _end_to_end_terms(comparison, code) for code in comparison.codes}
     m = len(comparison.coders)
-    uncovered = sum(sizes.values()) * len(comparison.codes) - sum(c.figures.table.total for c in cells)
+    uncovered = sum(sizes.values()) * len(comparison.codes) - sum(c.table.total for c in cells)
     overall = [
-        pooled_figures(
-            [*(c.figures.table for c in cells), _empty_table(m, uncovered)], list(code_terms.values()), len(cells)
-        ),
+        pooled_figures([*(c.table for c in cells), _empty_table(m, uncovered)], list(code_terms.values()), len(cells)),
         *_means(cells),
     ]
     return AgreementReport(
@@ -409,7 +419,7 @@ def _per_code(
     for code in comparison.codes:
         mine = by_code[code.id]
         absent = sum(sizes[t.id] for t in comparison.transcripts if (code.id, t.id) not in comparison.spans)
-        tables = [c.figures.table for c in mine] + [_empty_table(len(comparison.coders), absent)]
+        tables = [c.table for c in mine] + [_empty_table(len(comparison.coders), absent)]
         out.append(
             RollUp(code.path, code.id, [pooled_figures(tables, [code_terms[code.id]], len(mine)), *_means(mine)])
         )
@@ -425,8 +435,8 @@ def _per_transcript(comparison: Comparison, cells: list[CellResult], sizes: dict
     for transcript in comparison.transcripts:
         mine = by_transcript[transcript.id]
         absent = sizes[transcript.id] * (len(comparison.codes) - len(mine))
-        tables = [c.figures.table for c in mine] + [_empty_table(len(comparison.coders), absent)]
-        terms = [c.figures.cu_terms for c in mine]
+        tables = [c.table for c in mine] + [_empty_table(len(comparison.coders), absent)]
+        terms = [c.cu_terms for c in mine]
         out.append(
             RollUp(
                 transcript.label,

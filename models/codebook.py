@@ -11,7 +11,7 @@ from __future__ import annotations
 import colorsys
 import re
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from typing import Any
 
 from sqlalchemy import func, select
@@ -431,7 +431,7 @@ def _split_candidates(
     coding_ids: list[int] | None,
     transcript_refs: list[str | int] | None,
     timepoint: str | None,
-) -> list[Any]:
+) -> Sequence[Any]:
     """The code's codings (as span rows) narrowed by id, transcript and timepoint; all given filters apply."""
     stmt = select(*SPAN_COLUMNS).where(Coding.code_id == code.id)
     if transcript_refs is not None:
@@ -459,14 +459,14 @@ def _check_codings_of(session: Session, code: Code, coding_ids: list[int]) -> No
             raise WaveqdaError(f"coding #{coding_id} is not a coding of this code")
 
 
-def _containing(session: Session, rows: list[Any], query: str) -> list[Any]:
+def _containing(session: Session, rows: Sequence[Any], query: str) -> list[Any]:
     """The codings whose coded text contains ``query``, ignoring case."""
     needle = query.casefold()
     texts: dict[int, str] = {}
     out = []
     for row in rows:
         if row.transcript_id not in texts:
-            texts[row.transcript_id] = session.get(Transcript, row.transcript_id).text
+            texts[row.transcript_id] = session.get_one(Transcript, row.transcript_id).text
         if needle in texts[row.transcript_id][row.start : row.end].casefold():
             out.append(row)
     return out
@@ -554,7 +554,7 @@ def delete_code(project: Project, actor: str, ref: str | int, force: bool = Fals
 
 
 def _coding_record(session: Session, tree: CodeTree, coding: Coding) -> dict:
-    transcript = session.get(Transcript, coding.transcript_id)
+    transcript = session.get_one(Transcript, coding.transcript_id)
     return {
         "id": coding.id,
         "code": tree.path(coding.code_id),

@@ -13,6 +13,8 @@ compose them into one step.
 from __future__ import annotations
 
 import getpass
+from collections.abc import Sequence
+from typing import Any, cast
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
@@ -122,7 +124,7 @@ _CODE_SQL = text(  # a code, then its ancestors: id, name and (for the code itse
 _CODER_SQL = text("SELECT id, name FROM coders WHERE name = :name")
 
 
-def _path_from(rows: list) -> str:
+def _path_from(rows: Sequence[Any]) -> str:
     parts: list[str] = []
     seen: set[int] = set()
     for row in rows:
@@ -140,7 +142,7 @@ def codes_to_apply(session: Session, refs: list[str | int]) -> list[tuple[int, s
     tree: CodeTree | None = None
     for ref in refs:
         key = str(ref).strip()
-        rows = []
+        rows: Sequence[Any] = []
         if key.isdigit() and is_row_id(int(key)):
             rows = session.execute(_CODE_SQL, {"id": int(key)}).all()
         if rows:
@@ -230,7 +232,7 @@ def combine(
 def move_coding_memos(session: Session, moves: dict[int, int]) -> None:
     """Re-attach the memo notes of codings about to be deleted (``{old id: new id}``), in one query per 500."""
     for memo in attached_memos(session, list(moves)):
-        memo.target_id = moves[memo.target_id]
+        memo.target_id = moves[cast(int, memo.target_id)]  # attached memos have a target
 
 
 def attached_memos(session: Session, coding_ids: list[int]) -> list[Memo]:
@@ -371,8 +373,9 @@ def apply_codes(
         found = session.execute(_CODER_SQL, {"name": coder.strip()}).first()
         if found is None:  # first use: created (or refused, for an empty name)
             created = get_or_create_coder(session, coder)
-            found = (created.id, created.name)
-        coder_id, coder_name = found
+            coder_id, coder_name = created.id, created.name
+        else:
+            coder_id, coder_name = found
         ids = []
         for code_id, path, archived in codes:
             if archived:

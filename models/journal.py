@@ -21,15 +21,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Table, bindparam, delete, event, insert, inspect, select, text, update
+from sqlalchemy import CursorResult, Table, bindparam, delete, event, insert, inspect, select, text, update
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from models import tombstones
 from models.errors import WaveqdaError
-from models.schema import Base, Event
+from models.schema import Base, Event, table_of
 
 # Tables whose rows are never journalled: the log itself, and derived data rebuilt by import.
 UNJOURNALLED = {"events", "tombstones", "turns", "sentences", "transcripts", "alembic_version"}
@@ -125,7 +125,7 @@ def _buffer(session: Session) -> ChangeBuffer | None:
 
 
 def _journalled(obj: Any) -> bool:
-    return isinstance(obj, Base) and obj.__table__.name not in UNJOURNALLED
+    return isinstance(obj, Base) and table_of(obj).name not in UNJOURNALLED
 
 
 def _stored_value(session: Session, obj: Any, column: str) -> Any:
@@ -251,7 +251,7 @@ def set_column(session: Session, model: type[Base], ids: list[int], column: str,
     hold ``old``; if one does not, the operation is refused (and rolled back) rather than journalled wrongly.
     """
     ids = list(dict.fromkeys(ids))
-    table = model.__table__
+    table = table_of(model)
     session.flush()
     # Rows that record when they were last edited get the time of this change too: a merge reads it as the
     # evidence that the row changed (``models.merge_rows``).
@@ -265,7 +265,7 @@ def set_column(session: Session, model: type[Base], ids: list[int], column: str,
             edited.update(session.execute(query).tuples().all())
         values = {column: new, "updated_at": now} if stamped else {column: new}
         stmt = update(table).where(table.c.id.in_(chunk), table.c[column] == old).values(values)
-        changed += session.execute(stmt).rowcount
+        changed += cast(CursorResult, session.execute(stmt)).rowcount
     if changed != len(ids):
         raise WaveqdaError(f"{table.name}: {len(ids) - changed} rows no longer hold {column} = {old!r}; retry")
     buffer = _buffer(session)
@@ -277,7 +277,7 @@ def set_column(session: Session, model: type[Base], ids: list[int], column: str,
             buffer.add(table.name, {"id": row_id}, before, after)
     wanted = set(ids)
     for obj in list(session.identity_map.values()):
-        if isinstance(obj, model) and obj.id in wanted:
+        if isinstance(obj, model) and cast(Any, obj).id in wanted:
             session.expire(obj)
 
 
@@ -410,7 +410,7 @@ def _write_all(
 def _expire_touched(session: Session, tables: set[str]) -> None:
     """Rows were written past the ORM; loaded objects of those tables must reload before use."""
     for obj in list(session.identity_map.values()):
-        if getattr(obj, "__table__", None) is not None and obj.__table__.name in tables:
+        if isinstance(obj, Base) and table_of(obj).name in tables:
             session.expire(obj)
 
 
@@ -419,8 +419,11 @@ def replay(session: Session, ev: Event, backwards: bool) -> None:
     changes = ev.changes or []
     src, dst = ("after", "before") if backwards else ("before", "after")
     session.flush()
-    if session.bind is not None and session.bind.dialect.name == "sqlite":
+    dialect = session.get_bind().dialect.name
+    if dialect == "sqlite":
         session.execute(_PRAGMA_DEFER)
+    elif dialect == "postgresql":  # the foreign keys are DEFERRABLE there (migration 0010)
+        session.execute(text("SET CONSTRAINTS ALL DEFERRED"))
     present = _current_rows(session, changes, src)
     for change in changes:
         if not _matches(present.get(_row_key(change["table"], change["pk"])), change[src]):

@@ -42,6 +42,7 @@ from models.schema import (
     Timepoint,
     Transcript,
     Turn,
+    table_of,
 )
 from models.store import Project, get_setting, open_project, remove_database_files
 
@@ -270,8 +271,8 @@ def merge_projects(
             remove_database_files(target_path)
         raise
     finally:
-        for src in opened:
-            src.close()
+        for source_project in opened:
+            source_project.close()
 
 
 def _merge_into(
@@ -366,7 +367,7 @@ class SourceMerge:
 
     # -- small entities -------------------------------------------------------------------------
 
-    def _uuid_free(self, model: type, uuid: str) -> bool:
+    def _uuid_free(self, model: type[Any], uuid: str) -> bool:
         return self.t.scalar(select(model.id).where(model.uuid == uuid)) is None
 
     def merge_timepoints(self) -> None:
@@ -439,7 +440,7 @@ class SourceMerge:
             self.t.add(ParticipantAttribute(participant_id=participant_id, attribute_id=definition.id, value=row.value))
             self.count["attribute_values.added"] += 1
         elif (current.value or "") != (row.value or ""):
-            study_id = self.t.get(Participant, participant_id).study_id
+            study_id = self.t.get_one(Participant, participant_id).study_id
             self.report.conflicts.append(f"{study_id} {definition.name}: {row.value!r} there vs {current.value!r} kept")
 
     # -- codes ----------------------------------------------------------------------------------
@@ -455,7 +456,7 @@ class SourceMerge:
             self.code_map[code_id] = self._match_or_create_code(source_tree, code)
         for code_id, code in source_tree.codes.items():  # pointers after every code has a home
             if code.merged_into_id in self.code_map:
-                target = self.t.get(Code, self.code_map[code_id])
+                target = self.t.get_one(Code, self.code_map[code_id])
                 if target.merged_into_id is None and target.id != self.code_map[code.merged_into_id]:
                     target.merged_into_id = self.code_map[code.merged_into_id]
 
@@ -638,7 +639,7 @@ class SourceMerge:
         if self.buffer is not None:
             self.buffer.add("transcripts", {"id": copy.id}, None, journal.row_image(copy))
         for model in (Turn, Sentence):  # one executemany per table, journalled by hand
-            table = model.__table__
+            table = table_of(model)
             names = [c.name for c in table.columns if c.name != "id"]
             rows = [
                 {**dict(zip(names, row, strict=True)), "transcript_id": copy.id}
@@ -669,7 +670,7 @@ class SourceMerge:
         Rows, not ORM objects: a coder's file holds tens of thousands of codings. New codings go in with one
         executemany and are journalled by hand (as ``journal.set_column`` does), so undo still removes them.
         """
-        table = Coding.__table__
+        table = table_of(Coding)
         columns = [c.name for c in table.columns if c.name != "id"]
         targets = {row["uuid"]: row for row in self.t.execute(select(table)).mappings()}
         baselines = merge_rows.load_baselines(self.t, self.replica, "coding")
@@ -806,7 +807,7 @@ class SourceMerge:
             self.count["codings.removed"] += len(delete_ids)
 
     def _label(self, row: Any) -> str:
-        transcript = self.s.get(Transcript, row["transcript_id"])
+        transcript = self.s.get_one(Transcript, row["transcript_id"])
         where = f"{transcript.participant.study_id}/{transcript.timepoint.key}"
         return f"{where} {row['start']}:{row['end']} ({self.source_tree.path(row['code_id'])})"
 
@@ -840,13 +841,13 @@ class SourceMerge:
         return new
 
     def _report_review(self, coding: Any, aligner: Aligner, start: int, end: int) -> None:
-        transcript = self.s.get(Transcript, coding["transcript_id"])
+        transcript = self.s.get_one(Transcript, coding["transcript_id"])
         self.report.needs_review.append(
             {
                 "uuid": coding["uuid"],
                 "transcript": f"{transcript.participant.study_id}/{transcript.timepoint.key}",
                 "code": self.source_tree.path(coding["code_id"]),
-                "coder": self.s.get(Coder, coding["coder_id"]).name,
+                "coder": self.s.get_one(Coder, coding["coder_id"]).name,
                 "start": coding["start"],
                 "end": coding["end"],
                 "text": aligner.source[coding["start"] : coding["end"]],
@@ -912,8 +913,8 @@ class SourceMerge:
                 removed.append(current["id"])
             else:
                 self.report.conflicts.append(f"memo {current['title'] or current['id']!r}: deleted there; kept")
-        for row in self.t.scalars(select(Memo).where(Memo.id.in_(removed))):
-            self.t.delete(row)
+        for deleted in self.t.scalars(select(Memo).where(Memo.id.in_(removed))):
+            self.t.delete(deleted)
         self.dirty_ids["memo"].update(removed)
         if removed:
             self.count["memos.removed"] += len(removed)

@@ -26,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from models import journal
 from models.coding import combine, join_memos, keep_as_project_memos
-from models.schema import Coding, MergeBaseline
+from models.schema import Coding, MergeBaseline, table_of
 
 CODING_FIELDS = ("span", "code", "memo", "key_quote", "status")
 MEMO_FIELDS = ("title", "text")
@@ -199,7 +199,7 @@ def write_baselines(
     undoable (a merge can remember tens of thousands of rows)."""
     from sqlalchemy import bindparam
 
-    table = MergeBaseline.__table__
+    table = table_of(MergeBaseline)
     buffer: journal.ChangeBuffer | None = session.info.get(journal.BUFFER_KEY)
     inserts: list[dict[str, Any]] = []
     updates: list[dict[str, Any]] = []
@@ -305,7 +305,7 @@ def delete_codings(session: Session, ids: list[int]) -> None:
     session.flush()
 
 
-def apply_updates(session: Session, model: type, updates: dict[int, dict[str, Any]], to_columns: Callable) -> None:
+def apply_updates(session: Session, model: type[Any], updates: dict[int, dict[str, Any]], to_columns: Callable) -> None:
     """Write resolved fields into existing target rows through the ORM (journalled)."""
     if not updates:
         return

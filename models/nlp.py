@@ -162,7 +162,8 @@ def _moved_cut(text: str, notes: list[tuple[int, int]], cut: int) -> int | None:
         note_start, note_end = inside
         if not _ends_sentence(text[:note_start]):
             return None
-        note_end += len(_TRAILING.match(text, note_end).group())  # "[laughs]." keeps its full stop
+        trailing = _TRAILING.match(text, note_end)
+        note_end += len(trailing.group()) if trailing else 0  # "[laughs]." keeps its full stop
         return note_end if text[note_end:].strip() else None
     before = text[:cut].rstrip()
     closing = _note_at(notes, len(before), inclusive_end=True)
@@ -226,7 +227,7 @@ def entity_ruler_pipeline() -> Any:
     import spacy
 
     nlp = spacy.blank("en")
-    ruler = nlp.add_pipe("entity_ruler")
+    ruler: Any = nlp.add_pipe("entity_ruler")  # an EntityRuler (spaCy types the factory's result loosely)
     name = {"IS_TITLE": True, "IS_STOP": False}
     ruler.add_patterns(
         [

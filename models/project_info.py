@@ -25,7 +25,7 @@ def _speakers_by_transcript(session: Session) -> dict[int, list[str]]:
 
 
 def _turn_counts(session: Session) -> dict[int, int]:
-    return dict(session.execute(select(Turn.transcript_id, func.count()).group_by(Turn.transcript_id)).all())
+    return dict(session.execute(select(Turn.transcript_id, func.count()).group_by(Turn.transcript_id)).tuples().all())
 
 
 def transcript_rows(session: Session) -> list[dict[str, Any]]:

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
+from typing import cast
 
-from sqlalchemy import text
+from sqlalchemy import CursorResult, text
 from sqlalchemy.orm import Session
 
 from models.schema import new_uuid
-from models.store import get_setting, project_uuid
+from models.store import get_setting
 
 SETTING = "replica"
 
@@ -35,11 +36,9 @@ def ensure_own(session: Session, path: Path | None) -> None:
     Written with a plain statement, outside the undo journal: undoing a change must not give the file back
     the identity of the copy it came from.
     """
-    stored = get_setting(session, SETTING)
-    if path is None:  # a database server: one live project, never copied as a file
-        if stored is None:
-            _store(session, {"id": project_uuid(session), "file": None})
+    if path is None:  # a database server: one live project, never copied as a file; its project id serves
         return
+    stored = get_setting(session, SETTING)
     identity = _identity(path)
     if isinstance(stored, dict) and stored.get("file") == identity:
         return
@@ -50,7 +49,10 @@ def _store(session: Session, value: dict) -> None:
     import json
 
     payload = json.dumps(value)
-    updated = session.execute(text("UPDATE settings SET value = :v WHERE key = :k"), {"v": payload, "k": SETTING})
+    updated = cast(
+        CursorResult,
+        session.execute(text("UPDATE settings SET value = :v WHERE key = :k"), {"v": payload, "k": SETTING}),
+    )
     if updated.rowcount == 0:
         session.execute(text("INSERT INTO settings (key, value) VALUES (:k, :v)"), {"v": payload, "k": SETTING})
 

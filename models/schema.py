@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import uuid as uuid_module
 from datetime import UTC, datetime
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
     JSON,
@@ -25,6 +25,7 @@ from sqlalchemy import (
     Integer,
     MetaData,
     String,
+    Table,
     Text,
     UniqueConstraint,
 )
@@ -69,6 +70,11 @@ def get_row(session: Session, model: type[RowT], row_id: int) -> RowT | None:
 class Base(DeclarativeBase):
     metadata = MetaData(naming_convention=NAMING_CONVENTION)
     type_annotation_map = {datetime: DateTime(timezone=True), dict[str, Any]: JSON, list[Any]: JSON}
+
+
+def table_of(model: type[Base] | Base) -> Table:
+    """A mapped class's (or row's) ``Table``: SQLAlchemy types ``__table__`` as the wider ``FromClause``."""
+    return cast(Table, model.__table__)
 
 
 class Setting(Base):

@@ -285,11 +285,11 @@ def _highlight(session: Session, expression: str, turn_id: int, body: str, highl
         if open_mark in body or close_mark in body:
             continue
         if (open_mark, close_mark) != MARKS[0]:
-            highlighted = session.scalar(
+            highlighted = session.execute(
                 select(func.highlight(literal_column("search_index"), 0, open_mark, close_mark))
                 .select_from(_fts)
                 .where(literal_column("search_index").op("MATCH")(expression), _fts.c.rowid == turn_id)
-            )
+            ).scalar_one()  # the turn matched the expression a moment ago, in this transaction
         return marked_spans(highlighted, open_mark, close_mark)
     raise WaveqdaError(f"turn {turn_id} contains every highlight mark; cannot place its hits")
 
@@ -400,7 +400,12 @@ def autocode(
     if unit not in ("hit", "sentence", "turn"):
         raise WaveqdaError(f"unknown unit {unit!r}: use hit, sentence or turn")
     coder = coder.strip()
-    filters = {"timepoints": timepoints, "participants": participants, "roles": roles, "attribute": attribute}
+    filters: dict[str, Any] = {
+        "timepoints": timepoints,
+        "participants": participants,
+        "roles": roles,
+        "attribute": attribute,
+    }
     with project.read() as session:
         hits = search(session, query, fuzzy, lemma, **filters)
         if dry_run or not hits:

@@ -22,7 +22,7 @@ from typing import Any
 
 from sqlalchemy import Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
 from models import journal, project_file
@@ -38,10 +38,13 @@ KNOWN_REVISIONS = (
     "0004_query_indexes",
     "0005_store_safety",
     "0006_sentence_brackets",
+    "0010_team",
     "0007_name_register",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000
+# PostgreSQL: the advisory lock every change takes (one project per database, so one key serves)
+WRITE_LOCK_KEY = 0x57415645
 # Checkpoint after a change while the WAL is below this size (a few pages to copy); a bigger WAL is left to
 # SQLite's own checkpoint and to the idle checkpoint, so one large change is not followed by a long pause.
 SMALL_WAL_BYTES = 4 * 1024 * 1024
@@ -150,6 +153,7 @@ def upgrade(engine: Engine, url: str, revision: str = "head") -> None:
     with engine.connect() as conn:
         sqlite = conn.dialect.name == "sqlite"
         raw = conn.connection.driver_connection  # outside any transaction: SQLite ignores it inside one
+        assert raw is not None  # an open connection has its driver's connection
         if sqlite:
             raw.execute("PRAGMA foreign_keys=OFF")
         try:
@@ -234,20 +238,34 @@ class Project:
                 detail=session.info.pop("detail", detail),
                 undoable=undoable,
             )
+            if not self.is_sqlite:  # wakes every workspace listening (delivered when this commits)
+                session.execute(text("SELECT pg_notify('waveqda', :who)"), {"who": actor})
         self.checkpoint(small_only=True)
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
         """A session in a write transaction that holds the write lock from its first statement (SQLite's
-        ``BEGIN IMMEDIATE``: waits up to the busy timeout for other writers, then says who holds the file).
-        Committed when the block ends, rolled back if it raises."""
+        ``BEGIN IMMEDIATE``: waits up to the busy timeout for other writers, then says who holds the file; on
+        PostgreSQL a transaction-scoped advisory lock, so changes take turns there too and their events
+        commit in id order). Committed when the block ends, rolled back if it raises."""
         try:
             with self.engine.connect() as conn:
                 if self.is_sqlite:
                     conn.info[BEGIN_KEY] = "BEGIN IMMEDIATE"
                 with self.sessions(bind=conn) as session, session.begin():
+                    if not self.is_sqlite:
+                        session.execute(text(f"SET LOCAL lock_timeout = {int(BUSY_TIMEOUT_MS)}"))
+                        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
                     yield session
+        except IntegrityError as exc:
+            if "uq_codes_parent_name" in str(exc.orig):
+                raise WaveqdaError(
+                    "a code of that name already exists there (added by someone else just now)"
+                ) from None
+            raise
         except OperationalError as exc:
+            if not self.is_sqlite and "lock timeout" in str(exc.orig).lower():
+                raise self.busy_error() from None
             if _is_busy(exc):
                 raise self.busy_error() from None
             reason = _write_failure(exc)
@@ -287,6 +305,11 @@ class Project:
         it to notice other writers)."""
         with self.engine.connect() as conn:
             return conn.execute(text("SELECT coalesce(max(id), 0) FROM events")).scalar_one()
+
+    @property
+    def target(self) -> str:
+        """What names this project on the command line: its file, or its database URL."""
+        return str(self.path) if self.path is not None else self.url
 
     @property
     def label(self) -> str:

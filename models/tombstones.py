@@ -15,19 +15,19 @@ from typing import Any
 from sqlalchemy import delete, event, insert
 from sqlalchemy.orm import Session, UOWTransaction
 
-from models.schema import Coding, Memo, Tombstone, utcnow
+from models.schema import Coding, Memo, Tombstone, table_of, utcnow
 
 KINDS = {"codings": "coding", "memos": "memo"}
 _CHUNK = 500
 
 
-def bury(session: Session, kind: str, uuids: Iterable[str]) -> None:
+def bury(session: Session, kind: str, uuids: Iterable[str | None]) -> None:
     """Record these rows of ``kind`` as deleted (now)."""
     uuids = list(dict.fromkeys(u for u in uuids if u))
     if not uuids:
         return
     conn = session.connection()
-    table = Tombstone.__table__
+    table = table_of(Tombstone)
     now = utcnow()
     for i in range(0, len(uuids), _CHUNK):
         chunk = uuids[i : i + _CHUNK]
@@ -35,10 +35,10 @@ def bury(session: Session, kind: str, uuids: Iterable[str]) -> None:
         conn.execute(insert(table), [{"uuid": u, "kind": kind, "deleted_at": now} for u in chunk])
 
 
-def unbury(session: Session, uuids: Iterable[str]) -> None:
+def unbury(session: Session, uuids: Iterable[str | None]) -> None:
     """These rows exist again: forget that they were deleted."""
     uuids = list(dict.fromkeys(u for u in uuids if u))
-    table = Tombstone.__table__
+    table = table_of(Tombstone)
     conn = session.connection()
     for i in range(0, len(uuids), _CHUNK):
         conn.execute(delete(table).where(table.c.uuid.in_(uuids[i : i + _CHUNK])))

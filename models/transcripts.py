@@ -14,9 +14,9 @@ from dataclasses import dataclass
 from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
-from importers.base import LabelRules, ParsedTranscript
 from models import nlp, search_index
 from models.errors import NotFoundError, WaveqdaError
+from models.parsed import LabelRules, ParsedTranscript
 from models.participants import get_or_create_participant
 from models.schema import (
     Coding,
@@ -28,6 +28,7 @@ from models.schema import (
     Transcript,
     Turn,
     get_row,
+    table_of,
 )
 from models.store import get_setting, timepoints
 
@@ -144,7 +145,7 @@ def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed:
             }
         )
     if turn_rows:
-        session.execute(Turn.__table__.insert(), turn_rows)
+        session.execute(table_of(Turn).insert(), turn_rows)
     turn_ids = list(session.scalars(select(Turn.id).where(Turn.transcript_id == transcript.id).order_by(Turn.index)))
     bodies = [text[t.start : t.end] for t in parsed.turns]
     spans = nlp.sentence_spans(bodies, [t.start for t in parsed.turns], get_setting(session, "spacy_model"))
@@ -154,7 +155,7 @@ def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed:
         for s, e in turn_spans
     ]
     if sentence_rows:
-        session.execute(Sentence.__table__.insert(), sentence_rows)
+        session.execute(table_of(Sentence).insert(), sentence_rows)
     search_index.index_turns(session, transcript.id, list(zip(turn_ids, bodies, strict=True)))
 
 

@@ -173,7 +173,9 @@ def home_grid(session: Session) -> HomeGrid:
         .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
     ).all()
     participants = [p for (p,) in session.execute(select(Participant.study_id).order_by(Participant.study_id))]
-    counts = dict(session.execute(select(Coding.transcript_id, func.count()).group_by(Coding.transcript_id)).all())
+    counts = dict(
+        session.execute(select(Coding.transcript_id, func.count()).group_by(Coding.transcript_id)).tuples().all()
+    )
     # The domain's definition of progress (share of participant turns a coder has coded), computed with
     # bisects rather than an overlap join that grows with turns x codings.
     from models.queries import coding_progress
@@ -195,4 +197,4 @@ def codes_in_use(session: Session) -> set[int]:
 
 def code_ids_by_position(session: Session) -> list[tuple[int, int | None, int]]:
     """(id, parent_id, position) of every code, for keyboard reordering."""
-    return [tuple(r) for r in session.execute(select(Code.id, Code.parent_id, Code.position))]  # type: ignore[misc]
+    return list(session.execute(select(Code.id, Code.parent_id, Code.position)).tuples())

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from importers.base import ParsedTranscript, ParsedTurn
+from models.parsed import ParsedTranscript, ParsedTurn
 from models.store import Project, create_project
 from models.transcripts import store_transcript
 
@@ -34,13 +34,15 @@ def require_tool(name: str) -> str:
     pytest.skip(message)
 
 
-def require_shared() -> Path:
-    """``../shared`` beside the checkout: skipped when missing outside CI, a failure in CI."""
-    if SHARED.is_dir():
-        return SHARED
+def require_shared(*parts: str) -> Path:
+    """``../shared`` beside the checkout, or a file or folder in it (``require_shared("refi-qda", "samples",
+    "x.qdpx")``): skipped when missing outside CI, a failure in CI (CI lays ``shared/`` beside the clone)."""
+    found = SHARED.joinpath(*parts)
+    if found.exists():
+        return found
     if in_ci():
-        pytest.fail(f"WAVEQDA_CI=1 but {SHARED} is missing")
-    pytest.skip(f"{SHARED} is missing")
+        pytest.fail(f"WAVEQDA_CI=1 but {found} is missing (shared/ must sit beside the clone)")
+    pytest.skip(f"{found} is missing (shared/ must sit beside the clone)")
 
 
 def make_parsed(turns: list[tuple[str, str]], name: str = "synthetic.txt") -> ParsedTranscript:
@@ -82,10 +84,54 @@ SMALL_STUDY = {
 }
 
 
+# --- the two engines ---------------------------------------------------------------------------------
+# Tests (or whole modules, with ``pytestmark = pytest.mark.both_engines``) marked ``both_engines`` run once on
+# an SQLite file and once on a PostgreSQL database of a throwaway cluster (tests/pg_cluster.py). Without
+# PostgreSQL the second run is skipped, except in CI (WAVEQDA_CI=1), where it fails.
+
+
+def pytest_generate_tests(metafunc: pytest.Metafunc) -> None:
+    if "engine" in metafunc.fixturenames and metafunc.definition.get_closest_marker("both_engines"):
+        metafunc.parametrize("engine", ["sqlite", "postgresql"], indirect=True)
+
+
 @pytest.fixture
-def project(tmp_path: Path) -> Project:
-    """An empty project with the default timepoints T1-T3."""
-    proj = create_project(tmp_path / "study.wqda", name="Test study")
+def engine(request: pytest.FixtureRequest) -> str:
+    return getattr(request, "param", "sqlite")
+
+
+@pytest.fixture(scope="session")
+def pg_cluster():
+    from tests import pg_cluster as cluster_module
+
+    if not cluster_module.available():
+        message = "PostgreSQL is not installed (pg_ctl, initdb) and WAVEQDA_TEST_PG_URL is not set"
+        if in_ci():
+            pytest.fail(f"WAVEQDA_CI=1 but {message}")
+        pytest.skip(message)
+    cluster = cluster_module.start()
+    yield cluster
+    cluster.stop()
+
+
+_databases = iter(range(1, 10**9))
+
+
+def project_target(engine: str, tmp_path: Path, request: pytest.FixtureRequest, name: str = "study") -> str:
+    """Where a new project goes on this engine: a file in ``tmp_path``, or a new database (dropped after)."""
+    if engine == "sqlite":
+        return str(tmp_path / f"{name}.wqda")
+    cluster = request.getfixturevalue("pg_cluster")
+    database = f"t{os.getpid()}_{next(_databases)}"
+    url = cluster.create_database(database)
+    request.addfinalizer(lambda: cluster.drop_database(database))
+    return url
+
+
+@pytest.fixture
+def project(engine: str, tmp_path: Path, request: pytest.FixtureRequest) -> Project:
+    """An empty project with the default timepoints T1-T3 (a file; also a database for ``both_engines``)."""
+    proj = create_project(project_target(engine, tmp_path, request), name="Test study")
     yield proj
     proj.close()
 
@@ -111,6 +157,8 @@ def database_state(project: Project) -> dict[str, list[tuple]]:
 
     from sqlalchemy import text
 
+    if not project.is_sqlite:
+        return _postgres_state(project)
     with project.engine.connect() as conn:
         rows = conn.execute(text("SELECT name, sql FROM sqlite_master WHERE type = 'table'")).all()
         fts = [name for name, sql in rows if re.search(r"\busing\s+fts5\s*\(", sql or "", re.IGNORECASE)]
@@ -120,6 +168,18 @@ def database_state(project: Project) -> dict[str, list[tuple]]:
         state = {n: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{n}"'))), key=repr) for n in tables}
     # The file's replica id (models.replica) names the copy on disk, not project data: a copy gets its own on
     # its first change, outside the undo journal by design.
+    state["settings"] = [row for row in state.get("settings", []) if row[0] != "replica"]
+    return state
+
+
+def _postgres_state(project: Project) -> dict[str, list[tuple]]:
+    from sqlalchemy import inspect, text
+
+    with project.engine.connect() as conn:
+        tables = sorted(
+            t for t in inspect(conn).get_table_names() if t not in {"events", "tombstones", "alembic_version"}
+        )
+        state = {n: sorted(map(tuple, conn.execute(text(f'SELECT * FROM "{n}"'))), key=repr) for n in tables}
     state["settings"] = [row for row in state.get("settings", []) if row[0] != "replica"]
     return state
 

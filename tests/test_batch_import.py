@@ -14,7 +14,7 @@ from importers.batch import import_paths, pattern_regex
 from models import search_index
 from models.schema import Code, Coder, Coding, Participant, Sentence, Transcript, Turn
 from models.store import Project
-from tests.conftest import REPO
+from tests.conftest import require_shared
 
 runner = CliRunner()
 
@@ -298,9 +298,7 @@ def test_cli_init_import_transcripts_show(tmp_path: Path) -> None:
 
 
 def test_import_routes_refi_files_to_the_refi_importer(tmp_path: Path) -> None:
-    sample = REPO.parent / "shared" / "refi-qda" / "samples" / "nvivo-win-12.6_oltas.qdpx"
-    if not sample.exists():
-        pytest.skip("shared/refi-qda samples are not beside this checkout")
+    sample = require_shared("refi-qda", "samples", "nvivo-win-12.6_oltas.qdpx")
     db = tmp_path / "nvivo.wqda"
     out = runner.invoke(app, ["import", str(db), str(sample), "--timepoint", "T1", "--participant-from-name", "--json"])
     assert out.exit_code == 0, out.output

@@ -507,3 +507,7 @@ def test_checked_span_agrees_with_check_span_on_every_kind_of_span(coded):
         for missing in (999, "999", str(2**70), "P09/T9"):
             with pytest.raises(NotFoundError):
                 checked_span(session, missing, 0, 1)
+
+
+# every test here runs on an SQLite file and on a PostgreSQL database
+pytestmark = pytest.mark.both_engines

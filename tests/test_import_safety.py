@@ -1,27 +1,29 @@
-"""Bad input is refused quickly, with the file name in the message, and never as a raw exception.
+"""Bad input is refused before its payload is read, with the file name in the message, never as a raw exception.
 
 Each hostile file here is real: a zip bomb that would unpack to 300 MB, a billion-laughs document, a
-path-traversal entry. The 5-second bound is the acceptance criterion from the issue, measured generously.
+path-traversal entry. "Quickly" is checked as work, not seconds (a wall-clock bound is flaky on a shared
+machine): a refusal may unpack at most ``MAX_UNPACKED`` bytes from an archive, and a DTD is refused before
+any entity is expanded. How long refusals take is measured in ``bench/``.
 """
 
 from __future__ import annotations
 
 import codecs
 import os
-import time
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import docx
 import pytest
 
 from importers import parse_file, safety
-from importers.base import LabelRules
 from importers.docx_reader import parse_docx
 from models.errors import ImportRefused
+from models.parsed import LabelRules
 
-SECONDS = 5.0
+MAX_UNPACKED = 1024 * 1024  # bytes a refusal may unpack (the XML prologs it checks are a few hundred)
 BILLION_LAUGHS = b"""<?xml version="1.0"?>
 <!DOCTYPE lolz [
  <!ENTITY lol "lol">
@@ -39,12 +41,27 @@ BILLION_LAUGHS = b"""<?xml version="1.0"?>
 """
 
 
+@contextmanager
+def unpacked() -> Iterator[list[int]]:
+    """Counts the bytes read from archive members (``[total]``) while the block runs."""
+    total = [0]
+    read = zipfile.ZipExtFile.read
+
+    def counting(self: zipfile.ZipExtFile, n: int | None = -1) -> bytes:
+        data = read(self, n)
+        total[0] += len(data)
+        return data
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(zipfile.ZipExtFile, "read", counting)
+        yield total
+
+
 def refused(path: Path, max_bytes: int = 50 * 1024 * 1024) -> str:
-    """The refusal message for ``path``, checked to name the file and to come within the time bound."""
-    started = time.monotonic()
-    with pytest.raises(ImportRefused) as caught:
+    """The refusal message for ``path``, checked to name the file and to come before a payload is unpacked."""
+    with unpacked() as total, pytest.raises(ImportRefused) as caught:
         parse_file(path, max_bytes=max_bytes)
-    assert time.monotonic() - started < SECONDS
+    assert total[0] <= MAX_UNPACKED
     message = str(caught.value)
     assert message.startswith(f"{path.name}: ")
     return message
@@ -217,10 +234,9 @@ def test_docx_with_invalid_attribute_value(tmp_path: Path) -> None:
     path = rebuilt_docx(
         tmp_path, "badval.docx", lambda new: new.writestr("word/document.xml", body), "word/document.xml"
     )
-    started = time.monotonic()
-    with pytest.raises(ImportRefused, match=r"^badval\.docx: "):
+    with unpacked() as total, pytest.raises(ImportRefused, match=r"^badval\.docx: "):
         parse_docx(path, LabelRules())
-    assert time.monotonic() - started < SECONDS
+    assert total[0] <= MAX_UNPACKED
 
 
 def test_zip_bomb_of_300_mb(tmp_path: Path) -> None:

@@ -14,11 +14,11 @@ import pytest
 from docx.document import Document
 
 from importers import parse_file
-from importers.base import UNKNOWN_SPEAKER, LabelRules, ParsedTranscript
 from importers.docx_reader import parse_docx
 from importers.subtitle_reader import parse_srt, parse_vtt
 from importers.text_reader import parse_text
 from models.errors import WaveqdaError
+from models.parsed import UNKNOWN_SPEAKER, LabelRules, ParsedTranscript
 
 RULES = LabelRules()
 

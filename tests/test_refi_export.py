@@ -15,13 +15,15 @@ from sqlalchemy import select
 from typer.testing import CliRunner
 
 from app.commands import exchange
-from exporters.refi_export import ExportReport, compose_description, export_qdc, export_qdpx, parse_description
+from exporters.refi_export import ExportReport, export_qdc, export_qdpx
 from models.errors import WaveqdaError
 from models.names import anonymiser
 from models.participants import define_attribute, find_participant, get_or_create_coder, set_attribute
+from models.refi_conventions import compose_description, parse_description
 from models.schema import Code, Coding, Memo, Transcript
 from models.store import Project
 from models.transcripts import find_transcript
+from tests.conftest import require_shared
 
 SHARED = Path(__file__).resolve().parents[2] / "shared" / "refi-qda"
 PROJECT_NS = "{urn:QDA-XML:project:1.0}"
@@ -116,9 +118,7 @@ def rich_project(small_project: Project) -> Project:
 
 @pytest.fixture
 def schemas() -> Path:
-    if not SHARED.is_dir():
-        pytest.skip(f"REFI-QDA schemas not found at {SHARED} (shared/ must sit beside the clone)")
-    return SHARED
+    return require_shared("refi-qda")
 
 
 # --- checks the schema cannot make --------------------------------------------------------------------------

@@ -23,6 +23,8 @@ from models.participants import attribute_definitions, attributes_of, list_parti
 from models.schema import Coder, Coding, Memo, Timepoint, Transcript
 from models.store import Project, create_project, open_project
 from tests import test_refi_export
+from tests.conftest import SHARED as SHARED_ROOT
+from tests.conftest import require_shared
 from tests.test_refi_export import PROJECT_NS, SHARED, check_qdc, check_qdpx
 
 rich_project = test_refi_export.rich_project  # fixtures shared with the export tests
@@ -208,8 +210,7 @@ NVIVO_CASES = {
 def nvivo(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path, ImportReport]:
     """Each NVivo sample imported once into a new project (the import takes a few seconds)."""
     sample, options = NVIVO_CASES[request.param]
-    if not sample.is_file():
-        pytest.skip(f"NVivo sample not found: {sample}")
+    require_shared(*sample.relative_to(SHARED_ROOT).parts)
     target = tmp_path_factory.mktemp(request.param) / "nvivo.wqda"
     return sample, target, import_refi(target, sample, **options)
 
@@ -260,8 +261,7 @@ def test_nvivo_reexport_is_valid(nvivo: tuple[Path, Path, ImportReport], schemas
 
 def test_nvivo_docx_only_gives_the_same_codings(tmp_path: Path) -> None:
     """Without the plain text, the Word document is read instead; NVivo's spans land on the same text."""
-    if not NVIVO_WIN.is_file():
-        pytest.skip(f"NVivo sample not found: {NVIVO_WIN}")
+    require_shared(*NVIVO_WIN.relative_to(SHARED_ROOT).parts)
     stripped = tmp_path / "docx-only.qdpx"
     with zipfile.ZipFile(NVIVO_WIN) as src, zipfile.ZipFile(stripped, "w") as dst:
         for name in src.namelist():

@@ -223,12 +223,12 @@ def test_failure_while_writing_removes_the_new_project(
     base: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """A failure inside the write transaction (here: simulated) leaves neither rows nor a half-made file."""
-    from importers import refi_import
+    from models import refi_store
 
     def boom(self: object) -> None:
         raise WaveqdaError("simulated failure")
 
-    monkeypatch.setattr(refi_import._Writer, "write_memos", boom)
+    monkeypatch.setattr(refi_store.RefiWriter, "write_memos", boom)
     with pytest.raises(WaveqdaError, match="simulated failure"):
         import_refi(tmp_path / "new.wqda", base)
     assert not list(tmp_path.glob("new.wqda*"))

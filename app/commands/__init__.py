@@ -21,7 +21,7 @@ class CommandEntry:
 
 COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("init", "project", "Create a new project file."),
-    CommandEntry("import", "project", "Import transcripts (.docx, .txt, .md, .vtt, .srt) or a REFI-QDA..."),
+    CommandEntry("import", "project", "Import transcripts, or a REFI-QDA project or codebook, into the project."),
     CommandEntry("transcripts", "project", "List transcripts with their participant, timepoint, size and codings."),
     CommandEntry("show", "project", "Show one transcript: its fields, full text and turns."),
     CommandEntry("participants", "project", "List participants with their attributes and transcripts."),

@@ -1,7 +1,8 @@
 """REFI-QDA exchange: ``waveqda refi export PROJECT OUT`` and ``waveqda refi import PROJECT FILE``.
 
-``waveqda import`` hands ``.qdpx`` / ``.qdc`` files to ``import_command`` here, and ``waveqda export`` reaches
-the same exporter by suffix; this group keeps the REFI-QDA-only flags in one place.
+``waveqda import`` reaches the same importer through ``importers.batch`` (which routes by file type for the
+CLI and the workspace alike), and ``waveqda export`` the same exporter by suffix; this group keeps the
+REFI-QDA-only commands in one place.
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ def export_command(
         fail("--anonymise applies to .qdpx projects (a codebook holds no participant data)")
     with open_existing(project) as proj:
         report = export_qdc(proj, out) if kind == "codebook" else export_qdpx(proj, out, anonymise=anonymise)
-    _print(report, json_output)
+    print_report(report, json_output)
 
 
 @refi.command("import")
@@ -85,7 +86,7 @@ def import_command(
         timepoint=timepoint or None,
         participant_from_name=participant_from_name,
     )
-    _print(report, json_output)
+    print_report(report, json_output)
 
 
 class Report(Protocol):
@@ -96,7 +97,7 @@ class Report(Protocol):
     def as_dict(self) -> dict[str, Any]: ...
 
 
-def _print(report: Report, json_output: bool) -> None:
+def print_report(report: Report, json_output: bool) -> None:
     if json_output:
         emit_json(report.as_dict())
         return

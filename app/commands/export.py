@@ -17,6 +17,7 @@ import typer
 from typer.core import TyperCommand
 
 from app.commands.common import ProjectArg, open_existing
+from exporters.kinds import KINDS_BY_SUFFIX, kind_help
 from exporters.word_common import Progress
 
 MULTI_VALUE = ("--codes", "--timepoints", "--participants", "--coders", "--coder", "--attribute")
@@ -53,12 +54,11 @@ def register(app: typer.Typer) -> None:
 
 def export(
     project: Path = ProjectArg,
-    out: Path = typer.Argument(..., help="The file to write: .docx, .csv, .xlsx, .qdpx or .qdc.", metavar="OUT"),
+    out: Path = typer.Argument(..., help=f"The file to write: {', '.join(KINDS_BY_SUFFIX)}.", metavar="OUT"),
     kind: str | None = typer.Option(
         None,
         "--kind",
-        help=".docx: themes|framework|codebook|transcript|disagreements|cards; "
-        ".csv/.xlsx: codings|matrix|disagreements; .qdpx: project; .qdc: codebook.",
+        help=kind_help(),
     ),
     codes: list[str] = typer.Option([], "--codes", help="Code paths (with their sub-codes).", metavar="PATH..."),
     timepoints: list[str] = typer.Option([], "--timepoints", help="Timepoint keys, e.g. T1 T3."),

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 
@@ -11,10 +13,14 @@ from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_t
 from models import project_info
 from models.store import create_project, parse_timepoints
 
+if TYPE_CHECKING:
+    from models.imports import BatchResult
+    from models.store import Project
+
 
 def register(app: typer.Typer) -> None:
     app.command("init")(init)
-    app.command("import")(import_command)
+    app.command("import", help=_import_help())(import_command)
     app.command("transcripts")(transcripts)
     app.command("show")(show)
     app.command("participants")(participants)
@@ -22,6 +28,14 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.command("backup")(backup)
     app.command("check")(check)
+
+
+def _import_help() -> str:
+    """``waveqda import``'s help, with the formats from the registry ``importers.formats`` (as the workspace)."""
+    from importers.formats import IMPORT_FORMATS
+
+    formats = "; ".join(f"{f.suffix} ({f.label})" for f in IMPORT_FORMATS)
+    return f"Import transcripts, or a REFI-QDA project or codebook, into the project.\n\nFormats: {formats}."
 
 
 def init(
@@ -75,50 +89,31 @@ def import_command(
     ),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Import transcripts (.docx, .txt, .md, .vtt, .srt) or a REFI-QDA project/codebook (.qdpx, .qdc)."""
-    from importers.batch import import_paths
+    """Import transcripts or a REFI-QDA project or codebook (help text: ``_import_help``)."""
+    from app.commands.exchange import parse_mappings, print_report
+    from importers.batch import RefiOptions, import_paths
+    from importers.formats import is_refi
 
-    refi = [p for p in paths if p.suffix.lower() in (".qdpx", ".qdc")]
-    if refi:
-        if len(refi) != 1 or len(paths) != 1:
-            fail("import one REFI-QDA file (.qdpx or .qdc) at a time, not mixed with transcripts")
-        ignored = [
-            flag
-            for flag, given in (
-                ("--participant", participant),
-                ("--manifest", manifest),
-                ("--pattern", pattern),
-                ("--replace", replace),
-            )
-            if given
-        ]
-        if ignored:
-            fail(
-                f"{ignored[0]} applies to transcript files; place REFI-QDA sources with --map-source "
-                "NAME=P01/T1, --participant-variable or --participant-from-name"
-            )
-        from app.commands.exchange import import_command as refi_import
-
-        refi_import(
-            project,
-            refi[0],
-            participant_variable,
-            timepoint_variable,
-            map_source,
-            timepoint or "",
-            participant_from_name,
-            json_out,
-        )
-        return
+    refi_file = any(is_refi(p) for p in paths)
+    mapping = parse_mappings(map_source) if refi_file else {}
+    refi = RefiOptions(participant_variable or None, timepoint_variable or None, mapping, participant_from_name)
     bar, update = _progress_printer(sys.stderr.isatty() and not json_out)
-    with open_existing(project) as proj:
-        if bar is not None:
-            with bar:
-                result = import_paths(
-                    proj, paths, participant, timepoint, manifest, pattern, replace, strict, progress=update
-                )
-        else:
-            result = import_paths(proj, paths, participant, timepoint, manifest, pattern, replace, strict)
+
+    def run(target: Project | Path) -> BatchResult:
+        with bar if bar is not None else nullcontext():
+            return import_paths(
+                target, paths, participant, timepoint, manifest, pattern, replace, strict, progress=update, refi=refi
+            )
+
+    if refi_file and not project.exists():
+        result = run(project)  # a REFI-QDA project can start a new project
+    else:
+        with open_existing(project) as proj:
+            result = run(proj)
+    report = result.outcomes[0].report if len(result.outcomes) == 1 else None
+    if report is not None:
+        print_report(report, json_out)
+        return
     if json_out:
         emit_json(
             [

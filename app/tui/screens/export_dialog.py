@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import logging
 import traceback
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, cast
 
@@ -36,6 +35,7 @@ from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
 from app.tui.screens.dialogs import ConfirmDialog
+from exporters.kinds import WORKSPACE_KINDS, ExportKind
 from models.errors import WaveqdaError
 
 if TYPE_CHECKING:
@@ -44,31 +44,8 @@ if TYPE_CHECKING:
 log = logging.getLogger("waveqda.tui")
 
 
-@dataclass(frozen=True)
-class ExportKind:
-    """One choice in the list: the exporter's ``kind`` and file suffix, and which options apply to it."""
-
-    key: str
-    label: str
-    kind: str
-    suffix: str
-    quotes: bool = True  # key quotes only / at most N quotes choose what is written
-    layout: bool = False  # large print (Word documents)
-    scope: bool = True  # codes and timepoints (REFI-QDA exports the whole project)
-
-
-KINDS = [
-    ExportKind("themes", "Themes report (Word)", "themes", ".docx", layout=True),
-    ExportKind("framework", "Framework matrix (Word)", "framework", ".docx", layout=True),
-    ExportKind("codebook", "Codebook (Word)", "codebook", ".docx", quotes=False, layout=True),
-    ExportKind("transcript", "One coded transcript (Word)", "transcript", ".docx", quotes=False, layout=True),
-    ExportKind("cards", "Quote cards for sorting (Word)", "cards", ".docx", layout=True),
-    ExportKind("codings-csv", "Codings table (CSV)", "codings", ".csv"),
-    ExportKind("codings-xlsx", "Codings table (Excel)", "codings", ".xlsx"),
-    ExportKind("matrix-csv", "Codes × timepoints (CSV)", "matrix", ".csv", quotes=False),
-    ExportKind("matrix-xlsx", "Codes × timepoints (Excel)", "matrix", ".xlsx", quotes=False),
-    ExportKind("qdpx", "Whole project (REFI-QDA)", "project", ".qdpx", quotes=False, scope=False),
-]
+# The kinds offered here: the registry's (``exporters.kinds``), so the dialog and the CLI never drift apart.
+KINDS = WORKSPACE_KINDS
 KIND_BY_KEY = {k.key: k for k in KINDS}
 
 

@@ -6,7 +6,6 @@ carry a code (how far coding has got). Enter or a click opens the interview in t
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import TYPE_CHECKING
 
 from rich.text import Text
@@ -20,6 +19,8 @@ from models.workspace_queries import HomeCell, HomeGrid, home_grid
 
 if TYPE_CHECKING:
     from textual.widgets import ProgressBar
+
+    from app.tui.screens.import_dialog import ImportRequest
 
 
 def cell_text(cell: HomeCell | None) -> Text:
@@ -152,8 +153,8 @@ class HomeScreen(WorkspaceScreen):
 
         self.app.push_screen(ImportDialog(), self._import_chosen)
 
-    def _import_chosen(self, paths: list[Path] | None) -> None:
-        if paths:
+    def _import_chosen(self, request: ImportRequest | None) -> None:
+        if request is not None and request.paths:
             if self._bar is None:  # made on first import: the launch to this screen need not build it
                 from textual.widgets import ProgressBar
 
@@ -161,18 +162,26 @@ class HomeScreen(WorkspaceScreen):
                 self.mount(self._bar, before="#home-hint")
             self._bar.display = True
             self._bar.update(total=None, progress=0)
-            self.run_import(paths)
+            self.run_import(request)
 
     @work(thread=True, exclusive=True, group="import")
-    def run_import(self, paths: list[Path]) -> None:
-        """Parse and store files off the event loop (spaCy sentence splitting is slow), showing progress."""
-        from importers.batch import import_paths
+    def run_import(self, request: ImportRequest) -> None:
+        """Parse and store files off the event loop (spaCy sentence splitting is slow), showing progress.
+        ``import_paths`` routes them as ``waveqda import`` does (a REFI-QDA project included)."""
+        from importers.batch import RefiOptions, import_paths
 
         def progress(n: int, total: int, name: str) -> None:
             self.app.call_from_thread(self._progress, n, total, name)
 
         try:
-            result = import_paths(self.wq.project, paths, actor=self.wq.coder or None, progress=progress)
+            result = import_paths(
+                self.wq.project,
+                request.paths,
+                timepoint=request.timepoint,
+                actor=self.wq.coder or None,
+                progress=progress,
+                refi=RefiOptions(participant_from_name=request.participant_from_name),
+            )
         except Exception as exc:  # WaveqdaError or a bug: shown, never a traceback
             self.app.call_from_thread(self._import_done, None, f"{exc}")
             return

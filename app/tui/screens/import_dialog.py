@@ -6,6 +6,7 @@ path is quicker for everyone else. File names say who and when (``P07_T2.docx``)
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 
 from rich.text import Text
@@ -14,13 +15,26 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Button, DirectoryTree, Input, Label, Static
+from textual.widgets import Button, Checkbox, DirectoryTree, Input, Label, Static
 
-SUFFIXES = {".docx", ".txt", ".md", ".vtt", ".srt", ".rtf", ".odt", ".csv"}
+from importers.formats import IMPORT_FORMATS, format_of
+
+# What can be imported: the registry ``waveqda import`` routes by (``importers.formats``), REFI-QDA included.
+SUFFIXES = ", ".join(f.suffix for f in IMPORT_FORMATS)
 
 
-class ImportDialog(ModalScreen[list[Path] | None]):
-    """Choose files and folders to import; returns the chosen paths."""
+@dataclass(frozen=True)
+class ImportRequest:
+    """What to import: the marked paths, and what ``waveqda import`` takes as ``--timepoint`` and (for a
+    REFI-QDA project whose sources do not say who they are) ``--participant-from-name``."""
+
+    paths: list[Path]
+    timepoint: str | None = None
+    participant_from_name: bool = False
+
+
+class ImportDialog(ModalScreen[ImportRequest | None]):
+    """Choose files and folders to import; returns them with the import's options."""
 
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel"),
@@ -37,13 +51,16 @@ class ImportDialog(ModalScreen[list[Path] | None]):
         with Vertical(classes="dialog dialog-wide dialog-tall", id="import-dialog"):
             yield Label("Import interview files", classes="dialog-title")
             yield Static(
-                "Name files like P07_T2.docx (participant, timepoint). Space marks a file or "
-                "folder; ctrl+s imports. Or type a path and press Enter.",
+                f"Name files like P07_T2.docx (participant, timepoint). Imports {SUFFIXES}. Space marks a "
+                "file or folder; ctrl+s imports. Or type a path and press Enter.",
                 classes="dialog-help",
             )
             yield Input(placeholder="Type or paste a file or folder path, Enter to mark it", id="import-path")
             yield DirectoryTree(str(self.start), id="import-tree")
             yield Static(id="import-marked")
+            with Horizontal(id="import-options"):
+                yield Input(placeholder="Timepoint, e.g. T1", id="import-timepoint")
+                yield Checkbox("REFI-QDA: participant = source name", id="import-names")
             with Horizontal(classes="dialog-buttons"):
                 yield Button("Import marked (ctrl+s)", id="start", variant="primary")
                 yield Button("Cancel (esc)", id="cancel")
@@ -56,6 +73,9 @@ class ImportDialog(ModalScreen[list[Path] | None]):
         path = path.expanduser()
         if not path.exists():
             self.notify(f"{path}: no such file or folder", severity="error")
+            return
+        if path.is_file() and format_of(path) is None:
+            self.notify(f"{path.name}: not a file waveqda imports ({SUFFIXES})", severity="error")
             return
         if path in self.marked:
             self.marked.remove(path)
@@ -95,7 +115,9 @@ class ImportDialog(ModalScreen[list[Path] | None]):
         if not self.marked:
             self.notify("Mark files or folders first (space)", severity="warning")
             return
-        self.dismiss(list(self.marked))
+        timepoint = self.query_one("#import-timepoint", Input).value.strip() or None
+        from_names = self.query_one("#import-names", Checkbox).value
+        self.dismiss(ImportRequest(list(self.marked), timepoint, from_names))
 
     def on_button_pressed(self, event: Button.Pressed) -> None:
         if event.button.id == "start":

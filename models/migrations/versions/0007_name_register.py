@@ -2,7 +2,7 @@
 candidates proposed as spellings of other candidates
 
 Revision ID: 0007_name_register
-Revises: 0006_sentence_brackets
+Revises: 0010_team
 Create Date: 2026-12-06
 
 ``name_entries.category`` also takes ``email``, ``phone``, ``postcode`` and ``birthdate`` (issue 11: the scan
@@ -20,7 +20,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "0007_name_register"
-down_revision = "0006_sentence_brackets"
+down_revision = "0010_team"
 branch_labels = None
 depends_on = None
 
@@ -60,7 +60,7 @@ def _swap(old: str, new: str) -> None:
     if conn.dialect.name == "sqlite":
         _rebuild_sqlite(conn, "name_entries", old, new)
     else:
-        op.drop_constraint("ck_name_entries_category", "name_entries", type_="check")
+        op.drop_constraint(op.f("ck_name_entries_category"), "name_entries", type_="check")
         op.create_check_constraint(op.f("ck_name_entries_category"), "name_entries", new)
 
 

@@ -1,4 +1,7 @@
-"""What every importer produces, and the speaker-label rules they share.
+"""What every importer hands the domain layer, and the speaker-label rules they share.
+
+These plain types live in ``models`` (the lowest layer) so that ``importers`` can produce them and
+``models.transcripts`` can store them without ``models`` importing ``importers``.
 
 An importer turns one file into a ``ParsedTranscript``: the canonical plain text (LF line ends, no BOM,
 code points as in the source, never NFC-normalised) and its speaker turns as ``[start, end)`` offsets into
@@ -40,7 +43,7 @@ DEFAULT_LABEL_LINE_PATTERN = (
 )
 
 
-@dataclass
+@dataclass(frozen=True)
 class ParsedTurn:
     speaker: str
     start: int
@@ -48,7 +51,7 @@ class ParsedTurn:
     timestamp: str | None = None
 
 
-@dataclass
+@dataclass(frozen=True)
 class ParsedTranscript:
     text: str
     turns: list[ParsedTurn]

@@ -1,0 +1,70 @@
+"""The REFI-QDA conventions waveqda writes on export and reads back on import.
+
+Both ``exporters.refi_export`` and the REFI-QDA importer use them, so they live in the layer both may
+import: the names of the participant and timepoint variables on sources, how a choice attribute's choices
+and a Boolean travel, how a code's definition, inclusion, exclusion and example share one ``Description``,
+the stable GUIDs derived for things that have no stored UUID (a timepoint set, a code's memo note...), and
+how another tool's names for people and waves become participant IDs and timepoint keys.
+"""
+
+from __future__ import annotations
+
+import re
+import uuid
+from typing import Protocol
+
+GUID_NAMESPACE = uuid.UUID("0f3c6f1e-5b7d-4c1a-9e55-7a2f6d0b9c41")
+PARTICIPANT_VARIABLE = "Participant"
+TIMEPOINT_VARIABLE = "Timepoint"
+CHOICES_PREFIX = "Choices: "
+BOOLEAN_CHOICES = ["false", "true"]
+SECTION_LABELS = {"inclusion": "Inclusion", "exclusion": "Exclusion", "example": "Example"}
+
+_SECTION = re.compile(r"^(Inclusion|Exclusion|Example):[ \t]?", re.MULTILINE)
+_STUDY_ID_JUNK = re.compile(r"[^\w.\-]+")
+_TIMEPOINT_JUNK = re.compile(r"[\s/]+")
+
+
+class DescribedCode(Protocol):
+    """What ``compose_description`` reads of a code."""
+
+    definition: str
+    inclusion: str
+    exclusion: str
+    example: str
+
+
+def derived_guid(kind: str, key: str) -> str:
+    """A stable GUID for something with no stored UUID (a timepoint set, a code's memo note...)."""
+    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{key}"))
+
+
+def compose_description(code: DescribedCode) -> str:
+    """Definition first, then labelled inclusion / exclusion / example paragraphs (only those filled)."""
+    parts = [code.definition.strip()] if code.definition.strip() else []
+    for field_name, label in SECTION_LABELS.items():
+        value = getattr(code, field_name).strip()
+        if value:
+            parts.append(f"{label}: {value}")
+    return "\n\n".join(parts)
+
+
+def parse_description(text: str) -> dict[str, str]:
+    """The inverse of ``compose_description``; a description without labels is all definition."""
+    fields = {"definition": "", "inclusion": "", "exclusion": "", "example": ""}
+    pieces = _SECTION.split(text)
+    fields["definition"] = pieces[0].strip()
+    for label, body in zip(pieces[1::2], pieces[2::2], strict=True):
+        key = label.lower()
+        fields[key] = "\n\n".join(p for p in (fields[key], body.strip()) if p)
+    return fields
+
+
+def study_id_from(value: str) -> str:
+    """A file's name for a person as a participant ID (letters, digits, ``.``, ``-``, ``_``)."""
+    return _STUDY_ID_JUNK.sub("_", value.strip()).strip("_")[:100]
+
+
+def timepoint_key_from(value: str) -> str:
+    """A file's name for a wave as a timepoint key (no spaces or ``/``)."""
+    return _TIMEPOINT_JUNK.sub("_", value.strip()).strip("_")[:40]

@@ -1,0 +1,526 @@
+"""Storing a placed REFI-QDA document: the write stage of the import, in one ``Project.change`` transaction
+(logged, not undoable, like every import).
+
+Identity: coders, codes, transcripts, codings and memos keep the file's GUIDs as UUIDs where valid and
+free, so a re-export names them the same. Because producers re-mint GUIDs on every export, things are also
+matched by content: coders by name, codes by path, transcripts by text, codings by (transcript, span,
+code, coder). Importing the same file twice therefore adds nothing the second time. What cannot be carried
+over is written to the report, never dropped silently.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import Counter, defaultdict
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.codes import CodeTree
+from models.errors import WaveqdaError
+from models.refi_conventions import BOOLEAN_CHOICES, CHOICES_PREFIX, derived_guid, parse_description, study_id_from
+from models.refi_document import (
+    TEXT_SOURCE,
+    PlacedSource,
+    RefiCase,
+    RefiCode,
+    RefiCoding,
+    RefiDocument,
+    RefiPlan,
+    RefiSelection,
+    RefiValue,
+    RefiVariable,
+    normalise_guid,
+    source_codings,
+)
+from models.refi_report import ImportReport, SourceReport
+from models.schema import AttributeDefinition, Code, Coder, Coding, Memo, Participant, Transcript, new_uuid
+from models.store import Project
+from models.transcripts import store_transcript, text_sha256
+
+UNKNOWN_CODER = "unknown coder"
+
+
+def store_refi(
+    project: Project, doc: RefiDocument, plan: RefiPlan, report: ImportReport, actor: str, file_name: str
+) -> None:
+    """Write ``doc`` as ``plan`` places it, all in one transaction; fills ``report``."""
+    with project.change(actor, "refi.import", f"Imported {file_name}", undoable=False) as session:
+        writer = RefiWriter(session, doc, plan, report, actor)
+        writer.write_coders()
+        writer.write_codes()
+        writer.write_sources()
+        writer.write_cases()
+        writer.write_memos()
+        writer.note_skipped()
+        c = report.counts
+        session.info["summary"] = (
+            f"Imported {file_name}: {c['transcripts_added']} transcripts, "
+            f"{c['codes_added']} codes, {c['codings_added']} codings"
+        )
+        session.info["detail"] = {"file": file_name, "origin": doc.origin, "counts": dict(c)}
+
+
+class RefiWriter:
+    """Writes a checked, placed document into one open transaction."""
+
+    def __init__(self, session: Session, doc: RefiDocument, plan: RefiPlan, report: ImportReport, actor: str) -> None:
+        self.session = session
+        self.doc = doc
+        self.plan = plan
+        self.report = report
+        self.actor = actor
+        self.coders: dict[str, Coder] = {}
+        self.codes: dict[str, Code] = {}
+        self.transcripts: dict[str, Transcript] = {}
+        self.codings: dict[str, Coding] = {}
+        self.first_coding_of: dict[str, Coding] = {}
+        self.code_by_uuid: dict[str, Code] = {}
+        self.known_participants = set(session.scalars(select(Participant.id)))
+        self.nvivo = "nvivo" in doc.origin.casefold()
+
+    def _uuid_for(self, model: Any, guid: str) -> str:
+        """The file's GUID as our UUID when it is a valid one that is still free, else a new one."""
+        valid = normalise_guid(guid)
+        if valid and self.session.scalar(select(model.id).where(model.uuid == valid)) is None:
+            return valid
+        return new_uuid()
+
+    # coders -------------------------------------------------------------------------------------------------
+    def write_coders(self) -> None:
+        for key, name in self.doc.users.items():
+            self.coders[key] = self._coder(key, name or f"user {key[:8]}")
+
+    def _coder(self, key: str, name: str) -> Coder:
+        valid = normalise_guid(key)
+        found = self.session.scalar(select(Coder).where(Coder.uuid == valid)) if valid else None
+        found = found or self.session.scalar(select(Coder).where(Coder.name == name[:200]))
+        if found is not None:
+            self.report.counts["coders_matched"] += 1
+            return found
+        coder = Coder(uuid=self._uuid_for(Coder, key), name=name[:200])
+        self.session.add(coder)
+        self.session.flush()
+        self.report.counts["coders_added"] += 1
+        return coder
+
+    def coder_for(self, selection: RefiSelection | None, coding: RefiCoding) -> Coder:
+        """NVivo puts the coder on the selection (its Coding@creatingUser is the code's creator); other
+        producers put it on the coding."""
+        order = (selection.user if selection else None, coding.user)
+        if not self.nvivo:
+            order = order[::-1]
+        key = next((k for k in order if k), None)
+        if key is None:
+            if UNKNOWN_CODER not in self.coders:
+                self.coders[UNKNOWN_CODER] = self._coder("", UNKNOWN_CODER)
+            return self.coders[UNKNOWN_CODER]
+        return self.coders[key]
+
+    # codes --------------------------------------------------------------------------------------------------
+    def write_codes(self) -> None:
+        tree = CodeTree.load(self.session)
+        self.code_by_uuid = {code.uuid: code for code in tree.codes.values()}
+        self._sibling_codes(self.doc.codes, None, tree, existing_parent=True)
+        not_codable = sum(1 for c in self.doc.all_codes() if not c.codable)
+        if not_codable:
+            self.report.not_carried.append(f"{not_codable} codes marked not codable (all codes are codable here)")
+
+    def _sibling_codes(self, nodes: list[RefiCode], parent: Code | None, tree: CodeTree, existing_parent: bool) -> None:
+        """Codes under one parent, matched to the project's by GUID, else by name under an existing parent."""
+        parent_id = parent.id if parent is not None else None
+        names: set[str] = set()
+        position = len(tree.children.get(parent_id, [])) if existing_parent else 0
+        for node in nodes:
+            code, existed = self._code(node, parent_id, tree, existing_parent, names, position)
+            if not existed:
+                position += 1
+            self.codes[node.guid] = code
+            self._sibling_codes(node.children, code, tree, existing_parent=existed)
+
+    def _code(
+        self,
+        node: RefiCode,
+        parent_id: int | None,
+        tree: CodeTree,
+        existing_parent: bool,
+        names: set[str],
+        position: int,
+    ) -> tuple[Code, bool]:
+        found = self.code_by_uuid.get(normalise_guid(node.guid) or "")
+        name = _code_name(node.name, names)
+        if found is None and existing_parent:
+            found = tree.child_named(parent_id, name)
+        if found is not None:
+            self.report.counts["codes_matched"] += 1
+            names.add(found.name.casefold())
+            return found, True
+        from models.codebook import next_colour
+
+        fields = parse_description(node.description)
+        code = Code(
+            uuid=self._uuid_for(Code, node.guid),
+            parent_id=parent_id,
+            name=name,
+            position=position,
+            colour=_colour(node.colour) or next_colour(self.session),
+            **fields,
+        )
+        self.session.add(code)
+        self.session.flush()
+        names.add(name.casefold())
+        self.report.counts["codes_added"] += 1
+        return code, False
+
+    # sources and codings ------------------------------------------------------------------------------------
+    def write_sources(self) -> None:
+        for placed in self.plan.sources:
+            source, placement, text = placed.source, placed.placement, placed.parsed.text
+            entry = SourceReport(
+                source.name,
+                f"{placement.participant}/{placement.timepoint}",
+                placement.how,
+                source.text_from,
+                placed.convention,
+                placed.selection_count,
+                placed.on_boundaries,
+            )
+            self.report.sources.append(entry)
+            if not text.strip():
+                n = len(source_codings(source))
+                self.report.not_carried.append(f"source {source.name!r} is empty ({n} codings)")
+                continue
+            existing = self.session.scalar(select(Transcript).where(Transcript.sha256 == text_sha256(text)))
+            if existing is not None:
+                self.report.counts["transcripts_reused"] += 1
+                entry.placed_as = f"{existing.participant.study_id}/{existing.timepoint.key}"
+                entry.placed_by = "same text already in the project"
+                transcript = existing
+            else:
+                stored = store_transcript(
+                    self.session, placed.parsed, placement.participant, placement.timepoint, self.actor
+                )
+                assert stored.transcript is not None  # a new text is never skipped
+                transcript = stored.transcript
+                transcript.uuid = self._uuid_for(Transcript, source.guid)
+                self.report.counts["transcripts_added"] += 1
+            self.transcripts[source.guid] = transcript
+            entry.codings = self._write_codings(placed, transcript)
+
+    def _write_codings(self, placed: PlacedSource, transcript: Transcript) -> int:
+        """Codings keyed by (span, code, coder): a key met again (in the file or already in the project)
+        is not added twice, but its notes still attach to the coding that has it."""
+        seen = {
+            (c.start, c.end, c.code_id, c.coder_id): c
+            for c in self.session.scalars(select(Coding).where(Coding.transcript_id == transcript.id))
+        }
+        present = set(seen)
+        added = 0
+        for found in placed.selections:
+            if found.span is None:
+                self.report.unfit.append(found.problem or "")
+                continue
+            if found.status == "needs_review":
+                self.report.review.append(found.problem or "")
+            for coding in found.selection.codings:
+                added += self._coding(transcript, found.selection, coding, found.span, found.status, seen, present)
+        return added
+
+    def _coding(
+        self,
+        transcript: Transcript,
+        selection: RefiSelection,
+        coding: RefiCoding,
+        span: tuple[int, int],
+        status: str,
+        seen: dict[tuple, Coding],
+        present: set[tuple],
+    ) -> int:
+        code, coder = self.codes[coding.code], self.coder_for(selection, coding)
+        key = (span[0], span[1], code.id, coder.id)
+        if key in seen:
+            self.report.counts["codings_present" if key in present else "codings_duplicate"] += 1
+            self._remember(selection, coding, seen[key])
+            return 0
+        created = coding.created or selection.created
+        row = Coding(
+            uuid=self._uuid_for(Coding, coding.guid),
+            transcript_id=transcript.id,
+            code_id=code.id,
+            coder_id=coder.id,
+            start=span[0],
+            end=span[1],
+            status=status,
+        )
+        if created is not None:
+            row.created_at = created
+            row.updated_at = selection.modified or created
+        self.session.add(row)
+        self.session.flush()
+        seen[key] = row
+        self._remember(selection, coding, row)
+        self.report.counts["codings_added"] += 1
+        return 1
+
+    def _remember(self, selection: RefiSelection, coding: RefiCoding, row: Coding) -> None:
+        """Where the notes of this coding and of its selection go."""
+        self.codings.setdefault(coding.guid, row)
+        if selection.guid:
+            self.first_coding_of.setdefault(selection.guid, row)
+
+    # participants and attributes ----------------------------------------------------------------------------
+    def write_cases(self) -> None:
+        """Case variables become attribute definitions (in the file's order, values or not), cases become
+        participants with those attributes."""
+        source_variables = {v.variable for s in self.doc.sources for v in s.values}
+        definitions = {
+            key: self._definition(variable)
+            for key, variable in self.doc.variables.items()
+            if key not in source_variables
+        }
+        for case in self.doc.cases:
+            participant = self._case_participant(case)
+            if participant is None:
+                continue
+            self.report.counts["participants"] += 1
+            for value in case.values:
+                definition = definitions.get(value.variable)
+                if definition is not None:
+                    self._attribute(participant, definition, value)
+            if case.description.strip():
+                self._memo(
+                    derived_guid("description", case.guid),
+                    "participant",
+                    participant.id,
+                    "Description",
+                    case.description,
+                    None,
+                    None,
+                )
+        skipped = sorted({self.doc.variables[v].name for v in source_variables - self.plan.used_variables})
+        if skipped:
+            self.report.not_carried.append(f"source variables {', '.join(skipped)} (transcripts have no variables)")
+
+    def _case_participant(self, case: RefiCase) -> Participant | None:
+        """The participant a case stands for: the one its sources were placed at, else its name."""
+        owners = {self.transcripts[s].participant_id for s in case.sources if s in self.transcripts}
+        if len(owners) > 1:
+            self.report.not_carried.append(f"case {case.name!r} spans several participants: its values were skipped")
+            return None
+        if owners:
+            participant = self.session.get_one(Participant, owners.pop())
+        else:
+            study_id = study_id_from(case.name)
+            if not study_id:
+                self.report.not_carried.append(f"a case without a usable name ({case.guid})")
+                return None
+            from models.participants import get_or_create_participant
+
+            participant = get_or_create_participant(self.session, study_id)
+        if participant.id not in self.known_participants:  # new here: keep the case's identity
+            participant.uuid = self._uuid_for(Participant, case.guid)
+            self.known_participants.add(participant.id)
+        return participant
+
+    def _definition(self, variable: RefiVariable) -> AttributeDefinition | None:
+        from models.participants import define_attribute
+
+        typ, choices = _attribute_type(variable)
+        name = variable.name[:200] or "Variable"
+        existed = self.session.scalar(select(AttributeDefinition.id).where(AttributeDefinition.name == name))
+        try:
+            definition = define_attribute(self.session, name, typ, choices)
+        except WaveqdaError as exc:
+            self.report.not_carried.append(f"variable {name!r}: {exc}")
+            return None
+        if existed is None:
+            definition.uuid = self._uuid_for(AttributeDefinition, variable.guid)
+        return definition
+
+    def _attribute(self, participant: Participant, definition: AttributeDefinition, value: RefiValue) -> None:
+        from models.participants import set_attribute
+
+        text = value.value
+        if definition.type == "choice" and sorted(definition.choices or []) == BOOLEAN_CHOICES:
+            text = text.lower()
+        if value.kind == "DateTimeValue" and definition.type == "date":
+            text = text[:10]
+        try:
+            set_attribute(self.session, participant, definition, text)
+        except WaveqdaError as exc:
+            self.report.not_carried.append(f"{participant.study_id}: {exc}")
+            return
+        self.report.counts["attribute_values"] += 1
+
+    # memos --------------------------------------------------------------------------------------------------
+    def write_memos(self) -> None:
+        targets = self._note_targets()
+        for key, note in self.doc.notes.items():
+            found = targets.get(key, [("project", None, None)])
+            if len(found) > 1:
+                self.report.not_carried.append(
+                    f"note {note.name!r} is attached to {len(found)} things; kept on the first"
+                )
+            target_type, target_id, field_owner = found[0]
+            if field_owner is not None:
+                self._memo_field(field_owner, note.text)
+                continue
+            author = self.doc.users.get(note.user or "", "")
+            self._memo(note.guid, target_type, target_id, note.name, note.text, author, note.created)
+        self._descriptions()
+
+    def _memo_field(self, owner: Code | Coding, text: str) -> None:
+        """Our own export's code and coding memo fields come back into the fields (never over another memo)."""
+        if not owner.memo.strip():
+            owner.memo = text
+            self.report.counts["memos_added"] += 1
+        elif owner.memo.strip() != text.strip():
+            what = f"code {owner.name!r}" if isinstance(owner, Code) else f"coding {owner.uuid}"
+            self.report.not_carried.append(f"the memo of {what}: the project already has a different one")
+
+    def _note_targets(self) -> dict[str, list[tuple[str, int | None, Code | Coding | None]]]:
+        targets: dict[str, list[tuple[str, int | None, Code | Coding | None]]] = defaultdict(list)
+        for node in self.doc.all_codes():
+            code = self.codes[node.guid]
+            for note in node.notes:
+                own = note == derived_guid("code-memo", node.guid)
+                targets[note].append(("code", code.id, code if own else None))
+        for source in self.doc.text_sources():
+            transcript = self.transcripts.get(source.guid)
+            fallback = ("transcript", transcript.id, None) if transcript else ("project", None, None)
+            for note in source.notes:
+                targets[note].append(fallback)
+            for selection in source.selections:
+                first = self.first_coding_of.get(selection.guid)
+                for note in selection.notes:
+                    targets[note].append(("coding", first.id, None) if first else fallback)
+            for coding in source_codings(source):
+                row = self.codings.get(coding.guid)
+                for note in coding.notes:
+                    own = row is not None and note == derived_guid("coding-memo", coding.guid)
+                    targets[note].append(("coding", row.id, row if own else None) if row else fallback)
+        for note in self.doc.project_notes:
+            targets[note].append(("project", None, None))
+        return targets
+
+    def _descriptions(self) -> None:
+        """Descriptions on sources, selections and the project are memos too (some producers use them so)."""
+        for source in self.doc.text_sources():
+            transcript = self.transcripts.get(source.guid)
+            if transcript is not None and source.description.strip():
+                self._memo(
+                    derived_guid("description", source.guid),
+                    "transcript",
+                    transcript.id,
+                    "Description",
+                    source.description,
+                    None,
+                    None,
+                )
+            for selection in source.selections:
+                first = self.first_coding_of.get(selection.guid)
+                if first is not None and selection.description.strip():
+                    self._memo(
+                        derived_guid("description", selection.guid),
+                        "coding",
+                        first.id,
+                        "Description",
+                        selection.description,
+                        None,
+                        None,
+                    )
+        if self.doc.description.strip():
+            self._memo(
+                derived_guid("description", "project"),
+                "project",
+                None,
+                "Project description",
+                self.doc.description,
+                None,
+                None,
+            )
+
+    def _memo(
+        self,
+        guid: str,
+        target_type: str,
+        target_id: int | None,
+        title: str,
+        text: str,
+        author: str | None,
+        created: datetime | None,
+    ) -> None:
+        valid = normalise_guid(guid)
+        if valid and self.session.scalar(select(Memo.id).where(Memo.uuid == valid)) is not None:
+            return  # imported before
+        memo = Memo(
+            uuid=valid or new_uuid(),
+            target_type=target_type,
+            target_id=target_id,
+            title=title[:300],
+            text=text,
+            author=(author or "")[:200],
+        )
+        if created is not None:
+            memo.created_at = memo.updated_at = created
+        self.session.add(memo)
+        self.report.counts["memos_added"] += 1
+
+    def note_skipped(self) -> None:
+        doc = self.doc
+        others = Counter(s.kind for s in doc.sources if s.kind != TEXT_SOURCE)
+        for kind, n in sorted(others.items()):
+            codings = sum(s.other_codings for s in doc.sources if s.kind == kind)
+            self.report.not_carried.append(
+                f"{n} {kind} sources with {codings} codings (only text sources are imported)"
+            )
+        for what, n in sorted(doc.skipped.items()):
+            if n:
+                self.report.not_carried.append(f"{n} {what}")
+        unused = self.plan.unused_sets
+        if unused:
+            shown = ", ".join(repr(name) for name in unused[:5]) + (" ..." if len(unused) > 5 else "")
+            self.report.not_carried.append(f"{len(unused)} sets ({shown}): only sets naming a timepoint are used")
+
+
+def _code_name(name: str, taken: set[str]) -> str:
+    """A name the codebook accepts: one line, no ``/`` (the path separator), not only digits, unique among
+    its siblings in this import."""
+    clean = " ".join(name.split()).replace("/", "-")[:280] or "Unnamed code"
+    if clean.isdigit():
+        clean = f"Code {clean}"
+    candidate, n = clean, 2
+    while candidate.casefold() in taken:
+        candidate, n = f"{clean} ({n})", n + 1
+    return candidate
+
+
+def _colour(value: str | None) -> str | None:
+    value = (value or "").strip()
+    if re.fullmatch(r"#[0-9a-fA-F]{3}", value):
+        value = "#" + "".join(ch * 2 for ch in value[1:])
+    return value.lower() if re.fullmatch(r"#[0-9a-fA-F]{6}", value) else None
+
+
+def _attribute_type(variable: RefiVariable) -> tuple[str, list[str] | None]:
+    """Our attribute type for a REFI-QDA variable type; a Boolean becomes a false/true choice."""
+    import json
+
+    typ = variable.type.strip()
+    if typ in ("Integer", "Float"):
+        return "number", None
+    if typ in ("Date", "DateTime"):
+        return "date", None
+    if typ == "Boolean":
+        return "choice", list(BOOLEAN_CHOICES)
+    description = variable.description.strip()
+    if description.startswith(CHOICES_PREFIX):
+        try:
+            choices = json.loads(description[len(CHOICES_PREFIX) :])
+        except ValueError:
+            choices = None
+        if isinstance(choices, list) and all(isinstance(c, str) for c in choices):
+            return "choice", choices
+    return "text", None
