@@ -35,6 +35,7 @@ import unicodedata
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from models.name_lists import Lexicon, lexicon
 
@@ -355,7 +356,7 @@ class Detector:
             i += 1
 
     @staticmethod
-    def _run(text: str, tokens: list[tuple[int, int, str]], i: int) -> list[int]:
+    def _run(text: str, tokens: _Tokens, i: int) -> list[int]:
         """Indexes of the capitalised words that follow token ``i`` separated by single spaces."""
         run = [i]
         j = i + 1
@@ -373,9 +374,7 @@ class Detector:
             j += 1
         return run
 
-    def _titled(
-        self, text: str, tokens: list[tuple[int, int, str]], i: int, run: list[int], piece: int, hits: list[Hit]
-    ) -> int:
+    def _titled(self, text: str, tokens: _Tokens, i: int, run: list[int], piece: int, hits: list[Hit]) -> int:
         """ "Dr Okonkwo", "Nurse Jackie Brown": the name after a title, as a person. Returns the next index."""
         if len(run) < 2 or tokens[i][2].casefold() not in TITLES:
             return 0
@@ -390,9 +389,7 @@ class Detector:
         hits.append(Hit(name, "person", "title", piece, start, start + len(name)))
         return names[-1] + 1
 
-    def _place(
-        self, text: str, tokens: list[tuple[int, int, str]], i: int, run: list[int], piece: int, hits: list[Hit]
-    ) -> int:
+    def _place(self, text: str, tokens: _Tokens, i: int, run: list[int], piece: int, hits: list[Hit]) -> int:
         """Capitalised modifiers and a generic head ("Cedar Ward", "Brookfield GP surgery", "St Anne's Road")."""
         words = [tokens[j][2] for j in run]
         head_at = None
@@ -438,7 +435,7 @@ class Detector:
     def _full_name(
         self,
         text: str,
-        tokens: list[tuple[int, int, str]],
+        tokens: _Tokens,
         run: list[int],
         at_start: bool,
         piece: int,
@@ -475,7 +472,7 @@ class Detector:
         key = strip_possessive(word).casefold()
         return key not in self.lex.not_identifying and (self.lex.is_name(key) or not self.lex.everyday(key))
 
-    def _in_title_run(self, text: str, tokens: list[tuple[int, int, str]], i: int, at_start: bool) -> str:
+    def _in_title_run(self, text: str, tokens: _Tokens, i: int, at_start: bool) -> str:
         """Beside a capitalised everyday word that is no name ("Building Hope": ``everyday``) or a word that
         names nobody ("Christmas Eve": ``proper``); else ``""``."""
         lex = self.lex
@@ -616,12 +613,20 @@ class Detector:
                 names = person_key(key).split()
                 for word in {names[0], names[-1]} if len(names) > 1 else ():
                     part_of.setdefault(word, set()).add(key)
-        for modifier, place in modifier_of.items():
-            found = seen.get(modifier)
-            if found is not None:
-                category = terms[place].category if place in terms else "place"
+        for modifier, place_key in modifier_of.items():
+            alone = seen.get(modifier)
+            if alone is not None:
+                category = terms[place_key].category if place_key in terms else "place"
                 hits.append(
-                    Hit(found.text, category, "place", found.piece, found.start, found.start + len(found.text), place)
+                    Hit(
+                        alone.text,
+                        category,
+                        "place",
+                        alone.piece,
+                        alone.start,
+                        alone.start + len(alone.text),
+                        place_key,
+                    )
                 )
                 terms.setdefault(modifier, hits[-1])
         for hit in hits:
@@ -673,7 +678,9 @@ class Detector:
                 )
 
     @staticmethod
-    def _closest(key: str, choices: list[str], process, fuzz, cutoff: float = FUZZY_SAME_INITIAL) -> str | None:  # type: ignore[no-untyped-def]
+    def _closest(
+        key: str, choices: list[str], process: Any, fuzz: Any, cutoff: float = FUZZY_SAME_INITIAL
+    ) -> str | None:
         for choice, score, _ in process.extract(key, choices, scorer=fuzz.ratio, score_cutoff=cutoff, limit=4):
             if choice == key:
                 continue

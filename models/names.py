@@ -464,7 +464,8 @@ def candidate_rows(session: Session, status: str | None = "pending") -> list[dic
 def pending_count(session: Session) -> int:
     from sqlalchemy import func
 
-    return session.scalar(select(func.count()).select_from(NameCandidate).where(NameCandidate.status == "pending"))
+    stmt = select(func.count()).select_from(NameCandidate).where(NameCandidate.status == "pending")
+    return session.scalar(stmt) or 0
 
 
 def _candidate(session: Session, candidate_id: int) -> NameCandidate:
@@ -618,8 +619,8 @@ def redact(project: Project, actor: str, apply: bool = False) -> RedactionPlan:
             _bulk_update(session, buffer, Transcript, [transcript_id], [after],
                          [{"text": old_text, "sha256": old_sha, "word_count": old_words}])  # fmt: skip
             for model in (Turn, Sentence, Coding):
-                columns = [model.id, model.start, model.end] + ([Turn.speaker] if model is Turn else [])
-                columns += [Coding.updated_at] if model is Coding else []
+                columns: list[Any] = [model.id, model.start, model.end]
+                columns += [Turn.speaker] if model is Turn else [Coding.updated_at] if model is Coding else []
                 ids, before, new = [], [], []
                 for row in session.execute(select(*columns).where(model.transcript_id == transcript_id)):
                     old = {"start": row.start, "end": row.end}

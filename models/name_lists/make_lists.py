@@ -67,7 +67,7 @@ def surnames(folder: Path) -> dict[str, int]:
 
 
 def word_probabilities() -> dict[str, float]:
-    import spacy_lookups_data
+    import spacy_lookups_data  # type: ignore[import-untyped]
 
     path = Path(spacy_lookups_data.__file__).parent / "data" / "en_lexeme_prob.json.gz"
     with gzip.open(path) as fh:
