@@ -31,6 +31,7 @@ from models.codes import CodeTree
 from models.errors import WaveqdaError
 from models.participants import get_or_create_coder
 from models.queries import Attribute, Scope, check_roles, fetch_rows, merge_spans, resolve_scope
+from models.queries.spans import joined_spans
 from models.schema import Coder, Coding, Participant, Sentence, Timepoint, Transcript, Turn
 from models.store import Project
 
@@ -39,10 +40,6 @@ FUZZY_MIN_LENGTH = 4  # shorter words have too many near neighbours ("and" ~ "en
 FUZZY_MAX_VARIANTS = 50
 MAX_PHRASE_VARIANTS = 256
 SENTENCE_CHUNK = 500
-
-# Marks around matched tokens in highlight(): control characters transcripts practically never contain; a
-# turn that does contain one is highlighted again with the next pair.
-MARKS = [("\x02", "\x03"), ("\x0e", "\x0f"), ("\x1c", "\x1d")]
 
 Unit = Literal["hit", "sentence", "turn"]
 
@@ -121,7 +118,10 @@ def vocabulary(session: Session) -> Vocabulary:
         cached = _vocabularies.get(url)
         if cached is not None and cached[0] == stamp:
             return cached[1]
-    words = list(session.scalars(text("SELECT term FROM search_vocab")))
+    if search_index.is_postgresql(session):
+        words = list(session.scalars(text("SELECT word FROM ts_stat('SELECT tsv FROM search_index')")))
+    else:
+        words = list(session.scalars(text("SELECT term FROM search_vocab")))
     found = Vocabulary(words)
     with _vocabulary_lock:
         _vocabularies[url] = (stamp, found)
@@ -169,13 +169,77 @@ def fts_expression(clauses: list[list[Term]], variants: list[list[list[str]]]) -
     return " AND ".join(parts)
 
 
+def tsquery_expression(clauses: list[list[Term]], variants: list[list[list[str]]]) -> str:
+    """The same search as ``fts_expression`` for PostgreSQL's ``to_tsquery``: phrases as ``a <-> b``, a
+    prefix as ``supp:*``, variants joined by ``|`` and clauses by ``&``."""
+    parts = []
+    for clause, options in zip(clauses, variants, strict=True):
+        phrases = [
+            " <-> ".join(f"'{word}'" for word in combo) + (":*" if clause[-1].prefix else "")
+            for combo in product(*options)
+        ]
+        parts.append("(" + " | ".join(phrases) + ")")
+    return " & ".join(parts)
+
+
+@dataclass(frozen=True)
+class CompiledQuery:
+    """A user query with every word expanded (lemmas, fuzzy variants): the index expression for either
+    engine, and what waveqda matches in a turn's text itself to place each hit."""
+
+    clauses: list[list[Term]]
+    variants: list[list[list[str]]]
+
+    @property
+    def fts(self) -> str:
+        return fts_expression(self.clauses, self.variants)
+
+    @property
+    def tsquery(self) -> str:
+        return tsquery_expression(self.clauses, self.variants)
+
+
+def compile_query(
+    session: Session, query: str, fuzzy: bool = False, lemma: bool = False, threshold: float = FUZZY_THRESHOLD
+) -> CompiledQuery:
+    clauses = parse_query(query)
+    variants = [[expand(session, term, fuzzy, lemma, threshold) for term in clause] for clause in clauses]
+    fts_expression(clauses, variants)  # refuses a phrase with too many variants, on either engine
+    return CompiledQuery(clauses, variants)
+
+
 def build_expression(
     session: Session, query: str, fuzzy: bool = False, lemma: bool = False, threshold: float = FUZZY_THRESHOLD
 ) -> str:
     """The FTS5 expression a user query becomes (exposed so the TUI can show what was searched)."""
-    clauses = parse_query(query)
-    variants = [[expand(session, term, fuzzy, lemma, threshold) for term in clause] for clause in clauses]
-    return fts_expression(clauses, variants)
+    return compile_query(session, query, fuzzy, lemma, threshold).fts
+
+
+# Words as the index tokenises them (FTS5's unicode61; PostgreSQL's parser agrees on letters and digits):
+# runs of letters and digits, combining marks kept inside a word (a decomposed accent).
+_WORD_RE = re.compile(r"(?:[^\W_]|[\u0300-\u036f\u1ab0-\u1aff\u1dc0-\u1dff\u20d0-\u20ff\ufe20-\ufe2f])+")
+
+
+def matched_spans(body: str, compiled: CompiledQuery) -> list[tuple[int, int]]:
+    """Where the query's clauses occur in ``body`` (offsets into it, in order, overlapping ones joined), or
+    an empty list when some clause does not occur: the same rule the index applies, computed in Python so
+    that both engines place hits identically."""
+    tokens = [(m.start(), m.end(), fold(m.group())) for m in _WORD_RE.finditer(body)]
+    spans: list[tuple[int, int]] = []
+    for clause, options in zip(compiled.clauses, compiled.variants, strict=True):
+        sets = [set(option) for option in options]
+        prefix = clause[-1].prefix
+        n = len(clause)
+        found = False
+        for i in range(len(tokens) - n + 1):
+            if all(tokens[i + k][2] in sets[k] for k in range(n - 1)):
+                last = tokens[i + n - 1][2]
+                if last in sets[-1] or (prefix and any(last.startswith(p) for p in sets[-1])):
+                    spans.append((tokens[i][0], tokens[i + n - 1][1]))
+                    found = True
+        if not found:
+            return []
+    return joined_spans(spans)
 
 
 # --------------------------------------------------------------------------------------------- search
@@ -222,24 +286,28 @@ def search(
     """Every occurrence of the query in the selected turns, in timepoint, participant and turn order.
 
     ``roles`` limits the speakers (``["participant"]``: only what participants said); ``limit`` caps the
-    number of hits (and lets SQLite stop early: every matching turn has at least one hit).
+    number of hits. The index (FTS5 on SQLite, ``tsvector`` on PostgreSQL) finds the turns; the hits in
+    each turn are placed by ``matched_spans``, the same on both engines.
     """
-    if not search_index.available(session):
-        raise WaveqdaError("full-text search needs a SQLite project")
     wanted_roles = check_roles(roles)
     scope = resolve_scope(session, timepoints, participants, attribute, transcript_ids=transcript_ids)
-    expression = build_expression(session, query, fuzzy, lemma, threshold)
-    stmt = _search_statement(expression, scope, wanted_roles)
-    if limit is not None:
-        stmt = stmt.limit(limit)
-    hits = [hit for row in fetch_rows(session, stmt) for hit in _hits_of_row(session, expression, row)]
+    compiled = compile_query(session, query, fuzzy, lemma, threshold)
+    stmt = _search_statement(session, compiled, scope, wanted_roles)
+    hits: list[Hit] = []
+    for row in fetch_rows(session, stmt):
+        hits.extend(_hits_of_row(compiled, row))
+        if limit is not None and len(hits) >= limit:
+            break
     hits = hits[:limit] if limit is not None else hits
     _add_sentence_context(session, hits)
     return hits
 
 
-def _search_statement(expression: str, scope: Scope, roles: set[str] | None) -> Select:
-    open_mark, close_mark = MARKS[0]
+def _search_statement(session: Session, compiled: CompiledQuery, scope: Scope, roles: set[str] | None) -> Select:
+    if search_index.is_postgresql(session):
+        matches = text("search_index.tsv @@ to_tsquery('waveqda', :tsquery)").bindparams(tsquery=compiled.tsquery)
+    else:
+        matches = literal_column("search_index").op("MATCH")(compiled.fts)
     stmt = (
         select(
             Turn.id,
@@ -253,14 +321,13 @@ def _search_statement(expression: str, scope: Scope, roles: set[str] | None) -> 
             Turn.speaker,
             Turn.role,
             _fts.c.text,
-            func.highlight(literal_column("search_index"), 0, open_mark, close_mark),
         )
         .select_from(_fts)
         .join(Turn, Turn.id == _fts.c.rowid)
         .join(Transcript, Transcript.id == Turn.transcript_id)
         .join(Participant, Participant.id == Transcript.participant_id)
         .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
-        .where(literal_column("search_index").op("MATCH")(expression))
+        .where(matches)
         .order_by(Timepoint.position, Participant.study_id, Turn.index)
     )
     if roles is not None:
@@ -268,34 +335,8 @@ def _search_statement(expression: str, scope: Scope, roles: set[str] | None) -> 
     return scope.apply(stmt, with_coder=False)
 
 
-def marked_spans(highlighted: str, open_mark: str, close_mark: str) -> list[tuple[int, int]]:
-    """Offsets, in the unmarked text, of the stretches ``highlight()`` put between the marks."""
-    spans: list[tuple[int, int]] = []
-    removed = 0
-    for match in re.finditer(re.escape(open_mark) + "(.*?)" + re.escape(close_mark), highlighted, re.S):
-        start = match.start() - removed
-        spans.append((start, start + len(match.group(1))))
-        removed += len(open_mark) + len(close_mark)
-    return spans
-
-
-def _highlight(session: Session, expression: str, turn_id: int, body: str, highlighted: str) -> list[tuple[int, int]]:
-    """Matched spans of one turn body; highlighted again with other marks if the body contains the first."""
-    for open_mark, close_mark in MARKS:
-        if open_mark in body or close_mark in body:
-            continue
-        if (open_mark, close_mark) != MARKS[0]:
-            highlighted = session.execute(
-                select(func.highlight(literal_column("search_index"), 0, open_mark, close_mark))
-                .select_from(_fts)
-                .where(literal_column("search_index").op("MATCH")(expression), _fts.c.rowid == turn_id)
-            ).scalar_one()  # the turn matched the expression a moment ago, in this transaction
-        return marked_spans(highlighted, open_mark, close_mark)
-    raise WaveqdaError(f"turn {turn_id} contains every highlight mark; cannot place its hits")
-
-
-def _hits_of_row(session: Session, expression: str, row: Any) -> list[Hit]:
-    turn_id, tid, study_id, key, label, index, turn_start, turn_end, speaker, role, body, highlighted = row
+def _hits_of_row(compiled: CompiledQuery, row: Any) -> list[Hit]:
+    turn_id, tid, study_id, key, label, index, turn_start, turn_end, speaker, role, body = row
     return [
         Hit(
             transcript_id=tid,
@@ -315,7 +356,7 @@ def _hits_of_row(session: Session, expression: str, row: Any) -> list[Hit]:
             context_end=turn_end,
             context=body,
         )
-        for start, end in _highlight(session, expression, turn_id, body, highlighted)
+        for start, end in matched_spans(body, compiled)
     ]
 
 

@@ -1,7 +1,8 @@
-"""The full-text index of speaker turns (SQLite FTS5, created by migration 0002).
+"""The full-text index of speaker turns: SQLite FTS5 (migration 0002) or a PostgreSQL table with a
+``tsvector`` column and a GIN index (migration 0010).
 
-One row per turn, ``rowid`` = ``turns.id``. Kept here, not in the ORM models, so the schema stays portable;
-``available()`` tells callers whether the index exists (it does on every SQLite project).
+One row per turn, ``rowid`` = ``turns.id``, columns ``text`` and ``transcript_id`` on both engines, so the
+statements here serve both. Kept out of the ORM models: it is derived data, rebuilt from turns.
 """
 
 from __future__ import annotations
@@ -11,7 +12,12 @@ from sqlalchemy.orm import Session
 
 
 def available(session: Session) -> bool:
-    return session.get_bind().dialect.name == "sqlite"
+    """Every project has the index: FTS5 on SQLite (migration 0002), a tsvector table on PostgreSQL (0010)."""
+    return session.get_bind().dialect.name in ("sqlite", "postgresql")
+
+
+def is_postgresql(session: Session) -> bool:
+    return session.get_bind().dialect.name == "postgresql"
 
 
 def index_turns(session: Session, transcript_id: int, rows: list[tuple[int, str]]) -> None:

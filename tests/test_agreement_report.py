@@ -389,3 +389,7 @@ def test_settle_errors(coded):
         settle(coded, "dana", make_key(transcript_uuid, code_uuid, 200, 9999), "both")
     with pytest.raises(WaveqdaError, match="not the consensus"):
         adopt_agreements(coded, "dana", ["alice", CONSENSUS_CODER])
+
+
+# every test here runs on an SQLite file and on a PostgreSQL database
+pytestmark = pytest.mark.both_engines

@@ -491,3 +491,7 @@ def test_every_operation_undoes_to_the_exact_prior_state(study, db_state):
     with study.read() as session:
         tree = CodeTree.load(session)
     assert tree.path(tree.find("See").id) == "Theme/See"
+
+
+# every test here runs on an SQLite file and on a PostgreSQL database
+pytestmark = pytest.mark.both_engines

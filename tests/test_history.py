@@ -103,7 +103,7 @@ def test_a_new_change_discards_the_redo_branch(coded):
 
 
 def test_undo_survives_a_restart(coded, db_state):
-    path = coded.path
+    path = coded.target
     before = db_state(coded)
     codebook.rename_code(coded, "t", "Theme/A", "Alpha")
     coded.close()
@@ -379,3 +379,7 @@ def test_random_operations_undo_to_the_start_and_redo_to_the_end(template, tmp_p
         assert database_state(project) == end
     finally:
         project.close()
+
+
+# every test here runs on an SQLite file and on a PostgreSQL database
+pytestmark = pytest.mark.both_engines

@@ -390,3 +390,7 @@ def test_matrix_passages_are_the_passages_of_the_codes_codings(coded_study: Code
                 assert cell.segments == sum(len(g) for g in groups)
     support = next(r for r in matrix.rows if r.code == "Support")
     assert support.cells["T1"].segments > support.cells["T1"].passages  # overlapping codings joined
+
+
+# every test here runs on an SQLite file and on a PostgreSQL database
+pytestmark = pytest.mark.both_engines

@@ -158,8 +158,13 @@ def test_offsets_slice_exactly_after_emoji_and_decomposed_accents(project: Proje
                 assert text[hit.context_start : hit.context_end] == hit.context
 
 
-def test_marked_spans_counts_code_points() -> None:
-    assert search.marked_spans("a\x02b🙂\x03 c \x02d\x03", "\x02", "\x03") == [(1, 3), (6, 7)]  # "ab🙂 c d"
+def test_matched_spans_count_code_points_and_keep_decomposed_accents() -> None:
+    compiled = search.CompiledQuery([[search.Term("cafe")], [search.Term("d")]], [[["cafe"]], [["d"]]])
+    body = "ab🙂 Cafe\u0301 d"  # the accent is a combining character after "e"
+    assert search.matched_spans(body, compiled) == [(4, 9), (10, 11)]
+    assert body[4:9] == "Cafe\u0301"
+    missing = search.CompiledQuery([[search.Term("cafe")], [search.Term("x")]], [[["cafe"]], [["x"]]])
+    assert search.matched_spans(body, missing) == []  # every clause must occur, as in the index
 
 
 def test_turn_containing_the_mark_character(project: Project) -> None:
@@ -323,3 +328,7 @@ def test_lemma_and_fuzzy_on_the_sample_transcripts(imported_samples: Path) -> No
     assert said and all(h.role == "participant" for h in said) and len(said) < len(everything)
     for hit in everything:
         assert texts[hit.transcript_id][hit.start : hit.end].lower() == "supervision"
+
+
+# every test here runs on an SQLite file and on a PostgreSQL database
+pytestmark = pytest.mark.both_engines
