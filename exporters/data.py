@@ -34,7 +34,7 @@ from exporters.word_common import handout, made_on
 from models.anonymise import Anonymiser, OffsetMap
 from models.codes import CodeTree
 from models.errors import WaveqdaError
-from models.names import anonymiser as register_anonymiser
+from models.names import export_anonymiser
 from models.participants import attribute_definitions
 from models.queries import (
     Cell,
@@ -349,7 +349,7 @@ def load_export_data(
     segments: Sequence[Segment | CodedSpan] = []
     if with_quotes:
         segments = scoped_segments(session, filters) if every_segment else scoped_spans(session, filters)
-    anonymiser = register_anonymiser(session) if filters.anonymise else None
+    anonymiser = export_anonymiser(session, filters.anonymise, filters.anonymise_coders)
     texts = Texts({}, anonymiser)
     if filters.no_interviewer:  # a coding of a question and its answer keeps the answer
         texts.layouts = load_layouts(session, {s.transcript_id for s in segments}, sentences=False)

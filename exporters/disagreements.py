@@ -31,7 +31,7 @@ from exporters.word_common import (
     unmark,
 )
 from models.errors import WaveqdaError
-from models.names import anonymiser as register_anonymiser
+from models.names import export_anonymiser
 from models.queries import load_layouts
 from models.store import Project, get_setting
 from models.transcripts import list_transcripts
@@ -51,7 +51,7 @@ def load_disagreements(project: Project, filters: ExportFilters) -> tuple[list[A
     with project.read() as session:
         check_consensus(session, filters)
         transcripts = _transcripts_in_scope(session, filters)
-        anonymiser = register_anonymiser(session) if filters.anonymise else None
+        anonymiser = export_anonymiser(session, filters.anonymise, filters.anonymise_coders)
         name = get_setting(session, "name", "waveqda project")
         labels = {t.timepoint.key: t.timepoint.label for t in list_transcripts(session)}
     found = disagreements(project, coders, filters.codes, transcripts)
@@ -85,7 +85,7 @@ def export_disagreements_table(
     project: Project, out_path: Path, filters: ExportFilters, progress: Progress | None = None
 ) -> Path:
     found, texts, name, _labels = load_disagreements(project, filters)
-    facts = [("Project", name), ("Coders", ", ".join(filters.coders or [])),
+    facts = [("Project", name), ("Coders", texts.free(", ".join(filters.coders or []))),
              ("Filters", "; ".join(filters.describe()))]  # fmt: skip
     write_table(out_path, COLUMNS, (row_of(d, texts) for d in found), "Disagreements", facts, len(found), progress)
     return out_path

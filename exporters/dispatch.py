@@ -2,13 +2,20 @@
 
 The output file's suffix and ``kind`` (both registered in ``exporters.kinds``) choose the writer; anything
 that does not fit (an unknown suffix, a kind that cannot be written in that format, a transcript report
-without a transcript) is a one-line ``WaveqdaError`` before any work. Word, CSV and XLSX files are written
-beside the target under a temporary name and renamed into place, so a failed export never leaves a
-half-written file where the old one was.
+without a transcript) is a one-line ``WaveqdaError`` before any work. Every file is written beside the target
+under a temporary name and renamed into place, so a failed export never leaves a half-written file where the
+old one was.
+
+``--anonymise`` never writes silently: the temporary file is read back and checked (``models.name_check``:
+registered names and the scan's detectors over the text actually written) before it is put in place. If
+it holds names nobody has reviewed the export is refused with one line saying how many and how to review
+them, and no file is written, unless ``--accept-risk`` is given; then the file is written again with that
+stated on its first page (the title page's filters, or the XLSX "About" sheet).
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -56,11 +63,50 @@ def run_export(
     options = options or ExportOptions()
     kind = check_request(out_path, kind)
     suffix = out_path.suffix.lower()
-    if suffix in (".qdpx", ".qdc"):
+    if suffix == ".qdc":
         return _refi(project, out_path, suffix, filters)
+    if suffix == ".qdpx":
+        _refi(project, out_path, suffix, filters, dry=True)  # the filter check, before any work
+        lines: list[str] = []
+
+        def write(tmp: Path, chosen: ExportFilters) -> None:
+            lines[:] = [line.replace(str(tmp), str(out_path)) for line in _refi(project, tmp, suffix, chosen)]
+
+        notes = _atomic(out_path, lambda tmp: _written_checked(project, out_path, tmp, filters, write))
+        return lines + notes
     writer = _writer(suffix, kind, options)
-    _atomic(out_path, lambda tmp: writer(project, tmp, filters, progress))
-    return [f"Wrote {out_path} ({kind})"]
+    notes = _atomic(
+        out_path,
+        lambda tmp: _written_checked(project, out_path, tmp, filters, lambda t, f: writer(project, t, f, progress)),
+    )
+    return [f"Wrote {out_path} ({kind})", *notes]
+
+
+def _written_checked(
+    project: Project,
+    out_path: Path,
+    tmp: Path,
+    filters: ExportFilters,
+    write: Callable[[Path, ExportFilters], object],
+) -> list[str]:
+    """Write ``tmp``; when anonymising, check the written text and refuse (or, with ``--accept-risk``, write
+    it again saying so). Returns lines for the user."""
+    write(tmp, filters)
+    if not filters.anonymise:
+        return []
+    from models.name_check import UnreviewedNamesError, check_file
+
+    findings = check_file(project, tmp, coders=filters.anonymise_coders)
+    names = sorted({f.text for f in findings}, key=str.casefold)
+    if findings and not filters.accept_risk:
+        raise UnreviewedNamesError(out_path.name, project.path.name if project.path else "PROJECT", names)
+    if not filters.accept_risk:
+        return []
+    write(tmp, dataclasses.replace(filters, unreviewed=len(names)))
+    if not names:
+        return ["--accept-risk: the check before writing found no unreviewed names"]
+    return [f"Written with --accept-risk: {len(names)} unreviewed name(s) may identify people "
+            f"({', '.join(names[:5])}{', …' if len(names) > 5 else ''}); the first page says so"]  # fmt: skip
 
 
 def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Path]:
@@ -99,24 +145,43 @@ def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Pat
     return lambda p, out, f, progress: export_disagreements_docx(p, out, f, large, progress)
 
 
-def _atomic(out_path: Path, write: Callable[[Path], object]) -> None:
-    """Write owner-only through a temporary file beside ``out_path``, renamed into place only when complete."""
+def _atomic(out_path: Path, write: Callable[[Path], object]) -> list[str]:
+    """Write owner-only through a temporary file beside ``out_path``, renamed into place only when complete;
+    returns the lines ``write`` returned (a list) for the user."""
     from models.project_file import write_private
 
-    write_private(out_path, write)
+    notes: list[str] = []
+
+    def fill(tmp: Path) -> None:
+        result = write(tmp)
+        if isinstance(result, list):
+            notes[:] = result
+
+    write_private(out_path, fill)
+    return notes
 
 
-def _refi(project: Project, out_path: Path, suffix: str, filters: ExportFilters) -> list[str]:
-    """REFI-QDA files come whole from the exchange exporter: only ``--anonymise`` applies (to .qdpx)."""
-    unsupported = ExportFilters(anonymise=filters.anonymise, seed=filters.seed)
+def _refi(project: Project, out_path: Path, suffix: str, filters: ExportFilters, dry: bool = False) -> list[str]:
+    """REFI-QDA files come whole from the exchange exporter: only the anonymising options apply (to .qdpx)."""
+    unsupported = ExportFilters(
+        anonymise=filters.anonymise,
+        seed=filters.seed,
+        anonymise_coders=filters.anonymise_coders,
+        accept_risk=filters.accept_risk,
+        unreviewed=filters.unreviewed,
+    )
     if filters != unsupported:
         raise WaveqdaError(f"{suffix} exports the whole project: of the filters only --anonymise applies")
-    if suffix == ".qdc" and filters.anonymise:
+    if suffix == ".qdc" and (filters.anonymise or filters.anonymise_coders):
         raise WaveqdaError("--anonymise applies to .qdpx projects (a codebook holds no participant data)")
+    if dry:
+        return []
     try:
         from exporters import refi_export
     except ModuleNotFoundError as exc:
         raise WaveqdaError(f"REFI-QDA export is not available in this installation ({exc.name})") from exc
     if suffix == ".qdc":
         return refi_export.export_qdc(project, out_path).lines()
-    return refi_export.export_qdpx(project, out_path, anonymise=filters.anonymise).lines()
+    return refi_export.export_qdpx(
+        project, out_path, anonymise=filters.anonymise, anonymise_coders=filters.anonymise_coders
+    ).lines()

@@ -43,6 +43,9 @@ class ExportFilters:
     no_interviewer: bool = False
     anonymise: bool = False
     seed: int = DEFAULT_SEED
+    anonymise_coders: bool = False  # coders as "Coder 1", "Coder 2" (numbered as in every export)
+    accept_risk: bool = False  # write an anonymised export even with unreviewed names in it
+    unreviewed: int | None = None  # how many the check before writing found (stated on the first page)
 
     def __post_init__(self) -> None:
         if self.max_quotes is not None and self.max_quotes < 1:
@@ -67,6 +70,8 @@ class ExportFilters:
         parts.extend(f"{name} = {value}" for name, value in self.attributes)
         if self.consensus_only:
             parts.append("consensus codings only")
+        elif self.coders and self.anonymise_coders:
+            parts.append(f"{len(self.coders)} chosen coders")
         elif self.coders:
             parts.append("coders " + ", ".join(self.coders))
         if self.key_only:
@@ -77,6 +82,15 @@ class ExportFilters:
             parts.append("interviewer speech left out of quotes")
         if self.anonymise:
             parts.append("anonymised with the project's name register")
+        if self.anonymise and self.accept_risk:
+            parts.append(
+                f"WRITTEN WITH --accept-risk: {self.unreviewed} unreviewed name candidate(s) were found in this "
+                "file and may identify people"
+                if self.unreviewed
+                else "written with --accept-risk (the check before writing found no unreviewed names)"
+            )
+        if self.anonymise_coders:
+            parts.append("coders named Coder 1, Coder 2… (--anonymise-coders)")
         return parts or ["none (all coded data)"]
 
 

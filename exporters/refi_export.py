@@ -165,12 +165,10 @@ def _load(session: Session) -> _Data:
     )
 
 
-def _anonymiser(session: Session, anonymise: bool) -> Any:
-    if not anonymise:
-        return None
-    from models.names import anonymiser
+def _anonymiser(session: Session, anonymise: bool, anonymise_coders: bool = False) -> Any:
+    from models.names import export_anonymiser
 
-    return anonymiser(session)
+    return export_anonymiser(session, anonymise, anonymise_coders)
 
 
 # --- building XML -------------------------------------------------------------------------------------------
@@ -222,9 +220,11 @@ class _Xml:
 class _ProjectWriter:
     """Builds ``project.qde`` and the source texts from the loaded project."""
 
-    def __init__(self, data: _Data, replacer: Any, report: ExportReport) -> None:
+    def __init__(self, data: _Data, replacer: Any, report: ExportReport, coder_names: dict[str, str]) -> None:
         self.data = data
         self.replacer = replacer
+        self.anonymised = report.anonymised
+        self.coder_names = coder_names  # name -> "Coder N" with --anonymise-coders (as in every export)
         self.report = report
         self.xml = _Xml(PROJECT_NS)
         self.notes: list[Any] = []
@@ -266,9 +266,8 @@ class _ProjectWriter:
 
     def _users(self, root: Any) -> None:
         users = self.xml.sub(root, "Users")
-        for number, coder in enumerate(self.data.coders, 1):
-            name = f"Coder {number}" if self.replacer is not None else coder.name
-            self.xml.sub(users, "User", guid=coder.uuid, name=name)
+        for coder in self.data.coders:
+            self.xml.sub(users, "User", guid=coder.uuid, name=self.coder_names.get(coder.name, coder.name))
         self.xml.drop_if_empty(users)
 
     def _codebook(self, root: Any) -> None:
@@ -303,7 +302,9 @@ class _ProjectWriter:
             )
             if definition.type == "choice" and typ == "Text":
                 self.xml.sub(
-                    element, "Description", CHOICES_PREFIX + json.dumps(definition.choices or [], ensure_ascii=False)
+                    element,
+                    "Description",
+                    CHOICES_PREFIX + json.dumps([self._clean(c) for c in definition.choices or []], ensure_ascii=False),
                 )
         if self.data.transcripts:
             for label in (PARTICIPANT_VARIABLE, TIMEPOINT_VARIABLE):
@@ -370,7 +371,7 @@ class _ProjectWriter:
             parent,
             "TextSource",
             guid=transcript.uuid,
-            name=label if self.replacer is not None else transcript.title,
+            name=label if self.anonymised else transcript.title,
             plainTextPath=f"internal://{transcript.uuid}.txt",
             creationDateTime=xsd_datetime(transcript.imported_at),
         )
@@ -393,7 +394,7 @@ class _ProjectWriter:
             parent,
             "PlainTextSelection",
             guid=derived_guid("selection", coding.uuid),
-            name=None if self.replacer is not None else shorten(text[start:end]),
+            name=None if self.anonymised else shorten(text[start:end]),
             startPosition=str(start),
             endPosition=str(end),
             creatingUser=coder,
@@ -483,8 +484,10 @@ class _ProjectWriter:
         archived = sum(1 for c in data.tree.codes.values() if c.archived)
         if archived:
             lost.append(f"{archived} codes are archived here; they are exported as ordinary codes")
-        if self.replacer is not None:
-            lost.append("coder names, source titles and selection names (anonymised export)")
+        if self.anonymised:
+            lost.append("source titles and selection names (anonymised export)")
+        if self.coder_names:
+            lost.append("coder names: written as Coder 1, Coder 2… (--anonymise-coders)")
 
 
 def _variable_type(definition: AttributeDefinition) -> str:
@@ -537,15 +540,23 @@ def _zip_entry(archive: zipfile.ZipFile, name: str, data: bytes) -> None:
 
 
 def export_qdpx(
-    project: Project, out_path: Path | str, anonymise: bool = False, report: ExportReport | None = None
+    project: Project,
+    out_path: Path | str,
+    anonymise: bool = False,
+    report: ExportReport | None = None,
+    anonymise_coders: bool = False,
 ) -> ExportReport:
-    """Write the whole project as a REFI-QDA ``.qdpx``; ``anonymise`` applies the name register and drops
-    coder names, source titles and selection names."""
+    """Write the whole project as a REFI-QDA ``.qdpx``; ``anonymise`` applies the name register (and
+    participants' own names) and drops source titles and selection names; ``anonymise_coders`` names the
+    coders "Coder N" as every other export does."""
+    from models.names import coder_pseudonyms
+
     report = report if report is not None else ExportReport()
     report.kind, report.anonymised, report.path = "project", anonymise, str(out_path)
     with project.read() as session:
         data = _load(session)
-        writer = _ProjectWriter(data, _anonymiser(session, anonymise), report)
+        coder_names = coder_pseudonyms(session) if anonymise_coders else {}
+        writer = _ProjectWriter(data, _anonymiser(session, anonymise, anonymise_coders), report, coder_names)
         root = writer.build()
     qde = writer.xml.serialise(root)
 

@@ -39,7 +39,7 @@ from exporters.word_common import (
 )
 from models.anonymise import OffsetMap
 from models.codes import CodeTree
-from models.names import anonymiser as register_anonymiser
+from models.names import export_anonymiser
 from models.queries import Segment, TranscriptLayout, load_layouts
 from models.store import Project
 from models.transcripts import find_transcript
@@ -85,7 +85,7 @@ def export_transcript(
         timepoint_label = transcript.timepoint.label
         segments = scoped_segments(session, filters, transcript_ids=[transcript.id])
         layout = load_layouts(session, [transcript.id], sentences=False)[transcript.id]
-        anonymiser = register_anonymiser(session) if filters.anonymise else None
+        anonymiser = export_anonymiser(session, filters.anonymise, filters.anonymise_coders)
         meta = (transcript.title, transcript.source_name, transcript.word_count)
         tree = CodeTree.load(session)
         texts = Texts({transcript.id: layout}, anonymiser)

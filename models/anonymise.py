@@ -1,15 +1,17 @@
 """Replacing register terms in text, with an offset map so coded spans follow the replaced text.
 
 Used by every export with ``--anonymise`` (quotes, memos, titles, source names, REFI-QDA sources whose
-offsets must be recomputed) and by in-place redaction. Matching is case-insensitive on whole words, longest
-term first, so "Dr Okafor" wins over "Okafor" and "Sandra's" keeps its "'s" ("[Colleague A]'s").
+offsets must be recomputed) and by in-place redaction. Matching is on whole words, longest term first, so
+"Dr Okafor" wins over "Okafor" and "Sandra's" keeps its "'s" ("[Colleague A]'s"). It ignores case, except
+for one-word spellings that are also everyday words ("Will", "Grace", "Cedar"): those match only when
+written with a capital (``capitalised_only``), so "I will" stays and "Will said" does not.
 """
 
 from __future__ import annotations
 
 import bisect
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 
@@ -27,8 +29,8 @@ def adapt_case(replacement: str, found: str) -> str:
     A bracketed label such as ``[Colleague A]`` is inserted exactly as written; a chosen pseudonym such as
     ``Mary`` becomes ``MARY`` where the transcript shouted ``SANDRA`` and ``mary`` where it had ``sandra``.
     """
-    if replacement.startswith("[") or not any(c.isalpha() for c in found):
-        return replacement
+    if replacement.startswith("[") or any(c.isdigit() for c in replacement) or not any(c.isalpha() for c in found):
+        return replacement  # a label, a study ID ("P01") or "Coder 1" is written as it is
     if found.isupper() and len(found) > 1:
         return replacement.upper()
     if found.islower():
@@ -42,6 +44,10 @@ class OffsetMap:
 
     # (old_start, old_end, new_start, new_end) per replaced region
     regions: list[tuple[int, int, int, int]] = field(default_factory=list)
+    _starts: list[int] = field(default_factory=list, init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        self._starts = [r[0] for r in self.regions]
 
     def _shift_before(self, i: int) -> int:
         if i == 0:
@@ -51,8 +57,9 @@ class OffsetMap:
 
     def position(self, old: int, side: str = "start") -> int:
         """New offset of ``old``. A position inside a replaced name snaps outward (whole replacement)."""
-        starts = [r[0] for r in self.regions]
-        i = bisect.bisect_right(starts, old)
+        if len(self._starts) != len(self.regions):  # regions appended after construction
+            self._starts = [r[0] for r in self.regions]
+        i = bisect.bisect_right(self._starts, old)
         if i and old < self.regions[i - 1][1]:
             old_start, _old_end, new_start, new_end = self.regions[i - 1]
             if old == old_start:
@@ -67,7 +74,9 @@ class OffsetMap:
 class Anonymiser:
     """Replaces every spelling of every register term; ``replace`` for text, ``replace_mapped`` for offsets."""
 
-    def __init__(self, replacements: Iterable[Replacement]) -> None:
+    def __init__(
+        self, replacements: Iterable[Replacement], capitalised_only: Callable[[str], bool] | None = None
+    ) -> None:
         self.by_spelling: dict[str, str] = {}  # lookup key -> replacement
         written: dict[str, str] = {}  # lookup key -> the spelling as registered (the regex is built from it)
         for entry in replacements:
@@ -77,8 +86,12 @@ class Anonymiser:
                     self.by_spelling[key], written[key] = entry.replacement, spelling.strip()
         self.patterns = {key: re.compile(_spelling_regex(s), re.IGNORECASE) for key, s in written.items()}
         spellings = sorted(written.values(), key=len, reverse=True)
-        alternation = "|".join(_spelling_regex(s) for s in spellings)
-        self.pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)", re.IGNORECASE) if spellings else None
+        strict = capitalised_only or (lambda _spelling: False)
+        alternation = "|".join(
+            _capitalised_regex(s) if " " not in s and s[:1].isalpha() and strict(s) else f"(?i:{_spelling_regex(s)})"
+            for s in spellings
+        )
+        self.pattern = re.compile(rf"(?<!\w)(?:{alternation})(?!\w)") if spellings else None
 
     def __bool__(self) -> bool:
         return self.pattern is not None
@@ -124,6 +137,12 @@ class Anonymiser:
 def _key(spelling: str) -> str:
     """The form a spelling is looked up by: the regex lets any whitespace run and either apostrophe match."""
     return " ".join(spelling.replace("’", "'").split()).casefold()
+
+
+def _capitalised_regex(spelling: str) -> str:
+    """``Will`` -> ``W(?i:ill)``: "Will", "WILL", not "will"."""
+    first = spelling[0]
+    return f"{re.escape(first.upper())}(?i:{_spelling_regex(spelling[1:])})" if len(spelling) > 1 else re.escape(first)
 
 
 def _spelling_regex(spelling: str) -> str:

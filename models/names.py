@@ -1,16 +1,22 @@
-"""The pseudonymisation register: identifying terms, detection of candidates, decisions, redaction.
+"""The pseudonymisation register: identifying terms, the scan that proposes them, decisions, redaction.
 
-Researchers fill the register by scanning transcripts: candidates are shown in context to accept (a new
-entry, or a variant of an existing one), or reject; decisions are remembered by surface form so a later scan
-does not ask again. Exports with ``--anonymise`` use ``anonymiser(session)``; stored transcripts change
-only through ``redact`` (backup first, one undoable step).
+Researchers fill the register by scanning the project: candidates (found by ``models.name_detection`` in
+transcripts, speaker labels, memos, the codebook, attribute values and titles: everything an export can
+write) are shown in context to accept (a new entry, or a spelling of an existing one) or reject; decisions
+are remembered by surface form so a later scan does not ask again. Exports with ``--anonymise`` use
+``export_anonymiser``; ``models.name_check`` refuses an export whose text still holds an unreviewed name.
+Stored transcripts change only through ``redact`` (backup first, one undoable step).
+
+One person, one pseudonym: spellings of a term (variants, misspellings, the modifier of a place, a name
+with or without its title, a possessive) share the entry's replacement; register entries whose spellings
+name the same person ("Dr Okonkwo", "Okonkwo") share the oldest entry's replacement; a participant's own
+name always becomes their study ID.
 """
 
 from __future__ import annotations
 
-import re
 import string
-from collections import Counter
+from collections import Counter, defaultdict
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -20,42 +26,40 @@ from sqlalchemy.orm import Session
 
 from models.anonymise import Anonymiser, Replacement
 from models.errors import NotFoundError, WaveqdaError
-from models.schema import NameCandidate, NameEntry, Participant, Transcript, Turn, get_row
+from models.schema import (
+    AttributeDefinition,
+    Code,
+    Coder,
+    Memo,
+    NameCandidate,
+    NameEntry,
+    Participant,
+    ParticipantAttribute,
+    Timepoint,
+    Transcript,
+    Turn,
+    get_row,
+)
 from models.store import Project, get_setting
 
-CATEGORIES = ("person", "place", "organisation", "ward", "other")
-LABEL_PREFIX = {"person": "Person", "place": "Place", "organisation": "Organisation", "ward": "Ward", "other": "Name"}
-LETTER_CATEGORIES = {"person"}  # people get letters ([Person A]); places and others numbers ([Place 1])
-
-TITLES = {"dr", "mr", "mrs", "ms", "miss", "nurse", "doctor", "prof", "professor", "sister"}
-WARD_WORDS = {"ward", "unit", "wing"}
-ORG_WORDS = {
-    "hospital",
-    "trust",
-    "college",
-    "centre",
-    "center",
-    "charity",
-    "council",
-    "clinic",
-    "surgery",
-    "foundation",
-    "university",
-    "school",
-    "team",
-    "service",
-    "services",
-    "café",
-    "cafe",
+CATEGORIES = ("person", "place", "organisation", "ward", "email", "phone", "postcode", "birthdate", "other")
+LABEL_PREFIX = {
+    "person": "Person",
+    "place": "Place",
+    "organisation": "Organisation",
+    "ward": "Ward",
+    "email": "Email",
+    "phone": "Phone",
+    "postcode": "Postcode",
+    "birthdate": "Date of birth",
+    "other": "Name",
 }
-PLACE_PREPOSITIONS = {"in", "at", "from", "to", "near", "around", "outside"}
-FUZZY_THRESHOLD = 80.0
+LETTER_CATEGORIES = {"person"}  # people get letters ([Person A]); places and others numbers ([Place 1])
 CONTEXT_CHARS = 60
-
-_WORD = re.compile(r"[^\W\d_][\w'’\-]*")
-_POSSESSIVE = re.compile(r"['’]s$", re.IGNORECASE)
-_SENTENCE_END = re.compile(r"[.!?:;\"“”–—…\-]\s*$|^\s*$")
-_CONTRACTION = re.compile(r"['’](t|re|ve|ll|d|m)$", re.IGNORECASE)
+CONSENSUS_CODER = "consensus"
+# Speaker labels that name nobody (a participant labelled so keeps the label).
+GENERIC_LABELS = {"r", "a", "p", "participant", "respondent", "interviewee", "speaker", "client", "service user"}
+SOURCE_PRIORITY = {"speaker-label": 7, "title": 6, "place": 5, "pattern": 4, "name": 3, "ner": 2, "fuzzy": 1}
 
 
 # --- the register ----------------------------------------------------------------------------------
@@ -76,11 +80,6 @@ def entry_rows(session: Session) -> list[dict[str, Any]]:
         }
         for e in entries(session)
     ]
-
-
-def anonymiser(session: Session) -> Anonymiser:
-    """The replacer for exports: register entries plus participants' own IDs as their pseudonyms."""
-    return Anonymiser(Replacement((e.term, *(e.variants or [])), e.replacement) for e in entries(session))
 
 
 def _spellings(entry: NameEntry) -> list[str]:
@@ -115,8 +114,11 @@ def _check_category(category: str) -> str:
 
 
 def _find_entry_by_spelling(session: Session, spelling: str) -> NameEntry | None:
-    folded = spelling.casefold()
-    return next((e for e in entries(session) if folded in {s.casefold() for s in _spellings(e)}), None)
+    """The entry holding ``spelling``, compared as a person's name (title and possessive ignored)."""
+    from models.name_detection import person_key
+
+    wanted = person_key(spelling)
+    return next((e for e in entries(session) if wanted in {person_key(s) for s in _spellings(e)}), None)
 
 
 def add_entry(
@@ -147,20 +149,223 @@ def add_entry(
         return entry.id
 
 
-# --- detection -------------------------------------------------------------------------------------
+# --- the replacer for exports ------------------------------------------------------------------------
 
 
-@dataclass
-class Found:
-    text: str
-    category: str
-    source: str
-    transcript_id: int
-    start: int
-    end: int
-    entry_id: int | None = None
-    replacement: str | None = None
-    participant_id: int | None = None
+def participant_labels(session: Session) -> dict[str, str]:
+    """Participants' own names used as speaker labels -> their study ID ("[Participant]" if shared)."""
+    rows = session.execute(
+        select(Turn.speaker, Participant.study_id)
+        .join(Transcript, Transcript.id == Turn.transcript_id)
+        .join(Participant, Participant.id == Transcript.participant_id)
+        .where(Turn.role == "participant")
+        .distinct()
+    ).all()
+    owners: dict[str, set[str]] = defaultdict(set)
+    spelt: dict[str, str] = {}
+    for speaker, study_id in rows:
+        label = speaker.strip()
+        if not _names_someone(label, study_id):
+            continue
+        owners[label.casefold()].add(study_id)
+        spelt.setdefault(label.casefold(), label)
+    return {spelt[k]: (next(iter(ids)) if len(ids) == 1 else "[Participant]") for k, ids in owners.items()}
+
+
+def _names_someone(label: str, study_id: str) -> bool:
+    import re
+
+    folded = label.casefold()
+    if not label or folded == study_id.casefold() or folded in GENERIC_LABELS:
+        return False
+    return not re.fullmatch(r"(speaker|participant|respondent|interviewee|p)\s*\d*", folded)
+
+
+def coder_pseudonyms(session: Session) -> dict[str, str]:
+    """Every coder -> "Coder N" (numbered in the order coders joined the project; the same in every export)."""
+    names = [n for n in session.scalars(select(Coder.name).order_by(Coder.id)) if n != CONSENSUS_CODER]
+    return {name: f"Coder {i}" for i, name in enumerate(names, 1)}
+
+
+def anonymiser(session: Session, coders: bool = False, register: bool = True) -> Anonymiser:
+    """The replacer for exports: participants' own names -> study IDs, register entries (entries naming one
+    person share a replacement; a titled spelling also covers the bare name), and with ``coders`` the coders'
+    names -> "Coder N". One-word spellings that are everyday words match only when capitalised."""
+    from models.name_detection import TITLES, person_key
+    from models.name_lists import lexicon
+
+    replacements: list[Replacement] = []
+    labels = participant_labels(session)
+    replacements += [Replacement((label,), study_id) for label, study_id in labels.items()]
+    if coders:
+        replacements += [Replacement((name,), alias) for name, alias in coder_pseudonyms(session).items()]
+    if register:
+        label_keys = {person_key(label): study_id for label, study_id in labels.items()}
+        for spellings, replacement in _entry_groups(entries(session), person_key, TITLES):
+            own = next((label_keys[person_key(s)] for s in spellings if person_key(s) in label_keys), None)
+            replacements.append(Replacement(tuple(spellings), own or replacement))
+    lex = lexicon()
+    return Anonymiser(replacements, capitalised_only=lambda spelling: lex.everyday(spelling.casefold()))
+
+
+def export_anonymiser(session: Session, anonymise: bool, anonymise_coders: bool = False) -> Anonymiser | None:
+    """What an export writes text through: ``None`` when it changes nothing."""
+    if not anonymise and not anonymise_coders:
+        return None
+    return anonymiser(session, coders=anonymise_coders, register=anonymise)
+
+
+def _entry_groups(rows: list[NameEntry], person_key: Any, titles: set[str]) -> list[tuple[list[str], str]]:
+    """Entries grouped when a spelling of one names the same person as a spelling of another; each group
+    takes its oldest entry's replacement. Titled spellings ("Dr Okonkwo") add the bare name."""
+    parent = {e.id: e.id for e in rows}
+
+    def find(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    owner: dict[str, int] = {}
+    for entry in rows:
+        for spelling in _spellings(entry):
+            key = person_key(spelling)
+            if key in owner:
+                a, b = find(owner[key]), find(entry.id)
+                parent[max(a, b)] = min(a, b)
+            else:
+                owner[key] = entry.id
+    groups: dict[int, list[str]] = defaultdict(list)
+    for entry in rows:
+        spellings = groups[find(entry.id)]
+        for spelling in _spellings(entry):
+            spellings.append(spelling)
+            words = spelling.split()
+            if entry.category == "person" and len(words) > 1 and words[0].casefold().rstrip(".") in titles:
+                spellings.append(" ".join(words[1:]))
+    by_id = {e.id: e for e in rows}
+    return [(spellings, by_id[root].replacement) for root, spellings in groups.items()]
+
+
+# --- what the scan reads ------------------------------------------------------------------------------
+
+
+def project_pieces(session: Session) -> list[Any]:
+    """Every text an export can write, as pieces for ``models.name_detection``: transcripts (their turns),
+    speaker labels that are not participants', transcript titles, memos, the codebook, attribute values,
+    the project's name and timepoint labels."""
+    from models.name_detection import Piece
+
+    pieces: list[Piece] = []
+    spans: dict[int, list[tuple[int, int]]] = defaultdict(list)
+    labels: set[str] = set()
+    for transcript_id, start, end, speaker, role in session.execute(
+        select(Turn.transcript_id, Turn.start, Turn.end, Turn.speaker, Turn.role).order_by(
+            Turn.transcript_id, Turn.start
+        )
+    ):
+        spans[transcript_id].append((start, end))
+        if role != "participant":
+            labels.add(speaker)
+    rows = session.execute(
+        select(Transcript.id, Transcript.text, Transcript.title, Participant.study_id, Timepoint.key)
+        .join(Participant, Participant.id == Transcript.participant_id)
+        .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+        .order_by(Transcript.id)
+    )
+    for transcript_id, text, title, study_id, timepoint in rows:
+        where = f"{study_id}/{timepoint}"
+        pieces.append(Piece(text, where, tuple(spans.get(transcript_id, ())), transcript_id))
+        if title:
+            pieces.append(Piece(title, f"{where} title"))
+    pieces += [Piece(label, "speaker label") for label in sorted(labels)]
+    for memo_id, title, text in session.execute(select(Memo.id, Memo.title, Memo.text)):
+        pieces += [Piece(t, f"memo {memo_id}") for t in (title, text) if t]
+    for code in session.scalars(select(Code)):
+        fields = (code.name, code.definition, code.inclusion, code.exclusion, code.example, code.memo)
+        pieces += [Piece(t, f"code {code.name}") for t in fields if t]
+    values = session.execute(
+        select(AttributeDefinition.name, ParticipantAttribute.value)
+        .join(ParticipantAttribute, ParticipantAttribute.attribute_id == AttributeDefinition.id)
+        .distinct()
+    )
+    pieces += [Piece(value, f"attribute {name}") for name, value in values if value]
+    pieces += [
+        Piece(label, f"timepoint {key}") for key, label in session.execute(select(Timepoint.key, Timepoint.label))
+    ]
+    name = get_setting(session, "name")
+    if name:
+        pieces.append(Piece(str(name), "project name"))
+    return pieces
+
+
+def _speaker_label_hits(session: Session, pieces: list[Any]) -> list[Any]:
+    """Participants' own names used as speaker labels: pseudonym = their study ID."""
+    from models.name_detection import Hit
+
+    index = {p.transcript_id: i for i, p in enumerate(pieces) if p.transcript_id is not None}
+    labels = participant_labels(session)
+    first = session.execute(
+        select(Turn.speaker, Turn.transcript_id, Turn.start)
+        .where(Turn.role == "participant")
+        .order_by(Turn.transcript_id, Turn.start)
+    ).all()
+    hits: list[Hit] = []
+    done: set[str] = set()
+    for speaker, transcript_id, start in first:
+        label = speaker.strip()
+        if label not in labels or label in done or transcript_id not in index:
+            continue
+        done.add(label)
+        line_start = pieces[index[transcript_id]].text.rfind("\n", 0, start) + 1
+        at = pieces[index[transcript_id]].text.find(label, line_start, start)
+        begin = at if at >= 0 else start
+        hits.append(
+            Hit(label, "person", "speaker-label", index[transcript_id], begin, begin + len(label), None, labels[label])
+        )
+    return hits
+
+
+def detect(session: Session, pieces: list[Any] | None = None) -> tuple[list[Any], list[Any]]:
+    """``(pieces, hits)``: every candidate occurrence from all detectors (not yet filtered by decisions)."""
+    from models.name_detection import Detector
+
+    pieces = project_pieces(session) if pieces is None else pieces
+    known = [s for e in entries(session) for s in _spellings(e)]
+    hits = Detector(known=known).detect(pieces)
+    hits += _speaker_label_hits(session, pieces)
+    hits += statistical_hits(session, pieces)
+    return pieces, hits
+
+
+def statistical_hits(session: Session, pieces: list[Any]) -> list[Any]:
+    """spaCy's statistical NER over the pieces, only when a trained pipeline is installed (never downloaded).
+    Its finds are added to the rules' (never instead of them); everyday words and words that identify
+    nobody are left out, as for the rules."""
+    from models.name_detection import Hit, strip_possessive, term_key
+    from models.name_lists import lexicon
+    from models.nlp import ner_pipeline
+
+    nlp = ner_pipeline(get_setting(session, "spacy_model"))
+    if nlp is None:
+        return []
+    labels = {"PERSON": "person", "GPE": "place", "LOC": "place", "ORG": "organisation", "FAC": "place"}
+    lex = lexicon()
+    items = [(i, s, e) for i, p in enumerate(pieces) for s, e in p.regions()]
+    hits: list[Hit] = []
+    texts = (pieces[i].text[s:e] for i, s, e in items)
+    for (i, s, _e), doc in zip(items, nlp.pipe(texts, batch_size=64), strict=True):
+        for ent in doc.ents:
+            category = labels.get(ent.label_)
+            text = strip_possessive(ent.text.strip())
+            key = term_key(text)
+            if category is None or not text or key in lex.not_identifying or key in lex.phrases:
+                continue
+            if " " not in key and (lex.everyday(key) and key not in lex.given or not text[0].isupper()):
+                continue
+            start = s + ent.start_char
+            hits.append(Hit(text, category, "ner", i, start, start + len(text)))
+    return hits
 
 
 def _context(text: str, start: int, end: int) -> str:
@@ -169,308 +374,61 @@ def _context(text: str, start: int, end: int) -> str:
     return f"…{left}[{text[start:end]}]{right}…"
 
 
-def _strip_possessive(word: str) -> str:
-    """``Sandra's`` -> ``Sandra``; ``I'm`` -> ``I`` (a contraction's base decides whether it is a name)."""
-    word = _POSSESSIVE.sub("", word)
-    return re.split(r"['’]", word, maxsplit=1)[0]
+def registered_keys(session: Session) -> set[str]:
+    """Every registered spelling as a person key (so "Dr Okafor" registered covers "Okafor")."""
+    from models.name_detection import person_key
 
-
-def _capitalised_names(transcript: Transcript, spans: list[tuple[int, int]], common: set[str]) -> list[Found]:
-    """Capitalised words and runs not at a sentence start and not common words: likely names."""
-    text = transcript.text
-    found: list[Found] = []
-    for span_start, span_end in spans:
-        body = text[span_start:span_end]
-        words = list(_WORD.finditer(body))
-        i = 0
-        while i < len(words):
-            match = words[i]
-            word = _strip_possessive(match.group(0))
-            if _CONTRACTION.search(match.group(0)) or _all_common_parts(word, common):
-                i += 1
-                continue
-            before = body[: match.start()]
-            at_start = bool(_SENTENCE_END.search(before[-3:] if before else ""))
-            if not _is_name_like(word, common) or at_start and word.casefold() in common:
-                i += 1
-                continue
-            j = i
-            while (
-                j + 1 < len(words)
-                and _is_title_word(words[j + 1].group(0))
-                and _strip_possessive(words[j + 1].group(0)).casefold() not in common
-                and body[words[j].end() : words[j + 1].start()] == " "
-            ):
-                j += 1
-            start, end = match.start(), match.start() + len(_strip_possessive(body[match.start() : words[j].end()]))
-            phrase = body[start:end]
-            previous = words[i - 1].group(0).casefold() if i else ""
-            if at_start and j == i and not _looks_unusual(word, common):
-                i += 1
-                continue
-            found.append(
-                Found(
-                    phrase,
-                    _guess_category(phrase, previous),
-                    "heuristic",
-                    transcript.id,
-                    span_start + start,
-                    span_start + end,
-                )
-            )
-            i = j + 1
-    return found
-
-
-def _all_common_parts(word: str, common: set[str]) -> bool:
-    """Hyphenated everyday words ("Forty-nine", "Twenty-four") are not names."""
-    parts = word.casefold().split("-")
-    return len(parts) > 1 and all(part in common for part in parts if part)
-
-
-def _is_title_word(word: str) -> bool:
-    return len(word) > 1 and word[0].isupper() and not word.isupper() and word == _strip_possessive(word)
-
-
-def _is_name_like(word: str, common: set[str]) -> bool:
-    if len(word) < 2 or not word[0].isupper() or word.isupper():
-        return False
-    return word.casefold() not in common
-
-
-def _looks_unusual(word: str, common: set[str]) -> bool:
-    return word.casefold() not in common and any(c.isupper() for c in word[1:])
-
-
-def _guess_category(phrase: str, previous: str) -> str:
-    words = phrase.casefold().split()
-    if words and words[-1] in WARD_WORDS:
-        return "ward"
-    if words and words[-1] in ORG_WORDS or any(c.isupper() for c in phrase[1:].replace(" ", "")) and " " not in phrase:
-        return "organisation"
-    if previous in TITLES:
-        return "person"
-    if previous in PLACE_PREPOSITIONS:
-        return "place"
-    return "person"
-
-
-def _entity_ruler_names(transcripts: list[Transcript], spans: dict[int, list[tuple[int, int]]]) -> list[Found]:
-    """spaCy's rule-based entity ruler: titled people ("Dr Okafor"), wards, organisations."""
-    from models.nlp import entity_ruler_pipeline
-
-    nlp = entity_ruler_pipeline()
-    found: list[Found] = []
-    items = [(t, s, e) for t in transcripts for s, e in spans[t.id]]
-    docs = nlp.pipe((t.text[s:e] for t, s, e in items), batch_size=256)
-    for (transcript, s, _e), doc in zip(items, docs, strict=True):
-        for ent in doc.ents:
-            category = {"PERSON": "person", "WARD": "ward", "ORG": "organisation"}.get(ent.label_, "other")
-            found.append(Found(ent.text, category, "entity-ruler", transcript.id, s + ent.start_char, s + ent.end_char))
-    return found
-
-
-def _statistical_names(
-    session: Session, transcripts: list[Transcript], spans: dict[int, list[tuple[int, int]]]
-) -> list[Found]:
-    """spaCy's statistical NER, only when a trained English pipeline is installed (never downloaded)."""
-    from models.nlp import ner_pipeline
-
-    nlp = ner_pipeline(get_setting(session, "spacy_model"))
-    if nlp is None:
-        return []
-    labels = {"PERSON": "person", "GPE": "place", "LOC": "place", "ORG": "organisation", "FAC": "place"}
-    found: list[Found] = []
-    items = [(t, s, e) for t in transcripts for s, e in spans[t.id]]
-    for (transcript, s, _e), doc in zip(items, nlp.pipe(t.text[s:e] for t, s, e in items), strict=True):
-        for ent in doc.ents:
-            if ent.label_ in labels:
-                found.append(
-                    Found(ent.text, labels[ent.label_], "ner", transcript.id, s + ent.start_char, s + ent.end_char)
-                )
-    return found
-
-
-def _fuzzy_register_matches(transcripts: list[Transcript], register: list[NameEntry], common: set[str]) -> list[Found]:
-    """Capitalised, uncommon words within a small edit distance of a registered spelling (misspellings).
-
-    Everyday words ("stand" near "Sandra") are skipped: a misspelt name is still written as a name.
-    """
-    from rapidfuzz import fuzz, process
-
-    spelling_to_entry = {s.casefold(): e for e in register for s in _spellings(e) if " " not in s.strip()}
-    if not spelling_to_entry:
-        return []
-    choices = list(spelling_to_entry)
-    first_seen: dict[str, tuple[Transcript, int, int, str]] = {}
-    for transcript in transcripts:
-        for match in _WORD.finditer(transcript.text):
-            word = _strip_possessive(match.group(0))
-            key = word.casefold()
-            if len(word) < 4 or key in spelling_to_entry or key in first_seen:
-                continue
-            if word[0].isupper() and key not in common:
-                first_seen[key] = (transcript, match.start(), match.start() + len(word), word)
-    found: list[Found] = []
-    for key, (transcript, start, end, word) in first_seen.items():
-        best = process.extractOne(key, choices, scorer=fuzz.ratio, score_cutoff=FUZZY_THRESHOLD)
-        if best is None or best[0][0] != key[0]:
-            continue
-        entry = spelling_to_entry[best[0]]
-        found.append(Found(word, entry.category, "register-fuzzy", transcript.id, start, end, entry_id=entry.id))
-    return found
-
-
-def _speaker_labels(session: Session) -> list[Found]:
-    """Participants' own names used as speaker labels: pseudonym = their study ID."""
-    rows = session.execute(
-        select(Turn.speaker, Turn.transcript_id, Turn.start, Participant.id, Participant.study_id)
-        .join(Transcript, Transcript.id == Turn.transcript_id)
-        .join(Participant, Participant.id == Transcript.participant_id)
-        .where(Turn.role == "participant")
-        .group_by(Turn.speaker, Participant.id)
-    ).all()
-    found = []
-    for speaker, transcript_id, start, participant_id, study_id in rows:
-        if speaker.casefold() in {study_id.casefold(), "r", "a", "p", "participant", "respondent"}:
-            continue
-        if re.fullmatch(r"(speaker|participant|respondent)\s*\d*", speaker, re.IGNORECASE):
-            continue
-        found.append(
-            Found(
-                speaker,
-                "person",
-                "speaker-label",
-                transcript_id,
-                start,
-                start,
-                replacement=study_id,
-                participant_id=participant_id,
-            )
-        )
-    return found
-
-
-def common_words() -> set[str]:
-    """Lower-case English words that are not names when capitalised (spaCy stop words + lookup lemmas)."""
-    from spacy.lang.en.stop_words import STOP_WORDS
-
-    from models.nlp import lemma_table
-
-    table = lemma_table()
-    words = CommonWords(set(STOP_WORDS) | {v for v in table.values() if isinstance(v, str) and v.islower()}, table)
-    # Days, months and everyday capitals are not identifying.
-    words |= {
-        "monday",
-        "tuesday",
-        "wednesday",
-        "thursday",
-        "friday",
-        "saturday",
-        "sunday",
-        "january",
-        "february",
-        "march",
-        "april",
-        "may",
-        "june",
-        "july",
-        "august",
-        "september",
-        "october",
-        "november",
-        "december",
-        "christmas",
-        "english",
-        "british",
-        "nhs",
-        "covid",
-        "ok",
-        "okay",
-        "yeah",
-        "um",
-        "erm",
-        "interviewer",
-        *TITLES,
-        "hi",
-        "hello",
-        "oh",
-        "ah",
-        "hmm",
-        "yes",
-        "no",
-        "well",
-        "right",
-        "so",
-        "mum",
-        "dad",
-    }
-    return words
-
-
-class CommonWords(set):
-    """Known English words: a set, plus the lemma table's inflected forms (looked up by hash)."""
-
-    def __init__(self, words: set[str], table: Any) -> None:
-        super().__init__(words)
-        self.table = table
-
-    def __contains__(self, word: object) -> bool:
-        return super().__contains__(word) or isinstance(word, str) and word in self.table
-
-
-def detect(session: Session) -> list[Found]:
-    """Every candidate occurrence from all detectors (not yet filtered by the register or decisions)."""
-    transcripts = list(session.scalars(select(Transcript).order_by(Transcript.id)))
-    spans: dict[int, list[tuple[int, int]]] = {t.id: [] for t in transcripts}
-    for transcript_id, start, end in session.execute(select(Turn.transcript_id, Turn.start, Turn.end)):
-        spans[transcript_id].append((start, end))
-    common = common_words()
-    found = _speaker_labels(session)
-    for transcript in transcripts:
-        found += _capitalised_names(transcript, spans[transcript.id], common)
-    found += _entity_ruler_names(transcripts, spans)
-    found += _statistical_names(session, transcripts, spans)
-    found += _fuzzy_register_matches(transcripts, entries(session), common)
-    return found
+    keys = {person_key(s) for e in entries(session) for s in _spellings(e)}
+    keys |= {person_key(label) for label in participant_labels(session)} & keys
+    return keys
 
 
 def scan(project: Project, actor: str) -> list[dict[str, Any]]:
     """Detect candidates and remember them; returns the pending candidates (decided ones stay decided)."""
-    with project.change(actor, "names.scan", "Scanned transcripts for identifying names", undoable=False) as s:
-        register = {sp.casefold() for e in entries(s) for sp in _spellings(e)}
-        found = [f for f in detect(s) if f.text.casefold() not in register]
-        counts = Counter(f.text.casefold() for f in found)
-        best: dict[str, Found] = {}
-        for f in found:
-            key = f.text.casefold()
-            current = best.get(key)
-            if current is None or _priority(f) > _priority(current):
-                best[key] = f
-        texts = {t.id: t.text for t in s.scalars(select(Transcript))}
+    from models.name_detection import person_key
+
+    with project.change(actor, "names.scan", "Scanned the project for identifying names", undoable=False) as s:
+        pieces, hits = detect(s)
+        register = registered_keys(s)
+        spelling_entry = {person_key(sp): e for e in entries(s) for sp in _spellings(e)}
+        found = [h for h in hits if person_key(h.text) not in register and h.key not in register]
+        counts = Counter(h.key for h in found)
+        best: dict[str, Any] = {}
+        variant: dict[str, str] = {}
+        for h in found:
+            current = best.get(h.key)
+            if current is None or SOURCE_PRIORITY[h.source] > SOURCE_PRIORITY[current.source]:
+                best[h.key] = h
+            if h.variant_of and h.variant_of != h.key:
+                variant.setdefault(h.key, h.variant_of)
         existing = {c.key: c for c in s.scalars(select(NameCandidate))}
         for key, stale in existing.items():  # undecided and no longer found: forget it
             if stale.status == "pending" and key not in best:
                 s.delete(stale)
-        for key, f in best.items():
+        for key, h in best.items():
             candidate = existing.get(key)
             if candidate is None:
-                candidate = NameCandidate(key=key, text=f.text, status="pending")
+                candidate = NameCandidate(key=key, text=h.text, status="pending")
                 s.add(candidate)
             candidate.occurrences = counts[key]
-            if candidate.status == "pending":
-                candidate.category, candidate.source, candidate.entry_id = f.category, f.source, f.entry_id
-                candidate.transcript_id, candidate.start, candidate.end = f.transcript_id, f.start, f.end
-                candidate.context = _context(texts[f.transcript_id], f.start, f.end)
-                if f.replacement:
-                    candidate.context = f"speaker label → {f.replacement}: {candidate.context}"
+            if candidate.status != "pending":
+                continue
+            parent = variant.get(key)
+            entry = spelling_entry.get(person_key(parent)) if parent else None
+            candidate.category, candidate.source = h.category, h.source
+            candidate.entry_id = entry.id if entry is not None else None
+            candidate.variant_key = parent if parent and entry is None and parent in best else None
+            piece = pieces[h.piece]
+            candidate.transcript_id = piece.transcript_id
+            candidate.start, candidate.end = (h.start, h.end) if piece.transcript_id is not None else (None, None)
+            candidate.context = _context(piece.text, h.start, h.end)
+            if piece.transcript_id is None:
+                candidate.context = f"{piece.where}: {candidate.context}"
+            if h.replacement:
+                candidate.context = f"speaker label → {h.replacement}: {candidate.context}"
         s.flush()
-        s.info["summary"] = f"Scanned transcripts: {len(best)} candidate names"
+        s.info["summary"] = f"Scanned the project: {len(best)} candidate names"
         return candidate_rows(s)
-
-
-def _priority(f: Found) -> int:
-    return {"speaker-label": 5, "register-fuzzy": 4, "ner": 3, "entity-ruler": 2, "heuristic": 1}[f.source]
 
 
 def candidate_rows(session: Session, status: str | None = "pending") -> list[dict[str, Any]]:
@@ -478,9 +436,13 @@ def candidate_rows(session: Session, status: str | None = "pending") -> list[dic
     if status:
         stmt = stmt.where(NameCandidate.status == status)
     by_id = {e.id: e for e in entries(session)}
+    candidates = list(session.scalars(stmt))
+    texts = dict(session.execute(select(NameCandidate.key, NameCandidate.text)).tuples().all())
     rows = []
-    for c in session.scalars(stmt):
+    for c in candidates:
         suggestion = by_id[c.entry_id].term if c.entry_id in by_id else None
+        if suggestion is None and c.variant_key:
+            suggestion = texts.get(c.variant_key)
         rows.append(
             {
                 "id": c.id,
@@ -499,6 +461,13 @@ def candidate_rows(session: Session, status: str | None = "pending") -> list[dic
     return rows
 
 
+def pending_count(session: Session) -> int:
+    from sqlalchemy import func
+
+    stmt = select(func.count()).select_from(NameCandidate).where(NameCandidate.status == "pending")
+    return session.scalar(stmt) or 0
+
+
 def _candidate(session: Session, candidate_id: int) -> NameCandidate:
     candidate = get_row(session, NameCandidate, candidate_id)
     if candidate is None:
@@ -515,7 +484,8 @@ def accept(
     category: str | None = None,
     replacement: str | None = None,
 ) -> list[int]:
-    """Accept candidates: a variant of their suggested (or given) entry, else a new entry. One undoable step."""
+    """Accept candidates: a spelling of their suggested (or given) entry or candidate, else a new entry.
+    A spelling accepted before its term also accepts the term. One undoable step."""
     if not candidate_ids and not all_pending:
         raise WaveqdaError("give candidate IDs or --all")
     with project.change(actor, "names.accept", "Accepted name candidates") as session:
@@ -523,9 +493,8 @@ def accept(
             chosen = list(session.scalars(select(NameCandidate).where(NameCandidate.status == "pending")))
         else:
             chosen = [_candidate(session, i) for i in candidate_ids or []]
-        entry_ids = []
-        for candidate in chosen:
-            entry_ids.append(_accept_one(session, actor, candidate, as_entry, category, replacement))
+        chosen.sort(key=lambda c: (c.variant_key is not None, c.id))  # terms before their spellings
+        entry_ids = [_accept_one(session, actor, c, as_entry, category, replacement) for c in chosen]
         session.info["summary"] = f"Accepted {len(chosen)} name candidate(s): " + ", ".join(c.text for c in chosen[:5])
         return entry_ids
 
@@ -538,14 +507,16 @@ def _accept_one(
     category: str | None,
     replacement: str | None,
 ) -> int:
-    # An explicit category or replacement means "its own entry", even where a scan suggested a variant.
-    target_id = as_entry or (None if category or replacement else candidate.entry_id)
+    # An explicit category or replacement means "its own entry", even where a scan suggested a spelling.
+    own = bool(category or replacement)
+    target_id = as_entry or (None if own else candidate.entry_id)
+    if target_id is None and not own and candidate.variant_key:
+        target_id = _term_entry(session, actor, candidate.variant_key)
     if target_id is not None:
         entry = get_row(session, NameEntry, target_id)
         if entry is None:
             raise NotFoundError(f"no register entry {target_id}")
-        if candidate.text.casefold() not in {s.casefold() for s in _spellings(entry)}:
-            entry.variants = [*(entry.variants or []), candidate.text]
+        _add_spelling(entry, candidate.text)
     else:
         entry = _find_entry_by_spelling(session, candidate.text)
         if entry is None:
@@ -564,11 +535,27 @@ def _accept_one(
     return entry.id
 
 
-def _speaker_replacement(session: Session, candidate: NameCandidate) -> str | None:
-    if candidate.source != "speaker-label" or candidate.transcript_id is None:
+def _add_spelling(entry: NameEntry, spelling: str) -> None:
+    from models.name_detection import person_key
+
+    if person_key(spelling) not in {person_key(s) for s in _spellings(entry)}:
+        entry.variants = [*(entry.variants or []), spelling]
+
+
+def _term_entry(session: Session, actor: str, key: str) -> int | None:
+    """The entry of the candidate ``key`` (accepting it first if it is still pending); None if rejected."""
+    term = session.scalars(select(NameCandidate).where(NameCandidate.key == key)).first()
+    if term is None:
         return None
-    transcript = session.get(Transcript, candidate.transcript_id)
-    return transcript.participant.study_id if transcript else None
+    if term.status == "pending":
+        return _accept_one(session, actor, term, None, None, None)
+    return term.entry_id if term.status == "accepted" else None
+
+
+def _speaker_replacement(session: Session, candidate: NameCandidate) -> str | None:
+    if candidate.source != "speaker-label":
+        return None
+    return participant_labels(session).get(candidate.text)
 
 
 def reject(project: Project, actor: str, candidate_ids: list[int]) -> int:
@@ -581,6 +568,10 @@ def reject(project: Project, actor: str, candidate_ids: list[int]) -> int:
             candidate.status, candidate.decided_by, candidate.decided_at = "rejected", actor, datetime.now(UTC)
         session.info["summary"] = "Rejected name candidate(s): " + ", ".join(c.text for c in chosen[:5])
         return len(chosen)
+
+
+def rejected_keys(session: Session) -> set[str]:
+    return set(session.scalars(select(NameCandidate.key).where(NameCandidate.status == "rejected")))
 
 
 # --- redaction of stored transcripts ----------------------------------------------------------------
@@ -604,52 +595,79 @@ def redact(project: Project, actor: str, apply: bool = False) -> RedactionPlan:
 
     Without ``apply`` it only reports. With it: a backup copy first, then one undoable transaction. This
     is the one operation allowed to change a transcript's text after import (the researcher asked for it).
+    Rows move in batches (one ``executemany`` per table and transcript), journalled by hand, because a
+    project holds hundreds of thousands of sentence and coding rows.
     """
-    from sqlalchemy import update
-
     from models import journal, search_index
     from models.schema import Coding, Sentence
     from models.store import backup_copy
     from models.transcripts import text_sha256
 
     with project.read() as session:
-        plan = _plan(session)
+        replacer = anonymiser(session)
+        plan, changed = _plan(session, replacer)
     if not apply or not plan.total:
         return plan
     if project.path is not None:
         plan.backup = str(backup_copy(project.engine, project.path, "before-redact"))
     summary = f"Redacted {plan.total} names in {len(plan.per_transcript)} transcripts"
+    now = datetime.now(UTC)
     with project.change(actor, "names.redact", summary) as session:
         buffer: journal.ChangeBuffer = session.info[journal.BUFFER_KEY]
-        replacer = anonymiser(session)
-        for transcript in session.scalars(select(Transcript).order_by(Transcript.id)):
-            new_text, offsets = replacer.replace_mapped(transcript.text)
-            if new_text == transcript.text:
-                continue
-            before = {"text": transcript.text, "sha256": transcript.sha256, "word_count": transcript.word_count}
+        for transcript_id, old_text, old_sha, old_words, (new_text, offsets) in changed:
             after = {"text": new_text, "sha256": text_sha256(new_text), "word_count": _words(new_text)}
-            session.execute(update(Transcript).where(Transcript.id == transcript.id).values(**after))
-            buffer.add("transcripts", {"id": transcript.id}, before, after)
-            models: tuple[type[Any], ...] = (Turn, Sentence)
-            for model in models:
-                for row in session.scalars(select(model).where(model.transcript_id == transcript.id)):
-                    old: dict[str, Any] = {"start": row.start, "end": row.end}
-                    new: dict[str, Any] = dict(zip(("start", "end"), offsets.span(row.start, row.end), strict=True))
+            _bulk_update(session, buffer, Transcript, [transcript_id], [after],
+                         [{"text": old_text, "sha256": old_sha, "word_count": old_words}])  # fmt: skip
+            for model in (Turn, Sentence, Coding):
+                columns: list[Any] = [model.id, model.start, model.end]
+                columns += [Turn.speaker] if model is Turn else [Coding.updated_at] if model is Coding else []
+                ids, before, new = [], [], []
+                for row in session.execute(select(*columns).where(model.transcript_id == transcript_id)):
+                    old = {"start": row.start, "end": row.end}
+                    moved = dict(zip(("start", "end"), offsets.span(row.start, row.end), strict=True))
                     if model is Turn:  # a speaker label is a name too ("Sandra:")
-                        old["speaker"], new["speaker"] = row.speaker, replacer.replace(row.speaker)
-                    changed = {k: v for k, v in new.items() if v != old[k]}
-                    if changed:
-                        session.execute(update(model).where(model.id == row.id).values(**changed))
-                        buffer.add(model.__tablename__, {"id": row.id}, {k: old[k] for k in changed}, changed)
-            for coding in session.scalars(select(Coding).where(Coding.transcript_id == transcript.id)):
-                start, end = offsets.span(coding.start, coding.end)
-                if (start, end) != (coding.start, coding.end):
-                    coding.start, coding.end = start, end
-                    plan.codings_moved += 1
-            search_index.reindex_transcript(session, transcript.id)
-        session.flush()  # before expiring: pending coding moves must reach the database (and the journal)
+                        old["speaker"], moved["speaker"] = row.speaker, replacer.replace(row.speaker)
+                    delta = {k: v for k, v in moved.items() if v != old[k]}
+                    if delta and model is Coding:  # an edited coding says when (a merge reads it as evidence)
+                        old["updated_at"], delta["updated_at"] = row.updated_at, now
+                    if delta:
+                        ids.append(row.id)
+                        before.append({k: old[k] for k in delta})
+                        new.append(delta)
+                if model is Coding:
+                    plan.codings_moved += len(ids)
+                _bulk_update(session, buffer, model, ids, new, before)
+            search_index.reindex_transcript(session, transcript_id)
         session.expire_all()
     return plan
+
+
+def _bulk_update(
+    session: Session, buffer: Any, model: Any, ids: list[int], after: list[dict], before: list[dict]
+) -> None:
+    """``UPDATE ... WHERE id = ?`` for many rows in one executemany per set of columns, journalled."""
+    from sqlalchemy import bindparam, update
+
+    by_columns: dict[tuple[str, ...], list[dict]] = defaultdict(list)
+    table = model.__table__
+    from models.journal import _to_json
+
+    for row_id, new, old in zip(ids, after, before, strict=True):
+        by_columns[tuple(sorted(new))].append({"_id": row_id, **{f"_{k}": v for k, v in new.items()}})
+        buffer.add(
+            table.name,
+            {"id": row_id},
+            {k: _to_json(v) for k, v in old.items()},
+            {k: _to_json(v) for k, v in new.items()},
+        )
+    for columns, params in by_columns.items():
+        stmt = (
+            update(table)
+            .where(table.c.id == bindparam("_id"))
+            .values({c: bindparam(f"_{c}") for c in columns})
+            .execution_options(synchronize_session=False)
+        )
+        session.connection().execute(stmt, params)
 
 
 def _words(text: str) -> int:
@@ -658,11 +676,28 @@ def _words(text: str) -> int:
     return word_count(text)
 
 
-def _plan(session: Session) -> RedactionPlan:
-    replacer = anonymiser(session)
+def _plan(session: Session, replacer: Anonymiser) -> tuple[RedactionPlan, list[tuple[Any, ...]]]:
+    """Per changed transcript: id, old text, hash and word count, and the replaced text with its offset map
+    (computed once: applying uses them)."""
     per: dict[str, int] = {}
-    for transcript in session.scalars(select(Transcript).order_by(Transcript.id)):
-        n = len(replacer.find(transcript.text))
+    changed = []
+    rows = session.execute(
+        select(
+            Transcript.id,
+            Transcript.text,
+            Transcript.sha256,
+            Transcript.word_count,
+            Participant.study_id,
+            Timepoint.key,
+        )
+        .join(Participant, Participant.id == Transcript.participant_id)
+        .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+        .order_by(Transcript.id)
+    )
+    for transcript_id, text, sha, words, study_id, timepoint in rows:
+        mapped = replacer.replace_mapped(text)
+        n = len(mapped[1].regions)
         if n:
-            per[f"{transcript.participant.study_id}/{transcript.timepoint.key}"] = n
-    return RedactionPlan(per)
+            per[f"{study_id}/{timepoint}"] = n
+            changed.append((transcript_id, text, sha, words, mapped))
+    return RedactionPlan(per), changed

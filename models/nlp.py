@@ -246,10 +246,13 @@ def entity_ruler_pipeline() -> Any:
 @lru_cache(maxsize=2)
 def ner_pipeline(model: str | None = None) -> Any | None:
     """A trained pipeline's statistical NER if one is installed (named in settings or a standard English one)."""
+    from pathlib import Path
+
     import spacy.util
 
     for name in [model] if model else ["en_core_web_trf", "en_core_web_lg", "en_core_web_md", "en_core_web_sm"]:
-        if name and spacy.util.is_package(name):
+        # An installed package, or a pipeline saved in a folder (``nlp.to_disk``) named in the setting.
+        if name and (spacy.util.is_package(name) or Path(name).expanduser().is_dir()):
             import spacy
 
             nlp = spacy.load(name, exclude=["lemmatizer", "textcat"])

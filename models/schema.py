@@ -310,7 +310,10 @@ class NameEntry(Base):
 
     __tablename__ = "name_entries"
     __table_args__ = (
-        CheckConstraint("category IN ('person','place','organisation','ward','other')", name="category"),
+        CheckConstraint(
+            "category IN ('person','place','organisation','ward','email','phone','postcode','birthdate','other')",
+            name="category",
+        ),
         {"sqlite_autoincrement": True},
     )
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -340,6 +343,7 @@ class NameCandidate(Base):
     category: Mapped[str] = mapped_column(String(12), default="other")
     source: Mapped[str] = mapped_column(String(20))
     entry_id: Mapped[int | None] = mapped_column(ForeignKey("name_entries.id"))
+    variant_key: Mapped[str | None] = mapped_column(String(300))  # a spelling of this other candidate's term
     status: Mapped[str] = mapped_column(String(10), default="pending")
     occurrences: Mapped[int] = mapped_column(Integer, default=0)
     transcript_id: Mapped[int | None] = mapped_column(ForeignKey("transcripts.id"))

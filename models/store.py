@@ -39,6 +39,7 @@ KNOWN_REVISIONS = (
     "0005_store_safety",
     "0006_sentence_brackets",
     "0010_team",
+    "0007_name_register",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000

@@ -295,7 +295,11 @@ def test_anonymised_export_applies_the_register(rich_project: Project, schemas: 
     out = tmp_path / "anon.qdpx"
     report = export_qdpx(rich_project, out, anonymise=True)
     root = check_qdpx(out, schemas)
-    assert {u.get("name") for u in root.iter(f"{PROJECT_NS}User")} == {"Coder 1", "Coder 2"}
+    # Coders are named as in every other export: their names, unless --anonymise-coders (below).
+    assert {u.get("name") for u in root.iter(f"{PROJECT_NS}User")} == {"alice", "bob"}
+    export_qdpx(rich_project, tmp_path / "coders.qdpx", anonymise=True, anonymise_coders=True)
+    users = check_qdpx(tmp_path / "coders.qdpx", schemas).iter(f"{PROJECT_NS}User")
+    assert {u.get("name") for u in users} == {"Coder 1", "Coder 2"}
     assert all(sel.get("name") is None for sel in root.iter(f"{PROJECT_NS}PlainTextSelection"))
     with rich_project.read() as s:
         guid = find_transcript(s, "P01/T1").uuid

@@ -71,7 +71,18 @@ def export(
         None, "--max-quotes", help="At most N quotes per code per timepoint.", metavar="N"
     ),
     no_interviewer: bool = typer.Option(False, "--no-interviewer", help="Leave interviewer speech out of quotes."),
-    anonymise: bool = typer.Option(False, "--anonymise", help="Replace the name register's terms in all text."),
+    anonymise: bool = typer.Option(
+        False,
+        "--anonymise",
+        help="Replace registered names and participants' own names in all text; refused while names in the "
+        "text are not reviewed (waveqda names PROJECT scan).",
+    ),
+    accept_risk: bool = typer.Option(
+        False, "--accept-risk", help="With --anonymise: write even with unreviewed names (stated on page one)."
+    ),
+    anonymise_coders: bool = typer.Option(
+        False, "--anonymise-coders", help="Name coders Coder 1, Coder 2… (the same numbers in every export)."
+    ),
     large_print: bool = typer.Option(False, "--large-print", help="Larger type, more spacing, no dense tables."),
     with_questions: bool = typer.Option(
         False,
@@ -95,6 +106,8 @@ def export(
         max_quotes=max_quotes,
         no_interviewer=no_interviewer,
         anonymise=anonymise,
+        anonymise_coders=anonymise_coders,
+        accept_risk=accept_risk,
     )
     options = ExportOptions(large_print=large_print, with_questions=with_questions, transcript=transcript)
     proj = open_existing(project)

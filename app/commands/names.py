@@ -1,6 +1,8 @@
-"""Pseudonymisation commands: ``names PROJECT scan|list|add|accept|reject`` and ``redact``."""
+"""Pseudonymisation commands: ``names PROJECT scan|list|add|accept|reject|check`` and ``redact``."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import typer
 
@@ -15,16 +17,22 @@ def register(app: typer.Typer) -> None:
 
 def names(
     project: str = ProjectArg,
-    action: str = typer.Argument(..., help="scan | list | add | accept | reject", metavar="ACTION"),
-    args: list[str] = typer.Argument(None, help="TERM for add; candidate IDs for accept/reject.", metavar="[ARGS]..."),
+    action: str = typer.Argument(..., help="scan | list | add | accept | reject | check", metavar="ACTION"),
+    args: list[str] = typer.Argument(
+        None, help="TERM for add; candidate IDs for accept/reject; FILE for check.", metavar="[ARGS]..."
+    ),
     variants: str | None = typer.Option(None, "--variants", help="add: other spellings, comma-separated."),
     category: str | None = typer.Option(None, "--category", help="person, place, organisation, ward or other."),
     replacement: str | None = typer.Option(None, "--replacement", help='What replaces it, e.g. "[Colleague A]".'),
     all_pending: bool = typer.Option(False, "--all", help="accept: every pending candidate."),
     as_entry: int | None = typer.Option(None, "--as", help="accept: add as a variant of this register entry id."),
+    anonymise_coders: bool = typer.Option(
+        False, "--anonymise-coders", help="check: the file was exported with --anonymise-coders (coders' names count)."
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
-    """The register of identifying names: scan for candidates, list, add, accept or reject them."""
+    """The register of identifying names: scan for candidates, list, add, accept or reject them; check an
+    exported file (.docx, .csv, .xlsx, .qdpx) for registered names and new candidates (exit 1 if any)."""
     args = args or []
     with open_existing(project) as proj:
         actor = actor_of(proj)
@@ -48,8 +56,34 @@ def names(
         elif action == "reject":
             name_register.reject(proj, actor, _ids(args))
             typer.echo(f"Rejected {len(args)} candidate(s)")
+        elif action == "check":
+            if len(args) != 1:
+                fail("names check takes one FILE: an exported .docx, .csv, .xlsx or .qdpx")
+            _check(proj, Path(args[0]), project, anonymise_coders, json_out)
         else:
-            fail(f"unknown action {action!r}: use scan, list, add, accept or reject")
+            fail(f"unknown action {action!r}: use scan, list, add, accept, reject or check")
+
+
+def _check(proj: object, path: Path, project: str, anonymise_coders: bool, json_out: bool) -> None:
+    """Print what identifies someone in an exported file; exit 1 when anything does (a data manager's check)."""
+    from models.name_check import check_file
+
+    findings = check_file(proj, path, coders=anonymise_coders)  # type: ignore[arg-type]
+    if json_out:
+        emit_json({"file": str(path), "clean": not findings, "findings": [f.as_dict() for f in findings]})
+    else:
+        for finding in findings:
+            typer.echo(finding.line())
+        registered = sum(1 for f in findings if f.kind == "registered")
+        if findings:
+            typer.echo(
+                f"{path}: {registered} registered name(s) and {len(findings) - registered} unreviewed candidate(s) "
+                f"found. Not safe to share: review with `waveqda names {project} scan`, export again with --anonymise."
+            )
+        else:
+            typer.echo(f"{path}: no registered names and no new candidates found.")
+    if findings:
+        raise typer.Exit(1)
 
 
 def _ids(args: list[str]) -> list[int]:

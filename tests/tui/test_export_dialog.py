@@ -98,3 +98,48 @@ async def test_a_wrong_suffix_or_no_timepoint_is_explained_and_nothing_is_writte
         assert not list(tmp_path.glob("report.*"))
         assert any(n.severity == "error" for n in app._notifications)
         assert isinstance(app.screen, ExportDialog) and not dialog.running
+
+
+async def test_anonymise_is_on_and_visible_at_80x24_and_refuses_unreviewed_names(
+    study: Project, make_app, tmp_path: Path
+) -> None:
+    """At 80x24 the Anonymise box is on and on screen before anything is scrolled; an export whose text holds
+    a name nobody reviewed ("Sandra" in P01/T1) is refused with no file, and written once the researcher ticks
+    "Even with unreviewed names" (the report's first page then says so)."""
+    from textual.widgets import Checkbox
+
+    from models.coding import apply_codes
+
+    with study.read() as session:
+        text = find_transcript(session, "P01/T1").text
+    start = text.index("Sandra was kind.")
+    apply_codes(study, "tester", "P01/T1", ["Support/Peer support"], "Ann", start, start + len("Sandra was kind."))
+    out = tmp_path / "themes.docx"
+    app = make_app()
+    async with app.run_test(size=(80, 24)) as pilot:
+        dialog, _answers = await open_dialog(app, pilot)
+        box = dialog.query_one("#exp-anonymise", Checkbox)
+        assert box.value is True
+        region = box.region
+        assert region.y + region.height <= 24 and region.x + region.width <= 80 and region.height > 0
+        assert box not in dialog.query_one("#exp-form").query(Checkbox)  # above the scrolling part of the form
+        dialog.query_one("#exp-path", Input).value = str(out)
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        status = str(dialog.query_one("#exp-status").render())
+        assert "not reviewed (Sandra)" in status and "F7" in status
+        assert not out.exists() and not dialog.running
+        dialog.query_one("#exp-accept-risk", Checkbox).value = True
+        await pilot.press("ctrl+s")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        assert dialog.written == out and out.exists()
+    import docx
+
+    first_page = []
+    for block in docx.Document(str(out)).element.body.iterchildren():
+        first_page.append("".join(block.itertext()))
+        if block.xpath(".//w:br[@w:type='page']"):
+            break
+    assert "--accept-risk: 1 unreviewed name candidate(s)" in " ".join(first_page)

@@ -55,7 +55,7 @@ async def test_scan_then_accept_reject_map_and_edit_by_key(sample_project: Proje
         assert loading == [True, False] and not screen.scanning
         with sample_project.read() as session:
             pending = [r["text"] for r in names.candidate_rows(session, "pending")]
-        assert {"Jamie", "WhatsApp", "Dr Okafor", "Okafor", "Brookfield"} <= set(pending)
+        assert {"Jamie", "Porter", "Okafor", "Hartwell", "Hartwell ward", "Brookfield"} <= set(pending)
         assert [r["text"] for r in screen.data.pending] == pending
         assert screen.candidates_table.row_count == len(pending)
 
@@ -72,25 +72,25 @@ async def test_scan_then_accept_reject_map_and_edit_by_key(sample_project: Proje
         assert candidate(sample_project, "Jamie").status == "accepted"
         assert "Jamie" not in [r["text"] for r in screen.data.pending]
 
-        # r: reject WhatsApp (remembered as rejected)
-        await goto(pilot, "WhatsApp")
+        # r: reject "Porter" ("Porter for twenty-two years": a job; remembered as rejected)
+        await goto(pilot, "Porter")
         await pilot.press("r")
         await pilot.pause()
-        assert candidate(sample_project, "WhatsApp").status == "rejected"
+        assert candidate(sample_project, "Porter").status == "rejected"
 
-        # m: map "Okafor" to the entry accepted for "Dr Okafor"
-        await goto(pilot, "Dr Okafor")
+        # m: map "Hartwell ward" to the entry accepted for "Hartwell"
+        await goto(pilot, "Hartwell")
         await pilot.press("a")
         await pilot.pause()
-        await goto(pilot, "Okafor")
+        await goto(pilot, "Hartwell ward")
         await pilot.press("m")
         await pilot.pause()
-        await pilot.press("down", "enter")  # entries in register order: Jamie, Dr Okafor
+        await pilot.press("down", "enter")  # entries in register order: Jamie, Hartwell
         await pilot.pause()
-        okafor = entry(sample_project, "Dr Okafor")
-        assert okafor.variants == ["Okafor"]
-        mapped = candidate(sample_project, "Okafor")
-        assert mapped.status == "accepted" and mapped.entry_id == okafor.id
+        hartwell = entry(sample_project, "Hartwell")
+        assert hartwell.variants == ["Hartwell ward"]
+        mapped = candidate(sample_project, "Hartwell ward")
+        assert mapped.status == "accepted" and mapped.entry_id == hartwell.id
 
         # e: change category and replacement before accepting
         await goto(pilot, "Brookfield")
@@ -122,6 +122,49 @@ async def test_scan_then_accept_reject_map_and_edit_by_key(sample_project: Proje
         await pilot.press("a")
         await pilot.pause()
         assert candidate(sample_project, "Brookfield").status == "pending"
+
+
+async def test_new_kinds_of_candidate_are_reviewed_like_names(project: Project, tmp_path: Path) -> None:
+    """An e-mail address, a phone number, a postcode, a date of birth and a misspelt name in a small study."""
+    from models.transcripts import store_transcript
+    from tests.conftest import make_parsed
+
+    speech = (
+        "Write to sam.lee@example.org or ring 07700 900123. I live at TH4 7QX. I was born on 2 June 1961. "
+        "My supervisor is Okonkwo, and Okonkwo is kind. Okonkow, sorry, Okonkwo again."
+    )
+    with project.change("tester", "import", "import", undoable=False) as session:
+        turns = [("Interviewer", "Tell me about yourself."), ("Sam", speech)]
+        store_transcript(session, make_parsed(turns, "P01_T1.txt"), "P01", "T1", "tester")
+    names.scan(project, "Ann")
+    app = make(project, tmp_path)
+    async with app.run_test(size=(80, 24)) as pilot:
+        app.push_screen(NamesReviewScreen())
+        await pilot.pause()
+        screen = app.screen
+        kinds = {row["text"]: row["category"] for row in screen.data.pending}
+        assert kinds == {
+            "sam.lee@example.org": "email",
+            "07700 900123": "phone",
+            "TH4 7QX": "postcode",
+            "2 June 1961": "birthdate",
+            "Okonkwo": "person",
+            "Okonkow": "person",
+            "Sam": "person",
+        }
+        await goto(pilot, "07700 900123")
+        context = str(screen.query_one("#names-context-text").render())
+        assert "phone number" in context and "[Phone …]" in context
+        await pilot.press("a")
+        await pilot.pause()
+        assert entry(project, "07700 900123").replacement == "[Phone 1]"
+        await goto(pilot, "Okonkow")
+        assert "spelling of 'Okonkwo'" in str(screen.query_one("#names-context-text").render())
+        await pilot.press("a")  # accepting the spelling accepts its term too: one entry, one pseudonym
+        await pilot.pause()
+        okonkwo = entry(project, "Okonkwo")
+        assert okonkwo is not None and okonkwo.variants == ["Okonkow"]
+        assert "Okonkwo" not in [r["text"] for r in screen.data.pending]
 
 
 async def test_map_with_an_empty_register_explains_itself(study: Project, tmp_path: Path) -> None:

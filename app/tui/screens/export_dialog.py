@@ -90,6 +90,10 @@ class ExportDialog(ModalScreen[Path | None]):
     def compose(self) -> ComposeResult:
         with Vertical(classes="dialog dialog-wide", id="export-dialog"):
             yield Label("Export: a report for a workshop, a table, or the whole project", classes="dialog-title")
+            # Anonymising comes first and is on: at 80x24 it is seen before anything else is chosen.
+            with Horizontal(id="exp-privacy"):
+                yield Checkbox("Anonymise names", value=True, id="exp-anonymise")
+                yield Checkbox("Coders as Coder 1, 2…", id="exp-anonymise-coders")
             with VerticalScroll(id="exp-form"):
                 with Horizontal(id="exp-top"):
                     with Vertical(id="exp-kind-box"):
@@ -103,8 +107,8 @@ class ExportDialog(ModalScreen[Path | None]):
                 yield Select[str]([], prompt="Choose the transcript to print", id="exp-transcript")
                 with Horizontal(id="exp-options"):
                     yield Checkbox("Key quotes only", id="exp-key-only")
-                    yield Checkbox("Anonymise names", id="exp-anonymise")
                     yield Checkbox("Large print", id="exp-large-print")
+                    yield Checkbox("Even with unreviewed names", id="exp-accept-risk")
                     yield Input(placeholder="Max quotes (all)", type="integer", id="exp-max-quotes")
                 with Horizontal(id="exp-path-row"):
                     yield Label("Save as", classes="exp-label", id="exp-path-label")
@@ -193,6 +197,16 @@ class ExportDialog(ModalScreen[Path | None]):
         self.query_one("#exp-large-print").disabled = not kind.layout
         self.query_one("#exp-transcript").display = kind.kind == "transcript"
 
+    @on(Checkbox.Changed, "#exp-anonymise")
+    def _anonymise_changed(self, event: Checkbox.Changed) -> None:
+        risk = self.query_one("#exp-accept-risk", Checkbox)
+        risk.disabled = not event.value
+        if not event.value:
+            risk.value = False
+            self._show_status(
+                Text("Not anonymised: names in the transcripts will be in the file as they are.", style="bold yellow")
+            )
+
     def _show_status(self, text: Text | str) -> None:
         self.query_one("#exp-status", Static).update(text)
 
@@ -215,10 +229,14 @@ class ExportDialog(ModalScreen[Path | None]):
                 f"{kind.label} is written as {kind.suffix}: change the file name to end in {kind.suffix}"
             )
         check_request(path, kind.kind)
-        anonymise = self.query_one("#exp-anonymise", Checkbox).value
+        privacy = {
+            "anonymise": self.query_one("#exp-anonymise", Checkbox).value,
+            "anonymise_coders": self.query_one("#exp-anonymise-coders", Checkbox).value,
+        }
+        privacy["accept_risk"] = privacy["anonymise"] and self.query_one("#exp-accept-risk", Checkbox).value
         options = ExportOptions()
         if not kind.scope:
-            return path, ExportFilters(anonymise=anonymise), options
+            return path, ExportFilters(**privacy), options
         codes = list(self.query_one("#exp-codes", SelectionList).selected)
         tp_list = self.query_one("#exp-timepoints", SelectionList)
         timepoints = list(tp_list.selected)
@@ -237,7 +255,7 @@ class ExportDialog(ModalScreen[Path | None]):
             timepoints=None if len(timepoints) == tp_list.option_count else timepoints,
             key_only=kind.quotes and self.query_one("#exp-key-only", Checkbox).value,
             max_quotes=max_quotes,
-            anonymise=anonymise,
+            **privacy,
         )
         options.large_print = kind.layout and self.query_one("#exp-large-print", Checkbox).value
         if kind.kind == "transcript":
@@ -286,8 +304,17 @@ class ExportDialog(ModalScreen[Path | None]):
         def progress(done: int, total: int, label: str) -> None:
             self.app.call_from_thread(self._progress, done, total, label)
 
+        from models.name_check import UnreviewedNamesError
+
         try:
             lines = run_export(self.wq.project, path, kind, filters, options, progress)  # type: ignore[arg-type]
+        except UnreviewedNamesError as exc:
+            message = (
+                f"not written: {len(exc.names)} name(s) in its text are not reviewed ({exc.examples}). "
+                "Review them in Names (F7, after Esc), or tick “Even with unreviewed names”."
+            )
+            self.app.call_from_thread(self._done, path, None, message)
+            return
         except WaveqdaError as exc:
             self.app.call_from_thread(self._done, path, None, str(exc))
             return

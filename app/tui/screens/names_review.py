@@ -41,9 +41,15 @@ from models.workspace_queries import TranscriptDoc, load_document
 
 SOURCES = {
     "speaker-label": ("speaker label", "a participant's name used as the speaker label"),
+    "name": ("name", "a name from the name lists, or a capitalised word that is no English word"),
+    "title": ("after a title", "the name after Dr, Nurse, Mr… (the title stays in the text)"),
+    "place": ("place", "a name with a generic head (Ward, House, Road, Surgery…) or that name's first word alone"),
+    "pattern": ("pattern", "an e-mail address, phone number, postcode or date of birth"),
+    "fuzzy": ("misspelling", "spelt almost like another name found or registered"),
+    "ner": ("spaCy NER", "spaCy's statistical named-entity recogniser (a trained pipeline is installed)"),
+    # candidates stored by older versions
     "heuristic": ("capital letter", "a capitalised word that is not a common English word"),
     "entity-ruler": ("entity rules", "spaCy's rules for titled people, wards and organisations"),
-    "ner": ("spaCy NER", "spaCy's statistical named-entity recogniser"),
     "register-fuzzy": ("near a register term", "spelt almost like a term already in the register"),
 }
 WINDOW = 700  # most characters of a turn shown around the candidate

@@ -30,6 +30,7 @@ def upgrade() -> None:
         "codes",
         [sa.text("coalesce(parent_id, 0)"), sa.text("lower(name)")],
         unique=True,
+        if_not_exists=True,  # idempotent: a file already at this schema (tests stamp one older) opens
     )
     if conn.dialect.name != "postgresql":
         return
