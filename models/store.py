@@ -40,6 +40,7 @@ KNOWN_REVISIONS = (
     "0006_sentence_brackets",
     "0010_team",
     "0007_name_register",
+    "0013_search_gaps",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000

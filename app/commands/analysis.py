@@ -251,10 +251,23 @@ def search(
     emit_table(
         ["participant", "timepoint", "turn", "speaker", "span", "match", "sentence"],
         [
-            [h.participant, h.timepoint, h.turn_index, h.speaker, f"{h.start}:{h.end}", h.text, _one_line(h.context)]
+            [
+                h.participant,
+                h.timepoint,
+                _turn(h.turn_index),
+                h.speaker,
+                f"{h.start}:{h.end}",
+                h.text,
+                _one_line(h.context),
+            ]
             for h in hits
         ],
     )
+
+
+def _turn(index: int | None) -> str:
+    """A hit's turn as the table shows it; "-" for text outside every turn (a preamble, a label line)."""
+    return "-" if index is None else str(index)
 
 
 def autocode(
