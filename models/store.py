@@ -78,6 +78,13 @@ def _is_url(target: str) -> bool:
     return "://" in target
 
 
+def display_name(target: str | os.PathLike[str]) -> str:
+    """How messages name a project given by the user: its path, or its URL with any password hidden (a password
+    typed into a URL must never reach a terminal log, an error report or an export)."""
+    target = os.fspath(target)
+    return make_url(target).render_as_string(hide_password=True) if _is_url(target) else target
+
+
 def project_url(target: str | os.PathLike[str]) -> str:
     """A SQLAlchemy URL for a project path, or the URL itself (PostgreSQL later, via the same models)."""
     target = os.fspath(target)
@@ -398,7 +405,7 @@ def project_exists(target: str | os.PathLike[str]) -> bool:
     try:
         return current_revision(engine) is not None
     except Exception as exc:
-        raise WaveqdaError(f"{make_url(os.fspath(target)).render_as_string(hide_password=True)}: {exc}") from exc
+        raise WaveqdaError(f"{display_name(target)}: {exc}") from exc
     finally:
         engine.dispose()
 
@@ -432,7 +439,7 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         revision = current_revision(engine)
     except Exception as exc:  # a damaged or foreign database
         engine.dispose()
-        raise WaveqdaError(f"{target}: cannot read project ({exc.__class__.__name__}: {exc})") from exc
+        raise WaveqdaError(f"{display_name(target)}: cannot read project ({exc.__class__.__name__}: {exc})") from exc
     try:
         _check_revision(target, revision)
     except WaveqdaError:
@@ -442,22 +449,24 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         if not migrate or damaged:
             engine.dispose()
             why = f"the file is damaged ({damaged})" if damaged else f"schema {revision} is older"
-            raise WaveqdaError(f"{target}: cannot open: {why}; run: waveqda check {target}")
+            raise WaveqdaError(f"{display_name(target)}: cannot open: {why}; run: waveqda check {display_name(target)}")
         if path is not None:
             backup_copy(engine, path, f"before-{HEAD_REVISION}")
         try:
             upgrade(engine, url)
         except Exception as exc:
             engine.dispose()
-            raise WaveqdaError(f"{target}: migration from {revision} failed: {exc}") from exc
+            raise WaveqdaError(f"{display_name(target)}: migration from {revision} failed: {exc}") from exc
     return Project(url, engine, _session_factory(engine), damaged=damaged)
 
 
-def _check_revision(target: object, revision: str | None) -> None:
+def _check_revision(target: str | os.PathLike[str], revision: str | None) -> None:
     if revision is None:
-        raise WaveqdaError(f"{target}: not a waveqda project (no schema version)")
+        raise WaveqdaError(f"{display_name(target)}: not a waveqda project (no schema version)")
     if revision not in KNOWN_REVISIONS:
-        raise WaveqdaError(f"{target}: made by a newer waveqda (revision {revision}); upgrade waveqda to open it")
+        raise WaveqdaError(
+            f"{display_name(target)}: made by a newer waveqda (revision {revision}); upgrade waveqda to open it"
+        )
 
 
 def _write_failure(exc: OperationalError) -> str | None:

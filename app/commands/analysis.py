@@ -6,6 +6,7 @@ the same data as JSON.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -289,7 +290,7 @@ def autocode(
     """Apply a code to every search hit (as the hit, its sentence or its turn) in one undoable step."""
     with opened(project) as proj:
         with proj.read() as session:
-            chosen = coder or default_coder_name(session)
+            chosen = coder or os.environ.get("WAVEQDA_CODER") or default_coder_name(session)
         if not chosen:
             fail("no coder: give --coder NAME, or set a default with: waveqda coder PROJECT NAME")
         result = search_module.autocode(
