@@ -159,6 +159,14 @@ def _create_path(session: Session, tree: CodeTree, path: str) -> tuple[Code, lis
     return created[-1], created
 
 
+def code_at(session: Session, tree: CodeTree, path: str) -> Code:
+    """The code at ``path``, created (with any missing parents) when there is none: "save as code" targets."""
+    try:
+        return tree.find(path)
+    except WaveqdaError:
+        return _create_path(session, tree, path)[0]
+
+
 # --- operations --------------------------------------------------------------------------------------
 
 
