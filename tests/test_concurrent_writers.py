@@ -2,8 +2,8 @@
 
 Issue 19: four processes coding one ``.wqda`` failed 77 of 100 codings with "database is locked", and CLI
 loops showed tracebacks. Each change now starts with ``BEGIN IMMEDIATE`` and waits for the write lock.
-Issue 16: the same on a PostgreSQL project (an advisory lock per change), with 8 processes x 200 changes, half
-a quarter of them through the command line's own code.
+Issue 16: the same on a PostgreSQL project (an advisory lock per change), with 8 processes x 200 changes, a
+quarter of them through the command line's own code.
 """
 
 from __future__ import annotations
