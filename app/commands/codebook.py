@@ -54,18 +54,46 @@ def register(app: typer.Typer) -> None:
 # --- the codebook ------------------------------------------------------------------------------------
 
 
-def codes(project: str = ProjectArg, json_out: bool = JsonOpt) -> None:
-    """Show the codebook tree with each code's segments per timepoint."""
+SORTS = ("tree", "files", "participants", "references", "name")
+
+
+def codes(
+    project: str = ProjectArg,
+    sort: str = typer.Option("tree", "--sort", help="tree, files, participants, references or name."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Show the codebook tree with Files, Participants and References (sub-codes included) and memos."""
+    if sort not in SORTS:
+        fail(f"--sort {sort!r}: use one of {', '.join(SORTS)}")
     with open_existing(project) as proj, proj.read() as session:
         rows = codebook.codebook_rows(session)
+    if sort == "name":
+        rows = sorted(rows, key=lambda r: r["path"].casefold())
+    elif sort != "tree":
+        rows = sorted(rows, key=lambda r: (-r[sort], r["path"].casefold()))
     if json_out:
         emit_json(rows)
         return
     keys = list(rows[0]["counts"]) if rows else []
+    indent = sort == "tree"
     emit_table(
-        ["id", "code", *keys, "colour", "note"],
-        [[r["id"], "  " * r["depth"] + r["name"], *r["counts"].values(), r["colour"], _note(r)] for r in rows],
+        ["id", "code", "files", "participants", "references", *keys, "memo", "colour", "note"],
+        [
+            [
+                r["id"],
+                ("  " * r["depth"] + r["name"]) if indent else r["path"],
+                r["files"],
+                r["participants"],
+                r["references"],
+                *(r["by_timepoint"][k]["references"] for k in keys),
+                "memo" if r["memo"] else "",
+                r["colour"],
+                _note(r),
+            ]  # fmt: skip
+            for r in rows
+        ],
     )
+    typer.echo("Files, participants and references include each code's sub-codes (as NVivo counts them).")
 
 
 def _note(row: dict) -> str:
