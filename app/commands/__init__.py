@@ -34,11 +34,15 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "check", "project", "Check the project file thoroughly (SQLite's integrity check, every reference,..."
     ),
     CommandEntry("copy", "project", "Copy a whole project to a new file or database (SQLite <-> PostgreSQL),..."),
-    CommandEntry("codes", "codebook", "Show the codebook tree with each code's segments per timepoint."),
+    CommandEntry("codes", "codebook", "Show the codebook tree with Files, Participants and References (sub-codes..."),
     CommandEntry("apply", "codebook", "Apply codes to a span of a transcript; prints the coding ids."),
     CommandEntry("uncode", "codebook", "Remove one coding."),
     CommandEntry("key", "codebook", "Mark a coding as a key quote (or unmark it with --off)."),
     CommandEntry("memo", "codebook", "Write the memo on a coding, a transcript or a code (it replaces the one there)."),
+    CommandEntry(
+        "memos", "codebook", "Every memo in one list (journal, transcripts, codes, codings), with what each..."
+    ),
+    CommandEntry("journal", "codebook", "Add a dated entry to the project journal (listed by `waveqda memos --kind..."),
     CommandEntry("undo", "codebook", "Undo your last change (one whole operation); a colleague's later steps stay."),
     CommandEntry("redo", "codebook", "Redo your last undone change."),
     CommandEntry("history", "codebook", "Show who changed what and when, oldest first (undone steps are marked)."),
