@@ -44,6 +44,7 @@ def register(app: typer.Typer) -> None:
     app.command("search")(search)
     app.command("autocode")(autocode)
     app.command("query")(query)
+    app.command("words")(words)
 
 
 @contextmanager
@@ -392,3 +393,38 @@ def query(
         typer.echo(f"Saved the query as {save!r}: run it again with --saved {save!r}")
     if save_as_code:
         typer.echo(f"Coded {coded} segment(s) at {save_as_code!r} (one step: waveqda undo)")
+
+
+def words(
+    project: str = ProjectArg,
+    code: str | None = CodeOpt,
+    timepoint: list[str] | None = TimepointOpt,
+    participant: list[str] | None = ParticipantOpt,
+    attribute: list[str] | None = AttributeOpt,
+    coder: list[str] | None = CoderFilterOpt,
+    by: str = typer.Option("all", "--by", help="all, timepoint, or attribute:NAME (e.g. attribute:site)."),
+    lemma: bool = typer.Option(False, "--lemma", help="Count each word's lemma (support, supported...)."),
+    top: int = typer.Option(20, "--top", help="How many words per group.", metavar="N"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Most frequent words (stop words left out) of a code's text, or of what participants said, per group."""
+    from models.queries.word_frequency import word_frequencies
+
+    group, _, name = by.partition(":")
+    if group not in ("all", "timepoint", "attribute"):
+        fail(f"--by {by!r}: use all, timepoint or attribute:NAME")
+    with opened(project) as proj, proj.read() as session:
+        groups = word_frequencies(
+            session, code, timepoint, participant, parse_attributes(attribute), coder,
+            group, name or None, lemma, top,  # type: ignore[arg-type]
+        )  # fmt: skip
+    if json_out:
+        emit_json([g.as_dict() for g in groups])
+        return
+    for found in groups:
+        typer.echo(f"{found.group}: {found.words_counted} words counted")
+        widest = max((w.count for w in found.top), default=1)
+        emit_table(
+            ["word", "count", "share", ""],
+            [[w.word, w.count, f"{w.share:.1%}", "█" * max(1, round(24 * w.count / widest))] for w in found.top],
+        )
