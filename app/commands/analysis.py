@@ -125,9 +125,18 @@ def matrix(
     coder: list[str] | None = CoderFilterOpt,
     participant: list[str] | None = ParticipantOpt,
     attribute: list[str] | None = AttributeOpt,
+    rows_by: str | None = typer.Option(
+        None, "--rows", help="Matrix coding: codes, timepoints, participants, coders or attribute:NAME.", metavar="DIM"
+    ),
+    columns_by: str | None = typer.Option(None, "--columns", help="The other dimension (as --rows).", metavar="DIM"),
+    timepoint: list[str] | None = TimepointOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Code x timepoint matrix: segments / participants / words per cell, rolled up the codebook tree."""
+    if rows_by or columns_by:
+        _crosstab(project, rows_by or "codes", columns_by or "timepoints", coder, participant, attribute, timepoint,
+                  json_out)  # fmt: skip
+        return
     with opened(project) as proj, proj.read() as session:
         result = queries.code_timepoint_matrix(
             session, coders=coder, participants=participant, attribute=parse_attributes(attribute)
@@ -149,6 +158,33 @@ def matrix(
                "not as absent")  # fmt: skip
     if review:
         typer.echo(f"{review} codings need review (a merge could not place them exactly): waveqda codings PROJECT")
+
+
+def _crosstab(
+    project: str,
+    rows_by: str,
+    columns_by: str,
+    coder: list[str] | None,
+    participant: list[str] | None,
+    attribute: list[str] | None,
+    timepoint: list[str] | None,
+    json_out: bool,
+) -> None:
+    from models.queries.crosstab import crosstab
+
+    with opened(project) as proj, proj.read() as session:
+        table = crosstab(session, rows_by, columns_by, timepoint, participant, parse_attributes(attribute), coder)
+    if json_out:
+        emit_json(table.as_dict())
+        return
+    emit_table(
+        [rows_by, *table.columns],
+        [
+            [label, *(f"{c.segments} / {c.participants} / {c.coverage:.1%}" if c.segments else "-" for c in row)]
+            for label, row in zip(table.rows, table.cells, strict=True)
+        ],
+    )
+    typer.echo("cells: segments / participants / coverage of the interviews' text; codes include their sub-codes")
 
 
 def _coded(found: queries.Interviews) -> str:
