@@ -42,6 +42,7 @@ KNOWN_REVISIONS = (
     "0010_team",
     "0007_name_register",
     "0013_search_gaps",
+    "0014_scores",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000

@@ -89,6 +89,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("merge", "merge", "Merge coders' project files: exact, idempotent, one undoable step; nothing is..."),
     CommandEntry("names", "names", "The register of identifying names: scan for candidates, list, add, accept or..."),
     CommandEntry("redact", "names", "Replace register terms in the stored transcripts, keeping every coding on the..."),
+    CommandEntry("measure", "scores", "Describe questionnaire measures (range, direction, norms, reliability)."),
+    CommandEntry("scores", "scores", "Questionnaire scores: import them, compare timepoints."),
     CommandEntry("tui", "workspace", "Open the terminal coding workspace."),
 )
 
