@@ -36,28 +36,37 @@ def add_measure(
     name: str,
     min_value: float | None = None,
     max_value: float | None = None,
-    higher_is: str = "better",
+    higher_is: str | None = None,
     norm_mean: float | None = None,
     norm_sd: float | None = None,
-    norm_source: str = "",
+    norm_source: str | None = None,
     reliability: float | None = None,
 ) -> int:
-    """Describe a measure (or redescribe one of that name); returns its id."""
+    """Describe a measure; for one already described, what is given replaces what was there and the rest is
+    kept (so ``--reliability 0.89`` alone adds the reliability). Returns its id."""
     name = check_name_text(name, "measure name")
-    if higher_is not in ("better", "worse"):
+    if higher_is not in (None, "better", "worse"):
         raise WaveqdaError(f"--higher-is {higher_is!r}: use better or worse")
-    if min_value is not None and max_value is not None and min_value >= max_value:
-        raise WaveqdaError(f"measure {name!r}: --min {min_value:g} must be below --max {max_value:g}")
     if reliability is not None and not 0 < reliability < 1:
         raise WaveqdaError(f"measure {name!r}: --reliability must be between 0 and 1 (e.g. 0.89)")
-    if (norm_mean is None) != (norm_sd is None):
-        raise WaveqdaError(f"measure {name!r}: give both --norm-mean and --norm-sd, with --norm-source")
     with project.change(actor, "measure.add", f"Described measure {name!r}") as session:
-        measure = session.scalar(select(Measure).where(Measure.name == name)) or Measure(name=name)
-        measure.min_value, measure.max_value, measure.higher_is = min_value, max_value, higher_is
-        measure.norm_mean, measure.norm_sd, measure.norm_source = norm_mean, norm_sd, norm_source.strip()
-        measure.reliability = reliability
-        session.add(measure)
+        measure = session.scalar(select(Measure).where(Measure.name == name))
+        if measure is None:
+            measure = Measure(name=name, higher_is="better", norm_source="")
+            session.add(measure)
+        given = {
+            "min_value": min_value, "max_value": max_value, "higher_is": higher_is, "norm_mean": norm_mean,
+            "norm_sd": norm_sd, "norm_source": norm_source.strip() if norm_source is not None else None,
+            "reliability": reliability,
+        }  # fmt: skip
+        for field_name, value in given.items():
+            if value is not None:
+                setattr(measure, field_name, value)
+        low, high = measure.min_value, measure.max_value
+        if low is not None and high is not None and low >= high:
+            raise WaveqdaError(f"measure {name!r}: --min {low:g} must be below --max {high:g}")
+        if (measure.norm_mean is None) != (measure.norm_sd is None):
+            raise WaveqdaError(f"measure {name!r}: give both --norm-mean and --norm-sd, with --norm-source")
         session.flush()
         return measure.id
 
@@ -296,4 +305,67 @@ def _with_holm(found: list[PairedComparison]) -> list[PairedComparison]:
         values = asdict(c)
         values["p_holm"] = adjusted.get(i)
         out.append(PairedComparison(**values))
+    return out
+
+
+# --------------------------------------------------------------------------------------------- reliable change
+
+
+@dataclass(frozen=True)
+class ReliableChange:
+    """One participant's change on a measure between two timepoints, by Jacobson and Truax (1991): the
+    reliable change index is the difference over the standard error of a difference,
+    ``S_diff = sqrt(2) * SD * sqrt(1 - reliability)``; beyond +/-1.96 the change is reliable, and the measure's
+    direction says whether it is better or worse."""
+
+    participant: str
+    measure: str
+    from_: str
+    to: str
+    score_from: float
+    score_to: float
+    difference: float
+    rci: float
+    category: str  # "reliably better", "no reliable change", "reliably worse"
+
+    def as_dict(self) -> dict[str, Any]:
+        found = asdict(self)
+        found["from"] = found.pop("from_")
+        return found
+
+
+def reliable_change(session: Session, measure_name: str, first: str, second: str) -> list[ReliableChange]:
+    """Every participant scored at both timepoints. The SD is the measure's norm SD when one was entered,
+    else the SD of all participants' scores at ``first``; the measure needs its reliability."""
+    measure = session.scalar(select(Measure).where(Measure.name == measure_name))
+    if measure is None:
+        raise WaveqdaError(f"no measure named {measure_name!r}")
+    if measure.reliability is None:
+        raise WaveqdaError(
+            f"measure {measure.name!r} has no reliability: set it with waveqda measure add PROJECT "
+            f"{measure.name} --reliability R"
+        )
+    keys = {t.key: t.id for t in session.scalars(select(Timepoint))}
+    for key in (first, second):
+        if key not in keys:
+            raise WaveqdaError(f"unknown timepoint {key!r}")
+    study = {p.id: p.study_id for p in session.scalars(select(Participant))}
+    at: dict[int, dict[int, float]] = defaultdict(dict)
+    for score in session.scalars(select(Score).where(Score.measure_id == measure.id)):
+        at[score.timepoint_id][score.participant_id] = score.value
+    a, b = at[keys[first]], at[keys[second]]
+    sd = measure.norm_sd if measure.norm_sd is not None else _sd(list(a.values()))
+    if not sd:
+        raise WaveqdaError(f"measure {measure.name!r}: no spread of scores at {first} to judge change by")
+    s_diff = math.sqrt(2) * sd * math.sqrt(1 - measure.reliability)
+    out = []
+    for pid in sorted(set(a) & set(b), key=lambda p: study[p]):
+        difference = b[pid] - a[pid]
+        rci = difference / s_diff
+        if abs(rci) <= 1.96:
+            category = "no reliable change"
+        else:
+            up_is_better = measure.higher_is == "better"
+            category = "reliably better" if (rci > 0) == up_is_better else "reliably worse"
+        out.append(ReliableChange(study[pid], measure.name, first, second, a[pid], b[pid], difference, rci, category))
     return out

@@ -169,3 +169,35 @@ def open_other(path: Path) -> Project:
     from models.store import open_project
 
     return open_project(path)
+
+
+def test_reliable_change_categories_by_hand(ten: Project, tmp_path: Path) -> None:
+    """Jacobson-Truax with the norm SD: S_diff = sqrt(2) * 10 * sqrt(1 - 0.9) = 4.4721; changes of +10, -10 and
+    +5 are reliably better, reliably worse and no reliable change for a measure where higher is better (and the
+    other way round where higher is worse)."""
+    scores.add_measure(ten, "t", "wellbeing", 0, 100, "better", norm_mean=50, norm_sd=10, norm_source="x",
+                       reliability=0.9)  # fmt: skip
+    scores.add_measure(ten, "t", "burnout", 0, 100, "worse", norm_mean=50, norm_sd=10, norm_source="x",
+                       reliability=0.9)  # fmt: skip
+    rows = ["participant,timepoint,wellbeing,burnout"]
+    for study, first, second in (("P01", 50, 60), ("P02", 50, 40), ("P03", 50, 55)):
+        rows += [f"{study},T1,{first},{first}", f"{study},T2,{second},{second}"]
+    scores.import_scores(ten, "t", write(tmp_path / "rc.csv", "\n".join(rows) + "\n"))
+    with ten.read() as session:
+        wellbeing = scores.reliable_change(session, "wellbeing", "T1", "T2")
+        burnout = scores.reliable_change(session, "burnout", "T1", "T2")
+    s_diff = math.sqrt(2) * 10 * math.sqrt(0.1)
+    assert [c.rci for c in wellbeing] == [pytest.approx(10 / s_diff), pytest.approx(-10 / s_diff),
+                                          pytest.approx(5 / s_diff)]  # fmt: skip
+    assert [c.category for c in wellbeing] == ["reliably better", "reliably worse", "no reliable change"]
+    assert [c.category for c in burnout] == ["reliably worse", "reliably better", "no reliable change"]
+    scores.add_measure(ten, "t", "plain", 0, 10)
+    with ten.read() as session, pytest.raises(WaveqdaError, match="has no reliability"):
+        scores.reliable_change(session, "plain", "T1", "T2")
+
+
+def test_redescribing_a_measure_keeps_what_is_not_given(ten: Project, tmp_path: Path) -> None:
+    scores.add_measure(ten, "t", "wemwbs", 14, 70, "better")
+    scores.add_measure(ten, "t", "wemwbs", reliability=0.89)
+    with pytest.raises(WaveqdaError, match="outside wemwbs's range 14-70"):
+        scores.import_scores(ten, "t", write(tmp_path / "w.csv", "participant,timepoint,wemwbs\nP01,T1,80\n"))

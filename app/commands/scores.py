@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
     scores_app = typer.Typer(help="Questionnaire scores: import them, compare timepoints.")
     scores_app.command("import")(scores_import)
     scores_app.command("compare")(scores_compare)
+    scores_app.command("change")(scores_change)
     app.add_typer(scores_app, name="scores")
 
 
@@ -24,14 +25,14 @@ def measure_add(
     name: str = typer.Argument(..., help="The measure's column name, e.g. wemwbs.", metavar="NAME"),
     min_value: float | None = typer.Option(None, "--min", help="Lowest possible score."),
     max_value: float | None = typer.Option(None, "--max", help="Highest possible score."),
-    higher_is: str = typer.Option("better", "--higher-is", help="better or worse."),
+    higher_is: str | None = typer.Option(None, "--higher-is", help="better (the default) or worse."),
     norm_mean: float | None = typer.Option(None, "--norm-mean", help="Population norm: mean."),
     norm_sd: float | None = typer.Option(None, "--norm-sd", help="Population norm: SD."),
-    norm_source: str = typer.Option("", "--norm-source", help="Where the norm comes from.", metavar="TEXT"),
+    norm_source: str | None = typer.Option(None, "--norm-source", help="Where the norm comes from.", metavar="TEXT"),
     reliability: float | None = typer.Option(None, "--reliability", help="e.g. Cronbach's alpha 0.89.", metavar="R"),
     coder_name: str | None = ActorOpt,
 ) -> None:
-    """Describe a measure (or redescribe one of that name)."""
+    """Describe a measure; for one described already, the options given replace theirs and the rest stay."""
     from models import scores
 
     with open_existing(project) as proj:
@@ -120,4 +121,28 @@ def scores_compare(
             ]  # fmt: skip
             for c in found
         ],
+    )
+
+
+def scores_change(
+    project: str = ProjectArg,
+    measure: str = typer.Option(..., "--measure", help="The measure (it needs its reliability)."),
+    first: str = typer.Option(..., "--from", help="The earlier timepoint.", metavar="T"),
+    second: str = typer.Option(..., "--to", help="The later timepoint.", metavar="T"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Reliable change per participant (Jacobson-Truax): reliably better, no reliable change, reliably worse."""
+    from models import scores
+
+    with open_existing(project) as proj, proj.read() as session:
+        found = scores.reliable_change(session, measure, first, second)
+    if json_out:
+        emit_json([c.as_dict() for c in found])
+        return
+    emit_table(
+        ["participant", first, second, "change", "RCI", "category"],
+        [
+            [c.participant, f"{c.score_from:g}", f"{c.score_to:g}", f"{c.difference:+g}", f"{c.rci:.2f}", c.category]
+            for c in found
+        ],  # fmt: skip
     )
