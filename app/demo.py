@@ -199,8 +199,8 @@ def add_demo_scores(project: Project, scores_csv: Path) -> str:
     """Describe the three fictional measures and import their scores (some missing at T3)."""
     from models import scores
 
-    for name, low, high, direction in DEMO_MEASURES:
-        scores.add_measure(project, ACTOR, name, low, high, direction)
+    for name, low, high, direction, reliability in DEMO_MEASURES:
+        scores.add_measure(project, ACTOR, name, low, high, direction, reliability=reliability)
     found = scores.import_scores(project, ACTOR, scores_csv)
     return f"scores: {found.stored} stored from {found.file}"
 

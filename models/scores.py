@@ -369,3 +369,149 @@ def reliable_change(session: Session, measure_name: str, first: str, second: str
             category = "reliably better" if (rci > 0) == up_is_better else "reliably worse"
         out.append(ReliableChange(study[pid], measure.name, first, second, a[pid], b[pid], difference, rci, category))
     return out
+
+
+# --------------------------------------------------------------------------------------------- joint display
+
+
+@dataclass(frozen=True)
+class ThemeCourse:
+    code: str
+    pattern: str  # one mark per timepoint: + present, - absent, ? not coded yet, . not interviewed
+    statuses: tuple[str, ...]
+    quote: str  # a key quote (else the first passage) at the later timepoint, "" when none
+
+
+@dataclass(frozen=True)
+class ParticipantRow:
+    participant: str
+    scores: dict[str, float | None]  # timepoint -> score
+    change: ReliableChange | None
+    themes: tuple[ThemeCourse, ...]
+
+
+@dataclass(frozen=True)
+class ThemeRow:
+    code: str
+    timepoint: str
+    voiced_by: dict[str, int]  # change category -> participants voicing the theme at this timepoint
+    of: dict[str, int]  # change category -> participants in it
+
+
+@dataclass(frozen=True)
+class TimepointRow:
+    timepoint: str
+    n: int
+    mean: float | None
+    ci_low: float | None
+    ci_high: float | None
+    voicing: dict[str, float]  # code -> share of the participants interviewed then who voiced it
+
+
+@dataclass(frozen=True)
+class JointDisplay:
+    measure: str
+    from_: str
+    to: str
+    participants: tuple[ParticipantRow, ...]
+    themes: tuple[ThemeRow, ...]
+    timepoints: tuple[TimepointRow, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        found = asdict(self)
+        found["from"] = found.pop("from_")
+        for row in found["participants"]:
+            if row["change"] is not None:
+                row["change"]["from"] = row["change"].pop("from_")
+        return found
+
+
+CATEGORIES = ("reliably better", "no reliable change", "reliably worse")
+
+
+def joint_display(
+    session: Session, measure_name: str, codes: list[str], first: str | None = None, second: str | None = None
+) -> JointDisplay:
+    """Scores beside themes (issue 17's joint displays): (1) per participant, the scores, the reliable change
+    between ``first`` and ``second`` (default: the first and last timepoints) and each theme's course with a
+    quote at ``second``; (2) per theme and timepoint, how many participants voiced it in each change category;
+    (3) per timepoint, the mean score with its 95% CI beside the share of participants voicing each theme."""
+    from models.queries.presence import trajectories
+
+    order = [t.key for t in session.scalars(select(Timepoint).order_by(Timepoint.position))]
+    first, second = first or order[0], second or order[-1]
+    measure = session.scalar(select(Measure).where(Measure.name == measure_name))
+    if measure is None:
+        raise WaveqdaError(f"no measure named {measure_name!r}")
+    changes = {c.participant: c for c in reliable_change(session, measure_name, first, second)}
+    by_code = {code: {t.participant: t for t in trajectories(session, code)} for code in codes}
+    study = {p.id: p.study_id for p in session.scalars(select(Participant))}
+    keys = {t.id: t.key for t in session.scalars(select(Timepoint))}
+    values: dict[str, dict[str, float]] = defaultdict(dict)
+    for score in session.scalars(select(Score).where(Score.measure_id == measure.id)):
+        values[study[score.participant_id]][keys[score.timepoint_id]] = score.value
+    everyone = sorted(set(values) | {p for found in by_code.values() for p in found})
+    rows = tuple(
+        ParticipantRow(
+            participant,
+            {key: values[participant].get(key) for key in order},
+            changes.get(participant),
+            tuple(_course(code, by_code[code].get(participant), order, second) for code in codes),
+        )
+        for participant in everyone
+    )
+    return JointDisplay(
+        measure_name, first, second, rows, _theme_rows(codes, order, rows), _timepoint_rows(order, values, rows)
+    )
+
+
+def _course(code: str, trajectory: Any, order: list[str], second: str) -> ThemeCourse:
+    if trajectory is None:
+        return ThemeCourse(code, "." * len(order), tuple("not interviewed" for _ in order), "")
+    statuses = tuple(point.status for point in trajectory.points)
+    quote = ""
+    for point in trajectory.points:
+        if point.timepoint == second and point.segments:
+            chosen = next((s for s in point.segments if s.key_quote), point.segments[0])
+            quote = chosen.text
+    return ThemeCourse(code, trajectory.pattern, statuses, quote)
+
+
+def _theme_rows(codes: list[str], order: list[str], rows: tuple[ParticipantRow, ...]) -> tuple[ThemeRow, ...]:
+    out = []
+    for index, code in enumerate(codes):
+        for position, key in enumerate(order):
+            voiced = dict.fromkeys(CATEGORIES, 0)
+            of = dict.fromkeys(CATEGORIES, 0)
+            for row in rows:
+                if row.change is None:
+                    continue
+                of[row.change.category] += 1
+                if row.themes[index].pattern[position] == "+":
+                    voiced[row.change.category] += 1
+            out.append(ThemeRow(code, key, voiced, of))
+    return tuple(out)
+
+
+def _timepoint_rows(
+    order: list[str], values: dict[str, dict[str, float]], rows: tuple[ParticipantRow, ...]
+) -> tuple[TimepointRow, ...]:
+    from scipy import stats
+
+    out = []
+    for position, key in enumerate(order):
+        found = [v[key] for v in values.values() if key in v]
+        n = len(found)
+        mean = sum(found) / n if n else None
+        low = high = None
+        if n >= 2 and mean is not None:
+            half = float(stats.t.ppf(0.975, n - 1)) * _sd(found) / math.sqrt(n)
+            low, high = mean - half, mean + half
+        voicing: dict[str, float] = {}
+        codes = [course.code for course in rows[0].themes] if rows else []
+        for index, code in enumerate(codes):
+            interviewed = [row for row in rows if row.themes[index].pattern[position] in "+-"]
+            voiced = [row for row in interviewed if row.themes[index].pattern[position] == "+"]
+            voicing[code] = len(voiced) / len(interviewed) if interviewed else 0.0
+        out.append(TimepointRow(key, n, mean, low, high, voicing))
+    return tuple(out)

@@ -201,3 +201,38 @@ def test_redescribing_a_measure_keeps_what_is_not_given(ten: Project, tmp_path: 
     scores.add_measure(ten, "t", "wemwbs", reliability=0.89)
     with pytest.raises(WaveqdaError, match="outside wemwbs's range 14-70"):
         scores.import_scores(ten, "t", write(tmp_path / "w.csv", "participant,timepoint,wemwbs\nP01,T1,80\n"))
+
+
+def test_joint_display_sets_change_beside_theme_courses(coded_study, tmp_path: Path) -> None:
+    """P01 reliably better and P02 reliably worse on a measure; the theme rows count who voiced each theme at
+    each wave by change group, from the same trajectories the Compare screen shows."""
+    from models.queries.presence import trajectories
+
+    project = coded_study.project
+    scores.add_measure(project, "t", "wellbeing", 0, 100, "better", norm_mean=50, norm_sd=10, norm_source="x",
+                       reliability=0.9)  # fmt: skip
+    scores.import_scores(project, "t", write(tmp_path / "j.csv", "participant,timepoint,wellbeing\n"
+                                             "P01,T1,40\nP01,T2,60\nP02,T1,60\nP02,T2,40\n"))  # fmt: skip
+    with project.read() as session:
+        joint = scores.joint_display(session, "wellbeing", ["Support", "Worry"], "T1", "T2")
+        courses = {
+            code: {t.participant: t.pattern for t in trajectories(session, code)} for code in ("Support", "Worry")
+        }
+    rows = {row.participant: row for row in joint.participants}
+    assert rows["P01"].change.category == "reliably better" and rows["P02"].change.category == "reliably worse"
+    assert rows["P01"].scores == {"T1": 40, "T2": 60, "T3": None}
+    for participant, row in rows.items():
+        assert [t.pattern for t in row.themes] == [courses["Support"][participant], courses["Worry"][participant]]
+    for theme in joint.themes:
+        index = ["Support", "Worry"].index(theme.code)
+        position = ["T1", "T2", "T3"].index(theme.timepoint)
+        for category in scores.CATEGORIES:
+            expected = sum(
+                1 for row in rows.values()
+                if row.change.category == category and row.themes[index].pattern[position] == "+"
+            )  # fmt: skip
+            assert theme.voiced_by[category] == expected
+    t1 = joint.timepoints[0]
+    assert (t1.n, t1.mean) == (2, 50)
+    assert rows["P01"].themes[0].quote  # a passage of Support at T2 is quoted
+    assert json.loads(json.dumps(joint.as_dict()))["from"] == "T1"

@@ -91,6 +91,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("redact", "names", "Replace register terms in the stored transcripts, keeping every coding on the..."),
     CommandEntry("measure", "scores", "Describe questionnaire measures (range, direction, norms, reliability)."),
     CommandEntry("scores", "scores", "Questionnaire scores: import them, compare timepoints."),
+    CommandEntry("joint", "scores", "Joint display: each participant's scores, reliable change and theme courses;..."),
     CommandEntry("tui", "workspace", "Open the terminal coding workspace."),
 )
 

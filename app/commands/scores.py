@@ -18,6 +18,7 @@ def register(app: typer.Typer) -> None:
     scores_app.command("compare")(scores_compare)
     scores_app.command("change")(scores_change)
     app.add_typer(scores_app, name="scores")
+    app.command("joint")(joint)
 
 
 def measure_add(
@@ -145,4 +146,56 @@ def scores_change(
             [c.participant, f"{c.score_from:g}", f"{c.score_to:g}", f"{c.difference:+g}", f"{c.rci:.2f}", c.category]
             for c in found
         ],  # fmt: skip
+    )
+
+
+def joint(
+    project: str = ProjectArg,
+    measure: str = typer.Option(..., "--measure", help="The measure (it needs its reliability)."),
+    codes: list[str] = typer.Option(..., "--code", help="A theme to set beside the scores (repeatable)."),
+    first: str | None = typer.Option(None, "--from", help="Change from (default: the first timepoint).", metavar="T"),
+    second: str | None = typer.Option(None, "--to", help="Change to (default: the last timepoint).", metavar="T"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Joint display: each participant's scores, reliable change and theme courses; themes by change group."""
+    from models import scores
+
+    with open_existing(project) as proj, proj.read() as session:
+        found = scores.joint_display(session, measure, codes, first, second)
+    if json_out:
+        emit_json(found.as_dict())
+        return
+    order = list(found.participants[0].scores) if found.participants else []
+    typer.echo(f"{found.measure}: change {found.from_} -> {found.to}; themes: + present, - absent, ? not coded yet")
+    emit_table(
+        ["participant", *order, "change", *(c for c in codes), f"quote at {found.to}"],
+        [
+            [
+                row.participant,
+                *("-" if row.scores[k] is None else f"{row.scores[k]:g}" for k in order),
+                row.change.category if row.change else "no pair",
+                *(t.pattern for t in row.themes),
+                " | ".join(t.quote[:60] for t in row.themes if t.quote),
+            ]  # fmt: skip
+            for row in found.participants
+        ],
+    )
+    typer.echo("")
+    emit_table(
+        ["theme", "timepoint", *(f"{c} (voiced / all)" for c in scores.CATEGORIES)],
+        [[t.code, t.timepoint, *(f"{t.voiced_by[c]} / {t.of[c]}" for c in scores.CATEGORIES)] for t in found.themes],
+    )
+    typer.echo("")
+    emit_table(
+        ["timepoint", "n", "mean", "95% CI", *(f"voicing {c}" for c in codes)],
+        [
+            [
+                t.timepoint,
+                t.n,
+                "-" if t.mean is None else f"{t.mean:.2f}",
+                "-" if t.ci_low is None else f"{t.ci_low:.2f} to {t.ci_high:.2f}",
+                *(f"{t.voicing[c]:.0%}" for c in codes),
+            ]  # fmt: skip
+            for t in found.timepoints
+        ],
     )
