@@ -438,18 +438,22 @@ def sentence_span(session: Session, transcript_id: int, n: int) -> tuple[int, in
     return row[0], row[1]
 
 
-def turn_span(session: Session, transcript_id: int, n: int) -> tuple[int, int]:
-    """The speech span of turn ``n`` (the turn index, counted from 0), without its speaker label."""
+def turn_span(session: Session, transcript_id: int, number: int) -> tuple[int, int]:
+    """The speech span of turn ``number`` (counted from 1, as every screen and report numbers turns),
+    without its speaker label."""
+    from models.transcripts import turn_index
+
     get_transcript(session, transcript_id)
     row = None
-    if 0 <= n < MAX_ROW_ID:
+    index = turn_index(number)
+    if 0 <= index < MAX_ROW_ID:
         row = session.execute(
-            select(Turn.start, Turn.end).where(Turn.transcript_id == transcript_id, Turn.index == n)
+            select(Turn.start, Turn.end).where(Turn.transcript_id == transcript_id, Turn.index == index)
         ).first()
     if row is None:
-        raise NotFoundError(f"no turn {n} in transcript {transcript_id} (turns are numbered from 0)")
+        raise NotFoundError(f"no turn {number} in transcript {transcript_id} (turns are numbered from 1)")
     if row[0] >= row[1]:
-        raise WaveqdaError(f"turn {n} in transcript {transcript_id} is empty")
+        raise WaveqdaError(f"turn {number} in transcript {transcript_id} is empty")
     return row[0], row[1]
 
 
@@ -652,7 +656,8 @@ def resolve_span(
     match: str | None = None,
 ) -> tuple[int, int, int]:
     """``(transcript_id, start, end)`` from exactly one way of naming a span: ``"START:END"``, a sentence
-    number, a turn index (both from 0) or the first occurrence of some text."""
+    number (from 0), a turn number (from 1, as turns are shown everywhere) or the first occurrence of some
+    text."""
     given = [
         name
         for name, value in (("span", span), ("sentence", sentence), ("turn", turn), ("match", match))

@@ -19,6 +19,7 @@ from models.coding import needs_review_count
 from models.errors import WaveqdaError
 from models.participants import default_coder_name
 from models.store import Project
+from models.transcripts import turn_number
 
 CodeOpt = typer.Option(None, "--code", help="A code path (Theme/Subtheme/Code) or id.", metavar="NAME")
 TimepointOpt = typer.Option(None, "--timepoint", help="Only this timepoint (repeat for several).", metavar="T")
@@ -246,12 +247,20 @@ def search(
             session, query, fuzzy, lemma, timepoints=timepoint, participants=participant, roles=role, limit=limit
         )
     if json_out:
-        emit_json([h.as_dict() for h in hits])
+        emit_json([{**h.as_dict(), "turn": turn_number(h.turn_index)} for h in hits])
         return
     emit_table(
         ["participant", "timepoint", "turn", "speaker", "span", "match", "sentence"],
         [
-            [h.participant, h.timepoint, h.turn_index, h.speaker, f"{h.start}:{h.end}", h.text, _one_line(h.context)]
+            [
+                h.participant,
+                h.timepoint,
+                turn_number(h.turn_index),
+                h.speaker,
+                f"{h.start}:{h.end}",
+                h.text,
+                _one_line(h.context),
+            ]
             for h in hits
         ],
     )

@@ -167,7 +167,7 @@ def show(
     typer.echo("")
     for turn in data["turns"]:
         stamp = f" [{turn['timestamp']}]" if turn["timestamp"] else ""
-        typer.echo(f"#{turn['index']} {turn['speaker']} ({turn['role']}){stamp}")
+        typer.echo(f"#{turn['number']} {turn['speaker']} ({turn['role']}){stamp}")
         typer.echo(turn["text"])
         typer.echo("")
 
