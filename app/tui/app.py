@@ -14,8 +14,10 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any, TypeVar
 
+from textual import events
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -71,6 +73,16 @@ def _freeze_imports() -> None:
         _imports_frozen = True
 
 
+def coder_name(value: str) -> str:
+    """A coder name as typed, trimmed and checked as every stored name is (``models.naming``)."""
+    from models.naming import check_name_text
+
+    name = check_name_text(value, "coder name")
+    if not name:
+        raise WaveqdaError("a coder name cannot be empty")
+    return name
+
+
 def _screen(module: str, name: str) -> Screen:
     import importlib
 
@@ -87,6 +99,7 @@ class WaveqdaApp(App[None]):
 
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+g", "go_to", "Go to…", key_display="^g"),
         Binding("f2", "go('home')", "Home", show=False),
         Binding("f3", "go('codebook')", "Codebook", show=False),
         Binding("f4", "go('retrieve')", "Retrieve", show=False),
@@ -98,7 +111,8 @@ class WaveqdaApp(App[None]):
         Binding("ctrl+z", "undo", "Undo", key_display="^z"),
         Binding("ctrl+y", "redo", "Redo", show=False),
         Binding("f9", "toggle_contrast", "High contrast", show=False),
-        Binding("ctrl+q", "quit", "Quit", show=False),
+        # priority: quits from every screen and dialog, the first-run "Who is coding?" prompt included
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
     # Areas other than Home are imported when first shown: they pull in the query and codebook modules,
@@ -142,6 +156,13 @@ class WaveqdaApp(App[None]):
 
     # --- start -----------------------------------------------------------------------------------------
 
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed while the workspace starts arrive before the terminal is in raw mode, so the terminal
+        turned their Enter into a line feed (ctrl+j): read it as the Enter it was. Nothing binds ctrl+j."""
+        if isinstance(event, events.Key) and event.key == "ctrl+j":
+            event = events.Key("enter", "\r")
+        await super().on_event(event)
+
     def on_mount(self) -> None:
         if not self.coder:
             self.ask_coder()
@@ -157,14 +178,29 @@ class WaveqdaApp(App[None]):
         gc.collect()
         gc.freeze()
 
+    @property
+    def read_only(self) -> bool:
+        """No coder named yet (the first-run prompt was dismissed): nothing can be changed until one is."""
+        return not self.coder
+
     def ask_coder(self) -> None:
-        """First run on this machine for this project: who is coding? (remembered per project and machine)"""
+        """Who is coding? Asked on the first run for a project on this machine (then remembered), and when a
+        change is tried while the workspace is read-only. Esc leaves it read-only: a name is never made up."""
         from app.tui.screens.dialogs import TextPrompt
+
+        if any(getattr(screen, "coder_prompt", False) for screen in self.screen_stack):
+            return
 
         def chosen(name: str | None) -> None:
             if not name:
-                self.notify("A coder name is needed to code; using 'coder' for now (F1 for help)", severity="warning")
-                name = "coder"
+                if self.read_only:
+                    self.notify(
+                        "Read-only until you say who is coding: ctrl+p → Who is coding…, or try a change",
+                        severity="warning",
+                        timeout=8,
+                    )
+                self.refresh_screen()
+                return
             self.coder = name
             if self.remember:
                 try:
@@ -173,15 +209,17 @@ class WaveqdaApp(App[None]):
                     self.notify(f"Could not remember the coder name: {exc}", severity="warning")
             self.refresh_screen()
 
-        self.push_screen(
-            TextPrompt(
-                "Who is coding? (your name or initials)",
-                placeholder="e.g. Ann Smith",
-                help_text="Your codings are kept under this name, so several researchers can code the same "
-                "transcripts and compare. It is remembered for this project on this computer.",
-            ),
-            chosen,
+        prompt = TextPrompt(
+            "Who is coding? (your name or initials)",
+            value=self.coder,
+            placeholder="e.g. Ann Smith",
+            help_text="Your codings are kept under this name, so several researchers can code the same "
+            "transcripts and compare. It is remembered for this project on this computer. "
+            "Esc: look around read-only.",
+            validate=coder_name,
         )
+        prompt.coder_prompt = True  # type: ignore[attr-defined]
+        self.push_screen(prompt, chosen)
 
     # --- the one way to change the project -------------------------------------------------------------
 
@@ -190,7 +228,12 @@ class WaveqdaApp(App[None]):
 
         ``codebook=False`` says the change touched codings only (apply, remove, resize, memo, key quote), so
         screens need not reload the codebook: that keeps applying a code within a keystroke's budget.
+        While no coder is named (read-only) nothing is run: the user is asked who is coding instead.
         """
+        if self.read_only:
+            self.notify("Read-only: say who is coding first", severity="warning", timeout=5)
+            self.ask_coder()
+            return None
         try:
             result = fn(*args, **kwargs)
         except WaveqdaError as exc:
@@ -213,6 +256,20 @@ class WaveqdaApp(App[None]):
             self.notify(str(error), severity="error", timeout=8)
             return
         super()._handle_exception(error)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """One notification at a time, drawn as a line over the footer (see waveqda.tcss): a stack of toasts
+        covered the transcript at 80x24. The newest says what just happened; older ones go."""
+        self.clear_notifications()
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Run a read-only query in a session; errors become notifications."""
@@ -259,12 +316,23 @@ class WaveqdaApp(App[None]):
     # --- navigation ------------------------------------------------------------------------------------
 
     def action_go(self, area: str) -> None:
-        if area in self.MODES:
-            if self.current_mode == area and len(self.screen_stack) > 1:
-                while len(self.screen_stack) > 1:
-                    self.pop_screen()
-                return
+        """Show an area. Home is always Home itself (the participants grid), never the transcript that was
+        open above it; the other areas come back as they were left."""
+        if area not in self.MODES:
+            return
+        if self.current_mode != area:
             self.switch_mode(area)
+            if area != "home":
+                return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_go_to(self) -> None:
+        """Areas without function keys (macOS sends none by default; GNOME Terminal takes F1 and F10)."""
+        from app.tui.screens.dialogs import GoToDialog
+
+        if not isinstance(self.screen, GoToDialog):
+            self.push_screen(GoToDialog(AREAS), lambda area: area and self.action_go(area))
 
     def open_transcript(self, transcript_id: int, select: tuple[int, int] | None = None) -> None:
         """Open the coder on a transcript (optionally with a span selected), above the current screen."""
@@ -333,6 +401,7 @@ class WaveqdaApp(App[None]):
             )
         yield SystemCommand("Undo (ctrl+z)", "Take back the last change", self.action_undo)
         yield SystemCommand("Redo (ctrl+y)", "Do again the last undone change", self.action_redo)
+        yield SystemCommand("Go to an area… (ctrl+g)", "Choose an area by letter", self.action_go_to)
         yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme", self.action_toggle_contrast)
         yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
         yield SystemCommand(

@@ -168,7 +168,7 @@ class AgreementScreen(WorkspaceScreen):
         yield NavBar(self.AREA, "Intercoder agreement")
         with Horizontal(id="agr-setup"):
             with Vertical(id="agr-coders-box"):
-                yield Label("Coders compared (space ticks)", classes="agr-label")
+                yield Label("Coders (space ticks)", classes="agr-label")
                 yield SelectionList[str](id="agr-coders")
             with Vertical(id="agr-unit-box"):
                 yield Label("Units", classes="agr-label")

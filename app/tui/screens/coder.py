@@ -65,13 +65,14 @@ class CoderScreen(WorkspaceScreen):
 
     BINDINGS = [
         Binding("c,enter", "code", "Code…", key_display="c"),
-        Binding("period", "repeat", "Repeat last", key_display=".", show=False),
+        Binding("full_stop", "repeat", "Repeat last", key_display=".", show=False),
         Binding("x,delete", "uncode", "Uncode"),
         Binding("r", "resize", "Resize"),
         Binding("m", "memo", "Memo"),
         Binding("M", "transcript_memo", "Transcript memo", show=False),
         Binding("asterisk", "key_quote", "Key quote", key_display="*", show=False),
         Binding("v", "coders", "Coders shown", show=False),
+        Binding("i", "line_codings", "Codings on this line", show=False),
         Binding("p", "toggle_panel", "Side panel", show=False),
         Binding("e", "toggle_exact", "Exact mouse", show=False),
         Binding("escape", "back", "Back"),
@@ -367,6 +368,40 @@ class CoderScreen(WorkspaceScreen):
                 self.notify("Key quote marked ★" if not c.key_quote else "Key quote unmarked", timeout=3)
 
         self._choose_coding("Key quote: which coding?", toggle)
+
+    def action_line_codings(self) -> None:
+        self._list_codings(self.view.codings_on_caret_line())
+
+    def on_transcript_view_stripes_clicked(self, event: TranscriptView.StripesClicked) -> None:
+        self._list_codings(event.codings)
+
+    def _list_codings(self, codings: list[CodingRow]) -> None:
+        """Every coding drawn on a line (stripes, labels that had to be shortened, the "+" of a crowded
+        row) with its full code path, coder and words; choosing one selects its text."""
+        if not codings:
+            self.notify("No codings on this line", timeout=3)
+            return
+        assert self.doc is not None
+        codes = self.wq.codes()
+        by_id = {str(c.id): c for c in codings}
+        choices = []
+        for c in codings:
+            info = codes.get(c.code_id)
+            prompt = Text()
+            prompt.append("█ ", style=info.colour if info else "")
+            prompt.append(info.path if info else str(c.code_id), style="bold")
+            prompt.append(f"  by {self.coders.get(c.coder_id, '?')}", style="dim")
+            if c.key_quote:
+                prompt.append("  ★ key quote")
+            snippet = self.doc.text[c.start : c.end].replace("\n", " ")
+            prompt.append(f"\n  “{snippet[:70]}{'…' if len(snippet) > 70 else ''}”", style="italic")
+            choices.append((str(c.id), prompt))
+
+        def chosen(key: str | None) -> None:
+            if key:
+                self.view.set_caret(by_id[key].end, by_id[key].start)
+
+        self.app.push_screen(ChoiceDialog(f"{len(codings)} coding(s) on this line", choices), chosen)
 
     def action_coders(self) -> None:
         def chosen(hidden: set[int] | None) -> None:

@@ -18,6 +18,7 @@ from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
 from models import coding as coding_ops
 from models.queries import Segment, retrieve
+from models.transcripts import turn_number
 from models.workspace_queries import coder_names
 
 PAGE = 250
@@ -29,7 +30,7 @@ def segment_prompt(seg: Segment, show_code: bool) -> Text:
     text = Text()
     text.append(f"{seg.participant:<6}", style="bold")
     speaker = seg.speaker or "?"
-    turn = f" turn {seg.turn_index + 1}" if seg.turn_index is not None else ""
+    turn = f" turn {turn_number(seg.turn_index)}" if seg.turn_index is not None else ""
     text.append(f" {speaker}{turn}", style="italic")
     text.append(f" · {seg.coder}", style="dim")
     if show_code:
@@ -82,11 +83,11 @@ class RetrieveScreen(WorkspaceScreen):
         yield NavBar(self.AREA)
         yield Static(id="retrieve-code")
         with Horizontal(id="retrieve-filters"):
-            yield Checkbox("Sub-codes", True, id="descendants")
-            yield Select([], prompt="Time", id="f-timepoint")
-            yield Select([], prompt="Person", id="f-participant")
-            yield Select([], prompt="Coder", id="f-coder")
-            yield Input(placeholder="attr=value", id="f-attribute")
+            yield Checkbox("Sub-codes", True, id="descendants", classes="fit-compact")
+            yield Select([], prompt="Time", id="f-timepoint", classes="fit-compact")
+            yield Select([], prompt="Person", id="f-participant", classes="fit-compact")
+            yield Select([], prompt="Coder", id="f-coder", classes="fit-compact")
+            yield Input(placeholder="attr=value", id="f-attribute", classes="fit-compact")
         yield OptionList(id="retrieve-results")
         yield Static(id="retrieve-status")
         yield Footer(compact=True)

@@ -78,12 +78,15 @@ class SearchScreen(WorkspaceScreen):
     def compose(self) -> ComposeResult:
         yield NavBar(self.AREA)
         with Horizontal(id="search-filters"):
-            yield Input(placeholder='Words or "a phrase"; Enter searches', id="search-query")
-            yield Checkbox("Lemma", True, id="lemma")
-            yield Checkbox("Typos", False, id="fuzzy")
-            yield Select([], prompt="Time", id="s-timepoint")
+            yield Input(placeholder='Words or "a phrase", Enter', id="search-query", classes="fit-compact")
+            yield Checkbox("Lemma", True, id="lemma", classes="fit-compact")
+            yield Checkbox("Typos", False, id="fuzzy", classes="fit-compact")
+            yield Select([], prompt="Time", id="s-timepoint", classes="fit-compact")
             yield Select(
-                [("Participants", "participant"), ("Interviewers", "interviewer")], prompt="Speaker", id="s-role"
+                [("Participants", "participant"), ("Interviewers", "interviewer")],
+                prompt="Who",
+                id="s-role",
+                classes="fit-compact",
             )
         yield OptionList(id="search-results")
         yield Static(id="search-status")

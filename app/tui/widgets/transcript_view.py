@@ -37,6 +37,7 @@ from app.tui.widgets.layout import (
     SortedSpanIndex,
     Units,
     VisualLine,
+    abbreviate,
     assign_lanes,
     cluster_end,
     display_char,
@@ -52,9 +53,44 @@ from app.tui.widgets.scrollbar import RowCachedScrollBar
 from models.workspace_queries import CodeInfo, CodingRow, TranscriptDoc
 
 MAX_LANES = 5
+MIN_LABEL = 4  # the narrowest abbreviation worth showing ("PeSu", "Hope"); narrower: "+N" instead
 CACHED_ROWS = 1500  # rows kept drawn (about 40 screens): revisits are free, memory and GC work stay small
 _START_ID = attrgetter("start", "id")
 INTERVIEWER_INDENT = 2
+
+
+def styles_bold(style: Style) -> Style:
+    return style + Style(bold=True)
+
+
+def fit_labels(labels: Sequence[tuple[str, str, str, str]], room: int) -> list[tuple[str, str]]:
+    """The names of codes starting on a row, as ``(text, colour)``, fitted into ``room`` cells (a space after
+    each): whole names when they fit; otherwise each gets an equal share and is abbreviated legibly
+    (``abbreviate``); when even that is too tight, as many as fit and ``+N`` for the rest. ``labels`` are
+    ``(prefix, name, suffix, colour)``: the prefix (★) and suffix (✎, ×2) are kept whole."""
+    if not labels or room <= 1:
+        return []
+    whole = [prefix + name + suffix for prefix, name, suffix, _ in labels]
+    if sum(text_cells(t) + 1 for t in whole) <= room:
+        return [(t, colour) for t, (*_, colour) in zip(whole, labels, strict=True)]
+    count = len(labels)
+    while count:
+        more = len(labels) - count
+        tail = f"+{more}" if more else ""
+        share = (room - (text_cells(tail) + 1 if tail else 0)) // count - 1
+        if share >= MIN_LABEL or count == 1:
+            out = []
+            for prefix, name, suffix, colour in labels[:count]:
+                fixed = text_cells(prefix) + text_cells(suffix)
+                if share - fixed < MIN_LABEL - 1:
+                    suffix = ""  # the marks go before the name does
+                    fixed = text_cells(prefix)
+                out.append((prefix + abbreviate(name, max(1, share - fixed)) + suffix, colour))
+            if tail:
+                out.append((tail, ""))
+            return out
+        count -= 1
+    return [(f"+{len(labels)}", "")] if room > len(str(len(labels))) + 1 else []
 
 
 class TranscriptView(ScrollView, can_focus=True):
@@ -65,7 +101,7 @@ class TranscriptView(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("down,j", "move('sentence', 1)", "Next sentence", show=False),
         Binding("up,k", "move('sentence', -1)", "Prev sentence", show=False),
-        Binding("shift+down,J", "extend('sentence', 1)", "Select sentence", show=True, key_display="⇧↓"),
+        Binding("shift+down,J", "extend('sentence', 1)", "Select sentence", show=True, key_display="⇧↓/J"),
         Binding("shift+up,K", "extend('sentence', -1)", "Select back by sentence", show=False),
         Binding("right,l,w", "move('word', 1)", "Next word", show=False),
         Binding("left,h,b", "move('word', -1)", "Prev word", show=False),
@@ -77,8 +113,8 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("left_curly_bracket", "extend('turn', -1)", "Select back by turn", show=False),
         Binding("pagedown,space", "page(1)", "Page down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("shift+pagedown", "page(1, True)", "Select page", show=False),
-        Binding("shift+pageup", "page(-1, True)", "Select back a page", show=False),
+        Binding("shift+pagedown,ctrl+d", "page(1, True)", "Select page", show=False),
+        Binding("shift+pageup,ctrl+u", "page(-1, True)", "Select back a page", show=False),
         Binding("home,g", "edge(-1)", "Start", show=False),
         Binding("end,G", "edge(1)", "End", show=False),
         Binding("escape", "clear_selection", "Clear selection", show=False),
@@ -129,6 +165,14 @@ class TranscriptView(ScrollView, can_focus=True):
             self.view = view
             self.start = start
             self.end = end
+
+    class StripesClicked(Message):
+        """The stripes margin was clicked: ``codings`` are those drawn on that row (the screen lists them)."""
+
+        def __init__(self, view: TranscriptView, codings: list[CodingRow]) -> None:
+            super().__init__()
+            self.view = view
+            self.codings = codings
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -225,14 +269,15 @@ class TranscriptView(ScrollView, can_focus=True):
         self._hidden_rows = [c for c in rows if c.coder_id in hidden] if hidden else []
         spans = [(c.start, c.end) for c in self.codings]
         self._spans = SortedSpanIndex(spans)
+        row_spans = [self._row_span(a, b) for a, b in spans]
         if full or not old:
-            self._lanes = assign_lanes(spans)
+            self._lanes = assign_lanes(row_spans)
         else:  # keep the stripes people have seen; only new or changed spans look for a free column
             kept: list[int | None] = []
             for c in self.codings:
                 before = old.get(c.id)
                 kept.append(before[1] if before is not None and before[0][3:5] == (c.start, c.end) else None)
-            self._lanes = extend_lanes(spans, kept, self._spans)
+            self._lanes = extend_lanes(row_spans, kept, self._spans)
         self._last_cursor_codings = None
         if full or not old:
             self.invalidate()
@@ -283,7 +328,7 @@ class TranscriptView(ScrollView, can_focus=True):
             if lane is None:
                 needs_lane.append(c)
         for k in sorted(self._position(c) for c in needs_lane):  # in list order, as extend_lanes would
-            s, e = codings[k].start, codings[k].end
+            s, e = self._row_span(codings[k].start, codings[k].end)
             taken = {lanes[j] for j in index.overlapping(s, e) if j != k and lanes[j] is not None}
             lane = 0
             while lane in taken:
@@ -295,6 +340,20 @@ class TranscriptView(ScrollView, can_focus=True):
         changed += [(c.start, c.end) for c in fresh if before.get(c.id) != c]
         self.invalidate_spans(changed)
         self._cursor_changed()
+
+    def _row_span(self, start: int, end: int) -> tuple[int, int]:
+        """``[start, end)`` widened to the whole rows it is drawn on. Stripe columns are given out on these:
+        two codings drawn on one row never share a column (even when their characters do not overlap), so
+        one's end mark never hides the other's start and each has its own stripe. Before the text is laid
+        out, the span itself."""
+        lines = self._lines
+        if not lines:
+            return start, end
+        row_of = self._index.row_of
+        return min(start, lines[row_of(start)].start), max(end, lines[row_of(max(start, end - 1))].end)
+
+    def _assign_all_lanes(self) -> None:
+        self._lanes = assign_lanes([self._row_span(c.start, c.end) for c in self.codings])
 
     def _position(self, c: CodingRow) -> int:
         """Where ``c`` is (or goes) in the ``(start, id)``-ordered visible codings."""
@@ -348,6 +407,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self._lines = layout(self.text, self.blocks, self._text_width, self._text_width - INTERVIEWER_INDENT)
         self._index = LineIndex(self._lines)
         self._wrapped_for = width
+        self._assign_all_lanes()  # rows moved: who shares a row changed
         self.virtual_size = Size(width, len(self._lines))
         self._cache.clear()
         self.refresh()
@@ -454,6 +514,21 @@ class TranscriptView(ScrollView, can_focus=True):
             found = [self.codings[i] for i in self._spans.overlapping(pos - 1, pos - 1)]
         return sorted(found, key=lambda c: (c.end - c.start, c.id))
 
+    def codings_on_row(self, row: int) -> list[CodingRow]:
+        """The visible codings drawn on a row of the view (its stripes), in stripe order."""
+        if not 0 <= row < len(self._lines):
+            return []
+        line = self._lines[row]
+        if line.kind == BLANK:
+            found = [i for i in self._spans.overlapping(line.start - 1, line.start + 1)
+                     if self.codings[i].start < line.start < self.codings[i].end]  # fmt: skip
+        else:
+            found = self._spans.overlapping(line.start, max(line.end, line.start + 1))
+        return [self.codings[i] for i in sorted(found, key=lambda i: (self._lanes[i], i))]
+
+    def codings_on_caret_line(self) -> list[CodingRow]:
+        return self.codings_on_row(self._index.row_of(self.cursor))
+
     def codings_in_selection(self) -> list[CodingRow]:
         sel = self.selection
         if sel is None:
@@ -519,6 +594,10 @@ class TranscriptView(ScrollView, can_focus=True):
 
     def on_mouse_down(self, event: events.MouseDown) -> None:
         if event.button != 1:
+            return
+        if self._lines and event.x >= self._gutter + self._text_width + 1:  # the stripes margin
+            row = max(0, min(event.y + self.scroll_offset.y, len(self._lines) - 1))
+            self.post_message(self.StripesClicked(self, self.codings_on_row(row)))
             return
         offset = self.offset_at(event.x, event.y)
         self._dragging = True
@@ -833,16 +912,16 @@ class TranscriptView(ScrollView, can_focus=True):
             ]
         else:
             spans_idx = self._spans.overlapping(line.start, max(line.end, line.start + 1))
-        overflow = 0
         for i in spans_idx:
-            lane = lane_of[i]
-            if lane < lanes:
-                by_lane.setdefault(lane, self.codings[i])
-            else:
-                overflow += 1
+            if lane_of[i] < lanes:
+                by_lane[lane_of[i]] = self.codings[i]  # lanes are per row: no two codings on a row share one
+        overflow = any(lane_of[i] >= lanes for i in spans_idx)
         codes = self.codes
         for lane in range(lanes):
             c = by_lane.get(lane)
+            if lane == lanes - 1 and overflow:  # more codings on this row than columns: i lists them all
+                out.append(Segment("+", styles_bold(self._styles()["base"])))
+                continue
             if c is None:
                 out.append(Segment(" ", base))
                 continue
@@ -850,8 +929,6 @@ class TranscriptView(ScrollView, can_focus=True):
             starts = line.kind != BLANK and c.start >= line.start
             ends = line.kind != BLANK and c.end <= line.end
             glyph = "▪" if (starts and ends) else "╻" if starts else "╹" if ends else "┃"
-            if lane == lanes - 1 and overflow:
-                glyph = "+"
             out.append(Segment(glyph, self._stripe_style(info.colour if info else "#888888")))
         room = self._label_width
         cells = lanes
@@ -864,21 +941,21 @@ class TranscriptView(ScrollView, can_focus=True):
                     c = self.codings[i]
                     if c.start >= line.start:
                         starting.setdefault(c.code_id, []).append(c)
+            labels = []
             for code_id, group in starting.items():
-                if room <= 1:
-                    break
                 info = codes.get(code_id)
-                name = (
-                    ("★" if any(c.key_quote for c in group) else "")
-                    + (info.name if info else f"#{code_id}")
-                    + ("✎" if any(c.memo for c in group) else "")
-                    + (f"×{len(group)}" if len(group) > 1 else "")
+                labels.append(
+                    (
+                        ("★" if any(c.key_quote for c in group) else ""),
+                        (info.name if info else f"#{code_id}"),
+                        ("✎" if any(c.memo for c in group) else "") + (f"×{len(group)}" if len(group) > 1 else ""),
+                        info.colour if info else "#888888",
+                    )
                 )
-                if text_cells(name) + 1 > room:
-                    name = set_cell_size(name, max(1, room - 2)) + "…"
-                out.append(Segment(name + " ", self._tint_label(info.colour if info else "#888888")))
-                room -= text_cells(name) + 1
-                cells += cell_len(name) + 1
+            for text, colour in fit_labels(labels, room):
+                style = self._tint_label(colour) if colour else self._styles()["base"]
+                out.append(Segment(text + " ", style))
+                cells += cell_len(text) + 1
         return out, cells
 
     def _tint_label(self, colour: str) -> Style:
