@@ -511,3 +511,33 @@ def test_checked_span_agrees_with_check_span_on_every_kind_of_span(coded):
 
 # every test here runs on an SQLite file and on a PostgreSQL database
 pytestmark = pytest.mark.both_engines
+
+
+@pytest.mark.both_engines
+def test_a_change_expecting_an_older_version_is_refused_and_changes_nothing(coded, db_state):
+    from models.coding import coding_version
+    from models.errors import StaleError
+
+    [cid] = apply_codes(coded, "ann", "P01/T1", ["Worry"], "ann", 0, 11)
+    with coded.read() as session:
+        seen = coding_version(session, cid)
+    assert seen is not None
+    set_coding_memo(coded, "ben", cid, "Ben was here")  # another writer, after Ann read the coding
+    before = db_state(coded)
+    for attempt in (
+        lambda: set_coding_memo(coded, "ann", cid, "Ann's", expected=seen),
+        lambda: set_key_quote(coded, "ann", cid, True, expected=seen),
+        lambda: resize_coding(coded, "ann", cid, 0, 12, expected=seen),
+        lambda: remove_coding(coded, "ann", cid, expected=seen),
+    ):
+        with pytest.raises(StaleError, match="changed meanwhile"):
+            attempt()
+    assert db_state(coded) == before
+    with coded.read() as session:
+        fresh = coding_version(session, cid)
+    set_key_quote(coded, "ann", cid, True, expected=fresh)  # the version now on screen: accepted
+    with coded.read() as session:
+        now = coding_version(session, cid)
+    remove_coding(coded, "ben", cid)
+    with pytest.raises(StaleError, match="removed meanwhile"):
+        set_coding_memo(coded, "ann", cid, "too late", expected=now)

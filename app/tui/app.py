@@ -11,10 +11,11 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
-from textual import events
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
 from textual.notifications import SeverityLevel
@@ -25,7 +26,7 @@ from app.tui import config
 from app.tui.commands import CodeCommands
 from app.tui.screens.base import AREAS, WorkspaceScreen
 from app.tui.screens.home import HomeScreen
-from models.errors import WaveqdaError
+from models.errors import StaleError, WaveqdaError
 from models.store import Project
 from models.workspace_queries import CodeInfo, code_infos
 
@@ -55,6 +56,7 @@ HIGH_CONTRAST = Theme(
     },
 )
 DEFAULT_THEME = "textual-dark"
+POLL_SECONDS = 1.0  # how often the workspace looks for other writers' changes (one indexed read)
 MAX_RECENT = 9
 
 
@@ -71,6 +73,13 @@ def _freeze_imports() -> None:
 
         gc.freeze()
         _imports_frozen = True
+
+
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """A change that committed, with what the domain function returned (possibly None)."""
+
+    value: T
 
 
 def coder_name(value: str) -> str:
@@ -149,6 +158,9 @@ class WaveqdaApp(App[None]):
         self.pending_retrieve: tuple[int, str | None] | None = None
         self.last_change_codebook = True
         self._codes_cache: tuple[int, dict[int, CodeInfo]] | None = None
+        self._seen_event = 0  # the newest event this workspace has shown (see poll_other_writers)
+        self._idle_polls = 0
+        self._unsaved_wal = False
         _freeze_imports()
         self.register_theme(HIGH_CONTRAST)
         saved = config.remembered_theme(config_dir) if remember else None
@@ -167,6 +179,41 @@ class WaveqdaApp(App[None]):
         if not self.coder:
             self.ask_coder()
         self.call_after_refresh(self._freeze_startup_objects)
+        self._seen_event = self._last_event_id()
+        self._idle_polls = 0
+        self._unsaved_wal = False
+        self.set_interval(POLL_SECONDS, self.poll_other_writers, name="poll-other-writers")
+
+    # --- other writers -----------------------------------------------------------------------------------
+
+    def _last_event_id(self) -> int:
+        try:
+            return self.project.last_event_id()
+        except Exception:  # the file is busy or gone for a moment: try again at the next poll
+            log.warning("could not read the last event id: %s", traceback.format_exc())
+            return getattr(self, "_seen_event", 0)
+
+    def poll_other_writers(self) -> None:
+        """Every second: has anyone else (a CLI command, a second workspace, a colleague on the team
+        database) committed a change? One indexed ``max(id)`` read. If so the visible screen reloads in
+        place (cursor, selection and any open dialog kept) and the others when next shown. While idle after
+        our own changes, the WAL is copied into the project file (``Project.checkpoint``) so that a copy of
+        the file alone is complete."""
+        latest = self._last_event_id()
+        if latest != self._seen_event:
+            self._seen_event = latest
+            self._idle_polls = 0
+            self.other_writers_changed()
+            return
+        self._idle_polls += 1
+        if self._unsaved_wal and self._idle_polls >= 2:
+            self._unsaved_wal = False
+            with contextlib.suppress(Exception):
+                self.project.checkpoint()
+
+    def other_writers_changed(self) -> None:
+        """Someone else changed the project: everything may have moved (codebook too)."""
+        self.changed(codebook=True)
 
     def _freeze_startup_objects(self) -> None:
         """Move everything alive after start-up (modules, Textual, SQLAlchemy) out of the cyclic garbage
@@ -223,8 +270,11 @@ class WaveqdaApp(App[None]):
 
     # --- the one way to change the project -------------------------------------------------------------
 
-    def change(self, fn: Callable[..., T], *args: Any, codebook: bool = True, **kwargs: Any) -> T | None:
+    def change(self, fn: Callable[..., T], *args: Any, codebook: bool = True, **kwargs: Any) -> Done[T] | None:
         """Run one domain change (its own committed transaction); errors become notifications.
+
+        Returns ``Done(value)`` when the change committed (``value`` is what ``fn`` returned, which may be
+        None: removing a coding returns nothing) and None when it was refused, so callers tell the two apart.
 
         ``codebook=False`` says the change touched codings only (apply, remove, resize, memo, key quote), so
         screens need not reload the codebook: that keeps applying a code within a keystroke's budget.
@@ -234,8 +284,14 @@ class WaveqdaApp(App[None]):
             self.notify("Read-only: say who is coding first", severity="warning", timeout=5)
             self.ask_coder()
             return None
+        before = self._seen_event
         try:
             result = fn(*args, **kwargs)
+        except StaleError as exc:  # someone else changed the row meanwhile: say so, show what is there now
+            self.notify(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", severity="error", timeout=8)
+            self._seen_event = self._last_event_id()
+            self.other_writers_changed()
+            return None
         except WaveqdaError as exc:
             self.notify(str(exc), severity="error", timeout=8)
             return None
@@ -247,8 +303,12 @@ class WaveqdaApp(App[None]):
                 timeout=10,
             )
             return None
+        latest = self._last_event_id()
+        if latest == before + 1:  # only our own event: nothing else to reload (else the poll reloads all)
+            self._seen_event = latest
+        self._unsaved_wal = True
         self.changed(codebook=codebook)
-        return result
+        return Done(result)
 
     def _handle_exception(self, error: Exception) -> None:
         """A user's mistake that escaped a handler (a ``WaveqdaError``) is a message, not a crash."""
@@ -361,20 +421,24 @@ class WaveqdaApp(App[None]):
     def action_undo(self) -> None:
         from models.history import undo
 
-        event = self.change(undo, self.project, self.coder or "coder")
-        if event is not None:
-            self.notify(f"Undone: {event.summary}", timeout=4)
-        elif self.data_version >= 0:
-            self.notify("Nothing to undo", severity="warning", timeout=3)
+        done = self.change(undo, self.project, self.coder or "coder")
+        if done is None:  # refused (a conflict with a later change): the notification says why
+            return
+        if done.value is not None:
+            self.notify(f"Undone: {done.value.summary}", timeout=4)
+        else:
+            self.notify("Nothing of yours to undo", severity="warning", timeout=3)
 
     def action_redo(self) -> None:
         from models.history import redo
 
-        event = self.change(redo, self.project, self.coder or "coder")
-        if event is not None:
-            self.notify(f"Redone: {event.summary}", timeout=4)
+        done = self.change(redo, self.project, self.coder or "coder")
+        if done is None:
+            return
+        if done.value is not None:
+            self.notify(f"Redone: {done.value.summary}", timeout=4)
         else:
-            self.notify("Nothing to redo", severity="warning", timeout=3)
+            self.notify("Nothing of yours to redo", severity="warning", timeout=3)
 
     def action_toggle_contrast(self) -> None:
         self.theme = DEFAULT_THEME if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
@@ -390,6 +454,35 @@ class WaveqdaApp(App[None]):
         if not isinstance(self.screen, ExportDialog):
             self.push_screen(ExportDialog())
 
+    def ask_backup(self) -> None:
+        """Where to write a backup (a new file beside the project by default), then write it in a thread."""
+        from app.tui.screens.dialogs import TextPrompt
+        from models.project_file import default_backup_name
+
+        if self.project.path is None:
+            self.notify(f"{self.project.label}: a team project is backed up on its database server (pg_dump)")
+            return
+        self.push_screen(
+            TextPrompt(
+                "Back up the project to…",
+                value=str(default_backup_name(Path(self.project.path))),
+                help_text="A complete, consistent copy of the project file, made safely while you or others "
+                "keep working. Copy this file (not the open project) to a shared drive or e-mail it.",
+            ),
+            lambda dest: dest and self.backup(Path(dest).expanduser()),
+        )
+
+    @work(thread=True, exclusive=True, group="backup")
+    def backup(self, dest: Path) -> None:
+        from models.project_file import backup_project
+
+        try:
+            backup_project(self.project.path, self.project.label, dest)
+        except WaveqdaError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.call_from_thread(self.notify, f"Backed up to {dest}", timeout=6)
+
     # --- command palette -------------------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -404,6 +497,9 @@ class WaveqdaApp(App[None]):
         yield SystemCommand("Go to an area… (ctrl+g)", "Choose an area by letter", self.action_go_to)
         yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme", self.action_toggle_contrast)
         yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
+        yield SystemCommand(
+            "Back up the project…", "A complete copy of the project file, safe while others work", self.ask_backup
+        )
         yield SystemCommand(
             "Export… (ctrl+e)", "Word reports, CSV/Excel tables or a REFI-QDA project", self.action_export
         )

@@ -511,7 +511,7 @@ class AgreementScreen(WorkspaceScreen):
         done = self.wq.change(report.settle, self.wq.project, self.actor, d.key, decision)
         if done is not None:
             self._focus_key = later[0].key if later else d.key
-            self.notify(f"Settled: {done.decision} (ctrl+z undoes)", timeout=3)
+            self.notify(f"Settled: {done.value.decision} (ctrl+z undoes)", timeout=3)
 
     def action_settle(self, decision: str) -> None:
         d = self.current()
@@ -562,7 +562,9 @@ class AgreementScreen(WorkspaceScreen):
                 return
             added = self.wq.change(report.adopt_agreements, self.wq.project, self.actor, coders)
             if added is not None:
-                self.notify(f"Consensus: added {added} stretches every coder agreed on (ctrl+z undoes)", timeout=4)
+                self.notify(
+                    f"Consensus: added {added.value} stretches every coder agreed on (ctrl+z undoes)", timeout=4
+                )
 
         self.app.push_screen(
             ConfirmDialog(

@@ -171,9 +171,9 @@ class CodebookScreen(WorkspaceScreen):
 
         def add(path: str | None) -> None:
             if path:
-                new_id = self._do(ops.add_code, path)
-                if new_id is not None:
-                    self.refresh_data(select_id=new_id)
+                done = self._do(ops.add_code, path)
+                if done is not None:
+                    self.refresh_data(select_id=done.value)
                     self.notify(f"Added {path}", timeout=3)
 
         self.app.push_screen(TextPrompt("New code (Theme/Subtheme/Code creates the parents too)", prefix), add)

@@ -216,7 +216,8 @@ class SearchScreen(WorkspaceScreen):
                 return
             code_id = answer.code_id
             if answer.new_path:
-                code_id = self.wq.change(add_code, self.wq.project, self.wq.coder, answer.new_path)
+                done = self.wq.change(add_code, self.wq.project, self.wq.coder, answer.new_path)
+                code_id = None if done is None else done.value
             if code_id is not None:
                 then(code_id)
 
