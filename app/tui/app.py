@@ -278,31 +278,84 @@ class WaveqdaApp(App[None]):
 
         ``codebook=False`` says the change touched codings only (apply, remove, resize, memo, key quote), so
         screens need not reload the codebook: that keeps applying a code within a keystroke's budget.
-        While no coder is named (read-only) nothing is run: the user is asked who is coding instead.
         """
-        if self.read_only:
-            self.notify("Read-only: say who is coding first", severity="warning", timeout=5)
-            self.ask_coder()
+        if not self._may_change():
             return None
         before = self._seen_event
         try:
             result = fn(*args, **kwargs)
-        except StaleError as exc:  # someone else changed the row meanwhile: say so, show what is there now
+        except Exception as exc:
+            self._change_failed(fn, exc)
+            return None
+        return self._change_done(result, before, codebook)
+
+    def change_in_background(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        then: Callable[[Done[T] | None], None] | None = None,
+        codebook: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        """``change`` for work that can take seconds (undoing a merge of thousands of codings, coding every
+        search hit): it runs in a worker thread while the workspace keeps taking keys; the screens reload
+        and ``then`` is called (with ``Done`` or None, as ``change`` returns) back on the UI thread."""
+        if not self._may_change():
+            if then is not None:
+                then(None)
+            return
+        self._change_worker(fn, args, kwargs, codebook, then, self._seen_event)
+
+    @work(thread=True, group="changes", exit_on_error=False)
+    def _change_worker(
+        self,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        codebook: bool,
+        then: Callable[[Done[T] | None], None] | None,
+        before: int,
+    ) -> None:
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            self.call_from_thread(self._change_failed, fn, exc)
+            if then is not None:
+                self.call_from_thread(then, None)
+            return
+
+        def finish() -> None:
+            done = self._change_done(result, before, codebook)
+            if then is not None:
+                then(done)
+
+        self.call_from_thread(finish)
+
+    def _may_change(self) -> bool:
+        """While no coder is named (read-only) nothing is run: the user is asked who is coding instead."""
+        if self.read_only:
+            self.notify("Read-only: say who is coding first", severity="warning", timeout=5)
+            self.ask_coder()
+            return False
+        return True
+
+    def _change_failed(self, fn: Callable[..., object], exc: Exception) -> None:
+        if isinstance(exc, StaleError):  # someone else changed the row meanwhile: say so, show what is there
             self.notify(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", severity="error", timeout=8)
             self._seen_event = self._last_event_id()
             self.other_writers_changed()
-            return None
-        except WaveqdaError as exc:
+        elif isinstance(exc, WaveqdaError):
             self.notify(str(exc), severity="error", timeout=8)
-            return None
-        except Exception as exc:  # a bug: say so plainly, keep the app running, log the details
-            log.error("unexpected error in %s: %s", getattr(fn, "__name__", fn), traceback.format_exc())
+        else:  # a bug: say so plainly, keep the app running, log the details
+            details = "".join(traceback.format_exception(exc))
+            log.error("unexpected error in %s: %s", getattr(fn, "__name__", fn), details)
             self.notify(
                 f"Unexpected error ({exc.__class__.__name__}: {exc}); nothing was changed.",
                 severity="error",
                 timeout=10,
             )
-            return None
+
+    def _change_done(self, result: T, before: int, codebook: bool) -> Done[T]:
         latest = self._last_event_id()
         if latest == before + 1:  # only our own event: nothing else to reload (else the poll reloads all)
             self._seen_event = latest
@@ -419,26 +472,25 @@ class WaveqdaApp(App[None]):
             self.push_screen(HelpScreen())
 
     def action_undo(self) -> None:
+        """Take back this coder's last step (a colleague's later steps stay), in a worker: undoing a large
+        merge takes seconds and the workspace keeps responding meanwhile."""
         from models.history import undo
 
-        done = self.change(undo, self.project, self.coder or "coder")
-        if done is None:  # refused (a conflict with a later change): the notification says why
-            return
-        if done.value is not None:
-            self.notify(f"Undone: {done.value.summary}", timeout=4)
-        else:
-            self.notify("Nothing of yours to undo", severity="warning", timeout=3)
+        self.change_in_background(undo, self.project, self.coder, then=lambda done: self._stepped(done, "Undone"))
 
     def action_redo(self) -> None:
         from models.history import redo
 
-        done = self.change(redo, self.project, self.coder or "coder")
-        if done is None:
+        self.change_in_background(redo, self.project, self.coder, then=lambda done: self._stepped(done, "Redone"))
+
+    def _stepped(self, done: Done[Any] | None, verb: str) -> None:
+        if done is None:  # refused (a conflict with a later change): the notification says why
             return
         if done.value is not None:
-            self.notify(f"Redone: {done.value.summary}", timeout=4)
+            self.notify(f"{verb}: {done.value.summary}", timeout=4)
         else:
-            self.notify("Nothing of yours to redo", severity="warning", timeout=3)
+            action = "undo" if verb == "Undone" else "redo"
+            self.notify(f"Nothing of yours to {action}", severity="warning", timeout=3)
 
     def action_toggle_contrast(self) -> None:
         self.theme = DEFAULT_THEME if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name

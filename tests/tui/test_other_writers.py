@@ -112,6 +112,7 @@ async def test_ctrl_z_undoes_my_step_not_a_colleagues_later_one(make_app, study)
         cli("apply", study.path, "--transcript", "P01/T2", "--code", "Barriers/Money worries", "--match",
             "I feel valued", "--coder", "Ben")  # fmt: skip
         await pilot.press("ctrl+z")
+        await pilot.app.workers.wait_for_complete()  # undo and redo run in a worker
         await pilot.pause()
         assert ("Feelings/Hope", "Harder.") not in codings_of(study, "P01/T2")
         assert any(text.startswith("I feel valued") for _code, text in codings_of(study, "P01/T2", coder="Ben"))

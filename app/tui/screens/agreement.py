@@ -560,11 +560,14 @@ class AgreementScreen(WorkspaceScreen):
         def confirmed(ok: bool | None) -> None:
             if not ok:
                 return
-            added = self.wq.change(report.adopt_agreements, self.wq.project, self.actor, coders)
-            if added is not None:
-                self.notify(
-                    f"Consensus: added {added.value} stretches every coder agreed on (ctrl+z undoes)", timeout=4
-                )
+
+            def adopted(added) -> None:  # type: ignore[no-untyped-def]
+                if added is not None:
+                    self.notify(
+                        f"Consensus: added {added.value} stretches every coder agreed on (ctrl+z undoes)", timeout=4
+                    )
+
+            self.wq.change_in_background(report.adopt_agreements, self.wq.project, self.actor, coders, then=adopted)
 
         self.app.push_screen(
             ConfirmDialog(

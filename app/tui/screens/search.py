@@ -273,7 +273,12 @@ class SearchScreen(WorkspaceScreen):
             )
             self.app.push_screen(
                 ConfirmDialog(question, "Code all"),
-                lambda ok: ok and self.wq.change(autocode, self.wq.project, self.wq.coder, self.last_query, **kwargs),
+                lambda ok: (
+                    ok
+                    and self.wq.change_in_background(  # thousands of hits take seconds: keys keep working
+                        autocode, self.wq.project, self.wq.coder, self.last_query, **kwargs
+                    )
+                ),
             )
 
         self.app.push_screen(
