@@ -247,7 +247,7 @@ async def test_clicking_the_stripes_lists_the_codings_on_that_line(make_app, stu
 
 def test_labels_abbreviate_legibly_and_never_to_one_letter():
     from app.tui.widgets.layout import abbreviate
-    from app.tui.widgets.transcript_view import fit_labels
+    from app.tui.widgets.transcript_paint import fit_labels
 
     assert abbreviate("Money worries", 6) == "MonWor"
     assert abbreviate("Money worries", 10) == "Money wor…"
