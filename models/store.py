@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import journal, project_file
 from models.errors import WaveqdaError
-from models.schema import Event, Setting, Timepoint, new_uuid
+from models.schema import Base, Event, Setting, Timepoint, new_uuid
 
 # Every migration, oldest first; a test checks this equals Alembic's history so startup need not load
 # Alembic. A file whose revision is not listed was made by a newer waveqda.
@@ -40,6 +40,7 @@ KNOWN_REVISIONS = (
     "0006_sentence_brackets",
     "0010_team",
     "0007_name_register",
+    "0013_search_gaps",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000
@@ -337,7 +338,24 @@ def create_project(
     timepoints: list[tuple[str, str]] | None = None,
     name: str | None = None,
 ) -> Project:
-    """Create a new project file with its schema, timepoints and name."""
+    """Create a new project file (or database) with its schema, timepoints and name."""
+    if not _is_url(os.fspath(target)):
+        name = name or Path(os.fspath(target)).expanduser().stem
+    project = create_schema(target)
+    try:
+        with project.change("system", "project.init", f"Created project {name!r}", undoable=False) as s:
+            s.add(Setting(key="name", value=name or "waveqda project"))
+            s.add(Setting(key="project_uuid", value=new_uuid()))
+            for i, (key, label) in enumerate(timepoints or DEFAULT_TIMEPOINTS):
+                s.add(Timepoint(key=key, label=label, position=i))
+    except Exception:
+        discard_new(project)
+        raise
+    return project
+
+
+def create_schema(target: str | os.PathLike[str]) -> Project:
+    """A new, empty project: the schema at the newest revision and no rows (``copy`` fills one whole)."""
     url = project_url(target)
     path: Path | None = None
     if not _is_url(os.fspath(target)):
@@ -347,22 +365,29 @@ def create_project(
         if not path.parent.exists():
             raise WaveqdaError(f"{path}: folder {path.parent} does not exist")
         _create_private_file(path)
-        name = name or path.stem
     engine = make_engine(url)
     try:
         upgrade(engine, url)
-        project = Project(url, engine, _session_factory(engine))
-        with project.change("system", "project.init", f"Created project {name!r}", undoable=False) as s:
-            s.add(Setting(key="name", value=name or "waveqda project"))
-            s.add(Setting(key="project_uuid", value=new_uuid()))
-            for i, (key, label) in enumerate(timepoints or DEFAULT_TIMEPOINTS):
-                s.add(Timepoint(key=key, label=label, position=i))
     except Exception:
         engine.dispose()
         if path is not None:
             remove_database_files(path)
         raise
-    return project
+    return Project(url, engine, _session_factory(engine))
+
+
+def discard_new(project: Project) -> None:
+    """Undo ``create_schema`` after a failure: delete the new file, or drop every table from the new database."""
+    path = project.path
+    if path is not None:
+        project.close()
+        remove_database_files(path)
+        return
+    with project.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS search_index"))
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    project.close()
 
 
 def project_exists(target: str | os.PathLike[str]) -> bool:

@@ -247,7 +247,7 @@ def search(
             session, query, fuzzy, lemma, timepoints=timepoint, participants=participant, roles=role, limit=limit
         )
     if json_out:
-        emit_json([{**h.as_dict(), "turn": turn_number(h.turn_index)} for h in hits])
+        emit_json([{**h.as_dict(), "turn": None if h.turn_index is None else turn_number(h.turn_index)} for h in hits])
         return
     emit_table(
         ["participant", "timepoint", "turn", "speaker", "span", "match", "sentence"],
@@ -255,7 +255,7 @@ def search(
             [
                 h.participant,
                 h.timepoint,
-                turn_number(h.turn_index),
+                _turn(h.turn_index),
                 h.speaker,
                 f"{h.start}:{h.end}",
                 h.text,
@@ -264,6 +264,12 @@ def search(
             for h in hits
         ],
     )
+
+
+def _turn(index: int | None) -> str:
+    """A hit's turn as the table shows it (numbered from 1, as everywhere); "-" for text outside every turn
+    (a preamble, a label line)."""
+    return "-" if index is None else str(turn_number(index))
 
 
 def autocode(
