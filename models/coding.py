@@ -86,6 +86,20 @@ def coding_version(session: Session, coding_id: int) -> CodingVersion | None:
     return None if row is None else CodingVersion(*row)
 
 
+def coding_versions(session: Session, coding_ids: Sequence[int]) -> dict[int, CodingVersion]:
+    """The current versions of many codings (those a screen lists), read in chunks."""
+    found: dict[int, CodingVersion] = {}
+    for chunk in chunks(list(coding_ids)):
+        rows = session.execute(_VERSIONS_SQL, {"ids": chunk}).fetchall()
+        found.update((row[0], CodingVersion(*row[1:])) for row in rows)
+    return found
+
+
+_VERSIONS_SQL = text('SELECT id, uuid, updated_at, code_id, start, "end" FROM codings WHERE id IN :ids').bindparams(
+    bindparam("ids", expanding=True)
+)
+
+
 def check_version(session: Session, coding_id: int, expected: CodingVersion | None) -> None:
     """Refuse, in one line, a change to a coding that is not as the caller last saw it (see CodingVersion).
     Called inside the change's transaction, which holds the write lock: nobody can change it in between."""
@@ -561,15 +575,19 @@ def resize_coding(
         return coding.id
 
 
-def recode_coding(project: Project, actor: str, coding_id: int, new_code_ref: str | int) -> int:
+def recode_coding(
+    project: Project, actor: str, coding_id: int, new_code_ref: str | int, expected: CodingVersion | None = None
+) -> int:
     """Move a coding to another code as one undoable step; returns the id of the coding that now covers it.
 
     The coding keeps its id, span, memo and flags. If its coder already has codings of the new code that
     overlap or touch it, they are combined into it by the rule applying a code follows (``combine``: the
     union of the spans, memos joined, a key quote or a needs-review status kept, attached memo notes moved),
-    so one coder never holds two touching codings of one code. One undo restores all of it.
+    so one coder never holds two touching codings of one code. One undo restores all of it. ``expected``:
+    see ``CodingVersion``.
     """
     with project.change(actor, "coding.recode") as session:
+        check_version(session, coding_id, expected)
         coding = get_coding(session, coding_id)
         [code] = find_codes(session, [new_code_ref])
         old_code_id = coding.code_id

@@ -182,7 +182,7 @@ class WaveqdaApp(App[None]):
         self._seen_event = self._last_event_id()
         self._idle_polls = 0
         self._unsaved_wal = False
-        self.set_interval(POLL_SECONDS, self.poll_other_writers, name="poll-other-writers")
+        self.poll_timer = self.set_interval(POLL_SECONDS, self.poll_other_writers, name="poll-other-writers")
 
     # --- other writers -----------------------------------------------------------------------------------
 

@@ -190,3 +190,31 @@ async def test_a_second_workspace_sees_the_first_ones_codes(study, tmp_path):
             await wait_for(pilot2, lambda: any(view2.text[c.start : c.end] == "Harder." for c in view2.codings))
     finally:
         other.close()
+
+
+async def test_retrieve_refuses_to_act_on_a_segment_changed_since_it_was_listed(make_app, study):
+    from app.tui.screens.retrieve import RetrieveScreen
+    from models.codes import CodeTree
+    from models.coding import set_coding_memo
+
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        app.poll_timer.pause()  # the change below lands between two polls, as it can in use
+        with study.read() as session:
+            supervision = CodeTree.load(session).find("Support/Supervision").id
+        app.retrieve_code(supervision)
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        screen = app.screen
+        assert isinstance(screen, RetrieveScreen)
+        segment = screen.current()
+        assert segment is not None and not segment.key_quote
+        set_coding_memo(study, "Ben", segment.id, "Ben's reading")  # another writer, after the list was shown
+        await pilot.press("asterisk")
+        await pilot.pause()
+        [note] = list(app._notifications)
+        assert "changed meanwhile" in note.message
+        with study.read() as session:
+            row = session.get(Coding, segment.id)
+            assert not row.key_quote and row.memo == "Ben's reading"
