@@ -332,7 +332,7 @@ class CodebookScreen(WorkspaceScreen):
     def action_history(self) -> None:
         rows = self.wq.read(history, 300) or []
         self.app.push_screen(
-            MessageDialog("History (newest first; ctrl+z undoes the newest done step)", history_table(rows))
+            MessageDialog("History (newest first; ctrl+z undoes your own newest done step)", history_table(rows))
         )
 
     def action_toggle_archived(self) -> None:
