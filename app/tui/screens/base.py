@@ -75,7 +75,7 @@ class NavBar(Static):
         app = cast("WaveqdaApp", self.app)
         coder = getattr(app, "coder", None)
         if not coder:
-            return Text(" read-only (no coder)", style="bold")
+            return Text(" read-only (no coder)" if labels in ("full", "short") else " read-only", style="bold")
         return Text(f" coder: {coder}" if labels == "full" else f" {coder}", style="dim")
 
 
