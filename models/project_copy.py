@@ -24,7 +24,7 @@ from sqlalchemy import Connection, Table, func, select, text
 from models import search_index
 from models.errors import WaveqdaError
 from models.schema import Base, Transcript, Turn
-from models.store import Project, create_schema, discard_new, open_project, project_exists
+from models.store import Project, create_schema, discard_new, display_name, open_project, project_exists
 
 BATCH_ROWS = 5_000
 
@@ -77,7 +77,9 @@ def copy_project(source: str | os.PathLike[str], destination: str | os.PathLike[
 
     A copy that fails, or does not verify, is removed again: the destination is left as it was."""
     if project_exists(destination):
-        raise WaveqdaError(f"{_label(destination)}: already holds a project; copy into a new file or empty database")
+        raise WaveqdaError(
+            f"{display_name(destination)}: already holds a project; copy into a new file or empty database"
+        )
     with open_project(source) as src:
         dest = create_schema(destination)
         try:
@@ -97,13 +99,6 @@ def copy_project(source: str | os.PathLike[str], destination: str | os.PathLike[
             raise WaveqdaError(f"{report.destination}: the copy differs from {report.source} in {differing}; removed")
         dest.close()
     return report
-
-
-def _label(target: str | os.PathLike[str]) -> str:
-    from sqlalchemy.engine import make_url
-
-    target = os.fspath(target)
-    return make_url(target).render_as_string(hide_password=True) if "://" in target else target
 
 
 def _tables() -> list[Table]:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -78,6 +79,13 @@ def _is_url(target: str) -> bool:
     return "://" in target
 
 
+def display_name(target: str | os.PathLike[str]) -> str:
+    """How messages name a project given by the user: its path, or its URL with any password hidden (a password
+    typed into a URL must never reach a terminal log, an error report or an export)."""
+    target = os.fspath(target)
+    return make_url(target).render_as_string(hide_password=True) if _is_url(target) else target
+
+
 def project_url(target: str | os.PathLike[str]) -> str:
     """A SQLAlchemy URL for a project path, or the URL itself (PostgreSQL later, via the same models)."""
     target = os.fspath(target)
@@ -112,13 +120,44 @@ def make_engine(url: str) -> Engine:
         def _begin(conn: Any) -> None:
             # A change asks for the write lock up front (BEGIN IMMEDIATE) so that it waits its turn; a
             # read that later wrote could not wait and would fail with "database is locked".
-            conn.exec_driver_sql(conn.info.pop(BEGIN_KEY, "BEGIN"))
+            statement = conn.info.pop(BEGIN_KEY, "BEGIN")
+            if statement == "BEGIN IMMEDIATE":
+                _begin_immediate(conn)
+            else:
+                conn.exec_driver_sql(statement)
 
         return engine
     return create_engine(url)
 
 
 BEGIN_KEY = "waveqda_begin"
+# How often a change waiting for the write lock asks again: after 1 ms, then backing off to every 5 ms.
+# SQLite's own busy handler backs off to 100 ms sleeps, so with several writers the lock sat free for tens of
+# milliseconds between changes; a few microseconds of CPU per try hands it over almost at once.
+LOCK_RETRY_S = (0.001, 0.002, 0.004, 0.005)
+
+
+def _begin_immediate(conn: Any) -> None:
+    """``BEGIN IMMEDIATE``, retried every millisecond while another writer holds the lock, up to the busy
+    timeout; then once more through SQLAlchemy, whose "database is locked" ``write_session`` turns into one
+    line. Other errors (a read-only file, a full disk) are raised at once, the same way."""
+    raw = conn.connection.driver_connection
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    raw.execute("PRAGMA busy_timeout=0")
+    tries = 0
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    break
+            time.sleep(LOCK_RETRY_S[min(tries, len(LOCK_RETRY_S) - 1)])
+            tries += 1
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _create_private_file(path: Path) -> None:
@@ -398,7 +437,7 @@ def project_exists(target: str | os.PathLike[str]) -> bool:
     try:
         return current_revision(engine) is not None
     except Exception as exc:
-        raise WaveqdaError(f"{make_url(os.fspath(target)).render_as_string(hide_password=True)}: {exc}") from exc
+        raise WaveqdaError(f"{display_name(target)}: {exc}") from exc
     finally:
         engine.dispose()
 
@@ -432,7 +471,7 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         revision = current_revision(engine)
     except Exception as exc:  # a damaged or foreign database
         engine.dispose()
-        raise WaveqdaError(f"{target}: cannot read project ({exc.__class__.__name__}: {exc})") from exc
+        raise WaveqdaError(f"{display_name(target)}: cannot read project ({exc.__class__.__name__}: {exc})") from exc
     try:
         _check_revision(target, revision)
     except WaveqdaError:
@@ -442,22 +481,24 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         if not migrate or damaged:
             engine.dispose()
             why = f"the file is damaged ({damaged})" if damaged else f"schema {revision} is older"
-            raise WaveqdaError(f"{target}: cannot open: {why}; run: waveqda check {target}")
+            raise WaveqdaError(f"{display_name(target)}: cannot open: {why}; run: waveqda check {display_name(target)}")
         if path is not None:
             backup_copy(engine, path, f"before-{HEAD_REVISION}")
         try:
             upgrade(engine, url)
         except Exception as exc:
             engine.dispose()
-            raise WaveqdaError(f"{target}: migration from {revision} failed: {exc}") from exc
+            raise WaveqdaError(f"{display_name(target)}: migration from {revision} failed: {exc}") from exc
     return Project(url, engine, _session_factory(engine), damaged=damaged)
 
 
-def _check_revision(target: object, revision: str | None) -> None:
+def _check_revision(target: str | os.PathLike[str], revision: str | None) -> None:
     if revision is None:
-        raise WaveqdaError(f"{target}: not a waveqda project (no schema version)")
+        raise WaveqdaError(f"{display_name(target)}: not a waveqda project (no schema version)")
     if revision not in KNOWN_REVISIONS:
-        raise WaveqdaError(f"{target}: made by a newer waveqda (revision {revision}); upgrade waveqda to open it")
+        raise WaveqdaError(
+            f"{display_name(target)}: made by a newer waveqda (revision {revision}); upgrade waveqda to open it"
+        )
 
 
 def _write_failure(exc: OperationalError) -> str | None:

@@ -126,6 +126,6 @@ def test_copy_of_a_missing_source_is_one_line(tmp_path: Path) -> None:
 
 
 def test_passwords_never_appear_in_what_copy_prints() -> None:
-    from models.project_copy import _label
+    from models.store import display_name
 
-    assert "s3cret" not in _label("postgresql+psycopg://coder:s3cret@db.example.org/study")
+    assert "s3cret" not in display_name("postgresql+psycopg://coder:s3cret@db.example.org/study")

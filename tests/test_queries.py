@@ -394,3 +394,30 @@ def test_matrix_passages_are_the_passages_of_the_codes_codings(coded_study: Code
 
 # every test here runs on an SQLite file and on a PostgreSQL database
 pytestmark = pytest.mark.both_engines
+
+
+def test_codebook_counts_roll_up_files_participants_and_references_as_nvivo(coded_study) -> None:
+    """Issue 15: each code counts its own and its sub-codes' codings; files and participants once each."""
+    from models.codebook import codebook_rows
+    from models.codes import CodeTree
+    from models.schema import Coding, Timepoint, Transcript
+
+    with coded_study.project.read() as session:
+        rows = {row["path"]: row for row in codebook_rows(session)}
+        tree = CodeTree.load(session)
+        codings = session.execute(
+            select(Coding.code_id, Coding.transcript_id, Transcript.participant_id, Timepoint.key)
+            .join(Transcript, Transcript.id == Coding.transcript_id)
+            .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+        ).all()
+    for path, row in rows.items():
+        family = {row["id"], *tree.descendants(row["id"])}
+        mine = [c for c in codings if c.code_id in family]
+        assert (row["files"], row["participants"], row["references"]) == (
+            len({c.transcript_id for c in mine}),
+            len({c.participant_id for c in mine}),
+            len(mine),
+        ), path
+        for key, counts in row["by_timepoint"].items():
+            assert counts["references"] == sum(1 for c in mine if c.key == key), (path, key)
+    assert rows["Support"]["references"] > sum(rows["Support"]["counts"].values())  # children rolled up

@@ -63,6 +63,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "autocode", "analysis", "Apply a code to every search hit (as the hit, its sentence or its turn) in..."
     ),
+    CommandEntry("query", "analysis", "Coding query: codes combined with AND, OR, NOT, NEAR/N, NEAR/sentence,..."),
     CommandEntry(
         "agreement", "agreement", "Intercoder agreement per code × transcript, per code, per transcript and..."
     ),

@@ -6,6 +6,7 @@ the same data as JSON.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -43,6 +44,7 @@ def register(app: typer.Typer) -> None:
     app.command("progress")(progress)
     app.command("search")(search)
     app.command("autocode")(autocode)
+    app.command("query")(query)
 
 
 @contextmanager
@@ -291,7 +293,7 @@ def autocode(
     """Apply a code to every search hit (as the hit, its sentence or its turn) in one undoable step."""
     with opened(project) as proj:
         with proj.read() as session:
-            chosen = coder or default_coder_name(session)
+            chosen = coder or os.environ.get("WAVEQDA_CODER") or default_coder_name(session)
         if not chosen:
             fail("no coder: give --coder NAME, or set a default with: waveqda coder PROJECT NAME")
         result = search_module.autocode(
@@ -319,3 +321,76 @@ def autocode(
         f"{verb} {result.hits} hits of {result.query!r} as {result.code} ({result.coder}, unit {result.unit}): "
         f"{result.created} new codings, {result.extended} extended, {result.absorbed} absorbed"
     )
+
+
+def query(
+    project: str = ProjectArg,
+    expression: str = typer.Argument(
+        "", help='e.g. \'"Supervision" AND NOT "Peer supervision"\', \'"A" NEAR/50 "B"\'.', metavar="EXPRESSION"
+    ),
+    timepoint: list[str] | None = TimepointOpt,
+    participant: list[str] | None = ParticipantOpt,
+    attribute: list[str] | None = AttributeOpt,
+    coder: list[str] | None = CoderFilterOpt,
+    role: list[str] | None = RoleOpt,
+    context: str = typer.Option(
+        "sentence", "--context", help="What to show around each segment: segment, sentence or turn."
+    ),
+    turns_around: int = typer.Option(
+        0, "--turns-around", help="Also show N whole turns before and after.", metavar="N"
+    ),
+    saved: str | None = typer.Option(None, "--saved", help="Run the query saved under this name.", metavar="NAME"),
+    save: str | None = typer.Option(
+        None, "--save", help="Keep this query (and its filters) under NAME.", metavar="NAME"
+    ),
+    save_as_code: str | None = typer.Option(
+        None,
+        "--save-as-code",
+        help="Code every result at this code (created if missing): one undoable step.",
+        metavar="PATH",
+    ),  # fmt: skip
+    as_coder: str | None = typer.Option(None, "--as-coder", help="Who codes with --save-as-code.", metavar="C"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Coding query: codes combined with AND, OR, NOT, NEAR/N, NEAR/sentence, NEAR/turn, OVERLAPS, PRECEDES."""
+    from app.commands.common import actor_of
+    from models import query_actions
+    from models.queries.coding_query import run_query
+
+    if context not in ("segment", "sentence", "turn"):
+        fail(f"--context {context!r}: use segment, sentence or turn")
+    with opened(project) as proj:
+        if saved:
+            q = query_actions.saved_query(proj, saved)
+        else:
+            if not expression.strip():
+                fail("give a query EXPRESSION, or --saved NAME")
+            q = query_actions.SavedQuery(
+                expression, tuple(timepoint or ()), tuple(participant or ()),
+                tuple(parse_attributes(attribute) or ()), tuple(coder or ()), tuple(role or ()), context, turns_around,
+            )  # fmt: skip
+        with proj.read() as session:
+            hits = run_query(
+                session, q.expression, list(q.timepoints) or None, list(q.participants) or None,
+                list(q.attributes) or None, list(q.coders) or None, list(q.roles) or None,
+                q.context, q.turns_around,  # type: ignore[arg-type]
+            )  # fmt: skip
+        actor = actor_of(proj, as_coder)
+        if save:
+            query_actions.save_query(proj, actor, save, q)
+        coded = query_actions.save_as_code(proj, actor, hits, save_as_code, actor) if save_as_code else 0
+    if json_out:
+        emit_json([h.as_dict() for h in hits])
+        return
+    emit_table(
+        ["transcript", "span", "text", "context", "memos"],
+        [
+            [h.transcript, f"{h.start}:{h.end}", _one_line(h.text), _one_line(h.context), "; ".join(h.memos)]
+            for h in hits
+        ],
+    )
+    typer.echo(f"{len(hits)} segment(s) in {len({h.transcript_id for h in hits})} transcript(s)")
+    if save:
+        typer.echo(f"Saved the query as {save!r}: run it again with --saved {save!r}")
+    if save_as_code:
+        typer.echo(f"Coded {coded} segment(s) at {save_as_code!r} (one step: waveqda undo)")
