@@ -42,6 +42,7 @@ KNOWN_REVISIONS = (
     "0010_team",
     "0007_name_register",
     "0013_search_gaps",
+    "0014_scores",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000
@@ -294,6 +295,9 @@ class Project:
                     conn.info[BEGIN_KEY] = "BEGIN IMMEDIATE"
                 with self.sessions(bind=conn) as session, session.begin():
                     if not self.is_sqlite:
+                        from models.roles import check_may_write
+
+                        check_may_write(session)  # a reader is refused before anything is attempted
                         session.execute(text(f"SET LOCAL lock_timeout = {int(BUSY_TIMEOUT_MS)}"))
                         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
                     yield session

@@ -45,6 +45,7 @@ def register(app: typer.Typer) -> None:
     app.command("search")(search)
     app.command("autocode")(autocode)
     app.command("query")(query)
+    app.command("words")(words)
 
 
 @contextmanager
@@ -125,9 +126,18 @@ def matrix(
     coder: list[str] | None = CoderFilterOpt,
     participant: list[str] | None = ParticipantOpt,
     attribute: list[str] | None = AttributeOpt,
+    rows_by: str | None = typer.Option(
+        None, "--rows", help="Matrix coding: codes, timepoints, participants, coders or attribute:NAME.", metavar="DIM"
+    ),
+    columns_by: str | None = typer.Option(None, "--columns", help="The other dimension (as --rows).", metavar="DIM"),
+    timepoint: list[str] | None = TimepointOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Code x timepoint matrix: segments / participants / words per cell, rolled up the codebook tree."""
+    if rows_by or columns_by:
+        _crosstab(project, rows_by or "codes", columns_by or "timepoints", coder, participant, attribute, timepoint,
+                  json_out)  # fmt: skip
+        return
     with opened(project) as proj, proj.read() as session:
         result = queries.code_timepoint_matrix(
             session, coders=coder, participants=participant, attribute=parse_attributes(attribute)
@@ -149,6 +159,33 @@ def matrix(
                "not as absent")  # fmt: skip
     if review:
         typer.echo(f"{review} codings need review (a merge could not place them exactly): waveqda codings PROJECT")
+
+
+def _crosstab(
+    project: str,
+    rows_by: str,
+    columns_by: str,
+    coder: list[str] | None,
+    participant: list[str] | None,
+    attribute: list[str] | None,
+    timepoint: list[str] | None,
+    json_out: bool,
+) -> None:
+    from models.queries.crosstab import crosstab
+
+    with opened(project) as proj, proj.read() as session:
+        table = crosstab(session, rows_by, columns_by, timepoint, participant, parse_attributes(attribute), coder)
+    if json_out:
+        emit_json(table.as_dict())
+        return
+    emit_table(
+        [rows_by, *table.columns],
+        [
+            [label, *(f"{c.segments} / {c.participants} / {c.coverage:.1%}" if c.segments else "-" for c in row)]
+            for label, row in zip(table.rows, table.cells, strict=True)
+        ],
+    )
+    typer.echo("cells: segments / participants / coverage of the interviews' text; codes include their sub-codes")
 
 
 def _coded(found: queries.Interviews) -> str:
@@ -394,3 +431,38 @@ def query(
         typer.echo(f"Saved the query as {save!r}: run it again with --saved {save!r}")
     if save_as_code:
         typer.echo(f"Coded {coded} segment(s) at {save_as_code!r} (one step: waveqda undo)")
+
+
+def words(
+    project: str = ProjectArg,
+    code: str | None = CodeOpt,
+    timepoint: list[str] | None = TimepointOpt,
+    participant: list[str] | None = ParticipantOpt,
+    attribute: list[str] | None = AttributeOpt,
+    coder: list[str] | None = CoderFilterOpt,
+    by: str = typer.Option("all", "--by", help="all, timepoint, or attribute:NAME (e.g. attribute:site)."),
+    lemma: bool = typer.Option(False, "--lemma", help="Count each word's lemma (support, supported...)."),
+    top: int = typer.Option(20, "--top", help="How many words per group.", metavar="N"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Most frequent words (stop words left out) of a code's text, or of what participants said, per group."""
+    from models.queries.word_frequency import word_frequencies
+
+    group, _, name = by.partition(":")
+    if group not in ("all", "timepoint", "attribute"):
+        fail(f"--by {by!r}: use all, timepoint or attribute:NAME")
+    with opened(project) as proj, proj.read() as session:
+        groups = word_frequencies(
+            session, code, timepoint, participant, parse_attributes(attribute), coder,
+            group, name or None, lemma, top,  # type: ignore[arg-type]
+        )  # fmt: skip
+    if json_out:
+        emit_json([g.as_dict() for g in groups])
+        return
+    for found in groups:
+        typer.echo(f"{found.group}: {found.words_counted} words counted")
+        widest = max((w.count for w in found.top), default=1)
+        emit_table(
+            ["word", "count", "share", ""],
+            [[w.word, w.count, f"{w.share:.1%}", "█" * max(1, round(24 * w.count / widest))] for w in found.top],
+        )

@@ -25,6 +25,8 @@ PathArg = typer.Argument(..., help="A code path (Theme/Subtheme/Code) or id.", m
 
 
 def register(app: typer.Typer) -> None:
+    app.command("memos")(memos)
+    app.command("journal")(journal)
     app.command("codes")(codes)
     app.add_typer(code_app, name="code")
     for name, handler in (
@@ -390,3 +392,41 @@ def history_command(
         ["id", "at", "actor", "state", "summary"],
         [[r["id"], r["at"], r["actor"], r["state"], r["summary"]] for r in rows],
     )
+
+
+def memos(
+    project: str = ProjectArg,
+    search: str | None = typer.Option(None, "--search", help="Only memos holding all these words.", metavar="WORDS"),
+    kind: list[str] | None = typer.Option(
+        None, "--kind", help="journal, transcript, participant, code or coding (repeatable).", metavar="KIND"
+    ),
+    author: str | None = typer.Option(None, "--author", help="Only memos written by this coder.", metavar="C"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Every memo in one list (journal, transcripts, codes, codings), with what each annotates."""
+    from models.memo_list import all_memos
+
+    with open_existing(project) as proj, proj.read() as session:
+        found = all_memos(session, search, kind, author)
+    if json_out:
+        emit_json([m.as_dict() for m in found])
+        return
+    emit_table(
+        ["kind", "about", "by", "when", "memo"],
+        [[m.kind, m.target, m.author, m.updated, " ".join(f"{m.title} {m.text}".split())[:100]] for m in found],
+    )
+
+
+def journal(
+    project: str = ProjectArg,
+    text: str = typer.Argument(..., help="The entry.", metavar="TEXT"),
+    title: str = typer.Option("", "--title", help="A short title."),
+    coder_name: str | None = ActorOpt,
+) -> None:
+    """Add a dated entry to the project journal (listed by `waveqda memos --kind journal`)."""
+    from models.memo_list import add_journal_entry
+
+    with open_existing(project) as proj:
+        actor = actor_of(proj, coder_name)
+        entry = add_journal_entry(proj, actor, text, title)
+    typer.echo(f"Journal entry {entry} by {actor}")
