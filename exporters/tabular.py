@@ -26,6 +26,7 @@ from exporters.filters import ExportFilters
 from exporters.word_common import Progress
 from exporters.word_themes import GAP
 from models.store import Project
+from models.transcripts import turn_number
 
 CODING_COLUMNS = [
     "coding_id", "transcript", "title", "source", "participant", "timepoint", "timepoint_label", "speaker",
@@ -66,7 +67,7 @@ def coding_rows(
         yield [
             s.id, f"{s.participant}/{s.timepoint}", free(title), free(source), s.participant, *attributes,
             s.timepoint, free(s.timepoint_label), free(s.speaker), s.role,
-            None if s.turn_index is None else s.turn_index + 1, free(s.code), free(s.coder), s.start, s.end,
+            None if s.turn_index is None else turn_number(s.turn_index), free(s.code), free(s.coder), s.start, s.end,
             GAP.join(data.texts.pieces(s, data.filters.no_interviewer)),
             "\n\n".join(text for _author, text in data.coding_memos.get(s.id, [])), "yes" if s.key_quote else "no",
             s.status,

@@ -122,9 +122,13 @@ def joined(names: Sequence[str]) -> str:
 def turn_label(index: int | None, last: int | None = None) -> str:
     """How every report names a speaker turn ("turn 12", "turns 12–14"): counted from 1, as the workspace
     shows them, from the stored index (which counts from 0)."""
+    from models.transcripts import turn_number
+
     if index is None:
         return ""
-    return f"turns {index + 1}–{last + 1}" if last not in (None, index) else f"turn {index + 1}"
+    if last is not None and last != index:
+        return f"turns {turn_number(index)}–{turn_number(last)}"
+    return f"turn {turn_number(index)}"
 
 
 def light(colour: str, share: float = 0.72) -> str:

@@ -42,7 +42,7 @@ from models.codes import CodeTree
 from models.names import export_anonymiser
 from models.queries import Segment, TranscriptLayout, load_layouts
 from models.store import Project
-from models.transcripts import find_transcript
+from models.transcripts import find_transcript, turn_number
 
 SNIPPET_WORDS = 6
 
@@ -184,7 +184,7 @@ def write_body(
         if label_end > position or (position in turn_at and line):
             turn = turn_at.get(label_end, turn_at.get(position))
             if turn is not None:
-                add_run(paragraph, f"{turn + 1}\u2002", style_id=report.style_id(TURN_NUMBER_STYLE))
+                add_run(paragraph, f"{turn_number(turn)}\u2002", style_id=report.style_id(TURN_NUMBER_STYLE))
         cuts = [position, *bounds[bisect_right(bounds, position) : bisect_left(bounds, end)], end]
         for a, b in zip(cuts, cuts[1:], strict=False):
             if a >= b:

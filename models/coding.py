@@ -14,13 +14,13 @@ from __future__ import annotations
 
 import getpass
 from collections.abc import Sequence
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import bindparam, select, text
 from sqlalchemy.orm import Session
 
 from models.codes import PATH_SEPARATOR, CodeTree
-from models.errors import NotFoundError, WaveqdaError
+from models.errors import NotFoundError, StaleError, WaveqdaError
 from models.journal import chunks
 from models.participants import default_coder_name, get_or_create_coder
 from models.schema import (
@@ -62,6 +62,54 @@ def get_transcript(session: Session, transcript_id: int) -> Transcript:
     if found is None:
         raise NotFoundError(f"no transcript with id {transcript_id}")
     return found
+
+
+class CodingVersion(NamedTuple):
+    """A coding as someone last saw it: its ``uuid`` and ``updated_at`` exactly as the database returned
+    them (an opaque token, compared only with another read of the same columns) and where it was. A
+    change given one (``expected=``) is refused when the coding no longer matches: another process or a
+    colleague changed or removed it since, and a silent overwrite would lose their work."""
+
+    uuid: str
+    updated_at: object
+    code_id: int
+    start: int
+    end: int
+
+
+_VERSION_SQL = text('SELECT uuid, updated_at, code_id, start, "end" FROM codings WHERE id = :id')
+
+
+def coding_version(session: Session, coding_id: int) -> CodingVersion | None:
+    """The coding's current version (None when it does not exist)."""
+    row = session.execute(_VERSION_SQL, {"id": coding_id}).first()
+    return None if row is None else CodingVersion(*row)
+
+
+def coding_versions(session: Session, coding_ids: Sequence[int]) -> dict[int, CodingVersion]:
+    """The current versions of many codings (those a screen lists), read in chunks."""
+    found: dict[int, CodingVersion] = {}
+    for chunk in chunks(list(coding_ids)):
+        rows = session.execute(_VERSIONS_SQL, {"ids": chunk}).fetchall()
+        found.update((row[0], CodingVersion(*row[1:])) for row in rows)
+    return found
+
+
+_VERSIONS_SQL = text('SELECT id, uuid, updated_at, code_id, start, "end" FROM codings WHERE id IN :ids').bindparams(
+    bindparam("ids", expanding=True)
+)
+
+
+def check_version(session: Session, coding_id: int, expected: CodingVersion | None) -> None:
+    """Refuse, in one line, a change to a coding that is not as the caller last saw it (see CodingVersion).
+    Called inside the change's transaction, which holds the write lock: nobody can change it in between."""
+    if expected is None:
+        return
+    found = coding_version(session, coding_id)
+    if found is None:
+        raise StaleError("that coding was removed meanwhile (by another program or a colleague); nothing was changed")
+    if found != expected:
+        raise StaleError("that coding was changed meanwhile (by another program or a colleague); nothing was changed")
 
 
 def get_coding(session: Session, coding_id: int) -> Coding:
@@ -438,18 +486,22 @@ def sentence_span(session: Session, transcript_id: int, n: int) -> tuple[int, in
     return row[0], row[1]
 
 
-def turn_span(session: Session, transcript_id: int, n: int) -> tuple[int, int]:
-    """The speech span of turn ``n`` (the turn index, counted from 0), without its speaker label."""
+def turn_span(session: Session, transcript_id: int, number: int) -> tuple[int, int]:
+    """The speech span of turn ``number`` (counted from 1, as every screen and report numbers turns),
+    without its speaker label."""
+    from models.transcripts import turn_index
+
     get_transcript(session, transcript_id)
     row = None
-    if 0 <= n < MAX_ROW_ID:
+    index = turn_index(number)
+    if 0 <= index < MAX_ROW_ID:
         row = session.execute(
-            select(Turn.start, Turn.end).where(Turn.transcript_id == transcript_id, Turn.index == n)
+            select(Turn.start, Turn.end).where(Turn.transcript_id == transcript_id, Turn.index == index)
         ).first()
     if row is None:
-        raise NotFoundError(f"no turn {n} in transcript {transcript_id} (turns are numbered from 0)")
+        raise NotFoundError(f"no turn {number} in transcript {transcript_id} (turns are numbered from 1)")
     if row[0] >= row[1]:
-        raise WaveqdaError(f"turn {n} in transcript {transcript_id} is empty")
+        raise WaveqdaError(f"turn {number} in transcript {transcript_id} is empty")
     return row[0], row[1]
 
 
@@ -484,10 +536,11 @@ def _describe(session: Session, coding: Coding) -> str:
     )
 
 
-def remove_coding(project: Project, actor: str, coding_id: int) -> None:
+def remove_coding(project: Project, actor: str, coding_id: int, expected: CodingVersion | None = None) -> None:
     """Delete one coding (its memo field and flags go with it; undo brings them back). Memos attached to
-    it as separate notes are kept as project memos."""
+    it as separate notes are kept as project memos. ``expected``: refuse if it changed since (StaleError)."""
     with project.change(actor, "coding.remove") as session:
+        check_version(session, coding_id, expected)
         coding = get_coding(session, coding_id)
         kept = keep_as_project_memos(session, [coding.id])
         note = f" (its {kept} memo(s) kept as project memos)" if kept else ""
@@ -495,12 +548,16 @@ def remove_coding(project: Project, actor: str, coding_id: int) -> None:
         session.delete(coding)
 
 
-def resize_coding(project: Project, actor: str, coding_id: int, start: int, end: int) -> int:
+def resize_coding(
+    project: Project, actor: str, coding_id: int, start: int, end: int, expected: CodingVersion | None = None
+) -> int:
     """Give a coding new offsets; growing into this coder's other codings of the code absorbs them.
 
-    Returns the id of the coding that now covers the span (the resized one).
+    Returns the id of the coding that now covers the span (the resized one). ``expected``: see
+    ``CodingVersion``.
     """
     with project.change(actor, "coding.resize") as session:
+        check_version(session, coding_id, expected)
         coding = get_coding(session, coding_id)
         transcript = get_transcript(session, coding.transcript_id)
         check_span(transcript, start, end)
@@ -518,15 +575,19 @@ def resize_coding(project: Project, actor: str, coding_id: int, start: int, end:
         return coding.id
 
 
-def recode_coding(project: Project, actor: str, coding_id: int, new_code_ref: str | int) -> int:
+def recode_coding(
+    project: Project, actor: str, coding_id: int, new_code_ref: str | int, expected: CodingVersion | None = None
+) -> int:
     """Move a coding to another code as one undoable step; returns the id of the coding that now covers it.
 
     The coding keeps its id, span, memo and flags. If its coder already has codings of the new code that
     overlap or touch it, they are combined into it by the rule applying a code follows (``combine``: the
     union of the spans, memos joined, a key quote or a needs-review status kept, attached memo notes moved),
-    so one coder never holds two touching codings of one code. One undo restores all of it.
+    so one coder never holds two touching codings of one code. One undo restores all of it. ``expected``:
+    see ``CodingVersion``.
     """
     with project.change(actor, "coding.recode") as session:
+        check_version(session, coding_id, expected)
         coding = get_coding(session, coding_id)
         [code] = find_codes(session, [new_code_ref])
         old_code_id = coding.code_id
@@ -562,9 +623,12 @@ def recode_coding(project: Project, actor: str, coding_id: int, new_code_ref: st
         return coding.id
 
 
-def set_coding_memo(project: Project, actor: str, coding_id: int, memo: str) -> None:
-    """Replace the memo on one coding (empty text clears it)."""
+def set_coding_memo(
+    project: Project, actor: str, coding_id: int, memo: str, expected: CodingVersion | None = None
+) -> None:
+    """Replace the memo on one coding (empty text clears it). ``expected``: see ``CodingVersion``."""
     with project.change(actor, "coding.memo") as session:
+        check_version(session, coding_id, expected)
         coding = get_coding(session, coding_id)
         coding.memo = memo.strip()
         coding.updated_at = utcnow()
@@ -572,9 +636,13 @@ def set_coding_memo(project: Project, actor: str, coding_id: int, memo: str) -> 
         session.info["summary"] = f"{action} coding {_describe(session, coding)}"
 
 
-def set_key_quote(project: Project, actor: str, coding_id: int, flag: bool) -> None:
-    """Mark or unmark a coding as a key quote (the ones a write-up will cite)."""
+def set_key_quote(
+    project: Project, actor: str, coding_id: int, flag: bool, expected: CodingVersion | None = None
+) -> None:
+    """Mark or unmark a coding as a key quote (the ones a write-up will cite). ``expected``: see
+    ``CodingVersion``."""
     with project.change(actor, "coding.key_quote") as session:
+        check_version(session, coding_id, expected)
         coding = get_coding(session, coding_id)
         coding.key_quote = bool(flag)
         coding.updated_at = utcnow()
@@ -652,7 +720,8 @@ def resolve_span(
     match: str | None = None,
 ) -> tuple[int, int, int]:
     """``(transcript_id, start, end)`` from exactly one way of naming a span: ``"START:END"``, a sentence
-    number, a turn index (both from 0) or the first occurrence of some text."""
+    number (from 0), a turn number (from 1, as turns are shown everywhere) or the first occurrence of some
+    text."""
     given = [
         name
         for name, value in (("span", span), ("sentence", sentence), ("turn", turn), ("match", match))

@@ -10,6 +10,11 @@ class WaveqdaError(Exception):
     """A problem with the user's input or project, explained in one line."""
 
 
+class StaleError(WaveqdaError):
+    """The row a change was meant for was changed or removed by someone else since it was read (another
+    process on the same file, a colleague on the same database): nothing was changed."""
+
+
 class NotFoundError(WaveqdaError):
     """A named thing (code, transcript, participant, coding...) does not exist."""
 

@@ -168,6 +168,26 @@ def online_copy(source: Path, dest: Path) -> None:
         raise
 
 
+def backup_project(path: Path | None, label: str, dest: Path) -> Path:
+    """``waveqda backup`` and the workspace's "Back up the project": a consistent copy of the project file
+    at ``dest`` (a new file), made with ``online_copy`` while others may be writing. ``path`` is the open
+    project's file (None for a team project on PostgreSQL, which is backed up on its server)."""
+    if path is None:
+        raise WaveqdaError(f"{label}: a team project lives on its database server; back it up there (pg_dump)")
+    if dest.exists():
+        raise WaveqdaError(f"{dest}: already exists; choose a new name")
+    if not dest.parent.is_dir():
+        raise WaveqdaError(f"{dest}: folder {dest.parent} does not exist")
+    online_copy(path, dest)
+    return dest
+
+
+def default_backup_name(path: Path, now: datetime | None = None) -> Path:
+    """``study-backup-20261206-1530.wqda`` beside ``study.wqda``."""
+    stamp = (now or datetime.now()).strftime("%Y%m%d-%H%M")
+    return path.with_name(f"{path.stem}-backup-{stamp}{path.suffix}")
+
+
 def backup_beside(path: Path, label: str, keep: int = KEEP_BACKUPS) -> Path:
     """``study.wqda.<label>-<time>.bak`` beside the project, owner-only; only the newest ``keep`` of that
     label are kept (each is a whole copy of the project)."""

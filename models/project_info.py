@@ -9,7 +9,7 @@ from sqlalchemy.orm import Session
 
 from models.participants import attributes_of, list_participants
 from models.schema import Turn
-from models.transcripts import coding_counts, find_transcript, list_transcripts, turns_of
+from models.transcripts import coding_counts, find_transcript, list_transcripts, turn_number, turns_of
 
 
 def _speakers_by_transcript(session: Session) -> dict[int, list[str]]:
@@ -60,6 +60,7 @@ def transcript_detail(session: Session, ref: str) -> dict[str, Any]:
     turns = [
         {
             "index": turn.index,
+            "number": turn_number(turn.index),
             "speaker": turn.speaker,
             "role": turn.role,
             "start": turn.start,

@@ -33,6 +33,20 @@ from models.schema import (
 from models.store import get_setting, timepoints
 
 
+def turn_number(index: int) -> int:
+    """The number a person reads and types for a turn: counted from 1 (``Turn.index`` counts from 0).
+
+    Why one function: the workspace, the reports, the tables and the command line must call the same turn
+    by the same number; each shows ``turn_number(index)`` and each reads a typed number back with
+    ``turn_index``, never adding or subtracting 1 on its own."""
+    return index + 1
+
+
+def turn_index(number: int) -> int:
+    """The stored ``Turn.index`` of the turn a person numbered ``number`` (counted from 1)."""
+    return number - 1
+
+
 def text_sha256(text: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()
 

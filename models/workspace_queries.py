@@ -9,7 +9,7 @@ where the row count is large (a long transcript has thousands of sentences and c
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
@@ -17,6 +17,9 @@ from sqlalchemy.orm import Session
 from models.codes import CodeTree
 from models.schema import Code, Coder, Coding, Memo, Participant, Timepoint, Transcript
 from models.store import timepoints
+
+if TYPE_CHECKING:
+    from models.coding import CodingVersion
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,15 @@ class CodingRow(NamedTuple):
     end: int
     key_quote: bool
     memo: str
+    uuid: str = ""
+    updated_at: object = None  # as the database returned it: with uuid, the version a change expects
+
+    @property
+    def version(self) -> CodingVersion:
+        """What a change to this coding expects to find (see ``models.coding.CodingVersion``)."""
+        from models.coding import CodingVersion
+
+        return CodingVersion(self.uuid, self.updated_at, self.code_id, self.start, self.end)
 
 
 @dataclass(frozen=True)
@@ -90,7 +102,7 @@ _DOCUMENT_SQL = text(
 _TURNS_SQL = text('SELECT "index", speaker, role, start, "end" FROM turns WHERE transcript_id = :tid ORDER BY "index"')
 _SENTENCES_SQL = text('SELECT start, "end" FROM sentences WHERE transcript_id = :tid ORDER BY start')
 _CODINGS_SQL = text(
-    'SELECT id, code_id, coder_id, start, "end", key_quote, memo FROM codings'
+    'SELECT id, code_id, coder_id, start, "end", key_quote, memo, uuid, updated_at FROM codings'
     " WHERE transcript_id = :tid ORDER BY start, id"
 )
 
@@ -104,7 +116,7 @@ def load_document(session: Session, transcript_id: int) -> TranscriptDoc:
 
 
 _CODINGS_WINDOW_SQL = text(
-    'SELECT id, code_id, coder_id, start, "end", key_quote, memo FROM codings'
+    'SELECT id, code_id, coder_id, start, "end", key_quote, memo, uuid, updated_at FROM codings'
     ' WHERE transcript_id = :tid AND start <= :b AND "end" >= :a ORDER BY start, id'
 )
 

@@ -210,16 +210,16 @@ def test_snap_of_a_label_only_span_is_refused(coded):
         snap_to_sentences(session, 1, 0, 5)
 
 
-def test_sentence_and_turn_numbers_count_from_zero(coded):
+def test_sentence_numbers_count_from_zero_and_turn_numbers_from_one(coded):
     text = text_of(coded)
     with coded.read() as session:
         s0, e0 = sentence_span(session, 1, 0)
         s2, e2 = sentence_span(session, 1, 2)
-        t1 = turn_span(session, 1, 1)
+        t1 = turn_span(session, 1, 2)  # the second turn, as every screen and report numbers it
         with pytest.raises(NotFoundError):
             sentence_span(session, 1, 99)
         with pytest.raises(NotFoundError):
-            turn_span(session, 1, -1)
+            turn_span(session, 1, 0)
     assert text[s0:e0] == "How did the training go?"
     assert text[s2:e2] == "I felt supported by everyone."
     assert text[t1[0] : t1[1]].startswith("It was brilliant.")
@@ -238,7 +238,7 @@ def test_match_span_finds_the_first_occurrence(coded):
 def test_resolve_span_needs_exactly_one_way(coded):
     with coded.read() as session:
         assert resolve_span(session, "P01/T1", span="3:9") == (1, 3, 9)
-        assert resolve_span(session, "P01/T1", turn=0)[1:] == turn_span(session, 1, 0)
+        assert resolve_span(session, "P01/T1", turn=1)[1:] == turn_span(session, 1, 1)
         for kwargs in ({}, {"span": "1:2", "turn": 0}, {"span": "1-2"}, {"span": "a:b"}):
             with pytest.raises(WaveqdaError):
                 resolve_span(session, "P01/T1", **kwargs)
@@ -511,3 +511,33 @@ def test_checked_span_agrees_with_check_span_on_every_kind_of_span(coded):
 
 # every test here runs on an SQLite file and on a PostgreSQL database
 pytestmark = pytest.mark.both_engines
+
+
+@pytest.mark.both_engines
+def test_a_change_expecting_an_older_version_is_refused_and_changes_nothing(coded, db_state):
+    from models.coding import coding_version
+    from models.errors import StaleError
+
+    [cid] = apply_codes(coded, "ann", "P01/T1", ["Worry"], "ann", 0, 11)
+    with coded.read() as session:
+        seen = coding_version(session, cid)
+    assert seen is not None
+    set_coding_memo(coded, "ben", cid, "Ben was here")  # another writer, after Ann read the coding
+    before = db_state(coded)
+    for attempt in (
+        lambda: set_coding_memo(coded, "ann", cid, "Ann's", expected=seen),
+        lambda: set_key_quote(coded, "ann", cid, True, expected=seen),
+        lambda: resize_coding(coded, "ann", cid, 0, 12, expected=seen),
+        lambda: remove_coding(coded, "ann", cid, expected=seen),
+    ):
+        with pytest.raises(StaleError, match="changed meanwhile"):
+            attempt()
+    assert db_state(coded) == before
+    with coded.read() as session:
+        fresh = coding_version(session, cid)
+    set_key_quote(coded, "ann", cid, True, expected=fresh)  # the version now on screen: accepted
+    with coded.read() as session:
+        now = coding_version(session, cid)
+    remove_coding(coded, "ben", cid)
+    with pytest.raises(StaleError, match="removed meanwhile"):
+        set_coding_memo(coded, "ann", cid, "too late", expected=now)

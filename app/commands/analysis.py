@@ -20,6 +20,7 @@ from models.coding import needs_review_count
 from models.errors import WaveqdaError
 from models.participants import default_coder_name
 from models.store import Project
+from models.transcripts import turn_number
 
 CodeOpt = typer.Option(None, "--code", help="A code path (Theme/Subtheme/Code) or id.", metavar="NAME")
 TimepointOpt = typer.Option(None, "--timepoint", help="Only this timepoint (repeat for several).", metavar="T")
@@ -285,7 +286,7 @@ def search(
             session, query, fuzzy, lemma, timepoints=timepoint, participants=participant, roles=role, limit=limit
         )
     if json_out:
-        emit_json([h.as_dict() for h in hits])
+        emit_json([{**h.as_dict(), "turn": None if h.turn_index is None else turn_number(h.turn_index)} for h in hits])
         return
     emit_table(
         ["participant", "timepoint", "turn", "speaker", "span", "match", "sentence"],
@@ -305,8 +306,9 @@ def search(
 
 
 def _turn(index: int | None) -> str:
-    """A hit's turn as the table shows it; "-" for text outside every turn (a preamble, a label line)."""
-    return "-" if index is None else str(index)
+    """A hit's turn as the table shows it (numbered from 1, as everywhere); "-" for text outside every turn
+    (a preamble, a label line)."""
+    return "-" if index is None else str(turn_number(index))
 
 
 def autocode(

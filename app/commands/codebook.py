@@ -269,7 +269,7 @@ def apply(
     coder_name: str | None = ActorOpt,
     span: str | None = typer.Option(None, "--span", help="Character offsets START:END.", metavar="START:END"),
     sentence: int | None = typer.Option(None, "--sentence", help="Sentence number, from 0.", metavar="N"),
-    turn: int | None = typer.Option(None, "--turn", help="Turn number, from 0 (speech only).", metavar="N"),
+    turn: int | None = typer.Option(None, "--turn", help="Turn number, from 1 as shown (speech only).", metavar="N"),
     match: str | None = typer.Option(None, "--match", help="The first occurrence of this text.", metavar="TEXT"),
     memo: str = typer.Option("", "--memo", help="A memo on the coding.", metavar="TEXT"),
 ) -> None:

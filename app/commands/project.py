@@ -169,7 +169,7 @@ def show(
     typer.echo("")
     for turn in data["turns"]:
         stamp = f" [{turn['timestamp']}]" if turn["timestamp"] else ""
-        typer.echo(f"#{turn['index']} {turn['speaker']} ({turn['role']}){stamp}")
+        typer.echo(f"#{turn['number']} {turn['speaker']} ({turn['role']}){stamp}")
         typer.echo(turn["text"])
         typer.echo("")
 
@@ -231,16 +231,14 @@ def backup(
     dest: Path = typer.Argument(..., help="Where to write the copy (a new .wqda file).", metavar="DEST"),
 ) -> None:
     """Write a complete, consistent copy of the project, even while others are working in it."""
-    from models.project_file import online_copy
+    from models.project_file import backup_project
 
-    if dest.exists():
+    if dest.exists():  # before opening: a wrong name is said at once
         fail(f"{dest}: already exists; choose a new name")
     if not dest.parent.is_dir():
         fail(f"{dest}: folder {dest.parent} does not exist")
     with open_existing(project) as proj:
-        if proj.path is None:
-            fail(f"{proj.label}: a team project lives on its database server; back it up there (pg_dump)")
-        online_copy(proj.path, dest)
+        backup_project(proj.path, proj.label, dest)
     typer.echo(f"Backed up {project} to {dest}")
 
 

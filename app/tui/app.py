@@ -11,11 +11,14 @@ import contextlib
 import logging
 import traceback
 from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, TypeVar
+from typing import Any, Generic, TypeVar
 
+from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
 
@@ -23,7 +26,7 @@ from app.tui import config
 from app.tui.commands import CodeCommands
 from app.tui.screens.base import AREAS, WorkspaceScreen
 from app.tui.screens.home import HomeScreen
-from models.errors import WaveqdaError
+from models.errors import StaleError, WaveqdaError
 from models.store import Project
 from models.workspace_queries import CodeInfo, code_infos
 
@@ -53,6 +56,7 @@ HIGH_CONTRAST = Theme(
     },
 )
 DEFAULT_THEME = "textual-dark"
+POLL_SECONDS = 1.0  # how often the workspace looks for other writers' changes (one indexed read)
 MAX_RECENT = 9
 
 
@@ -71,6 +75,23 @@ def _freeze_imports() -> None:
         _imports_frozen = True
 
 
+@dataclass(frozen=True)
+class Done(Generic[T]):
+    """A change that committed, with what the domain function returned (possibly None)."""
+
+    value: T
+
+
+def coder_name(value: str) -> str:
+    """A coder name as typed, trimmed and checked as every stored name is (``models.naming``)."""
+    from models.naming import check_name_text
+
+    name = check_name_text(value, "coder name")
+    if not name:
+        raise WaveqdaError("a coder name cannot be empty")
+    return name
+
+
 def _screen(module: str, name: str) -> Screen:
     import importlib
 
@@ -87,6 +108,7 @@ class WaveqdaApp(App[None]):
 
     BINDINGS = [
         Binding("f1,question_mark", "help", "Help", key_display="?"),
+        Binding("ctrl+g", "go_to", "Go to…", key_display="^g"),
         Binding("f2", "go('home')", "Home", show=False),
         Binding("f3", "go('codebook')", "Codebook", show=False),
         Binding("f4", "go('retrieve')", "Retrieve", show=False),
@@ -98,7 +120,8 @@ class WaveqdaApp(App[None]):
         Binding("ctrl+z", "undo", "Undo", key_display="^z"),
         Binding("ctrl+y", "redo", "Redo", show=False),
         Binding("f9", "toggle_contrast", "High contrast", show=False),
-        Binding("ctrl+q", "quit", "Quit", show=False),
+        # priority: quits from every screen and dialog, the first-run "Who is coding?" prompt included
+        Binding("ctrl+q", "quit", "Quit", show=False, priority=True),
     ]
 
     # Areas other than Home are imported when first shown: they pull in the query and codebook modules,
@@ -135,6 +158,9 @@ class WaveqdaApp(App[None]):
         self.pending_retrieve: tuple[int, str | None] | None = None
         self.last_change_codebook = True
         self._codes_cache: tuple[int, dict[int, CodeInfo]] | None = None
+        self._seen_event = 0  # the newest event this workspace has shown (see poll_other_writers)
+        self._idle_polls = 0
+        self._unsaved_wal = False
         _freeze_imports()
         self.register_theme(HIGH_CONTRAST)
         saved = config.remembered_theme(config_dir) if remember else None
@@ -142,10 +168,52 @@ class WaveqdaApp(App[None]):
 
     # --- start -----------------------------------------------------------------------------------------
 
+    async def on_event(self, event: events.Event) -> None:
+        """Keys typed while the workspace starts arrive before the terminal is in raw mode, so the terminal
+        turned their Enter into a line feed (ctrl+j): read it as the Enter it was. Nothing binds ctrl+j."""
+        if isinstance(event, events.Key) and event.key == "ctrl+j":
+            event = events.Key("enter", "\r")
+        await super().on_event(event)
+
     def on_mount(self) -> None:
         if not self.coder:
             self.ask_coder()
         self.call_after_refresh(self._freeze_startup_objects)
+        self._seen_event = self._last_event_id()
+        self._idle_polls = 0
+        self._unsaved_wal = False
+        self.poll_timer = self.set_interval(POLL_SECONDS, self.poll_other_writers, name="poll-other-writers")
+
+    # --- other writers -----------------------------------------------------------------------------------
+
+    def _last_event_id(self) -> int:
+        try:
+            return self.project.last_event_id()
+        except Exception:  # the file is busy or gone for a moment: try again at the next poll
+            log.warning("could not read the last event id: %s", traceback.format_exc())
+            return getattr(self, "_seen_event", 0)
+
+    def poll_other_writers(self) -> None:
+        """Every second: has anyone else (a CLI command, a second workspace, a colleague on the team
+        database) committed a change? One indexed ``max(id)`` read. If so the visible screen reloads in
+        place (cursor, selection and any open dialog kept) and the others when next shown. While idle after
+        our own changes, the WAL is copied into the project file (``Project.checkpoint``) so that a copy of
+        the file alone is complete."""
+        latest = self._last_event_id()
+        if latest != self._seen_event:
+            self._seen_event = latest
+            self._idle_polls = 0
+            self.other_writers_changed()
+            return
+        self._idle_polls += 1
+        if self._unsaved_wal and self._idle_polls >= 2:
+            self._unsaved_wal = False
+            with contextlib.suppress(Exception):
+                self.project.checkpoint()
+
+    def other_writers_changed(self) -> None:
+        """Someone else changed the project: everything may have moved (codebook too)."""
+        self.changed(codebook=True)
 
     def _freeze_startup_objects(self) -> None:
         """Move everything alive after start-up (modules, Textual, SQLAlchemy) out of the cyclic garbage
@@ -157,14 +225,29 @@ class WaveqdaApp(App[None]):
         gc.collect()
         gc.freeze()
 
+    @property
+    def read_only(self) -> bool:
+        """No coder named yet (the first-run prompt was dismissed): nothing can be changed until one is."""
+        return not self.coder
+
     def ask_coder(self) -> None:
-        """First run on this machine for this project: who is coding? (remembered per project and machine)"""
+        """Who is coding? Asked on the first run for a project on this machine (then remembered), and when a
+        change is tried while the workspace is read-only. Esc leaves it read-only: a name is never made up."""
         from app.tui.screens.dialogs import TextPrompt
+
+        if any(getattr(screen, "coder_prompt", False) for screen in self.screen_stack):
+            return
 
         def chosen(name: str | None) -> None:
             if not name:
-                self.notify("A coder name is needed to code; using 'coder' for now (F1 for help)", severity="warning")
-                name = "coder"
+                if self.read_only:
+                    self.notify(
+                        "Read-only until you say who is coding: ctrl+p → Who is coding…, or try a change",
+                        severity="warning",
+                        timeout=8,
+                    )
+                self.refresh_screen()
+                return
             self.coder = name
             if self.remember:
                 try:
@@ -173,39 +256,112 @@ class WaveqdaApp(App[None]):
                     self.notify(f"Could not remember the coder name: {exc}", severity="warning")
             self.refresh_screen()
 
-        self.push_screen(
-            TextPrompt(
-                "Who is coding? (your name or initials)",
-                placeholder="e.g. Ann Smith",
-                help_text="Your codings are kept under this name, so several researchers can code the same "
-                "transcripts and compare. It is remembered for this project on this computer.",
-            ),
-            chosen,
+        prompt = TextPrompt(
+            "Who is coding? (your name or initials)",
+            value=self.coder,
+            placeholder="e.g. Ann Smith",
+            help_text="Your codings are kept under this name, so several researchers can code the same "
+            "transcripts and compare. It is remembered for this project on this computer. "
+            "Esc: look around read-only.",
+            validate=coder_name,
         )
+        prompt.coder_prompt = True  # type: ignore[attr-defined]
+        self.push_screen(prompt, chosen)
 
     # --- the one way to change the project -------------------------------------------------------------
 
-    def change(self, fn: Callable[..., T], *args: Any, codebook: bool = True, **kwargs: Any) -> T | None:
+    def change(self, fn: Callable[..., T], *args: Any, codebook: bool = True, **kwargs: Any) -> Done[T] | None:
         """Run one domain change (its own committed transaction); errors become notifications.
+
+        Returns ``Done(value)`` when the change committed (``value`` is what ``fn`` returned, which may be
+        None: removing a coding returns nothing) and None when it was refused, so callers tell the two apart.
 
         ``codebook=False`` says the change touched codings only (apply, remove, resize, memo, key quote), so
         screens need not reload the codebook: that keeps applying a code within a keystroke's budget.
         """
+        if not self._may_change():
+            return None
+        before = self._seen_event
         try:
             result = fn(*args, **kwargs)
-        except WaveqdaError as exc:
-            self.notify(str(exc), severity="error", timeout=8)
+        except Exception as exc:
+            self._change_failed(fn, exc)
             return None
-        except Exception as exc:  # a bug: say so plainly, keep the app running, log the details
-            log.error("unexpected error in %s: %s", getattr(fn, "__name__", fn), traceback.format_exc())
+        return self._change_done(result, before, codebook)
+
+    def change_in_background(
+        self,
+        fn: Callable[..., T],
+        *args: Any,
+        then: Callable[[Done[T] | None], None] | None = None,
+        codebook: bool = True,
+        **kwargs: Any,
+    ) -> None:
+        """``change`` for work that can take seconds (undoing a merge of thousands of codings, coding every
+        search hit): it runs in a worker thread while the workspace keeps taking keys; the screens reload
+        and ``then`` is called (with ``Done`` or None, as ``change`` returns) back on the UI thread."""
+        if not self._may_change():
+            if then is not None:
+                then(None)
+            return
+        self._change_worker(fn, args, kwargs, codebook, then, self._seen_event)
+
+    @work(thread=True, group="changes", exit_on_error=False)
+    def _change_worker(
+        self,
+        fn: Callable[..., T],
+        args: tuple[Any, ...],
+        kwargs: dict[str, Any],
+        codebook: bool,
+        then: Callable[[Done[T] | None], None] | None,
+        before: int,
+    ) -> None:
+        try:
+            result = fn(*args, **kwargs)
+        except Exception as exc:
+            self.call_from_thread(self._change_failed, fn, exc)
+            if then is not None:
+                self.call_from_thread(then, None)
+            return
+
+        def finish() -> None:
+            done = self._change_done(result, before, codebook)
+            if then is not None:
+                then(done)
+
+        self.call_from_thread(finish)
+
+    def _may_change(self) -> bool:
+        """While no coder is named (read-only) nothing is run: the user is asked who is coding instead."""
+        if self.read_only:
+            self.notify("Read-only: say who is coding first", severity="warning", timeout=5)
+            self.ask_coder()
+            return False
+        return True
+
+    def _change_failed(self, fn: Callable[..., object], exc: Exception) -> None:
+        if isinstance(exc, StaleError):  # someone else changed the row meanwhile: say so, show what is there
+            self.notify(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", severity="error", timeout=8)
+            self._seen_event = self._last_event_id()
+            self.other_writers_changed()
+        elif isinstance(exc, WaveqdaError):
+            self.notify(str(exc), severity="error", timeout=8)
+        else:  # a bug: say so plainly, keep the app running, log the details
+            details = "".join(traceback.format_exception(exc))
+            log.error("unexpected error in %s: %s", getattr(fn, "__name__", fn), details)
             self.notify(
                 f"Unexpected error ({exc.__class__.__name__}: {exc}); nothing was changed.",
                 severity="error",
                 timeout=10,
             )
-            return None
+
+    def _change_done(self, result: T, before: int, codebook: bool) -> Done[T]:
+        latest = self._last_event_id()
+        if latest == before + 1:  # only our own event: nothing else to reload (else the poll reloads all)
+            self._seen_event = latest
+        self._unsaved_wal = True
         self.changed(codebook=codebook)
-        return result
+        return Done(result)
 
     def _handle_exception(self, error: Exception) -> None:
         """A user's mistake that escaped a handler (a ``WaveqdaError``) is a message, not a crash."""
@@ -213,6 +369,20 @@ class WaveqdaApp(App[None]):
             self.notify(str(error), severity="error", timeout=8)
             return
         super()._handle_exception(error)
+
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
+        """One notification at a time, drawn as a line over the footer (see waveqda.tcss): a stack of toasts
+        covered the transcript at 80x24. The newest says what just happened; older ones go."""
+        self.clear_notifications()
+        super().notify(message, title=title, severity=severity, timeout=timeout, markup=markup)
 
     def read(self, fn: Callable[..., T], *args: Any, **kwargs: Any) -> T | None:
         """Run a read-only query in a session; errors become notifications."""
@@ -259,12 +429,23 @@ class WaveqdaApp(App[None]):
     # --- navigation ------------------------------------------------------------------------------------
 
     def action_go(self, area: str) -> None:
-        if area in self.MODES:
-            if self.current_mode == area and len(self.screen_stack) > 1:
-                while len(self.screen_stack) > 1:
-                    self.pop_screen()
-                return
+        """Show an area. Home is always Home itself (the participants grid), never the transcript that was
+        open above it; the other areas come back as they were left."""
+        if area not in self.MODES:
+            return
+        if self.current_mode != area:
             self.switch_mode(area)
+            if area != "home":
+                return
+        while len(self.screen_stack) > 1:
+            self.pop_screen()
+
+    def action_go_to(self) -> None:
+        """Areas without function keys (macOS sends none by default; GNOME Terminal takes F1 and F10)."""
+        from app.tui.screens.dialogs import GoToDialog
+
+        if not isinstance(self.screen, GoToDialog):
+            self.push_screen(GoToDialog(AREAS), lambda area: area and self.action_go(area))
 
     def open_transcript(self, transcript_id: int, select: tuple[int, int] | None = None) -> None:
         """Open the coder on a transcript (optionally with a span selected), above the current screen."""
@@ -291,22 +472,25 @@ class WaveqdaApp(App[None]):
             self.push_screen(HelpScreen())
 
     def action_undo(self) -> None:
+        """Take back this coder's last step (a colleague's later steps stay), in a worker: undoing a large
+        merge takes seconds and the workspace keeps responding meanwhile."""
         from models.history import undo
 
-        event = self.change(undo, self.project, self.coder or "coder")
-        if event is not None:
-            self.notify(f"Undone: {event.summary}", timeout=4)
-        elif self.data_version >= 0:
-            self.notify("Nothing to undo", severity="warning", timeout=3)
+        self.change_in_background(undo, self.project, self.coder, then=lambda done: self._stepped(done, "Undone"))
 
     def action_redo(self) -> None:
         from models.history import redo
 
-        event = self.change(redo, self.project, self.coder or "coder")
-        if event is not None:
-            self.notify(f"Redone: {event.summary}", timeout=4)
+        self.change_in_background(redo, self.project, self.coder, then=lambda done: self._stepped(done, "Redone"))
+
+    def _stepped(self, done: Done[Any] | None, verb: str) -> None:
+        if done is None:  # refused (a conflict with a later change): the notification says why
+            return
+        if done.value is not None:
+            self.notify(f"{verb}: {done.value.summary}", timeout=4)
         else:
-            self.notify("Nothing to redo", severity="warning", timeout=3)
+            action = "undo" if verb == "Undone" else "redo"
+            self.notify(f"Nothing of yours to {action}", severity="warning", timeout=3)
 
     def action_toggle_contrast(self) -> None:
         self.theme = DEFAULT_THEME if self.theme == HIGH_CONTRAST.name else HIGH_CONTRAST.name
@@ -322,6 +506,35 @@ class WaveqdaApp(App[None]):
         if not isinstance(self.screen, ExportDialog):
             self.push_screen(ExportDialog())
 
+    def ask_backup(self) -> None:
+        """Where to write a backup (a new file beside the project by default), then write it in a thread."""
+        from app.tui.screens.dialogs import TextPrompt
+        from models.project_file import default_backup_name
+
+        if self.project.path is None:
+            self.notify(f"{self.project.label}: a team project is backed up on its database server (pg_dump)")
+            return
+        self.push_screen(
+            TextPrompt(
+                "Back up the project to…",
+                value=str(default_backup_name(Path(self.project.path))),
+                help_text="A complete, consistent copy of the project file, made safely while you or others "
+                "keep working. Copy this file (not the open project) to a shared drive or e-mail it.",
+            ),
+            lambda dest: dest and self.backup(Path(dest).expanduser()),
+        )
+
+    @work(thread=True, exclusive=True, group="backup")
+    def backup(self, dest: Path) -> None:
+        from models.project_file import backup_project
+
+        try:
+            backup_project(self.project.path, self.project.label, dest)
+        except WaveqdaError as exc:
+            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            return
+        self.call_from_thread(self.notify, f"Backed up to {dest}", timeout=6)
+
     # --- command palette -------------------------------------------------------------------------------
 
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
@@ -333,8 +546,12 @@ class WaveqdaApp(App[None]):
             )
         yield SystemCommand("Undo (ctrl+z)", "Take back the last change", self.action_undo)
         yield SystemCommand("Redo (ctrl+y)", "Do again the last undone change", self.action_redo)
+        yield SystemCommand("Go to an area… (ctrl+g)", "Choose an area by letter", self.action_go_to)
         yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme", self.action_toggle_contrast)
         yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
+        yield SystemCommand(
+            "Back up the project…", "A complete copy of the project file, safe while others work", self.ask_backup
+        )
         yield SystemCommand(
             "Export… (ctrl+e)", "Word reports, CSV/Excel tables or a REFI-QDA project", self.action_export
         )

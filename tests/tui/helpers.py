@@ -45,3 +45,16 @@ def plain(renderable: object, width: int = 200) -> str:
     console = Console(width=width, record=True, file=open("/dev/null", "w"))  # noqa: SIM115
     console.print(renderable)
     return console.export_text()
+
+
+def screen_text(app) -> str:
+    """The whole terminal as a person sees it (every layer composed: dialogs over screens, toasts), as plain
+    text, one line per row (what ``tmux capture-pane -p`` would show)."""
+    import io
+
+    from rich.console import Console
+
+    width, height = app.size
+    console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
+    console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
+    return console.export_text(styles=False)

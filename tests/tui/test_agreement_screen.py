@@ -142,6 +142,7 @@ async def test_figures_equal_the_domain_report_and_disagreements_are_settled(two
 
         # ctrl+z takes the last settlement back
         await pilot.press("ctrl+z")
+        await pilot.app.workers.wait_for_complete()  # undo and redo run in a worker
         await pilot.pause()
         await app.workers.wait_for_complete()
         await pilot.pause()

@@ -112,10 +112,12 @@ async def test_remove_a_coding_then_undo_and_redo(make_app, study):
         assert ("Support/Supervision", "The supervision was good.") not in codings_of(study, "P01/T1", None)
         assert not view.codings_at()
         await pilot.press("ctrl+z")
+        await pilot.app.workers.wait_for_complete()  # undo and redo run in a worker
         await pilot.pause()
         assert ("Support/Supervision", "The supervision was good.") in codings_of(study, "P01/T1", None)
         assert view.codings_at()  # the view redrew from the database
         await pilot.press("ctrl+y")
+        await pilot.app.workers.wait_for_complete()  # undo and redo run in a worker
         await pilot.pause()
         assert ("Support/Supervision", "The supervision was good.") not in codings_of(study, "P01/T1", None)
 

@@ -109,6 +109,7 @@ async def test_scan_then_accept_reject_map_and_edit_by_key(sample_project: Proje
 
         # every decision is its own undoable step: ctrl+z brings Brookfield back to the list
         await pilot.press("ctrl+z")
+        await pilot.app.workers.wait_for_complete()  # undo and redo run in a worker
         await pilot.pause()
         assert entry(sample_project, "Brookfield") is None
         assert "Brookfield" in [r["text"] for r in screen.data.pending]

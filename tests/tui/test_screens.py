@@ -68,6 +68,7 @@ async def test_rename_and_merge_in_codebook_update_the_transcript(make_app, stud
         assert "Supervision" in drawn and "Peer support" not in drawn, drawn
         # undo the merge from here: the codebook follows
         await pilot.press("ctrl+z")
+        await pilot.app.workers.wait_for_complete()  # undo and redo run in a worker
         await pilot.pause()
         with study.read() as session:
             assert not session.scalar(select(Code).where(Code.name == "Peer support")).archived
@@ -156,6 +157,7 @@ async def test_recode_from_retrieve_is_one_undoable_step(make_app, study, db_sta
             assert (recoded.start, recoded.end) == (segment.start, segment.end)
         assert all(s.id != segment.id for s in screen.segments)  # gone from Supervision's segments
         await pilot.press("ctrl+z")  # one step: one undo takes it back
+        await pilot.app.workers.wait_for_complete()  # undo and redo run in a worker
         await pilot.pause()
         assert db_state(study) == before
 
@@ -281,11 +283,13 @@ async def test_search_code_all_hits_is_one_step(make_app, study):
         await pilot.press("enter")
         await pilot.pause()
         await pilot.press("y")
+        await app.workers.wait_for_complete()  # coding every hit runs in a worker
         await pilot.pause()
         with study.read() as session:
             after = len(session.scalars(select(Coding)).all())
         assert after > before
         await pilot.press("ctrl+z")
+        await pilot.app.workers.wait_for_complete()  # undo and redo run in a worker
         await pilot.pause()
         with study.read() as session:
             assert len(session.scalars(select(Coding)).all()) == before

@@ -168,7 +168,7 @@ class AgreementScreen(WorkspaceScreen):
         yield NavBar(self.AREA, "Intercoder agreement")
         with Horizontal(id="agr-setup"):
             with Vertical(id="agr-coders-box"):
-                yield Label("Coders compared (space ticks)", classes="agr-label")
+                yield Label("Coders (space ticks)", classes="agr-label")
                 yield SelectionList[str](id="agr-coders")
             with Vertical(id="agr-unit-box"):
                 yield Label("Units", classes="agr-label")
@@ -511,7 +511,7 @@ class AgreementScreen(WorkspaceScreen):
         done = self.wq.change(report.settle, self.wq.project, self.actor, d.key, decision)
         if done is not None:
             self._focus_key = later[0].key if later else d.key
-            self.notify(f"Settled: {done.decision} (ctrl+z undoes)", timeout=3)
+            self.notify(f"Settled: {done.value.decision} (ctrl+z undoes)", timeout=3)
 
     def action_settle(self, decision: str) -> None:
         d = self.current()
@@ -560,9 +560,14 @@ class AgreementScreen(WorkspaceScreen):
         def confirmed(ok: bool | None) -> None:
             if not ok:
                 return
-            added = self.wq.change(report.adopt_agreements, self.wq.project, self.actor, coders)
-            if added is not None:
-                self.notify(f"Consensus: added {added} stretches every coder agreed on (ctrl+z undoes)", timeout=4)
+
+            def adopted(added) -> None:  # type: ignore[no-untyped-def]
+                if added is not None:
+                    self.notify(
+                        f"Consensus: added {added.value} stretches every coder agreed on (ctrl+z undoes)", timeout=4
+                    )
+
+            self.wq.change_in_background(report.adopt_agreements, self.wq.project, self.actor, coders, then=adopted)
 
         self.app.push_screen(
             ConfirmDialog(

@@ -43,32 +43,53 @@ class NavBar(Static):
         self.update_bar()
 
     def update_bar(self, detail: str | None = None) -> None:
-        """Full area names when they fit; shorter, then keys only (the current area always named)."""
+        """Full area names when they fit beside the coder; shorter, then tighter, then keys only (the current
+        area always named). What is open (``detail``) comes last and is cut first."""
         if detail is not None:
             self.detail = detail
         width = self.size.width or self.app.size.width
-        for labels in ("full", "short", "keys"):
-            text = self._bar(labels)
+        for labels in ("full", "short", "tight", "keys"):
+            text = self._areas(labels)
+            text.append_text(self._coder(labels))
             if text.cell_len <= width:
                 break
+        if self.detail:
+            text.append(f"  {self.detail}", style="bold")
         self.update(text)
 
-    def _bar(self, labels: str) -> Text:
-        app = cast("WaveqdaApp", self.app)
+    def _areas(self, labels: str) -> Text:
         text = Text(no_wrap=True, overflow="ellipsis")
+        pad = "" if labels == "tight" else " "
         for key, fkey, label in AREAS:
             current = key == self.current
             style = "reverse bold" if current else ""
-            text.append(f" {fkey} ", style="bold " + style)
+            text.append(f"{pad}{fkey} ", style="bold " + style)
             if current or labels == "full":
-                text.append(f"{label} ", style=style)
-            elif labels == "short":
-                text.append(f"{SHORT_LABELS.get(key, label)} ", style=style)
+                text.append(f"{label}{pad}", style=style)
+            elif labels in ("short", "tight"):
+                text.append(f"{SHORT_LABELS.get(key, label)}{pad}", style=style)
             text.append("│", style="dim")
-        coder = getattr(app, "coder", None) or "?"
-        text.append(f" coder: {coder}", style="dim")
-        text.append(f"  {self.detail}" if self.detail else "", style="bold")
         return text
+
+    def _coder(self, labels: str) -> Text:
+        app = cast("WaveqdaApp", self.app)
+        coder = getattr(app, "coder", None)
+        if not coder:
+            return Text(" read-only (no coder)" if labels in ("full", "short") else " read-only", style="bold")
+        return Text(f" coder: {coder}" if labels == "full" else f" {coder}", style="dim")
+
+
+SMALL_WIDTH, SMALL_HEIGHT = 100, 30
+
+
+def compact_when_small(screen: Screen) -> None:
+    """Form controls marked ``fit-compact`` (filter rows, dialog fields) lose their borders on a small
+    terminal (80x24): one row each instead of three, so the results or the text keep the room."""
+    width, height = screen.app.size
+    small = width < SMALL_WIDTH or height < SMALL_HEIGHT
+    for widget in screen.query(".fit-compact"):
+        if getattr(widget, "compact", small) != small:
+            widget.compact = small  # type: ignore[attr-defined]
 
 
 class WorkspaceScreen(Screen):
@@ -84,7 +105,11 @@ class WorkspaceScreen(Screen):
     def wq(self) -> WaveqdaApp:
         return cast("WaveqdaApp", self.app)
 
+    def on_resize(self) -> None:
+        compact_when_small(self)
+
     def on_screen_resume(self) -> None:
+        compact_when_small(self)
         if self._seen_version != self.wq.data_version:
             self._seen_version = self.wq.data_version
             self.refresh_data()

@@ -51,8 +51,8 @@ class CodebookScreen(WorkspaceScreen):
         Binding("x", "archive", "Archive"),
         Binding("D", "delete", "Delete", show=False),
         Binding("c", "recolour", "Colour", show=False),
-        Binding("ctrl+up,shift+up", "reorder(-1)", "Move up", show=False),
-        Binding("ctrl+down,shift+down", "reorder(1)", "Move down", show=False),
+        Binding("ctrl+up,shift+up,K", "reorder(-1)", "Move up", show=False),
+        Binding("ctrl+down,shift+down,J", "reorder(1)", "Move down", show=False),
         Binding("shift+left,less_than_sign", "outdent", "Move out a level", show=False),
         Binding("h", "history", "History"),
         Binding("t", "toggle_archived", "Show archived", show=False),
@@ -171,9 +171,9 @@ class CodebookScreen(WorkspaceScreen):
 
         def add(path: str | None) -> None:
             if path:
-                new_id = self._do(ops.add_code, path)
-                if new_id is not None:
-                    self.refresh_data(select_id=new_id)
+                done = self._do(ops.add_code, path)
+                if done is not None:
+                    self.refresh_data(select_id=done.value)
                     self.notify(f"Added {path}", timeout=3)
 
         self.app.push_screen(TextPrompt("New code (Theme/Subtheme/Code creates the parents too)", prefix), add)
@@ -332,7 +332,7 @@ class CodebookScreen(WorkspaceScreen):
     def action_history(self) -> None:
         rows = self.wq.read(history, 300) or []
         self.app.push_screen(
-            MessageDialog("History (newest first; ctrl+z undoes the newest done step)", history_table(rows))
+            MessageDialog("History (newest first; ctrl+z undoes your own newest done step)", history_table(rows))
         )
 
     def action_toggle_archived(self) -> None:

@@ -65,13 +65,14 @@ class CoderScreen(WorkspaceScreen):
 
     BINDINGS = [
         Binding("c,enter", "code", "Code…", key_display="c"),
-        Binding("period", "repeat", "Repeat last", key_display=".", show=False),
+        Binding("full_stop", "repeat", "Repeat last", key_display=".", show=False),
         Binding("x,delete", "uncode", "Uncode"),
         Binding("r", "resize", "Resize"),
         Binding("m", "memo", "Memo"),
         Binding("M", "transcript_memo", "Transcript memo", show=False),
         Binding("asterisk", "key_quote", "Key quote", key_display="*", show=False),
         Binding("v", "coders", "Coders shown", show=False),
+        Binding("i", "line_codings", "Codings on this line", show=False),
         Binding("p", "toggle_panel", "Side panel", show=False),
         Binding("e", "toggle_exact", "Exact mouse", show=False),
         Binding("escape", "back", "Back"),
@@ -233,9 +234,10 @@ class CoderScreen(WorkspaceScreen):
             return
         code_id = picked.code_id
         if picked.new_path:
-            code_id = self.wq.change(add_code, self.wq.project, self.wq.coder, picked.new_path)
-            if code_id is None:
+            done = self.wq.change(add_code, self.wq.project, self.wq.coder, picked.new_path)
+            if done is None:
                 return
+            code_id = done.value
             self.notify(f"Created code {picked.new_path}", timeout=3)
         if code_id is not None:
             self.apply([code_id], span)
@@ -250,22 +252,24 @@ class CoderScreen(WorkspaceScreen):
         # the panel is drawn once, after both.
         view = self.view
         listener, view.cursor_listener = view.cursor_listener, None
+        done = None
         try:
-            ids = self._coding_change(
+            done = self._coding_change(
                 span, coding_ops.apply_codes, self.transcript_id, code_ids, self.wq.coder, span[0], span[1]
             )
-            if ids is not None:
+            if done is not None:
                 view.set_caret(span[0], None)
         finally:
             view.cursor_listener = listener
         self._show_panel(view.codings_at())
-        if ids is not None:
-            known = len(self.wq.recent_codes)
-            self.wq.note_recent(code_ids)
-            self._show_recent()
-            if len(self.wq.recent_codes) != known:  # number keys (un)grey only when the list grows
-                self.refresh_bindings()
-        return ids
+        if done is None:
+            return None
+        known = len(self.wq.recent_codes)
+        self.wq.note_recent(code_ids)
+        self._show_recent()
+        if len(self.wq.recent_codes) != known:  # number keys (un)grey only when the list grows
+            self.refresh_bindings()
+        return done.value
 
     def action_recent(self, n: int) -> None:
         if 0 < n <= len(self.wq.recent_codes):
@@ -299,7 +303,7 @@ class CoderScreen(WorkspaceScreen):
     def action_uncode(self) -> None:
         def remove(c: CodingRow) -> None:
             info = self.wq.codes().get(c.code_id)
-            done = self._coding_change((c.start, c.end), coding_ops.remove_coding, c.id)
+            done = self._coding_change((c.start, c.end), coding_ops.remove_coding, c.id, c.version)
             if done is not None:
                 self.notify(f"Removed {info.path if info else 'coding'} (ctrl+z to undo)", timeout=4)
 
@@ -327,7 +331,11 @@ class CoderScreen(WorkspaceScreen):
             and span
             and old is not None
             and self._coding_change(
-                (min(span[0], old.start), max(span[1], old.end)), coding_ops.resize_coding, coding_id, *span
+                (min(span[0], old.start), max(span[1], old.end)),
+                coding_ops.resize_coding,
+                coding_id,
+                *span,
+                old.version,
             )
             is not None
         ):
@@ -343,7 +351,7 @@ class CoderScreen(WorkspaceScreen):
 
             def save(text: str | None) -> None:
                 if text is not None:
-                    self._coding_change((c.start, c.end), coding_ops.set_coding_memo, c.id, text)
+                    self._coding_change((c.start, c.end), coding_ops.set_coding_memo, c.id, text, c.version)
 
             self.app.push_screen(MemoDialog("Memo on this coding", c.memo, context), save)
 
@@ -363,10 +371,45 @@ class CoderScreen(WorkspaceScreen):
 
     def action_key_quote(self) -> None:
         def toggle(c: CodingRow) -> None:
-            if self._coding_change((c.start, c.end), coding_ops.set_key_quote, c.id, not c.key_quote) is not None:
+            flag = not c.key_quote
+            if self._coding_change((c.start, c.end), coding_ops.set_key_quote, c.id, flag, c.version) is not None:
                 self.notify("Key quote marked ★" if not c.key_quote else "Key quote unmarked", timeout=3)
 
         self._choose_coding("Key quote: which coding?", toggle)
+
+    def action_line_codings(self) -> None:
+        self._list_codings(self.view.codings_on_caret_line())
+
+    def on_transcript_view_stripes_clicked(self, event: TranscriptView.StripesClicked) -> None:
+        self._list_codings(event.codings)
+
+    def _list_codings(self, codings: list[CodingRow]) -> None:
+        """Every coding drawn on a line (stripes, labels that had to be shortened, the "+" of a crowded
+        row) with its full code path, coder and words; choosing one selects its text."""
+        if not codings:
+            self.notify("No codings on this line", timeout=3)
+            return
+        assert self.doc is not None
+        codes = self.wq.codes()
+        by_id = {str(c.id): c for c in codings}
+        choices = []
+        for c in codings:
+            info = codes.get(c.code_id)
+            prompt = Text()
+            prompt.append("█ ", style=info.colour if info else "")
+            prompt.append(info.path if info else str(c.code_id), style="bold")
+            prompt.append(f"  by {self.coders.get(c.coder_id, '?')}", style="dim")
+            if c.key_quote:
+                prompt.append("  ★ key quote")
+            snippet = self.doc.text[c.start : c.end].replace("\n", " ")
+            prompt.append(f"\n  “{snippet[:70]}{'…' if len(snippet) > 70 else ''}”", style="italic")
+            choices.append((str(c.id), prompt))
+
+        def chosen(key: str | None) -> None:
+            if key:
+                self.view.set_caret(by_id[key].end, by_id[key].start)
+
+        self.app.push_screen(ChoiceDialog(f"{len(codings)} coding(s) on this line", choices), chosen)
 
     def action_coders(self) -> None:
         def chosen(hidden: set[int] | None) -> None:

@@ -30,6 +30,15 @@ STATUS_STYLE = {
 STATUS_TEXT = {"missing": "not interviewed"}
 
 
+def column_label(key: str, label: str, width: int = 14) -> Text:
+    """A timepoint column's header: its key in bold and as much of its label as fits, cut with "…" (the
+    full labels are in the line under the table)."""
+    rest = f" {label}"
+    if len(key) + len(rest) > width:
+        rest = rest[: max(0, width - len(key) - 1)].rstrip() + "…"
+    return Text.assemble((key, "bold"), rest)
+
+
 def heat(value: int, top: int, base: Color, hot: Color) -> str:
     share = 0.0 if top <= 0 else min(1.0, value / top)
     return base.blend(hot, 0.15 + 0.75 * share).hex if value else base.hex
@@ -79,7 +88,7 @@ class CompareScreen(WorkspaceScreen):
         table.clear(columns=True)
         table.add_column("Code", key="code")
         for key, label in matrix.timepoints:
-            table.add_column(Text.assemble((key, "bold"), f" {label}"[:14]), key=key, width=15)
+            table.add_column(column_label(key, label), key=key, width=15)
         table.add_column("All", key="all", width=7)
         values = [getattr(row.cells[k], self.measure) for row in matrix.rows for k, _ in matrix.timepoints]
         top = max(values, default=0)
@@ -102,7 +111,8 @@ class CompareScreen(WorkspaceScreen):
                 table.move_cursor(column=1)
         title = Text()
         title.append(f"Codes × timepoints: {self.measure}", style="bold")
-        title.append(" per cell (rows include their sub-codes). s switches the measure.", style="dim")
+        title.append(" per cell (rows include their sub-codes). s switches the measure. ", style="dim")
+        title.append(" · ".join(f"{key} {label}" for key, label in matrix.timepoints), style="dim italic")
         self.query_one("#compare-title", Static).update(title)
         coded = " · ".join(
             f"{key}: {found.coded} of {found.transcripts} interviews coded"

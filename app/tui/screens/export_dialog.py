@@ -92,8 +92,18 @@ class ExportDialog(ModalScreen[Path | None]):
             yield Label("Export: a report for a workshop, a table, or the whole project", classes="dialog-title")
             # Anonymising comes first and is on: at 80x24 it is seen before anything else is chosen.
             with Horizontal(id="exp-privacy"):
-                yield Checkbox("Anonymise names", value=True, id="exp-anonymise")
-                yield Checkbox("Coders as Coder 1, 2…", id="exp-anonymise-coders")
+                yield Checkbox("Anonymise names", value=True, id="exp-anonymise", compact=True)
+                yield Checkbox("Coders as Coder 1, 2…", id="exp-anonymise-coders", compact=True)
+            # Where the file goes and the options are never below the fold (at 80x24 too): only the lists
+            # of kinds, codes and timepoints scroll.
+            with Horizontal(id="exp-path-row"):
+                yield Label("Save as ", classes="exp-label", id="exp-path-label")
+                yield Input(id="exp-path", compact=True)
+                yield Input(placeholder="Max quotes (all)", type="integer", id="exp-max-quotes", compact=True)
+            with Horizontal(id="exp-options"):
+                yield Checkbox("Key quotes only", id="exp-key-only", compact=True)
+                yield Checkbox("Large print", id="exp-large-print", compact=True)
+                yield Checkbox("Even with unreviewed names", id="exp-accept-risk", compact=True)
             with VerticalScroll(id="exp-form"):
                 with Horizontal(id="exp-top"):
                     with Vertical(id="exp-kind-box"):
@@ -105,19 +115,11 @@ class ExportDialog(ModalScreen[Path | None]):
                         yield Label("Timepoints", classes="exp-label")
                         yield SelectionList[str](id="exp-timepoints")
                 yield Select[str]([], prompt="Choose the transcript to print", id="exp-transcript")
-                with Horizontal(id="exp-options"):
-                    yield Checkbox("Key quotes only", id="exp-key-only")
-                    yield Checkbox("Large print", id="exp-large-print")
-                    yield Checkbox("Even with unreviewed names", id="exp-accept-risk")
-                    yield Input(placeholder="Max quotes (all)", type="integer", id="exp-max-quotes")
-                with Horizontal(id="exp-path-row"):
-                    yield Label("Save as", classes="exp-label", id="exp-path-label")
-                    yield Input(id="exp-path")
             yield ProgressBar(id="exp-progress", show_eta=False)
             yield Static(id="exp-status")
             with Horizontal(classes="dialog-buttons"):
-                yield Button("Export (ctrl+s)", id="exp-run", variant="primary")
-                yield Button("Cancel (esc)", id="exp-close")
+                yield Button("Export (ctrl+s)", id="exp-run", variant="primary", compact=True)
+                yield Button("Cancel (esc)", id="exp-close", compact=True)
 
     def on_mount(self) -> None:
         self.query_one("#exp-progress").display = False
@@ -173,6 +175,13 @@ class ExportDialog(ModalScreen[Path | None]):
         else:
             field.value = str(Path(current).with_suffix(kind.suffix))
         self._auto_name = new_name
+        self.call_after_refresh(self._show_file_name)
+
+    def _show_file_name(self) -> None:
+        """Scroll the path to its end: on a narrow terminal the file's name is what must be seen."""
+        field = self.query_one("#exp-path", Input)
+        field.cursor_position = 0
+        field.action_end()
 
     @on(OptionList.OptionHighlighted, "#exp-kind")
     def _kind_highlighted(self, event: OptionList.OptionHighlighted) -> None:

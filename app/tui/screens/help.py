@@ -15,15 +15,30 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Footer, Static
 
-INTRO = (
-    "waveqda keeps every change at once: closing the terminal loses nothing, and ctrl+z undoes the last "
-    "change (ctrl+y redoes). Move between areas with F2–F6. ctrl+p opens the command palette, where every "
-    "action can be found by name.\n\n"
-    "Coding: open an interview from Home (Enter). Move the caret by sentence (↓ ↑), word (← →) or turn "
-    "([ ]). Hold shift to select (shift+↓ twice selects two sentences), or drag with the mouse (it snaps to "
-    "whole sentences; hold ctrl or press e for exact characters). Press c to choose a code by typing any "
-    "words of its name; 1–9 apply recent codes and . repeats the last one."
-)
+
+def intro() -> str:
+    """How the workspace works, with the area keys taken from the areas themselves."""
+    from app.tui.screens.base import AREAS
+    from app.tui.screens.dialogs import area_letters
+
+    letters = area_letters(AREAS)
+    first, last = AREAS[0][1], AREAS[-1][1]
+    areas = ", ".join(f"{label} {fkey} or ctrl+g {letters[key]}" for key, fkey, label in AREAS)
+    return (
+        "waveqda keeps every change at once: closing the terminal loses nothing, and ctrl+z undoes your last "
+        f"change (ctrl+y redoes). Move between areas with {first}–{last}, or ctrl+g then a letter: {areas}. "
+        "ctrl+p opens the command palette, where every action can be found by name; ctrl+q quits.\n\n"
+        "Coding: open an interview from Home (Enter). Move the caret by sentence (↓ ↑ or j k), word (← → or "
+        "h l) or turn ([ ]). Select with shift (shift+↓ twice selects two sentences) or with the capital "
+        "letters J K H L and { } for turns, or drag with the mouse (it snaps to whole sentences; hold ctrl "
+        "or press e for exact characters). Press c to choose a code by typing any words of its name; 1–9 "
+        "apply recent codes and . repeats the last one; i lists the codings on the caret's line (or click "
+        "the stripes).\n\n"
+        "macOS: Terminal sends no function keys unless 'Use F1, F2, etc. keys as standard function keys' is "
+        "on (or press fn with them), and no shift+arrows by default: use ctrl+g for areas, ? for help, "
+        "J K H L { } to select, ctrl+d / ctrl+u to select a page. GNOME Terminal takes F1 and F10 "
+        "itself: use ? and ctrl+g."
+    )
 
 
 def _sections() -> list[tuple[str, list[Binding]]]:
@@ -67,7 +82,7 @@ def _keys(binding: Binding) -> str:
     names = {
         "question_mark": "?",
         "slash": "/",
-        "period": ".",
+        "full_stop": ".",
         "asterisk": "*",
         "less_than_sign": "<",
         "right_square_bracket": "]",
@@ -115,7 +130,7 @@ class HelpScreen(ModalScreen[None]):
     def compose(self) -> ComposeResult:
         with VerticalScroll(id="help-body"):
             yield Static(Text("waveqda — keys and how coding works", style="bold"), id="help-title")
-            yield Static(INTRO, id="help-intro")
+            yield Static(intro(), id="help-intro")
             yield Static(help_table(), id="help-table")
         yield Footer()
 

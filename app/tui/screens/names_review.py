@@ -37,6 +37,7 @@ from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.dialogs import ChoiceDialog, ConfirmDialog
 from models import names
 from models.store import Project
+from models.transcripts import turn_number as number_of_turn
 from models.workspace_queries import TranscriptDoc, load_document
 
 SOURCES = {
@@ -125,7 +126,7 @@ def occurrence_in(doc: TranscriptDoc, start: int, end: int) -> Occurrence:
         doc.id,
         doc.label,
         turn.speaker,
-        turn.index + 1,
+        number_of_turn(turn.index),
         doc.text[lo:hi],
         start - lo,
         end - lo,

@@ -18,6 +18,7 @@ from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
 from models import coding as coding_ops
 from models.queries import Segment, retrieve
+from models.transcripts import turn_number
 from models.workspace_queries import coder_names
 
 PAGE = 250
@@ -29,7 +30,7 @@ def segment_prompt(seg: Segment, show_code: bool) -> Text:
     text = Text()
     text.append(f"{seg.participant:<6}", style="bold")
     speaker = seg.speaker or "?"
-    turn = f" turn {seg.turn_index + 1}" if seg.turn_index is not None else ""
+    turn = f" turn {turn_number(seg.turn_index)}" if seg.turn_index is not None else ""
     text.append(f" {speaker}{turn}", style="italic")
     text.append(f" · {seg.coder}", style="dim")
     if show_code:
@@ -74,6 +75,7 @@ class RetrieveScreen(WorkspaceScreen):
         super().__init__()
         self.code_id: int | None = None
         self.segments: list[Segment] = []
+        self.versions: dict[int, coding_ops.CodingVersion] = {}
         self._prompts: dict[int, Text] = {}
         self.page = 0
         self._filling = False
@@ -82,11 +84,11 @@ class RetrieveScreen(WorkspaceScreen):
         yield NavBar(self.AREA)
         yield Static(id="retrieve-code")
         with Horizontal(id="retrieve-filters"):
-            yield Checkbox("Sub-codes", True, id="descendants")
-            yield Select([], prompt="Time", id="f-timepoint")
-            yield Select([], prompt="Person", id="f-participant")
-            yield Select([], prompt="Coder", id="f-coder")
-            yield Input(placeholder="attr=value", id="f-attribute")
+            yield Checkbox("Sub-codes", True, id="descendants", classes="fit-compact")
+            yield Select([], prompt="Time", id="f-timepoint", classes="fit-compact")
+            yield Select([], prompt="Person", id="f-participant", classes="fit-compact")
+            yield Select([], prompt="Coder", id="f-coder", classes="fit-compact")
+            yield Input(placeholder="attr=value", id="f-attribute", classes="fit-compact")
         yield OptionList(id="retrieve-results")
         yield Static(id="retrieve-status")
         yield Footer(compact=True)
@@ -200,15 +202,22 @@ class RetrieveScreen(WorkspaceScreen):
         try:
             with self.wq.project.read() as session:
                 segments = retrieve(session, code_id, **filters)
+                versions = coding_ops.coding_versions(session, [s.id for s in segments])
         except Exception as exc:  # a WaveqdaError (bad filter) or a bug: a message, never a traceback
             self.app.call_from_thread(self.notify, str(exc), severity="error")
-            segments = []
+            segments, versions = [], {}
         show_code = len({s.code_id for s in segments}) > 1
         prompts = {s.id: segment_prompt(s, show_code) for s in segments}  # built here, off the event loop
-        self.app.call_from_thread(self._show, segments, prompts)
+        self.app.call_from_thread(self._show, segments, prompts, versions)
 
-    def _show(self, segments: list[Segment], prompts: dict[int, Text] | None = None) -> None:
+    def _show(
+        self,
+        segments: list[Segment],
+        prompts: dict[int, Text] | None = None,
+        versions: dict[int, coding_ops.CodingVersion] | None = None,
+    ) -> None:
         self.segments = segments
+        self.versions = versions or {}  # each listed coding as shown: an edit expects it still is so
         self._prompts = prompts or {}
         self.page = 0
         self._draw_page()
@@ -301,14 +310,24 @@ class RetrieveScreen(WorkspaceScreen):
         seg = self.current()
         if (
             seg is not None
-            and self.wq.change(coding_ops.remove_coding, self.wq.project, self.wq.coder, seg.id) is not None
+            and self.wq.change(
+                coding_ops.remove_coding, self.wq.project, self.wq.coder, seg.id, self.versions.get(seg.id)
+            )
+            is not None
         ):
             self.notify(f"Removed coding of {seg.code} (ctrl+z to undo)", timeout=4)
 
     def action_key_quote(self) -> None:
         seg = self.current()
         if seg is not None:
-            self.wq.change(coding_ops.set_key_quote, self.wq.project, self.wq.coder, seg.id, not seg.key_quote)
+            self.wq.change(
+                coding_ops.set_key_quote,
+                self.wq.project,
+                self.wq.coder,
+                seg.id,
+                not seg.key_quote,
+                self.versions.get(seg.id),
+            )
 
     def action_recode(self) -> None:
         seg = self.current()
@@ -319,7 +338,14 @@ class RetrieveScreen(WorkspaceScreen):
             if not answer or answer.code_id is None or answer.code_id == seg.code_id:
                 return
             if (
-                self.wq.change(coding_ops.recode_coding, self.wq.project, self.wq.coder, seg.id, answer.code_id)
+                self.wq.change(
+                    coding_ops.recode_coding,
+                    self.wq.project,
+                    self.wq.coder,
+                    seg.id,
+                    answer.code_id,
+                    self.versions.get(seg.id),
+                )
                 is not None
             ):
                 self.notify("Recoded (ctrl+z to undo)", timeout=4)

@@ -78,12 +78,15 @@ class SearchScreen(WorkspaceScreen):
     def compose(self) -> ComposeResult:
         yield NavBar(self.AREA)
         with Horizontal(id="search-filters"):
-            yield Input(placeholder='Words or "a phrase"; Enter searches', id="search-query")
-            yield Checkbox("Lemma", True, id="lemma")
-            yield Checkbox("Typos", False, id="fuzzy")
-            yield Select([], prompt="Time", id="s-timepoint")
+            yield Input(placeholder='Words or "a phrase", Enter', id="search-query", classes="fit-compact")
+            yield Checkbox("Lemma", True, id="lemma", classes="fit-compact")
+            yield Checkbox("Typos", False, id="fuzzy", classes="fit-compact")
+            yield Select([], prompt="Time", id="s-timepoint", classes="fit-compact")
             yield Select(
-                [("Participants", "participant"), ("Interviewers", "interviewer")], prompt="Speaker", id="s-role"
+                [("Participants", "participant"), ("Interviewers", "interviewer")],
+                prompt="Who",
+                id="s-role",
+                classes="fit-compact",
             )
         yield OptionList(id="search-results")
         yield Static(id="search-status")
@@ -213,7 +216,8 @@ class SearchScreen(WorkspaceScreen):
                 return
             code_id = answer.code_id
             if answer.new_path:
-                code_id = self.wq.change(add_code, self.wq.project, self.wq.coder, answer.new_path)
+                done = self.wq.change(add_code, self.wq.project, self.wq.coder, answer.new_path)
+                code_id = None if done is None else done.value
             if code_id is not None:
                 then(code_id)
 
@@ -269,7 +273,12 @@ class SearchScreen(WorkspaceScreen):
             )
             self.app.push_screen(
                 ConfirmDialog(question, "Code all"),
-                lambda ok: ok and self.wq.change(autocode, self.wq.project, self.wq.coder, self.last_query, **kwargs),
+                lambda ok: (
+                    ok
+                    and self.wq.change_in_background(  # thousands of hits take seconds: keys keep working
+                        autocode, self.wq.project, self.wq.coder, self.last_query, **kwargs
+                    )
+                ),
             )
 
         self.app.push_screen(

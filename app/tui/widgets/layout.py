@@ -50,6 +50,38 @@ def text_cells(text: str) -> int:
     return sum(char_cells(c) for c in text)
 
 
+def abbreviate(name: str, width: int) -> str:
+    """A code name in at most ``width`` cells, still telling codes apart: the whole name when it fits; its
+    start and "…" when that keeps the first word whole and two letters of the next ("Money wor…"); a
+    name of several words as up to four leading letters of each word, capitalised ("Money worries" in 6
+    cells is "MonWor", "Peer support" in 4 is "PeSu"); otherwise its start and "…"."""
+    if text_cells(name) <= width:
+        return name
+    words = name.split()
+    if len(words) > 1 and text_cells(words[0]) + 3 <= width - 1:
+        return set_cell_size_(name, width - 1).rstrip() + "…"
+    if len(words) > 1:
+        for keep in range(min(4, max(len(w) for w in words)), 1, -1):
+            short = "".join(w[:keep][:1].upper() + w[1:keep] for w in words)
+            if text_cells(short) <= width:
+                return short
+    if width <= 1:
+        return set_cell_size_(name, width)
+    return set_cell_size_(name, width - 1).rstrip() + "…"
+
+
+def set_cell_size_(text: str, width: int) -> str:
+    """``text`` cut to at most ``width`` cells (a wide character that does not fit is left out)."""
+    out, cells = [], 0
+    for ch in text:
+        w = char_cells(ch)
+        if cells + w > width:
+            break
+        out.append(ch)
+        cells += w
+    return "".join(out)
+
+
 def display_char(ch: str) -> str:
     return " " if ch == "\t" else ("" if ch < "\x20" or ch == "\x7f" else ch)
 

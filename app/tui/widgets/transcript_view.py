@@ -7,7 +7,10 @@ Rendered rows are cached, keyed on what can change on that row (selection, caret
 version number is bumped (codings, width, theme, hidden coders).
 
 The widget owns the caret and selection. It knows nothing about the database: the coder screen gives it a
-document and the codings, and reacts to its messages.
+document and the codings, and reacts to its messages. Three modules along the seams: this one holds the
+state (document, codings and their stripe columns, line table, caret, selection) and the bindings;
+``transcript_paint`` draws it; ``transcript_input`` turns keys and the mouse into caret moves; the pure
+layout (wrapping, offsets, motions, span indexes) is ``layout``.
 """
 
 from __future__ import annotations
@@ -16,48 +19,37 @@ import bisect
 from collections.abc import Callable, Sequence
 from operator import attrgetter
 
-from rich.cells import cell_len, set_cell_size
-from rich.segment import Segment
 from rich.style import Style
 from textual import events
 from textual.binding import Binding
-from textual.color import Color
-from textual.geometry import Region, Size
+from textual.geometry import Size
 from textual.message import Message
 from textual.scroll_view import ScrollView
 from textual.scrollbar import ScrollBar
-from textual.strip import Strip
-from textual.style import Style as TextualStyle
 
 from app.tui.widgets.layout import (
     BLANK,
-    FIRST,
     Block,
     LineIndex,
     SortedSpanIndex,
     Units,
     VisualLine,
     assign_lanes,
-    cluster_end,
-    display_char,
     extend_lanes,
-    is_single_cell,
     layout,
-    offset_at_cell,
-    text_cells,
     trim_span,
     word_units,
 )
 from app.tui.widgets.scrollbar import RowCachedScrollBar
+from app.tui.widgets.transcript_input import TranscriptInput
+from app.tui.widgets.transcript_paint import INTERVIEWER_INDENT, TranscriptPainting
 from models.workspace_queries import CodeInfo, CodingRow, TranscriptDoc
 
 MAX_LANES = 5
-CACHED_ROWS = 1500  # rows kept drawn (about 40 screens): revisits are free, memory and GC work stay small
 _START_ID = attrgetter("start", "id")
-INTERVIEWER_INDENT = 2
 
 
-class TranscriptView(ScrollView, can_focus=True):
+class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=True):
     """A whole transcript: speaker gutter, tinted coded text, and a margin of coding stripes."""
 
     ALLOW_SELECT = False  # our own selection; the screen-level text selection would fight it
@@ -65,7 +57,7 @@ class TranscriptView(ScrollView, can_focus=True):
     BINDINGS = [
         Binding("down,j", "move('sentence', 1)", "Next sentence", show=False),
         Binding("up,k", "move('sentence', -1)", "Prev sentence", show=False),
-        Binding("shift+down,J", "extend('sentence', 1)", "Select sentence", show=True, key_display="⇧↓"),
+        Binding("shift+down,J", "extend('sentence', 1)", "Select sentence", show=True, key_display="⇧↓/J"),
         Binding("shift+up,K", "extend('sentence', -1)", "Select back by sentence", show=False),
         Binding("right,l,w", "move('word', 1)", "Next word", show=False),
         Binding("left,h,b", "move('word', -1)", "Prev word", show=False),
@@ -77,8 +69,8 @@ class TranscriptView(ScrollView, can_focus=True):
         Binding("left_curly_bracket", "extend('turn', -1)", "Select back by turn", show=False),
         Binding("pagedown,space", "page(1)", "Page down", show=False),
         Binding("pageup", "page(-1)", "Page up", show=False),
-        Binding("shift+pagedown", "page(1, True)", "Select page", show=False),
-        Binding("shift+pageup", "page(-1, True)", "Select back a page", show=False),
+        Binding("shift+pagedown,ctrl+d", "page(1, True)", "Select page", show=False),
+        Binding("shift+pageup,ctrl+u", "page(-1, True)", "Select back a page", show=False),
         Binding("home,g", "edge(-1)", "Start", show=False),
         Binding("end,G", "edge(1)", "End", show=False),
         Binding("escape", "clear_selection", "Clear selection", show=False),
@@ -129,6 +121,14 @@ class TranscriptView(ScrollView, can_focus=True):
             self.view = view
             self.start = start
             self.end = end
+
+    class StripesClicked(Message):
+        """The stripes margin was clicked: ``codings`` are those drawn on that row (the screen lists them)."""
+
+        def __init__(self, view: TranscriptView, codings: list[CodingRow]) -> None:
+            super().__init__()
+            self.view = view
+            self.codings = codings
 
     def __init__(self, *, id: str | None = None, classes: str | None = None) -> None:
         super().__init__(id=id, classes=classes)
@@ -225,14 +225,15 @@ class TranscriptView(ScrollView, can_focus=True):
         self._hidden_rows = [c for c in rows if c.coder_id in hidden] if hidden else []
         spans = [(c.start, c.end) for c in self.codings]
         self._spans = SortedSpanIndex(spans)
+        row_spans = [self._row_span(a, b) for a, b in spans]
         if full or not old:
-            self._lanes = assign_lanes(spans)
+            self._lanes = assign_lanes(row_spans)
         else:  # keep the stripes people have seen; only new or changed spans look for a free column
             kept: list[int | None] = []
             for c in self.codings:
                 before = old.get(c.id)
                 kept.append(before[1] if before is not None and before[0][3:5] == (c.start, c.end) else None)
-            self._lanes = extend_lanes(spans, kept, self._spans)
+            self._lanes = extend_lanes(row_spans, kept, self._spans)
         self._last_cursor_codings = None
         if full or not old:
             self.invalidate()
@@ -283,7 +284,7 @@ class TranscriptView(ScrollView, can_focus=True):
             if lane is None:
                 needs_lane.append(c)
         for k in sorted(self._position(c) for c in needs_lane):  # in list order, as extend_lanes would
-            s, e = codings[k].start, codings[k].end
+            s, e = self._row_span(codings[k].start, codings[k].end)
             taken = {lanes[j] for j in index.overlapping(s, e) if j != k and lanes[j] is not None}
             lane = 0
             while lane in taken:
@@ -295,6 +296,20 @@ class TranscriptView(ScrollView, can_focus=True):
         changed += [(c.start, c.end) for c in fresh if before.get(c.id) != c]
         self.invalidate_spans(changed)
         self._cursor_changed()
+
+    def _row_span(self, start: int, end: int) -> tuple[int, int]:
+        """``[start, end)`` widened to the whole rows it is drawn on. Stripe columns are given out on these:
+        two codings drawn on one row never share a column (even when their characters do not overlap), so
+        one's end mark never hides the other's start and each has its own stripe. Before the text is laid
+        out, the span itself."""
+        lines = self._lines
+        if not lines:
+            return start, end
+        row_of = self._index.row_of
+        return min(start, lines[row_of(start)].start), max(end, lines[row_of(max(start, end - 1))].end)
+
+    def _assign_all_lanes(self) -> None:
+        self._lanes = assign_lanes([self._row_span(c.start, c.end) for c in self.codings])
 
     def _position(self, c: CodingRow) -> int:
         """Where ``c`` is (or goes) in the ``(start, id)``-ordered visible codings."""
@@ -348,6 +363,7 @@ class TranscriptView(ScrollView, can_focus=True):
         self._lines = layout(self.text, self.blocks, self._text_width, self._text_width - INTERVIEWER_INDENT)
         self._index = LineIndex(self._lines)
         self._wrapped_for = width
+        self._assign_all_lanes()  # rows moved: who shares a row changed
         self.virtual_size = Size(width, len(self._lines))
         self._cache.clear()
         self.refresh()
@@ -454,6 +470,21 @@ class TranscriptView(ScrollView, can_focus=True):
             found = [self.codings[i] for i in self._spans.overlapping(pos - 1, pos - 1)]
         return sorted(found, key=lambda c: (c.end - c.start, c.id))
 
+    def codings_on_row(self, row: int) -> list[CodingRow]:
+        """The visible codings drawn on a row of the view (its stripes), in stripe order."""
+        if not 0 <= row < len(self._lines):
+            return []
+        line = self._lines[row]
+        if line.kind == BLANK:
+            found = [i for i in self._spans.overlapping(line.start - 1, line.start + 1)
+                     if self.codings[i].start < line.start < self.codings[i].end]  # fmt: skip
+        else:
+            found = self._spans.overlapping(line.start, max(line.end, line.start + 1))
+        return [self.codings[i] for i in sorted(found, key=lambda i: (self._lanes[i], i))]
+
+    def codings_on_caret_line(self) -> list[CodingRow]:
+        return self.codings_on_row(self._index.row_of(self.cursor))
+
     def codings_in_selection(self) -> list[CodingRow]:
         sel = self.selection
         if sel is None:
@@ -468,427 +499,3 @@ class TranscriptView(ScrollView, can_focus=True):
             if self.cursor_listener is not None:
                 self.cursor_listener(codings)
             self.post_message(self.CursorMoved(self, codings))
-
-    def action_move(self, unit: str, direction: int) -> None:
-        units = self._units(unit)
-        pos = units.next_start(self.cursor) if direction > 0 else units.prev_start(self.cursor)
-        self.set_caret(pos)
-
-    def action_extend(self, unit: str, direction: int) -> None:
-        units = self._units(unit)
-        anchor = self.cursor if self.anchor is None else self.anchor
-        pos = units.next_end(self.cursor) if direction > 0 else units.prev_start(self.cursor)
-        self.set_caret(pos, anchor)
-
-    def action_page(self, direction: int, extend: bool = False) -> None:
-        height = max(1, self.scrollable_content_region.height - 2)
-        row = self._index.row_of(self.cursor) + direction * height
-        row = max(0, min(row, len(self._lines) - 1))
-        while 0 < row < len(self._lines) - 1 and self._lines[row].kind == BLANK:
-            row += 1
-        target = self._lines[row].start if self._lines else 0
-        anchor = (self.cursor if self.anchor is None else self.anchor) if extend else None
-        self.scroll_to(y=max(0, self.scroll_offset.y + direction * height), animate=False)
-        self.set_caret(target, anchor)
-
-    def action_edge(self, direction: int) -> None:
-        if not self.blocks:
-            return
-        self.set_caret(self.blocks[0].start if direction < 0 else self.blocks[-1].end)
-
-    def action_clear_selection(self) -> None:
-        self.set_caret(self.cursor, None, scroll=False)
-
-    def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
-        if action == "clear_selection":
-            return self.anchor is not None  # otherwise escape goes on to the screen (back)
-        return True
-
-    # --- mouse -----------------------------------------------------------------------------------------
-
-    def offset_at(self, x: int, y: int) -> int:
-        """The text offset under a content-relative cell (gutter gives the line start)."""
-        if not self._lines:
-            return 0
-        row = max(0, min(y + self.scroll_offset.y, len(self._lines) - 1))
-        line = self._lines[row]
-        if line.kind == BLANK:
-            return line.start
-        indent = INTERVIEWER_INDENT if self.blocks[line.block].role == "interviewer" else 0
-        return offset_at_cell(self.text, line.start, line.end, x - self._gutter - indent)
-
-    def on_mouse_down(self, event: events.MouseDown) -> None:
-        if event.button != 1:
-            return
-        offset = self.offset_at(event.x, event.y)
-        self._dragging = True
-        self._drag_origin = offset
-        self._drag_moved = False
-        self._drag_exact = self.exact_mouse or event.ctrl or event.meta
-        self.capture_mouse()
-        self.focus()
-        self.set_caret(offset, None, scroll=False)
-
-    def _drag_span(self, offset: int) -> tuple[int, int]:
-        """Both the pressed and the released character are selected (whole, with combining marks)."""
-        lo, hi = sorted((self._drag_origin, offset))
-        return lo, cluster_end(self.text, hi, len(self.text))
-
-    def on_mouse_move(self, event: events.MouseMove) -> None:
-        if self._dragging:
-            offset = self.offset_at(event.x, event.y)
-            if offset == self._drag_origin and not self._drag_moved:
-                return
-            self._drag_moved = True
-            a, b = self._drag_span(offset)
-            if offset >= self._drag_origin:
-                self.set_caret(b, a, scroll=False)
-            else:
-                self.set_caret(a, b, scroll=False)
-
-    def on_mouse_up(self, event: events.MouseUp) -> None:
-        if not self._dragging:
-            return
-        self._dragging = False
-        self.release_mouse()
-        offset = self.offset_at(event.x, event.y)
-        if offset == self._drag_origin and not self._drag_moved:  # a click: put the caret there
-            self.set_caret(offset, None, scroll=False)
-            return
-        a, b = self._drag_span(offset)
-        if not self._drag_exact:
-            a, b = self.sentences.snap(a, b)
-        self.set_caret(b, a, scroll=False)
-        sel = self.selection
-        if sel:
-            self.post_message(self.SelectionMade(self, *sel))
-
-    # --- drawing ---------------------------------------------------------------------------------------
-
-    def _styles(self) -> dict[str, Style]:
-        """Rich styles of the widget and its parts, combined once per theme (they are hot in every row)."""
-        if not self._style_cache:
-            base = self.rich_style
-            get = self.get_component_rich_style
-            parts = {
-                name: get(f"transcript-view--{name}", partial=True)
-                for name in ("speaker", "interviewer-speaker", "interviewer", "selection", "caret", "current", "label")
-            }
-            self._style_cache = {
-                "base": base,
-                "speaker": base + parts["speaker"],
-                "interviewer-speaker": base + parts["interviewer-speaker"],
-                "interviewer": base + parts["interviewer"],
-                "selection": parts["selection"],
-                "caret": parts["caret"],
-                "current": parts["current"],
-            }
-        return self._style_cache
-
-    def _tint(self, colour: str, overlap: bool) -> Style:
-        key = (colour, overlap)
-        style = self._tints.get(key)
-        if style is None:
-            base_bg = self.styles.background if self.styles.background.a else Color(0, 0, 0)
-            try:
-                code = Color.parse(colour)
-            except Exception:
-                code = Color(136, 136, 136)
-            hc = self.app.theme == "waveqda-high-contrast"
-            bg = code if hc else base_bg.blend(code, 0.45 if self.app.current_theme.dark else 0.35)
-            fg = bg.get_contrast_text(1.0)
-            style = Style(bgcolor=bg.rich_color, color=fg.rich_color, underline=overlap)
-            self._tints[key] = style
-        return style
-
-    def _stripe_style(self, colour: str) -> Style:
-        key = ("stripe", colour)
-        style = self._tints.get(key)  # type: ignore[call-overload]
-        if style is None:
-            try:
-                rich_colour = Color.parse(colour).rich_color
-            except Exception:
-                rich_colour = Color(136, 136, 136).rich_color
-            style = self._styles()["base"] + Style(color=rich_colour, bold=True)
-            self._tints[key] = style  # type: ignore[index]
-        return style
-
-    def render_lines(self, crop: Region) -> list[Strip]:
-        """One compositor pass over the rows on screen.
-
-        What every row depends on (width, scroll, caret, selection) is worked out once here rather than
-        per row (each is a region lookup or a bisect). With a plain box (no border, padding, tint or
-        opacity: the transcript has none) the finished rows also skip Textual's per-line styles pass: what
-        that pass would add (the cell under the scrollbar, the line filters) is done once per cached row,
-        so a row seen before costs a lookup, also after a scroll (when Textual repaints every line).
-        """
-        self._frame = self._frame_state()
-        try:
-            if not self._plain_box():
-                return super().render_lines(crop)
-            width = self.size.width
-            base_background, background = self.background_colors
-            inner = TextualStyle(background=base_background + background).rich_style
-            filters = tuple(self.get_line_filters())
-            context = (width, inner, filters, background)
-            if context != self._finish_context:
-                self._cache.clear()
-                self._finish_context = context
-            strips = []
-            for y in crop.line_range:
-                entry = self._cached_row(y, raw=False)
-                final = entry[1]
-                if final is None:
-                    final = entry[0].adjust_cell_length(width, inner)
-                    for line_filter in filters:
-                        final = final.apply_filter(line_filter, background)
-                    # keep only the finished strip: each Strip carries seven small caches, and thousands
-                    # of them made every full garbage collection walk 150,000 objects (60 ms, mid-keystroke)
-                    entry[:] = [None, final]
-                strips.append(final)
-            if crop.column_span != (0, width):
-                x1, x2 = crop.column_span
-                strips = [strip.crop(x1, x2) for strip in strips]
-            return strips
-        finally:
-            self._frame = None
-
-    def _plain_box(self) -> bool:
-        """No border, outline, padding, tint, opacity or hatch: nothing Textual's styles pass would add
-        to a row beyond padding it to the widget's width and the line filters."""
-        styles = self.styles
-        return (
-            not any(edge for edge, _ in styles.border)
-            and not any(edge for edge, _ in styles.outline)
-            and not any(styles.padding)
-            and not styles.tint.a
-            and styles.opacity == 1
-            and styles.text_opacity == 1
-            and not (styles.has_rule("hatch") and styles.hatch != "none")
-        )
-
-    def _frame_state(self) -> tuple[int, int, tuple[int, int] | None, int, tuple[int, int] | None]:
-        """``(width, top row, selection, caret row or -1, current sentence)`` as drawn now."""
-        width = self.scrollable_content_region.width
-        if width != self._wrapped_for and width:
-            self._relayout()
-        sel = None
-        if self.anchor is not None and self.anchor != self.cursor:
-            sel = trim_span(self.text, min(self.anchor, self.cursor), max(self.anchor, self.cursor))
-        caret_row = self._index.row_of(self.cursor) if self.has_focus else -1
-        return width, self.scroll_offset.y, sel, caret_row, self.sentences.containing(self.cursor)
-
-    def render_line(self, y: int) -> Strip:
-        return self._cached_row(y)[0]
-
-    def _cached_row(self, y: int, raw: bool = True) -> list:
-        """``[row strip or None, finished strip or None]`` for content line ``y``, from the cache when drawn
-        before with the same selection, caret and current sentence on it; with ``raw`` the row strip is
-        there (drawn again if only the finished one was kept)."""
-        width, top, selection, caret_row, current = self._frame or self._frame_state()
-        row = y + top
-        if row >= len(self._lines):
-            return [Strip.blank(width, self._styles()["base"]), None]
-        line = self._lines[row]
-        start, end = line.start, line.end
-        sel = None
-        if selection is not None and selection[0] < end and selection[1] > start:
-            sel = (max(selection[0], start), min(selection[1], end))
-        caret = self.cursor if caret_row == row else None
-        cur = None
-        if current and current[0] < end and current[1] > start:
-            cur = (max(current[0], start), min(current[1], end))
-        key = (sel, caret, cur)
-        cached = self._cache.get(row)
-        if cached is None:
-            if len(self._cache) > CACHED_ROWS:
-                self._cache.clear()
-            cached = self._cache[row] = {}
-        entry = cached.get(key)
-        if entry is None:
-            if len(cached) > 8:
-                cached.clear()
-            entry = cached[key] = [None, None]
-        if entry[0] is None and (raw or entry[1] is None):
-            entry[0] = self._render_row(line, sel, caret, cur, width)
-        return entry
-
-    def on_focus(self) -> None:
-        self.refresh()
-
-    def on_blur(self) -> None:
-        self.refresh()
-
-    def _render_row(
-        self,
-        line: VisualLine,
-        sel: tuple[int, int] | None,
-        caret: int | None,
-        current: tuple[int, int] | None,
-        width: int,
-    ) -> Strip:
-        """One visual row: speaker gutter, tinted text (selection, caret), a gap, then the stripes margin."""
-        styles = self._styles()
-        base = styles["base"]
-        gutter = self._gutter
-        segments: list[Segment] = []
-        if line.kind == BLANK:
-            segments.append(Segment(" " * (gutter + self._text_width + 1), base))
-            return self._finish_row(segments, gutter + self._text_width + 1, line, base, width)
-        block = self.blocks[line.block]
-        interviewer = block.role == "interviewer"
-        indent = INTERVIEWER_INDENT if interviewer else 0
-        if line.kind == FIRST and block.speaker:
-            name = block.speaker if len(block.speaker) < gutter - 1 else block.speaker[: gutter - 2] + "…"
-            name = name.ljust(gutter + indent)
-            segments.append(Segment(name, styles["interviewer-speaker" if interviewer else "speaker"]))
-            used = cell_len(name)
-        else:
-            segments.append(Segment(" " * (gutter + indent), base))
-            used = gutter + indent
-        text_style = styles["interviewer"] if interviewer else base
-        a, b = line.start, line.end
-        overlapping = [self.codings[i] for i in self._spans.overlapping(a, b)] if b > a else []
-        cuts = {a, b}
-        for c in overlapping:
-            cuts.add(max(a, c.start))
-            cuts.add(min(b, c.end))
-        if sel:
-            cuts.update(sel)
-        if current:
-            cuts.update(current)
-        if caret is not None and a <= caret < b:
-            cuts.update((caret, cluster_end(self.text, caret, b)))
-        points = sorted(p for p in cuts if a <= p <= b)
-        exact = True
-        text = self.text
-        cells = 0
-        limit = self._text_width - indent
-        codes = self.codes
-        for s, e in zip(points, points[1:], strict=False):
-            if e <= s or cells >= limit:
-                continue
-            chunk = text[s:e]
-            if is_single_cell(chunk):
-                w = len(chunk)
-                if cells + w > limit:
-                    chunk = chunk[: limit - cells]
-                    w = len(chunk)
-            else:
-                chunk = "".join(display_char(ch) for ch in chunk)
-                w = text_cells(chunk)
-                exact = False  # emoji sequences: Rich may measure them otherwise; count as it does
-                if cells + w > limit:
-                    chunk = set_cell_size(chunk, limit - cells)
-                    w = limit - cells
-            style = text_style
-            if overlapping:
-                covering = [c for c in overlapping if c.start <= s < c.end]
-                if covering:
-                    inner = min(covering, key=lambda c: (c.end - c.start, c.id))
-                    info = codes.get(inner.code_id)
-                    style = style + self._tint(info.colour if info else "#888888", len(covering) > 1)
-            if current and current[0] <= s < current[1]:
-                style = style + styles["current"]
-            if sel and sel[0] <= s < sel[1]:
-                style = style + styles["selection"]
-            if caret is not None and s == caret:
-                style = style + styles["caret"]
-            segments.append(Segment(chunk, style))
-            cells += w
-        if caret is not None and caret >= b and cells < limit:
-            segments.append(Segment(" ", base + styles["caret"]))
-            cells += 1
-        segments.append(Segment(" " * (limit - cells + 1), base))
-        return self._finish_row(segments, used + limit + 1 if exact else -1, line, base, width)
-
-    def _finish_row(self, segments: list[Segment], cells: int, line: VisualLine, base: Style, width: int) -> Strip:
-        """Add the stripes margin and make the row exactly ``width`` cells, as one ``Strip`` (building
-        strips is what drawing a row costs most: no intermediate ones). ``cells`` is the width of the
-        segments so far, or -1 to have Rich measure them."""
-        margin, margin_cells = self._render_margin(line, base)
-        segments.extend(margin)
-        if cells < 0:
-            cells = sum(cell_len(segment.text) for segment in segments)
-        else:
-            cells += margin_cells
-        if cells < width:
-            segments.append(Segment(" " * (width - cells), base))
-        elif cells > width:  # a narrow terminal: cut (rare, so the general path)
-            return Strip(segments).crop_extend(0, width, base).simplify()
-        return Strip(Segment.simplify(segments), width)
-
-    def _render_margin(self, line: VisualLine, base: Style) -> tuple[list[Segment], int]:
-        """Coding stripes: one column per lane, then the names of codes whose coding starts on this row
-        (and how many cells they take)."""
-        lanes = self._lane_count
-        out: list[Segment] = []
-        by_lane: dict[int, CodingRow] = {}
-        lane_of = self._lanes
-        if line.kind == BLANK:  # between turns: only codings that run through the gap
-            spans_idx = [
-                i
-                for i in self._spans.overlapping(max(0, line.start - 1), line.start + 1)
-                if self.codings[i].start < line.start < self.codings[i].end
-            ]
-        else:
-            spans_idx = self._spans.overlapping(line.start, max(line.end, line.start + 1))
-        overflow = 0
-        for i in spans_idx:
-            lane = lane_of[i]
-            if lane < lanes:
-                by_lane.setdefault(lane, self.codings[i])
-            else:
-                overflow += 1
-        codes = self.codes
-        for lane in range(lanes):
-            c = by_lane.get(lane)
-            if c is None:
-                out.append(Segment(" ", base))
-                continue
-            info = codes.get(c.code_id)
-            starts = line.kind != BLANK and c.start >= line.start
-            ends = line.kind != BLANK and c.end <= line.end
-            glyph = "▪" if (starts and ends) else "╻" if starts else "╹" if ends else "┃"
-            if lane == lanes - 1 and overflow:
-                glyph = "+"
-            out.append(Segment(glyph, self._stripe_style(info.colour if info else "#888888")))
-        room = self._label_width
-        cells = lanes
-        if room:
-            out.append(Segment(" ", base))
-            cells += 1
-            starting: dict[int, list[CodingRow]] = {}
-            if line.kind != BLANK:
-                for i in spans_idx:
-                    c = self.codings[i]
-                    if c.start >= line.start:
-                        starting.setdefault(c.code_id, []).append(c)
-            for code_id, group in starting.items():
-                if room <= 1:
-                    break
-                info = codes.get(code_id)
-                name = (
-                    ("★" if any(c.key_quote for c in group) else "")
-                    + (info.name if info else f"#{code_id}")
-                    + ("✎" if any(c.memo for c in group) else "")
-                    + (f"×{len(group)}" if len(group) > 1 else "")
-                )
-                if text_cells(name) + 1 > room:
-                    name = set_cell_size(name, max(1, room - 2)) + "…"
-                out.append(Segment(name + " ", self._tint_label(info.colour if info else "#888888")))
-                room -= text_cells(name) + 1
-                cells += cell_len(name) + 1
-        return out, cells
-
-    def _tint_label(self, colour: str) -> Style:
-        key = ("label", colour)
-        style = self._tints.get(key)  # type: ignore[call-overload]
-        if style is None:
-            try:
-                rich_colour = Color.parse(colour).rich_color
-            except Exception:
-                rich_colour = Color(136, 136, 136).rich_color
-            style = self._styles()["base"] + Style(color=rich_colour)
-            self._tints[key] = style  # type: ignore[index]
-        return style
