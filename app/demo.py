@@ -187,11 +187,12 @@ def build_demo(project_path: Path, samples: Path | None = None, coded: bool = Tr
     return lines
 
 
-# The sample study's fictional questionnaires (no instrument or norm is shipped: ranges only).
+# The sample study's fictional questionnaires: ranges, direction and a made-up reliability, so that reliable
+# change and the joint display show (no instrument, norm or published reliability is shipped).
 DEMO_MEASURES = (
-    ("wemwbs", 14.0, 70.0, "better"),
-    ("burnout", 0.0, 54.0, "worse"),
-    ("satisfaction", 1.0, 7.0, "better"),
+    ("wemwbs", 14.0, 70.0, "better", 0.9),
+    ("burnout", 0.0, 54.0, "worse", 0.9),
+    ("satisfaction", 1.0, 7.0, "better", 0.8),
 )
 
 
