@@ -20,7 +20,8 @@ CHOICES_PREFIX = "Choices: "
 BOOLEAN_CHOICES = ["false", "true"]
 SECTION_LABELS = {"inclusion": "Inclusion", "exclusion": "Exclusion", "example": "Example"}
 
-_SECTION = re.compile(r"^(Inclusion|Exclusion|Example):[ \t]?", re.MULTILINE)
+MEMO_LABEL = "Memo"
+_SECTION = re.compile(r"^(Inclusion|Exclusion|Example|Memo):[ \t]?", re.MULTILINE)
 _STUDY_ID_JUNK = re.compile(r"[^\w.\-]+")
 _TIMEPOINT_JUNK = re.compile(r"[\s/]+")
 
@@ -49,14 +50,21 @@ def compose_description(code: DescribedCode) -> str:
     return "\n\n".join(parts)
 
 
+def with_memo(description: str, memo: str) -> str:
+    """A code's description with its memo as a last ``Memo:`` paragraph (for clients that show a code's
+    memo from its description, as QualCoder does); ``parse_description`` reads it back."""
+    return "\n\n".join(p for p in (description, f"{MEMO_LABEL}: {memo.strip()}") if p)
+
+
 def parse_description(text: str) -> dict[str, str]:
-    """The inverse of ``compose_description``; a description without labels is all definition."""
+    """The inverse of ``compose_description`` (and ``with_memo``); a description without labels is all
+    definition. ``memo`` is there only when the description has a ``Memo:`` paragraph."""
     fields = {"definition": "", "inclusion": "", "exclusion": "", "example": ""}
     pieces = _SECTION.split(text)
     fields["definition"] = pieces[0].strip()
     for label, body in zip(pieces[1::2], pieces[2::2], strict=True):
         key = label.lower()
-        fields[key] = "\n\n".join(p for p in (fields[key], body.strip()) if p)
+        fields[key] = "\n\n".join(p for p in (fields.get(key, ""), body.strip()) if p)
     return fields
 
 

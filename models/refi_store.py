@@ -421,7 +421,12 @@ class RefiWriter:
                 )
             for selection in source.selections:
                 first = self.first_coding_of.get(selection.guid)
-                if first is not None and selection.description.strip():
+                if first is None or not selection.description.strip():
+                    continue
+                if not first.memo.strip():  # a selection's description is its coding's memo (QualCoder, ATLAS.ti)
+                    first.memo = selection.description.strip()
+                    self.report.counts["memos_added"] += 1
+                elif first.memo.strip() != selection.description.strip():
                     self._memo(
                         derived_guid("description", selection.guid),
                         "coding",

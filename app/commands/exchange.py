@@ -39,6 +39,9 @@ def export_command(
     anonymise: bool = typer.Option(
         False, "--anonymise", help="Apply the name register; drop coder names, source titles and selection names."
     ),
+    for_client: str = typer.Option(
+        "", "--for", help=".qdpx: standard|nvivo|atlas|maxqda|qualcoder (default standard).", metavar="CLIENT"
+    ),
     json_output: bool = JsonOpt,
 ) -> None:
     """Write the project (.qdpx) or its codebook (.qdc) for other QDA tools."""
@@ -52,8 +55,13 @@ def export_command(
         fail(f"{out}: a REFI-QDA {kind} file must end in {expected[kind]}")
     if kind == "codebook" and anonymise:
         fail("--anonymise applies to .qdpx projects (a codebook holds no participant data)")
+    if kind == "codebook" and for_client:
+        fail("--for applies to .qdpx projects (a codebook has no offsets or memos to place)")
     with open_existing(project) as proj:
-        report = export_qdc(proj, out) if kind == "codebook" else export_qdpx(proj, out, anonymise=anonymise)
+        if kind == "codebook":
+            report = export_qdc(proj, out)
+        else:
+            report = export_qdpx(proj, out, anonymise=anonymise, for_client=for_client or None)
     print_report(report, json_output)
 
 
@@ -67,7 +75,9 @@ def import_command(
     timepoint_variable: str = typer.Option(
         "", "--timepoint-variable", help="Variable (on sources or their cases) naming the timepoint."
     ),
-    map_source: list[str] = typer.Option([], "--map-source", help="SOURCE_NAME=P01/T1 (repeatable)."),
+    map_source: list[str] = typer.Option(
+        [], "--map-source", help="SOURCE=P01/T1, SOURCE a source's name or GUID (repeatable)."
+    ),
     timepoint: str = typer.Option("", "--timepoint", help="Timepoint for sources not otherwise placed."),
     participant_from_name: bool = typer.Option(
         False, "--participant-from-name", help="Use each source's name as its participant ID."
