@@ -298,6 +298,7 @@ def read_package(file: Path) -> RefiDocument:
         _load_texts(doc, None, file)
     else:
         raise ImportRefused(f"{file.name}: not a REFI-QDA file (expected .qdpx or .qdc)")
+    name_sources(doc)
     problems = reference_problems(doc)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -305,7 +306,44 @@ def read_package(file: Path) -> RefiDocument:
     return doc
 
 
+def name_sources(doc: RefiDocument) -> None:
+    """Every source gets a name of its own: a source without one is named from its file (when that is not
+    just its GUID) or its GUID; a name several sources share gets each one's GUID beside it. The file's own
+    name stays in ``given_name``; ``--map-source`` accepts either, or the GUID."""
+    counts: dict[str, int] = {}
+    for source in doc.sources:
+        source.given_name = source.name
+        counts[source.name.strip().casefold()] = counts.get(source.name.strip().casefold(), 0) + 1
+    for source in doc.sources:
+        name = source.name.strip()
+        if not name:
+            stem = Path((source.plain_path or source.rich_path or "").partition("://")[2]).stem
+            name = stem if stem and guid_key(stem) != source.guid else f"source {source.guid}"
+        elif counts[name.casefold()] > 1:
+            name = f"{name} [{source.guid}]"
+        source.name = name
+
+
+def duplicate_guid(root: Any) -> tuple[str, str] | None:
+    """The first GUID two elements of one kind share (two codes, two sources, two codings...), with that
+    kind: references to it would be ambiguous (a coding could silently move to another code). Elements of
+    different kinds may share one (some producers give a case its code's GUID)."""
+    seen: set[tuple[str, str]] = set()
+    for element in root.iter():
+        guid = element.get("guid") if isinstance(element.tag, str) else None
+        if not guid:
+            continue
+        key = (_local(element), guid_key(guid))
+        if key in seen:
+            return key[0], guid
+        seen.add(key)
+    return None
+
+
 def _document_from(root: Any, file: Path) -> RefiDocument:
+    duplicate = duplicate_guid(root)
+    if duplicate is not None:
+        raise ImportRefused(f"{file.name}: two {duplicate[0]} elements share the GUID {duplicate[1]}: refused")
     try:
         return parse_document(root)
     except ImportRefused as exc:

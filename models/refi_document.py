@@ -69,6 +69,7 @@ class RefiSource:
     other_codings: int = 0  # codings on pictures, PDF pages, audio or video (not imported)
     raw_text: str = ""
     text_from: str = ""
+    given_name: str = ""  # the name in the file; ``name`` is made unique and non-empty on reading
 
 
 @dataclass

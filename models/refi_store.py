@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,8 @@ from models.store import Project
 from models.transcripts import store_transcript, text_sha256
 
 UNKNOWN_CODER = "unknown coder"
+# the Participant / Timepoint variables our own exports put on sources: placement, not attributes
+_OUR_SOURCE_VARIABLES = {derived_guid("source-variable", label.lower()) for label in ("Participant", "Timepoint")}
 
 
 def store_refi(
@@ -273,22 +276,27 @@ class RefiWriter:
     # participants and attributes ----------------------------------------------------------------------------
     def write_cases(self) -> None:
         """Case variables become attribute definitions (in the file's order, values or not), cases become
-        participants with those attributes."""
+        participants with those attributes; then source variables and sets become participant attributes.
+        Each mapping is listed in the report."""
         source_variables = {v.variable for s in self.doc.sources for v in s.values}
-        definitions = {
-            key: self._definition(variable)
-            for key, variable in self.doc.variables.items()
-            if key not in source_variables
-        }
+        definitions: dict[str, AttributeDefinition | None] = {}
+        for key, variable in self.doc.variables.items():
+            if key not in source_variables:
+                definitions[key] = definition = self._definition(variable)
+                if definition is not None:
+                    self.report.mapped.append(
+                        f"case variable {variable.name!r} ({variable.type}) -> participant attribute "
+                        f"{definition.name!r} ({definition.type})"
+                    )
         for case in self.doc.cases:
             participant = self._case_participant(case)
             if participant is None:
                 continue
             self.report.counts["participants"] += 1
             for value in case.values:
-                definition = definitions.get(value.variable)
-                if definition is not None:
-                    self._attribute(participant, definition, value)
+                found = definitions.get(value.variable)
+                if found is not None:
+                    self._attribute(participant, found, value)
             if case.description.strip():
                 self._memo(
                     derived_guid("description", case.guid),
@@ -299,9 +307,83 @@ class RefiWriter:
                     None,
                     None,
                 )
-        skipped = sorted({self.doc.variables[v].name for v in source_variables - self.plan.used_variables})
-        if skipped:
-            self.report.not_carried.append(f"source variables {', '.join(skipped)} (transcripts have no variables)")
+        self._source_variables(source_variables - self.plan.used_variables - _OUR_SOURCE_VARIABLES)
+        self._sets()
+
+    def _source_variables(self, keys: set[str]) -> None:
+        """A source's variables describe its participant at its timepoint: a value every source of a
+        participant shares becomes the participant's attribute ``NAME``; values that differ between a
+        participant's timepoints become ``NAME (T1)``, ``NAME (T2)``... (scores per wave)."""
+        for key in sorted(keys, key=lambda k: self.doc.variables[k].name.casefold()):
+            variable = self.doc.variables[key]
+            values: dict[int, dict[str, RefiValue]] = defaultdict(dict)
+            for source in self.doc.text_sources():
+                transcript = self.transcripts.get(source.guid)
+                for value in source.values:
+                    if transcript is not None and value.variable == key and value.value:
+                        values[transcript.participant_id][transcript.timepoint.key] = value
+            if not values:
+                continue
+            agree = all(len({v.value for v in by_time.values()}) == 1 for by_time in values.values())
+            if agree:
+                definition = self._definition(variable)
+                if definition is None:
+                    continue
+                for participant_id, by_time in values.items():
+                    participant = self.session.get_one(Participant, participant_id)
+                    self._attribute(participant, definition, next(iter(by_time.values())))
+                self.report.mapped.append(
+                    f"source variable {variable.name!r} ({variable.type}) -> participant attribute "
+                    f"{definition.name!r} ({definition.type})"
+                )
+                continue
+            timepoint_keys = sorted({t for by_time in values.values() for t in by_time})
+            for timepoint_key in timepoint_keys:
+                per_wave = replace(
+                    variable,
+                    guid=derived_guid("source-variable", f"{variable.guid}/{timepoint_key}"),
+                    name=f"{variable.name} ({timepoint_key})",
+                )
+                definition = self._definition(per_wave)
+                if definition is None:
+                    continue
+                for participant_id, by_time in values.items():
+                    if timepoint_key in by_time:
+                        participant = self.session.get_one(Participant, participant_id)
+                        self._attribute(participant, definition, by_time[timepoint_key])
+            shown = ", ".join(repr(f"{variable.name} ({t})") for t in timepoint_keys)
+            self.report.mapped.append(
+                f"source variable {variable.name!r} ({variable.type}), different per timepoint -> participant "
+                f"attributes {shown}"
+            )
+
+    def _sets(self) -> None:
+        """Sets that name no timepoint: a set of sources becomes a participant group, the yes/no attribute
+        ``Set: NAME`` (true for the participants of its sources, false for the file's other participants);
+        a set of codes or notes only is reported."""
+        placed = {t.participant_id for t in self.transcripts.values()}
+        for item in self.doc.sets:
+            if item.name not in self.plan.unused_sets:
+                continue
+            members = {self.transcripts[g].participant_id for g in item.sources if g in self.transcripts}
+            if not members:
+                self.report.not_carried.append(
+                    f"set {item.name!r}: holds {len(item.codes)} codes and {len(item.notes)} notes, no text "
+                    "sources (sets of codes are not kept)"
+                )
+                continue
+            group = RefiVariable(derived_guid("set", item.guid), f"Set: {item.name}"[:200], "Boolean", "")
+            definition = self._definition(group)
+            if definition is None:
+                continue
+            for participant_id in sorted(placed):
+                participant = self.session.get_one(Participant, participant_id)
+                flag = "true" if participant_id in members else "false"
+                self._attribute(participant, definition, RefiValue(group.guid, "BooleanValue", flag))
+            who = sorted(self.session.get_one(Participant, p).study_id for p in members)
+            self.report.mapped.append(
+                f"set {item.name!r} -> participant group {definition.name!r} (true for {', '.join(who)})"
+            )
 
     def _case_participant(self, case: RefiCase) -> Participant | None:
         """The participant a case stands for: the one its sources were placed at, else its name."""
@@ -484,10 +566,6 @@ class RefiWriter:
         for what, n in sorted(doc.skipped.items()):
             if n:
                 self.report.not_carried.append(f"{n} {what}")
-        unused = self.plan.unused_sets
-        if unused:
-            shown = ", ".join(repr(name) for name in unused[:5]) + (" ..." if len(unused) > 5 else "")
-            self.report.not_carried.append(f"{len(unused)} sets ({shown}): only sets naming a timepoint are used")
 
 
 def _code_name(name: str, taken: set[str]) -> str:

@@ -26,7 +26,10 @@ def parse_mappings(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, target = item.rpartition("=")
         if not sep or not name.strip() or not target.strip():
-            fail(f"--map-source {item!r}: use SOURCE_NAME=PARTICIPANT/TIMEPOINT, e.g. 'Interview 3=P03/T1'")
+            fail(
+                f"--map-source {item!r}: use SOURCE=PARTICIPANT/TIMEPOINT, SOURCE a source's name or GUID "
+                "(the import's message names the GUID of a source without a name), e.g. 'Interview 3=P03/T1'"
+            )
         mapping[name.strip()] = target.strip()
     return mapping
 
