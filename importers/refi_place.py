@@ -28,7 +28,6 @@ from models.refi_conventions import (
 )
 from models.refi_document import (
     PlacedSelection,
-    guid_key,
     PlacedSource,
     Placement,
     RefiCase,
@@ -37,6 +36,7 @@ from models.refi_document import (
     RefiSelection,
     RefiSet,
     RefiSource,
+    guid_key,
 )
 from models.store import DEFAULT_TIMEPOINTS
 
