@@ -154,6 +154,7 @@ class _Data:
     memos: dict[tuple[str, int | None], list[Memo]]
     created: datetime | None = None
     modified: datetime | None = None
+    creator: str | None = None  # who made the first change (a name; a User only when a coder has it)
 
 
 _CODING_COLUMNS = (
@@ -198,6 +199,7 @@ def _load(session: Session) -> _Data:
         memos=memos,
         created=first,
         modified=last,
+        creator=session.scalar(select(Event.actor).order_by(Event.id).limit(1)),
     )
 
 
@@ -374,6 +376,7 @@ class _ProjectWriter:
             {
                 "name": data.name,
                 "origin": origin,
+                "creatingUserGUID": self.coder_by_name.get(data.creator or ""),
                 "creationDateTime": xsd_datetime(data.created),
                 "modifiedDateTime": xsd_datetime(data.modified),
             }

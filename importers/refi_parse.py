@@ -34,6 +34,10 @@ from models.refi_document import (
 )
 
 PROJECT_SUFFIXES = {".qdpx"}
+# Far beyond any real study (the largest we know of hold a few thousand codes and ~100,000 codings) and
+# within what an import does in a minute or two: a file past one of these is refused before any other work.
+LIMITS = {"Code": 250_000, "PlainTextSelection": 2_000_000, "Coding": 2_000_000, "Note": 500_000,
+          "Case": 200_000, "Variable": 20_000, "User": 20_000, "Set": 50_000}  # fmt: skip
 XML_SUFFIXES = {".qdc", ".qde", ".xml"}
 
 
@@ -340,7 +344,20 @@ def duplicate_guid(root: Any) -> tuple[str, str] | None:
     return None
 
 
+def check_sizes(root: Any, label: str) -> None:
+    """Refuse at once a file with more codes, selections, notes... than any study holds (one pass)."""
+    counts: dict[str, int] = {}
+    for element in root.iter():
+        if isinstance(element.tag, str):
+            local = element.tag.rpartition("}")[2]
+            counts[local] = counts.get(local, 0) + 1
+    for tag, limit in LIMITS.items():
+        if counts.get(tag, 0) > limit:
+            raise ImportRefused(f"{label}: {counts[tag]:,} {tag} elements (limit {limit:,}): refused as absurd")
+
+
 def _document_from(root: Any, file: Path) -> RefiDocument:
+    check_sizes(root, file.name)
     duplicate = duplicate_guid(root)
     if duplicate is not None:
         raise ImportRefused(f"{file.name}: two {duplicate[0]} elements share the GUID {duplicate[1]}: refused")

@@ -83,13 +83,21 @@ class RefiWriter:
         self.code_by_uuid: dict[str, Code] = {}
         self.known_participants = set(session.scalars(select(Participant.id)))
         self.nvivo = "nvivo" in doc.origin.casefold()
+        self._palette: list[str] | None = None
+        self._taken_uuids: dict[Any, set[str]] = {}
+        self._used_colours: set[str] = set()
+        self._cycled = 0
 
     def _uuid_for(self, model: Any, guid: str) -> str:
-        """The file's GUID as our UUID when it is a valid one that is still free, else a new one."""
+        """The file's GUID as our UUID when it is a valid one that is still free, else a new one. The
+        table's UUIDs are read once per import (a query per row made large files slow)."""
+        taken = self._taken_uuids.get(model)
+        if taken is None:
+            taken = self._taken_uuids[model] = set(self.session.scalars(select(model.uuid)))
         valid = normalise_guid(guid)
-        if valid and self.session.scalar(select(model.id).where(model.uuid == valid)) is None:
-            return valid
-        return new_uuid()
+        chosen = valid if valid and valid not in taken else new_uuid()
+        taken.add(chosen)
+        return chosen
 
     # coders -------------------------------------------------------------------------------------------------
     def write_coders(self) -> None:
@@ -124,34 +132,42 @@ class RefiWriter:
 
     # codes --------------------------------------------------------------------------------------------------
     def write_codes(self) -> None:
+        """The file's codebook, matched to the project's by GUID, else by name under an existing parent;
+        written a level at a time (one flush per level gives the next level its parents' ids), so a
+        100,000-code file costs a handful of batched inserts rather than one round trip per code."""
         tree = CodeTree.load(self.session)
         self.code_by_uuid = {code.uuid: code for code in tree.codes.values()}
-        self._sibling_codes(self.doc.codes, None, tree, existing_parent=True)
+        level: list[tuple[RefiCode, Code | None, bool]] = [(node, None, True) for node in self.doc.codes]
+        while level:
+            names: dict[int, set[str]] = defaultdict(set)
+            positions: dict[int, int] = {}
+            following: list[tuple[RefiCode, Code | None, bool]] = []
+            for node, parent, existing_parent in level:
+                group = id(parent)
+                if group not in positions:
+                    parent_id = parent.id if parent is not None else None
+                    positions[group] = len(tree.children.get(parent_id, [])) if existing_parent else 0
+                code, existed = self._code(node, parent, tree, existing_parent, names[group], positions[group])
+                if not existed:
+                    positions[group] += 1
+                self.codes[node.guid] = code
+                following.extend((child, code, existed) for child in node.children)
+            self.session.flush()
+            level = following
         not_codable = sum(1 for c in self.doc.all_codes() if not c.codable)
         if not_codable:
             self.report.not_carried.append(f"{not_codable} codes marked not codable (all codes are codable here)")
 
-    def _sibling_codes(self, nodes: list[RefiCode], parent: Code | None, tree: CodeTree, existing_parent: bool) -> None:
-        """Codes under one parent, matched to the project's by GUID, else by name under an existing parent."""
-        parent_id = parent.id if parent is not None else None
-        names: set[str] = set()
-        position = len(tree.children.get(parent_id, [])) if existing_parent else 0
-        for node in nodes:
-            code, existed = self._code(node, parent_id, tree, existing_parent, names, position)
-            if not existed:
-                position += 1
-            self.codes[node.guid] = code
-            self._sibling_codes(node.children, code, tree, existing_parent=existed)
-
     def _code(
         self,
         node: RefiCode,
-        parent_id: int | None,
+        parent: Code | None,
         tree: CodeTree,
         existing_parent: bool,
         names: set[str],
         position: int,
     ) -> tuple[Code, bool]:
+        parent_id = parent.id if parent is not None else None
         found = self.code_by_uuid.get(normalise_guid(node.guid) or "")
         name = _code_name(node.name, names)
         if found is None and existing_parent:
@@ -160,22 +176,36 @@ class RefiWriter:
             self.report.counts["codes_matched"] += 1
             names.add(found.name.casefold())
             return found, True
-        from models.codebook import next_colour
-
         fields = parse_description(node.description)
         code = Code(
             uuid=self._uuid_for(Code, node.guid),
             parent_id=parent_id,
             name=name,
             position=position,
-            colour=_colour(node.colour) or next_colour(self.session),
+            colour=_colour(node.colour) or self._next_colour(),
             **fields,
         )
         self.session.add(code)
-        self.session.flush()
         names.add(name.casefold())
         self.report.counts["codes_added"] += 1
         return code, False
+
+    def _next_colour(self) -> str:
+        """The first palette colour no code uses yet, then the palette in turn: the codebook's colours are
+        read once per import (reading them per code made a 100,000-code import quadratic)."""
+        if self._palette is None:
+            from models.codebook import project_palette
+
+            self._palette = project_palette(self.session)
+            self._used_colours = {
+                c.lower() for c in self.session.scalars(select(Code.colour).where(Code.archived.is_(False)))
+            }
+        free = next((c for c in self._palette if c not in self._used_colours), None)
+        if free is None:
+            free = self._palette[self._cycled % len(self._palette)]
+            self._cycled += 1
+        self._used_colours.add(free)
+        return free
 
     # sources and codings ------------------------------------------------------------------------------------
     def write_sources(self) -> None:

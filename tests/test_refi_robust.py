@@ -181,3 +181,45 @@ def test_codebook_too_deep_is_refused_at_export_in_one_line(project: Project, tm
     with pytest.raises(WaveqdaError, match=rf"the codebook is {MAX_CODE_DEPTH + 30} levels deep; .* at most"):
         export_qdpx(project, tmp_path / "deep.qdpx")
     assert not (tmp_path / "deep.qdpx").exists()
+
+
+def test_absurd_sizes_are_refused_at_once(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from importers import refi_parse
+
+    package = qc_package(tmp_path / "many.qdpx", ["A", "B", "C"])
+    monkeypatch.setitem(refi_parse.LIMITS, "PlainTextSelection", 2)
+    with pytest.raises(WaveqdaError, match=r"^many\.qdpx: 3 PlainTextSelection elements \(limit 2\): refused"):
+        import_refi(tmp_path / "x.wqda", package, mapping={"A": "P01/T1", "B": "P02/T1", "C": "P03/T1"})
+    assert not (tmp_path / "x.wqda").exists()
+
+
+def test_a_large_codebook_imports_in_batches(tmp_path: Path) -> None:
+    """Work, not time: 5,000 codes in a tree four deep are written without a query per code (a SELECT per
+    code, of its GUID and of every colour, made a 100,000-code import quadratic)."""
+    import sys
+
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+    from bench.bench_refi import many_codes_package
+    from models.store import open_project as _open
+
+    package = many_codes_package(tmp_path / "codes.qdpx", 5000)
+    statements: list[str] = []
+    from sqlalchemy import event
+    from sqlalchemy.engine import Engine
+
+    def count(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        if statement.lstrip().upper().startswith("SELECT") and " codes" in statement.lower():
+            statements.append(statement)
+
+    event.listen(Engine, "before_cursor_execute", count)
+    try:
+        report = import_refi(tmp_path / "codes.wqda", package, mapping={"P01_T1": "P01/T1"})
+    finally:
+        event.remove(Engine, "before_cursor_execute", count)
+    assert report.counts["codes_added"] == 5000 and report.counts["codings_added"] == 50
+    from collections import Counter
+
+    assert len(statements) < 20, Counter(st[:60] for st in statements).most_common(3)
+    with _open(tmp_path / "codes.wqda") as project, project.read() as s:
+        parent_id = s.scalar(select(Code.parent_id).where(Code.name == "Code 4999"))
+        assert s.scalar(select(Code.name).where(Code.id == parent_id)) == "Code 499"
