@@ -9,11 +9,13 @@ how another tool's names for people and waves become participant IDs and timepoi
 
 from __future__ import annotations
 
+import hashlib
 import re
 import uuid
 from typing import Protocol
 
 GUID_NAMESPACE = uuid.UUID("0f3c6f1e-5b7d-4c1a-9e55-7a2f6d0b9c41")
+_NAMESPACE_BYTES = GUID_NAMESPACE.bytes
 PARTICIPANT_VARIABLE = "Participant"
 TIMEPOINT_VARIABLE = "Timepoint"
 CHOICES_PREFIX = "Choices: "
@@ -36,8 +38,14 @@ class DescribedCode(Protocol):
 
 
 def derived_guid(kind: str, key: str) -> str:
-    """A stable GUID for something with no stored UUID (a timepoint set, a code's memo note...)."""
-    return str(uuid.uuid5(GUID_NAMESPACE, f"{kind}:{key}"))
+    """A stable GUID for something with no stored UUID (a timepoint set, a code's memo note...): the UUID
+    version 5 of ``kind:key``, computed directly (an export derives one per coding; ``uuid.uuid5`` builds
+    two UUID objects each time)."""
+    digest = bytearray(hashlib.sha1(_NAMESPACE_BYTES + f"{kind}:{key}".encode()).digest()[:16])
+    digest[6] = (digest[6] & 0x0F) | 0x50
+    digest[8] = (digest[8] & 0x3F) | 0x80
+    h = digest.hex()
+    return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
 
 
 def compose_description(code: DescribedCode) -> str:
