@@ -318,7 +318,7 @@ class _Note:
 
 
 class _ProjectWriter:
-    """Streams ``project.qde`` (lxml ``xmlfile``: one section, or one source, in memory at a time) and the
+    """Streams ``project.qde`` (one section, or one source, in memory at a time) and the
     source texts, in one client's convention, from the loaded project."""
 
     def __init__(
@@ -336,7 +336,6 @@ class _ProjectWriter:
         self.coder_guid = {c.id: c.uuid for c in data.coders}
         self.coder_by_name = {c.name: c.uuid for c in data.coders}
         self.now = datetime.now(UTC).replace(microsecond=0)
-        self._tags = {local: self.xml.tag(local) for local in ("PlainTextSelection", "Coding", "CodeRef")}
 
     def _clean(self, text: str) -> str:
         """Free text (names, descriptions, memos) through the name register when anonymising."""
@@ -344,12 +343,9 @@ class _ProjectWriter:
 
     def write(self, archive: zipfile.ZipFile) -> None:
         """The source files, then ``project.qde`` streamed into the archive."""
-        from lxml import etree
-
         texts = self._source_files(archive)
-        with archive.open(_zip_info("project.qde"), "w") as stream, etree.xmlfile(stream, encoding="UTF-8") as xf:
-            xf.write_declaration()
-            self._project(xf, texts)
+        with archive.open(_zip_info("project.qde"), "w") as stream:
+            self._project(stream, texts)
         for note in self.notes if self.profile.note_files else []:
             if note.journal:
                 _zip_entry(archive, f"sources/{note.guid}.txt", self._clean(note.text).encode("utf-8"))
@@ -369,38 +365,38 @@ class _ProjectWriter:
             texts[transcript.id] = (written, (offsets, text))
         return texts
 
-    def _project(self, xf: Any, texts: dict[int, tuple[ClientText, Any]]) -> None:
+    def _project(self, stream: Any, texts: dict[int, tuple[ClientText, Any]]) -> None:
+        """``project.qde`` written piece by piece: each section serialised by lxml, each source (the bulk:
+        50,000 selections in a large project) as escaped text, one source in memory at a time."""
         data = self.data
         origin = ORIGIN if self.profile.key == DEFAULT_CLIENT else f"{ORIGIN} (for {self.profile.label})"
-        attrs = _Xml.clean(
-            {
-                "name": data.name,
-                "origin": origin,
-                "creatingUserGUID": self.coder_by_name.get(data.creator or ""),
-                "creationDateTime": xsd_datetime(data.created),
-                "modifiedDateTime": xsd_datetime(data.modified),
-            }
+        root = self.xml.element(
+            "Project",
+            name=data.name,
+            origin=origin,
+            creatingUserGUID=self.coder_by_name.get(data.creator or ""),
+            creationDateTime=xsd_datetime(data.created),
+            modifiedDateTime=xsd_datetime(data.modified),
         )
-        with xf.element(self.xml.tag("Project"), attrs, nsmap={None: PROJECT_NS}):
-            xf.write("\n")
-            for section in (self._users(), self._codebook(), self._variables(), self._cases()):
-                self._emit(xf, section)
-            if data.transcripts:
-                with xf.element(self.xml.tag("Sources")):
-                    xf.write("\n")
-                    for transcript in data.transcripts:
-                        self._emit(xf, self._source(transcript, *texts[transcript.id]))
-                xf.write("\n")
-            self._participant_and_project_notes()
-            self._emit(xf, self._notes())
-            self._emit(xf, self._sets())
-            for guid in self.project_notes:
-                self._emit(xf, self.xml.element("NoteRef", targetGUID=guid))
+        opening = self.xml.etree.tostring(root, encoding="UTF-8", xml_declaration=True)
+        stream.write(opening.rstrip().removesuffix(b"/>") + b">\n")
+        for section in (self._users(), self._codebook(), self._variables(), self._cases()):
+            self._emit(stream, section)
+        if data.transcripts:
+            stream.write(b"<Sources>\n")
+            for transcript in data.transcripts:
+                stream.write(self._source(transcript, *texts[transcript.id]).encode("utf-8"))
+            stream.write(b"</Sources>\n")
+        self._participant_and_project_notes()
+        self._emit(stream, self._notes())
+        self._emit(stream, self._sets())
+        for guid in self.project_notes:
+            stream.write(f"{_note_ref(guid)}\n".encode())
+        stream.write(b"</Project>\n")
 
-    @staticmethod
-    def _emit(xf: Any, element: Any) -> None:
+    def _emit(self, stream: Any, element: Any) -> None:
         if element is not None:
-            xf.write(element, pretty_print=True)
+            stream.write(self.xml.etree.tostring(element, encoding="UTF-8", pretty_print=True))
 
     def _count(self) -> None:
         data = self.data
@@ -516,69 +512,64 @@ class _ProjectWriter:
         self.xml.sub(element, "VariableRef", targetGUID=definition.uuid)
         self.xml.sub(element, f"{typ}Value", self._clean(converted) if typ == "Text" else converted)
 
-    def _source(self, transcript: Transcript, written: ClientText, mapped: tuple[Any, str]) -> Any:
+    def _source(self, transcript: Transcript, written: ClientText, mapped: tuple[Any, str]) -> str:
+        """One ``TextSource`` as XML text (the element order is the XSD's: selections, note refs, values)."""
         offsets, text = mapped
         label = f"{transcript.participant.study_id}_{transcript.timepoint.key}"
-        creator = self._first_coder(transcript)
-        element = self.xml.element(
-            "TextSource",
+        attrs = _attributes(
             guid=transcript.uuid,
             name=label if self.anonymised else transcript.title,
             plainTextPath=f"internal://{transcript.uuid}.txt",
-            creatingUser=creator,
+            creatingUser=self._first_coder(transcript),
             creationDateTime=xsd_datetime(transcript.imported_at),
         )
+        parts = [f"<TextSource{attrs}>\n"]
         for coding in self.data.codings.get(transcript.id, []):
             start, end = offsets.span(coding.start, coding.end) if offsets else (coding.start, coding.end)
-            self._selection(element, coding, text, start, end, written)
+            parts.append(self._selection(coding, text, start, end, written))
         for memo in self.data.memos.get(("transcript", transcript.id), []):
-            self._memo_note(element, memo)
-        self._source_value(element, PARTICIPANT_VARIABLE, transcript.participant.study_id)
-        self._source_value(element, TIMEPOINT_VARIABLE, transcript.timepoint.key)
-        return element
+            parts.append(_note_ref(self._memo_note(None, memo)))
+        for variable, value in ((PARTICIPANT_VARIABLE, transcript.participant.study_id),
+                                (TIMEPOINT_VARIABLE, transcript.timepoint.key)):  # fmt: skip
+            parts.append(
+                f'<VariableValue><VariableRef targetGUID="{self._source_variable(variable)}"/>'
+                f"<TextValue>{_escape(value)}</TextValue></VariableValue>\n"
+            )
+        parts.append("</TextSource>\n")
+        return "".join(parts)
 
     def _first_coder(self, transcript: Transcript) -> str | None:
         """Who imported a transcript, when that is a coder here (the XSD wants a User's GUID)."""
         return self.coder_by_name.get(transcript.imported_by)
 
-    def _source_value(self, parent: Any, label: str, value: str) -> None:
-        element = self.xml.sub(parent, "VariableValue")
-        self.xml.sub(element, "VariableRef", targetGUID=self._source_variable(label))
-        self.xml.sub(element, "TextValue", value)
-
-    def _selection(self, parent: Any, coding: Any, text: str, start: int, end: int, written: ClientText) -> None:
-        """One selection and its coding: the hot path of a large export (50,000 times), so attributes that
-        cannot hold characters XML forbids (GUIDs, numbers, dates) are set directly, not cleaned."""
+    def _selection(self, coding: Any, text: str, start: int, end: int, written: ClientText) -> str:
+        """One selection and its coding as XML text: the hot path of a large export (50,000 times), so it
+        is formatted directly; only free text (the selected words, memos) is cleaned and escaped."""
         coder = self.coder_guid[coding.coder_id]
         created, modified = xsd_datetime(coding.created_at), xsd_datetime(coding.updated_at)
-        attrs = {"guid": derived_guid("selection", coding.uuid)}
-        if not self.anonymised:
-            attrs["name"] = xml_text(shorten(text[start:end]))
-        attrs.update(
-            startPosition=str(written.offset(start)),
-            endPosition=str(written.offset(end)),
-            creatingUser=coder,
-        )
-        if created:
-            attrs["creationDateTime"] = created
-        attrs["modifyingUser"] = coder
-        if modified:
-            attrs["modifiedDateTime"] = modified
-        sub = self.xml.etree.SubElement
-        selection = sub(parent, self._tags["PlainTextSelection"], attrs)
+        name = "" if self.anonymised else f' name="{_escape(shorten(text[start:end]), attribute=True)}"'
+        when = f' creationDateTime="{created}"' if created else ""
+        changed = f' modifiedDateTime="{modified}"' if modified else ""
+        parts = [
+            f'<PlainTextSelection guid="{derived_guid("selection", coding.uuid)}"{name} '
+            f'startPosition="{written.offset(start)}" endPosition="{written.offset(end)}" '
+            f'creatingUser="{coder}"{when} modifyingUser="{coder}"{changed}>'
+        ]
         if self.profile.memo_descriptions and coding.memo.strip():
-            self.xml.sub(selection, "Description", self._clean(coding.memo))
-        coding_attrs = {"guid": coding.uuid, "creatingUser": coder}
-        if created:
-            coding_attrs["creationDateTime"] = created
-        element = sub(selection, self._tags["Coding"], coding_attrs)
-        sub(element, self._tags["CodeRef"], {"targetGUID": self.data.tree.codes[coding.code_id].uuid})
+            parts.append(f"<Description>{_escape(self._clean(coding.memo))}</Description>")
+        parts.append(f'<Coding guid="{coding.uuid}" creatingUser="{coder}"{when}>')
+        parts.append(f'<CodeRef targetGUID="{self.data.tree.codes[coding.code_id].uuid}"/>')
         if coding.memo.strip() and not self.profile.memo_descriptions:
             guid = derived_guid("coding-memo", coding.uuid)
-            self._note(element, guid, "Coding memo", coding.memo, coder, coding.updated_at, journal=False)
+            parts.append(
+                _note_ref(self._note(None, guid, "Coding memo", coding.memo, coder, coding.updated_at, journal=False))
+            )
+        parts.append("</Coding>")
         for memo in self.data.memos.get(("coding", coding.id), []):
             # under the selection: where clients look for a selection's annotations (and ours reads it back)
-            self._memo_note(selection, memo, journal=False)
+            parts.append(_note_ref(self._memo_note(None, memo, journal=False)))
+        parts.append("</PlainTextSelection>\n")
+        return "".join(parts)
 
     def _sets(self) -> Any:
         if not self.data.timepoints:
@@ -622,10 +613,10 @@ class _ProjectWriter:
                 "(REFI-QDA cases cannot hold notes)"
             )
 
-    def _memo_note(self, parent: Any, memo: Memo, journal: bool = True) -> None:
+    def _memo_note(self, parent: Any, memo: Memo, journal: bool = True) -> str:
         author = self.coder_by_name.get(memo.author)
         title = memo.title or "Memo"
-        self._note(parent, memo.uuid, title, memo.text, author, memo.created_at, memo.updated_at, journal)
+        return self._note(parent, memo.uuid, title, memo.text, author, memo.created_at, memo.updated_at, journal)
 
     def _note(
         self,
@@ -682,6 +673,26 @@ class _ProjectWriter:
             lost.append("source titles and selection names (anonymised export)")
         if self.coder_names:
             lost.append("coder names: written as Coder 1, Coder 2… (--anonymise-coders)")
+
+
+def _escape(value: str, attribute: bool = False) -> str:
+    """Free text for XML written as text: illegal characters dropped, markup escaped (and, in an
+    attribute, quotes and line ends as character references, so they survive attribute normalisation)."""
+    value = xml_text(value).replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
+    if attribute:
+        value = value.replace('"', "&quot;").replace("\n", "&#10;").replace("\r", "&#13;").replace("\t", "&#9;")
+    else:
+        value = value.replace("\r", "&#13;")
+    return value
+
+
+def _attributes(**attrs: str | None) -> str:
+    """`` key="value"``... for the attributes that have a value, escaped."""
+    return "".join(f' {key}="{_escape(value, attribute=True)}"' for key, value in attrs.items() if value is not None)
+
+
+def _note_ref(guid: str) -> str:
+    return f'<NoteRef targetGUID="{guid}"/>'
 
 
 def _variable_type(definition: AttributeDefinition) -> str:
