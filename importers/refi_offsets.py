@@ -211,6 +211,14 @@ def _score(offsets: OffsetMap, convention: Convention, selections: list[RawSelec
 def detect(raw_text: str, selections: list[RawSelection], origin: str = "") -> Detection:
     """Choose the convention under which this source's selections fit its text best."""
     text, crlf_at = normalise_text(raw_text)
+    favourite = preferred(origin)
+    named = sum(1 for sel in selections if has_name(sel.name))
+    first = OffsetMap.build(text, crlf_at, favourite)
+    score = _score(first, favourite, selections)
+    if selections and score.named_matches == len(selections):
+        # every selection's name is its text under the producer's convention: decisive, no rival can do
+        # better (this is every waveqda export, and most files that fill names)
+        return Detection(favourite, "selection names match the text", first, [score], named, len(selections))
     maps = {conv: OffsetMap.build(text, crlf_at, conv) for conv in CANDIDATES}
     # conventions that widen the same characters place every selection alike: score each layout once
     # (on LF text without emoji four of the six are the same)
@@ -222,10 +230,8 @@ def detect(raw_text: str, selections: list[RawSelection], origin: str = "") -> D
             by_layout[layout] = _score(maps[conv], conv, selections)
         shared = by_layout[layout]
         scores.append(Score(conv, shared.valid, shared.named_matches, shared.boundary_hits))
-    favourite = preferred(origin)
     order = [favourite, *[c for c in CANDIDATES if c != favourite]]
     best = max(scores, key=lambda s: (*s.key(), -order.index(s.convention)))
-    named = sum(1 for sel in selections if has_name(sel.name))
     layout_of = {conv: (tuple(m.wide), tuple(m.splittable)) for conv, m in maps.items()}
     one_of_each = {layout: conv for conv, layout in layout_of.items()}
     placed_by_layout = {
