@@ -259,13 +259,10 @@ def merge_projects(
             opened.append(open_project(src))
         if project_exists(target):
             project = open_project(target)
+        elif dry_run:
+            return _dry_run_into_new(target, opened, [str(s) for s in sources], actor, mapping, accept_fuzzy, threshold)
         else:
-            if dry_run:
-                raise WaveqdaError(f"{target}: does not exist yet; a dry run needs an existing target")
-            with opened[0].read() as s:
-                tps = [(t.key, t.label) for t in s.scalars(select(Timepoint).order_by(Timepoint.position))]
-                name = get_setting(s, "name")
-            project = create_project(target, tps, name)
+            project = create_project(target, *_first_source_setup(opened[0]))
             created = True
         try:
             return _merge_into(
@@ -280,6 +277,38 @@ def merge_projects(
     finally:
         for source_project in opened:
             source_project.close()
+
+
+def _first_source_setup(source: Project) -> tuple[list[tuple[str, str]], str | None]:
+    """A new target takes the first source's timepoints and study name."""
+    with source.read() as s:
+        tps = [(t.key, t.label) for t in s.scalars(select(Timepoint).order_by(Timepoint.position))]
+        return tps, get_setting(s, "name")
+
+
+def _dry_run_into_new(
+    target: str | Path,
+    sources: list[Project],
+    names: list[str],
+    actor: str,
+    mapping: dict[tuple[str, ...], str],
+    accept_fuzzy: bool,
+    threshold: float,
+) -> MergeReport:
+    """What a merge into a target that does not exist yet would do: the merge runs into a scratch project in a
+    private temporary folder (rolled back, then deleted), so nothing appears at ``target``."""
+    import tempfile
+
+    from models.store import create_project
+
+    with tempfile.TemporaryDirectory(prefix="waveqda-dry-run-") as scratch_dir:
+        scratch = create_project(Path(scratch_dir) / "target.wqda", *_first_source_setup(sources[0]))
+        try:
+            report = _merge_into(scratch, sources, names, actor, True, mapping, accept_fuzzy, threshold, fresh=True)
+        finally:
+            scratch.close()
+    report.target = str(target)
+    return report
 
 
 def _merge_into(

@@ -19,7 +19,6 @@ from pathlib import Path
 
 from models.errors import WaveqdaError
 
-SQLITE_HEADER = b"SQLite format 3\x00"
 # How many automatic backups of one kind (before a migration, before a redaction) are kept beside a project.
 KEEP_BACKUPS = 5
 
@@ -35,18 +34,27 @@ def os_error(path: Path | str, exc: OSError, doing: str) -> WaveqdaError:
 
 
 def check_header(path: Path) -> None:
-    """Refuse what is not an SQLite file at all, reading 16 bytes and nothing else."""
+    """Refuse what is not an SQLite file at all, before anything else reads it.
+
+    Read through SQLite, never with Python's own ``open()``: closing any other descriptor on a database file
+    drops every POSIX lock this process holds on it (SQLite's "how to corrupt" 2.2), so a process that already
+    has the project open (the workspace opening it again, a command run in-process) would let other writers
+    reset the write-ahead log under its feet: short reads, then "damaged" pages. SQLite itself keeps such
+    descriptors open until its locks are released."""
     if not path.is_file():
         raise WaveqdaError(f"{path}: not a project file (it is a folder or a device)")
     try:
-        with path.open("rb") as fh:
-            head = fh.read(16)
+        if path.stat().st_size == 0:
+            raise WaveqdaError(f"{path}: not a waveqda project (the file is empty)")
     except OSError as exc:
         raise os_error(path, exc, "read the project") from exc
-    if not head:
-        raise WaveqdaError(f"{path}: not a waveqda project (the file is empty)")
-    if head != SQLITE_HEADER:
-        raise WaveqdaError(f"{path}: not a waveqda project (not an SQLite database)")
+    with read_only(path) as conn:
+        try:
+            conn.execute("PRAGMA schema_version").fetchone()
+        except sqlite3.DatabaseError as exc:
+            if "not a database" in str(exc):
+                raise WaveqdaError(f"{path}: not a waveqda project (not an SQLite database)") from None
+            raise WaveqdaError(f"{path}: cannot read the project ({exc}); run: waveqda check {path}") from exc
 
 
 @contextmanager

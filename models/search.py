@@ -1,14 +1,16 @@
-"""Full-text search over speaker turns (SQLite FTS5), lemma-aware and fuzzy, and auto-coding of the hits.
+"""Full-text search over every character of the transcripts, lemma-aware and fuzzy, and auto-coding of the hits.
 
-A query is words, ``"quoted phrases"`` and prefixes (``supp*``); every part must occur in a turn. Lemma and
+The index (``models/search_index.py``) holds each speaker turn and each stretch of text outside the turns
+(preambles, label lines). A query is words, ``"quoted phrases"`` and prefixes (``supp*``); every part must occur
+in one turn (or one such stretch). Lemma and
 fuzzy matching expand each word to words of the index vocabulary (``search_vocab``): those with the same
 spaCy lookup lemma ("support" -> "supported", "supporting") and those within a rapidfuzz similarity
 ("supervison" -> "supervision"). The expanded query is still one FTS5 MATCH, so a search costs an index
 lookup, never a scan of the transcripts.
 
-Where a hit is: FTS5's own ``highlight()`` marks the matched tokens in the turn text, so offsets follow the
-index's tokenizer exactly (case, diacritics folded by ``unicode61 remove_diacritics 2``, phrases as
-consecutive tokens, prefixes) and stay code-point offsets into the unchanged original text.
+Where a hit is: the index finds the rows; ``matched_spans`` places the matched words in each row's text with
+the same folding (case, diacritics) on both engines, so offsets are code-point offsets into the unchanged
+original text whatever the engine.
 """
 
 from __future__ import annotations
@@ -43,7 +45,7 @@ SENTENCE_CHUNK = 500
 
 Unit = Literal["hit", "sentence", "turn"]
 
-_fts = table("search_index", column("rowid"), column("text"))
+_fts = table("search_index", column("rowid"), column("text"), column("transcript_id"))
 _TOKEN_RE = re.compile(r"[^\W_]+")
 _QUERY_PART_RE = re.compile(r'"([^"]*)"?|(\S+)')
 
@@ -253,8 +255,8 @@ class Hit:
     participant: str
     timepoint: str
     timepoint_label: str
-    turn_id: int
-    turn_index: int
+    turn_id: int | None  # None: the text is outside every speaker turn (a preamble, a label line)
+    turn_index: int | None
     turn_start: int
     turn_end: int
     speaker: str
@@ -311,10 +313,13 @@ def _search_statement(session: Session, compiled: CompiledQuery, scope: Scope, r
         )
     else:
         matches = literal_column("search_index").op("MATCH")(compiled.fts)
+    # Gap rows (text outside every turn) have no turn: an outer join keeps them, with the turn columns NULL.
+    # They sort where their text begins (decoded from the rowid), among the turns of their transcript.
+    gap_start: ColumnElement[Any] = literal_column("(-search_index.rowid)") % search_index.GAP_SHIFT
     stmt = (
         select(
-            Turn.id,
-            Turn.transcript_id,
+            _fts.c.rowid,
+            _fts.c.transcript_id,
             Participant.study_id,
             Timepoint.key,
             Timepoint.label,
@@ -326,12 +331,12 @@ def _search_statement(session: Session, compiled: CompiledQuery, scope: Scope, r
             _fts.c.text,
         )
         .select_from(_fts)
-        .join(Turn, Turn.id == _fts.c.rowid)
-        .join(Transcript, Transcript.id == Turn.transcript_id)
+        .join(Transcript, Transcript.id == _fts.c.transcript_id)
+        .outerjoin(Turn, Turn.id == _fts.c.rowid)
         .join(Participant, Participant.id == Transcript.participant_id)
         .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
         .where(matches)
-        .order_by(Timepoint.position, Participant.study_id, Turn.index)
+        .order_by(Timepoint.position, Participant.study_id, func.coalesce(Turn.start, gap_start))
     )
     if roles is not None:
         stmt = stmt.where(Turn.role.in_(sorted(roles)))
@@ -339,7 +344,11 @@ def _search_statement(session: Session, compiled: CompiledQuery, scope: Scope, r
 
 
 def _hits_of_row(compiled: CompiledQuery, row: Any) -> list[Hit]:
-    turn_id, tid, study_id, key, label, index, turn_start, turn_end, speaker, role, body = row
+    rowid, tid, study_id, key, label, index, turn_start, turn_end, speaker, role, body = row
+    turn_id = rowid if rowid > 0 else None
+    if turn_id is None:  # text outside every turn: the row's own stretch stands in for the turn
+        turn_start = search_index.gap_start(rowid)
+        turn_end, speaker, role = turn_start + len(body), "", ""
     return [
         Hit(
             transcript_id=tid,
@@ -365,7 +374,7 @@ def _hits_of_row(compiled: CompiledQuery, row: Any) -> list[Hit]:
 
 def _add_sentence_context(session: Session, hits: list[Hit]) -> None:
     """Narrow each hit's context from its turn to the sentence(s) it is in (one query per 500 turns)."""
-    turn_ids = sorted({h.turn_id for h in hits})
+    turn_ids = sorted({h.turn_id for h in hits if h.turn_id is not None})
     sentences: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for i in range(0, len(turn_ids), SENTENCE_CHUNK):
         stmt = (
@@ -379,7 +388,7 @@ def _add_sentence_context(session: Session, hits: list[Hit]) -> None:
         turn_id: ([s for s, _ in sorted(spans)], [e for _, e in sorted(spans)]) for turn_id, spans in sentences.items()
     }
     for hit in hits:
-        starts, ends = bounds.get(hit.turn_id, ([], []))
+        starts, ends = bounds.get(hit.turn_id, ([], [])) if hit.turn_id is not None else ([], [])
         first = bisect_right(ends, hit.start)
         last = bisect_left(starts, hit.end) - 1
         if first <= last:

@@ -1,14 +1,25 @@
-"""The full-text index of speaker turns: SQLite FTS5 (migration 0002) or a PostgreSQL table with a
+"""The full-text index of a transcript's whole text: SQLite FTS5 (migration 0002) or a PostgreSQL table with a
 ``tsvector`` column and a GIN index (migration 0010).
 
-One row per turn, ``rowid`` = ``turns.id``, columns ``text`` and ``transcript_id`` on both engines, so the
-statements here serve both. Kept out of the ORM models: it is derived data, rebuilt from turns.
+Columns ``rowid``, ``text`` and ``transcript_id`` on both engines, so the statements here serve both. Two kinds
+of row cover every character of the stored text:
+
+- a speaker turn: ``rowid`` = ``turns.id`` (positive);
+- a stretch outside every turn (a preamble, a speaker label line, a closing note): ``rowid`` =
+  ``-(transcript_id * 2**32 + start)``, so the row says where its text begins without another table.
+
+Kept out of the ORM models: it is derived data, rebuilt from the transcript's text and turns.
 """
 
 from __future__ import annotations
 
-from sqlalchemy import text
+from collections.abc import Sequence
+
+from sqlalchemy import select, text
 from sqlalchemy.orm import Session
+
+# A gap row's rowid packs its transcript and start offset; transcripts are far shorter than 2**32 characters.
+GAP_SHIFT = 2**32
 
 
 def available(session: Session) -> bool:
@@ -20,14 +31,48 @@ def is_postgresql(session: Session) -> bool:
     return session.get_bind().dialect.name == "postgresql"
 
 
-def index_turns(session: Session, transcript_id: int, rows: list[tuple[int, str]]) -> None:
-    """Add ``(turn_id, turn_text)`` rows of one transcript."""
+def gap_rowid(transcript_id: int, start: int) -> int:
+    return -(transcript_id * GAP_SHIFT + start)
+
+
+def gap_start(rowid: int) -> int:
+    """Where a gap row's text begins in its transcript (the inverse of ``gap_rowid``)."""
+    return (-rowid) % GAP_SHIFT
+
+
+def gaps(full_text: str, turn_spans: Sequence[tuple[int, int]]) -> list[tuple[int, int]]:
+    """The ``[start, end)`` stretches of ``full_text`` outside every turn that hold more than white space."""
+    found: list[tuple[int, int]] = []
+    position = 0
+    for start, end in sorted(turn_spans):
+        if start > position:
+            found.append((position, start))
+        position = max(position, end)
+    if position < len(full_text):
+        found.append((position, len(full_text)))
+    return [(s, e) for s, e in found if full_text[s:e].strip()]
+
+
+def index_rows(transcript_id: int, full_text: str, turns: Sequence[tuple[int, int, int]]) -> list[dict[str, int | str]]:
+    """The index rows of one transcript: one per ``(turn_id, start, end)`` turn and one per gap between them."""
+    rows: list[dict[str, int | str]] = [
+        {"id": turn_id, "text": full_text[start:end], "tid": transcript_id} for turn_id, start, end in turns
+    ]
+    rows.extend(
+        {"id": gap_rowid(transcript_id, start), "text": full_text[start:end], "tid": transcript_id}
+        for start, end in gaps(full_text, [(s, e) for _, s, e in turns])
+    )
+    return rows
+
+
+def index_transcript(
+    session: Session, transcript_id: int, full_text: str, turns: Sequence[tuple[int, int, int]]
+) -> None:
+    """Add the rows of one transcript from its text and its ``(turn_id, start, end)`` turns."""
+    rows = index_rows(transcript_id, full_text, turns)
     if not available(session) or not rows:
         return
-    session.execute(
-        text("INSERT INTO search_index(rowid, text, transcript_id) VALUES (:id, :text, :tid)"),
-        [{"id": turn_id, "text": body, "tid": transcript_id} for turn_id, body in rows],
-    )
+    session.execute(text("INSERT INTO search_index(rowid, text, transcript_id) VALUES (:id, :text, :tid)"), rows)
 
 
 def remove_transcript(session: Session, transcript_id: int) -> None:
@@ -37,16 +82,16 @@ def remove_transcript(session: Session, transcript_id: int) -> None:
 
 
 def reindex_transcript(session: Session, transcript_id: int) -> None:
-    """Rebuild one transcript's rows from its current text and turns (after redaction or its undo)."""
+    """Rebuild one transcript's rows from its current text and turns (after redaction, a merge, or an undo)."""
+    from models.schema import Transcript, Turn
+
     if not available(session):
         return
     remove_transcript(session, transcript_id)
-    session.execute(
-        text(
-            "INSERT INTO search_index(rowid, text, transcript_id) "
-            'SELECT turns.id, substr(transcripts.text, turns.start + 1, turns."end" - turns.start), '
-            "turns.transcript_id "
-            "FROM turns JOIN transcripts ON transcripts.id = turns.transcript_id WHERE transcripts.id = :tid"
-        ),
-        {"tid": transcript_id},
-    )
+    full_text = session.scalar(select(Transcript.text).where(Transcript.id == transcript_id))
+    if full_text is None:
+        return
+    turns = session.execute(
+        select(Turn.id, Turn.start, Turn.end).where(Turn.transcript_id == transcript_id).order_by(Turn.index)
+    ).all()
+    index_transcript(session, transcript_id, full_text, [(t.id, t.start, t.end) for t in turns])

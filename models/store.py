@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from models import journal, project_file
 from models.errors import WaveqdaError
-from models.schema import Event, Setting, Timepoint, new_uuid
+from models.schema import Base, Event, Setting, Timepoint, new_uuid
 
 # Every migration, oldest first; a test checks this equals Alembic's history so startup need not load
 # Alembic. A file whose revision is not listed was made by a newer waveqda.
@@ -40,6 +40,7 @@ KNOWN_REVISIONS = (
     "0006_sentence_brackets",
     "0010_team",
     "0007_name_register",
+    "0013_search_gaps",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000
@@ -75,6 +76,13 @@ def parse_timepoints(spec: str) -> list[tuple[str, str]]:
 
 def _is_url(target: str) -> bool:
     return "://" in target
+
+
+def display_name(target: str | os.PathLike[str]) -> str:
+    """How messages name a project given by the user: its path, or its URL with any password hidden (a password
+    typed into a URL must never reach a terminal log, an error report or an export)."""
+    target = os.fspath(target)
+    return make_url(target).render_as_string(hide_password=True) if _is_url(target) else target
 
 
 def project_url(target: str | os.PathLike[str]) -> str:
@@ -337,7 +345,24 @@ def create_project(
     timepoints: list[tuple[str, str]] | None = None,
     name: str | None = None,
 ) -> Project:
-    """Create a new project file with its schema, timepoints and name."""
+    """Create a new project file (or database) with its schema, timepoints and name."""
+    if not _is_url(os.fspath(target)):
+        name = name or Path(os.fspath(target)).expanduser().stem
+    project = create_schema(target)
+    try:
+        with project.change("system", "project.init", f"Created project {name!r}", undoable=False) as s:
+            s.add(Setting(key="name", value=name or "waveqda project"))
+            s.add(Setting(key="project_uuid", value=new_uuid()))
+            for i, (key, label) in enumerate(timepoints or DEFAULT_TIMEPOINTS):
+                s.add(Timepoint(key=key, label=label, position=i))
+    except Exception:
+        discard_new(project)
+        raise
+    return project
+
+
+def create_schema(target: str | os.PathLike[str]) -> Project:
+    """A new, empty project: the schema at the newest revision and no rows (``copy`` fills one whole)."""
     url = project_url(target)
     path: Path | None = None
     if not _is_url(os.fspath(target)):
@@ -347,22 +372,29 @@ def create_project(
         if not path.parent.exists():
             raise WaveqdaError(f"{path}: folder {path.parent} does not exist")
         _create_private_file(path)
-        name = name or path.stem
     engine = make_engine(url)
     try:
         upgrade(engine, url)
-        project = Project(url, engine, _session_factory(engine))
-        with project.change("system", "project.init", f"Created project {name!r}", undoable=False) as s:
-            s.add(Setting(key="name", value=name or "waveqda project"))
-            s.add(Setting(key="project_uuid", value=new_uuid()))
-            for i, (key, label) in enumerate(timepoints or DEFAULT_TIMEPOINTS):
-                s.add(Timepoint(key=key, label=label, position=i))
     except Exception:
         engine.dispose()
         if path is not None:
             remove_database_files(path)
         raise
-    return project
+    return Project(url, engine, _session_factory(engine))
+
+
+def discard_new(project: Project) -> None:
+    """Undo ``create_schema`` after a failure: delete the new file, or drop every table from the new database."""
+    path = project.path
+    if path is not None:
+        project.close()
+        remove_database_files(path)
+        return
+    with project.engine.begin() as conn:
+        conn.execute(text("DROP TABLE IF EXISTS search_index"))
+        Base.metadata.drop_all(conn)
+        conn.execute(text("DROP TABLE IF EXISTS alembic_version"))
+    project.close()
 
 
 def project_exists(target: str | os.PathLike[str]) -> bool:
@@ -373,7 +405,7 @@ def project_exists(target: str | os.PathLike[str]) -> bool:
     try:
         return current_revision(engine) is not None
     except Exception as exc:
-        raise WaveqdaError(f"{make_url(os.fspath(target)).render_as_string(hide_password=True)}: {exc}") from exc
+        raise WaveqdaError(f"{display_name(target)}: {exc}") from exc
     finally:
         engine.dispose()
 
@@ -407,7 +439,7 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         revision = current_revision(engine)
     except Exception as exc:  # a damaged or foreign database
         engine.dispose()
-        raise WaveqdaError(f"{target}: cannot read project ({exc.__class__.__name__}: {exc})") from exc
+        raise WaveqdaError(f"{display_name(target)}: cannot read project ({exc.__class__.__name__}: {exc})") from exc
     try:
         _check_revision(target, revision)
     except WaveqdaError:
@@ -417,22 +449,24 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         if not migrate or damaged:
             engine.dispose()
             why = f"the file is damaged ({damaged})" if damaged else f"schema {revision} is older"
-            raise WaveqdaError(f"{target}: cannot open: {why}; run: waveqda check {target}")
+            raise WaveqdaError(f"{display_name(target)}: cannot open: {why}; run: waveqda check {display_name(target)}")
         if path is not None:
             backup_copy(engine, path, f"before-{HEAD_REVISION}")
         try:
             upgrade(engine, url)
         except Exception as exc:
             engine.dispose()
-            raise WaveqdaError(f"{target}: migration from {revision} failed: {exc}") from exc
+            raise WaveqdaError(f"{display_name(target)}: migration from {revision} failed: {exc}") from exc
     return Project(url, engine, _session_factory(engine), damaged=damaged)
 
 
-def _check_revision(target: object, revision: str | None) -> None:
+def _check_revision(target: str | os.PathLike[str], revision: str | None) -> None:
     if revision is None:
-        raise WaveqdaError(f"{target}: not a waveqda project (no schema version)")
+        raise WaveqdaError(f"{display_name(target)}: not a waveqda project (no schema version)")
     if revision not in KNOWN_REVISIONS:
-        raise WaveqdaError(f"{target}: made by a newer waveqda (revision {revision}); upgrade waveqda to open it")
+        raise WaveqdaError(
+            f"{display_name(target)}: made by a newer waveqda (revision {revision}); upgrade waveqda to open it"
+        )
 
 
 def _write_failure(exc: OperationalError) -> str | None:

@@ -156,7 +156,8 @@ def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed:
     ]
     if sentence_rows:
         session.execute(table_of(Sentence).insert(), sentence_rows)
-    search_index.index_turns(session, transcript.id, list(zip(turn_ids, bodies, strict=True)))
+    turn_rows_indexed = [(turn_id, t.start, t.end) for turn_id, t in zip(turn_ids, parsed.turns, strict=True)]
+    search_index.index_transcript(session, transcript.id, text, turn_rows_indexed)
 
 
 def delete_transcript_rows(session: Session, transcript: Transcript) -> None:

@@ -168,14 +168,14 @@ def test_failure_injected_mid_file_leaves_nothing(project: Project, tmp_path: Pa
     and the file is reported as failed while the rest of the batch still imports."""
     import_paths(project, [write(tmp_path / "P01_T1.txt", interview("Sam", "Fine."))])
     before = counts(project)
-    real_index_turns = search_index.index_turns
+    real_index_transcript = search_index.index_transcript
 
-    def explode_on_lee(session, transcript_id, turns):
-        if any("Hello there." in body for _id, body in turns):
+    def explode_on_lee(session, transcript_id, full_text, turns):
+        if "Hello there." in full_text:
             raise RuntimeError("disk full")
-        real_index_turns(session, transcript_id, turns)
+        real_index_transcript(session, transcript_id, full_text, turns)
 
-    monkeypatch.setattr(search_index, "index_turns", explode_on_lee)
+    monkeypatch.setattr(search_index, "index_transcript", explode_on_lee)
     batch = tmp_path / "batch"
     batch.mkdir()
     write(batch / "P02_T1.txt", interview("Lee", "Hello there."))

@@ -341,6 +341,7 @@ def test_split_by_coding_ids_and_new_parent(study, db_state):
 def test_bad_splits_are_refused_and_change_nothing(study, db_state, kwargs, message):
     c_coding = codings_of(study, "C")[0].id
     before = db_state(study)
+    kwargs = dict(kwargs)  # the parameter's dict is shared by both engines' runs
     new_path = kwargs.pop("new_path", "Theme/A2")
     with pytest.raises(WaveqdaError, match=message):
         split_code(study, "t", "Theme/A", new_path, **kwargs)

@@ -223,6 +223,16 @@ def test_dry_run_reports_the_same_and_changes_nothing(coders, tmp_path: Path) ->
     assert dry.dry_run and not real.dry_run
 
 
+def test_dry_run_into_a_new_target_reports_what_a_merge_would_do_and_creates_nothing(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    target = tmp_path / "team.wqda"
+    dry = merge_projects(target, [alice, bob], "lead", dry_run=True)
+    assert not target.exists() and list(tmp_path.glob("team.wqda*")) == []
+    real = merge_projects(target, [alice, bob], "lead")
+    assert dry.as_dict()["sources"] == real.as_dict()["sources"]
+    assert dry.target == str(target) and dry.dry_run
+
+
 def test_merge_killed_halfway_leaves_target_unchanged(coders, tmp_path: Path, monkeypatch) -> None:
     alice, bob = coders
     target = copy_project(alice, tmp_path / "target.wqda")

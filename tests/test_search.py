@@ -330,5 +330,79 @@ def test_lemma_and_fuzzy_on_the_sample_transcripts(imported_samples: Path) -> No
         assert texts[hit.transcript_id][hit.start : hit.end].lower() == "supervision"
 
 
+def test_text_outside_turns_is_found_like_a_brute_force_count(imported_samples: Path) -> None:
+    """Issue 21.14: preambles and label lines are searched too; every occurrence of the word in the stored
+    text (counted by a regular expression over each transcript) is one hit, at its exact offsets."""
+    import re
+
+    project = open_project(imported_samples)
+    try:
+        with project.read() as session:
+            hits = search.search(session, "fictional")
+            texts = dict(session.execute(select(Transcript.id, Transcript.text)).all())
+            turn_spans = session.execute(select(Turn.transcript_id, Turn.start, Turn.end)).all()
+    finally:
+        project.close()
+    expected = sorted(
+        (tid, m.start(), m.end()) for tid, body in texts.items() for m in re.finditer(r"\bfictional\b", body, re.I)
+    )
+    assert len(expected) >= 16
+    assert sorted((h.transcript_id, h.start, h.end) for h in hits) == expected
+    inside = {(tid, s, e) for tid, s, e in turn_spans}
+    outside = [h for h in hits if h.turn_id is None]
+    assert outside  # the sample study's preambles are outside every turn
+    for hit in outside:
+        assert hit.turn_index is None and hit.speaker == "" and hit.role == ""
+        assert not any(tid == hit.transcript_id and s <= hit.start < e for tid, s, e in inside)
+        assert texts[hit.transcript_id][hit.context_start : hit.context_end] == hit.context
+
+
+def test_migration_indexes_the_text_outside_turns_of_an_older_project(imported_samples: Path, tmp_path: Path) -> None:
+    import shutil
+    import sqlite3
+
+    old = tmp_path / "old.wqda"
+    shutil.copy(imported_samples, old)
+    db = sqlite3.connect(old)
+    db.execute("DELETE FROM search_index WHERE rowid < 0")  # as a project indexed only turns before 0013
+    db.execute("UPDATE alembic_version SET version_num = '0007_name_register'")
+    db.commit()
+    db.close()
+    project = open_project(old)
+    try:
+        with project.read() as session:
+            outside = [h for h in search.search(session, "fictional") if h.turn_id is None]
+    finally:
+        project.close()
+    assert outside
+
+
+def test_label_lines_and_closing_notes_are_indexed_and_undo_keeps_the_index(project: Project) -> None:
+    turns = [("Interviewer", "How was the week?"), ("Sam", "Busy but fine.")]
+    parsed = make_parsed(turns, "gaps.txt")
+    with project.change("tester", "import", "import", undoable=False) as session:
+        store_transcript(session, parsed, "P08", "T1", "tester")
+    with project.read() as session:
+        text = session.scalar(select(Transcript.text))
+        hits = search.search(session, "Interviewer")
+        only_said = search.search(session, "Interviewer", roles=["participant", "interviewer"])
+    # the speaker label sits outside its turn: found, at its offsets, but never as anyone's words
+    assert [text[h.start : h.end] for h in hits] == ["Interviewer"] and hits[0].turn_id is None
+    assert only_said == []
+
+
+def test_gap_rows_cover_everything_outside_the_turns() -> None:
+    from models import search_index
+
+    body = "Preamble\nA: one\n\nB: two\nEnd note"
+    turns = [(1, 12, 15), (2, 20, 23)]  # "one", "two"
+    rows = search_index.index_rows(7, body, turns)
+    gap_rows = [r for r in rows if int(r["id"]) < 0]
+    covered = [(search_index.gap_start(int(r["id"])), str(r["text"])) for r in gap_rows]
+    assert covered == [(0, "Preamble\nA: "), (15, "\n\nB: "), (23, "\nEnd note")]
+    assert all(search_index.gap_start(search_index.gap_rowid(7, s)) == s for s in (0, 5, 2**31))
+    assert search_index.gaps("  x  ", []) == [(0, 5)] and search_index.gaps(" \n ", []) == []
+
+
 # every test here runs on an SQLite file and on a PostgreSQL database
 pytestmark = pytest.mark.both_engines

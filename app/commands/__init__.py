@@ -33,6 +33,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "check", "project", "Check the project file thoroughly (SQLite's integrity check, every reference,..."
     ),
+    CommandEntry("copy", "project", "Copy a whole project to a new file or database (SQLite <-> PostgreSQL),..."),
     CommandEntry("codes", "codebook", "Show the codebook tree with each code's segments per timepoint."),
     CommandEntry("apply", "codebook", "Apply codes to a span of a transcript; prints the coding ids."),
     CommandEntry("uncode", "codebook", "Remove one coding."),

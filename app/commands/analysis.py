@@ -6,6 +6,7 @@ the same data as JSON.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -251,10 +252,23 @@ def search(
     emit_table(
         ["participant", "timepoint", "turn", "speaker", "span", "match", "sentence"],
         [
-            [h.participant, h.timepoint, h.turn_index, h.speaker, f"{h.start}:{h.end}", h.text, _one_line(h.context)]
+            [
+                h.participant,
+                h.timepoint,
+                _turn(h.turn_index),
+                h.speaker,
+                f"{h.start}:{h.end}",
+                h.text,
+                _one_line(h.context),
+            ]
             for h in hits
         ],
     )
+
+
+def _turn(index: int | None) -> str:
+    """A hit's turn as the table shows it; "-" for text outside every turn (a preamble, a label line)."""
+    return "-" if index is None else str(index)
 
 
 def autocode(
@@ -276,7 +290,7 @@ def autocode(
     """Apply a code to every search hit (as the hit, its sentence or its turn) in one undoable step."""
     with opened(project) as proj:
         with proj.read() as session:
-            chosen = coder or default_coder_name(session)
+            chosen = coder or os.environ.get("WAVEQDA_CODER") or default_coder_name(session)
         if not chosen:
             fail("no coder: give --coder NAME, or set a default with: waveqda coder PROJECT NAME")
         result = search_module.autocode(

@@ -6,9 +6,11 @@ are recorded as the coder given, else the project's default coder, else the OS u
 
 from __future__ import annotations
 
+import os
+
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
+from app.commands.common import ActorOpt, JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
 from models import codebook, coding, history
 from models.errors import WaveqdaError
 from models.participants import default_coder_name
@@ -80,10 +82,13 @@ def add(
     exclude: str = typer.Option("", "--exclude", help="Exclusion criteria."),
     example: str = typer.Option("", "--example", help="An example quote."),
     colour: str | None = typer.Option(None, "--colour", help="#RRGGBB (default: the next palette colour)."),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Add a code (and any missing parent codes)."""
     with open_existing(project) as proj:
-        code_id = codebook.add_code(proj, actor_of(proj), path, definition, include, exclude, example, colour)
+        code_id = codebook.add_code(
+            proj, actor_of(proj, coder_name), path, definition, include, exclude, example, colour
+        )
     typer.echo(f"Added code {path} (id {code_id})")
 
 
@@ -91,10 +96,11 @@ def rename(
     project: str = ProjectArg,
     path: str = PathArg,
     new_name: str = typer.Argument(..., help="The new name (not a path).", metavar="NEW_NAME"),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Rename a code; its codings and sub-codes follow."""
     with open_existing(project) as proj:
-        codebook.rename_code(proj, actor_of(proj), path, new_name)
+        codebook.rename_code(proj, actor_of(proj, coder_name), path, new_name)
     typer.echo(f"Renamed {path} to {new_name}")
 
 
@@ -105,10 +111,11 @@ def describe(
     include: str | None = typer.Option(None, "--include", help="Inclusion criteria."),
     exclude: str | None = typer.Option(None, "--exclude", help="Exclusion criteria."),
     example: str | None = typer.Option(None, "--example", help="An example quote."),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Edit a code's definition fields (only those given change; "" clears one)."""
     with open_existing(project) as proj:
-        codebook.describe_code(proj, actor_of(proj), path, definition, include, exclude, example)
+        codebook.describe_code(proj, actor_of(proj, coder_name), path, definition, include, exclude, example)
     typer.echo(f"Updated {path}")
 
 
@@ -116,10 +123,11 @@ def recolour(
     project: str = ProjectArg,
     path: str = PathArg,
     colour: str = typer.Argument(..., help="#RRGGBB", metavar="HEX"),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Change a code's colour."""
     with open_existing(project) as proj:
-        codebook.recolour_code(proj, actor_of(proj), path, colour)
+        codebook.recolour_code(proj, actor_of(proj, coder_name), path, colour)
     typer.echo(f"Recoloured {path} to {colour}")
 
 
@@ -127,10 +135,11 @@ def reorder(
     project: str = ProjectArg,
     path: str = PathArg,
     position: int = typer.Argument(..., help="New position among its siblings, from 0.", metavar="POSITION"),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Move a code up or down among its siblings."""
     with open_existing(project) as proj:
-        codebook.reorder_code(proj, actor_of(proj), path, position)
+        codebook.reorder_code(proj, actor_of(proj, coder_name), path, position)
     typer.echo(f"Moved {path} to position {position}")
 
 
@@ -140,10 +149,11 @@ def move(
     new_parent: str = typer.Argument(
         ..., help="The new parent's path, or / for the top level.", metavar="NEW_PARENT_PATH"
     ),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Move a code (with its sub-codes) under another code."""
     with open_existing(project) as proj:
-        codebook.move_code(proj, actor_of(proj), path, new_parent.strip() or None)
+        codebook.move_code(proj, actor_of(proj, coder_name), path, new_parent.strip() or None)
     typer.echo(f"Moved {path} under {new_parent.strip() or '/'}")
 
 
@@ -151,10 +161,11 @@ def merge(
     project: str = ProjectArg,
     from_path: str = typer.Argument(..., help="The code to merge away.", metavar="FROM_PATH"),
     into_path: str = typer.Argument(..., help="The code that receives its codings.", metavar="INTO_PATH"),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Merge one code into another (overlapping codings of the same coder become one)."""
     with open_existing(project) as proj:
-        codebook.merge_codes(proj, actor_of(proj), from_path, into_path)
+        codebook.merge_codes(proj, actor_of(proj, coder_name), from_path, into_path)
     typer.echo(f"Merged {from_path} into {into_path}")
 
 
@@ -166,12 +177,13 @@ def split(
     transcript: list[str] | None = typer.Option(None, "--transcript", help="Only codings in this transcript."),
     timepoint: str | None = typer.Option(None, "--timepoint", help="Only codings at this timepoint.", metavar="T"),
     match: str | None = typer.Option(None, "--match", help="Only codings whose text contains this."),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Move chosen codings of a code to a new code."""
     ids = _parse_ids(codings) if codings is not None else None
     with open_existing(project) as proj:
         new_id, moved = codebook.split_code(
-            proj, actor_of(proj), path, new_path, ids, transcript or None, timepoint, match
+            proj, actor_of(proj, coder_name), path, new_path, ids, transcript or None, timepoint, match
         )
     typer.echo(f"Moved {moved} codings from {path} to new code {new_path} (id {new_id})")
 
@@ -183,17 +195,25 @@ def _parse_ids(text: str) -> list[int]:
         raise WaveqdaError(f"invalid --codings {text!r}: use ids separated by commas, e.g. 12,15,40") from None
 
 
-def archive(project: str = ProjectArg, path: str = PathArg) -> None:
+def archive(
+    project: str = ProjectArg,
+    path: str = PathArg,
+    coder_name: str | None = ActorOpt,
+) -> None:
     """Hide a code from coding (its codings and history stay)."""
     with open_existing(project) as proj:
-        codebook.archive_code(proj, actor_of(proj), path)
+        codebook.archive_code(proj, actor_of(proj, coder_name), path)
     typer.echo(f"Archived {path}")
 
 
-def unarchive(project: str = ProjectArg, path: str = PathArg) -> None:
+def unarchive(
+    project: str = ProjectArg,
+    path: str = PathArg,
+    coder_name: str | None = ActorOpt,
+) -> None:
     """Make an archived code available for coding again."""
     with open_existing(project) as proj:
-        codebook.unarchive_code(proj, actor_of(proj), path)
+        codebook.unarchive_code(proj, actor_of(proj, coder_name), path)
     typer.echo(f"Unarchived {path}")
 
 
@@ -201,10 +221,11 @@ def delete(
     project: str = ProjectArg,
     path: str = PathArg,
     force: bool = typer.Option(False, "--force", help="Also delete its codings and memos (recorded; undoable)."),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Delete a code and its sub-codes (refused while they hold codings, unless --force)."""
     with open_existing(project) as proj:
-        codebook.delete_code(proj, actor_of(proj), path, force)
+        codebook.delete_code(proj, actor_of(proj, coder_name), path, force)
     typer.echo(f"Deleted {path}")
 
 
@@ -215,9 +236,7 @@ def apply(
     project: str = ProjectArg,
     transcript: str = typer.Option(..., "--transcript", help="Transcript id or PARTICIPANT/TIMEPOINT.", metavar="T"),
     code: list[str] = typer.Option(..., "--code", help="Code path or id (repeat for several).", metavar="NAME"),
-    coder_name: str | None = typer.Option(
-        None, "--coder", help="Coder (default: the project's default coder).", metavar="C"
-    ),
+    coder_name: str | None = ActorOpt,
     span: str | None = typer.Option(None, "--span", help="Character offsets START:END.", metavar="START:END"),
     sentence: int | None = typer.Option(None, "--sentence", help="Sentence number, from 0.", metavar="N"),
     turn: int | None = typer.Option(None, "--turn", help="Turn number, from 0 (speech only).", metavar="N"),
@@ -227,7 +246,7 @@ def apply(
     """Apply codes to a span of a transcript; prints the coding ids."""
     with open_existing(project) as proj:
         with proj.read() as session:
-            chosen = coder_name or default_coder_name(session)
+            chosen = coder_name or os.environ.get("WAVEQDA_CODER") or default_coder_name(session)
             transcript_id, start, end = coding.resolve_span(session, transcript, span, sentence, turn, match)
         if not chosen:
             fail("no coder: give --coder NAME, or set a default with: waveqda coder PROJECT NAME")
@@ -239,10 +258,11 @@ def apply(
 def uncode(
     project: str = ProjectArg,
     coding_id: int = typer.Argument(..., help="The coding's id.", metavar="CODING_ID"),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Remove one coding."""
     with open_existing(project) as proj:
-        coding.remove_coding(proj, actor_of(proj), coding_id)
+        coding.remove_coding(proj, actor_of(proj, coder_name), coding_id)
     typer.echo(f"Removed coding {coding_id}")
 
 
@@ -250,10 +270,11 @@ def key(
     project: str = ProjectArg,
     coding_id: int = typer.Argument(..., help="The coding's id.", metavar="CODING_ID"),
     off: bool = typer.Option(False, "--off", help="Unmark it instead."),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Mark a coding as a key quote (or unmark it with --off)."""
     with open_existing(project) as proj:
-        coding.set_key_quote(proj, actor_of(proj), coding_id, not off)
+        coding.set_key_quote(proj, actor_of(proj, coder_name), coding_id, not off)
     typer.echo(f"{'Unmarked' if off else 'Marked'} coding {coding_id} as a key quote")
 
 
@@ -263,13 +284,14 @@ def memo_command(
     coding_id: int | None = typer.Option(None, "--coding", help="A coding's id.", metavar="ID"),
     transcript: str | None = typer.Option(None, "--transcript", help="A transcript: id or P01/T2.", metavar="T"),
     code: str | None = typer.Option(None, "--code", help="A code's path or id.", metavar="PATH"),
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Write the memo on a coding, a transcript or a code (it replaces the one there)."""
     given = [name for name, value in (("--coding", coding_id), ("--transcript", transcript), ("--code", code)) if value]
     if len(given) != 1:
         fail("give exactly one of --coding ID, --transcript P01/T2 or --code PATH")
     with open_existing(project) as proj:
-        actor = actor_of(proj)
+        actor = actor_of(proj, coder_name)
         if coding_id is not None:
             coding.set_coding_memo(proj, actor, coding_id, text)
         elif transcript is not None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Iterable, Sequence
 from pathlib import Path
@@ -10,6 +11,7 @@ from typing import Any
 
 import typer
 
+from models.errors import WaveqdaError
 from models.naming import printable
 from models.store import Project, open_project
 
@@ -23,11 +25,33 @@ def open_existing(path: Path | str) -> Project:
     A project on a network or cloud-synced folder gets a one-time warning on stderr: several people opening
     one SQLite file there at the same time can lose work.
     """
-    project = open_project(path)
+    try:
+        project = open_project(path)
+    except WaveqdaError as exc:
+        if not _needs_password(exc, path):
+            raise
+        project = open_project(_with_password(str(path)))
     warning = shared_folder_warning(project)
     if warning:
         typer.echo(f"waveqda: warning: {warning}", err=True)
     return project
+
+
+def _needs_password(exc: WaveqdaError, target: Path | str) -> bool:
+    """A database URL the server refused for want of a password, asked at a terminal where one can be typed
+    (``PGPASSWORD`` and ``~/.pgpass`` are read by the driver itself, before it comes to this)."""
+    return "://" in str(target) and "password" in str(exc).lower() and sys.stdin.isatty()
+
+
+def _with_password(url: str) -> str:
+    """The URL with a password typed at a hidden prompt; kept in memory only, never printed or stored."""
+    import getpass
+
+    from sqlalchemy.engine import make_url
+
+    parsed = make_url(url)
+    typed = getpass.getpass(f"Password for {parsed.username or 'you'} on {parsed.host or 'the server'}: ")
+    return parsed.set(password=typed).render_as_string(hide_password=False)
 
 
 def shared_folder_warning(project: Project) -> str | None:
@@ -47,11 +71,21 @@ def shared_folder_warning(project: Project) -> str | None:
 
 
 def actor_of(project: Project, coder: str | None = None) -> str:
-    """Who an event is recorded as: the coder named, else the project's default coder, else the OS user."""
+    """Who an event is recorded as: the coder named, else ``$WAVEQDA_CODER``, else the project's default coder,
+    else the OS user. The variable matters in a team project, where the project's default is everyone's: each
+    coder sets it once in their shell and their steps (and their undo) are their own."""
     from models.coding import actor_name
 
     with project.read() as session:
-        return actor_name(session, coder)
+        return actor_name(session, coder or os.environ.get("WAVEQDA_CODER") or None)
+
+
+ActorOpt = typer.Option(
+    None,
+    "--coder",
+    help="Who makes the change (default: $WAVEQDA_CODER, else the project's default coder).",
+    metavar="C",
+)
 
 
 def emit_json(data: Any) -> None:

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
+from app.commands.common import ActorOpt, JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
 from models import names as name_register
+from models.store import display_name
 
 
 def register(app: typer.Typer) -> None:
@@ -30,12 +31,13 @@ def names(
         False, "--anonymise-coders", help="check: the file was exported with --anonymise-coders (coders' names count)."
     ),
     json_out: bool = JsonOpt,
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """The register of identifying names: scan for candidates, list, add, accept or reject them; check an
     exported file (.docx, .csv, .xlsx, .qdpx) for registered names and new candidates (exit 1 if any)."""
     args = args or []
     with open_existing(project) as proj:
-        actor = actor_of(proj)
+        actor = actor_of(proj, coder_name)
         if action == "scan":
             rows = name_register.scan(proj, actor)
             _print_candidates(rows, json_out)
@@ -78,7 +80,8 @@ def _check(proj: object, path: Path, project: str, anonymise_coders: bool, json_
         if findings:
             typer.echo(
                 f"{path}: {registered} registered name(s) and {len(findings) - registered} unreviewed candidate(s) "
-                f"found. Not safe to share: review with `waveqda names {project} scan`, export again with --anonymise."
+                "found. Not safe to share: review with "
+                f"`waveqda names {display_name(project)} scan`, export again with --anonymise."
             )
         else:
             typer.echo(f"{path}: no registered names and no new candidates found.")
@@ -124,10 +127,11 @@ def redact(
     project: str = ProjectArg,
     apply: bool = typer.Option(False, "--apply", help="Change the stored transcripts (a backup is written first)."),
     json_out: bool = JsonOpt,
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Replace register terms in the stored transcripts, keeping every coding on the same words. Undoable."""
     with open_existing(project) as proj:
-        plan = name_register.redact(proj, actor_of(proj), apply=apply)
+        plan = name_register.redact(proj, actor_of(proj, coder_name), apply=apply)
     if json_out:
         emit_json(
             {

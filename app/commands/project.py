@@ -9,9 +9,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
+from app.commands.common import ActorOpt, JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
 from models import project_info
-from models.store import create_project, parse_timepoints, project_exists
+from models.store import create_project, display_name, parse_timepoints, project_exists
 
 if TYPE_CHECKING:
     from models.imports import BatchResult
@@ -28,6 +28,7 @@ def register(app: typer.Typer) -> None:
     app.command("demo")(demo)
     app.command("backup")(backup)
     app.command("check")(check)
+    app.command("copy")(copy)
 
 
 def _import_help() -> str:
@@ -48,7 +49,7 @@ def init(
     """Create a new project file."""
     created = create_project(project, parse_timepoints(timepoints), name)
     created.close()
-    typer.echo(f"Created {project} with timepoints {timepoints}")
+    typer.echo(f"Created {created.label} with timepoints {timepoints}")
 
 
 def _progress_printer(enabled: bool):
@@ -192,12 +193,13 @@ def attributes(
     project: str = ProjectArg,
     csv_path: Path = typer.Argument(..., help="CSV with a participant column and attribute columns.", metavar="CSV"),
     json_out: bool = JsonOpt,
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Set participant attributes from a CSV; each column's type is inferred and reported."""
     from importers.batch import import_attributes
 
     with open_existing(project) as proj:
-        report = import_attributes(proj, csv_path, actor_of(proj))
+        report = import_attributes(proj, csv_path, actor_of(proj, coder_name))
     if json_out:
         emit_json([{"attribute": n, "type": t, "choices": c} for n, t, c in report])
         return
@@ -250,6 +252,30 @@ def check(project: str = ProjectArg) -> None:
     problems = problems_in(project)
     if problems:
         for problem in problems:
-            typer.echo(f"{project}: {problem}", err=True)
+            typer.echo(f"{display_name(project)}: {problem}", err=True)
         raise typer.Exit(1)
-    typer.echo(f"{project}: no problems found")
+    typer.echo(f"{display_name(project)}: no problems found")
+
+
+def copy(
+    source: str = ProjectArg,
+    dest: str = typer.Argument(
+        ..., help="A new .wqda file or an empty PostgreSQL database URL (postgresql+psycopg://...).", metavar="DEST"
+    ),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Copy a whole project to a new file or database (SQLite <-> PostgreSQL), verified table by table."""
+    from models.project_copy import copy_project
+
+    report = copy_project(source, dest)
+    if json_out:
+        emit_json(report.as_dict())
+        return
+    emit_table(
+        ["table", "rows", "checksum"],
+        [[t.table, t.copied_rows, t.copied_checksum[:16] + ("" if t.same else " DIFFERS")] for t in report.tables],
+    )
+    typer.echo(
+        f"Copied {report.source} to {report.destination}: {report.rows} rows in {len(report.tables)} tables, "
+        "every table's row count and checksum equal to the source's; undo history kept."
+    )
