@@ -30,17 +30,28 @@ class WaveqdaGroup(TyperGroup):
 
     def get_command(self, ctx: Any, cmd_name: str) -> Any:
         if cmd_name not in self.commands and cmd_name in BY_NAME:
-            self._load(BY_NAME[cmd_name].module)
+            self._load(BY_NAME[cmd_name].module, cmd_name)
         return self.commands.get(cmd_name)
 
-    def _load(self, module_name: str) -> None:
+    def _load(self, module_name: str, cmd_name: str) -> None:
+        """Build the one click command asked for. Building a command reads its function's signature and type
+        hints (tens of milliseconds for a module's worth), so its module's other commands are left unbuilt."""
         import typer.main
 
         module = importlib.import_module(f"app.commands.{module_name}")
         holder = typer.Typer(rich_markup_mode=None)
         module.register(holder)
-        for name, command in typer.main.get_group(holder).commands.items():
-            self.add_command(command, name)
+        for info in holder.registered_commands:
+            assert info.callback is not None
+            if (info.name or typer.main.get_command_name(info.callback.__name__)) == cmd_name:
+                built = typer.main.get_command_from_info(info, pretty_exceptions_short=True, rich_markup_mode=None)
+                self.add_command(built, cmd_name)
+        for group in holder.registered_groups:
+            if group.name == cmd_name:
+                sub = typer.main.get_group_from_info(
+                    group, pretty_exceptions_short=True, suggest_commands=True, rich_markup_mode=None
+                )
+                self.add_command(sub, cmd_name)
 
     def format_commands(self, ctx: Any, formatter: Any) -> None:
         """The command list from the registry's one-line helps (no module is imported to show it)."""

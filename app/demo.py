@@ -176,12 +176,33 @@ def build_demo(project_path: Path, samples: Path | None = None, coded: bool = Tr
         if participants_csv.is_file():
             report = import_attributes(project, participants_csv, ACTOR)
             lines.append("attributes: " + ", ".join(f"{n} ({t})" for n, t, _ in report))
+        scores_csv = samples / "scores.csv"
+        if scores_csv.is_file():
+            lines.append(add_demo_scores(project, scores_csv))
         lines.append(f"{project_path}: {result.summary()}")
         if coded:
             lines.append(code_demo(project))
     finally:
         project.close()
     return lines
+
+
+# The sample study's fictional questionnaires (no instrument or norm is shipped: ranges only).
+DEMO_MEASURES = (
+    ("wemwbs", 14.0, 70.0, "better"),
+    ("burnout", 0.0, 54.0, "worse"),
+    ("satisfaction", 1.0, 7.0, "better"),
+)
+
+
+def add_demo_scores(project: Project, scores_csv: Path) -> str:
+    """Describe the three fictional measures and import their scores (some missing at T3)."""
+    from models import scores
+
+    for name, low, high, direction, reliability in DEMO_MEASURES:
+        scores.add_measure(project, ACTOR, name, low, high, direction, reliability=reliability)
+    found = scores.import_scores(project, ACTOR, scores_csv)
+    return f"scores: {found.stored} stored from {found.file}"
 
 
 def code_demo(project: Project) -> str:

@@ -12,6 +12,7 @@ import colorsys
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -157,6 +158,14 @@ def _create_path(session: Session, tree: CodeTree, path: str) -> tuple[Code, lis
         created.append(code)
         parent_id = code.id
     return created[-1], created
+
+
+def code_at(session: Session, tree: CodeTree, path: str) -> Code:
+    """The code at ``path``, created (with any missing parents) when there is none: "save as code" targets."""
+    try:
+        return tree.find(path)
+    except WaveqdaError:
+        return _create_path(session, tree, path)[0]
 
 
 # --- operations --------------------------------------------------------------------------------------
@@ -584,18 +593,56 @@ def segment_counts(session: Session) -> dict[int, dict[str, int]]:
     return out
 
 
+@dataclass
+class _Reach:
+    """What a code (with its sub-codes) reaches: transcripts ("Files"), participants and codings ("References")."""
+
+    files: set[int] = field(default_factory=set)
+    participants: set[int] = field(default_factory=set)
+    references: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return {"files": len(self.files), "participants": len(self.participants), "references": self.references}
+
+
+def aggregated_reach(session: Session, tree: CodeTree) -> dict[int, dict[str, _Reach]]:
+    """Per code and per timepoint key (and ``"*"`` for all), counted as NVivo does: each coding counts for its
+    code and every ancestor, each transcript and participant once per code. One query over the codings."""
+    rows = session.execute(
+        select(Coding.code_id, Coding.transcript_id, Transcript.participant_id, Timepoint.key)
+        .join(Transcript, Transcript.id == Coding.transcript_id)
+        .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+    )
+    reach: dict[int, dict[str, _Reach]] = defaultdict(lambda: defaultdict(_Reach))
+    lineage: dict[int, list[int]] = {}
+    for code_id, transcript_id, participant_id, key in rows:
+        if code_id not in lineage:
+            lineage[code_id] = tree.ancestors_and_self(code_id)
+        for holder in lineage[code_id]:
+            for bucket in (reach[holder][key], reach[holder]["*"]):
+                bucket.files.add(transcript_id)
+                bucket.participants.add(participant_id)
+                bucket.references += 1
+    return reach
+
+
 def codebook_rows(session: Session) -> list[dict]:
-    """The codebook in tree order, one dict per code, with its own segments counted per timepoint.
+    """The codebook in tree order, one dict per code, with its own segments counted per timepoint
+    (``counts``) and, as NVivo shows them, Files, Participants and References including its sub-codes, in all
+    (``files``, ``participants``, ``references``) and per timepoint (``by_timepoint``).
 
     ``merged_into`` is the path of the code an archived code was merged into (or None).
     """
     tree = CodeTree.load(session)
     keys = [t.key for t in timepoints(session)]
     counts = segment_counts(session)
+    reach = aggregated_reach(session, tree)
     rows = []
     for code_id, depth in tree.walk():
         code = tree.codes[code_id]
         own = counts.get(code_id, {})
+        mine = reach.get(code_id, {})
+        total = mine["*"].as_dict() if "*" in mine else _Reach().as_dict()
         rows.append(
             {
                 "id": code.id,
@@ -614,6 +661,8 @@ def codebook_rows(session: Session) -> list[dict]:
                 "archived": code.archived,
                 "merged_into": tree.path(code.merged_into_id) if code.merged_into_id else None,
                 "counts": {key: own.get(key, 0) for key in keys},
+                **total,
+                "by_timepoint": {key: (mine[key].as_dict() if key in mine else _Reach().as_dict()) for key in keys},
             }
         )
     return rows

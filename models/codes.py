@@ -75,6 +75,15 @@ class CodeTree:
             current = self.codes[current].parent_id
         return PATH_SEPARATOR.join(reversed(parts))
 
+    def ancestors_and_self(self, code_id: int) -> list[int]:
+        """The code and each of its ancestors up to the root (a cycle in a damaged file is walked once)."""
+        out: list[int] = []
+        current: int | None = code_id
+        while current is not None and current in self.codes and current not in out:
+            out.append(current)
+            current = self.codes[current].parent_id
+        return out
+
     def descendants(self, code_id: int) -> list[int]:
         """The code's descendants (not itself), depth first in sibling order."""
         out: list[int] = []

@@ -35,9 +35,11 @@ from models.schema import (
     Coder,
     Coding,
     Event,
+    Measure,
     Memo,
     Participant,
     ParticipantAttribute,
+    Score,
     Sentence,
     Timepoint,
     Transcript,
@@ -448,6 +450,7 @@ class SourceMerge:
                 self.count["participants.added"] += 1
             self.participant_map[participant.id] = found.id
         self.merge_attributes()
+        self.merge_scores()
 
     def merge_attributes(self) -> None:
         definitions = {d.name: d for d in self.t.scalars(select(AttributeDefinition))}
@@ -468,6 +471,48 @@ class SourceMerge:
             values = select(ParticipantAttribute).where(ParticipantAttribute.attribute_id == definition.id)
             for row in self.s.scalars(values):
                 self._merge_value(found, row)
+
+    def merge_scores(self) -> None:
+        """Measures by name (the target's description kept, a different one listed), scores by participant,
+        timepoint and measure: a score the target lacks is added, a different value is listed and the
+        target's kept (as attribute values)."""
+        measures = {m.name: m for m in self.t.scalars(select(Measure))}
+        measure_map: dict[int, int] = {}
+        for measure in self.s.scalars(select(Measure).order_by(Measure.id)):
+            found = measures.get(measure.name)
+            if found is None:
+                found = Measure(
+                    name=measure.name, min_value=measure.min_value, max_value=measure.max_value,
+                    higher_is=measure.higher_is, norm_mean=measure.norm_mean, norm_sd=measure.norm_sd,
+                    norm_source=measure.norm_source, reliability=measure.reliability,
+                )  # fmt: skip
+                self.t.add(found)
+                self.t.flush()
+                measures[found.name] = found
+                self.count["measures.added"] += 1
+            measure_map[measure.id] = found.id
+        if not measure_map:
+            return
+        source_keys = {t.id: t.key for t in self.s.scalars(select(Timepoint))}
+        target_timepoints = {t.key: t.id for t in self.t.scalars(select(Timepoint))}
+        current = {(s.participant_id, s.timepoint_id, s.measure_id): s for s in self.t.scalars(select(Score))}
+        names = {m.id: m.name for m in measures.values()}
+        for score in self.s.scalars(select(Score).order_by(Score.id)):
+            timepoint_id = target_timepoints.get(source_keys.get(score.timepoint_id, ""))
+            participant_id = self.participant_map.get(score.participant_id)
+            if timepoint_id is None or participant_id is None:
+                continue
+            key = (participant_id, timepoint_id, measure_map[score.measure_id])
+            found_score = current.get(key)
+            if found_score is None:
+                self.t.add(Score(participant_id=key[0], timepoint_id=key[1], measure_id=key[2], value=score.value))
+                self.count["scores.added"] += 1
+            elif found_score.value != score.value:
+                study_id = self.t.get_one(Participant, participant_id).study_id
+                self.report.conflicts.append(
+                    f"{study_id} {source_keys[score.timepoint_id]} {names[key[2]]}: {score.value:g} there vs "
+                    f"{found_score.value:g} kept"
+                )
 
     def _merge_value(self, definition: AttributeDefinition, row: ParticipantAttribute) -> None:
         participant_id = self.participant_map[row.participant_id]

@@ -20,6 +20,7 @@ from sqlalchemy import (
     Boolean,
     CheckConstraint,
     DateTime,
+    Float,
     ForeignKey,
     Index,
     Integer,
@@ -388,3 +389,43 @@ class MergeBaseline(Base):
     # of these, and text compares (and stays undecoded) far cheaper than JSON values
     source: Mapped[str] = mapped_column(Text)
     target: Mapped[str] = mapped_column(Text)
+
+
+class Measure(Base):
+    """A questionnaire measure (wellbeing, burnout...): its range, which direction is better, and the norms
+    and reliability the user entered with their source (nothing is shipped: instruments have owners)."""
+
+    __tablename__ = "measures"
+    __table_args__ = (
+        CheckConstraint("higher_is IN ('better','worse')", name="higher_is"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    min_value: Mapped[float | None] = mapped_column(Float, default=None)
+    max_value: Mapped[float | None] = mapped_column(Float, default=None)
+    higher_is: Mapped[str] = mapped_column(String(6), default="better")
+    norm_mean: Mapped[float | None] = mapped_column(Float, default=None)
+    norm_sd: Mapped[float | None] = mapped_column(Float, default=None)
+    norm_source: Mapped[str] = mapped_column(Text, default="")
+    reliability: Mapped[float | None] = mapped_column(Float, default=None)
+
+
+class Score(Base):
+    """One participant's score on one measure at one timepoint."""
+
+    __tablename__ = "scores"
+    __table_args__ = (
+        UniqueConstraint(
+            "participant_id", "timepoint_id", "measure_id", name="uq_scores_participant_timepoint_measure"
+        ),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    uuid: Mapped[str] = mapped_column(String(36), unique=True, default=new_uuid)
+    participant_id: Mapped[int] = mapped_column(ForeignKey("participants.id"), index=True)
+    timepoint_id: Mapped[int] = mapped_column(ForeignKey("timepoints.id"))
+    measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
+    value: Mapped[float] = mapped_column(Float)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

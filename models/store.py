@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -41,6 +42,7 @@ KNOWN_REVISIONS = (
     "0010_team",
     "0007_name_register",
     "0013_search_gaps",
+    "0014_scores",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000
@@ -119,13 +121,44 @@ def make_engine(url: str) -> Engine:
         def _begin(conn: Any) -> None:
             # A change asks for the write lock up front (BEGIN IMMEDIATE) so that it waits its turn; a
             # read that later wrote could not wait and would fail with "database is locked".
-            conn.exec_driver_sql(conn.info.pop(BEGIN_KEY, "BEGIN"))
+            statement = conn.info.pop(BEGIN_KEY, "BEGIN")
+            if statement == "BEGIN IMMEDIATE":
+                _begin_immediate(conn)
+            else:
+                conn.exec_driver_sql(statement)
 
         return engine
     return create_engine(url)
 
 
 BEGIN_KEY = "waveqda_begin"
+# How often a change waiting for the write lock asks again: after 1 ms, then backing off to every 5 ms.
+# SQLite's own busy handler backs off to 100 ms sleeps, so with several writers the lock sat free for tens of
+# milliseconds between changes; a few microseconds of CPU per try hands it over almost at once.
+LOCK_RETRY_S = (0.001, 0.002, 0.004, 0.005)
+
+
+def _begin_immediate(conn: Any) -> None:
+    """``BEGIN IMMEDIATE``, retried every millisecond while another writer holds the lock, up to the busy
+    timeout; then once more through SQLAlchemy, whose "database is locked" ``write_session`` turns into one
+    line. Other errors (a read-only file, a full disk) are raised at once, the same way."""
+    raw = conn.connection.driver_connection
+    deadline = time.monotonic() + BUSY_TIMEOUT_MS / 1000
+    raw.execute("PRAGMA busy_timeout=0")
+    tries = 0
+    try:
+        while time.monotonic() < deadline:
+            try:
+                raw.execute("BEGIN IMMEDIATE")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) and "busy" not in str(exc):
+                    break
+            time.sleep(LOCK_RETRY_S[min(tries, len(LOCK_RETRY_S) - 1)])
+            tries += 1
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    finally:
+        raw.execute(f"PRAGMA busy_timeout={BUSY_TIMEOUT_MS}")
 
 
 def _create_private_file(path: Path) -> None:
@@ -262,6 +295,9 @@ class Project:
                     conn.info[BEGIN_KEY] = "BEGIN IMMEDIATE"
                 with self.sessions(bind=conn) as session, session.begin():
                     if not self.is_sqlite:
+                        from models.roles import check_may_write
+
+                        check_may_write(session)  # a reader is refused before anything is attempted
                         session.execute(text(f"SET LOCAL lock_timeout = {int(BUSY_TIMEOUT_MS)}"))
                         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
                     yield session

@@ -84,8 +84,10 @@ def _as_postgres(command: list[str], check: bool = True) -> subprocess.Completed
     return subprocess.run(command, check=check, capture_output=True, text=True, timeout=120)
 
 
-def start() -> Cluster:
-    """Start a cluster (or use ``WAVEQDA_TEST_PG_URL``); the caller stops it."""
+def start(durable: bool = False) -> Cluster:
+    """Start a cluster (or use ``WAVEQDA_TEST_PG_URL``); the caller stops it. Tests run it without fsync (their
+    data is thrown away); benchmarks ask for ``durable``: PostgreSQL's defaults, every commit on disk, as a
+    team's server would run (and as waveqda's SQLite files do, ``synchronous=FULL``)."""
     existing = os.environ.get("WAVEQDA_TEST_PG_URL")
     if existing:
         return Cluster(None, existing)
@@ -108,6 +110,8 @@ def start() -> Cluster:
             "--no-sync",
         ]  # fmt: skip
     )
-    options = f"-k {root} -c listen_addresses='' -F -c synchronous_commit=off -c full_page_writes=off"
+    options = f"-k {root} -c listen_addresses=''"
+    if not durable:
+        options += " -F -c synchronous_commit=off -c full_page_writes=off"
     _as_postgres([pg_bin("pg_ctl") or "pg_ctl", "-D", str(data), "-o", options, "-w", "-l", str(root / "log"), "start"])
     return Cluster(root, "", data)

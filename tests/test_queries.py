@@ -7,7 +7,7 @@ import random
 from itertools import combinations
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from models import nlp, queries
 from models.errors import NotFoundError, WaveqdaError
@@ -394,3 +394,94 @@ def test_matrix_passages_are_the_passages_of_the_codes_codings(coded_study: Code
 
 # every test here runs on an SQLite file and on a PostgreSQL database
 pytestmark = pytest.mark.both_engines
+
+
+def test_codebook_counts_roll_up_files_participants_and_references_as_nvivo(coded_study) -> None:
+    """Issue 15: each code counts its own and its sub-codes' codings; files and participants once each."""
+    from models.codebook import codebook_rows
+    from models.codes import CodeTree
+    from models.schema import Coding, Timepoint, Transcript
+
+    with coded_study.project.read() as session:
+        rows = {row["path"]: row for row in codebook_rows(session)}
+        tree = CodeTree.load(session)
+        codings = session.execute(
+            select(Coding.code_id, Coding.transcript_id, Transcript.participant_id, Timepoint.key)
+            .join(Transcript, Transcript.id == Coding.transcript_id)
+            .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+        ).all()
+    for path, row in rows.items():
+        family = {row["id"], *tree.descendants(row["id"])}
+        mine = [c for c in codings if c.code_id in family]
+        assert (row["files"], row["participants"], row["references"]) == (
+            len({c.transcript_id for c in mine}),
+            len({c.participant_id for c in mine}),
+            len(mine),
+        ), path
+        for key, counts in row["by_timepoint"].items():
+            assert counts["references"] == sum(1 for c in mine if c.key == key), (path, key)
+    assert rows["Support"]["references"] > sum(rows["Support"]["counts"].values())  # children rolled up
+
+
+@pytest.mark.parametrize(("rows", "columns"), [("codes", "attribute:site"), ("coders", "timepoints"),
+                                               ("participants", "codes"), ("attribute:site", "coders")])  # fmt: skip
+def test_matrix_coding_cells_count_what_a_direct_count_finds(coded_study, rows: str, columns: str) -> None:
+    """Issue 15: any two dimensions; each cell's codings, participants and covered characters, counted here
+    from the rows themselves (codes with their sub-codes)."""
+    from models.codes import CodeTree
+    from models.queries.crosstab import crosstab
+    from models.schema import Participant, ParticipantAttribute, Timepoint
+
+    with coded_study.project.read() as session:
+        table = crosstab(session, rows, columns)
+        tree = CodeTree.load(session, include_archived=False)
+        site = dict(session.execute(select(ParticipantAttribute.participant_id, ParticipantAttribute.value)).all())
+        facts = session.execute(
+            select(
+                Coding.id,
+                Coding.code_id,
+                Coder.name,
+                Timepoint.key,
+                Participant.study_id,
+                Transcript.participant_id,
+                Coding.transcript_id,
+                Coding.start,
+                Coding.end,
+            )  # fmt: skip
+            .join(Coder, Coder.id == Coding.coder_id)
+            .join(Transcript, Transcript.id == Coding.transcript_id)
+            .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+            .join(Participant, Participant.id == Transcript.participant_id)
+        ).all()
+        lengths = dict(session.execute(select(Transcript.id, func.length(Transcript.text))).all())
+        owners = dict(session.execute(select(Transcript.id, Transcript.participant_id)).all())
+        keys = dict(session.execute(select(Transcript.id, Timepoint.key).join(Timepoint)).all())
+
+    def labels(kind: str, fact) -> set[str]:
+        if kind == "codes":
+            return {tree.path(c) for c in tree.ancestors_and_self(fact.code_id) if c in tree.codes}
+        return {{"coders": fact.name, "timepoints": fact.key, "participants": fact.study_id,
+                 "attribute:site": site.get(fact.participant_id, "(none)")}[kind]}  # fmt: skip
+
+    def text_in(kind: str, label: str, tid: int) -> bool:
+        if kind == "timepoints":
+            return keys[tid] == label
+        if kind == "attribute:site":
+            return site.get(owners[tid], "(none)") == label
+        if kind == "participants":
+            return any(f.study_id == label and f.transcript_id == tid for f in facts) or False
+        return True
+
+    checked = 0
+    for r, row in zip(table.rows, table.cells, strict=True):
+        for c, cell in zip(table.columns, row, strict=True):
+            # archived codes are left out of every matrix, as in the code x timepoint one
+            mine = [f for f in facts if f.code_id in tree.codes and r in labels(rows, f) and c in labels(columns, f)]
+            assert cell.segments == len(mine) and cell.segment_ids == sorted(f.id for f in mine), (r, c)
+            assert cell.participants == len({f.study_id for f in mine})
+            covered = {(f.transcript_id, i) for f in mine for i in range(f.start, f.end)}
+            if mine and "participants" not in (rows, columns):
+                total = sum(n for tid, n in lengths.items() if text_in(rows, r, tid) and text_in(columns, c, tid))
+                assert cell.coverage == pytest.approx(len(covered) / total)
+            checked += bool(mine)
+    assert checked >= 3

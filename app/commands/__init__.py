@@ -34,11 +34,16 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "check", "project", "Check the project file thoroughly (SQLite's integrity check, every reference,..."
     ),
     CommandEntry("copy", "project", "Copy a whole project to a new file or database (SQLite <-> PostgreSQL),..."),
-    CommandEntry("codes", "codebook", "Show the codebook tree with each code's segments per timepoint."),
+    CommandEntry("role", "project", "Team projects: list who may read, code or own the project, or (as its owner)..."),
+    CommandEntry("codes", "codebook", "Show the codebook tree with Files, Participants and References (sub-codes..."),
     CommandEntry("apply", "codebook", "Apply codes to a span of a transcript; prints the coding ids."),
     CommandEntry("uncode", "codebook", "Remove one coding."),
     CommandEntry("key", "codebook", "Mark a coding as a key quote (or unmark it with --off)."),
     CommandEntry("memo", "codebook", "Write the memo on a coding, a transcript or a code (it replaces the one there)."),
+    CommandEntry(
+        "memos", "codebook", "Every memo in one list (journal, transcripts, codes, codings), with what each..."
+    ),
+    CommandEntry("journal", "codebook", "Add a dated entry to the project journal (listed by `waveqda memos --kind..."),
     CommandEntry("undo", "codebook", "Undo your last change (one whole operation); a colleague's later steps stay."),
     CommandEntry("redo", "codebook", "Redo your last undone change."),
     CommandEntry("history", "codebook", "Show who changed what and when, oldest first (undone steps are marked)."),
@@ -63,6 +68,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry(
         "autocode", "analysis", "Apply a code to every search hit (as the hit, its sentence or its turn) in..."
     ),
+    CommandEntry("query", "analysis", "Coding query: codes combined with AND, OR, NOT, NEAR/N, NEAR/sentence,..."),
+    CommandEntry("words", "analysis", "Most frequent words (stop words left out) of a code's text, or of what..."),
     CommandEntry(
         "agreement", "agreement", "Intercoder agreement per code × transcript, per code, per transcript and..."
     ),
@@ -82,6 +89,9 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("merge", "merge", "Merge coders' project files: exact, idempotent, one undoable step; nothing is..."),
     CommandEntry("names", "names", "The register of identifying names: scan for candidates, list, add, accept or..."),
     CommandEntry("redact", "names", "Replace register terms in the stored transcripts, keeping every coding on the..."),
+    CommandEntry("measure", "scores", "Describe questionnaire measures (range, direction, norms, reliability)."),
+    CommandEntry("scores", "scores", "Questionnaire scores: import them, compare timepoints."),
+    CommandEntry("joint", "scores", "Joint display: each participant's scores, reliable change and theme courses;..."),
     CommandEntry("tui", "workspace", "Open the terminal coding workspace."),
 )
 

@@ -43,6 +43,8 @@ def register(app: typer.Typer) -> None:
     app.command("progress")(progress)
     app.command("search")(search)
     app.command("autocode")(autocode)
+    app.command("query")(query)
+    app.command("words")(words)
 
 
 @contextmanager
@@ -123,9 +125,18 @@ def matrix(
     coder: list[str] | None = CoderFilterOpt,
     participant: list[str] | None = ParticipantOpt,
     attribute: list[str] | None = AttributeOpt,
+    rows_by: str | None = typer.Option(
+        None, "--rows", help="Matrix coding: codes, timepoints, participants, coders or attribute:NAME.", metavar="DIM"
+    ),
+    columns_by: str | None = typer.Option(None, "--columns", help="The other dimension (as --rows).", metavar="DIM"),
+    timepoint: list[str] | None = TimepointOpt,
     json_out: bool = JsonOpt,
 ) -> None:
     """Code x timepoint matrix: segments / participants / words per cell, rolled up the codebook tree."""
+    if rows_by or columns_by:
+        _crosstab(project, rows_by or "codes", columns_by or "timepoints", coder, participant, attribute, timepoint,
+                  json_out)  # fmt: skip
+        return
     with opened(project) as proj, proj.read() as session:
         result = queries.code_timepoint_matrix(
             session, coders=coder, participants=participant, attribute=parse_attributes(attribute)
@@ -147,6 +158,33 @@ def matrix(
                "not as absent")  # fmt: skip
     if review:
         typer.echo(f"{review} codings need review (a merge could not place them exactly): waveqda codings PROJECT")
+
+
+def _crosstab(
+    project: str,
+    rows_by: str,
+    columns_by: str,
+    coder: list[str] | None,
+    participant: list[str] | None,
+    attribute: list[str] | None,
+    timepoint: list[str] | None,
+    json_out: bool,
+) -> None:
+    from models.queries.crosstab import crosstab
+
+    with opened(project) as proj, proj.read() as session:
+        table = crosstab(session, rows_by, columns_by, timepoint, participant, parse_attributes(attribute), coder)
+    if json_out:
+        emit_json(table.as_dict())
+        return
+    emit_table(
+        [rows_by, *table.columns],
+        [
+            [label, *(f"{c.segments} / {c.participants} / {c.coverage:.1%}" if c.segments else "-" for c in row)]
+            for label, row in zip(table.rows, table.cells, strict=True)
+        ],
+    )
+    typer.echo("cells: segments / participants / coverage of the interviews' text; codes include their sub-codes")
 
 
 def _coded(found: queries.Interviews) -> str:
@@ -318,3 +356,111 @@ def autocode(
         f"{verb} {result.hits} hits of {result.query!r} as {result.code} ({result.coder}, unit {result.unit}): "
         f"{result.created} new codings, {result.extended} extended, {result.absorbed} absorbed"
     )
+
+
+def query(
+    project: str = ProjectArg,
+    expression: str = typer.Argument(
+        "", help='e.g. \'"Supervision" AND NOT "Peer supervision"\', \'"A" NEAR/50 "B"\'.', metavar="EXPRESSION"
+    ),
+    timepoint: list[str] | None = TimepointOpt,
+    participant: list[str] | None = ParticipantOpt,
+    attribute: list[str] | None = AttributeOpt,
+    coder: list[str] | None = CoderFilterOpt,
+    role: list[str] | None = RoleOpt,
+    context: str = typer.Option(
+        "sentence", "--context", help="What to show around each segment: segment, sentence or turn."
+    ),
+    turns_around: int = typer.Option(
+        0, "--turns-around", help="Also show N whole turns before and after.", metavar="N"
+    ),
+    saved: str | None = typer.Option(None, "--saved", help="Run the query saved under this name.", metavar="NAME"),
+    save: str | None = typer.Option(
+        None, "--save", help="Keep this query (and its filters) under NAME.", metavar="NAME"
+    ),
+    save_as_code: str | None = typer.Option(
+        None,
+        "--save-as-code",
+        help="Code every result at this code (created if missing): one undoable step.",
+        metavar="PATH",
+    ),  # fmt: skip
+    as_coder: str | None = typer.Option(None, "--as-coder", help="Who codes with --save-as-code.", metavar="C"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Coding query: codes combined with AND, OR, NOT, NEAR/N, NEAR/sentence, NEAR/turn, OVERLAPS, PRECEDES."""
+    from app.commands.common import actor_of
+    from models import query_actions
+    from models.queries.coding_query import run_query
+
+    if context not in ("segment", "sentence", "turn"):
+        fail(f"--context {context!r}: use segment, sentence or turn")
+    with opened(project) as proj:
+        if saved:
+            q = query_actions.saved_query(proj, saved)
+        else:
+            if not expression.strip():
+                fail("give a query EXPRESSION, or --saved NAME")
+            q = query_actions.SavedQuery(
+                expression, tuple(timepoint or ()), tuple(participant or ()),
+                tuple(parse_attributes(attribute) or ()), tuple(coder or ()), tuple(role or ()), context, turns_around,
+            )  # fmt: skip
+        with proj.read() as session:
+            hits = run_query(
+                session, q.expression, list(q.timepoints) or None, list(q.participants) or None,
+                list(q.attributes) or None, list(q.coders) or None, list(q.roles) or None,
+                q.context, q.turns_around,  # type: ignore[arg-type]
+            )  # fmt: skip
+        actor = actor_of(proj, as_coder)
+        if save:
+            query_actions.save_query(proj, actor, save, q)
+        coded = query_actions.save_as_code(proj, actor, hits, save_as_code, actor) if save_as_code else 0
+    if json_out:
+        emit_json([h.as_dict() for h in hits])
+        return
+    emit_table(
+        ["transcript", "span", "text", "context", "memos"],
+        [
+            [h.transcript, f"{h.start}:{h.end}", _one_line(h.text), _one_line(h.context), "; ".join(h.memos)]
+            for h in hits
+        ],
+    )
+    typer.echo(f"{len(hits)} segment(s) in {len({h.transcript_id for h in hits})} transcript(s)")
+    if save:
+        typer.echo(f"Saved the query as {save!r}: run it again with --saved {save!r}")
+    if save_as_code:
+        typer.echo(f"Coded {coded} segment(s) at {save_as_code!r} (one step: waveqda undo)")
+
+
+def words(
+    project: str = ProjectArg,
+    code: str | None = CodeOpt,
+    timepoint: list[str] | None = TimepointOpt,
+    participant: list[str] | None = ParticipantOpt,
+    attribute: list[str] | None = AttributeOpt,
+    coder: list[str] | None = CoderFilterOpt,
+    by: str = typer.Option("all", "--by", help="all, timepoint, or attribute:NAME (e.g. attribute:site)."),
+    lemma: bool = typer.Option(False, "--lemma", help="Count each word's lemma (support, supported...)."),
+    top: int = typer.Option(20, "--top", help="How many words per group.", metavar="N"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Most frequent words (stop words left out) of a code's text, or of what participants said, per group."""
+    from models.queries.word_frequency import word_frequencies
+
+    group, _, name = by.partition(":")
+    if group not in ("all", "timepoint", "attribute"):
+        fail(f"--by {by!r}: use all, timepoint or attribute:NAME")
+    with opened(project) as proj, proj.read() as session:
+        groups = word_frequencies(
+            session, code, timepoint, participant, parse_attributes(attribute), coder,
+            group, name or None, lemma, top,  # type: ignore[arg-type]
+        )  # fmt: skip
+    if json_out:
+        emit_json([g.as_dict() for g in groups])
+        return
+    for found in groups:
+        typer.echo(f"{found.group}: {found.words_counted} words counted")
+        widest = max((w.count for w in found.top), default=1)
+        emit_table(
+            ["word", "count", "share", ""],
+            [[w.word, w.count, f"{w.share:.1%}", "█" * max(1, round(24 * w.count / widest))] for w in found.top],
+        )

@@ -25,6 +25,8 @@ PathArg = typer.Argument(..., help="A code path (Theme/Subtheme/Code) or id.", m
 
 
 def register(app: typer.Typer) -> None:
+    app.command("memos")(memos)
+    app.command("journal")(journal)
     app.command("codes")(codes)
     app.add_typer(code_app, name="code")
     for name, handler in (
@@ -54,18 +56,46 @@ def register(app: typer.Typer) -> None:
 # --- the codebook ------------------------------------------------------------------------------------
 
 
-def codes(project: str = ProjectArg, json_out: bool = JsonOpt) -> None:
-    """Show the codebook tree with each code's segments per timepoint."""
+SORTS = ("tree", "files", "participants", "references", "name")
+
+
+def codes(
+    project: str = ProjectArg,
+    sort: str = typer.Option("tree", "--sort", help="tree, files, participants, references or name."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Show the codebook tree with Files, Participants and References (sub-codes included) and memos."""
+    if sort not in SORTS:
+        fail(f"--sort {sort!r}: use one of {', '.join(SORTS)}")
     with open_existing(project) as proj, proj.read() as session:
         rows = codebook.codebook_rows(session)
+    if sort == "name":
+        rows = sorted(rows, key=lambda r: r["path"].casefold())
+    elif sort != "tree":
+        rows = sorted(rows, key=lambda r: (-r[sort], r["path"].casefold()))
     if json_out:
         emit_json(rows)
         return
     keys = list(rows[0]["counts"]) if rows else []
+    indent = sort == "tree"
     emit_table(
-        ["id", "code", *keys, "colour", "note"],
-        [[r["id"], "  " * r["depth"] + r["name"], *r["counts"].values(), r["colour"], _note(r)] for r in rows],
+        ["id", "code", "files", "participants", "references", *keys, "memo", "colour", "note"],
+        [
+            [
+                r["id"],
+                ("  " * r["depth"] + r["name"]) if indent else r["path"],
+                r["files"],
+                r["participants"],
+                r["references"],
+                *(r["by_timepoint"][k]["references"] for k in keys),
+                "memo" if r["memo"] else "",
+                r["colour"],
+                _note(r),
+            ]  # fmt: skip
+            for r in rows
+        ],
     )
+    typer.echo("Files, participants and references include each code's sub-codes (as NVivo counts them).")
 
 
 def _note(row: dict) -> str:
@@ -362,3 +392,41 @@ def history_command(
         ["id", "at", "actor", "state", "summary"],
         [[r["id"], r["at"], r["actor"], r["state"], r["summary"]] for r in rows],
     )
+
+
+def memos(
+    project: str = ProjectArg,
+    search: str | None = typer.Option(None, "--search", help="Only memos holding all these words.", metavar="WORDS"),
+    kind: list[str] | None = typer.Option(
+        None, "--kind", help="journal, transcript, participant, code or coding (repeatable).", metavar="KIND"
+    ),
+    author: str | None = typer.Option(None, "--author", help="Only memos written by this coder.", metavar="C"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Every memo in one list (journal, transcripts, codes, codings), with what each annotates."""
+    from models.memo_list import all_memos
+
+    with open_existing(project) as proj, proj.read() as session:
+        found = all_memos(session, search, kind, author)
+    if json_out:
+        emit_json([m.as_dict() for m in found])
+        return
+    emit_table(
+        ["kind", "about", "by", "when", "memo"],
+        [[m.kind, m.target, m.author, m.updated, " ".join(f"{m.title} {m.text}".split())[:100]] for m in found],
+    )
+
+
+def journal(
+    project: str = ProjectArg,
+    text: str = typer.Argument(..., help="The entry.", metavar="TEXT"),
+    title: str = typer.Option("", "--title", help="A short title."),
+    coder_name: str | None = ActorOpt,
+) -> None:
+    """Add a dated entry to the project journal (listed by `waveqda memos --kind journal`)."""
+    from models.memo_list import add_journal_entry
+
+    with open_existing(project) as proj:
+        actor = actor_of(proj, coder_name)
+        entry = add_journal_entry(proj, actor, text, title)
+    typer.echo(f"Journal entry {entry} by {actor}")

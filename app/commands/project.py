@@ -29,6 +29,7 @@ def register(app: typer.Typer) -> None:
     app.command("backup")(backup)
     app.command("check")(check)
     app.command("copy")(copy)
+    app.command("role")(role)
 
 
 def _import_help() -> str:
@@ -279,3 +280,26 @@ def copy(
         f"Copied {report.source} to {report.destination}: {report.rows} rows in {len(report.tables)} tables, "
         "every table's row count and checksum equal to the source's; undo history kept."
     )
+
+
+def role(
+    project: str = ProjectArg,
+    login: str | None = typer.Argument(None, help="A PostgreSQL login.", metavar="[LOGIN]"),
+    new_role: str | None = typer.Argument(None, help="owner, coder or reader.", metavar="[ROLE]"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Team projects: list who may read, code or own the project, or (as its owner) set a login's role."""
+    from models import roles
+
+    with open_existing(project) as proj:
+        if login is None:
+            found = roles.members(proj)
+            if json_out:
+                emit_json([{"login": m.login, "role": m.role} for m in found])
+            else:
+                emit_table(["login", "role"], [[m.login, m.role] for m in found])
+            return
+        if new_role is None:
+            fail("give the ROLE too: owner, coder or reader")
+        member = roles.set_role(proj, actor_of(proj), login, new_role or "")
+    typer.echo(f"{member.login} is now {member.role} of {proj.label}")

@@ -1,0 +1,201 @@
+"""Questionnaire commands: ``measure add`` and ``scores import|compare`` (issue 17)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+
+from app.commands.common import ActorOpt, JsonOpt, ProjectArg, actor_of, emit_json, emit_table, open_existing
+
+
+def register(app: typer.Typer) -> None:
+    measure_app = typer.Typer(help="Describe questionnaire measures (range, direction, norms, reliability).")
+    measure_app.command("add")(measure_add)
+    app.add_typer(measure_app, name="measure")
+    scores_app = typer.Typer(help="Questionnaire scores: import them, compare timepoints.")
+    scores_app.command("import")(scores_import)
+    scores_app.command("compare")(scores_compare)
+    scores_app.command("change")(scores_change)
+    app.add_typer(scores_app, name="scores")
+    app.command("joint")(joint)
+
+
+def measure_add(
+    project: str = ProjectArg,
+    name: str = typer.Argument(..., help="The measure's column name, e.g. wemwbs.", metavar="NAME"),
+    min_value: float | None = typer.Option(None, "--min", help="Lowest possible score."),
+    max_value: float | None = typer.Option(None, "--max", help="Highest possible score."),
+    higher_is: str | None = typer.Option(None, "--higher-is", help="better (the default) or worse."),
+    norm_mean: float | None = typer.Option(None, "--norm-mean", help="Population norm: mean."),
+    norm_sd: float | None = typer.Option(None, "--norm-sd", help="Population norm: SD."),
+    norm_source: str | None = typer.Option(None, "--norm-source", help="Where the norm comes from.", metavar="TEXT"),
+    reliability: float | None = typer.Option(None, "--reliability", help="e.g. Cronbach's alpha 0.89.", metavar="R"),
+    coder_name: str | None = ActorOpt,
+) -> None:
+    """Describe a measure; for one described already, the options given replace theirs and the rest stay."""
+    from models import scores
+
+    with open_existing(project) as proj:
+        scores.add_measure(
+            proj, actor_of(proj, coder_name), name, min_value, max_value, higher_is, norm_mean, norm_sd,
+            norm_source, reliability,
+        )  # fmt: skip
+    typer.echo(f"Measure {name.strip()} described")
+
+
+def scores_import(
+    project: str = ProjectArg,
+    path: Path = typer.Argument(..., help="A long or wide CSV or XLSX.", metavar="FILE"),
+    coder_name: str | None = ActorOpt,
+    json_out: bool = JsonOpt,
+) -> None:
+    """Import scores: long (participant, timepoint, measure, score) or wide (one column per measure)."""
+    from models import scores
+
+    with open_existing(project) as proj:
+        result = scores.import_scores(proj, actor_of(proj, coder_name), path)
+    if json_out:
+        emit_json(result.as_dict())
+        return
+    typer.echo(f"{result.file}: {result.stored} score(s) stored, {result.replaced} replaced")
+    if result.unknown_participants:
+        typer.echo(
+            f"{result.file}: not stored, participants the project does not know: "
+            f"{', '.join(result.unknown_participants)}",
+            err=True,
+        )
+
+
+def scores_compare(
+    project: str = ProjectArg,
+    measure: list[str] | None = typer.Option(None, "--measure", help="Only this measure (repeatable)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Paired change between every two timepoints: t-test with CI, Wilcoxon, d_z and g_av, Holm-adjusted p."""
+    from models import scores
+
+    with open_existing(project) as proj, proj.read() as session:
+        found = scores.compare(session, measure)
+    if json_out:
+        emit_json([c.as_dict() for c in found])
+        return
+
+    def num(value: float | None, digits: int = 2) -> str:
+        return "-" if value is None else f"{value:.{digits}f}"
+
+    emit_table(
+        [
+            "measure",
+            "from",
+            "to",
+            "pairs",
+            "dropped",
+            "mean from",
+            "mean to",
+            "diff",
+            "95% CI",
+            "t",
+            "p",
+            "p (Holm)",
+            "Wilcoxon p",
+            "d_z",
+            "g_av",
+        ],  # fmt: skip
+        [
+            [
+                c.measure,
+                c.from_,
+                c.to,
+                c.n_pairs,
+                c.n_dropped,
+                num(c.mean_from),
+                num(c.mean_to),
+                num(c.mean_diff),
+                f"{num(c.ci_low)} to {num(c.ci_high)}",
+                num(c.t),
+                num(c.p, 4),
+                num(c.p_holm, 4),
+                num(c.wilcoxon_p, 4),
+                num(c.d_z),
+                num(c.g_av),
+            ]  # fmt: skip
+            for c in found
+        ],
+    )
+
+
+def scores_change(
+    project: str = ProjectArg,
+    measure: str = typer.Option(..., "--measure", help="The measure (it needs its reliability)."),
+    first: str = typer.Option(..., "--from", help="The earlier timepoint.", metavar="T"),
+    second: str = typer.Option(..., "--to", help="The later timepoint.", metavar="T"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Reliable change per participant (Jacobson-Truax): reliably better, no reliable change, reliably worse."""
+    from models import scores
+
+    with open_existing(project) as proj, proj.read() as session:
+        found = scores.reliable_change(session, measure, first, second)
+    if json_out:
+        emit_json([c.as_dict() for c in found])
+        return
+    emit_table(
+        ["participant", first, second, "change", "RCI", "category"],
+        [
+            [c.participant, f"{c.score_from:g}", f"{c.score_to:g}", f"{c.difference:+g}", f"{c.rci:.2f}", c.category]
+            for c in found
+        ],  # fmt: skip
+    )
+
+
+def joint(
+    project: str = ProjectArg,
+    measure: str = typer.Option(..., "--measure", help="The measure (it needs its reliability)."),
+    codes: list[str] = typer.Option(..., "--code", help="A theme to set beside the scores (repeatable)."),
+    first: str | None = typer.Option(None, "--from", help="Change from (default: the first timepoint).", metavar="T"),
+    second: str | None = typer.Option(None, "--to", help="Change to (default: the last timepoint).", metavar="T"),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Joint display: each participant's scores, reliable change and theme courses; themes by change group."""
+    from models import scores
+
+    with open_existing(project) as proj, proj.read() as session:
+        found = scores.joint_display(session, measure, codes, first, second)
+    if json_out:
+        emit_json(found.as_dict())
+        return
+    order = list(found.participants[0].scores) if found.participants else []
+    typer.echo(f"{found.measure}: change {found.from_} -> {found.to}; themes: + present, - absent, ? not coded yet")
+    emit_table(
+        ["participant", *order, "change", *(c for c in codes), f"quote at {found.to}"],
+        [
+            [
+                row.participant,
+                *("-" if row.scores[k] is None else f"{row.scores[k]:g}" for k in order),
+                row.change.category if row.change else "no pair",
+                *(t.pattern for t in row.themes),
+                " | ".join(t.quote[:60] for t in row.themes if t.quote),
+            ]  # fmt: skip
+            for row in found.participants
+        ],
+    )
+    typer.echo("")
+    emit_table(
+        ["theme", "timepoint", *(f"{c} (voiced / all)" for c in scores.CATEGORIES)],
+        [[t.code, t.timepoint, *(f"{t.voiced_by[c]} / {t.of[c]}" for c in scores.CATEGORIES)] for t in found.themes],
+    )
+    typer.echo("")
+    emit_table(
+        ["timepoint", "n", "mean", "95% CI", *(f"voicing {c}" for c in codes)],
+        [
+            [
+                t.timepoint,
+                t.n,
+                "-" if t.mean is None else f"{t.mean:.2f}",
+                "-" if t.ci_low is None else f"{t.ci_low:.2f} to {t.ci_high:.2f}",
+                *(f"{t.voicing[c]:.0%}" for c in codes),
+            ]  # fmt: skip
+            for t in found.timepoints
+        ],
+    )

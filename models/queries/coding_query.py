@@ -1,0 +1,420 @@
+"""Coding queries: codes combined with AND, OR, NOT, NEAR, OVERLAPS and PRECEDES (``waveqda query``).
+
+What researchers arriving from NVivo or MAXQDA expect of a "coding query". A query is an expression over code
+paths in double quotes::
+
+    "Supervision" AND NOT "Peer supervision"
+    ("Worry" OR "Job insecurity") AND "T2 themes"
+    "A" NEAR/50 "B"        "A" NEAR/sentence "B"        "A" NEAR/turn "B"
+    "A" OVERLAPS "B"       "A" PRECEDES "B"             "A" PRECEDES/turn "B"
+
+Meaning, per transcript, on ``[start, end)`` character spans (a code stands for the text coded at it or at
+any of its sub-codes, by the coders in scope, as one union):
+
+- ``AND``, ``OR``, ``NOT``: intersection, union and complement of the coded characters (``NOT A`` alone is
+  every character of the transcript not coded at A; ``A AND NOT B`` is A's text outside B);
+- ``A NEAR/N B``: every segment of A within N characters of a segment of B, and those segments of B (a
+  segment is a maximal stretch of the operand's text); ``NEAR/sentence`` and ``NEAR/turn``: segments that
+  share a sentence, or a speaker turn;
+- ``A OVERLAPS B``: the segments of A that share at least one character with B (whole segments);
+- ``A PRECEDES B``: the segments of A followed later in the transcript by a segment of B (``/turn``: in the
+  same turn).
+
+Precedence, loosest first: ``OR``, ``AND``, ``NOT``, then the relations (NEAR, OVERLAPS, PRECEDES), which bind
+their two neighbours; parentheses group. Operators are case-insensitive; code paths are matched as everywhere
+else (``Theme/Sub`` or a unique name).
+"""
+
+from __future__ import annotations
+
+import re
+from bisect import bisect_left, bisect_right
+from collections.abc import Callable, Sequence
+from dataclasses import asdict, dataclass
+from typing import Any, Literal
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from models.codes import CodeTree
+from models.errors import WaveqdaError
+from models.queries.layouts import TranscriptLayout, load_layouts
+from models.queries.retrieval import coded_spans
+from models.queries.scope import Attribute, resolve_scope
+from models.queries.spans import merge_spans
+from models.schema import Coding, Participant, Timepoint, Transcript
+
+Span = tuple[int, int]
+Spans = list[Span]  # sorted, disjoint, non-empty
+
+# --------------------------------------------------------------------------------------------- parsing
+
+
+@dataclass(frozen=True)
+class CodeRef:
+    path: str
+
+
+@dataclass(frozen=True)
+class Not:
+    operand: Node
+
+
+@dataclass(frozen=True)
+class Combine:
+    op: Literal["AND", "OR"]
+    left: Node
+    right: Node
+
+
+@dataclass(frozen=True)
+class Relation:
+    op: Literal["NEAR", "OVERLAPS", "PRECEDES"]
+    unit: str  # NEAR: a number of characters, "sentence" or "turn"; PRECEDES: "" or "turn"
+    left: Node
+    right: Node
+
+
+Node = CodeRef | Not | Combine | Relation
+
+_TOKEN = re.compile(
+    r'\s*(?:(?P<code>"(?:[^"\\]|\\.)*")|(?P<paren>[()])|(?P<rel>(?:NEAR|PRECEDES)(?:/[A-Za-z0-9]+)?|OVERLAPS)'
+    r"|(?P<word>AND|OR|NOT))(?=\s|$|[()\"])",
+    re.IGNORECASE,
+)
+
+
+def parse(expression: str) -> Node:
+    """The expression as a tree; a mistake is one line saying where."""
+    tokens = _tokens(expression)
+    parser = _Parser(expression, tokens)
+    node = parser.expression()
+    if parser.position < len(tokens):
+        raise WaveqdaError(f"query: unexpected {tokens[parser.position][1]!r} in {expression!r}")
+    return node
+
+
+def _tokens(expression: str) -> list[tuple[str, str]]:
+    found: list[tuple[str, str]] = []
+    position = 0
+    stripped_end = len(expression.rstrip())
+    while position < stripped_end:
+        match = _TOKEN.match(expression, position)
+        if match is None:
+            rest = expression[position:].strip()
+            raise WaveqdaError(
+                f"query: cannot read {rest[:30]!r}: put code paths in double quotes and join them with "
+                "AND, OR, NOT, NEAR/N, NEAR/sentence, NEAR/turn, OVERLAPS or PRECEDES"
+            )
+        kind = match.lastgroup or ""
+        value = match.group(kind)
+        if kind == "code":
+            value = re.sub(r"\\(.)", r"\1", value[1:-1])
+        elif kind in ("rel", "word"):
+            value = value.upper()
+        found.append((kind, value))
+        position = match.end()
+    if not found:
+        raise WaveqdaError('query: empty; e.g. \'"Supervision" AND NOT "Peer supervision"\'')
+    return found
+
+
+class _Parser:
+    def __init__(self, expression: str, tokens: list[tuple[str, str]]) -> None:
+        self.expression_text, self.tokens, self.position = expression, tokens, 0
+
+    def _peek(self) -> tuple[str, str] | None:
+        return self.tokens[self.position] if self.position < len(self.tokens) else None
+
+    def _take(self) -> tuple[str, str]:
+        token = self._peek()
+        if token is None:
+            raise WaveqdaError(f"query: {self.expression_text!r} ends too early")
+        self.position += 1
+        return token
+
+    def expression(self) -> Node:
+        node = self._and()
+        while self._peek() == ("word", "OR"):
+            self._take()
+            node = Combine("OR", node, self._and())
+        return node
+
+    def _and(self) -> Node:
+        node = self._not()
+        while self._peek() == ("word", "AND"):
+            self._take()
+            node = Combine("AND", node, self._not())
+        return node
+
+    def _not(self) -> Node:
+        if self._peek() == ("word", "NOT"):
+            self._take()
+            return Not(self._not())
+        return self._relation()
+
+    def _relation(self) -> Node:
+        node = self._atom()
+        token = self._peek()
+        if token is not None and token[0] == "rel":
+            self._take()
+            op, _, unit = token[1].partition("/")
+            node = Relation(_relation_op(op), _relation_unit(op, unit.lower()), node, self._atom())
+        return node
+
+    def _atom(self) -> Node:
+        kind, value = self._take()
+        if kind == "code":
+            return CodeRef(value)
+        if (kind, value) == ("paren", "("):
+            node = self.expression()
+            if self._take() != ("paren", ")"):
+                raise WaveqdaError(f"query: a '(' is not closed in {self.expression_text!r}")
+            return node
+        raise WaveqdaError(f"query: expected a code in double quotes or '(', found {value!r}")
+
+
+def _relation_op(op: str) -> Literal["NEAR", "OVERLAPS", "PRECEDES"]:
+    if op == "NEAR":
+        return "NEAR"
+    if op == "PRECEDES":
+        return "PRECEDES"
+    return "OVERLAPS"
+
+
+def _relation_unit(op: str, unit: str) -> str:
+    if op == "NEAR":
+        if unit in ("sentence", "turn") or unit.isdigit():
+            return unit
+        raise WaveqdaError("query: NEAR takes /N (characters), /sentence or /turn, e.g. NEAR/50")
+    if op == "PRECEDES" and unit not in ("", "turn"):
+        raise WaveqdaError("query: PRECEDES takes nothing or /turn")
+    if op == "OVERLAPS" and unit:
+        raise WaveqdaError("query: OVERLAPS takes no /unit")
+    return unit
+
+
+def code_paths(node: Node) -> list[str]:
+    if isinstance(node, CodeRef):
+        return [node.path]
+    if isinstance(node, Not):
+        return code_paths(node.operand)
+    return code_paths(node.left) + code_paths(node.right)
+
+
+# --------------------------------------------------------------------------------------------- evaluation
+
+
+def evaluate(node: Node, coded: Callable[[str], Spans], layout: TranscriptLayout) -> Spans:
+    """The spans one transcript contributes (``coded(path)``: the union of that code's coded text there)."""
+    if isinstance(node, CodeRef):
+        return coded(node.path)
+    if isinstance(node, Not):
+        return complement(evaluate(node.operand, coded, layout), len(layout.text))
+    left = evaluate(node.left, coded, layout)
+    right = evaluate(node.right, coded, layout)
+    if isinstance(node, Combine):
+        return intersect(left, right) if node.op == "AND" else merge_spans(left + right)
+    return relate(node, left, right, layout)
+
+
+def complement(spans: Spans, length: int) -> Spans:
+    out: Spans = []
+    position = 0
+    for start, end in spans:
+        if start > position:
+            out.append((position, start))
+        position = max(position, end)
+    if position < length:
+        out.append((position, length))
+    return out
+
+
+def intersect(a: Spans, b: Spans) -> Spans:
+    out: Spans = []
+    i = j = 0
+    while i < len(a) and j < len(b):
+        start, end = max(a[i][0], b[j][0]), min(a[i][1], b[j][1])
+        if start < end:
+            out.append((start, end))
+        if a[i][1] < b[j][1]:
+            i += 1
+        else:
+            j += 1
+    return out
+
+
+def relate(node: Relation, left: Spans, right: Spans, layout: TranscriptLayout) -> Spans:
+    if node.op == "OVERLAPS":
+        return [a for a in left if _any_overlap(a, right)]
+    if node.op == "PRECEDES":
+        return [a for a in left if any(_precedes(a, b, node.unit, layout) for b in right)]
+    near = _nearness(node.unit, layout)
+    kept = [a for a in left if any(near(a, b) for b in right)]
+    kept += [b for b in right if any(near(a, b) for a in left)]
+    return merge_spans(kept)
+
+
+def _any_overlap(span: Span, spans: Spans) -> bool:
+    """Whether ``span`` shares a character with any of ``spans`` (sorted and disjoint, so their ends rise too:
+    only the last one starting before ``span`` ends can reach back into it)."""
+    i = bisect_left(spans, (span[1], -1))
+    return i > 0 and spans[i - 1][1] > span[0]
+
+
+def _precedes(a: Span, b: Span, unit: str, layout: TranscriptLayout) -> bool:
+    if b[0] < a[1]:
+        return False
+    return unit != "turn" or _shared(layout.turn_range(*a), layout.turn_range(*b))
+
+
+def _nearness(unit: str, layout: TranscriptLayout) -> Callable[[Span, Span], bool]:
+    if unit == "turn":
+        return lambda a, b: _shared(layout.turn_range(*a), layout.turn_range(*b))
+    if unit == "sentence":
+        return lambda a, b: _shared(_sentence_range(layout, a), _sentence_range(layout, b))
+    distance = int(unit)
+    return lambda a, b: max(b[0] - a[1], a[0] - b[1], 0) <= distance
+
+
+def _sentence_range(layout: TranscriptLayout, span: Span) -> tuple[int, int] | None:
+    first = bisect_right(layout.sentence_ends, span[0])
+    last = bisect_left(layout.sentence_starts, span[1]) - 1
+    return (first, last) if first <= last else None
+
+
+def _shared(a: tuple[int, int] | None, b: tuple[int, int] | None) -> bool:
+    return a is not None and b is not None and a[0] <= b[1] and b[0] <= a[1]
+
+
+# --------------------------------------------------------------------------------------------- results
+
+
+@dataclass(frozen=True)
+class QueryHit:
+    """One result segment: where it is, its text, its context, and the memos of codings on it."""
+
+    transcript: str  # P01/T2
+    transcript_id: int
+    participant: str
+    timepoint: str
+    start: int
+    end: int
+    text: str
+    context_start: int
+    context_end: int
+    context: str
+    memos: tuple[str, ...]
+
+    def as_dict(self) -> dict[str, Any]:
+        found = asdict(self)
+        found["memos"] = list(self.memos)
+        return found
+
+
+ContextUnit = Literal["segment", "sentence", "turn"]
+
+
+def run_query(
+    session: Session,
+    expression: str,
+    timepoints: Sequence[str] | None = None,
+    participants: Sequence[str] | None = None,
+    attribute: Attribute | list[Attribute] | None = None,
+    coders: Sequence[str] | None = None,
+    roles: Sequence[str] | None = None,
+    context: ContextUnit = "sentence",
+    turns_around: int = 0,
+) -> list[QueryHit]:
+    """Every segment the query selects, in timepoint, participant and text order.
+
+    ``roles`` keeps only text spoken by those speaker roles; ``context`` widens what is shown around each
+    segment (its sentence(s) or turn(s)) and ``turns_around`` adds that many whole turns before and after."""
+    node = parse(expression)
+    tree = CodeTree.load(session)
+    for path in code_paths(node):
+        tree.find(path)  # an unknown code is one line ("no code ... did you mean")
+    scope = resolve_scope(session, timepoints, participants, attribute, coders)
+    by_code: dict[str, dict[int, Spans]] = {}
+    for path in dict.fromkeys(code_paths(node)):
+        per_transcript: dict[int, list[Span]] = {}
+        for span in coded_spans(session, path, True, timepoints, participants, attribute, coders):
+            per_transcript.setdefault(span.transcript_id, []).append((span.start, span.end))
+        by_code[path] = {tid: merge_spans(spans) for tid, spans in per_transcript.items()}
+    transcripts = _transcripts_in_scope(session, scope.apply(select(Transcript.id), with_coder=False))
+    if not _uses_not(node):  # only transcripts coded at one of the codes can have a result
+        coded_ids = {tid for spans in by_code.values() for tid in spans}
+        transcripts = [t for t in transcripts if t[0] in coded_ids]
+    layouts = load_layouts(session, [t[0] for t in transcripts])
+    hits: list[QueryHit] = []
+    wanted_roles = set(roles) if roles else None
+    for tid, study_id, key in transcripts:
+        layout = layouts[tid]
+        spans = evaluate(node, _coded_in(by_code, tid), layout)
+        if wanted_roles is not None:
+            spans = intersect(spans, [(t.start, t.end) for t in layout.turns if t.role in wanted_roles])
+        memos = _memos_by_span(session, tid, spans)
+        for (start, end), memo in zip(spans, memos, strict=True):
+            c_start, c_end = _context(layout, start, end, context, turns_around)
+            hits.append(
+                QueryHit(
+                    f"{study_id}/{key}",
+                    tid,
+                    study_id,
+                    key,
+                    start,
+                    end,
+                    layout.text[start:end],
+                    c_start,
+                    c_end,
+                    layout.text[c_start:c_end],
+                    memo,
+                )  # fmt: skip
+            )
+    return hits
+
+
+def _coded_in(by_code: dict[str, dict[int, Spans]], transcript_id: int) -> Callable[[str], Spans]:
+    return lambda path: by_code[path].get(transcript_id, [])
+
+
+def _uses_not(node: Node) -> bool:
+    if isinstance(node, Not):
+        return True
+    if isinstance(node, CodeRef):
+        return False
+    return _uses_not(node.left) or _uses_not(node.right)
+
+
+def _transcripts_in_scope(session: Session, ids_stmt: Any) -> list[tuple[int, str, str]]:
+    stmt = (
+        select(Transcript.id, Participant.study_id, Timepoint.key)
+        .join(Participant, Participant.id == Transcript.participant_id)
+        .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+        .where(Transcript.id.in_(ids_stmt.subquery().select()))
+        .order_by(Timepoint.position, Participant.study_id)
+    )
+    return [(row[0], row[1], row[2]) for row in session.execute(stmt)]
+
+
+def _memos_by_span(session: Session, transcript_id: int, spans: Spans) -> list[tuple[str, ...]]:
+    """The memos of the codings that share text with each span (the reader sees what coders noted there)."""
+    if not spans:
+        return []
+    rows = session.execute(
+        select(Coding.start, Coding.end, Coding.memo).where(
+            Coding.transcript_id == transcript_id, Coding.memo != "", Coding.start < spans[-1][1]
+        )
+    ).all()
+    return [tuple(dict.fromkeys(m for s, e, m in rows if s < end and e > start)) for start, end in spans]
+
+
+def _context(layout: TranscriptLayout, start: int, end: int, unit: ContextUnit, turns_around: int) -> Span:
+    c_start, c_end = (start, end) if unit == "segment" else layout.context(start, end, unit)
+    if turns_around and layout.turns:
+        found = layout.turn_range(start, end)
+        if found is not None:
+            first = max(0, found[0] - turns_around)
+            last = min(len(layout.turns) - 1, found[1] + turns_around)
+            c_start, c_end = min(c_start, layout.turns[first].start), max(c_end, layout.turns[last].end)
+    return c_start, c_end
