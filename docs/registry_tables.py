@@ -15,10 +15,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from exporters.kinds import kinds_table  # noqa: E402
+from exporters.refi_clients import clients_table  # noqa: E402
 from importers.formats import formats_table  # noqa: E402
 
 README = ROOT / "README.md"
-SECTIONS = {"import-formats": formats_table, "export-kinds": kinds_table}
+SECTIONS = {"import-formats": formats_table, "export-kinds": kinds_table, "refi-clients": clients_table}
 
 
 def with_tables(text: str) -> str:

@@ -34,6 +34,7 @@ class ExportOptions:
     large_print: bool = False
     with_questions: bool = False
     transcript: str | None = None
+    for_client: str | None = None  # ``--for``: the REFI-QDA client a .qdpx is written for
 
 
 def check_request(out_path: Path, kind: str | None) -> str:
@@ -63,6 +64,7 @@ def run_export(
     options = options or ExportOptions()
     kind = check_request(out_path, kind)
     suffix = out_path.suffix.lower()
+    for_client = check_client(suffix, options.for_client)
     if suffix == ".qdc":
         return _refi(project, out_path, suffix, filters)
     if suffix == ".qdpx":
@@ -70,7 +72,8 @@ def run_export(
         lines: list[str] = []
 
         def write(tmp: Path, chosen: ExportFilters) -> None:
-            lines[:] = [line.replace(str(tmp), str(out_path)) for line in _refi(project, tmp, suffix, chosen)]
+            written = _refi(project, tmp, suffix, chosen, for_client=for_client)
+            lines[:] = [line.replace(str(tmp), str(out_path)) for line in written]
 
         notes = _atomic(out_path, lambda tmp: _written_checked(project, out_path, tmp, filters, write))
         return lines + notes
@@ -80,6 +83,20 @@ def run_export(
         lambda tmp: _written_checked(project, out_path, tmp, filters, lambda t, f: writer(project, t, f, progress)),
     )
     return [f"Wrote {out_path} ({kind})", *notes]
+
+
+def check_client(suffix: str, for_client: str | None) -> str | None:
+    """``--for`` applies to ``.qdpx`` projects and must name a known client (one line naming the choices)."""
+    if for_client is None:
+        return None
+    from exporters.refi_clients import CLIENTS_BY_KEY, client
+
+    if suffix != ".qdpx":
+        raise WaveqdaError(f"--for applies to .qdpx projects (one of {'|'.join(CLIENTS_BY_KEY)}), not {suffix}")
+    try:
+        return client(for_client).key
+    except ValueError as exc:
+        raise WaveqdaError(str(exc)) from exc
 
 
 def _written_checked(
@@ -161,7 +178,14 @@ def _atomic(out_path: Path, write: Callable[[Path], object]) -> list[str]:
     return notes
 
 
-def _refi(project: Project, out_path: Path, suffix: str, filters: ExportFilters, dry: bool = False) -> list[str]:
+def _refi(
+    project: Project,
+    out_path: Path,
+    suffix: str,
+    filters: ExportFilters,
+    dry: bool = False,
+    for_client: str | None = None,
+) -> list[str]:
     """REFI-QDA files come whole from the exchange exporter: only the anonymising options apply (to .qdpx)."""
     unsupported = ExportFilters(
         anonymise=filters.anonymise,
@@ -183,5 +207,9 @@ def _refi(project: Project, out_path: Path, suffix: str, filters: ExportFilters,
     if suffix == ".qdc":
         return refi_export.export_qdc(project, out_path).lines()
     return refi_export.export_qdpx(
-        project, out_path, anonymise=filters.anonymise, anonymise_coders=filters.anonymise_coders
+        project,
+        out_path,
+        anonymise=filters.anonymise,
+        anonymise_coders=filters.anonymise_coders,
+        for_client=for_client,
     ).lines()

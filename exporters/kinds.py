@@ -51,7 +51,7 @@ EXPORT_KINDS: tuple[ExportKind, ...] = (
     ExportKind("disagreements-xlsx", "Disagreements between coders (Excel)", "disagreements", ".xlsx",
                workspace=False, notes="needs `--coders A B`"),
     ExportKind("qdpx", "Whole project (REFI-QDA)", "project", ".qdpx", quotes=False, scope=False,
-               notes="for NVivo, ATLAS.ti, MAXQDA, QualCoder; only `--anonymise` applies"),
+               notes="for NVivo, ATLAS.ti, MAXQDA, QualCoder; `--for CLIENT` and `--anonymise` apply"),
     ExportKind("qdc", "Codebook (REFI-QDA)", "codebook", ".qdc", quotes=False, scope=False, workspace=False,
                notes="the codes alone, for another tool's codebook"),
 )  # fmt: skip

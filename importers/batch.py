@@ -252,10 +252,13 @@ def _check_refi_request(
              ("--replace", replace))  # fmt: skip
     ignored = [flag for flag, value in given if value]
     if ignored:
-        raise WaveqdaError(
-            f"{ignored[0]} applies to transcript files; place REFI-QDA sources with --map-source "
-            "NAME=P01/T1, --participant-variable or --participant-from-name"
-        )
+        from importers.refi_parse import read_package
+        from importers.refi_place import placement_hint
+
+        doc = read_package(refi_files[0])  # an unsafe or broken file is refused as such, whatever the flags
+        sources = doc.text_sources()
+        hint = placement_hint(doc, sources[0]) if sources else "a codebook needs no placing flags"
+        raise WaveqdaError(f"{refi_files[0].name}: {ignored[0]} applies to transcript files; {hint}")
 
 
 def _import_refi(

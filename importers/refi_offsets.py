@@ -211,13 +211,34 @@ def _score(offsets: OffsetMap, convention: Convention, selections: list[RawSelec
 def detect(raw_text: str, selections: list[RawSelection], origin: str = "") -> Detection:
     """Choose the convention under which this source's selections fit its text best."""
     text, crlf_at = normalise_text(raw_text)
-    maps = {conv: OffsetMap.build(text, crlf_at, conv) for conv in CANDIDATES}
-    scores = [_score(maps[conv], conv, selections) for conv in CANDIDATES]
     favourite = preferred(origin)
+    named = sum(1 for sel in selections if has_name(sel.name))
+    first = OffsetMap.build(text, crlf_at, favourite)
+    score = _score(first, favourite, selections)
+    if selections and score.named_matches == len(selections):
+        # every selection's name is its text under the producer's convention: decisive, no rival can do
+        # better (this is every waveqda export, and most files that fill names)
+        return Detection(favourite, "selection names match the text", first, [score], named, len(selections))
+    maps = {conv: OffsetMap.build(text, crlf_at, conv) for conv in CANDIDATES}
+    # conventions that widen the same characters place every selection alike: score each layout once
+    # (on LF text without emoji four of the six are the same)
+    by_layout: dict[tuple[tuple[int, ...], tuple[bool, ...]], Score] = {}
+    scores = []
+    for conv in CANDIDATES:
+        layout = (tuple(maps[conv].wide), tuple(maps[conv].splittable))
+        if layout not in by_layout:
+            by_layout[layout] = _score(maps[conv], conv, selections)
+        shared = by_layout[layout]
+        scores.append(Score(conv, shared.valid, shared.named_matches, shared.boundary_hits))
     order = [favourite, *[c for c in CANDIDATES if c != favourite]]
     best = max(scores, key=lambda s: (*s.key(), -order.index(s.convention)))
-    named = sum(1 for sel in selections if has_name(sel.name))
-    placed = {conv: [(m.to_index(sel.start), m.to_index(sel.end)) for sel in selections] for conv, m in maps.items()}
+    layout_of = {conv: (tuple(m.wide), tuple(m.splittable)) for conv, m in maps.items()}
+    one_of_each = {layout: conv for conv, layout in layout_of.items()}
+    placed_by_layout = {
+        layout: [(maps[conv].to_index(sel.start), maps[conv].to_index(sel.end)) for sel in selections]
+        for layout, conv in one_of_each.items()
+    }
+    placed = {conv: placed_by_layout[layout_of[conv]] for conv in maps}
     rivals = [s for s in scores if placed[s.convention] != placed[best.convention]]
     reason = _reason(best, rivals, favourite, bool(selections))
     return Detection(best.convention, reason, maps[best.convention], scores, named, len(selections))

@@ -34,6 +34,10 @@ from models.refi_document import (
 )
 
 PROJECT_SUFFIXES = {".qdpx"}
+# Far beyond any real study (the largest we know of hold a few thousand codes and ~100,000 codings) and
+# within what an import does in a minute or two: a file past one of these is refused before any other work.
+LIMITS = {"Code": 250_000, "PlainTextSelection": 2_000_000, "Coding": 2_000_000, "Note": 500_000,
+          "Case": 200_000, "Variable": 20_000, "User": 20_000, "Set": 50_000}  # fmt: skip
 XML_SUFFIXES = {".qdc", ".qde", ".xml"}
 
 
@@ -298,6 +302,7 @@ def read_package(file: Path) -> RefiDocument:
         _load_texts(doc, None, file)
     else:
         raise ImportRefused(f"{file.name}: not a REFI-QDA file (expected .qdpx or .qdc)")
+    name_sources(doc)
     problems = reference_problems(doc)
     if problems:
         more = f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""
@@ -305,7 +310,57 @@ def read_package(file: Path) -> RefiDocument:
     return doc
 
 
+def name_sources(doc: RefiDocument) -> None:
+    """Every source gets a name of its own: a source without one is named from its file (when that is not
+    just its GUID) or its GUID; a name several sources share gets each one's GUID beside it. The file's own
+    name stays in ``given_name``; ``--map-source`` accepts either, or the GUID."""
+    counts: dict[str, int] = {}
+    for source in doc.sources:
+        source.given_name = source.name
+        counts[source.name.strip().casefold()] = counts.get(source.name.strip().casefold(), 0) + 1
+    for source in doc.sources:
+        name = source.name.strip()
+        if not name:
+            stem = Path((source.plain_path or source.rich_path or "").partition("://")[2]).stem
+            name = stem if stem and guid_key(stem) != source.guid else f"source {source.guid}"
+        elif counts[name.casefold()] > 1:
+            name = f"{name} [{source.guid}]"
+        source.name = name
+
+
+def duplicate_guid(root: Any) -> tuple[str, str] | None:
+    """The first GUID two elements of one kind share (two codes, two sources, two codings...), with that
+    kind: references to it would be ambiguous (a coding could silently move to another code). Elements of
+    different kinds may share one (some producers give a case its code's GUID)."""
+    seen: set[tuple[str, str]] = set()
+    for element in root.iter():
+        guid = element.get("guid") if isinstance(element.tag, str) else None
+        if not guid:
+            continue
+        key = (_local(element), guid_key(guid))
+        if key in seen:
+            return key[0], guid
+        seen.add(key)
+    return None
+
+
+def check_sizes(root: Any, label: str) -> None:
+    """Refuse at once a file with more codes, selections, notes... than any study holds (one pass)."""
+    counts: dict[str, int] = {}
+    for element in root.iter():
+        if isinstance(element.tag, str):
+            local = element.tag.rpartition("}")[2]
+            counts[local] = counts.get(local, 0) + 1
+    for tag, limit in LIMITS.items():
+        if counts.get(tag, 0) > limit:
+            raise ImportRefused(f"{label}: {counts[tag]:,} {tag} elements (limit {limit:,}): refused as absurd")
+
+
 def _document_from(root: Any, file: Path) -> RefiDocument:
+    check_sizes(root, file.name)
+    duplicate = duplicate_guid(root)
+    if duplicate is not None:
+        raise ImportRefused(f"{file.name}: two {duplicate[0]} elements share the GUID {duplicate[1]}: refused")
     try:
         return parse_document(root)
     except ImportRefused as exc:

@@ -36,6 +36,7 @@ from models.refi_document import (
     RefiSelection,
     RefiSet,
     RefiSource,
+    guid_key,
 )
 from models.store import DEFAULT_TIMEPOINTS
 
@@ -75,16 +76,20 @@ class Placer:
                 raise WaveqdaError(f"no variable {option!r} in {doc.name or 'the file'} (variables: {names})")
 
     def _check_mapping(self) -> dict[str, str]:
-        """Mapping keys resolved to source GUIDs; a key naming no source is a typo worth stopping for."""
+        """Mapping keys resolved to source GUIDs (a key is a source's name, the name it has in the file, or
+        its GUID, with or without braces); a key naming no source is a typo worth stopping for."""
         resolved: dict[str, str] = {}
         sources = self.doc.text_sources()
         for key, value in self.options.mapping.items():
-            match = [s for s in sources if key in (s.name, s.guid)] or [
-                s for s in sources if s.name.casefold() == key.casefold()
-            ]
-            if not match:
-                names = ", ".join(repr(s.name) for s in sources[:10])
-                raise WaveqdaError(f"--map-source {key!r}: no text source of that name (sources: {names})")
+            wanted = key.strip()
+            match = [s for s in sources if wanted in (s.name, s.guid) or guid_key(wanted) == s.guid]
+            match = match or [s for s in sources if s.given_name.strip() and s.given_name.strip() == wanted]
+            match = match or [s for s in sources if wanted.casefold() in (s.name.casefold(), s.given_name.casefold())]
+            if not wanted or not match:
+                shown = ", ".join(repr(map_key(s, sources)) for s in sources[:10])
+                raise WaveqdaError(
+                    f"--map-source {key!r}: no text source of that name or GUID (sources: {shown or 'none'})"
+                )
             for source in match:
                 resolved[source.guid] = value
         return resolved
@@ -96,9 +101,10 @@ class Placer:
             placement = self.place(source)
             slot = (placement.participant, placement.timepoint)
             if slot in taken:
+                key = map_key(source, self.doc.text_sources())
                 raise WaveqdaError(
                     f"sources {taken[slot]!r} and {source.name!r} would both be "
-                    f"{slot[0]}/{slot[1]}: map them apart with --map-source NAME=P01/T1"
+                    f"{slot[0]}/{slot[1]}: map them apart, e.g. --map-source '{key}=P02/{slot[1]}'"
                 )
             taken[slot] = source.name
             placements[source.guid] = placement
@@ -109,7 +115,8 @@ class Placer:
         if mapped is not None:
             mapped_participant, _, mapped_timepoint = mapped.partition("/")
             if not mapped_participant.strip() or not mapped_timepoint.strip() or "/" in mapped_timepoint:
-                raise WaveqdaError(f"--map-source {source.name}={mapped}: give PARTICIPANT/TIMEPOINT, e.g. P01/T1")
+                key = map_key(source, self.doc.text_sources())
+                raise WaveqdaError(f"--map-source '{key}={mapped}': give PARTICIPANT/TIMEPOINT, e.g. P01/T1")
             timepoint_key = self._timepoint(mapped_timepoint, "--map-source")
             return Placement(mapped_participant.strip(), timepoint_key, "--map-source")
         participant, p_how = self._participant(source)
@@ -117,9 +124,7 @@ class Placer:
         if participant is None or timepoint is None:
             missing = " and ".join(w for w, v in (("participant", participant), ("timepoint", timepoint)) if v is None)
             raise WaveqdaError(
-                f"cannot tell the {missing} of source {source.name!r}: add --map-source '{source.name}=P01/T1' "
-                f"(one per source), or --participant-variable / --timepoint-variable NAME, "
-                f"or --timepoint T1 --participant-from-name"
+                f"cannot tell the {missing} of source {source.name!r}: {placement_hint(self.doc, source)}"
             )
         return Placement(participant, timepoint, f"{p_how}, {t_how}")
 
@@ -199,6 +204,28 @@ class Placer:
             valid = ", ".join(key for key, _label in self.known)
             raise WaveqdaError(f"{origin}: unknown timepoint {value!r}; this project's timepoints are: {valid}")
         return found
+
+
+def map_key(source: RefiSource, sources: list[RefiSource]) -> str:
+    """What to write before ``=`` in ``--map-source`` for this source: its name when that names it alone
+    (and has no quote to trip a shell), else its GUID."""
+    name = source.name
+    alone = sum(1 for s in sources if s.name.casefold() == name.casefold()) == 1
+    if name and alone and name == source.given_name and "'" not in name:
+        return name
+    return source.guid
+
+
+def placement_hint(doc: RefiDocument, source: RefiSource) -> str:
+    """The flags that would place ``source``, only those that work for this file."""
+    options = [f"add --map-source '{map_key(source, doc.text_sources())}=P01/T1' (one per source)"]
+    names = sorted({v.name for v in doc.variables.values() if v.name})
+    if names:
+        shown = ", ".join(repr(n) for n in names[:6]) + (" ..." if len(names) > 6 else "")
+        options.append(f"--participant-variable / --timepoint-variable NAME (variables here: {shown})")
+    if study_id_from(source.name):
+        options.append("--timepoint T1 --participant-from-name")
+    return ", or ".join(options)
 
 
 def new_project_timepoints(doc: RefiDocument, placements: dict[str, Placement]) -> list[tuple[str, str]]:

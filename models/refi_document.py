@@ -9,6 +9,7 @@ that the importer can produce them and the domain layer can store them without i
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections import Counter
 from dataclasses import dataclass, field
@@ -69,6 +70,7 @@ class RefiSource:
     other_codings: int = 0  # codings on pictures, PDF pages, audio or video (not imported)
     raw_text: str = ""
     text_from: str = ""
+    given_name: str = ""  # the name in the file; ``name`` is made unique and non-empty on reading
 
 
 @dataclass
@@ -151,10 +153,16 @@ class RefiDocument:
         return [s for s in self.sources if s.kind == TEXT_SOURCE]
 
 
+_CANONICAL_GUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+
+
 def normalise_guid(value: str | None) -> str | None:
-    """``{ABC...}`` or ``abc...`` -> canonical lower-case hyphenated form; None if not a GUID."""
+    """``{ABC...}`` or ``abc...`` -> canonical lower-case hyphenated form; None if not a GUID. A GUID
+    already in that form (most of a large file) is returned as it is, without building a UUID."""
     if not value:
         return None
+    if _CANONICAL_GUID.fullmatch(value):
+        return value
     try:
         return str(uuid.UUID(value.strip().strip("{}")))
     except ValueError:

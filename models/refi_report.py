@@ -42,6 +42,7 @@ class ImportReport:
     unfit: list[str] = field(default_factory=list)
     review: list[str] = field(default_factory=list)
     not_carried: list[str] = field(default_factory=list)
+    mapped: list[str] = field(default_factory=list)  # variables and sets, and what they became
 
     def lines(self) -> list[str]:
         c = self.counts
@@ -62,6 +63,7 @@ class ImportReport:
                 f"  source {s.name!r} -> {s.placed_as} ({s.placed_by}; {s.text_from}); offsets: "
                 f"{s.convention}; {s.codings} codings"
             )
+        out += [f"  mapped: {item}" for item in self.mapped]
         out += _examples("does not fit", self.unfit) + _examples("needs review", self.review)
         out += [f"  not carried over: {item}" for item in self.not_carried]
         return out
@@ -77,6 +79,7 @@ class ImportReport:
             "unfit": list(self.unfit),
             "needs_review": list(self.review),
             "not_carried": list(self.not_carried),
+            "mapped": list(self.mapped),
         }
 
 

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -41,6 +42,8 @@ from models.store import Project
 from models.transcripts import store_transcript, text_sha256
 
 UNKNOWN_CODER = "unknown coder"
+# the Participant / Timepoint variables our own exports put on sources: placement, not attributes
+_OUR_SOURCE_VARIABLES = {derived_guid("source-variable", label.lower()) for label in ("Participant", "Timepoint")}
 
 
 def store_refi(
@@ -80,13 +83,21 @@ class RefiWriter:
         self.code_by_uuid: dict[str, Code] = {}
         self.known_participants = set(session.scalars(select(Participant.id)))
         self.nvivo = "nvivo" in doc.origin.casefold()
+        self._palette: list[str] | None = None
+        self._taken_uuids: dict[Any, set[str]] = {}
+        self._used_colours: set[str] = set()
+        self._cycled = 0
 
     def _uuid_for(self, model: Any, guid: str) -> str:
-        """The file's GUID as our UUID when it is a valid one that is still free, else a new one."""
+        """The file's GUID as our UUID when it is a valid one that is still free, else a new one. The
+        table's UUIDs are read once per import (a query per row made large files slow)."""
+        taken = self._taken_uuids.get(model)
+        if taken is None:
+            taken = self._taken_uuids[model] = set(self.session.scalars(select(model.uuid)))
         valid = normalise_guid(guid)
-        if valid and self.session.scalar(select(model.id).where(model.uuid == valid)) is None:
-            return valid
-        return new_uuid()
+        chosen = valid if valid and valid not in taken else new_uuid()
+        taken.add(chosen)
+        return chosen
 
     # coders -------------------------------------------------------------------------------------------------
     def write_coders(self) -> None:
@@ -121,34 +132,42 @@ class RefiWriter:
 
     # codes --------------------------------------------------------------------------------------------------
     def write_codes(self) -> None:
+        """The file's codebook, matched to the project's by GUID, else by name under an existing parent;
+        written a level at a time (one flush per level gives the next level its parents' ids), so a
+        100,000-code file costs a handful of batched inserts rather than one round trip per code."""
         tree = CodeTree.load(self.session)
         self.code_by_uuid = {code.uuid: code for code in tree.codes.values()}
-        self._sibling_codes(self.doc.codes, None, tree, existing_parent=True)
+        level: list[tuple[RefiCode, Code | None, bool]] = [(node, None, True) for node in self.doc.codes]
+        while level:
+            names: dict[int, set[str]] = defaultdict(set)
+            positions: dict[int, int] = {}
+            following: list[tuple[RefiCode, Code | None, bool]] = []
+            for node, parent, existing_parent in level:
+                group = id(parent)
+                if group not in positions:
+                    parent_id = parent.id if parent is not None else None
+                    positions[group] = len(tree.children.get(parent_id, [])) if existing_parent else 0
+                code, existed = self._code(node, parent, tree, existing_parent, names[group], positions[group])
+                if not existed:
+                    positions[group] += 1
+                self.codes[node.guid] = code
+                following.extend((child, code, existed) for child in node.children)
+            self.session.flush()
+            level = following
         not_codable = sum(1 for c in self.doc.all_codes() if not c.codable)
         if not_codable:
             self.report.not_carried.append(f"{not_codable} codes marked not codable (all codes are codable here)")
 
-    def _sibling_codes(self, nodes: list[RefiCode], parent: Code | None, tree: CodeTree, existing_parent: bool) -> None:
-        """Codes under one parent, matched to the project's by GUID, else by name under an existing parent."""
-        parent_id = parent.id if parent is not None else None
-        names: set[str] = set()
-        position = len(tree.children.get(parent_id, [])) if existing_parent else 0
-        for node in nodes:
-            code, existed = self._code(node, parent_id, tree, existing_parent, names, position)
-            if not existed:
-                position += 1
-            self.codes[node.guid] = code
-            self._sibling_codes(node.children, code, tree, existing_parent=existed)
-
     def _code(
         self,
         node: RefiCode,
-        parent_id: int | None,
+        parent: Code | None,
         tree: CodeTree,
         existing_parent: bool,
         names: set[str],
         position: int,
     ) -> tuple[Code, bool]:
+        parent_id = parent.id if parent is not None else None
         found = self.code_by_uuid.get(normalise_guid(node.guid) or "")
         name = _code_name(node.name, names)
         if found is None and existing_parent:
@@ -157,22 +176,36 @@ class RefiWriter:
             self.report.counts["codes_matched"] += 1
             names.add(found.name.casefold())
             return found, True
-        from models.codebook import next_colour
-
         fields = parse_description(node.description)
         code = Code(
             uuid=self._uuid_for(Code, node.guid),
             parent_id=parent_id,
             name=name,
             position=position,
-            colour=_colour(node.colour) or next_colour(self.session),
+            colour=_colour(node.colour) or self._next_colour(),
             **fields,
         )
         self.session.add(code)
-        self.session.flush()
         names.add(name.casefold())
         self.report.counts["codes_added"] += 1
         return code, False
+
+    def _next_colour(self) -> str:
+        """The first palette colour no code uses yet, then the palette in turn: the codebook's colours are
+        read once per import (reading them per code made a 100,000-code import quadratic)."""
+        if self._palette is None:
+            from models.codebook import project_palette
+
+            self._palette = project_palette(self.session)
+            self._used_colours = {
+                c.lower() for c in self.session.scalars(select(Code.colour).where(Code.archived.is_(False)))
+            }
+        free = next((c for c in self._palette if c not in self._used_colours), None)
+        if free is None:
+            free = self._palette[self._cycled % len(self._palette)]
+            self._cycled += 1
+        self._used_colours.add(free)
+        return free
 
     # sources and codings ------------------------------------------------------------------------------------
     def write_sources(self) -> None:
@@ -226,6 +259,7 @@ class RefiWriter:
                 self.report.review.append(found.problem or "")
             for coding in found.selection.codings:
                 added += self._coding(transcript, found.selection, coding, found.span, found.status, seen, present)
+        self.session.flush()  # one batched insert per transcript (a flush per coding cost 50,000 round trips)
         return added
 
     def _coding(
@@ -258,7 +292,6 @@ class RefiWriter:
             row.created_at = created
             row.updated_at = selection.modified or created
         self.session.add(row)
-        self.session.flush()
         seen[key] = row
         self._remember(selection, coding, row)
         self.report.counts["codings_added"] += 1
@@ -273,22 +306,27 @@ class RefiWriter:
     # participants and attributes ----------------------------------------------------------------------------
     def write_cases(self) -> None:
         """Case variables become attribute definitions (in the file's order, values or not), cases become
-        participants with those attributes."""
+        participants with those attributes; then source variables and sets become participant attributes.
+        Each mapping is listed in the report."""
         source_variables = {v.variable for s in self.doc.sources for v in s.values}
-        definitions = {
-            key: self._definition(variable)
-            for key, variable in self.doc.variables.items()
-            if key not in source_variables
-        }
+        definitions: dict[str, AttributeDefinition | None] = {}
+        for key, variable in self.doc.variables.items():
+            if key not in source_variables:
+                definitions[key] = definition = self._definition(variable)
+                if definition is not None:
+                    self.report.mapped.append(
+                        f"case variable {variable.name!r} ({variable.type}) -> participant attribute "
+                        f"{definition.name!r} ({definition.type})"
+                    )
         for case in self.doc.cases:
             participant = self._case_participant(case)
             if participant is None:
                 continue
             self.report.counts["participants"] += 1
             for value in case.values:
-                definition = definitions.get(value.variable)
-                if definition is not None:
-                    self._attribute(participant, definition, value)
+                found = definitions.get(value.variable)
+                if found is not None:
+                    self._attribute(participant, found, value)
             if case.description.strip():
                 self._memo(
                     derived_guid("description", case.guid),
@@ -299,9 +337,83 @@ class RefiWriter:
                     None,
                     None,
                 )
-        skipped = sorted({self.doc.variables[v].name for v in source_variables - self.plan.used_variables})
-        if skipped:
-            self.report.not_carried.append(f"source variables {', '.join(skipped)} (transcripts have no variables)")
+        self._source_variables(source_variables - self.plan.used_variables - _OUR_SOURCE_VARIABLES)
+        self._sets()
+
+    def _source_variables(self, keys: set[str]) -> None:
+        """A source's variables describe its participant at its timepoint: a value every source of a
+        participant shares becomes the participant's attribute ``NAME``; values that differ between a
+        participant's timepoints become ``NAME (T1)``, ``NAME (T2)``... (scores per wave)."""
+        for key in sorted(keys, key=lambda k: self.doc.variables[k].name.casefold()):
+            variable = self.doc.variables[key]
+            values: dict[int, dict[str, RefiValue]] = defaultdict(dict)
+            for source in self.doc.text_sources():
+                transcript = self.transcripts.get(source.guid)
+                for value in source.values:
+                    if transcript is not None and value.variable == key and value.value:
+                        values[transcript.participant_id][transcript.timepoint.key] = value
+            if not values:
+                continue
+            agree = all(len({v.value for v in by_time.values()}) == 1 for by_time in values.values())
+            if agree:
+                definition = self._definition(variable)
+                if definition is None:
+                    continue
+                for participant_id, by_time in values.items():
+                    participant = self.session.get_one(Participant, participant_id)
+                    self._attribute(participant, definition, next(iter(by_time.values())))
+                self.report.mapped.append(
+                    f"source variable {variable.name!r} ({variable.type}) -> participant attribute "
+                    f"{definition.name!r} ({definition.type})"
+                )
+                continue
+            timepoint_keys = sorted({t for by_time in values.values() for t in by_time})
+            for timepoint_key in timepoint_keys:
+                per_wave = replace(
+                    variable,
+                    guid=derived_guid("source-variable", f"{variable.guid}/{timepoint_key}"),
+                    name=f"{variable.name} ({timepoint_key})",
+                )
+                definition = self._definition(per_wave)
+                if definition is None:
+                    continue
+                for participant_id, by_time in values.items():
+                    if timepoint_key in by_time:
+                        participant = self.session.get_one(Participant, participant_id)
+                        self._attribute(participant, definition, by_time[timepoint_key])
+            shown = ", ".join(repr(f"{variable.name} ({t})") for t in timepoint_keys)
+            self.report.mapped.append(
+                f"source variable {variable.name!r} ({variable.type}), different per timepoint -> participant "
+                f"attributes {shown}"
+            )
+
+    def _sets(self) -> None:
+        """Sets that name no timepoint: a set of sources becomes a participant group, the yes/no attribute
+        ``Set: NAME`` (true for the participants of its sources, false for the file's other participants);
+        a set of codes or notes only is reported."""
+        placed = {t.participant_id for t in self.transcripts.values()}
+        for item in self.doc.sets:
+            if item.name not in self.plan.unused_sets:
+                continue
+            members = {self.transcripts[g].participant_id for g in item.sources if g in self.transcripts}
+            if not members:
+                self.report.not_carried.append(
+                    f"set {item.name!r}: holds {len(item.codes)} codes and {len(item.notes)} notes, no text "
+                    "sources (sets of codes are not kept)"
+                )
+                continue
+            group = RefiVariable(derived_guid("set", item.guid), f"Set: {item.name}"[:200], "Boolean", "")
+            definition = self._definition(group)
+            if definition is None:
+                continue
+            for participant_id in sorted(placed):
+                participant = self.session.get_one(Participant, participant_id)
+                flag = "true" if participant_id in members else "false"
+                self._attribute(participant, definition, RefiValue(group.guid, "BooleanValue", flag))
+            who = sorted(self.session.get_one(Participant, p).study_id for p in members)
+            self.report.mapped.append(
+                f"set {item.name!r} -> participant group {definition.name!r} (true for {', '.join(who)})"
+            )
 
     def _case_participant(self, case: RefiCase) -> Participant | None:
         """The participant a case stands for: the one its sources were placed at, else its name."""
@@ -421,7 +533,12 @@ class RefiWriter:
                 )
             for selection in source.selections:
                 first = self.first_coding_of.get(selection.guid)
-                if first is not None and selection.description.strip():
+                if first is None or not selection.description.strip():
+                    continue
+                if not first.memo.strip():  # a selection's description is its coding's memo (QualCoder, ATLAS.ti)
+                    first.memo = selection.description.strip()
+                    self.report.counts["memos_added"] += 1
+                elif first.memo.strip() != selection.description.strip():
                     self._memo(
                         derived_guid("description", selection.guid),
                         "coding",
@@ -479,10 +596,6 @@ class RefiWriter:
         for what, n in sorted(doc.skipped.items()):
             if n:
                 self.report.not_carried.append(f"{n} {what}")
-        unused = self.plan.unused_sets
-        if unused:
-            shown = ", ".join(repr(name) for name in unused[:5]) + (" ..." if len(unused) > 5 else "")
-            self.report.not_carried.append(f"{len(unused)} sets ({shown}): only sets naming a timepoint are used")
 
 
 def _code_name(name: str, taken: set[str]) -> str:

@@ -307,7 +307,9 @@ def test_import_routes_refi_files_to_the_refi_importer(tmp_path: Path) -> None:
     mixed = runner.invoke(app, ["import", str(db), str(sample), str(tmp_path)])
     assert mixed.exit_code == 1 and "one REFI-QDA file" in mixed.output
     ignored = runner.invoke(app, ["import", str(db), str(sample), "--participant", "P01", "--timepoint", "T1"])
-    assert ignored.exit_code == 1 and ignored.output.startswith("waveqda: error: --participant applies to")
+    assert ignored.exit_code == 1
+    assert ignored.output.startswith(f"waveqda: error: {sample.name}: --participant applies to transcript files")
+    assert "--map-source 'videos_selection=P01/T1'" in ignored.output
 
 
 def test_subtitle_blocks_the_reader_skips_are_reported_not_dropped_silently(project: Project, tmp_path: Path) -> None:

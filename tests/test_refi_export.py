@@ -132,9 +132,9 @@ def _refs(root: etree._Element, local: str, attr: str = "targetGUID") -> set[str
     return {el.get(attr).strip("{}").lower() for el in root.iter(f"{PROJECT_NS}{local}") if el.get(attr)}
 
 
-def check_qdpx(path: Path, schemas: Path) -> etree._Element:
+def check_qdpx(path: Path, schemas: Path, client: str = "standard") -> etree._Element:
     """Valid against the XSD; every reference resolves; every internal file exists; every offset lies within
-    its text; UTF-8 without BOM. Returns the parsed ``project.qde`` root."""
+    its text (in the client's units); UTF-8, without BOM except for NVivo. Returns the ``project.qde`` root."""
     with zipfile.ZipFile(path) as archive:
         names = set(archive.namelist())
         qde = archive.read("project.qde")
@@ -154,11 +154,12 @@ def check_qdpx(path: Path, schemas: Path) -> etree._Element:
     for source in root.iter(f"{PROJECT_NS}TextSource"):
         entry = "sources/" + source.get("plainTextPath").removeprefix("internal://")
         assert entry in files, f"missing internal file {entry}"
-        assert not files[entry].startswith(b"\xef\xbb\xbf")
-        text = files[entry].decode("utf-8")
+        assert files[entry].startswith(b"\xef\xbb\xbf") == (client == "nvivo")
+        text = files[entry].decode("utf-8").removeprefix("\ufeff")
+        length = len(text.encode("utf-16-le")) // 2 if client == "nvivo" else len(text)
         for selection in source.iter(f"{PROJECT_NS}PlainTextSelection"):
             start, end = int(selection.get("startPosition")), int(selection.get("endPosition"))
-            assert 0 <= start < end <= len(text), (source.get("name"), start, end, len(text))
+            assert 0 <= start < end <= length, (source.get("name"), start, end, length)
     return root
 
 

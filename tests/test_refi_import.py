@@ -427,7 +427,7 @@ def test_cli_import_with_map_source(tmp_path: Path) -> None:
     with open_project(target) as project:
         assert set(transcripts(project)) == {"P01/T1", "P02/T1"}
     result = CliRunner().invoke(_cli(), ["refi", "import", str(target), str(package), "--map-source", "nonsense"])
-    assert result.exit_code == 1 and "SOURCE_NAME=PARTICIPANT/TIMEPOINT" in result.output
+    assert result.exit_code == 1 and "SOURCE=PARTICIPANT/TIMEPOINT" in result.output
 
 
 def test_import_into_existing_project_needs_existing_timepoints(tmp_path: Path) -> None:

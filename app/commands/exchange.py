@@ -26,7 +26,10 @@ def parse_mappings(items: list[str]) -> dict[str, str]:
     for item in items:
         name, sep, target = item.rpartition("=")
         if not sep or not name.strip() or not target.strip():
-            fail(f"--map-source {item!r}: use SOURCE_NAME=PARTICIPANT/TIMEPOINT, e.g. 'Interview 3=P03/T1'")
+            fail(
+                f"--map-source {item!r}: use SOURCE=PARTICIPANT/TIMEPOINT, SOURCE a source's name or GUID "
+                "(the import's message names the GUID of a source without a name), e.g. 'Interview 3=P03/T1'"
+            )
         mapping[name.strip()] = target.strip()
     return mapping
 
@@ -38,6 +41,9 @@ def export_command(
     kind: str = typer.Option("", "--kind", help="project or codebook (default: from OUT's suffix)."),
     anonymise: bool = typer.Option(
         False, "--anonymise", help="Apply the name register; drop coder names, source titles and selection names."
+    ),
+    for_client: str = typer.Option(
+        "", "--for", help=".qdpx: standard|nvivo|atlas|maxqda|qualcoder (default standard).", metavar="CLIENT"
     ),
     json_output: bool = JsonOpt,
 ) -> None:
@@ -52,8 +58,13 @@ def export_command(
         fail(f"{out}: a REFI-QDA {kind} file must end in {expected[kind]}")
     if kind == "codebook" and anonymise:
         fail("--anonymise applies to .qdpx projects (a codebook holds no participant data)")
+    if kind == "codebook" and for_client:
+        fail("--for applies to .qdpx projects (a codebook has no offsets or memos to place)")
     with open_existing(project) as proj:
-        report = export_qdc(proj, out) if kind == "codebook" else export_qdpx(proj, out, anonymise=anonymise)
+        if kind == "codebook":
+            report = export_qdc(proj, out)
+        else:
+            report = export_qdpx(proj, out, anonymise=anonymise, for_client=for_client or None)
     print_report(report, json_output)
 
 
@@ -67,7 +78,9 @@ def import_command(
     timepoint_variable: str = typer.Option(
         "", "--timepoint-variable", help="Variable (on sources or their cases) naming the timepoint."
     ),
-    map_source: list[str] = typer.Option([], "--map-source", help="SOURCE_NAME=P01/T1 (repeatable)."),
+    map_source: list[str] = typer.Option(
+        [], "--map-source", help="SOURCE=P01/T1, SOURCE a source's name or GUID (repeatable)."
+    ),
     timepoint: str = typer.Option("", "--timepoint", help="Timepoint for sources not otherwise placed."),
     participant_from_name: bool = typer.Option(
         False, "--participant-from-name", help="Use each source's name as its participant ID."

@@ -90,6 +90,13 @@ def export(
         help="Themes: show the interviewer's preceding question; framework: keep the interviewer's words (italic).",
     ),
     transcript: str | None = typer.Option(None, "--transcript", help="--kind transcript: e.g. P07/T2."),
+    for_client: str | None = typer.Option(
+        None,
+        "--for",
+        help=".qdpx: the client to write for: standard|nvivo|atlas|maxqda|qualcoder (offset units, line ends, "
+        "where memos go; default standard).",
+        metavar="CLIENT",
+    ),
 ) -> None:
     """Export Word reports, CSV/XLSX tables or REFI-QDA files, with shared filters."""
     from exporters.dispatch import ExportOptions, run_export
@@ -109,7 +116,9 @@ def export(
         anonymise_coders=anonymise_coders,
         accept_risk=accept_risk,
     )
-    options = ExportOptions(large_print=large_print, with_questions=with_questions, transcript=transcript)
+    options = ExportOptions(
+        large_print=large_print, with_questions=with_questions, transcript=transcript, for_client=for_client
+    )
     proj = open_existing(project)
     try:
         with progress_bar(sys.stderr.isatty()) as update:

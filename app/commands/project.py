@@ -85,7 +85,9 @@ def import_command(
     timepoint_variable: str = typer.Option(
         "", "--timepoint-variable", help="REFI-QDA: variable naming each source's timepoint."
     ),
-    map_source: list[str] = typer.Option([], "--map-source", help="REFI-QDA: SOURCE_NAME=P01/T1 (repeatable)."),
+    map_source: list[str] = typer.Option(
+        [], "--map-source", help="REFI-QDA: SOURCE=P01/T1, SOURCE a source's name or GUID (repeatable)."
+    ),
     participant_from_name: bool = typer.Option(
         False, "--participant-from-name", help="REFI-QDA: use each source's name as its participant ID."
     ),

@@ -1,0 +1,124 @@
+"""REFI-QDA exchange against the budgets of issues 14 and 20.
+
+    flock /work/notes/bench.lock .venv/bin/python -m bench.bench_refi [--codes 100000]
+
+Measures, on the cached 50,000-coding benchmark project (96 transcripts of 10,000 words, 300 codes):
+
+- ``waveqda export P out.qdpx`` (``--for standard`` and ``--for nvivo``) as whole processes: CPU and peak RSS
+  from the kernel's rusage for the child (budget ≤ 4 s CPU, ≤ 200 MB);
+- ``waveqda import new.wqda out.qdpx`` of that file as a whole process (budget ≤ 10 s);
+- a generated ``.qdpx`` holding ``--codes`` codes (100,000 by default; a 10-level tree, one source, one
+  coding per 100 codes) imported as a whole process (budget ≤ 30 s);
+- the export in-process (``export_qdpx``), CPU by ``time.process_time`` and the rise in peak RSS.
+
+Prints a Markdown table; writes ``bench/out/bench_refi.json``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import resource
+import shutil
+import sys
+import tempfile
+import time
+import zipfile
+from pathlib import Path
+
+from bench.bench_import import OUT_DIR, cpu_busy, run_measured, waveqda_command
+from bench.corpus import cached_coded_project
+
+G = "{:08x}-0000-4000-8000-000000000000".format
+
+
+def many_codes_package(path: Path, count: int) -> Path:
+    """A .qdpx with ``count`` codes in a tree ten children wide, one source, a coding on every 100th code."""
+    parts = ['<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" name="big" ',
+             'origin="bench"><CodeBook><Codes>']  # fmt: skip
+    # a breadth-first tree written depth-first: code i's children are 10i+1..10i+10
+    stack: list[int | str] = [i for i in range(min(10, count), 0, -1)]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            parts.append(item)
+            continue
+        children = [c for c in range(10 * item + 1, 10 * item + 11) if c <= count]
+        parts.append(f'<Code guid="{G(item)}" name="Code {item}" isCodable="true"')
+        if not children:
+            parts.append("/>")
+            continue
+        parts.append(">")
+        stack.append("</Code>")
+        stack.extend(reversed(children))
+    text = " ".join(f"word{i}" for i in range(count // 100 + 10))
+    selections = []
+    for n, i in enumerate(range(1, count + 1, 100)):
+        start = text.index(f"word{n} ")
+        selections.append(
+            f'<PlainTextSelection guid="{G(10_000_000 + n)}" startPosition="{start}" '
+            f'endPosition="{start + len(f"word{n}")}"><Coding guid="{G(20_000_000 + n)}">'
+            f'<CodeRef targetGUID="{G(i)}"/></Coding></PlainTextSelection>'
+        )
+    source = G(30_000_000)
+    parts.append(
+        f'</Codes></CodeBook><Sources><TextSource guid="{source}" name="P01_T1" '
+        f'plainTextPath="internal://{source}.txt">{"".join(selections)}</TextSource></Sources></Project>'
+    )
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr("project.qde", "".join(parts))
+        archive.writestr(f"sources/{source}.txt", text)
+    return path
+
+
+def in_process_export(project_path: Path, out: Path, client: str) -> dict[str, float]:
+    from exporters.refi_export import export_qdpx
+    from models.store import open_project
+
+    before_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    with open_project(project_path) as project:
+        started = time.process_time()
+        export_qdpx(project, out, for_client=client)
+        cpu = time.process_time() - started
+    after_rss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    return {"cpu": cpu, "peak_rss_mb": after_rss, "rss_rise_mb": after_rss - before_rss}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--codes", type=int, default=100_000)
+    args = parser.parse_args(argv)
+    project = cached_coded_project(32, 3, 10_000)
+    cmd = waveqda_command()
+    rows: list[tuple[str, str, float, float, str]] = []
+    print("| work | budget | CPU s | peak RSS MB | note |\n| --- | --- | --- | --- | --- |", flush=True)
+
+    class Rows(list):
+        def append(self, row: tuple[str, str, float, float, str]) -> None:
+            super().append(row)
+            print("| {} | {} | {:.2f} | {:.0f} | {} |".format(*row), flush=True)
+
+    rows = Rows()
+    with tempfile.TemporaryDirectory(prefix="bench-refi-", dir=OUT_DIR) as tmp:
+        work = Path(tmp)
+        copy = work / "study.wqda"
+        shutil.copy(project, copy)
+        for client in ("standard", "nvivo"):
+            out = work / f"{client}.qdpx"
+            run = run_measured([*cmd, "export", str(copy), str(out), "--for", client], busy_before=cpu_busy())
+            rows.append((f"export .qdpx --for {client} (process)", "≤ 4 s, ≤ 200 MB", run.cpu, run.max_rss_mb,
+                         f"{out.stat().st_size / 1e6:.1f} MB file"))  # fmt: skip
+        run = run_measured([*cmd, "import", str(work / "back.wqda"), str(work / "standard.qdpx")])
+        rows.append(("import that .qdpx into a new project (process)", "≤ 10 s", run.cpu, run.max_rss_mb, ""))
+        big = many_codes_package(work / "codes.qdpx", args.codes)
+        run = run_measured([*cmd, "import", str(work / "codes.wqda"), str(big), "--map-source", "P01_T1=P01/T1"])
+        rows.append((f"import a .qdpx of {args.codes:,} codes (process)", "≤ 30 s", run.cpu, run.max_rss_mb, ""))
+        measured = in_process_export(copy, work / "inproc.qdpx", "standard")
+        rows.append(("export .qdpx (in-process, after opening)", "", measured["cpu"], measured["rss_rise_mb"],
+                     "RSS column: rise in peak RSS"))  # fmt: skip
+    (OUT_DIR / "bench_refi.json").write_text(json.dumps(rows, indent=1), encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
