@@ -89,6 +89,7 @@ class HomeGrid:
     participants: list[str]
     cells: dict[tuple[str, str], HomeCell]
     project_name: str = ""
+    coding_now: list[str] = field(default_factory=list)  # who changed something in the last ACTIVE_MINUTES
 
 
 # Plain, portable SQL (no dialect features): these run on every transcript open and after every coding
@@ -200,7 +201,28 @@ def home_grid(session: Session) -> HomeGrid:
         (study_id, tp): HomeCell(tid, words or 0, counts.get(tid, 0), progress.get(tid, {}))
         for tid, study_id, tp, words in rows
     }
-    return HomeGrid(tps, participants, cells, str(get_setting(session, "name", "") or ""))
+    return HomeGrid(tps, participants, cells, str(get_setting(session, "name", "") or ""), coding_now(session))
+
+
+ACTIVE_MINUTES = 10
+SYSTEM_ACTORS = ("system",)
+
+
+def coding_now(session: Session, minutes: int = ACTIVE_MINUTES) -> list[str]:
+    """Who is coding now: the coders with a change in the last ``minutes``, most recent first (in a team
+    project, the colleagues working in it at the same time; the workspace refreshes this as changes arrive)."""
+    from datetime import timedelta
+
+    from models.schema import Event, utcnow
+
+    since = utcnow() - timedelta(minutes=minutes)
+    rows = session.execute(
+        select(Event.actor, func.max(Event.at))
+        .where(Event.at >= since, Event.actor.not_in(SYSTEM_ACTORS))
+        .group_by(Event.actor)
+        .order_by(func.max(Event.at).desc())
+    ).all()
+    return [actor for actor, _at in rows]
 
 
 def codes_in_use(session: Session) -> set[int]:

@@ -218,3 +218,12 @@ async def test_retrieve_refuses_to_act_on_a_segment_changed_since_it_was_listed(
         with study.read() as session:
             row = session.get(Coding, segment.id)
             assert not row.key_quote and row.memo == "Ben's reading"
+
+
+async def test_home_shows_who_is_coding_now(make_app, study):
+    """Issue 16: Home names the coders who changed something in the last minutes, another process's too."""
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        assert isinstance(app.screen, HomeScreen)
+        cli("code", "add", study.path, "Solidarity", "--coder", "Priya")
+        await wait_for(pilot, lambda: "coding now:" in screen_text(app) and "Priya" in screen_text(app))

@@ -104,6 +104,9 @@ class HomeScreen(WorkspaceScreen):
             f"   {len(grid.participants)} participants · {n} transcripts · {words:,} words · {codings:,} codings",
             style="dim",
         )
+        if grid.coding_now:
+            title.append("   coding now: ", style="dim")
+            title.append(", ".join(grid.coding_now[:4]) + (" …" if len(grid.coding_now) > 4 else ""), style="bold")
         self.query_one("#home-title", Static).update(title)
         hint = (
             "No transcripts yet: press i to import interview files (.docx, .txt, .vtt…)."
