@@ -33,7 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from models.codes import CodeTree
@@ -345,17 +345,30 @@ def run_query(
     if not _uses_not(node):  # only transcripts coded at one of the codes can have a result
         coded_ids = {tid for spans in by_code.values() for tid in spans}
         transcripts = [t for t in transcripts if t[0] in coded_ids]
-    layouts = load_layouts(session, [t[0] for t in transcripts])
-    hits: list[QueryHit] = []
     wanted_roles = set(roles) if roles else None
-    for tid, study_id, key in transcripts:
-        layout = layouts[tid]
-        spans = evaluate(node, _coded_in(by_code, tid), layout)
+    # Turns and sentences are read only where the query needs them (NEAR/sentence, NEAR/turn, PRECEDES/turn,
+    # a speaker role); otherwise only the transcripts with a result are read, for their text and context.
+    layouts = load_layouts(session, [t[0] for t in transcripts]) if _needs_layout(node) or wanted_roles else {}
+    lengths = _lengths(session, [t[0] for t in transcripts]) if _uses_not(node) and not layouts else {}
+    found: dict[int, Spans] = {}
+    for tid, _study_id, _key in transcripts:
+        where = layouts.get(tid) or TranscriptLayout(" " * lengths.get(tid, 0), [])
+        spans = evaluate(node, _coded_in(by_code, tid), where)
         if wanted_roles is not None:
-            spans = intersect(spans, [(t.start, t.end) for t in layout.turns if t.role in wanted_roles])
-        memos = _memos_by_span(session, tid, spans)
-        for (start, end), memo in zip(spans, memos, strict=True):
-            c_start, c_end = _context(layout, start, end, context, turns_around)
+            spans = intersect(spans, [(t.start, t.end) for t in where.turns if t.role in wanted_roles])
+        if spans:
+            found[tid] = spans
+    missing = [tid for tid in found if tid not in layouts]
+    layouts.update(load_layouts(session, missing) if missing else {})
+    memos = _memos(session, list(found))
+    hits: list[QueryHit] = []
+    for tid, study_id, key in transcripts:
+        if tid not in found:
+            continue
+        shown = layouts[tid]
+        for start, end in found[tid]:
+            c_start, c_end = _context(shown, start, end, context, turns_around)
+            noted = tuple(dict.fromkeys(m for s, e, m in memos.get(tid, []) if s < end and e > start))
             hits.append(
                 QueryHit(
                     f"{study_id}/{key}",
@@ -364,14 +377,46 @@ def run_query(
                     key,
                     start,
                     end,
-                    layout.text[start:end],
+                    shown.text[start:end],
                     c_start,
                     c_end,
-                    layout.text[c_start:c_end],
-                    memo,
+                    shown.text[c_start:c_end],
+                    noted,
                 )  # fmt: skip
             )
     return hits
+
+
+def _needs_layout(node: Node) -> bool:
+    if isinstance(node, CodeRef):
+        return False
+    if isinstance(node, Not):
+        return _needs_layout(node.operand)
+    own = isinstance(node, Relation) and node.unit in ("sentence", "turn")
+    return own or _needs_layout(node.left) or _needs_layout(node.right)
+
+
+def _lengths(session: Session, ids: list[int]) -> dict[int, int]:
+    if not ids:
+        return {}
+    rows = session.execute(select(Transcript.id, func.length(Transcript.text)).where(Transcript.id.in_(ids)))
+    return {tid: length for tid, length in rows}
+
+
+def _memos(session: Session, transcript_ids: list[int]) -> dict[int, list[tuple[int, int, str]]]:
+    """The coding memos of these transcripts, as (start, end, memo), in one query: each result shows the memos
+    of the codings that share text with it (what coders noted there)."""
+    out: dict[int, list[tuple[int, int, str]]] = {}
+    if not transcript_ids:
+        return out
+    rows = session.execute(
+        select(Coding.transcript_id, Coding.start, Coding.end, Coding.memo).where(
+            Coding.transcript_id.in_(transcript_ids), Coding.memo != ""
+        )
+    )
+    for tid, start, end, memo in rows:
+        out.setdefault(tid, []).append((start, end, memo))
+    return out
 
 
 def _coded_in(by_code: dict[str, dict[int, Spans]], transcript_id: int) -> Callable[[str], Spans]:
@@ -395,18 +440,6 @@ def _transcripts_in_scope(session: Session, ids_stmt: Any) -> list[tuple[int, st
         .order_by(Timepoint.position, Participant.study_id)
     )
     return [(row[0], row[1], row[2]) for row in session.execute(stmt)]
-
-
-def _memos_by_span(session: Session, transcript_id: int, spans: Spans) -> list[tuple[str, ...]]:
-    """The memos of the codings that share text with each span (the reader sees what coders noted there)."""
-    if not spans:
-        return []
-    rows = session.execute(
-        select(Coding.start, Coding.end, Coding.memo).where(
-            Coding.transcript_id == transcript_id, Coding.memo != "", Coding.start < spans[-1][1]
-        )
-    ).all()
-    return [tuple(dict.fromkeys(m for s, e, m in rows if s < end and e > start)) for start, end in spans]
 
 
 def _context(layout: TranscriptLayout, start: int, end: int, unit: ContextUnit, turns_around: int) -> Span:

@@ -92,9 +92,13 @@ def crosstab(
     row_labels = _labels(session, tree, row_kind, row_name, transcripts, spans, values)
     col_labels = _labels(session, tree, col_kind, col_name, transcripts, spans, values)
 
+    lineage: dict[int, list[str]] = {}  # code -> its own and its ancestors' paths (a code counts for each)
+
     def keys_of(kind: str, name: str | None, span: Any) -> list[str]:
         if kind == "codes":
-            return [tree.path(c) for c in tree.ancestors_and_self(span.code_id) if c in tree.codes]
+            if span.code_id not in lineage:
+                lineage[span.code_id] = [tree.path(c) for c in tree.ancestors_and_self(span.code_id)]
+            return lineage[span.code_id]
         if kind == "timepoints":
             return [span.timepoint]
         if kind == "participants":
