@@ -55,9 +55,11 @@ from models.schema import (
     Coder,
     Coding,
     Event,
+    Measure,
     Memo,
     Participant,
     ParticipantAttribute,
+    Score,
     Timepoint,
     Transcript,
 )
@@ -157,6 +159,8 @@ class _Data:
     created: datetime | None = None
     modified: datetime | None = None
     creator: str | None = None  # who made the first change (a name; a User only when a coder has it)
+    # questionnaire scores as (participant id, measure name, measure uuid, timepoint key, value)
+    scores: list[tuple[int, str, str, str, float]] = field(default_factory=list)
 
 
 _CODING_COLUMNS = (
@@ -188,6 +192,12 @@ def _load(session: Session) -> _Data:
     for memo in session.scalars(select(Memo).order_by(Memo.id)):
         memos[(memo.target_type, memo.target_id)].append(memo)
     first, last = session.execute(select(func.min(Event.at), func.max(Event.at))).one()
+    score_rows = session.execute(
+        select(Score.participant_id, Measure.name, Measure.uuid, Timepoint.key, Score.value)
+        .join(Measure, Measure.id == Score.measure_id)
+        .join(Timepoint, Timepoint.id == Score.timepoint_id)
+        .order_by(Measure.name, Timepoint.position)
+    )
     return _Data(
         name=str(get_setting(session, "name", "waveqda project")),
         coders=list(session.scalars(select(Coder).order_by(Coder.id))),
@@ -202,6 +212,7 @@ def _load(session: Session) -> _Data:
         created=first,
         modified=last,
         creator=session.scalar(select(Event.actor).order_by(Event.id).limit(1)),
+        scores=[(pid, name, uuid, key, value) for pid, name, uuid, key, value in score_rows],
     )
 
 
@@ -461,6 +472,12 @@ class _ProjectWriter:
                     "Description",
                     CHOICES_PREFIX + json.dumps([self._clean(c) for c in definition.choices or []], ensure_ascii=False),
                 )
+        for measure, measure_uuid, key in dict.fromkeys((m, u, k) for _p, m, u, k, _v in self.data.scores):
+            element = self.xml.sub(
+                variables, "Variable", guid=_score_variable(measure_uuid, key), name=f"{measure} {key}",
+                typeOfVariable="Float",
+            )  # fmt: skip
+            self.xml.sub(element, "Description", f"waveqda score: {measure} at {key}")
         if self.data.transcripts:
             for label in (PARTICIPANT_VARIABLE, TIMEPOINT_VARIABLE):
                 self.xml.sub(
@@ -494,6 +511,11 @@ class _ProjectWriter:
                 value = self.data.values.get(participant.id, {}).get(definition.id)
                 if value is not None:
                     self._attribute_value(case, definition, participant, value)
+            for pid, _measure, measure_uuid, key, score in self.data.scores:
+                if pid == participant.id:
+                    element = self.xml.sub(case, "VariableValue")
+                    self.xml.sub(element, "VariableRef", targetGUID=_score_variable(measure_uuid, key))
+                    self.xml.sub(element, "FloatValue", _typed_value("Float", repr(score)) or "0")
             for transcript in by_participant[participant.id]:
                 self.xml.sub(case, "SourceRef", targetGUID=transcript.uuid)
         return cases
@@ -693,6 +715,11 @@ def _attributes(**attrs: str | None) -> str:
 
 def _note_ref(guid: str) -> str:
     return f'<NoteRef targetGUID="{guid}"/>'
+
+
+def _score_variable(measure_uuid: str, timepoint: str) -> str:
+    """A stable GUID for one measure at one timepoint (the same in every export of the project)."""
+    return derived_guid("score-variable", f"{measure_uuid}:{timepoint}")
 
 
 def _variable_type(definition: AttributeDefinition) -> str:

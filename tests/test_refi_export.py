@@ -360,3 +360,27 @@ def test_cli_export(rich_project: Project, schemas: Path, tmp_path: Path) -> Non
     check_qdc(tmp_path / "c.qdc", schemas)
     result = runner.invoke(_cli(), ["refi", "export", project_path, str(tmp_path / "c.qdpx"), "--kind", "codebook"])
     assert result.exit_code == 1 and "must end in .qdc" in result.output
+
+
+def test_questionnaire_scores_are_case_variables(small_project: Project, schemas: Path, tmp_path: Path) -> None:
+    """Issue 17: each measure at each timepoint is a Float case variable, valid against the XSD, and another
+    reader finds every participant's score on it."""
+    from models import scores
+
+    scores.add_measure(small_project, "t", "wemwbs", 14, 70)
+    data = tmp_path / "s.csv"
+    data.write_text("participant,timepoint,wemwbs\nP01,T1,48\nP01,T2,51.5\nP02,T1,40\n", encoding="utf-8")
+    scores.import_scores(small_project, "t", data)
+    out = tmp_path / "scores.qdpx"
+    export_qdpx(small_project, out)
+    root = check_qdpx(out, schemas)
+    variables = {v.get("guid"): v.get("name") for v in root.iter(f"{PROJECT_NS}Variable")}
+    assert {"wemwbs T1", "wemwbs T2"} <= set(variables.values())
+    found = {
+        (case.get("name"), variables[value.find(f"{PROJECT_NS}VariableRef").get("targetGUID")]):
+            float(value.findtext(f"{PROJECT_NS}FloatValue"))
+        for case in root.iter(f"{PROJECT_NS}Case")
+        for value in case.iter(f"{PROJECT_NS}VariableValue")
+        if value.find(f"{PROJECT_NS}FloatValue") is not None
+    }  # fmt: skip
+    assert found == {("P01", "wemwbs T1"): 48.0, ("P01", "wemwbs T2"): 51.5, ("P02", "wemwbs T1"): 40.0}
