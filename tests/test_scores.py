@@ -144,14 +144,18 @@ def test_cli_measure_import_and_compare_json(ten: Project, tmp_path: Path) -> No
 pytestmark = pytest.mark.both_engines
 
 
-def test_merge_carries_measures_and_scores_and_lists_differences(ten: Project, tmp_path: Path) -> None:
+def test_merge_carries_measures_and_scores_and_lists_differences(tmp_path: Path) -> None:
+    """Two project files (merging is between files; this test takes no engine)."""
     from models.merge import merge_projects
     from models.project_file import online_copy
+    from models.store import create_project
 
+    ten = create_project(tmp_path / "team.wqda")
+    for n in range(1, 11):
+        with ten.change("tester", "import", "import", undoable=False) as session:
+            store_transcript(session, make_parsed([("Sam", f"Hello {n}.")], f"P{n:02}.txt"), f"P{n:02}", "T1", "t")
     scores.add_measure(ten, "t", "extra", -10, 10)
     scores.import_scores(ten, "t", sleep_csv(tmp_path / "sleep.csv"))
-    if not ten.is_sqlite:
-        pytest.skip("the merge of two files is what this checks")
     other = tmp_path / "other.wqda"
     online_copy(Path(ten.target), other)
     with open_other(other) as copy:
@@ -163,6 +167,7 @@ def test_merge_carries_measures_and_scores_and_lists_differences(ten: Project, t
     assert "P01 T1 extra: 0.9 there vs 0.7 kept" in text
     with ten.read() as session:
         assert session.scalar(select(func.count(Score.id))) == 22  # 20 + two burnout scores
+    ten.close()
 
 
 def open_other(path: Path) -> Project:
