@@ -67,7 +67,8 @@ def all_memos(
     unknown = wanted - set(KINDS)
     if unknown:
         raise WaveqdaError(f"unknown memo kind {sorted(unknown)[0]!r}: use {', '.join(KINDS)}")
-    items = [*_memo_rows(session), *_code_memos(session), *_coding_memos(session)]
+    tree = CodeTree.load(session)
+    items = [*_memo_rows(session), *_code_memos(tree), *_coding_memos(session, tree)]
     words = [w.casefold() for w in (search or "").split()]
     return [
         item
@@ -120,8 +121,7 @@ def _memo_rows(session: Session) -> list[MemoItem]:
     return items
 
 
-def _code_memos(session: Session) -> list[MemoItem]:
-    tree = CodeTree.load(session)
+def _code_memos(tree: CodeTree) -> list[MemoItem]:
     return [
         MemoItem("code", tree.path(code_id), code_id, "", "", "", tree.codes[code_id].memo)
         for code_id, _depth in tree.walk()
@@ -129,8 +129,7 @@ def _code_memos(session: Session) -> list[MemoItem]:
     ]
 
 
-def _coding_memos(session: Session) -> list[MemoItem]:
-    tree = CodeTree.load(session)
+def _coding_memos(session: Session, tree: CodeTree) -> list[MemoItem]:
     rows = session.execute(
         select(
             Coding.id,

@@ -23,7 +23,7 @@ from sqlalchemy import Connection, Table, func, select, text
 
 from models import search_index
 from models.errors import WaveqdaError
-from models.schema import Base, Transcript, Turn
+from models.schema import Base, Transcript
 from models.store import Project, create_schema, discard_new, display_name, open_project, project_exists
 
 BATCH_ROWS = 5_000
@@ -198,17 +198,10 @@ def _carry_high_water_mark(reading: Connection, writing: Connection, table: Tabl
 
 
 def _rebuild_search_index(project: Project) -> None:
-    with project.engine.begin() as conn:
-        for transcript_id in conn.execute(select(Transcript.id)).scalars().all():
-            turns = conn.execute(
-                select(Turn.id, Turn.start, Turn.end).where(Turn.transcript_id == transcript_id).order_by(Turn.index)
-            ).all()
-            full_text = conn.execute(select(Transcript.text).where(Transcript.id == transcript_id)).scalar_one()
-            rows = search_index.index_rows(transcript_id, full_text, [(t[0], t[1], t[2]) for t in turns])
-            if rows:
-                conn.execute(
-                    text("INSERT INTO search_index(rowid, text, transcript_id) VALUES (:id, :text, :tid)"), rows
-                )
+    """The index is derived data: rebuilt on the copy the way an undo or a merge rebuilds it."""
+    with project.write_session() as session:
+        for transcript_id in session.scalars(select(Transcript.id)).all():
+            search_index.reindex_transcript(session, transcript_id)
 
 
 def _compare(source: Project, copy: Project) -> Iterator[TableCheck]:

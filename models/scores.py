@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import csv
 import math
+import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass
 from itertools import combinations
@@ -284,11 +285,8 @@ def paired(measure: str, first: str, second: str, a: dict[int, float], b: dict[i
 
 
 def _sd(values: list[float]) -> float:
-    n = len(values)
-    if n < 2:
-        return 0.0
-    mean = sum(values) / n
-    return math.sqrt(sum((v - mean) ** 2 for v in values) / (n - 1))
+    """The sample SD, 0 for fewer than two values (nothing to spread)."""
+    return statistics.stdev(values) if len(values) >= 2 else 0.0
 
 
 def _with_holm(found: list[PairedComparison]) -> list[PairedComparison]:

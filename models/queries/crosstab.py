@@ -88,7 +88,7 @@ def crosstab(
     tree = CodeTree.load(session, include_archived=False)
     spans = coded_spans(session, None, True, timepoints, participants, attribute, coders)
     transcripts = _transcripts(session, timepoints, participants, attribute)
-    values = {name: _attribute_values(session, name) for name in (row_name, col_name) if name}
+    values = {name: attribute_values(session, name) for name in (row_name, col_name) if name}
     row_labels = _labels(session, tree, row_kind, row_name, transcripts, spans, values)
     col_labels = _labels(session, tree, col_kind, col_name, transcripts, spans, values)
 
@@ -148,7 +148,8 @@ def _transcripts(
     return {tid: (pid, key, length) for tid, pid, key, length in session.execute(scope.apply(stmt, with_coder=False))}
 
 
-def _attribute_values(session: Session, name: str) -> dict[int, str]:
+def attribute_values(session: Session, name: str) -> dict[int, str]:
+    """participant id -> the attribute's value as text ("(none)" for an empty one); one line if unknown."""
     definition = session.scalar(select(AttributeDefinition).where(AttributeDefinition.name == name))
     if definition is None:
         raise WaveqdaError(f"no attribute named {name!r}")

@@ -20,11 +20,12 @@ from sqlalchemy.orm import Session
 
 from models import nlp
 from models.errors import WaveqdaError
+from models.queries.crosstab import attribute_values
 from models.queries.layouts import load_layouts
 from models.queries.retrieval import coded_spans
 from models.queries.scope import Attribute, resolve_scope
 from models.queries.spans import merge_spans
-from models.schema import AttributeDefinition, ParticipantAttribute, Timepoint, Transcript
+from models.schema import Timepoint, Transcript
 
 GroupBy = Literal["all", "timepoint", "attribute"]
 
@@ -150,18 +151,8 @@ def _group_of(session: Session, by: GroupBy, by_attribute: str | None) -> Any:
     if by == "timepoint":
         return lambda _participant, key: key
     if by == "attribute":
-        definition = session.scalar(select(AttributeDefinition).where(AttributeDefinition.name == by_attribute))
-        if definition is None:
-            raise WaveqdaError(f"no attribute named {by_attribute!r}")
-        values = {
-            participant: value
-            for participant, value in session.execute(
-                select(ParticipantAttribute.participant_id, ParticipantAttribute.value).where(
-                    ParticipantAttribute.attribute_id == definition.id
-                )
-            )
-        }
-        return lambda participant, _key: f"{by_attribute}={values.get(participant) or '(none)'}"
+        values = attribute_values(session, by_attribute or "")
+        return lambda participant, _key: f"{by_attribute}={values.get(participant, '(none)')}"
     return lambda _participant, _key: "all"
 
 
