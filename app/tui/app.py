@@ -92,6 +92,17 @@ def coder_name(value: str) -> str:
     return name
 
 
+def _coder_from_environment() -> str:
+    """``WAVEQDA_CODER``, as every command reads it: in a team project each coder sets it once per shell, so
+    the workspace codes as them without asking (an unusable value is ignored and the workspace asks)."""
+    import os
+
+    try:
+        return coder_name(os.environ.get("WAVEQDA_CODER", ""))
+    except WaveqdaError:
+        return ""
+
+
 def _screen(module: str, name: str) -> Screen:
     import importlib
 
@@ -152,7 +163,7 @@ class WaveqdaApp(App[None]):
         self.project_path = project_path or project.path
         self.config_dir = config_dir
         self.remember = remember
-        self.coder = coder or config.remembered_coder(self.project_path, config_dir) or ""
+        self.coder = coder or _coder_from_environment() or config.remembered_coder(self.project_path, config_dir) or ""
         self.data_version = 0
         self.recent_codes: list[int] = []
         self.pending_retrieve: tuple[int, str | None] | None = None

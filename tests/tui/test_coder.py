@@ -231,3 +231,12 @@ async def test_patched_codings_always_equal_the_database(make_app, study):
 
 def find_code_id(session, path: str) -> int:
     return CodeTree.load(session).find(path).id
+
+
+async def test_waveqda_coder_in_the_environment_names_the_coder(make_app, monkeypatch):
+    """Issue 16: a team coder who set WAVEQDA_CODER is not asked who is coding; a blank one is ignored."""
+    monkeypatch.setenv("WAVEQDA_CODER", "  Priya ")
+    app = make_app(coder=None)
+    assert app.coder == "Priya"
+    monkeypatch.setenv("WAVEQDA_CODER", "   ")
+    assert make_app(coder=None).coder == ""
