@@ -123,17 +123,31 @@ def squeeze(text: str) -> str:
     return " ".join(text.split())
 
 
-def name_matches(selected: str, name: str) -> bool | None:
-    """Does a selection's ``name`` show its text? None when the name is empty (no evidence either way)."""
+def name_stem(name: str) -> tuple[str, bool] | None:
+    """What a selection's ``name`` says its text is: (the name with white space squeezed and a trailing
+    ellipsis cut, whether it was cut), or None when that leaves nothing."""
     stem = squeeze(name)
     shortened = stem.endswith(ELLIPSES)
     for ellipsis in ELLIPSES:
         stem = stem.removesuffix(ellipsis)
     stem = stem.rstrip()
-    if not stem:
+    return (stem, shortened) if stem else None
+
+
+def name_matches(selected: str, name: str) -> bool | None:
+    """Does a selection's ``name`` show its text? None when the name is empty (no evidence either way)."""
+    found = name_stem(name)
+    if found is None:
         return None
-    actual = squeeze(selected)
-    return actual.startswith(stem) if shortened else actual == stem
+    stem, shortened = found
+    if shortened:
+        # Squeezing a prefix of the text gives a prefix of the squeezed text, so a shortened name (most names:
+        # producers cut them at a few dozen characters) is compared without squeezing a long selection.
+        head = squeeze(selected[: len(stem) + 64])
+        if len(head) >= len(stem):
+            return head.startswith(stem)
+        return squeeze(selected).startswith(stem)
+    return len(selected) >= len(stem) and squeeze(selected) == stem
 
 
 @dataclass
@@ -246,7 +260,7 @@ def detect(raw_text: str, selections: list[RawSelection], origin: str = "") -> D
 
 def has_name(name: str) -> bool:
     """A name that could show the selected text (not empty, not only an ellipsis)."""
-    return name_matches(name, name) is not None
+    return name_stem(name) is not None
 
 
 def _reason(best: Score, rivals: list[Score], favourite: Convention, any_selections: bool) -> str:

@@ -141,25 +141,33 @@ def _move_memos(session: Session, old_id: int, new_id: int) -> None:
 
 
 def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed: ParsedTranscript) -> None:
+    """Turns, sentences and the search index of a new transcript, each with one executemany handed to the
+    driver (``journal.insert_rows``: tens of thousands of rows per study; these tables are derived, not
+    journalled)."""
+    from models.journal import insert_rows
+
     rules = label_rules(session)
     text = parsed.text
+    roles: dict[str, str] = {}  # a transcript has a handful of speakers and thousands of turns
     turn_rows = []
     for index, turn in enumerate(parsed.turns):
         if not (0 <= turn.start <= turn.end <= len(text)):
             raise WaveqdaError(f"{parsed.source_name}: importer produced a turn outside the text (bug)")
+        role = roles.get(turn.speaker)
+        if role is None:
+            role = roles[turn.speaker] = rules.role_of(turn.speaker)
         turn_rows.append(
             {
                 "transcript_id": transcript.id,
                 "index": index,
                 "speaker": turn.speaker,
-                "role": rules.role_of(turn.speaker),
+                "role": role,
                 "start": turn.start,
                 "end": turn.end,
                 "timestamp": turn.timestamp,
             }
         )
-    if turn_rows:
-        session.execute(table_of(Turn).insert(), turn_rows)
+    insert_rows(session, table_of(Turn), turn_rows)
     turn_ids = list(session.scalars(select(Turn.id).where(Turn.transcript_id == transcript.id).order_by(Turn.index)))
     bodies = [text[t.start : t.end] for t in parsed.turns]
     spans = nlp.sentence_spans(bodies, [t.start for t in parsed.turns], get_setting(session, "spacy_model"))
@@ -168,8 +176,7 @@ def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed:
         for index, turn_spans in enumerate(spans)
         for s, e in turn_spans
     ]
-    if sentence_rows:
-        session.execute(table_of(Sentence).insert(), sentence_rows)
+    insert_rows(session, table_of(Sentence), sentence_rows)
     turn_rows_indexed = [(turn_id, t.start, t.end) for turn_id, t in zip(turn_ids, parsed.turns, strict=True)]
     search_index.index_transcript(session, transcript.id, text, turn_rows_indexed)
 

@@ -129,3 +129,56 @@ def test_imported_samples_have_no_sentence_cut_inside_a_note(sample_project) -> 
     assert len(rows) > 3000
     assert [r for r in rows if cut_inside_note(texts[r[0]], [(r[1], r[2])])] == []
     assert (SAMPLES / "manifest.csv").is_file()
+
+
+EDGE_TEXTS = [
+    "",
+    "   ",
+    "\n\n",
+    "Hello. World",
+    '... Hi there!! "Yes." OK',
+    "Dr. Smith said so. (laughs) Fine.\n\nNext one?",
+    "?",
+    "!!!",
+    ". . a",
+    "a . b",
+    "word\n\nword. \n  Then",
+    "It cost 3.50, see www.example.org. Right?! Yes…  no",
+    "She said: “I can’t.” Then left. 😀 Okay 👍🏽. Fin",
+    "Why?) Because. [laughs] (pause) ok",
+    "e.g. this, i.e. that. U.K. based; etc. Done",
+]
+
+
+def _through_the_pipe(texts: list[str]) -> list[list[tuple[int, int]]]:
+    """Sentences as spaCy's own pipeline (tokenizer + sentencizer, ``doc.sents``) puts them, trimmed and with
+    notes kept whole as ``sentence_spans`` does."""
+    from models.nlp import keep_notes_whole
+
+    out = []
+    for doc, body in zip(sentence_pipeline(None).pipe(texts), texts, strict=True):
+        spans = []
+        for sent in doc.sents:
+            chunk = body[sent.start_char : sent.end_char]
+            if chunk.strip():
+                start = sent.start_char + len(chunk) - len(chunk.lstrip())
+                spans.append((start, start + len(chunk.strip())))
+        out.append(keep_notes_whole(body, spans) if spans and ("[" in body or "(" in body) else spans)
+    return out
+
+
+def test_sentences_are_where_spacys_sentencizer_puts_them() -> None:
+    """``sentence_spans`` computes the rule-based sentencizer's boundaries from token arrays instead of
+    running it; on the sample study's every line and on edge cases it must agree with the pipe exactly."""
+    import docx
+
+    lines: list[str] = []
+    for path in sorted(SAMPLES.iterdir()):
+        if path.suffix == ".docx":
+            lines.extend(p.text for p in docx.Document(str(path)).paragraphs)
+        elif path.suffix in (".txt", ".md", ".vtt", ".srt"):
+            lines.extend(path.read_text(encoding="utf-8").splitlines())
+    assert len(lines) > 1000
+    for texts in (lines, EDGE_TEXTS, [*EDGE_TEXTS, *lines[:50], ""], ["", ""], []):
+        assert sentence_spans(texts, [0] * len(texts)) == _through_the_pipe(texts)
+    assert sum(len(spans) > 1 for spans in sentence_spans(lines, [0] * len(lines))) > 100  # not trivially equal
