@@ -184,6 +184,11 @@ class Detection:
         return next(s for s in self.scores if s.convention == self.convention)
 
     @property
+    def all_names_match(self) -> bool:
+        """Every selection's name is its text where this convention places it (each one was checked)."""
+        return self.total > 0 and self.chosen.named_matches == self.total
+
+    @property
     def names_informative(self) -> bool:
         """True when the producer's names are the selected text (so a mismatch flags a misplaced coding)."""
         return self.named > 0 and self.chosen.named_matches * 2 >= self.named

@@ -310,7 +310,7 @@ def _placed_selection(source: RefiSource, selection: RefiSelection, detection: D
             f"({len(detection.offsets.text)} characters; {detection.convention.describe()}); "
             f"{len(selection.codings)} codings not imported",
         )
-    if not (detection.names_informative and has_name(selection.name)):
+    if detection.all_names_match or not (detection.names_informative and has_name(selection.name)):
         return PlacedSelection(selection, span)
     text = detection.offsets.text[span[0] : span[1]]
     if name_matches(text, selection.name):

@@ -21,6 +21,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from functools import lru_cache
+from operator import itemgetter
 from typing import Any, cast
 
 from sqlalchemy import CursorResult, Table, bindparam, delete, event, insert, inspect, select, text, update
@@ -232,13 +233,17 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     mark = "?" if dialect.paramstyle == "qmark" else "%s"
     names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
     sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(columns))})"
-    params = [
-        tuple(
-            row[name] if process is None else process(row[name])
-            for name, process in zip(columns, processors, strict=True)
-        )
-        for row in rows
-    ]
+    values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
+    converted = [(i, process) for i, process in enumerate(processors) if process is not None]
+    params: list[tuple[Any, ...]] = []
+    for row in rows:
+        row_values = values(row)
+        if converted:  # only the columns whose type converts (dates, booleans): most are handed over as they are
+            as_list = list(row_values)
+            for i, process in converted:
+                as_list[i] = process(as_list[i])
+            row_values = tuple(as_list)
+        params.append(row_values)
     conn.exec_driver_sql(sql, params)
 
 

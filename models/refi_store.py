@@ -45,6 +45,7 @@ from models.schema import (
     Coding,
     Memo,
     Participant,
+    Tombstone,
     Transcript,
     new_uuid,
     table_of,
@@ -109,6 +110,8 @@ class RefiWriter:
         self.first_coding_of: dict[str, CodingRow] = {}
         self.new_codings: dict[int, NewCoding] = {}  # by id
         self._now = utcnow()
+        # codings deleted in this project before (a re-imported one loses its tombstone, as on an ORM insert)
+        self._tombstones = session.scalar(select(Tombstone.uuid).limit(1)) is not None
         self.code_by_uuid: dict[str, Code] = {}
         self.known_participants = set(session.scalars(select(Participant.id)))
         self.nvivo = "nvivo" in doc.origin.casefold()
@@ -303,7 +306,8 @@ class RefiWriter:
             return
         table = table_of(Coding)
         journal.insert_rows(self.session, table, rows)
-        tombstones.unbury(self.session, [row["uuid"] for row in rows])
+        if self._tombstones:
+            tombstones.unbury(self.session, [row["uuid"] for row in rows])
         ids = dict(
             self.session.execute(select(Coding.uuid, Coding.id).where(Coding.transcript_id == transcript.id))
             .tuples()

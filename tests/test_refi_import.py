@@ -131,6 +131,52 @@ def test_reimporting_the_same_file_adds_nothing(rich_project: Project, tmp_path:
         assert (codebook(imported), codings(imported), memos(imported), participants(imported)) == before
 
 
+def test_reimport_brings_back_a_deleted_coding_and_lifts_its_tombstone(
+    rich_project: Project, tmp_path: Path, copy: Path
+) -> None:
+    """New codings are written past the ORM (one executemany per transcript); they must still do what an ORM
+    insert does: a coding deleted here (tombstoned, so a merge carries the deletion) that an import brings back
+    loses its tombstone, and keeps its memo."""
+    from models.coding import remove_coding
+    from models.tombstones import buried
+
+    out = tmp_path / "study.qdpx"
+    export_qdpx(rich_project, out)
+    import_refi(copy, out)
+    with open_project(copy) as imported:
+        everything = codings(imported)
+        with imported.read() as s:
+            gone = s.scalars(select(Coding).where(Coding.memo != "").order_by(Coding.id)).first()
+            assert gone is not None
+        remove_coding(imported, "tester", gone.id)
+        with imported.read() as s:
+            assert buried(s, [gone.uuid]) == {gone.uuid}
+        assert len(codings(imported)) == len(everything) - 1
+    report = import_refi(copy, out)
+    assert report.counts["codings_added"] == 1 and report.counts["codings_present"] == len(everything) - 1
+    with open_project(copy) as imported:
+        assert codings(imported) == everything  # same span, code, coder, uuid and memo
+        with imported.read() as s:
+            assert buried(s, [gone.uuid]) == set()
+
+
+def test_import_is_one_logged_step_that_undo_leaves_alone(rich_project: Project, tmp_path: Path, copy: Path) -> None:
+    """An import is logged, not undoable (like every import): ``undo`` right after it finds nothing to take back
+    and changes nothing."""
+    from models.history import history, undo
+
+    out = tmp_path / "study.qdpx"
+    export_qdpx(rich_project, out)
+    import_refi(copy, out)
+    with open_project(copy) as imported:
+        before = (codebook(imported), transcripts(imported), codings(imported), memos(imported))
+        with imported.read() as s:
+            steps = [e for e in history(s) if e["summary"].startswith("Imported study.qdpx")]
+        assert [e["state"] for e in steps] == ["logged"]
+        assert undo(imported, "tester", anyone=True) is None
+        assert (codebook(imported), transcripts(imported), codings(imported), memos(imported)) == before
+
+
 def test_codebook_round_trip(rich_project: Project, schemas: Path, tmp_path: Path, copy: Path) -> None:
     out = tmp_path / "codes.qdc"
     export_qdc(rich_project, out)
