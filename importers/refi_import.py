@@ -16,6 +16,9 @@ This module only runs the three in order, creating the project first when asked 
 
 from __future__ import annotations
 
+import gc
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from importers.refi_offsets import Detection
@@ -50,11 +53,40 @@ def import_refi(
     ``Timepoint`` variables and timepoint sets, a single case holding the source, or ``timepoint`` for all
     sources with ``participant_from_name``. The project is unchanged unless everything succeeds.
     """
-    file = Path(file)
+    with _no_cycle_collection():
+        return _import_refi(
+            project_path_or_project,
+            Path(file),
+            PlacementOptions(
+                participant_variable, timepoint_variable, dict(mapping or {}), timepoint, participant_from_name
+            ),
+            create,
+            actor,
+        )
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector paused while an import runs. Why: a large file becomes millions of objects
+    that live until the import ends; each full collection walks them all again, about 6% of a
+    50,000-coding import. Reference counting still frees everything else; cycles wait until the end."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _import_refi(
+    project_path_or_project: Project | Path | str,
+    file: Path,
+    options: PlacementOptions,
+    create: bool,
+    actor: str | None,
+) -> ImportReport:
     doc = read_package(file)
-    options = PlacementOptions(
-        participant_variable, timepoint_variable, dict(mapping or {}), timepoint, participant_from_name
-    )
     detections = detect_offsets(doc)
     report = ImportReport(file.name, origin=doc.origin)
     if isinstance(project_path_or_project, Project):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import io
 from datetime import datetime
+from functools import lru_cache
 from pathlib import Path
 from typing import Any, cast
 
@@ -69,8 +70,12 @@ def _child_text(element: Any, name: str) -> str:
     return _first_text(_children(element, name))
 
 
+# References repeat (every coding names one of a few hundred codes and a few users): each one normalised once.
+_ref_key = lru_cache(maxsize=4096)(guid_key)
+
+
 def _guids(elements: list[Any] | None) -> list[str]:
-    return [guid_key(ref.get("targetGUID")) for ref in elements or ()]
+    return [_ref_key(ref.get("targetGUID")) for ref in elements or ()]
 
 
 def _refs(element: Any, name: str) -> list[str]:
@@ -107,7 +112,7 @@ def _parse_coding(element: Any) -> RefiCoding:
 
 
 def _user(value: str | None) -> str | None:
-    return guid_key(value) if value else None
+    return _ref_key(value) if value else None
 
 
 def _parse_selection(element: Any) -> RefiSelection:
