@@ -78,10 +78,12 @@ def markdown_heading(line: str) -> str | None:
     return line[match.end() :].strip().rstrip("#").strip()
 
 
-def find_turns(lines: list[Line], rules: LabelRules) -> list[ParsedTurn]:
+def find_turns(lines: list[Line], rules: LabelRules, labels: list[Label | None] | None = None) -> list[ParsedTurn]:
     """The speaker turns in ``lines``; unlabelled lines continue the turn before them. A file with no
-    labels at all is one ``UNKNOWN_SPEAKER`` turn (per heading section) rather than no transcript."""
-    labels = accepted_labels(lines, rules)
+    labels at all is one ``UNKNOWN_SPEAKER`` turn (per heading section) rather than no transcript.
+    ``labels``: ``accepted_labels(lines, rules)`` when the caller has them already."""
+    if labels is None:
+        labels = accepted_labels(lines, rules)
     builder = _TurnBuilder()
     if not any(labels):
         builder.turns.append(_OpenTurn(UNKNOWN_SPEAKER, None, "prefix"))

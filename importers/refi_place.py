@@ -328,9 +328,10 @@ def split_turns(text: str, rules: LabelRules) -> list[ParsedTurn]:
 
     lines = [Line(start, line) for start, line in split_lines(text)]
     filled = sum(1 for line in lines if line.text.strip())
-    labelled = sum(1 for label in accepted_labels(lines, rules) if label is not None)
+    labels = accepted_labels(lines, rules)
+    labelled = sum(1 for label in labels if label is not None)
     if filled and labelled >= MIN_LABEL_SHARE * filled:
-        return find_turns(lines, rules)
+        return find_turns(lines, rules, labels)
     out = []
     for line in lines:
         body = line.text.strip()

@@ -227,12 +227,8 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     if not rows:
         return
     columns = list(rows[0])
-    conn = session.connection()
-    dialect = conn.dialect
+    dialect = session.connection().dialect
     processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
-    mark = "?" if dialect.paramstyle == "qmark" else "%s"
-    names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
-    sql = f"INSERT INTO {table.name} ({names}) VALUES ({', '.join([mark] * len(columns))})"
     values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
     converted = [(i, process) for i, process in enumerate(processors) if process is not None]
     params: list[tuple[Any, ...]] = []
@@ -244,7 +240,19 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
                 as_list[i] = process(as_list[i])
             row_values = tuple(as_list)
         params.append(row_values)
-    conn.exec_driver_sql(sql, params)
+    insert_values(session, table.name, columns, params)
+
+
+def insert_values(session: Session, table: str, columns: list[str], params: list[tuple[Any, ...]]) -> None:
+    """INSERT many rows of driver-ready values (tuples in ``columns`` order) in one executemany: the statement
+    under ``insert_rows``, and for tables outside the ORM's metadata (the full-text index)."""
+    if not params:
+        return
+    conn = session.connection()
+    dialect = conn.dialect
+    mark = "?" if dialect.paramstyle == "qmark" else "%s"
+    names = ", ".join(dialect.identifier_preparer.quote(name) for name in columns)
+    conn.exec_driver_sql(f"INSERT INTO {table} ({names}) VALUES ({', '.join([mark] * len(columns))})", params)
 
 
 def set_column(session: Session, model: type[Base], ids: list[int], column: str, old: Any, new: Any) -> None:

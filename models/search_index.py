@@ -69,10 +69,15 @@ def index_transcript(
     session: Session, transcript_id: int, full_text: str, turns: Sequence[tuple[int, int, int]]
 ) -> None:
     """Add the rows of one transcript from its text and its ``(turn_id, start, end)`` turns."""
+    from models.journal import insert_values
+
     rows = index_rows(transcript_id, full_text, turns)
     if not available(session) or not rows:
         return
-    session.execute(text("INSERT INTO search_index(rowid, text, transcript_id) VALUES (:id, :text, :tid)"), rows)
+    # handed straight to the driver: a study's tens of thousands of turns cost SQLAlchemy more than the index
+    insert_values(
+        session, "search_index", ["rowid", "text", "transcript_id"], [(r["id"], r["text"], r["tid"]) for r in rows]
+    )
 
 
 def remove_transcript(session: Session, transcript_id: int) -> None:
