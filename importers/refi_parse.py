@@ -354,39 +354,35 @@ def name_sources(doc: RefiDocument) -> None:
         source.name = name
 
 
-def duplicate_guid(root: Any) -> tuple[str, str] | None:
-    """The first GUID two elements of one kind share (two codes, two sources, two codings...), with that
-    kind: references to it would be ambiguous (a coding could silently move to another code). Elements of
-    different kinds may share one (some producers give a case its code's GUID)."""
-    seen: set[tuple[str, str]] = set()
-    for element in root.iter():
-        guid = element.get("guid") if isinstance(element.tag, str) else None
-        if not guid:
-            continue
-        key = (_local(element), guid_key(guid))
-        if key in seen:
-            return key[0], guid
-        seen.add(key)
-    return None
-
-
-def check_sizes(root: Any, label: str) -> None:
-    """Refuse at once a file with more codes, selections, notes... than any study holds (one pass)."""
+def check_elements(root: Any, label: str) -> None:
+    """Refuse at once a file with more codes, selections, notes... than any study holds, then one where two
+    elements of one kind share a GUID (two codes, two sources, two codings...): references to it would be
+    ambiguous (a coding could silently move to another code). Elements of different kinds may share one
+    (some producers give a case its code's GUID). One pass over the tree for both."""
     counts: dict[str, int] = {}
+    seen: set[tuple[str, str]] = set()
+    duplicate: tuple[str, str] | None = None
     for element in root.iter():
-        if isinstance(element.tag, str):
-            local = element.tag.rpartition("}")[2]
-            counts[local] = counts.get(local, 0) + 1
-    for tag, limit in LIMITS.items():
-        if counts.get(tag, 0) > limit:
-            raise ImportRefused(f"{label}: {counts[tag]:,} {tag} elements (limit {limit:,}): refused as absurd")
+        tag = element.tag
+        if not isinstance(tag, str):
+            continue
+        local = tag.rpartition("}")[2]
+        counts[local] = counts.get(local, 0) + 1
+        guid = element.get("guid") if duplicate is None else None
+        if guid:
+            key = (local, guid_key(guid))
+            if key in seen:
+                duplicate = local, guid
+            seen.add(key)
+    for kind, limit in LIMITS.items():
+        if counts.get(kind, 0) > limit:
+            raise ImportRefused(f"{label}: {counts[kind]:,} {kind} elements (limit {limit:,}): refused as absurd")
+    if duplicate is not None:
+        raise ImportRefused(f"{label}: two {duplicate[0]} elements share the GUID {duplicate[1]}: refused")
 
 
 def _document_from(root: Any, file: Path) -> RefiDocument:
-    check_sizes(root, file.name)
-    duplicate = duplicate_guid(root)
-    if duplicate is not None:
-        raise ImportRefused(f"{file.name}: two {duplicate[0]} elements share the GUID {duplicate[1]}: refused")
+    check_elements(root, file.name)
     try:
         return parse_document(root)
     except ImportRefused as exc:
