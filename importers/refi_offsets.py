@@ -136,7 +136,11 @@ def name_stem(name: str) -> tuple[str, bool] | None:
 
 def name_matches(selected: str, name: str) -> bool | None:
     """Does a selection's ``name`` show its text? None when the name is empty (no evidence either way)."""
-    found = name_stem(name)
+    return stem_matches(selected, name_stem(name))
+
+
+def stem_matches(selected: str, found: tuple[str, bool] | None) -> bool | None:
+    """``name_matches`` for a name already turned into its ``name_stem``."""
     if found is None:
         return None
     stem, shortened = found
@@ -212,15 +216,17 @@ def preferred(origin: str) -> Convention:
     return next((conv for key, conv in PRODUCER_CONVENTIONS.items() if key in folded), STANDARD)
 
 
-def _score(offsets: OffsetMap, convention: Convention, selections: list[RawSelection]) -> Score:
+def _score(
+    offsets: OffsetMap, convention: Convention, selections: list[RawSelection], stems: list[tuple[str, bool] | None]
+) -> Score:
     score = Score(convention)
     text = offsets.text
-    for sel in selections:
+    for sel, stem in zip(selections, stems, strict=True):
         s, e = offsets.to_index(sel.start), offsets.to_index(sel.end)
         if s is None or e is None or s >= e:
             continue
         score.valid += 1
-        if name_matches(text[s:e], sel.name):
+        if stem_matches(text[s:e], stem):
             score.named_matches += 1
         if is_boundary(text, s) and is_boundary(text, e):
             score.boundary_hits += 1
@@ -231,9 +237,10 @@ def detect(raw_text: str, selections: list[RawSelection], origin: str = "") -> D
     """Choose the convention under which this source's selections fit its text best."""
     text, crlf_at = normalise_text(raw_text)
     favourite = preferred(origin)
-    named = sum(1 for sel in selections if has_name(sel.name))
+    stems = [name_stem(sel.name) for sel in selections]
+    named = sum(1 for stem in stems if stem is not None)
     first = OffsetMap.build(text, crlf_at, favourite)
-    score = _score(first, favourite, selections)
+    score = _score(first, favourite, selections, stems)
     if selections and score.named_matches == len(selections):
         # every selection's name is its text under the producer's convention: decisive, no rival can do
         # better (this is every waveqda export, and most files that fill names)
@@ -246,7 +253,7 @@ def detect(raw_text: str, selections: list[RawSelection], origin: str = "") -> D
     for conv in CANDIDATES:
         layout = (tuple(maps[conv].wide), tuple(maps[conv].splittable))
         if layout not in by_layout:
-            by_layout[layout] = _score(maps[conv], conv, selections)
+            by_layout[layout] = _score(maps[conv], conv, selections, stems)
         shared = by_layout[layout]
         scores.append(Score(conv, shared.valid, shared.named_matches, shared.boundary_hits))
     order = [favourite, *[c for c in CANDIDATES if c != favourite]]

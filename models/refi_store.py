@@ -109,6 +109,7 @@ class RefiWriter:
         self.codings: dict[str, CodingRow] = {}
         self.first_coding_of: dict[str, CodingRow] = {}
         self.new_codings: dict[int, NewCoding] = {}  # by id
+        self.uncoded: set[int] = set()  # transcripts this import just added, before their codings
         self._now = utcnow()
         # codings deleted in this project before (a re-imported one loses its tombstone, as on an ORM insert)
         self._tombstones = session.scalar(select(Tombstone.uuid).limit(1)) is not None
@@ -270,6 +271,7 @@ class RefiWriter:
                 assert stored.transcript is not None  # a new text is never skipped
                 transcript = stored.transcript
                 transcript.uuid = self._uuid_for(Transcript, source.guid)
+                self.uncoded.add(transcript.id)
                 self.report.counts["transcripts_added"] += 1
             self.transcripts[source.guid] = transcript
             entry.codings = self._write_codings(placed, transcript)
@@ -278,10 +280,14 @@ class RefiWriter:
         """Codings keyed by (span, code, coder): a key met again (in the file or already in the project)
         is not added twice, but its notes still attach to the coding that has it."""
         # a coding this import added already (another source with the same text) stays its NewCoding
-        seen: dict[tuple, CodingRow] = {
-            (c.start, c.end, c.code_id, c.coder_id): self.new_codings.get(c.id, c)
-            for c in self.session.scalars(select(Coding).where(Coding.transcript_id == transcript.id))
-        }
+        seen: dict[tuple, CodingRow] = {}
+        if transcript.id in self.uncoded:
+            self.uncoded.discard(transcript.id)  # just added: nothing to read
+        else:
+            seen = {
+                (c.start, c.end, c.code_id, c.coder_id): self.new_codings.get(c.id, c)
+                for c in self.session.scalars(select(Coding).where(Coding.transcript_id == transcript.id))
+            }
         present = set(seen)
         rows: list[dict[str, Any]] = []
         added: list[NewCoding] = []

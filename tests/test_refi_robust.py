@@ -223,3 +223,41 @@ def test_a_large_codebook_imports_in_batches(tmp_path: Path) -> None:
     with _open(tmp_path / "codes.wqda") as project, project.read() as s:
         parent_id = s.scalar(select(Code.parent_id).where(Code.name == "Code 4999"))
         assert s.scalar(select(Code.name).where(Code.id == parent_id)) == "Code 499"
+
+
+def test_two_sources_with_one_text_share_a_transcript_and_codings_are_not_doubled(tmp_path: Path) -> None:
+    """The second source with the same text is stored as the first one's transcript: its coding of the same
+    span, code and coder is found already there (its note goes to the coding added before), a coding of
+    another span is added."""
+    text = "Anna: I felt hopeful.\nI: and then?\n"
+    coded = f'<Coding guid="{G(201)}"><CodeRef targetGUID="{G(300)}"/></Coding>'
+    again = f'<Coding guid="{G(202)}"><CodeRef targetGUID="{G(300)}"/><NoteRef targetGUID="{G(600)}"/></Coding>'
+    other = f'<Coding guid="{G(203)}"><CodeRef targetGUID="{G(300)}"/></Coding>'
+    qde = (
+        '<?xml version="1.0" encoding="utf-8"?><Project xmlns="urn:QDA-XML:project:1.0" name="qc" '
+        f'origin="qualitative-coding 1.3.2"><CodeBook><Codes><Code guid="{G(300)}" name="Hope" isCodable="true"/>'
+        f'</Codes></CodeBook><Sources><TextSource guid="{G(1)}" name="a" plainTextPath="internal://a.txt">'
+        f'<PlainTextSelection guid="{G(101)}" startPosition="8" endPosition="20">{coded}</PlainTextSelection>'
+        f'</TextSource><TextSource guid="{G(2)}" name="b" plainTextPath="internal://b.txt">'
+        f'<PlainTextSelection guid="{G(102)}" startPosition="8" endPosition="20">{again}</PlainTextSelection>'
+        f'<PlainTextSelection guid="{G(103)}" startPosition="0" endPosition="4">{other}</PlainTextSelection>'
+        f'</TextSource></Sources><Notes><Note guid="{G(600)}" name="twice"><PlainTextContent>Seen twice'
+        "</PlainTextContent></Note></Notes></Project>"
+    )
+    package = tmp_path / "twice.qdpx"
+    with zipfile.ZipFile(package, "w") as archive:
+        archive.writestr("project.qde", qde)
+        archive.writestr("sources/a.txt", text)
+        archive.writestr("sources/b.txt", text)
+    report = import_refi(tmp_path / "p.wqda", package, mapping={"a": "P01/T1", "b": "P02/T1"})
+    counts = report.counts
+    assert (counts["transcripts_added"], counts["transcripts_reused"]) == (1, 1)
+    assert (counts["codings_added"], counts["codings_present"], counts["codings_duplicate"]) == (2, 1, 0)
+    from models.schema import Coding, Memo
+
+    with open_project(tmp_path / "p.wqda") as project, project.read() as s:
+        rows = {(c.start, c.end): c for c in s.scalars(select(Coding))}
+        assert sorted(rows) == [(0, 4), (8, 20)]
+        assert rows[(8, 20)].uuid == G(201)
+        memo = s.scalars(select(Memo).where(Memo.text == "Seen twice")).one()
+        assert (memo.target_type, memo.target_id) == ("coding", rows[(8, 20)].id)
