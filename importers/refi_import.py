@@ -17,7 +17,6 @@ This module only runs the three in order, creating the project first when asked 
 from __future__ import annotations
 
 import gc
-import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -80,22 +79,6 @@ def _no_cycle_collection() -> Iterator[None]:
             gc.enable()
 
 
-def _release_freed_memory() -> None:
-    """Hand the memory of the parsed XML tree back to the system. Why: libxml2 frees its nodes to the C heap,
-    where Python's own allocator (arenas of its own) cannot reuse them, so without this the rest of the
-    import grows on top of the tree's peak (about 90 MB more for a 50,000-coding file). glibc only; a no-op
-    elsewhere."""
-    if not sys.platform.startswith("linux"):
-        return
-    import ctypes
-
-    try:
-        trim = ctypes.CDLL("libc.so.6").malloc_trim
-    except (OSError, AttributeError):  # not glibc
-        return
-    trim(0)
-
-
 def _import_refi(
     project_path_or_project: Project | Path | str,
     file: Path,
@@ -104,7 +87,6 @@ def _import_refi(
     actor: str | None,
 ) -> ImportReport:
     doc = read_package(file)
-    _release_freed_memory()
     detections = detect_offsets(doc)
     report = ImportReport(file.name, origin=doc.origin)
     if isinstance(project_path_or_project, Project):
