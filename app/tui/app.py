@@ -160,6 +160,7 @@ class WaveqdaApp(App[None]):
     ) -> None:
         super().__init__()
         self.project = project
+        project.checkpoint_every_s = 0  # each change made at the keyboard is in the project file at once
         self.project_path = project_path or project.path
         self.config_dir = config_dir
         self.remember = remember
