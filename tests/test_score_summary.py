@@ -12,11 +12,13 @@ from pathlib import Path
 import pandas as pd
 import pytest
 from scipy import stats
+from sqlalchemy import select
 from statsmodels.stats.anova import AnovaRM
 from typer.testing import CliRunner
 
 from app.cli import app
 from models import score_summary
+from models.errors import WaveqdaError
 from models.schema import Measure
 from tests.test_scores import SLEEP_1, sleep_csv, ten  # noqa: F401  (ten is a fixture)
 
@@ -156,3 +158,53 @@ def test_cli_describe_json_and_compare_text(ten, tmp_path: Path) -> None:  # noq
     assert "Paired change between timepoints" in text.output
     pairs = json.loads(runner.invoke(app, ["scores", "compare", target, "--json"]).output)
     assert isinstance(pairs, list) and len(pairs) == 3 and {"measure", "from", "to", "p_holm"} <= set(pairs[0])
+
+
+SPEC = """
+[exhaustion]
+items = ["ee1", "ee2", "ee3", "ee4"]
+method = "sum"
+reverse = ["ee4"]
+item_min = 0
+item_max = 6
+min_answered = 3
+
+[satisfaction]
+items = ["js1", "js2"]
+method = "mean"
+item_min = 1
+item_max = 7
+"""
+
+
+def test_item_scoring_sums_means_reverses_prorates_and_refuses_bad_answers(ten, tmp_path: Path, db_state) -> None:  # noqa: F811
+    from models import scores
+    from models.schema import Participant, Score
+
+    scores.add_measure(ten, "t", "exhaustion", 0, 24, "worse")
+    scores.add_measure(ten, "t", "satisfaction", 1, 7, "better")
+    spec = tmp_path / "spec.toml"
+    spec.write_text(SPEC, encoding="utf-8")
+    items = tmp_path / "items.csv"
+    items.write_text(
+        "participant,timepoint,ee1,ee2,ee3,ee4,js1,js2\n"
+        "P01,T1,1,2,3,6,4,5\n"  # sum 1+2+3+(6-6)=6; mean 4.5
+        "P02,T1,6,6,,0,7,\n"  # three answered: (6+6+6)/3*4 = 24; one of two answered < min 2: empty
+        "P03,T1,,,1,2,2,2\n",  # two answered < 3: empty; mean 2
+        encoding="utf-8",
+    )
+    result = scores.import_scores(ten, "t", items, spec)
+    assert (result.stored, result.not_scored) == (4, 2)
+    with ten.read() as session:
+        query = select(Participant.study_id, Measure.name, Score.value).join(Participant).join(Measure)
+        got = {(study, measure): value for study, measure, value in session.execute(query)}
+    assert got == {("P01", "exhaustion"): 6.0, ("P01", "satisfaction"): 4.5, ("P02", "exhaustion"): 24.0,
+                   ("P03", "satisfaction"): 2.0}  # fmt: skip
+    before = db_state(ten)
+    items.write_text("participant,timepoint,ee1,ee2,ee3,ee4,js1,js2\nP04,T1,1,2,3,7,4,5\n", encoding="utf-8")
+    with pytest.raises(WaveqdaError, match=r"items.csv: row 2, column 'ee4': 7 is outside the answers 0-6"):
+        scores.import_scores(ten, "t", items, spec)
+    assert db_state(ten) == before
+    spec.write_text('[exhaustion]\nitems = ["ee1"]\nmethod = "median"\nitem_min = 0\nitem_max = 6\n')
+    with pytest.raises(WaveqdaError, match=r"spec.toml: \[exhaustion\]: 'method' must be"):
+        scores.import_scores(ten, "t", items, spec)

@@ -48,18 +48,27 @@ def measure_add(
 def scores_import(
     project: str = ProjectArg,
     path: Path = typer.Argument(..., help="A long or wide CSV or XLSX.", metavar="FILE"),
+    scoring: Path | None = typer.Option(
+        None,
+        "--scoring",
+        help="A TOML spec scoring measures from item columns (sum/mean, reverse items).",
+        metavar="SPEC.toml",
+    ),  # fmt: skip
     coder_name: str | None = ActorOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """Import scores: long (participant, timepoint, measure, score) or wide (one column per measure)."""
+    """Import scores: long (participant, timepoint, measure, score) or wide (one column per measure), or item
+    answers scored by --scoring."""
     from models import scores
 
     with open_existing(project) as proj:
-        result = scores.import_scores(proj, actor_of(proj, coder_name), path)
+        result = scores.import_scores(proj, actor_of(proj, coder_name), path, scoring)
     if json_out:
         emit_json(result.as_dict())
         return
     typer.echo(f"{result.file}: {result.stored} score(s) stored, {result.replaced} replaced")
+    if result.not_scored:
+        typer.echo(f"{result.file}: {result.not_scored} score(s) left empty: fewer items answered than the spec asks")
     if result.unknown_participants:
         typer.echo(
             f"{result.file}: not stored, participants the project does not know: "
