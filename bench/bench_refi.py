@@ -12,14 +12,24 @@ Measures, on the cached 50,000-coding benchmark project (96 transcripts of 10,00
 - the export in-process (``export_qdpx``), CPU by ``time.process_time`` and the rise in peak RSS.
 
 Prints a Markdown table; writes ``bench/out/bench_refi.json``.
+
+With ``--base TREE`` it only A/B-tests the import of the 50,000-coding ``.qdpx``: another tree (e.g. main,
+unpacked with ``git archive``) against this one, alternating ``--rounds`` times so that the neighbours' load
+falls on both alike; each run is a whole process with its tree's code (``PYTHONPATH``)::
+
+    git archive main | tar -x -C /tmp/main-tree
+    flock /work/notes/bench.lock .venv/bin/python -m bench.bench_refi --base /tmp/main-tree --rounds 3
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import resource
 import shutil
+import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -84,11 +94,44 @@ def in_process_export(project_path: Path, out: Path, client: str) -> dict[str, f
     return {"cpu": cpu, "peak_rss_mb": after_rss, "rss_rise_mb": after_rss - before_rss}
 
 
+REPO = Path(__file__).resolve().parent.parent
+
+
+def import_ab(project: Path, base: Path, rounds: int) -> None:
+    """``waveqda import new.wqda out.qdpx`` with ``base``'s code and with this tree's, alternating."""
+    trees = {"base": base.resolve(), "this": REPO}
+    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    with tempfile.TemporaryDirectory(prefix="bench-refi-ab-", dir=OUT_DIR) as tmp:
+        work = Path(tmp)
+        qdpx = work / "study.qdpx"
+        run_measured([*waveqda_command(), "export", str(project), str(qdpx)])
+        for n in range(rounds):
+            for name, tree in trees.items():
+                target = work / f"{name}-{n}.wqda"
+                env = {**os.environ, "PYTHONPATH": str(tree)}
+                proc = subprocess.Popen([*waveqda_command(), "import", str(target), str(qdpx)], env=env, cwd=tree,
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
+                _pid, status, usage = os.wait4(proc.pid, 0)
+                if os.waitstatus_to_exitcode(status) != 0:
+                    raise RuntimeError(f"import with {tree} failed")
+                runs[name].append((usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
+                print(f"round {n} {name}: {runs[name][-1][0]:.2f} s CPU, {runs[name][-1][1]:.0f} MB", flush=True)
+    print("| tree | CPU s best | CPU s median | peak RSS MB |\n| --- | --- | --- | --- |")
+    for name, measured in runs.items():
+        cpus = [cpu for cpu, _rss in measured]
+        print(f"| {name} | {min(cpus):.2f} | {statistics.median(cpus):.2f} | {max(r for _c, r in measured):.0f} |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--codes", type=int, default=100_000)
+    parser.add_argument("--base", type=Path, help="A/B the import against this tree (app/, models/, ...)")
+    parser.add_argument("--rounds", type=int, default=3)
     args = parser.parse_args(argv)
     project = cached_coded_project(32, 3, 10_000)
+    if args.base is not None:
+        import_ab(project, args.base, args.rounds)
+        return 0
     cmd = waveqda_command()
     rows: list[tuple[str, str, float, float, str]] = []
     print("| work | budget | CPU s | peak RSS MB | note |\n| --- | --- | --- | --- | --- |", flush=True)

@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from app.cli import app
 from exporters.refi_export import MAX_CODE_DEPTH, export_qdpx
-from importers.refi_import import import_refi
+from importers.refi_import import ImportReport, import_refi
 from models.errors import WaveqdaError
 from models.schema import AttributeDefinition, Code, Participant, ParticipantAttribute, Transcript
 from models.store import Project, open_project
@@ -225,10 +225,8 @@ def test_a_large_codebook_imports_in_batches(tmp_path: Path) -> None:
         assert s.scalar(select(Code.name).where(Code.id == parent_id)) == "Code 499"
 
 
-def test_two_sources_with_one_text_share_a_transcript_and_codings_are_not_doubled(tmp_path: Path) -> None:
-    """The second source with the same text is stored as the first one's transcript: its coding of the same
-    span, code and coder is found already there (its note goes to the coding added before), a coding of
-    another span is added."""
+def twice_package(tmp_path: Path) -> Path:
+    """Two sources with one text: the same coding in both (the second with a note), another span in the second."""
     text = "Anna: I felt hopeful.\nI: and then?\n"
     coded = f'<Coding guid="{G(201)}"><CodeRef targetGUID="{G(300)}"/></Coding>'
     again = f'<Coding guid="{G(202)}"><CodeRef targetGUID="{G(300)}"/><NoteRef targetGUID="{G(600)}"/></Coding>'
@@ -249,15 +247,39 @@ def test_two_sources_with_one_text_share_a_transcript_and_codings_are_not_double
         archive.writestr("project.qde", qde)
         archive.writestr("sources/a.txt", text)
         archive.writestr("sources/b.txt", text)
-    report = import_refi(tmp_path / "p.wqda", package, mapping={"a": "P01/T1", "b": "P02/T1"})
+    return package
+
+
+def _check_twice(report: ImportReport, project: Project) -> None:
+    from models.schema import Coding, Memo
+
     counts = report.counts
     assert (counts["transcripts_added"], counts["transcripts_reused"]) == (1, 1)
     assert (counts["codings_added"], counts["codings_present"], counts["codings_duplicate"]) == (2, 1, 0)
-    from models.schema import Coding, Memo
-
-    with open_project(tmp_path / "p.wqda") as project, project.read() as s:
+    with project.read() as s:
         rows = {(c.start, c.end): c for c in s.scalars(select(Coding))}
         assert sorted(rows) == [(0, 4), (8, 20)]
         assert rows[(8, 20)].uuid == G(201)
         memo = s.scalars(select(Memo).where(Memo.text == "Seen twice")).one()
         assert (memo.target_type, memo.target_id) == ("coding", rows[(8, 20)].id)
+
+
+def test_two_sources_with_one_text_share_a_transcript_and_codings_are_not_doubled(tmp_path: Path) -> None:
+    """The second source with the same text is stored as the first one's transcript: its coding of the same
+    span, code and coder is found already there (its note goes to the coding added before), a coding of
+    another span is added."""
+    report = import_refi(tmp_path / "p.wqda", twice_package(tmp_path), mapping={"a": "P01/T1", "b": "P02/T1"})
+    with open_project(tmp_path / "p.wqda") as project:
+        _check_twice(report, project)
+
+
+@pytest.mark.both_engines
+def test_import_into_an_existing_project_on_both_engines(project: Project, tmp_path: Path) -> None:
+    """Codings, turns, sentences and the full-text index are written with driver-level executemany: the same
+    import into a project on SQLite and on PostgreSQL, then found by a search."""
+    from models.search import search
+
+    report = import_refi(project, twice_package(tmp_path), mapping={"a": "P01/T1", "b": "P02/T1"})
+    _check_twice(report, project)
+    with project.read() as s:
+        assert search(s, "hopeful")
