@@ -258,3 +258,31 @@ def mixed_model(columns: dict[str, dict[str, float]]) -> MixedModel:
         float(fit.cov_re.iloc[0, 0]),
         float(fit.scale),
     )
+
+
+@dataclass(frozen=True)
+class ScoresView:
+    """What the workspace's Scores screen shows for one measure: every measure's name (to switch between
+    them), the joint display over the codebook's top-level themes, and each timepoint's summary."""
+
+    measures: tuple[str, ...]
+    measure: str
+    themes: tuple[str, ...]
+    joint: Any  # models.scores.JointDisplay
+    summary: MeasureSummary | None
+
+
+def scores_view(session: Session, measure: str | None = None) -> ScoresView | None:
+    """None when the project has no measures yet; ``measure`` defaults to the first by name."""
+    from models.codes import CodeTree
+    from models.scores import joint_display
+
+    names = tuple(session.scalars(select(Measure.name).order_by(Measure.name)))
+    if not names:
+        return None
+    chosen = measure if measure in names else names[0]
+    tree = CodeTree.load(session, include_archived=False)
+    themes = tuple(tree.codes[code_id].name for code_id in tree.children.get(None, []))
+    joint = joint_display(session, chosen, list(themes))
+    [summary] = summarise(session, [chosen], mixed=False)
+    return ScoresView(names, chosen, themes, joint, summary)

@@ -53,6 +53,7 @@ class CompareScreen(WorkspaceScreen):
         Binding("enter", "drill", "Segments of cell", show=False),
         Binding("o", "drill", "Drill in"),
         Binding("t", "trajectories", "Trajectories"),
+        Binding("q", "app.scores", "Scores", tooltip="Questionnaire scores beside the themes"),
     ]
 
     def __init__(self) -> None:
