@@ -52,23 +52,17 @@ CONTEXT_CHARS = 240
 
 
 def kappa_style(value: float, palette: Palette) -> str:
-    """Landis & Koch: above 0.80 almost perfect, 0.61-0.80 substantial; below is weaker."""
-    if value > 0.80:
+    """The style of Landis & Koch's band (``stats.kappa_label``): almost perfect, substantial, moderate, below."""
+    band = stats.kappa_label(value)
+    if band == "almost perfect":
         return f"bold {palette.good}"
-    if value > 0.60:
-        return palette.good
-    if value > 0.40:
-        return palette.fair
-    return f"bold {palette.bad}"
+    return {"substantial": palette.good, "moderate": palette.fair}.get(band, f"bold {palette.bad}")
 
 
 def alpha_style(value: float, palette: Palette) -> str:
-    """Krippendorff: >= 0.800 reliable, >= 0.667 tentative conclusions only, below unreliable."""
-    if value >= 0.800:
-        return f"bold {palette.good}"
-    if value >= 0.667:
-        return palette.fair
-    return f"bold {palette.bad}"
+    """The style of Krippendorff's advice (``stats.alpha_label``): reliable, tentative, unreliable."""
+    band = stats.alpha_label(value)
+    return {"reliable": f"bold {palette.good}", "tentative": palette.fair}.get(band, f"bold {palette.bad}")
 
 
 def figure_cells(figures: report.Figures | None, palette: Palette) -> list[Text]:

@@ -93,17 +93,6 @@ class Occurrence:
     cut_after: bool
 
 
-def candidate_position(session: Session, candidate_id: int) -> tuple[int, int, int] | None:
-    """``(transcript id, start, end)`` where the scan first found the candidate, if recorded."""
-    from models.schema import NameCandidate
-
-    # The position is not in ``names.candidate_rows``: read it by primary key.
-    candidate = session.get(NameCandidate, candidate_id)
-    if candidate is None or candidate.transcript_id is None or candidate.start is None or candidate.end is None:
-        return None
-    return candidate.transcript_id, candidate.start, candidate.end
-
-
 def occurrence_in(doc: TranscriptDoc, start: int, end: int) -> Occurrence:
     """The speaker's turn around ``[start, end)`` (its "Name:" label included), cut to ``WINDOW`` characters."""
     if not doc.turns:
@@ -419,13 +408,13 @@ class NamesReviewScreen(WorkspaceScreen):
             widget.update(Text("No candidate selected.", style="dim"))
             return
         row = self.data.pending[row_index]
-        widget.update(context_text(row, self.occurrence(row.id)))
+        widget.update(context_text(row, self.occurrence(row)))
 
-    def occurrence(self, candidate_id: int) -> Occurrence | None:
-        position = self.wq.read(candidate_position, candidate_id)
-        if position is None:
+    def occurrence(self, row: names.CandidateRow) -> Occurrence | None:
+        """Where the scan first found the candidate, in its speaker's turn (None when not in a transcript)."""
+        transcript_id, start, end = row.transcript_id, row.start, row.end
+        if transcript_id is None or start is None or end is None:
             return None
-        transcript_id, start, end = position
         if transcript_id not in self._docs:
             doc = self.wq.read(load_document, transcript_id)
             if doc is None:
@@ -577,7 +566,7 @@ class NamesReviewScreen(WorkspaceScreen):
         row = self.current()
         if row is None:
             return
-        occurrence = self.occurrence(row.id)
+        occurrence = self.occurrence(row)
         if occurrence is None:
             self.notify("No position recorded for this candidate", severity="warning")
             return
