@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import (
     DataTable,
     Footer,
@@ -263,15 +264,31 @@ class AgreementScreen(WorkspaceScreen):
             result = report.agreement_report(project, coders, unit=unit)
             found = report.disagreements(project, coders)
         except WaveqdaError as exc:
-            self.app.call_from_thread(self._computed, generation, None, [], str(exc))
+            self.post_message(self.Computed(generation, None, [], str(exc)))
             return
         except Exception as exc:  # a bug: say so plainly, keep the screen usable, log the details
             log.error("agreement failed: %s", traceback.format_exc())
-            self.app.call_from_thread(
-                self._computed, generation, None, [], f"Unexpected error ({exc.__class__.__name__}: {exc})"
+            self.post_message(
+                self.Computed(generation, None, [], f"Unexpected error ({exc.__class__.__name__}: {exc})")
             )
             return
-        self.app.call_from_thread(self._computed, generation, result, found, None)
+        self.post_message(self.Computed(generation, result, found, None))
+
+    class Computed(Message):
+        """The agreement worker's report and disagreements for request ``generation`` (or why none)."""
+
+        def __init__(
+            self,
+            generation: int,
+            result: report.AgreementReport | None,
+            found: list[report.Disagreement],
+            error: str | None,
+        ) -> None:
+            super().__init__()
+            self.generation, self.result, self.found, self.error = generation, result, found, error
+
+    def on_agreement_screen_computed(self, message: Computed) -> None:
+        self._computed(message.generation, message.result, message.found, message.error)
 
     def _computed(
         self,

@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
@@ -590,9 +591,19 @@ class NamesReviewScreen(WorkspaceScreen):
         try:
             rows = names.scan(self.wq.project, actor)
         except Exception as exc:  # WaveqdaError or a bug: a notification, never a traceback
-            self.app.call_from_thread(self._scan_done, None, f"{exc}")
+            self.post_message(self.Scanned(None, f"{exc}"))
             return
-        self.app.call_from_thread(self._scan_done, rows, None)
+        self.post_message(self.Scanned(rows, None))
+
+    class Scanned(Message):
+        """The scan worker's pending candidates, or the one line saying why the scan failed."""
+
+        def __init__(self, rows: list[names.CandidateRow] | None, error: str | None) -> None:
+            super().__init__()
+            self.rows, self.error = rows, error
+
+    def on_names_review_screen_scanned(self, message: Scanned) -> None:
+        self._scan_done(message.rows, message.error)
 
     def _scan_done(self, rows: list[names.CandidateRow] | None, error: str | None) -> None:
         self.scanning = False
