@@ -288,19 +288,10 @@ class AgreementScreen(WorkspaceScreen):
             self.generation, self.result, self.found, self.error = generation, result, found, error
 
     def on_agreement_screen_computed(self, message: Computed) -> None:
-        self._computed(message.generation, message.result, message.found, message.error)
-
-    def _computed(
-        self,
-        generation: int,
-        result: report.AgreementReport | None,
-        found: list[report.Disagreement],
-        error: str | None,
-    ) -> None:
-        if generation != self._generation:  # an older request finished after a newer one was made
+        if message.generation != self._generation:  # an older request finished after a newer one was made
             return
         self.computing = False
-        self._show_results(result, found, error)
+        self._show_results(message.result, message.found, message.error)
 
     def _show_results(
         self, result: report.AgreementReport | None, found: list[report.Disagreement], error: str | None
