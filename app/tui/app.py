@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
@@ -57,6 +58,7 @@ HIGH_CONTRAST = Theme(
 )
 DEFAULT_THEME = "textual-dark"
 POLL_SECONDS = 1.0  # how often the workspace looks for other writers' changes (one indexed read)
+LISTEN_FALLBACK_SECONDS = 10.0  # with PostgreSQL's notifications, the poll is only a safety net
 MAX_RECENT = 9
 
 
@@ -171,6 +173,7 @@ class WaveqdaApp(App[None]):
         self.last_change_codebook = True
         self._codes_cache: tuple[int, dict[int, CodeInfo]] | None = None
         self._seen_event = 0  # the newest event this workspace has shown (see poll_other_writers)
+        self._stop_listening: Callable[[], None] | None = None  # a team project's notifications (see on_mount)
         self._idle_polls = 0
         self._unsaved_wal = False
         _freeze_imports()
@@ -194,7 +197,20 @@ class WaveqdaApp(App[None]):
         self._seen_event = self._last_event_id()
         self._idle_polls = 0
         self._unsaved_wal = False
-        self.poll_timer = self.set_interval(POLL_SECONDS, self.poll_other_writers, name="poll-other-writers")
+        self._stop_listening = self.project.listen(lambda _actor: self.post_message(self.OtherWriterCommitted()))
+        # On PostgreSQL a notification says at once that someone committed; the poll stays as a slow safety net.
+        every = POLL_SECONDS if self._stop_listening is None else LISTEN_FALLBACK_SECONDS
+        self.poll_timer = self.set_interval(every, self.poll_other_writers, name="poll-other-writers")
+
+    class OtherWriterCommitted(Message):
+        """A team project's server said a change was committed (ours too: the poll tells them apart)."""
+
+    def on_waveqda_app_other_writer_committed(self, _message: OtherWriterCommitted) -> None:
+        self.poll_other_writers()
+
+    def on_unmount(self) -> None:
+        if self._stop_listening is not None:
+            self._stop_listening()
 
     # --- other writers -----------------------------------------------------------------------------------
 
