@@ -347,17 +347,34 @@ class WaveqdaApp(App[None]):
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
-            self.call_from_thread(self._change_failed, fn, exc)
-            if then is not None:
-                self.call_from_thread(then, None)
+            self.post_message(self.ChangeFinished(fn, None, exc, before, codebook, then))
             return
+        self.post_message(self.ChangeFinished(fn, result, None, before, codebook, then))
 
-        def finish() -> None:
-            done = self._change_done(result, before, codebook)
-            if then is not None:
-                then(done)
+    class ChangeFinished(Message):
+        """A background change committed (``error`` None) or was refused; handled on the UI thread."""
 
-        self.call_from_thread(finish)
+        def __init__(
+            self,
+            fn: Callable[..., Any],
+            result: Any,
+            error: Exception | None,
+            before: int,
+            codebook: bool,
+            then: Callable[[Done[Any] | None], None] | None,
+        ) -> None:
+            super().__init__()
+            self.fn, self.result, self.error = fn, result, error
+            self.before, self.codebook, self.then = before, codebook, then
+
+    def on_waveqda_app_change_finished(self, message: ChangeFinished) -> None:
+        if message.error is not None:
+            self._change_failed(message.fn, message.error)
+            done = None
+        else:
+            done = self._change_done(message.result, message.before, message.codebook)
+        if message.then is not None:
+            message.then(done)
 
     def _may_change(self) -> bool:
         """While no coder is named (read-only) nothing is run: the user is asked who is coding instead."""
@@ -614,9 +631,22 @@ class WaveqdaApp(App[None]):
         try:
             backup_project(self.project.path, self.project.label, dest)
         except WaveqdaError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            self.post_message(self.BackedUp(dest, str(exc)))
             return
-        self.call_from_thread(self.notify, f"Backed up to {dest}", timeout=6)
+        self.post_message(self.BackedUp(dest, None))
+
+    class BackedUp(Message):
+        """The backup worker wrote ``dest`` (``error`` None) or says why not."""
+
+        def __init__(self, dest: Path, error: str | None) -> None:
+            super().__init__()
+            self.dest, self.error = dest, error
+
+    def on_waveqda_app_backed_up(self, message: BackedUp) -> None:
+        if message.error:
+            self.notify(message.error, severity="error", timeout=8)
+        else:
+            self.notify(f"Backed up to {message.dest}", timeout=6)
 
     # --- command palette -------------------------------------------------------------------------------
 
