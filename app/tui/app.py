@@ -409,7 +409,11 @@ class WaveqdaApp(App[None]):
         return Done(result)
 
     def _handle_exception(self, error: Exception) -> None:
-        """A user's mistake that escaped a handler (a ``WaveqdaError``) is a message, not a crash."""
+        """A user's mistake that escaped a handler (a ``WaveqdaError``) is a message, not a crash.
+
+        Textual has no public hook for an exception that escaped a handler (it exits the app), so this is the
+        one override of its private API in the workspace; everything else goes through ``change``/``read``,
+        which turn errors into notifications themselves."""
         if isinstance(error, WaveqdaError):
             self.notify(str(error), severity="error", timeout=8)
             return
