@@ -248,7 +248,7 @@ def relate(node: Relation, left: Spans, right: Spans, layout: TranscriptLayout) 
     if node.op == "OVERLAPS":
         return [a for a in left if _any_overlap(a, right)]
     if node.op == "PRECEDES":
-        return [a for a in left if any(_precedes(a, b, node.unit, layout) for b in right)]
+        return [a for a in left if _precedes_any(a, right, node.unit, layout)]
     near = _near_any(node.unit, layout)
     kept = [a for a in left if near(a, right)]
     kept += [b for b in right if near(b, left)]
@@ -297,10 +297,21 @@ def _any_overlap(span: Span, spans: Spans) -> bool:
     return i > 0 and spans[i - 1][1] > span[0]
 
 
-def _precedes(a: Span, b: Span, unit: str, layout: TranscriptLayout) -> bool:
-    if b[0] < a[1]:
+def _precedes_any(a: Span, spans: Spans, unit: str, layout: TranscriptLayout) -> bool:
+    """Whether one of ``spans`` (sorted, disjoint) starts where ``a`` ends or later (``unit`` "turn": in a turn
+    ``a`` is in). The first such span is the only candidate in a turn: later ones start in the same turn or a
+    later one (spans outside every turn are passed over)."""
+    i = bisect_left(spans, (a[1], -1))
+    if i == len(spans):
         return False
-    return unit != "turn" or _shared(layout.turn_range(*a), layout.turn_range(*b))
+    if unit != "turn":
+        return True
+    mine = layout.turn_range(*a)
+    for b in spans[i:]:
+        theirs = layout.turn_range(*b)
+        if theirs is not None:
+            return _shared(mine, theirs)
+    return False
 
 
 def _sentence_range(layout: TranscriptLayout, span: Span) -> tuple[int, int] | None:
