@@ -171,8 +171,8 @@ def test_import_is_one_logged_step_that_undo_leaves_alone(rich_project: Project,
     with open_project(copy) as imported:
         before = (codebook(imported), transcripts(imported), codings(imported), memos(imported))
         with imported.read() as s:
-            steps = [e for e in history(s) if e["summary"].startswith("Imported study.qdpx")]
-        assert [e["state"] for e in steps] == ["logged"]
+            steps = [e for e in history(s) if e.summary.startswith("Imported study.qdpx")]
+        assert [e.state for e in steps] == ["logged"]
         assert undo(imported, "tester", anyone=True) is None
         assert (codebook(imported), transcripts(imported), codings(imported), memos(imported)) == before
 
