@@ -127,6 +127,7 @@ class WaveqdaApp(App[None]):
         Binding("f6", "go('search')", "Search", show=False),
         Binding("f7", "go('names')", "Names", show=False),
         Binding("f8", "go('agreement')", "Agreement", show=False),
+        Binding("f10", "go('cases')", "Cases", show=False),
         Binding("ctrl+e", "export", "Export…", key_display="^e"),
         Binding("ctrl+z", "undo", "Undo", key_display="^z"),
         Binding("ctrl+y", "redo", "Redo", show=False),
@@ -148,6 +149,7 @@ class WaveqdaApp(App[None]):
         "search": lambda: _screen("search", "SearchScreen"),
         "names": lambda: _screen("names_review", "NamesReviewScreen"),
         "agreement": lambda: _screen("agreement", "AgreementScreen"),
+        "cases": lambda: _screen("cases", "CasesScreen"),
     }
 
     def __init__(

@@ -44,6 +44,7 @@ def intro() -> str:
 def _sections() -> list[tuple[str, list[Binding]]]:
     from app.tui.app import WaveqdaApp
     from app.tui.screens.agreement import AgreementScreen
+    from app.tui.screens.cases import CasesScreen
     from app.tui.screens.code_picker import CodePicker
     from app.tui.screens.codebook import CodebookScreen
     from app.tui.screens.coder import CoderScreen
@@ -74,6 +75,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         ("Search", b(SearchScreen)),
         ("Names review", b(NamesReviewScreen)),
         ("Intercoder agreement", b(AgreementScreen)),
+        ("Cases (participants × attributes)", b(CasesScreen)),
         ("Export dialog", b(ExportDialog)),
     ]
 
