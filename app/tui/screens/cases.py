@@ -23,6 +23,7 @@ from textual.screen import ModalScreen
 from textual.widgets import DataTable, Footer, Input, Label, Static
 
 from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.widgets.sheet_table import SheetTable, column_widths
 from models.case_sheet import CaseAttribute, CaseSheet, case_sheet, set_case_value
 from models.errors import WaveqdaError
 from models.participants import check_attribute_value
@@ -97,7 +98,6 @@ class CasesScreen(WorkspaceScreen):
     """Participants down, attributes across; edit, import and export the sheet."""
 
     AREA = "cases"
-    CSS_PATH = "cases.tcss"
     BINDINGS = [
         Binding("enter", "edit", "Edit cell", show=False),
         Binding("e", "edit", "Edit"),
@@ -109,18 +109,19 @@ class CasesScreen(WorkspaceScreen):
     class Loaded(Message):
         """The sheet, read in a worker (or the reason it could not be)."""
 
-        def __init__(self, sheet: CaseSheet | None, error: str = "") -> None:
+        def __init__(self, sheet: CaseSheet | None, widths: list[int] | None = None, error: str = "") -> None:
             super().__init__()
-            self.sheet, self.error = sheet, error
+            self.sheet, self.widths, self.error = sheet, widths or [], error
 
     def __init__(self) -> None:
         super().__init__()
         self.sheet: CaseSheet | None = None
+        self.widths: list[int] = []
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.AREA)
         yield Static(id="cases-title")
-        yield DataTable(id="cases-table", cursor_type="cell", zebra_stripes=True)
+        yield SheetTable(id="cases-table", cursor_type="cell", zebra_stripes=True)
         yield Static(id="cases-hint")
         yield Footer(compact=True)
 
@@ -139,19 +140,21 @@ class CasesScreen(WorkspaceScreen):
             with self.wq.project.read() as session:
                 sheet = case_sheet(session)
         except WaveqdaError as exc:
-            self.post_message(self.Loaded(None, str(exc)))
+            self.post_message(self.Loaded(None, error=str(exc)))
             return
         except Exception as exc:  # a bug: a message, never a traceback over the screen
             log.error("case sheet: %s", traceback.format_exc())
-            self.post_message(self.Loaded(None, f"Unexpected error ({exc.__class__.__name__}: {exc})"))
+            self.post_message(self.Loaded(None, error=f"Unexpected error ({exc.__class__.__name__}: {exc})"))
             return
-        self.post_message(self.Loaded(sheet))
+        header = ["Participant", *(column_header(a).plain for a in sheet.attributes)]
+        widths = column_widths(header, ((row.participant, *row.values) for row in sheet.rows))
+        self.post_message(self.Loaded(sheet, widths))
 
     def on_cases_screen_loaded(self, message: Loaded) -> None:
         if message.sheet is None:
             self.notify(message.error, severity="error", timeout=8)
             return
-        self.sheet = message.sheet
+        self.sheet, self.widths = message.sheet, message.widths
         self._draw()
 
     def _draw(self) -> None:
@@ -161,9 +164,10 @@ class CasesScreen(WorkspaceScreen):
         table = self.query_one(DataTable)
         cursor = table.cursor_coordinate
         table.clear(columns=True)
-        table.add_column(Text("Participant", style="bold"), key="participant")
-        for attribute in sheet.attributes:
-            table.add_column(column_header(attribute), key=attribute.name)
+        widths = self.widths
+        table.add_column(Text("Participant", style="bold"), key="participant", width=widths[0])
+        for attribute, width in zip(sheet.attributes, widths[1:], strict=True):
+            table.add_column(column_header(attribute), key=attribute.name, width=width)
         table.add_rows([(Text(row.participant, style="bold"), *row.values) for row in sheet.rows])
         if sheet.rows and sheet.attributes:
             row = min(cursor.row, len(sheet.rows) - 1)
