@@ -64,6 +64,15 @@ class CrossTab:
         }
 
 
+def matrix_dimensions(session: Session) -> list[tuple[str, str]]:
+    """What can be rows or columns, as ``(spec for crosstab, label)``: the fixed dimensions, then one per
+    participant attribute (``attribute:NAME``), in the attributes' defined order."""
+    from models.participants import attribute_definitions
+
+    fixed = [("codes", "Codes"), ("timepoints", "Timepoints"), ("participants", "Participants"), ("coders", "Coders")]
+    return fixed + [(f"attribute:{d.name}", f"Attribute: {d.name}") for d in attribute_definitions(session)]
+
+
 def _dimension(spec: str) -> tuple[str, str | None]:
     kind, _, name = spec.partition(":")
     if kind not in DIMENSIONS or (kind == "attribute") != bool(name):

@@ -51,6 +51,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
     from app.tui.screens.compare import CompareScreen
     from app.tui.screens.export_dialog import ExportDialog
     from app.tui.screens.home import HomeScreen
+    from app.tui.screens.matrix import MatrixScreen
     from app.tui.screens.names_review import NamesReviewScreen
     from app.tui.screens.retrieve import RetrieveScreen
     from app.tui.screens.search import SearchScreen
@@ -72,6 +73,7 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         ("Codebook", b(CodebookScreen)),
         ("Retrieve", b(RetrieveScreen)),
         ("Compare timepoints", b(CompareScreen)),
+        ("Matrix coding (Compare, m)", b(MatrixScreen)),
         ("Search", b(SearchScreen)),
         ("Names review", b(NamesReviewScreen)),
         ("Intercoder agreement", b(AgreementScreen)),
