@@ -93,7 +93,7 @@ async def test_matrix_cell_opens_its_segments_in_retrieve(make_app, study):
         for measure, shown in [
             ("participants", "1"),
             ("words", str(cell.words)),
-            ("coverage", f"{cell.coverage * 100:.1f}%"),
+            ("coverage", f"{cell.coverage * 100:.2f}%" if cell.coverage < 0.01 else f"{cell.coverage * 100:.1f}%"),
         ]:
             await pilot.press("s")
             await pilot.pause()

@@ -39,7 +39,9 @@ def cell_value(cell: CrossCell, measure: str) -> float:
 def cell_text(value: float, measure: str) -> str:
     if not value:
         return "·"
-    return f"{value:.1f}%" if measure == "coverage" else f"{int(value):,}"
+    if measure == "coverage":
+        return f"{value:.2f}%" if value < 1 else f"{value:.1f}%"  # a little coded text is never "0.0%"
+    return f"{int(value):,}"
 
 
 def row_label(dimension: str, label: str) -> Text:
@@ -57,6 +59,8 @@ class MatrixScreen(WorkspaceScreen):
     BINDINGS = [
         Binding("s", "measure", "Measure"),
         Binding("x", "swap", "Swap rows/columns"),
+        Binding("r", "choose('rows')", "Rows…"),
+        Binding("c", "choose('columns')", "Columns…"),
         Binding("enter", "open_cell", "Segments of cell", show=False),
         Binding("o", "open_cell", "Read cell"),
         Binding("escape", "back", "Back to Compare"),
@@ -122,6 +126,7 @@ class MatrixScreen(WorkspaceScreen):
     @on(Select.Changed)
     def _choice_changed(self, event: Select.Changed) -> None:
         event.stop()
+        self.query_one(DataTable).focus()
         if self._filling or not isinstance(event.value, str):
             return
         rows, columns = self.rows_by, self.columns_by
@@ -201,7 +206,7 @@ class MatrixScreen(WorkspaceScreen):
         title = Text()
         title.append(f"{self._label(self.rows_by)} × {self._label(self.columns_by)}: ", style="bold")
         title.append(f"{MEASURE_LABEL[self.measure]} per cell", style="bold")
-        title.append("  s measure · x swap · Enter reads a cell · Esc back", style="dim")
+        title.append("  (r/c: rows/columns, s: measure, x: swap, Enter: read a cell)", style="dim")
         self.query_one("#matrix-title", Static).update(title)
         self._show_hint()
 
@@ -249,6 +254,12 @@ class MatrixScreen(WorkspaceScreen):
     def action_measure(self) -> None:
         self.measure = MEASURES[(MEASURES.index(self.measure) + 1) % len(MEASURES)]
         self._draw()
+
+    def action_choose(self, side: str) -> None:
+        """Open the rows' or the columns' list of dimensions (Enter picks one, Esc leaves it as it is)."""
+        select = self.query_one(f"#matrix-{side}", Select)
+        select.focus()
+        select.expanded = True
 
     def action_swap(self) -> None:
         self.rows_by, self.columns_by = self.columns_by, self.rows_by

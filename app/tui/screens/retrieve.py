@@ -33,6 +33,7 @@ from models.workspace_queries import coder_names
 
 PAGE = 250
 CONTEXT_CHARS = 260
+WIDE_CONTEXT_CHARS = 3000  # either side of a result whose context was widened to turns
 MEMO_CHARS = 300
 QUERY_CONTEXTS: tuple[Literal["segment", "sentence", "turn"], ...] = ("segment", "sentence", "turn")
 CODE_CONTEXTS: tuple[Literal["sentence", "turn"], ...] = ("sentence", "turn")
@@ -40,19 +41,22 @@ Mode = Literal["code", "query", "cell"]
 log = logging.getLogger("waveqda.tui")
 
 
-def _in_context(text: Text, context: str, start: int, end: int, context_start: int) -> None:
-    """The context with the coded words highlighted, on one indented line (long stretches shortened)."""
+def _in_context(text: Text, context: str, start: int, end: int, context_start: int, wide: bool = False) -> None:
+    """The context with the coded words highlighted, indented. A sentence's context is one line, long stretches
+    shortened; a widened one (turns) keeps its line breaks, one turn a line, and is shortened only far out."""
     a, b = max(0, start - context_start), max(0, end - context_start)
     before, coded, after = context[:a], context[a:b], context[b:]
-    if len(before) > CONTEXT_CHARS // 2:
-        before = "…" + before[-CONTEXT_CHARS // 2 :]
-    if len(after) > CONTEXT_CHARS // 2:
-        after = after[: CONTEXT_CHARS // 2] + "…"
-    if len(coded) > CONTEXT_CHARS * 2:
+    side = WIDE_CONTEXT_CHARS if wide else CONTEXT_CHARS // 2
+    if len(before) > side:
+        before = "…" + before[-side:]
+    if len(after) > side:
+        after = after[:side] + "…"
+    if len(coded) > CONTEXT_CHARS * 2 and not wide:
         coded = coded[:CONTEXT_CHARS] + " … " + coded[-CONTEXT_CHARS // 2 :]
-    text.append("  " + before.replace("\n", " "), style="dim")
-    text.append(coded.replace("\n", " "), style="bold reverse")
-    text.append(after.replace("\n", " "), style="dim")
+    breaks = "\n  " if wide else " "
+    text.append("  " + before.replace("\n", breaks), style="dim")
+    text.append(coded.replace("\n", breaks), style="bold reverse")
+    text.append(after.replace("\n", breaks), style="dim")
 
 
 def _memo_lines(text: Text, memos: list[str]) -> None:
@@ -65,19 +69,19 @@ def _memo_lines(text: Text, memos: list[str]) -> None:
         text.append(flat, style="italic")
 
 
-def hit_prompt(hit: QueryHit) -> Text:
+def hit_prompt(hit: QueryHit, wide: bool = False) -> Text:
     """A query result: participant and timepoint, its context with the result highlighted, memos under it."""
     text = Text()
     text.append(f"{hit.participant:<6}", style="bold")
     text.append(f" {hit.timepoint}", style="italic")
     text.append(f" · {len(hit.text.split())} words", style="dim")
     text.append("\n")
-    _in_context(text, hit.context, hit.start, hit.end, hit.context_start)
+    _in_context(text, hit.context, hit.start, hit.end, hit.context_start, wide)
     _memo_lines(text, list(hit.memos))
     return text
 
 
-def segment_prompt(seg: Segment, show_code: bool) -> Text:
+def segment_prompt(seg: Segment, show_code: bool, wide: bool = False) -> Text:
     """Participant, speaker, coder, then the context with the coded words highlighted."""
     text = Text()
     text.append(f"{seg.participant:<6}", style="bold")
@@ -90,7 +94,7 @@ def segment_prompt(seg: Segment, show_code: bool) -> Text:
     if seg.key_quote:
         text.append(" ★", style="bold yellow")
     text.append("\n")
-    _in_context(text, seg.context, seg.start, seg.end, seg.context_start)
+    _in_context(text, seg.context, seg.start, seg.end, seg.context_start, wide)
     _memo_lines(text, [seg.memo] if seg.memo else [])
     return text
 
@@ -247,6 +251,8 @@ class RetrieveScreen(WorkspaceScreen):
         return label
 
     def _show_header(self) -> None:
+        # a matrix cell is its own selection: the filters do not apply to it, so they are not shown
+        self.query_one("#retrieve-filters").display = self.mode != "cell"
         text = Text()
         info = self.wq.codes().get(self.code_id) if self.code_id is not None else None
         if self.mode == "query":
@@ -325,7 +331,7 @@ class RetrieveScreen(WorkspaceScreen):
             self.app.call_from_thread(self.notify, str(exc), severity="error")
             segments, versions = [], {}
         show_code = len({s.code_id for s in segments}) > 1
-        prompts = {s.id: segment_prompt(s, show_code) for s in segments}  # built here, off the event loop
+        prompts = {s.id: segment_prompt(s, show_code, context == "turn") for s in segments}  # off the event loop
         self.app.call_from_thread(self._show, segments, prompts, versions)
 
     def _show(
@@ -418,7 +424,8 @@ class RetrieveScreen(WorkspaceScreen):
             error = f"Unexpected error ({type(exc).__name__}: {exc})"
             self.post_message(self.QueryDone(generation, query, None, {}, error))
             return
-        prompts = {n: hit_prompt(hit) for n, hit in enumerate(hits)}  # built here, off the event loop
+        wide = context == "turn" or turns > 0
+        prompts = {n: hit_prompt(hit, wide) for n, hit in enumerate(hits)}  # built here, off the event loop
         self.post_message(self.QueryDone(generation, query, hits, prompts, ""))
 
     def on_retrieve_screen_query_done(self, message: QueryDone) -> None:
@@ -570,7 +577,7 @@ class RetrieveScreen(WorkspaceScreen):
             return
         segments = [found[i] for i in coding_ids if i in found]
         show_code = len({s.code_id for s in segments}) > 1
-        prompts = {s.id: segment_prompt(s, show_code) for s in segments}
+        prompts = {s.id: segment_prompt(s, show_code, context == "turn") for s in segments}
         self.post_message(self.CellDone(segments, prompts, versions, ""))
 
     def on_retrieve_screen_cell_done(self, message: CellDone) -> None:

@@ -16,7 +16,7 @@ from textual.widgets import DataTable
 from textual.widgets.data_table import RowKey
 
 
-def column_widths(header: Sequence[str], rows: Iterable[Sequence[str]], cap: int = 30) -> list[int]:
+def column_widths(header: Sequence[str], rows: Iterable[Sequence[str]], cap: int = 40) -> list[int]:
     """Each column's width: its longest value or header in terminal cells, at most ``cap`` (longer values end
     in "…" on screen; the whole value is in the cell editor and the export)."""
     widths = [cell_len(h) for h in header]
