@@ -55,8 +55,6 @@ def build(path: Path, participants: int) -> None:
 
 
 async def open_sheet_once(path: Path) -> dict[str, float]:
-    from textual.widgets import DataTable
-
     from app.tui.app import WaveqdaApp
     from models.store import open_project
 
@@ -70,7 +68,7 @@ async def open_sheet_once(path: Path) -> dict[str, float]:
         while True:
             screen = app.screen
             sheet = getattr(screen, "sheet", None)
-            if sheet is not None and screen.query_one(DataTable).row_count == len(sheet.rows):
+            if sheet is not None and len(screen.query_one("#cases-table").rows) == len(sheet.rows):
                 break
             await pilot.pause()
         found = {

@@ -6,9 +6,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from pathlib import Path
 
-from textual.widgets import DataTable
-
 from app.tui.screens.cases import CasesScreen, CellEditor
+from app.tui.widgets.sheet_grid import SheetGrid
 from models.case_sheet import case_sheet, set_case_value
 from models.imports import store_attribute_table
 from tests.tui.helpers import screen_text, type_text
@@ -49,16 +48,14 @@ def cell_text(screen: CasesScreen, participant: str, attribute: str) -> str:
     assert screen.sheet is not None
     row = [r.participant for r in screen.sheet.rows].index(participant)
     column = 1 + [a.name for a in screen.sheet.attributes].index(attribute)
-    return str(screen.query_one(DataTable).get_cell_at((row, column)))
+    return screen.query_one(SheetGrid).cell(row, column)
 
 
 async def goto(pilot, screen: CasesScreen, participant: str, attribute: str) -> None:
     assert screen.sheet is not None
     row = [r.participant for r in screen.sheet.rows].index(participant)
     column = 1 + [a.name for a in screen.sheet.attributes].index(attribute)
-    screen.query_one(DataTable).cursor_coordinate = screen.query_one(DataTable).cursor_coordinate._replace(
-        row=row, column=column
-    )
+    screen.query_one(SheetGrid).cursor = (row, column)
     await pilot.pause()
 
 

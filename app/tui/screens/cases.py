@@ -20,10 +20,11 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import DataTable, Footer, Input, Label, Static
+from textual.widgets import Footer, Input, Label, Static
 
 from app.tui.screens.base import NavBar, WorkspaceScreen
-from app.tui.widgets.sheet_table import SheetTable, column_widths
+from app.tui.widgets.sheet_grid import SheetGrid
+from app.tui.widgets.sheet_table import column_widths
 from models.case_sheet import CaseAttribute, CaseSheet, case_sheet, set_case_value
 from models.errors import WaveqdaError
 from models.participants import check_attribute_value
@@ -32,10 +33,9 @@ log = logging.getLogger("waveqda.tui")
 CELL_WIDTH = 16
 
 
-def column_header(attribute: CaseAttribute) -> Text:
-    """The attribute's name with its type in a quiet suffix (``age #``, ``site ▾``)."""
-    mark = {"number": " #", "date": " date", "choice": " ▾"}.get(attribute.type, "")
-    return Text.assemble((attribute.name, "bold"), (mark, "dim"))
+def column_header(attribute: CaseAttribute) -> str:
+    """The attribute's name with its type as a mark (``age #``, ``joined date``, ``site ▾``)."""
+    return attribute.name + {"number": " #", "date": " date", "choice": " ▾"}.get(attribute.type, "")
 
 
 @dataclass(frozen=True)
@@ -99,7 +99,6 @@ class CasesScreen(WorkspaceScreen):
 
     AREA = "cases"
     BINDINGS = [
-        Binding("enter", "edit", "Edit cell", show=False),
         Binding("e", "edit", "Edit"),
         Binding("delete", "clear", "Clear cell", show=False),
         Binding("i", "import_sheet", "Import CSV/XLSX"),
@@ -121,14 +120,14 @@ class CasesScreen(WorkspaceScreen):
     def compose(self) -> ComposeResult:
         yield NavBar(self.AREA)
         yield Static(id="cases-title")
-        yield SheetTable(id="cases-table", cursor_type="cell", zebra_stripes=True)
+        yield SheetGrid(id="cases-table")
         yield Static(id="cases-hint")
         yield Footer(compact=True)
 
     def on_mount(self) -> None:
         self._seen_version = self.wq.data_version
         self.query_one("#cases-title", Static).update(Text("Reading the case sheet…", style="bold"))
-        self.query_one(DataTable).focus()
+        self.query_one(SheetGrid).focus()
         self.refresh_data()
 
     def refresh_data(self) -> None:
@@ -146,7 +145,7 @@ class CasesScreen(WorkspaceScreen):
             log.error("case sheet: %s", traceback.format_exc())
             self.post_message(self.Loaded(None, error=f"Unexpected error ({exc.__class__.__name__}: {exc})"))
             return
-        header = ["Participant", *(column_header(a).plain for a in sheet.attributes)]
+        header = ["Participant", *(column_header(a) for a in sheet.attributes)]
         widths = column_widths(header, ((row.participant, *row.values) for row in sheet.rows))
         self.post_message(self.Loaded(sheet, widths))
 
@@ -161,18 +160,11 @@ class CasesScreen(WorkspaceScreen):
         sheet = self.sheet
         if sheet is None:
             return
-        table = self.query_one(DataTable)
-        cursor = table.cursor_coordinate
-        table.clear(columns=True)
-        widths = self.widths
-        table.add_column(Text("Participant", style="bold"), key="participant", width=widths[0])
-        for attribute, width in zip(sheet.attributes, widths[1:], strict=True):
-            table.add_column(column_header(attribute), key=attribute.name, width=width)
-        table.add_rows([(Text(row.participant, style="bold"), *row.values) for row in sheet.rows])
-        if sheet.rows and sheet.attributes:
-            row = min(cursor.row, len(sheet.rows) - 1)
-            column = min(max(cursor.column, 1), len(sheet.attributes))
-            table.cursor_coordinate = table.cursor_coordinate._replace(row=row, column=column)
+        grid = self.query_one(SheetGrid)
+        headers = ["Participant", *(column_header(a) for a in sheet.attributes)]
+        grid.set_data(headers, [(row.participant, *row.values) for row in sheet.rows], self.widths)
+        if sheet.rows and sheet.attributes and grid.cursor[1] == 0:
+            grid.cursor = (grid.cursor[0], 1)  # on a value, not on the participant
         title = Text()
         title.append(f"Case sheet: {len(sheet.rows)} participants × {len(sheet.attributes)} attributes", style="bold")
         title.append("  # number · date · ▾ choice", style="dim")
@@ -189,18 +181,18 @@ class CasesScreen(WorkspaceScreen):
         sheet = self.sheet
         if sheet is None or not sheet.rows or not sheet.attributes:
             return None
-        coord = self.query_one(DataTable).cursor_coordinate
-        if not (0 <= coord.row < len(sheet.rows) and 1 <= coord.column <= len(sheet.attributes)):
+        row_index, column = self.query_one(SheetGrid).cursor
+        if not (0 <= row_index < len(sheet.rows) and 1 <= column <= len(sheet.attributes)):
             return None
-        row = sheet.rows[coord.row]
-        return row.participant, sheet.attributes[coord.column - 1], row.values[coord.column - 1]
+        row = sheet.rows[row_index]
+        return row.participant, sheet.attributes[column - 1], row.values[column - 1]
 
     def check_action(self, action: str, parameters: tuple[object, ...]) -> bool | None:
         if action in ("edit", "clear"):
             return self._current() is not None or None
         return True
 
-    def on_data_table_cell_selected(self, event: DataTable.CellSelected) -> None:
+    def on_sheet_grid_cell_selected(self, event: SheetGrid.CellSelected) -> None:
         event.stop()
         self.action_edit()
 
