@@ -160,8 +160,8 @@ class SheetGrid(ScrollView, can_focus=True):
             room = self.scrollable_content_region.width - self._fixed_width
             if start < left:
                 left = start
-            elif end > left + room:
-                left = end - room
+            elif end > left + room:  # scroll by whole columns, so no column shows only its tail
+                left = next((x for x in self._starts if end - x <= room and x <= start), start)
         if (left, top) != tuple(self.scroll_offset):
             self.scroll_to(left, top, animate=False, immediate=True)
 
