@@ -185,7 +185,13 @@ def read_attribute_table(path: Path) -> dict[str, dict[str, str]]:
 def import_attributes(project: Project, csv_path: Path, actor: str) -> list[tuple[str, str, list]]:
     """``waveqda attributes`` and the case sheet's import: participant attributes from a CSV or XLSX sheet
     with a participant column, in one undoable change."""
-    return store_attribute_table(project, read_attribute_table(csv_path), actor, csv_path.name)
+    table = read_attribute_table(csv_path)
+    try:
+        return store_attribute_table(project, table, actor, csv_path.name)
+    except WaveqdaError as exc:  # a value of the wrong type: say which file (nothing was stored)
+        if str(exc).startswith(csv_path.name):
+            raise
+        raise WaveqdaError(f"{csv_path.name}: {exc}") from exc
 
 
 def route_for(

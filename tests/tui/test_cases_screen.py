@@ -172,3 +172,22 @@ async def test_case_sheet_exports_and_imports_xlsx_and_csv(make_app, study, tmp_
             pilot, lambda: any("broken.xlsx: cannot read it" in n.message for n in app._notifications), "error"
         )
         assert stored(study, "P01", "age") == "34"
+
+
+async def test_a_click_moves_to_a_cell_and_a_second_click_edits_it(make_app, study):
+    store_attribute_table(study, TABLE, "tester", "attributes.csv")
+    app = make_app()
+    async with app.run_test(size=SIZE) as pilot:
+        screen = await open_sheet(pilot)
+        grid = screen.query_one(SheetGrid)
+        assert screen.sheet is not None
+        row = [r.participant for r in screen.sheet.rows].index("P03")
+        column = 1 + [a.name for a in screen.sheet.attributes].index("site")
+        x = grid.widths[0] + 2 + grid._starts[column - 1] + 1
+        await pilot.click(SheetGrid, offset=(x, row + 1))  # the header is the grid's first line
+        await pilot.pause()
+        assert grid.cursor == (row, column) and not isinstance(app.screen, CellEditor)
+        await pilot.click(SheetGrid, offset=(x, row + 1))
+        await pilot.pause()
+        assert isinstance(app.screen, CellEditor)
+        assert app.screen.participant == "P03" and app.screen.attribute.name == "site"

@@ -188,8 +188,9 @@ class SheetGrid(ScrollView, can_focus=True):
         found = self._cell_at(event.offset)
         if found is None:
             return
+        again = found == self.cursor  # as in DataTable: a click on the cell under the cursor selects it
         self.cursor = found
-        if event.chain >= 2 or self.has_focus:
+        if event.chain >= 2 or again:
             self.post_message(self.CellSelected(self, *found))
         self.focus()
 
