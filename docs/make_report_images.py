@@ -3,7 +3,7 @@
 Builds the demo study (``waveqda demo``: imported and partly coded by two coders), exports every Word report
 kind, converts them all to PDF in one LibreOffice run and renders one telling page of each with pdftoppm:
 
-    .venv/bin/python docs/make_report_images.py
+    .venv/bin/python docs/make_report_images.py [export-joint ...]
 
 Needs LibreOffice (``soffice``) and poppler (``pdftoppm``).
 """
@@ -34,10 +34,20 @@ PAGES = {
     "export-transcript": ("transcript", {"transcript": "P01/T2"}, {}, 1),
     "export-disagreements": ("disagreements", {}, {"coders": ["Ann", "Ben"]}, 3),
     "export-cards": ("cards", {}, {}, 3),
+    "export-joint": (
+        "joint",
+        {"measures": ["wemwbs"]},
+        {"codes": ["Support", "Feeling valued", "Barriers to the role"]},
+        3,
+    ),
 }
 
 
 def main() -> int:
+    """``make_report_images.py [NAME...]``: only the images named (e.g. ``export-joint``), else all."""
+    wanted = sys.argv[1:]
+    for name in [n for n in PAGES if wanted and n not in wanted]:
+        del PAGES[name]
     out_dir = REPO / "docs" / "images"
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)

@@ -35,6 +35,7 @@ class ExportOptions:
     with_questions: bool = False
     transcript: str | None = None
     for_client: str | None = None  # ``--for``: the REFI-QDA client a .qdpx is written for
+    measures: list[str] | None = None  # ``--measure``: the questionnaire measures of a joint display
 
 
 def check_request(out_path: Path, kind: str | None) -> str:
@@ -128,6 +129,15 @@ def _written_checked(
 
 def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Path]:
     """The function that writes ``kind`` as ``suffix``, with the kind's options bound."""
+    if kind == "joint":
+        measures = options.measures
+        if suffix != ".docx":
+            from exporters.joint import export_joint_table
+
+            return lambda p, out, f, progress: export_joint_table(p, out, f, measures, progress)
+        from exporters.word_joint import export_joint
+
+        return lambda p, out, f, progress: export_joint(p, out, f, measures, options.large_print, progress)
     if suffix != ".docx":
         from exporters import disagreements, tabular
 

@@ -141,7 +141,7 @@ def write_table(
     headers: Sequence[str],
     rows: Iterable[Sequence[Any]],
     sheet: str,
-    facts: Sequence[tuple[str, str]],
+    facts: Sequence[tuple[str, Any]],
     total: int,
     progress: Progress | None = None,
 ) -> None:

@@ -242,18 +242,7 @@ def merge_projects(
     is_file = "://" not in str(target)
     target_path = Path(target) if is_file else None
     mapping = read_mapping(mapping_file)
-    if not sources:
-        raise WaveqdaError("name at least one SOURCE project to merge")
-    for src in sources:
-        if str(src) == str(target) or (
-            target_path is not None
-            and "://" not in str(src)
-            and (
-                Path(src).resolve() == target_path.resolve()
-                or (target_path.exists() and Path(src).exists() and project_file.same_file(src, target_path))
-            )
-        ):
-            raise WaveqdaError(f"{src}: cannot merge a project into itself (it is the same file as {target})")
+    _check_sources(target, sources)
     opened: list[Project] = []
     created = False
     try:
@@ -279,6 +268,48 @@ def merge_projects(
     finally:
         for source_project in opened:
             source_project.close()
+
+
+def merge_into_open(
+    project: Project,
+    sources: list[str | Path],
+    actor: str,
+    dry_run: bool = False,
+    mapping_file: Path | None = None,
+    accept_fuzzy: bool = False,
+    threshold: float = FUZZY_THRESHOLD,
+) -> MergeReport:
+    """Merge ``sources`` into a project that is already open (the workspace's): the same merge as
+    ``merge_projects`` into an existing target, one transaction and one undoable step, without opening the
+    target a second time."""
+    mapping = read_mapping(mapping_file)
+    _check_sources(project.path or project.url, sources, shown=project.label)
+    opened: list[Project] = []
+    try:
+        for src in sources:
+            opened.append(open_project(src))
+        return _merge_into(project, opened, [str(s) for s in sources], actor, dry_run, mapping, accept_fuzzy, threshold)
+    finally:
+        for source_project in opened:
+            source_project.close()
+
+
+def _check_sources(target: str | Path, sources: list[str | Path], shown: str | None = None) -> None:
+    """At least one source, none of them the target itself (by name, path or file identity); ``shown`` names
+    the target in the message (a URL's password never is)."""
+    target_path = Path(target) if "://" not in str(target) else None
+    if not sources:
+        raise WaveqdaError("name at least one SOURCE project to merge")
+    for src in sources:
+        if str(src) == str(target) or (
+            target_path is not None
+            and "://" not in str(src)
+            and (
+                Path(src).resolve() == target_path.resolve()
+                or (target_path.exists() and Path(src).exists() and project_file.same_file(src, target_path))
+            )
+        ):
+            raise WaveqdaError(f"{src}: cannot merge a project into itself (it is the same file as {shown or target})")
 
 
 def _first_source_setup(source: Project) -> tuple[list[tuple[str, str]], str | None]:

@@ -78,16 +78,25 @@ class ScoreImport:
     stored: int
     replaced: int
     unknown_participants: tuple[str, ...]
+    not_scored: int = 0  # with a scoring spec: row x measure left empty (too few items answered)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
 
 
-def import_scores(project: Project, actor: str, path: Path) -> ScoreImport:
+def import_scores(project: Project, actor: str, path: Path, scoring: Path | None = None) -> ScoreImport:
     """Scores from a long (``participant, timepoint, measure, score``) or wide (``participant, timepoint, <one
     column per measure>``) CSV or XLSX. Every value is checked first; one bad value refuses the whole file in
-    one line naming file, row and column. Participants the project does not know are reported, not invented."""
+    one line naming file, row and column. Participants the project does not know are reported, not invented.
+    With ``scoring`` (a TOML spec, ``models.item_scoring``) the file holds item answers and the measures are
+    scored from them first."""
     header, rows = _read_table(path)
+    not_scored = 0
+    if scoring is not None:
+        from models import item_scoring
+
+        scored = item_scoring.score_rows(path, header, rows, item_scoring.load_spec(scoring))
+        header, rows, not_scored = scored.header, scored.rows, scored.not_scored
     with project.change(actor, "scores.import") as session:
         measures = {m.name: m for m in session.scalars(select(Measure))}
         participants = {p.study_id: p.id for p in session.scalars(select(Participant))}
@@ -113,7 +122,7 @@ def import_scores(project: Project, actor: str, path: Path) -> ScoreImport:
                 row.value, row.updated_at = value, utcnow()
                 replaced += 1
         session.info["summary"] = f"Imported {stored} score(s) ({replaced} replaced) from {path.name}"
-    return ScoreImport(path.name, stored, replaced, tuple(unknown))
+    return ScoreImport(path.name, stored, replaced, tuple(unknown), not_scored)
 
 
 def _read_table(path: Path) -> tuple[list[str], list[list[str]]]:

@@ -7,13 +7,15 @@ it can be undone as one step. A crash at any point leaves the last committed sta
 Several writers on one file (two terminals, the workspace beside CLI commands) take turns: every change
 starts with SQLite's ``BEGIN IMMEDIATE`` and waits for the write lock (the busy timeout), so a change never
 fails half way because another process committed first; after each change the WAL is checkpointed while it
-is small, so the project file on its own holds every committed change.
+is small (at most every ``checkpoint_every_s`` in a process making many changes, and on close), so the project
+file on its own holds every committed change.
 """
 
 from __future__ import annotations
 
 import os
 import sqlite3
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -224,7 +226,15 @@ class Project:
     # Why writes are refused, when the file failed its integrity check on open (reads still work, so that
     # the researcher can export what is there).
     damaged: str | None = None
+    # After a change the WAL is checkpointed so that the file alone is complete; a process making many
+    # changes in a row (a script, four coders' loops) does so at most this often, and on close, because
+    # each checkpoint waits for the disk and would halve the changes a second. The workspace sets 0: every
+    # change of a person at the keyboard is in the file at once.
+    checkpoint_every_s: float = 0.1
     _replica_checked: bool = field(default=False, repr=False)
+    _last_checkpoint: float = field(default=float("-inf"), repr=False)
+    _checkpoint_due: bool = field(default=False, repr=False)
+    _checkpoint_timer: threading.Timer | None = field(default=None, repr=False)
 
     @property
     def path(self) -> Path | None:
@@ -281,7 +291,24 @@ class Project:
             )
             if not self.is_sqlite:  # wakes every workspace listening (delivered when this commits)
                 session.execute(text("SELECT pg_notify('waveqda', :who)"), {"who": actor})
-        self.checkpoint(small_only=True)
+        self._checkpoint_after_change()
+
+    def _checkpoint_after_change(self) -> None:
+        wait = self._last_checkpoint + self.checkpoint_every_s - time.monotonic()
+        if wait <= 0:
+            self.checkpoint(small_only=True)
+            return
+        self._checkpoint_due = True  # a timer copies this change (and any that follow) when the interval ends
+        if self._checkpoint_timer is None:
+            timer = threading.Timer(wait, self._checkpoint_if_due)
+            timer.daemon = True
+            self._checkpoint_timer = timer
+            timer.start()
+
+    def _checkpoint_if_due(self) -> None:
+        self._checkpoint_timer = None
+        if self._checkpoint_due:
+            self.checkpoint(small_only=True)
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:
@@ -332,6 +359,8 @@ class Project:
         path = self.path
         if path is None:
             return
+        self._checkpoint_due = False
+        self._last_checkpoint = time.monotonic()
         if small_only:
             try:
                 if os.path.getsize(f"{path}-wal") > SMALL_WAL_BYTES:
@@ -363,6 +392,12 @@ class Project:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
+        timer = self._checkpoint_timer
+        if timer is not None:
+            timer.cancel()
+            timer.join()
+        if self._checkpoint_due:
+            self.checkpoint()
         self.engine.dispose()
 
     def __enter__(self) -> Project:

@@ -37,6 +37,7 @@ KINDS = {
     "transcript": ("transcript", {"transcript": "P05/T2"}),
     "disagreements": ("disagreements", {}),
     "cards": ("cards", {}),
+    "joint": ("joint", {}),
 }
 TAGGED_PDF = 'pdf:writer_pdf_Export:{"UseTaggedPDF":{"type":"boolean","value":"true"}}'
 INTERNAL = {

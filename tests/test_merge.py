@@ -13,6 +13,7 @@ from typer.testing import CliRunner
 from app.cli import app
 from models import codebook, coding, history
 from models.codes import CodeTree
+from models.errors import WaveqdaError
 from models.merge import Aligner, SourceMerge, merge_projects, normalise
 from models.schema import Coder, Coding, Sentence, Transcript, Turn
 from models.store import Project, open_project
@@ -268,6 +269,40 @@ def test_cli_merge_dry_run_json(coders, tmp_path: Path) -> None:
     assert data["dry_run"] and data["sources"][0]["counts"]["codings.added"] >= 2
     same = runner.invoke(app, ["merge", str(target), str(target)])
     assert same.exit_code == 1 and "itself" in same.output
+
+
+def test_cli_merge_records_the_coder_named_and_undoes_as_them(coders, tmp_path: Path) -> None:
+    alice, bob = coders
+    target = copy_project(alice, tmp_path / "target.wqda")
+    before = state_of(target)
+    out = runner.invoke(app, ["merge", str(target), str(bob), "--coder", "Lead Coder"])
+    assert out.exit_code == 0, out.output
+    project = open_project(target)
+    try:
+        assert history.undo(project, "someone else") is None  # not their step
+        undone = history.undo(project, "Lead Coder")
+        assert undone is not None and undone.operation == "project.merge" and undone.actor == "Lead Coder"
+    finally:
+        project.close()
+    assert state_of(target) == before
+
+
+def test_merging_into_an_open_project_is_the_same_merge(coders, tmp_path: Path) -> None:
+    from models.merge import merge_into_open
+
+    alice, bob = coders
+    by_path = copy_project(alice, tmp_path / "by_path.wqda")
+    opened = copy_project(alice, tmp_path / "opened.wqda")
+    merge_projects(by_path, [bob], "lead")
+    project = open_project(opened)
+    try:
+        report = merge_into_open(project, [bob], "lead")
+        assert report.changed
+        with pytest.raises(WaveqdaError, match="itself"):
+            merge_into_open(project, [opened], "lead")
+    finally:
+        project.close()
+    assert state_of(opened) == state_of(by_path)
 
 
 def test_aligner_maps_unchanged_text_exactly() -> None:

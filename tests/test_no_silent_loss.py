@@ -12,6 +12,7 @@ import sqlite3
 import stat
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import pytest
@@ -387,7 +388,9 @@ def test_backup_writes_a_complete_copy_while_the_project_is_open(coded, tmp_path
 
 
 def test_the_project_file_alone_holds_a_change_made_a_moment_ago(coded, tmp_path: Path) -> None:
-    """A copy of just the .wqda (no -wal) taken right after a change, while the project stays open."""
+    """A copy of just the .wqda (no -wal) taken right after a change, while the project stays open (as the
+    workspace does: it checkpoints after every change)."""
+    coded.checkpoint_every_s = 0
     [new_id] = coding.apply_codes(coded, "ann", "P01/T2", ["Supervision"], "ann", 0, 12)
     reader = coded.engine.connect()  # another open connection, as the workspace keeps
     reader.execute(text("SELECT count(*) FROM codings")).scalar()
@@ -397,6 +400,39 @@ def test_the_project_file_alone_holds_a_change_made_a_moment_ago(coded, tmp_path
     with sqlite3.connect(dest) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM codings")]
     assert new_id in ids and len(ids) == 2
+
+
+def copied_coding_ids(path: Path, dest: Path) -> list[int]:
+    shutil.copyfile(path, dest)
+    with sqlite3.connect(dest) as conn:
+        return [row[0] for row in conn.execute("SELECT id FROM codings")]
+
+
+def test_a_burst_of_changes_reaches_the_project_file_within_the_interval_and_on_close(coded, tmp_path) -> None:
+    """A script making changes in a row checkpoints at most every ``checkpoint_every_s`` (each checkpoint
+    waits for the disk): the changes of a burst are in the file alone once the interval's timer has run,
+    without another change or closing; and on close at the latest."""
+    coded.checkpoint_every_s = 60  # longer than the test: only close() can copy the burst
+    ids = [i for n in range(5) for i in coding.apply_codes(coded, "ann", "P01/T2", ["Supervision"], "ann", n, n + 1)]
+    reader = coded.engine.connect()  # another connection stays open, so closing ours cannot fold the WAL in
+    reader.execute(text("SELECT count(*) FROM codings")).scalar()
+    assert coded._checkpoint_due and not set(ids) <= set(copied_coding_ids(coded.path, tmp_path / "a.wqda"))
+    coded.close()
+    assert set(ids) <= set(copied_coding_ids(coded.path, tmp_path / "b.wqda"))
+    reader.close()
+
+    project = open_project(coded.path)
+    try:
+        project.checkpoint_every_s = 0.05
+        first = coding.apply_codes(project, "ann", "P01/T2", ["Supervision"], "ann", 20, 21)
+        later = coding.apply_codes(project, "ann", "P01/T2", ["Supervision"], "ann", 30, 31)  # within the interval
+        for _ in range(500):  # the timer runs once the interval is over
+            if not project._checkpoint_due:
+                break
+            threading.Event().wait(0.01)
+        assert set(first + later) <= set(copied_coding_ids(project.path, tmp_path / "c.wqda"))
+    finally:
+        project.close()
 
 
 def test_the_workspace_needs_a_terminal(coded) -> None:

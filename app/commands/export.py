@@ -90,6 +90,9 @@ def export(
         help="Themes: show the interviewer's preceding question; framework: keep the interviewer's words (italic).",
     ),
     transcript: str | None = typer.Option(None, "--transcript", help="--kind transcript: e.g. P07/T2."),
+    measures: list[str] = typer.Option(
+        [], "--measure", help="--kind joint: a questionnaire measure (repeatable; default every measure)."
+    ),
     for_client: str | None = typer.Option(
         None,
         "--for",
@@ -117,7 +120,11 @@ def export(
         accept_risk=accept_risk,
     )
     options = ExportOptions(
-        large_print=large_print, with_questions=with_questions, transcript=transcript, for_client=for_client
+        large_print=large_print,
+        with_questions=with_questions,
+        transcript=transcript,
+        for_client=for_client,
+        measures=list(measures) or None,
     )
     proj = open_existing(project)
     try:

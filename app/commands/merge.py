@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import getpass
+import os
 from pathlib import Path
 
 import typer
 
-from app.commands.common import JsonOpt, emit_json
+from app.commands.common import ActorOpt, JsonOpt, emit_json
 
 
 def register(app: typer.Typer) -> None:
@@ -22,6 +23,7 @@ def merge(
     accept_fuzzy: bool = typer.Option(False, "--accept-fuzzy", help="Apply fuzzy code-name matches."),
     threshold: float = typer.Option(85.0, "--threshold", help="Fuzzy name similarity needed (0-100)."),
     json_out: bool = JsonOpt,
+    coder_name: str | None = ActorOpt,
 ) -> None:
     """Merge coders' project files: exact, idempotent, one undoable step; nothing is ever dropped."""
     from models.merge import merge_projects
@@ -29,7 +31,7 @@ def merge(
     report = merge_projects(
         target,
         list(sources),
-        getpass.getuser(),
+        coder_name or os.environ.get("WAVEQDA_CODER") or getpass.getuser(),
         dry_run=dry_run,
         mapping_file=map_file,
         accept_fuzzy=accept_fuzzy,

@@ -16,6 +16,7 @@ def register(app: typer.Typer) -> None:
     scores_app = typer.Typer(help="Questionnaire scores: import them, compare timepoints.")
     scores_app.command("import")(scores_import)
     scores_app.command("compare")(scores_compare)
+    scores_app.command("describe")(scores_describe)
     scores_app.command("change")(scores_change)
     app.add_typer(scores_app, name="scores")
     app.command("joint")(joint)
@@ -47,18 +48,27 @@ def measure_add(
 def scores_import(
     project: str = ProjectArg,
     path: Path = typer.Argument(..., help="A long or wide CSV or XLSX.", metavar="FILE"),
+    scoring: Path | None = typer.Option(
+        None,
+        "--scoring",
+        help="A TOML spec scoring measures from item columns (sum/mean, reverse items).",
+        metavar="SPEC.toml",
+    ),  # fmt: skip
     coder_name: str | None = ActorOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """Import scores: long (participant, timepoint, measure, score) or wide (one column per measure)."""
+    """Import scores: long (participant, timepoint, measure, score) or wide (one column per measure), or item
+    answers scored by --scoring."""
     from models import scores
 
     with open_existing(project) as proj:
-        result = scores.import_scores(proj, actor_of(proj, coder_name), path)
+        result = scores.import_scores(proj, actor_of(proj, coder_name), path, scoring)
     if json_out:
         emit_json(result.as_dict())
         return
     typer.echo(f"{result.file}: {result.stored} score(s) stored, {result.replaced} replaced")
+    if result.not_scored:
+        typer.echo(f"{result.file}: {result.not_scored} score(s) left empty: fewer items answered than the spec asks")
     if result.unknown_participants:
         typer.echo(
             f"{result.file}: not stored, participants the project does not know: "
@@ -72,18 +82,19 @@ def scores_compare(
     measure: list[str] | None = typer.Option(None, "--measure", help="Only this measure (repeatable)."),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Paired change between every two timepoints: t-test with CI, Wilcoxon, d_z and g_av, Holm-adjusted p."""
-    from models import scores
+    """Each timepoint (n, mean, SD, CI, median, against the norm), the omnibus tests and mixed model, then
+    paired change between every two timepoints: t-test with CI, Wilcoxon, d_z and g_av, Holm-adjusted p.
+    --json lists the paired comparisons (`scores describe --json` gives the rest)."""
+    from models import score_summary, scores
 
     with open_existing(project) as proj, proj.read() as session:
         found = scores.compare(session, measure)
+        summaries = [] if json_out else score_summary.summarise(session, measure)
     if json_out:
         emit_json([c.as_dict() for c in found])
         return
-
-    def num(value: float | None, digits: int = 2) -> str:
-        return "-" if value is None else f"{value:.{digits}f}"
-
+    print_summaries(summaries)
+    typer.echo("Paired change between timepoints (participants scored at both; Holm across every row):")
     emit_table(
         [
             "measure",
@@ -123,6 +134,78 @@ def scores_compare(
             for c in found
         ],
     )
+
+
+def num(value: float | None, digits: int = 2) -> str:
+    return "-" if value is None else f"{value:.{digits}f}"
+
+
+def scores_describe(
+    project: str = ProjectArg,
+    measure: list[str] | None = typer.Option(None, "--measure", help="Only this measure (repeatable)."),
+    json_out: bool = JsonOpt,
+) -> None:
+    """Each measure at each timepoint (n, mean, SD, 95% CI, median, one-sample test against the norm), the
+    omnibus tests across all timepoints (repeated-measures ANOVA, Friedman) and a linear mixed model."""
+    from models import score_summary
+
+    with open_existing(project) as proj, proj.read() as session:
+        summaries = score_summary.summarise(session, measure)
+    if json_out:
+        emit_json([s.as_dict() for s in summaries])
+        return
+    print_summaries(summaries)
+
+
+def print_summaries(summaries: list) -> None:
+    """The text form of ``models.score_summary`` results: one block per measure."""
+    for summary in summaries:
+        norm = (
+            f"; norm {num(summary.norm_mean)} (SD {num(summary.norm_sd)}, {summary.norm_source or 'source not given'})"
+            if summary.norm_mean is not None
+            else "; no norm entered"
+        )
+        typer.echo(f"{summary.measure}{norm}")
+        emit_table(
+            ["timepoint", "n", "mean", "SD", "95% CI", "median", "vs norm: t", "df", "p", "d (norm SD)"],
+            [
+                [
+                    w.timepoint,
+                    w.n,
+                    num(w.mean),
+                    num(w.sd),
+                    f"{num(w.ci_low)} to {num(w.ci_high)}",
+                    num(w.median),
+                    num(w.norm_t),
+                    "-" if w.norm_df is None else w.norm_df,
+                    num(w.norm_p, 4),
+                    num(w.d_norm),
+                ]  # fmt: skip
+                for w in summary.waves
+            ],
+        )
+        omnibus = summary.omnibus
+        if omnibus is not None:
+            typer.echo(
+                f"Across {', '.join(omnibus.timepoints)} ({omnibus.n_complete} participants scored at every one; "
+                f"{omnibus.n_dropped} dropped): repeated-measures ANOVA F({num(omnibus.anova_df1, 0)}, "
+                f"{num(omnibus.anova_df2, 0)}) = {num(omnibus.anova_f)}, p = {num(omnibus.anova_p, 4)}, partial "
+                f"eta squared {num(omnibus.partial_eta_sq)}; Friedman chi2({num(omnibus.friedman_df, 0)}) = "
+                f"{num(omnibus.friedman_chi2)}, p = {num(omnibus.friedman_p, 4)}"
+            )
+        model = summary.mixed_model
+        if model is not None:
+            effects = "; ".join(
+                f"{e.term} {e.estimate:+.2f} (95% CI {e.ci_low:.2f} to {e.ci_high:.2f}, p = {e.p:.4f})"
+                for e in model.effects
+            )
+            typer.echo(
+                f"Linear mixed model (random intercept per participant, REML; {model.n_participants} participants, "
+                f"{model.n_observations} scores, missed waves kept): {effects}"
+            )
+        if summary.note:
+            typer.echo(f"Note: {summary.note}")
+        typer.echo("")
 
 
 def scores_change(

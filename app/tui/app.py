@@ -162,6 +162,7 @@ class WaveqdaApp(App[None]):
     ) -> None:
         super().__init__()
         self.project = project
+        project.checkpoint_every_s = 0  # each change made at the keyboard is in the project file at once
         self.project_path = project_path or project.path
         self.config_dir = config_dir
         self.remember = remember
@@ -550,6 +551,42 @@ class WaveqdaApp(App[None]):
             lambda dest: dest and self.backup(Path(dest).expanduser()),
         )
 
+    def action_merge_project(self) -> None:
+        """Which coder's project to bring in, then the merge in a worker (two coders' 50,000 codings take
+        seconds; the workspace keeps taking keys), then what it did."""
+        from app.tui.screens.dialogs import TextPrompt
+
+        self.push_screen(
+            TextPrompt(
+                "Merge another coder's project into this one…",
+                placeholder="e.g. ~/Downloads/study-ann.wqda",
+                help_text="Their codes, codings, memos and attributes are added to this project; nothing here "
+                "is overwritten or dropped, and what is already here is not added twice. One step: ctrl+z undoes "
+                "the whole merge.",
+            ),
+            lambda source: source and self.merge_from(source.strip()),
+        )
+
+    def merge_from(self, source: str) -> None:
+        from models.merge import merge_into_open
+
+        path = Path(source).expanduser() if "://" not in source else source
+        self.notify(f"Merging {Path(source).name}… (keep working; it takes a few seconds)", timeout=4)
+        self.change_in_background(merge_into_open, self.project, [path], self.coder, then=self._merged)
+
+    def _merged(self, done: Done[Any] | None) -> None:
+        from rich.text import Text
+
+        from app.tui.screens.dialogs import MessageDialog
+
+        if done is None:  # refused: the notification says why
+            return
+        report = done.value
+        lines = report.lines()
+        if report.changed:
+            lines.append("ctrl+z undoes the whole merge.")
+        self.push_screen(MessageDialog("Merge", Text("\n".join(lines[:200]))))
+
     @work(thread=True, exclusive=True, group="backup")
     def backup(self, dest: Path) -> None:
         from models.project_file import backup_project
@@ -575,6 +612,11 @@ class WaveqdaApp(App[None]):
         yield SystemCommand("Go to an area… (ctrl+g)", "Choose an area by letter", self.action_go_to)
         yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme", self.action_toggle_contrast)
         yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
+        yield SystemCommand(
+            "Merge another coder's project…",
+            "Bring in a colleague's codes, codings and memos (one undoable step)",
+            self.action_merge_project,
+        )
         yield SystemCommand(
             "Back up the project…", "A complete copy of the project file, safe while others work", self.ask_backup
         )

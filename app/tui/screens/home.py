@@ -47,6 +47,7 @@ class HomeScreen(WorkspaceScreen):
     BINDINGS = [
         Binding("enter", "open", "Open"),
         Binding("i", "import_files", "Import…"),
+        Binding("m", "app.merge_project", "Merge…", tooltip="Merge another coder's project into this one"),
         Binding("slash", "app.go('search')", "Search", key_display="/"),
     ]
 
