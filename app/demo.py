@@ -190,7 +190,7 @@ def build_demo(project_path: Path, samples: Path | None = None, coded: bool = Tr
 # The sample study's fictional questionnaires: ranges, direction and a made-up reliability, so that reliable
 # change and the joint display show (no instrument, norm or published reliability is shipped).
 DEMO_MEASURES = (
-    ("wemwbs", 14.0, 70.0, "better", 0.9),
+    ("wemwbs", 14.0, 70.0, "better", 0.9),  # with the made-up norm below
     ("burnout", 0.0, 54.0, "worse", 0.9),
     ("satisfaction", 1.0, 7.0, "better", 0.8),
 )
@@ -202,8 +202,15 @@ def add_demo_scores(project: Project, scores_csv: Path) -> str:
 
     for name, low, high, direction, reliability in DEMO_MEASURES:
         scores.add_measure(project, ACTOR, name, low, high, direction, reliability=reliability)
+    scores.add_measure(project, ACTOR, "wemwbs", norm_mean=47.0, norm_sd=7.5, norm_source=DEMO_NORM_SOURCE)
     found = scores.import_scores(project, ACTOR, scores_csv)
-    return f"scores: {found.stored} stored from {found.file}"
+    return (
+        f"scores: {found.stored} stored from {found.file} (beside the themes: Compare then q in the workspace; "
+        "waveqda joint, or waveqda export … --kind joint)"
+    )
+
+
+DEMO_NORM_SOURCE = "made up for this fictional demo study (not a published norm)"
 
 
 def code_demo(project: Project) -> str:

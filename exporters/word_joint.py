@@ -111,7 +111,8 @@ def waves_section(report: Report, display: JointDisplay, summary: MeasureSummary
         if norm:
             row += [num(w.norm_t, 2), p_text(w.norm_p), num(w.d_norm, 2)]
         rows.append(row)
-    report.table(headers, rows, style=CELL_STYLE, keep_together=True)
+    fixed = [1.4, 1.0, 1.6, 1.4, 3.2, 1.6] + ([2.0, 1.6, 1.4] if norm else [])
+    report.table(headers, rows, widths(report, fixed, 0), CELL_STYLE, keep_together=True)
     report.paragraph(f"Each participant's {display.measure} at each timepoint:", keep_next=True)
     keys = [w.timepoint for w in summary.waves]
     lines = [[row.scores.get(k) for k in keys] for row in display.participants]

@@ -103,8 +103,9 @@ class MeasureSummary:
         return asdict(self)
 
 
-def summarise(session: Session, measures: list[str] | None = None) -> list[MeasureSummary]:
-    """Every measure (or those named), with its waves in the project's timepoint order."""
+def summarise(session: Session, measures: list[str] | None = None, mixed: bool = True) -> list[MeasureSummary]:
+    """Every measure (or those named), with its waves in the project's timepoint order. ``mixed``: fit the
+    mixed model too (statsmodels takes about 0.4 s a measure for 300 participants)."""
     known = {m.name: m for m in session.scalars(select(Measure).order_by(Measure.name))}
     chosen = measures or list(known)
     for name in chosen:
@@ -120,11 +121,11 @@ def summarise(session: Session, measures: list[str] | None = None) -> list[Measu
         measure = known[name]
         columns = {key: values.get((measure.id, tid), {}) for tid, key in order}
         columns = {key: column for key, column in columns.items() if column}
-        found.append(summarise_measure(measure, columns))
+        found.append(summarise_measure(measure, columns, mixed))
     return found
 
 
-def summarise_measure(measure: Measure, columns: dict[str, dict[str, float]]) -> MeasureSummary:
+def summarise_measure(measure: Measure, columns: dict[str, dict[str, float]], mixed: bool = True) -> MeasureSummary:
     """``columns``: timepoint -> participant -> score, in timepoint order (waves with no scores left out)."""
     waves = tuple(
         wave_summary(key, list(column.values()), measure.norm_mean, measure.norm_sd) for key, column in columns.items()
@@ -133,16 +134,16 @@ def summarise_measure(measure: Measure, columns: dict[str, dict[str, float]]) ->
     omnibus = omnibus_test(columns) if len(columns) >= 3 else None
     if len(columns) < 3:
         notes.append("an omnibus test needs three or more timepoints with scores (for two, see the paired test)")
-    mixed = None
-    if len(columns) >= 2:
+    model = None
+    if mixed and len(columns) >= 2:
         try:
-            mixed = mixed_model(columns)
+            model = mixed_model(columns)
         except ImportError:
             notes.append(MIXED_MODEL_MISSING)
         except ValueError as exc:
             notes.append(f"the mixed model could not be fitted: {exc}")
     return MeasureSummary(
-        measure.name, measure.norm_mean, measure.norm_sd, measure.norm_source, waves, omnibus, mixed, "; ".join(notes)
+        measure.name, measure.norm_mean, measure.norm_sd, measure.norm_source, waves, omnibus, model, "; ".join(notes)
     )
 
 
@@ -257,3 +258,31 @@ def mixed_model(columns: dict[str, dict[str, float]]) -> MixedModel:
         float(fit.cov_re.iloc[0, 0]),
         float(fit.scale),
     )
+
+
+@dataclass(frozen=True)
+class ScoresView:
+    """What the workspace's Scores screen shows for one measure: every measure's name (to switch between
+    them), the joint display over the codebook's top-level themes, and each timepoint's summary."""
+
+    measures: tuple[str, ...]
+    measure: str
+    themes: tuple[str, ...]
+    joint: Any  # models.scores.JointDisplay
+    summary: MeasureSummary | None
+
+
+def scores_view(session: Session, measure: str | None = None) -> ScoresView | None:
+    """None when the project has no measures yet; ``measure`` defaults to the first by name."""
+    from models.codes import CodeTree
+    from models.scores import joint_display
+
+    names = tuple(session.scalars(select(Measure.name).order_by(Measure.name)))
+    if not names:
+        return None
+    chosen = measure if measure in names else names[0]
+    tree = CodeTree.load(session, include_archived=False)
+    themes = tuple(tree.codes[code_id].name for code_id in tree.children.get(None, []))
+    joint = joint_display(session, chosen, list(themes))
+    [summary] = summarise(session, [chosen], mixed=False)
+    return ScoresView(names, chosen, themes, joint, summary)

@@ -151,7 +151,7 @@ def test_cli_describe_json_and_compare_text(ten, tmp_path: Path) -> None:  # noq
     assert first["norm_t"] == pytest.approx(stats.ttest_1samp(SLEEP_1, 0.5).statistic, abs=TOL)
     assert data["omnibus"]["n_complete"] == 8 and data["omnibus"]["n_dropped"] == 2
     assert data["mixed_model"]["n_observations"] == 28
-    text = runner.invoke(app, ["scores", "compare", target])
+    text = runner.invoke(app, ["scores", "compare", target, "--mixed-model"])
     assert text.exit_code == 0, text.output
     assert "norm 0.50 (SD 2.00, Fictional, for the test)" in text.output
     assert "repeated-measures ANOVA F(2, 14)" in text.output and "Linear mixed model" in text.output

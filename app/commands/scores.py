@@ -80,16 +80,20 @@ def scores_import(
 def scores_compare(
     project: str = ProjectArg,
     measure: list[str] | None = typer.Option(None, "--measure", help="Only this measure (repeatable)."),
+    mixed_model: bool = typer.Option(
+        False, "--mixed-model", help="Fit the linear mixed model too (waveqda[stats]; ~0.4 s a measure)."
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
-    """Each timepoint (n, mean, SD, CI, median, against the norm), the omnibus tests and mixed model, then
+    """Each timepoint (n, mean, SD, CI, median, against the norm), the omnibus tests (and with --mixed-model the
+    mixed model), then
     paired change between every two timepoints: t-test with CI, Wilcoxon, d_z and g_av, Holm-adjusted p.
     --json lists the paired comparisons (`scores describe --json` gives the rest)."""
     from models import score_summary, scores
 
     with open_existing(project) as proj, proj.read() as session:
         found = scores.compare(session, measure)
-        summaries = [] if json_out else score_summary.summarise(session, measure)
+        summaries = [] if json_out else score_summary.summarise(session, measure, mixed=mixed_model)
     if json_out:
         emit_json([c.as_dict() for c in found])
         return
@@ -143,6 +147,9 @@ def num(value: float | None, digits: int = 2) -> str:
 def scores_describe(
     project: str = ProjectArg,
     measure: list[str] | None = typer.Option(None, "--measure", help="Only this measure (repeatable)."),
+    mixed_model: bool = typer.Option(
+        True, "--mixed-model/--no-mixed-model", help="Fit the linear mixed model (waveqda[stats])."
+    ),
     json_out: bool = JsonOpt,
 ) -> None:
     """Each measure at each timepoint (n, mean, SD, 95% CI, median, one-sample test against the norm), the
@@ -150,7 +157,7 @@ def scores_describe(
     from models import score_summary
 
     with open_existing(project) as proj, proj.read() as session:
-        summaries = score_summary.summarise(session, measure)
+        summaries = score_summary.summarise(session, measure, mixed=mixed_model)
     if json_out:
         emit_json([s.as_dict() for s in summaries])
         return
@@ -205,6 +212,8 @@ def print_summaries(summaries: list) -> None:
             )
         if summary.note:
             typer.echo(f"Note: {summary.note}")
+        elif model is None and len(summary.waves) >= 2:
+            typer.echo("A linear mixed model keeping those who missed a wave: add --mixed-model")
         typer.echo("")
 
 

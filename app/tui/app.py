@@ -468,6 +468,19 @@ class WaveqdaApp(App[None]):
 
         self.push_screen(CoderScreen(transcript_id, select=select))
 
+    def open_transcript_ref(self, ref: str) -> None:
+        """Open ``PARTICIPANT/TIMEPOINT`` in the coder, or say in one line that there is no such interview."""
+        from models.errors import NotFoundError
+        from models.transcripts import find_transcript
+
+        try:
+            with self.project.read() as session:
+                transcript_id = find_transcript(session, ref).id
+        except NotFoundError:
+            self.notify(f"No interview {ref} in this project", severity="warning", timeout=4)
+            return
+        self.open_transcript(transcript_id)
+
     def retrieve_code(self, code_id: int, timepoint: str | None = None) -> None:
         """Show a code's segments in Retrieve (the screen picks the request up when it is shown)."""
         self.pending_retrieve = (code_id, timepoint)
@@ -551,6 +564,12 @@ class WaveqdaApp(App[None]):
             lambda dest: dest and self.backup(Path(dest).expanduser()),
         )
 
+    def action_scores(self) -> None:
+        from app.tui.screens.scores import ScoresScreen
+
+        if not isinstance(self.screen, ScoresScreen):
+            self.push_screen(ScoresScreen())
+
     def action_merge_project(self) -> None:
         """Which coder's project to bring in, then the merge in a worker (two coders' 50,000 codings take
         seconds; the workspace keeps taking keys), then what it did."""
@@ -612,6 +631,11 @@ class WaveqdaApp(App[None]):
         yield SystemCommand("Go to an area… (ctrl+g)", "Choose an area by letter", self.action_go_to)
         yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme", self.action_toggle_contrast)
         yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
+        yield SystemCommand(
+            "Questionnaire scores beside themes (Compare, q)",
+            "Scores per participant and timepoint, reliable change and theme courses",
+            self.action_scores,
+        )
         yield SystemCommand(
             "Merge another coder's project…",
             "Bring in a colleague's codes, codings and memos (one undoable step)",

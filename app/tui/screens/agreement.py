@@ -30,7 +30,7 @@ from textual.widgets import (
 )
 from textual.widgets.selection_list import Selection
 
-from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
 from app.tui.screens.dialogs import ChoiceDialog, ConfirmDialog
 from models import agreement as stats
 from models import agreement_report as report
@@ -51,27 +51,27 @@ CONTEXT_CHARS = 240
 # --- figures as text --------------------------------------------------------------------------------------
 
 
-def kappa_style(value: float) -> str:
+def kappa_style(value: float, palette: Palette) -> str:
     """Landis & Koch: above 0.80 almost perfect, 0.61-0.80 substantial; below is weaker."""
     if value > 0.80:
-        return "bold green"
+        return f"bold {palette.good}"
     if value > 0.60:
-        return "green"
+        return palette.good
     if value > 0.40:
-        return "yellow"
-    return "bold red"
+        return palette.fair
+    return f"bold {palette.bad}"
 
 
-def alpha_style(value: float) -> str:
+def alpha_style(value: float, palette: Palette) -> str:
     """Krippendorff: >= 0.800 reliable, >= 0.667 tentative conclusions only, below unreliable."""
     if value >= 0.800:
-        return "bold green"
+        return f"bold {palette.good}"
     if value >= 0.667:
-        return "yellow"
-    return "bold red"
+        return palette.fair
+    return f"bold {palette.bad}"
 
 
-def figure_cells(figures: report.Figures | None) -> list[Text]:
+def figure_cells(figures: report.Figures | None, palette: Palette) -> list[Text]:
     """Agreement %, κ, α-binary and cu-α of one row, each marked with its conventional band."""
     if figures is None:
         return [Text("—", style="dim", justify="right") for _ in range(4)]
@@ -87,7 +87,7 @@ def figure_cells(figures: report.Figures | None) -> list[Text]:
         if value is None:
             cells.append(Text("n/a", style="dim"))
         else:
-            cells.append(Text.assemble((f"{value:.3f}", style(value)), (f" {label(value)}", "dim")))
+            cells.append(Text.assemble((f"{value:.3f}", style(value, palette)), (f" {label(value)}", "dim")))
     return cells
 
 
@@ -96,16 +96,16 @@ def figures_for(rollup: report.RollUp | list[report.Figures], method: str) -> re
     return next((f for f in figures if f.method == method), None)
 
 
-def disagreement_context(d: report.Disagreement, doc: TranscriptDoc | None) -> Text:
+def disagreement_context(d: report.Disagreement, doc: TranscriptDoc | None, palette: Palette) -> Text:
     """Who coded the stretch and who did not, how it was settled, and the stretch in its surrounding text."""
     text = Text()
     text.append(f"{d.transcript}", style="bold")
-    text.append(f" · {d.code}", style="bold cyan")
+    text.append(f" · {d.code}", style=f"bold {palette.accent}")
     text.append(f" · characters {d.start}–{d.end}\n", style="dim")
     text.append("coded by ", style="dim")
-    text.append(", ".join(d.coded_by), style="bold green")
+    text.append(", ".join(d.coded_by), style=f"bold {palette.good}")
     text.append(" · not by ", style="dim")
-    text.append(", ".join(d.not_coded_by), style="bold red")
+    text.append(", ".join(d.not_coded_by), style=f"bold {palette.bad}")
     if d.settled:
         text.append(f" · settled: {d.settled}\n", style="bold")
     else:
@@ -305,12 +305,14 @@ class AgreementScreen(WorkspaceScreen):
         self.refresh_bindings()
 
     def _show_status(self) -> None:
+        palette = Palette.of(self.app)
         status = Text()
         if self.computing:
             status.append("Computing agreement…", style="bold")
         elif self.error:
             status.append(
-                self.error, style="bold red" if self.report is None and len(self.selected_coders()) > 1 else "bold"
+                self.error,
+                style=f"bold {palette.bad}" if self.report is None and len(self.selected_coders()) > 1 else "bold",
             )
         elif self.report is not None:
             r = self.report
@@ -320,19 +322,19 @@ class AgreementScreen(WorkspaceScreen):
                 ", ".join(t.label for t in r.transcripts[:8]) + (" …" if len(r.transcripts) > 8 else ""), style="dim"
             )
             if r.excluded:
-                status.append(f" · {r.excluded} codings needing review left out", style="yellow")
+                status.append(f" · {r.excluded} codings needing review left out", style=palette.fair)
         self.query_one("#agr-status", Static).update(status)
         about = Text()
         about.append("Thresholds\n", style="bold")
         about.append("κ ", style="bold")
-        about.append("> 0.80 almost perfect", style="bold green")
+        about.append("> 0.80 almost perfect", style=f"bold {palette.good}")
         about.append(", ", style="dim")
-        about.append("0.61–0.80 substantial", style="green")
+        about.append("0.61–0.80 substantial", style=palette.good)
         about.append(" (Landis & Koch)\n", style="dim")
         about.append("α ", style="bold")
-        about.append("≥ 0.800 reliable", style="bold green")
+        about.append("≥ 0.800 reliable", style=f"bold {palette.good}")
         about.append(", ", style="dim")
-        about.append("≥ 0.667 tentative", style="yellow")
+        about.append("≥ 0.667 tentative", style=palette.fair)
         about.append(" (Krippendorff)\n", style="dim")
         about.append("cu-α is always on characters", style="dim")
         self.query_one("#agr-about", Static).update(about)
@@ -348,6 +350,7 @@ class AgreementScreen(WorkspaceScreen):
         return [m for m, _ in ROLLUPS if m in methods]
 
     def _draw_figures(self) -> None:
+        palette = Palette.of(self.app)
         table = self.figures_table
         row_index = table.cursor_row
         table.clear(columns=True)
@@ -374,7 +377,7 @@ class AgreementScreen(WorkspaceScreen):
                 Text(rollup.label),
                 Text(cells, justify="right"),
                 Text(units, justify="right"),
-                *figure_cells(figures),
+                *figure_cells(figures, palette),
                 key=f"{self.by}:{rollup.ident}",
             )
         overall = figures_for(self.report.overall, self.rollup)
@@ -383,7 +386,7 @@ class AgreementScreen(WorkspaceScreen):
             Text("All codes" if self.by == "code" else "All transcripts", style="bold"),
             Text("" if overall is None else str(overall.cells), justify="right"),
             Text(units, justify="right"),
-            *figure_cells(overall),
+            *figure_cells(overall, palette),
             key="overall",
         )
         table.move_cursor(row=min(max(row_index, 0), table.row_count - 1))
@@ -401,6 +404,7 @@ class AgreementScreen(WorkspaceScreen):
     # --- the disagreement list -------------------------------------------------------------------------
 
     def _draw_list(self) -> None:
+        palette = Palette.of(self.app)
         table = self.list_table
         row_index = table.cursor_row
         previous = self.current()
@@ -413,11 +417,11 @@ class AgreementScreen(WorkspaceScreen):
         table.add_column("Text", key="text")
         self.shown = [d for d in self.found if not (self.hide_settled and d.settled)]
         for d in self.shown:
-            state = Text("✔ " + d.settled, style="green") if d.settled else Text("•", style="bold yellow")
+            state = Text("✔ " + d.settled, style=palette.good) if d.settled else Text("•", style=f"bold {palette.fair}")
             table.add_row(
                 state,
                 d.transcript,
-                Text(d.code, style="cyan"),
+                Text(d.code, style=palette.accent),
                 ", ".join(d.coded_by),
                 ", ".join(d.not_coded_by),
                 snippet(d.text),
@@ -450,7 +454,7 @@ class AgreementScreen(WorkspaceScreen):
             message = "No disagreements: every compared coder coded the same stretches." if self.report else ""
             widget.update(Text(message, style="dim"))
             return
-        widget.update(disagreement_context(d, self._doc(d.transcript_id)))
+        widget.update(disagreement_context(d, self._doc(d.transcript_id), Palette.of(self.app)))
 
     @on(DataTable.RowHighlighted, "#agr-list")
     def _row_highlighted(self) -> None:

@@ -7,9 +7,11 @@ shown. That keeps every screen truthful without screens knowing about each other
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, cast
 
 from rich.text import Text
+from textual.app import App
 from textual.screen import Screen
 from textual.widgets import Static
 
@@ -91,6 +93,31 @@ def compact_when_small(screen: Screen) -> None:
     for widget in screen.query(".fit-compact"):
         if getattr(widget, "compact", small) != small:
             widget.compact = small  # type: ignore[attr-defined]
+
+
+@dataclass(frozen=True)
+class Palette:
+    """Rich styles for text drawn in tables and panels, from the current theme's colours (so the
+    high-contrast theme changes them too): ``good``/``fair``/``bad`` for bands such as agreement thresholds,
+    ``accent`` for names a reader scans for (codes, replacements), ``note`` for a second kind of mark."""
+
+    good: str
+    fair: str
+    bad: str
+    accent: str
+    note: str
+
+    @classmethod
+    def of(cls, app: App) -> Palette:
+        theme = app.current_theme
+        fallback = theme.foreground or theme.primary
+        return cls(
+            good=theme.success or fallback,
+            fair=theme.warning or fallback,
+            bad=theme.error or fallback,
+            accent=theme.accent or theme.secondary or fallback,
+            note=theme.secondary or theme.accent or fallback,
+        )
 
 
 class WorkspaceScreen(Screen):

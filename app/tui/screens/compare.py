@@ -55,6 +55,7 @@ class CompareScreen(WorkspaceScreen):
         Binding("o", "drill", "Drill in"),
         Binding("t", "trajectories", "Trajectories"),
         Binding("m", "matrix", "Matrix coding"),
+        Binding("q", "app.scores", "Scores", tooltip="Questionnaire scores beside the themes"),
     ]
 
     def __init__(self) -> None:
@@ -94,9 +95,8 @@ class CompareScreen(WorkspaceScreen):
         table.add_column("All", key="all", width=7)
         values = [getattr(row.cells[k], self.measure) for row in matrix.rows for k, _ in matrix.timepoints]
         top = max(values, default=0)
-        theme = self.app.current_theme
-        base = Color.parse(theme.surface or "#000000")
-        hot = Color.parse(theme.primary or "#0178D4")
+        colours = self.app.get_css_variables()  # the theme's variables as the stylesheet sees them (a theme
+        base, hot = Color.parse(colours["surface"]), Color.parse(colours["primary"])  # may leave surface unset)
         for row in matrix.rows:
             name = Text("  " * row.depth + row.name, style="bold" if row.depth == 0 else "")
             cells = []

@@ -33,7 +33,7 @@ from textual.widgets import (
     TabPane,
 )
 
-from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
 from app.tui.screens.dialogs import ChoiceDialog, ConfirmDialog
 from models import names
 from models.store import Project
@@ -338,6 +338,7 @@ class NamesReviewScreen(WorkspaceScreen):
         self.refresh_bindings()
 
     def _fill_candidates(self) -> None:
+        palette = Palette.of(self.app)
         table = self.candidates_table
         row_index = table.cursor_row
         table.clear(columns=True)
@@ -352,7 +353,7 @@ class NamesReviewScreen(WorkspaceScreen):
                 row["category"],
                 SOURCES.get(row["source"], (row["source"], ""))[0],
                 Text(str(row["occurrences"]), justify="right"),
-                Text(row["variant_of"] or "", style="cyan"),
+                Text(row["variant_of"] or "", style=palette.accent),
                 key=str(row["id"]),
             )
         if self.data.pending:
@@ -360,6 +361,7 @@ class NamesReviewScreen(WorkspaceScreen):
         self._show_context()
 
     def _fill_register(self) -> None:
+        palette = Palette.of(self.app)
         table = self.register_table
         row_index = table.cursor_row
         table.clear(columns=True)
@@ -372,7 +374,7 @@ class NamesReviewScreen(WorkspaceScreen):
                 Text(entry["term"], style="bold"),
                 ", ".join(entry["variants"]),
                 entry["category"],
-                Text(entry["replacement"], style="green"),
+                Text(entry["replacement"], style=palette.good),
                 key=str(entry["id"]),
             )
         if self.data.entries:
@@ -485,13 +487,14 @@ class NamesReviewScreen(WorkspaceScreen):
         if not self.data.entries:
             self.notify("The register is empty: accept a first name with a, or add one (n)", severity="warning")
             return
+        palette = Palette.of(self.app)
         choices: list[tuple[str, object]] = []
         for entry in self.data.entries:
             prompt = Text()
             prompt.append(entry["term"], style="bold")
             if entry["variants"]:
                 prompt.append(f" ({', '.join(entry['variants'])})", style="dim")
-            prompt.append(f"  → {entry['replacement']}", style="green")
+            prompt.append(f"  → {entry['replacement']}", style=palette.good)
             prompt.append(f"  {entry['category']}", style="dim")
             choices.append((str(entry["id"]), prompt))
 
