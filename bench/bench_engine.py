@@ -485,7 +485,7 @@ def write_rows(path: Path, repeat: int, facts: dict[str, Any], seed: int = 7) ->
                 sample, _ = timed(lambda: codebook.merge_codes(project, "bench", src_id, dst_id))
                 merge.samples.append(sample)
                 with project.read() as session:
-                    details = history.history(session, limit=1)[0]["summary"]
+                    details = history.history(session, limit=1)[0].summary
                 sample, ev = timed(lambda: history.undo(project, "bench"))
                 merge_undo.samples.append(sample)
                 assert ev is not None and ev.operation == "code.merge"

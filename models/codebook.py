@@ -12,7 +12,7 @@ import colorsys
 import re
 from collections import defaultdict
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sqlalchemy import func, select
@@ -626,13 +626,40 @@ def aggregated_reach(session: Session, tree: CodeTree) -> dict[int, dict[str, _R
     return reach
 
 
-def codebook_rows(session: Session) -> list[dict]:
-    """The codebook in tree order, one dict per code, with its own segments counted per timepoint
-    (``counts``) and, as NVivo shows them, Files, Participants and References including its sub-codes, in all
-    (``files``, ``participants``, ``references``) and per timepoint (``by_timepoint``).
+@dataclass(frozen=True)
+class CodeRow:
+    """One code as the codebook lists it (``waveqda codes``, the workspace's Codebook); ``as_dict`` is the
+    ``--json`` form, whose keys are a contract."""
 
-    ``merged_into`` is the path of the code an archived code was merged into (or None).
-    """
+    id: int
+    uuid: str
+    path: str
+    name: str
+    depth: int
+    parent_id: int | None
+    position: int
+    definition: str
+    inclusion: str
+    exclusion: str
+    example: str
+    memo: str
+    colour: str
+    archived: bool
+    merged_into: str | None  # the path of the code an archived code was merged into
+    counts: dict[str, int]  # its own segments per timepoint key
+    files: int  # with its sub-codes, as NVivo counts: transcripts
+    participants: int
+    references: int  # codings
+    by_timepoint: dict[str, dict[str, int]]  # files, participants, references per timepoint key
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def codebook_rows(session: Session) -> list[CodeRow]:
+    """The codebook in tree order, one row per code, with its own segments counted per timepoint
+    (``counts``) and, as NVivo shows them, Files, Participants and References including its sub-codes, in all
+    (``files``, ``participants``, ``references``) and per timepoint (``by_timepoint``)."""
     tree = CodeTree.load(session)
     keys = [t.key for t in timepoints(session)]
     counts = segment_counts(session)
@@ -644,25 +671,27 @@ def codebook_rows(session: Session) -> list[dict]:
         mine = reach.get(code_id, {})
         total = mine["*"].as_dict() if "*" in mine else _Reach().as_dict()
         rows.append(
-            {
-                "id": code.id,
-                "uuid": code.uuid,
-                "path": tree.path(code.id),
-                "name": code.name,
-                "depth": depth,
-                "parent_id": code.parent_id,
-                "position": code.position,
-                "definition": code.definition,
-                "inclusion": code.inclusion,
-                "exclusion": code.exclusion,
-                "example": code.example,
-                "memo": code.memo,
-                "colour": code.colour,
-                "archived": code.archived,
-                "merged_into": tree.path(code.merged_into_id) if code.merged_into_id else None,
-                "counts": {key: own.get(key, 0) for key in keys},
-                **total,
-                "by_timepoint": {key: (mine[key].as_dict() if key in mine else _Reach().as_dict()) for key in keys},
-            }
+            CodeRow(
+                id=code.id,
+                uuid=code.uuid,
+                path=tree.path(code.id),
+                name=code.name,
+                depth=depth,
+                parent_id=code.parent_id,
+                position=code.position,
+                definition=code.definition,
+                inclusion=code.inclusion,
+                exclusion=code.exclusion,
+                example=code.example,
+                memo=code.memo,
+                colour=code.colour,
+                archived=code.archived,
+                merged_into=tree.path(code.merged_into_id) if code.merged_into_id else None,
+                counts={key: own.get(key, 0) for key in keys},
+                files=total["files"],
+                participants=total["participants"],
+                references=total["references"],
+                by_timepoint={key: (mine[key].as_dict() if key in mine else _Reach().as_dict()) for key in keys},
+            )
         )
     return rows

@@ -8,7 +8,9 @@ shows what was taken back and when, not only what was done.
 
 from __future__ import annotations
 
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
@@ -82,8 +84,23 @@ def newest_step_by_others(session: Session, actor: str) -> Event | None:
     ).first()
 
 
-def history(session: Session, limit: int | None = None) -> list[dict]:
-    """The event log oldest first (with ``limit``, the newest ``limit`` events), as plain dicts.
+@dataclass(frozen=True)
+class HistoryRow:
+    """One event as the history lists it; ``as_dict`` is ``waveqda history --json``'s form."""
+
+    id: int
+    at: str  # ISO 8601, UTC, to the second
+    actor: str
+    operation: str
+    summary: str
+    state: str  # done, undone, discarded (undoable steps) or logged (audit-only events)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def history(session: Session, limit: int | None = None) -> list[HistoryRow]:
+    """The event log oldest first (with ``limit``, the newest ``limit`` events).
 
     ``state`` is ``done``, ``undone`` or ``discarded`` for undoable steps and ``logged`` for audit-only
     events (imports, undo/redo markers, settings).
@@ -95,13 +112,13 @@ def history(session: Session, limit: int | None = None) -> list[dict]:
     rows = list(session.execute(stmt))
     rows.reverse()
     return [
-        {
-            "id": row.id,
-            "at": _utc(row.at).isoformat(timespec="seconds"),
-            "actor": row.actor,
-            "operation": row.operation,
-            "summary": row.summary,
-            "state": row.state if row.undoable else "logged",
-        }
+        HistoryRow(
+            row.id,
+            _utc(row.at).isoformat(timespec="seconds"),
+            row.actor,
+            row.operation,
+            row.summary,
+            row.state if row.undoable else "logged",
+        )
         for row in rows
     ]

@@ -15,9 +15,10 @@ name always becomes their study ID.
 
 from __future__ import annotations
 
+import re
 import string
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,17 +70,24 @@ def entries(session: Session) -> list[NameEntry]:
     return list(session.scalars(select(NameEntry).order_by(NameEntry.id)))
 
 
-def entry_rows(session: Session) -> list[dict[str, Any]]:
-    return [
-        {
-            "id": e.id,
-            "term": e.term,
-            "variants": list(e.variants or []),
-            "category": e.category,
-            "replacement": e.replacement,
-        }
-        for e in entries(session)
-    ]
+@dataclass(frozen=True)
+class EntryRow:
+    """One register entry as the CLI and the workspace list it; ``as_dict`` is the ``--json`` form."""
+
+    id: int
+    term: str
+    variants: tuple[str, ...]
+    category: str
+    replacement: str
+
+    def as_dict(self) -> dict[str, Any]:
+        found = asdict(self)
+        found["variants"] = list(self.variants)
+        return found
+
+
+def entry_rows(session: Session) -> list[EntryRow]:
+    return [EntryRow(e.id, e.term, tuple(e.variants or ()), e.category, e.replacement) for e in entries(session)]
 
 
 def _spellings(entry: NameEntry) -> list[str]:
@@ -383,7 +391,7 @@ def registered_keys(session: Session) -> set[str]:
     return keys
 
 
-def scan(project: Project, actor: str) -> list[dict[str, Any]]:
+def scan(project: Project, actor: str) -> list[CandidateRow]:
     """Detect candidates and remember them; returns the pending candidates (decided ones stay decided)."""
     from models.name_detection import person_key
 
@@ -424,39 +432,64 @@ def scan(project: Project, actor: str) -> list[dict[str, Any]]:
             candidate.context = _context(piece.text, h.start, h.end)
             if piece.transcript_id is None:
                 candidate.context = f"{piece.where}: {candidate.context}"
-            if h.replacement:
-                candidate.context = f"speaker label → {h.replacement}: {candidate.context}"
         s.flush()
         s.info["summary"] = f"Scanned the project: {len(best)} candidate names"
         return candidate_rows(s)
 
 
-def candidate_rows(session: Session, status: str | None = "pending") -> list[dict[str, Any]]:
+@dataclass(frozen=True)
+class CandidateRow:
+    """A name the scan proposed, for review; ``as_dict`` is the ``--json`` form."""
+
+    id: int
+    text: str
+    category: str
+    source: str
+    occurrences: int
+    status: str
+    variant_of: str | None  # the register term (or candidate) it is likely a spelling of
+    context: str
+    transcript_id: int | None
+    start: int | None
+    end: int | None
+    speaker_replacement: str | None  # a participant's name used as a speaker label: their study ID
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+# Scans before ``speaker_replacement`` existed wrote the replacement into the context.
+_LEGACY_SPEAKER_PREFIX = re.compile(r"^speaker label → .+?: ")
+
+
+def candidate_rows(session: Session, status: str | None = "pending") -> list[CandidateRow]:
     stmt = select(NameCandidate).order_by(NameCandidate.id)
     if status:
         stmt = stmt.where(NameCandidate.status == status)
     by_id = {e.id: e for e in entries(session)}
     candidates = list(session.scalars(stmt))
     texts = dict(session.execute(select(NameCandidate.key, NameCandidate.text)).tuples().all())
+    labels = participant_labels(session) if any(c.source == "speaker-label" for c in candidates) else {}
     rows = []
     for c in candidates:
         suggestion = by_id[c.entry_id].term if c.entry_id in by_id else None
         if suggestion is None and c.variant_key:
             suggestion = texts.get(c.variant_key)
         rows.append(
-            {
-                "id": c.id,
-                "text": c.text,
-                "category": c.category,
-                "source": c.source,
-                "occurrences": c.occurrences,
-                "status": c.status,
-                "variant_of": suggestion,
-                "context": c.context,
-                "transcript_id": c.transcript_id,
-                "start": c.start,
-                "end": c.end,
-            }
+            CandidateRow(
+                id=c.id,
+                text=c.text,
+                category=c.category,
+                source=c.source,
+                occurrences=c.occurrences,
+                status=c.status,
+                variant_of=suggestion,
+                context=_LEGACY_SPEAKER_PREFIX.sub("", c.context or ""),
+                transcript_id=c.transcript_id,
+                start=c.start,
+                end=c.end,
+                speaker_replacement=labels.get(c.text) if c.source == "speaker-label" else None,
+            )
         )
     return rows
 

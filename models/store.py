@@ -17,7 +17,7 @@ import os
 import sqlite3
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,6 +378,37 @@ class Project:
         it to notice other writers)."""
         with self.engine.connect() as conn:
             return conn.execute(text("SELECT coalesce(max(id), 0) FROM events")).scalar_one()
+
+    def listen(self, on_change: Callable[[str], None]) -> Callable[[], None] | None:
+        """On PostgreSQL, call ``on_change(actor)`` from a background thread whenever any coder commits a change
+        (every change sends ``NOTIFY waveqda`` as it commits); returns the function that stops listening. None
+        on SQLite, which has no notifications: the workspace polls ``last_event_id`` there."""
+        if self.is_sqlite:
+            return None
+        import psycopg
+
+        conninfo = make_url(self.url).set(drivername="postgresql").render_as_string(hide_password=False)
+        conn = psycopg.connect(conninfo, autocommit=True)
+        conn.execute("LISTEN waveqda")
+        stop = threading.Event()
+
+        def run() -> None:
+            while not stop.is_set():
+                try:
+                    for note in conn.notifies(timeout=0.5):
+                        on_change(note.payload)
+                except psycopg.Error:  # the server went away: the workspace's slower poll still notices
+                    return
+
+        thread = threading.Thread(target=run, name="waveqda-listen", daemon=True)
+        thread.start()
+
+        def close() -> None:
+            stop.set()
+            thread.join(timeout=2)
+            conn.close()
+
+        return close
 
     @property
     def target(self) -> str:

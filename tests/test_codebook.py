@@ -10,6 +10,7 @@ from sqlalchemy import select
 from models import codebook, history
 from models.codebook import (
     PALETTE,
+    CodeRow,
     add_code,
     archive_code,
     codebook_rows,
@@ -30,13 +31,13 @@ from models.errors import NotFoundError, WaveqdaError
 from models.schema import Code, Coding, Event, Memo
 
 
-def rows_by_path(project) -> dict[str, dict]:
+def rows_by_path(project) -> dict[str, CodeRow]:
     with project.read() as session:
-        return {row["path"]: row for row in codebook_rows(session)}
+        return {row.path: row for row in codebook_rows(session)}
 
 
 def code_id(project, path: str) -> int:
-    return rows_by_path(project)[path]["id"]
+    return rows_by_path(project)[path].id
 
 
 def codings_of(project, path: str) -> list[Coding]:
@@ -91,14 +92,14 @@ def test_add_creates_missing_parents_and_returns_the_leaf(project):
     rows = rows_by_path(project)
     assert list(rows) == ["Support", "Support/Peer", "Support/Peer/Colleagues"]
     leaf = rows["Support/Peer/Colleagues"]
-    assert (leaf["id"], leaf["definition"], leaf["colour"], leaf["depth"]) == (new_id, "help", "#aabbcc", 2)
-    assert rows["Support/Peer"]["parent_id"] == rows["Support"]["id"]
+    assert (leaf.id, leaf.definition, leaf.colour, leaf.depth) == (new_id, "help", "#aabbcc", 2)
+    assert rows["Support/Peer"].parent_id == rows["Support"].id
 
 
 def test_new_codes_get_distinct_palette_colours(project):
     for i in range(30):
         add_code(project, "t", f"Code {i}")
-    colours = [row["colour"] for row in rows_by_path(project).values()]
+    colours = [row.colour for row in rows_by_path(project).values()]
     assert len(set(colours)) == 30
     assert colours[:20] == PALETTE
 
@@ -116,7 +117,7 @@ def test_project_palette_setting_is_used(project):
         set_setting(session, "code_palette", ["#112233", "#445566"])
     add_code(project, "t", "One")
     add_code(project, "t", "Two")
-    assert [r["colour"] for r in rows_by_path(project).values()] == ["#112233", "#445566"]
+    assert [r.colour for r in rows_by_path(project).values()] == ["#112233", "#445566"]
 
 
 @pytest.mark.parametrize(
@@ -161,7 +162,7 @@ def test_rename_keeps_codings_and_refuses_sibling_clash(study, db_state):
 def test_describe_changes_only_the_fields_given(study):
     describe_code(study, "t", "C", exclusion="not D", example="")
     row = rows_by_path(study)["C"]
-    assert (row["definition"], row["exclusion"], row["example"]) == ("C means something", "not D", "")
+    assert (row.definition, row.exclusion, row.example) == ("C means something", "not D", "")
     with pytest.raises(WaveqdaError, match="nothing to change"):
         describe_code(study, "t", "C")
 
@@ -172,8 +173,8 @@ def test_reorder_renumbers_siblings(project):
     reorder_code(project, "t", "D", 0)
     reorder_code(project, "t", "A", 3)
     rows = list(rows_by_path(project).values())
-    assert [r["name"] for r in rows] == ["D", "B", "C", "A"]
-    assert [r["position"] for r in rows] == [0, 1, 2, 3]
+    assert [r.name for r in rows] == ["D", "B", "C", "A"]
+    assert [r.position for r in rows] == [0, 1, 2, 3]
     with pytest.raises(WaveqdaError, match="out of range"):
         reorder_code(project, "t", "A", 4)
 
@@ -182,9 +183,9 @@ def test_move_carries_the_subtree_and_renumbers(study):
     move_code(study, "t", "Theme/A", "C")
     rows = rows_by_path(study)
     assert "C/A/A child" in rows
-    assert rows["Theme/B"]["position"] == 0
+    assert rows["Theme/B"].position == 0
     move_code(study, "t", "C/A", None)
-    assert rows_by_path(study)["A"]["depth"] == 0
+    assert rows_by_path(study)["A"].depth == 0
 
 
 @pytest.mark.parametrize(
@@ -209,7 +210,7 @@ def test_bad_moves_are_refused_and_change_nothing(study, db_state, ref, parent, 
 
 def test_move_to_top_level_with_slash(study):
     move_code(study, "t", "Theme/B/B child", "/")
-    assert rows_by_path(study)["B child"]["parent_id"] is None
+    assert rows_by_path(study)["B child"].parent_id is None
 
 
 # --- merge -------------------------------------------------------------------------------------------
@@ -244,10 +245,10 @@ def test_merge_archives_the_source_and_keeps_its_definition(study):
     merge_codes(study, "t", "Theme/A", "Theme/B")
     rows = rows_by_path(study)
     source, target = rows["Theme/A"], rows["Theme/B"]
-    assert source["archived"] and source["merged_into"] == "Theme/B"
-    assert "Merged from “Theme/A”:" in target["memo"] and "#" not in target["memo"]
-    assert "Definition: Theme/A means something" in target["memo"]
-    assert "Inclusion: only A" in target["memo"] and "Example: an A" in target["memo"]
+    assert source.archived and source.merged_into == "Theme/B"
+    assert "Merged from “Theme/A”:" in target.memo and "#" not in target.memo
+    assert "Definition: Theme/A means something" in target.memo
+    assert "Inclusion: only A" in target.memo and "Example: an A" in target.memo
     assert "Theme/B/A child" in rows and "Theme/A/A child" not in rows
 
 
@@ -322,7 +323,7 @@ def test_split_by_coding_ids_and_new_parent(study, db_state):
     before = db_state(study)
     new_id, count = split_code(study, "t", "Theme/A", "New theme/Split", coding_ids=chosen)
     assert count == 2 and sorted(c.id for c in codings_of(study, "New theme/Split")) == sorted(chosen)
-    assert rows_by_path(study)["New theme/Split"]["definition"] == "Split from 'Theme/A'."
+    assert rows_by_path(study)["New theme/Split"].definition == "Split from 'Theme/A'."
     history.undo(study, "t")
     assert db_state(study) == before
 
@@ -355,11 +356,11 @@ def test_bad_splits_are_refused_and_change_nothing(study, db_state, kwargs, mess
 
 def test_archive_and_unarchive(study):
     archive_code(study, "t", "C")
-    assert rows_by_path(study)["C"]["archived"]
+    assert rows_by_path(study)["C"].archived
     with pytest.raises(WaveqdaError, match="already archived"):
         archive_code(study, "t", "C")
     unarchive_code(study, "t", "C")
-    assert not rows_by_path(study)["C"]["archived"]
+    assert not rows_by_path(study)["C"].archived
     with pytest.raises(WaveqdaError, match="not archived"):
         unarchive_code(study, "t", "C")
 
@@ -404,7 +405,7 @@ def test_forced_delete_of_a_subtree_holding_a_merged_code_undoes(study, db_state
     assert set(rows_by_path(study)) == {"C"}
     history.undo(study, "t")
     assert db_state(study) == before
-    assert rows_by_path(study)[merged]["merged_into"] == into
+    assert rows_by_path(study)[merged].merged_into == into
 
 
 def test_merge_carries_memos_attached_to_absorbed_codings(study, db_state):
@@ -443,8 +444,8 @@ def test_unknown_code_is_refused_everywhere(study, db_state):
 
 def test_codebook_rows_count_segments_per_timepoint(study):
     rows = rows_by_path(study)
-    assert rows["Theme/A"]["counts"] == {"T1": 3, "T2": 1, "T3": 0}
-    assert rows["Theme"]["counts"] == {"T1": 0, "T2": 0, "T3": 0}
+    assert rows["Theme/A"].counts == {"T1": 3, "T2": 1, "T3": 0}
+    assert rows["Theme"].counts == {"T1": 0, "T2": 0, "T3": 0}
     assert list(rows) == ["Theme", "Theme/A", "Theme/A/A child", "Theme/B", "Theme/B/B child", "C"]
     expected_keys = {
         "id",

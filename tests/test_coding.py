@@ -170,7 +170,7 @@ def test_archived_codes_refuse_new_codings(coded, db_state):
 
 def test_apply_code_in_session_composes_in_the_callers_transaction(coded):
     with coded.read() as session:
-        worry = codebook.codebook_rows(session)[-1]["id"]
+        worry = codebook.codebook_rows(session)[-1].id
     with coded.change("a", "autocode") as session:
         coder = Coder(name="bot")
         session.add(coder)

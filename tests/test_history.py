@@ -50,11 +50,11 @@ def test_undo_and_redo_mark_the_event_and_log_an_audit_entry(coded):
     assert redone.id == undone.id
     with coded.read() as session:
         rows = history.history(session)
-    assert [r["operation"] for r in rows[-2:]] == ["history.undo", "history.redo"]
-    assert rows[-2]["summary"] == f"Undid #{undone.id}: {undone.summary}"
-    assert rows[-1]["summary"].startswith(f"Redid #{undone.id}: Coded P01/T1 0:10")
-    assert rows[-1]["actor"] == "sam" and rows[-1]["state"] == "logged"
-    assert next(r for r in rows if r["id"] == undone.id)["state"] == "done"
+    assert [r.operation for r in rows[-2:]] == ["history.undo", "history.redo"]
+    assert rows[-2].summary == f"Undid #{undone.id}: {undone.summary}"
+    assert rows[-1].summary.startswith(f"Redid #{undone.id}: Coded P01/T1 0:10")
+    assert rows[-1].actor == "sam" and rows[-1].state == "logged"
+    assert next(r for r in rows if r.id == undone.id).state == "done"
 
 
 def test_undo_is_per_coder_and_never_takes_a_colleagues_later_step(small_project, db_state):
@@ -76,7 +76,7 @@ def test_undo_is_per_coder_and_never_takes_a_colleagues_later_step(small_project
     assert history.redo(small_project, "ben") is not None
     with small_project.read() as session:
         rows = history.history(session)
-    assert {r["actor"] for r in rows if r["operation"].startswith("history.")} == {"ann", "ben"}
+    assert {r.actor for r in rows if r.operation.startswith("history.")} == {"ann", "ben"}
 
 
 def test_undo_walks_back_step_by_step_and_redo_forward(coded, db_state):
@@ -99,7 +99,7 @@ def test_a_new_change_discards_the_redo_branch(coded):
     assert history.redo(coded, "t") is None
     with coded.read() as session:
         assert session.get(Event, undone.id).state == "discarded"
-        assert [r["state"] for r in history.history(session) if r["id"] == undone.id] == ["discarded"]
+        assert [r.state for r in history.history(session) if r.id == undone.id] == ["discarded"]
 
 
 def test_undo_survives_a_restart(coded, db_state):
@@ -147,9 +147,9 @@ def test_history_limit_gives_the_newest_events_oldest_first(coded):
     with coded.read() as session:
         rows = history.history(session, limit=2)
         every = history.history(session)
-    assert [r["id"] for r in rows] == [r["id"] for r in every[-2:]]
-    assert set(rows[0]) == {"id", "at", "actor", "operation", "summary", "state"}
-    assert rows[-1]["at"].endswith("+00:00")
+    assert [r.id for r in rows] == [r.id for r in every[-2:]]
+    assert set(rows[0].as_dict()) == {"id", "at", "actor", "operation", "summary", "state"}
+    assert rows[-1].at.endswith("+00:00")
 
 
 # --- the journal -------------------------------------------------------------------------------------

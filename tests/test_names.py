@@ -22,29 +22,29 @@ PLANTED = ["Sandra", "Okafor", "Jamie", "Willow Ward", "Cedar Ward", "Hartwell",
 
 
 def candidate_texts(rows: list[dict]) -> set[str]:
-    return {r["text"] for r in rows}
+    return {r.text for r in rows}
 
 
 def test_scan_finds_planted_names_and_participants_own_names(sample_project: Project) -> None:
     rows = names.scan(sample_project, "ana")
     found = candidate_texts(rows)
     assert set(PLANTED) <= found, set(PLANTED) - found
-    labels = {r["text"]: r for r in rows if r["source"] == "speaker-label"}
+    labels = {r.text: r for r in rows if r.source == "speaker-label"}
     assert set(labels) == {"Dana", "Marcus", "Priya", "Tom", "Aisha", "Kerry"}
-    assert "P01" in labels["Dana"]["context"]  # the participant's pseudonym is their study ID
+    assert labels["Dana"].speaker_replacement == "P01"  # the participant's pseudonym is their study ID
     assert not found & {"I'm", "I've", "The", "And", "Yeah", "Interviewer", "WhatsApp", "Oh", "Dr Okafor"}
-    okafor = next(r for r in rows if r["text"] == "Okafor")
-    assert okafor["source"] == "title" and okafor["category"] == "person"  # found after "Dr", title left out
-    willow = next(r for r in rows if r["text"] == "Willow")
-    assert willow["variant_of"] == "Willow Ward" and willow["category"] == "ward"
+    okafor = next(r for r in rows if r.text == "Okafor")
+    assert okafor.source == "title" and okafor.category == "person"  # found after "Dr", title left out
+    willow = next(r for r in rows if r.text == "Willow")
+    assert willow.variant_of == "Willow Ward" and willow.category == "ward"
 
 
 def test_misspelling_is_proposed_as_a_variant_of_a_known_term(sample_project: Project) -> None:
     names.add_entry(sample_project, "ana", "Sandra", category="person", replacement="[Colleague A]")
     rows = names.scan(sample_project, "ana")
-    sandrah = next(r for r in rows if r["text"] == "Sandrah")
-    assert sandrah["variant_of"] == "Sandra"
-    names.accept(sample_project, "ana", [sandrah["id"]])
+    sandrah = next(r for r in rows if r.text == "Sandrah")
+    assert sandrah.variant_of == "Sandra"
+    names.accept(sample_project, "ana", [sandrah.id])
     with sample_project.read() as session:
         [entry] = session.scalars(select(NameEntry)).all()
         assert entry.variants == ["Sandrah"] and entry.replacement == "[Colleague A]"
@@ -53,22 +53,22 @@ def test_misspelling_is_proposed_as_a_variant_of_a_known_term(sample_project: Pr
 
 def test_decisions_are_remembered_across_scans(sample_project: Project) -> None:
     rows = names.scan(sample_project, "ana")
-    porter = next(r for r in rows if r["text"] == "Porter")  # "Porter for twenty-two years": a job
-    jamie = next(r for r in rows if r["text"] == "Jamie")
-    names.reject(sample_project, "ana", [porter["id"]])
-    names.accept(sample_project, "ana", [jamie["id"]])
+    porter = next(r for r in rows if r.text == "Porter")  # "Porter for twenty-two years": a job
+    jamie = next(r for r in rows if r.text == "Jamie")
+    names.reject(sample_project, "ana", [porter.id])
+    names.accept(sample_project, "ana", [jamie.id])
     again = candidate_texts(names.scan(sample_project, "ana"))
     assert "Porter" not in again and "Jamie" not in again
     with sample_project.read() as session:
-        assert [r["text"] for r in names.candidate_rows(session, "rejected")] == ["Porter"]
-        assert [e["replacement"] for e in names.entry_rows(session)] == ["[Person A]"]
+        assert [r.text for r in names.candidate_rows(session, "rejected")] == ["Porter"]
+        assert [e.replacement for e in names.entry_rows(session)] == ["[Person A]"]
 
 
 def test_accept_all_gives_each_category_its_own_numbering(sample_project: Project) -> None:
     names.scan(sample_project, "ana")
     names.accept(sample_project, "ana", all_pending=True)
     with sample_project.read() as session:
-        by_term = {e["term"]: e["replacement"] for e in names.entry_rows(session)}
+        by_term = {e.term: e.replacement for e in names.entry_rows(session)}
     assert by_term["Dana"] == "P01" and by_term["Kerry"] == "P06"
     assert by_term["Willow Ward"].startswith("[Ward ") and by_term["Hartwell"].startswith("[")
     assert len(set(by_term.values())) == len(by_term)

@@ -186,18 +186,18 @@ def test_the_corpus_is_what_it_says(corpus: Project) -> None:
 
 def test_first_scan_proposes_every_planted_identifier_with_few_false_candidates(corpus: Project) -> None:
     rows = names.scan(corpus, "ann")
-    proposed = {term_key(r["text"]): r for r in rows}
+    proposed = {term_key(r.text): r for r in rows}
     missing = [f for f in FORMS if term_key(f) not in proposed and person_key(f) not in proposed]
     assert missing == []
-    false = [r["text"] for r in rows if term_key(r["text"]) not in FORM_KEYS and person_key(r["text"]) not in FORM_KEYS]
+    false = [r.text for r in rows if term_key(r.text) not in FORM_KEYS and person_key(r.text) not in FORM_KEYS]
     assert len(false) <= 0.10 * len(rows), false
     assert [n for n in PLANTED["non_names"] if term_key(n) in proposed] == []
-    offered = {r["text"]: r["variant_of"] for r in rows if r["variant_of"]}
+    offered = {r.text: r.variant_of for r in rows if r.variant_of}
     assert {k: offered.get(k) for k in SPELLINGS} == SPELLINGS  # in the first scan, not a second one
-    labels = {r["text"]: r["context"] for r in rows if r["source"] == "speaker-label"}
+    labels = {r.text: r.speaker_replacement for r in rows if r.source == "speaker-label"}
     assert set(labels) == {"Dana", "Marcus", "Priya", "Tom", "Aisha", "Kerry"}
-    assert "→ P03" in labels["Priya"]
-    by_kind = {r["text"]: r["category"] for r in rows}
+    assert labels["Priya"] == "P03"
+    by_kind = {r.text: r.category for r in rows}
     assert by_kind["aisha.r@mindbridge.example.org"] == "email" and by_kind["HT2 9LW"] == "postcode"
     assert by_kind["07700 900461"] == "phone" and by_kind["2 June 1961"] == "birthdate"
     assert by_kind["Willow Ward"] == "ward" and by_kind["Okonkwo"] == "person"
@@ -316,7 +316,7 @@ def test_quotes_are_the_original_words_with_only_planted_identifiers_replaced(re
     path = export(reviewed, tmp_path, "codings.csv", "codings", {})
     with reviewed.read() as session:
         texts = {f"{t.participant.study_id}/{t.timepoint.key}": t.text for t in session.scalars(select(Transcript))}
-        pseudonyms = {e["replacement"] for e in names.entry_rows(session)} | {r[:3] for r in texts}
+        pseudonyms = {e.replacement for e in names.entry_rows(session)} | {r[:3] for r in texts}
     alternation = "|".join(re.escape(p) for p in sorted(pseudonyms, key=len, reverse=True))
     with path.open(encoding="utf-8-sig", newline="") as fh:
         rows = list(csv.DictReader(fh))
@@ -412,7 +412,7 @@ def test_trained_pipeline_adds_to_the_rules_and_is_not_needed(reviewed, tmp_path
     ner_pipeline.cache_clear()
     try:
         with_ner = found()
-        pending = {r["text"] for r in names.scan(reviewed, "ann")}
+        pending = {r.text for r in names.scan(reviewed, "ann")}
     finally:
         ner_pipeline.cache_clear()
     assert "summer" in with_ner and "Summer" in pending

@@ -403,7 +403,7 @@ def test_codebook_counts_roll_up_files_participants_and_references_as_nvivo(code
     from models.schema import Coding, Timepoint, Transcript
 
     with coded_study.project.read() as session:
-        rows = {row["path"]: row for row in codebook_rows(session)}
+        rows = {row.path: row for row in codebook_rows(session)}
         tree = CodeTree.load(session)
         codings = session.execute(
             select(Coding.code_id, Coding.transcript_id, Transcript.participant_id, Timepoint.key)
@@ -411,16 +411,16 @@ def test_codebook_counts_roll_up_files_participants_and_references_as_nvivo(code
             .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
         ).all()
     for path, row in rows.items():
-        family = {row["id"], *tree.descendants(row["id"])}
+        family = {row.id, *tree.descendants(row.id)}
         mine = [c for c in codings if c.code_id in family]
-        assert (row["files"], row["participants"], row["references"]) == (
+        assert (row.files, row.participants, row.references) == (
             len({c.transcript_id for c in mine}),
             len({c.participant_id for c in mine}),
             len(mine),
         ), path
-        for key, counts in row["by_timepoint"].items():
+        for key, counts in row.by_timepoint.items():
             assert counts["references"] == sum(1 for c in mine if c.key == key), (path, key)
-    assert rows["Support"]["references"] > sum(rows["Support"]["counts"].values())  # children rolled up
+    assert rows["Support"].references > sum(rows["Support"].counts.values())  # children rolled up
 
 
 @pytest.mark.parametrize(("rows", "columns"), [("codes", "attribute:site"), ("coders", "timepoints"),

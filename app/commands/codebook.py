@@ -70,26 +70,26 @@ def codes(
     with open_existing(project) as proj, proj.read() as session:
         rows = codebook.codebook_rows(session)
     if sort == "name":
-        rows = sorted(rows, key=lambda r: r["path"].casefold())
+        rows = sorted(rows, key=lambda r: r.path.casefold())
     elif sort != "tree":
-        rows = sorted(rows, key=lambda r: (-r[sort], r["path"].casefold()))
+        rows = sorted(rows, key=lambda r: (-getattr(r, sort), r.path.casefold()))
     if json_out:
-        emit_json(rows)
+        emit_json([r.as_dict() for r in rows])
         return
-    keys = list(rows[0]["counts"]) if rows else []
+    keys = list(rows[0].counts) if rows else []
     indent = sort == "tree"
     emit_table(
         ["id", "code", "files", "participants", "references", *keys, "memo", "colour", "note"],
         [
             [
-                r["id"],
-                ("  " * r["depth"] + r["name"]) if indent else r["path"],
-                r["files"],
-                r["participants"],
-                r["references"],
-                *(r["by_timepoint"][k]["references"] for k in keys),
-                "memo" if r["memo"] else "",
-                r["colour"],
+                r.id,
+                ("  " * r.depth + r.name) if indent else r.path,
+                r.files,
+                r.participants,
+                r.references,
+                *(r.by_timepoint[k]["references"] for k in keys),
+                "memo" if r.memo else "",
+                r.colour,
                 _note(r),
             ]  # fmt: skip
             for r in rows
@@ -98,10 +98,10 @@ def codes(
     typer.echo("Files, participants and references include each code's sub-codes (as NVivo counts them).")
 
 
-def _note(row: dict) -> str:
-    if row["merged_into"]:
-        return f"merged into {row['merged_into']}"
-    return "archived" if row["archived"] else ""
+def _note(row: codebook.CodeRow) -> str:
+    if row.merged_into:
+        return f"merged into {row.merged_into}"
+    return "archived" if row.archived else ""
 
 
 def add(
@@ -386,12 +386,9 @@ def history_command(
     with open_existing(project) as proj, proj.read() as session:
         rows = history.history(session, limit)
     if json_out:
-        emit_json(rows)
+        emit_json([r.as_dict() for r in rows])
         return
-    emit_table(
-        ["id", "at", "actor", "state", "summary"],
-        [[r["id"], r["at"], r["actor"], r["state"], r["summary"]] for r in rows],
-    )
+    emit_table(["id", "at", "actor", "state", "summary"], [[r.id, r.at, r.actor, r.state, r.summary] for r in rows])
 
 
 def memos(

@@ -39,12 +39,11 @@ def names(
     with open_existing(project) as proj:
         actor = actor_of(proj, coder_name)
         if action == "scan":
-            rows = name_register.scan(proj, actor)
-            _print_candidates(rows, json_out)
+            _print_candidates(name_register.scan(proj, actor), json_out)
         elif action == "list":
             with proj.read() as session:
-                rows = name_register.entry_rows(session)
-            _print_entries(rows, json_out)
+                entries = name_register.entry_rows(session)
+            _print_entries(entries, json_out)
         elif action == "add":
             if len(args) != 1:
                 fail("names add takes one TERM (quote it if it has spaces)")
@@ -96,16 +95,19 @@ def _ids(args: list[str]) -> list[int]:
     return [int(a) for a in args]
 
 
-def _print_candidates(rows: list[dict], json_out: bool) -> None:
+def _print_candidates(rows: list[name_register.CandidateRow], json_out: bool) -> None:
     if json_out:
-        emit_json(rows)
+        emit_json([r.as_dict() for r in rows])
         return
+
+    def context(row: name_register.CandidateRow) -> str:
+        if row.speaker_replacement:
+            return f"speaker label → {row.speaker_replacement}: {row.context}"
+        return row.context
+
     emit_table(
         ["id", "text", "category", "found by", "times", "variant of", "context"],
-        [
-            [r["id"], r["text"], r["category"], r["source"], r["occurrences"], r["variant_of"] or "", r["context"]]
-            for r in rows
-        ],
+        [[r.id, r.text, r.category, r.source, r.occurrences, r.variant_of or "", context(r)] for r in rows],
     )
     typer.echo(
         f"{len(rows)} candidates. Accept with: waveqda names PROJECT accept ID... (or --all); "
@@ -113,13 +115,13 @@ def _print_candidates(rows: list[dict], json_out: bool) -> None:
     )
 
 
-def _print_entries(rows: list[dict], json_out: bool) -> None:
+def _print_entries(rows: list[name_register.EntryRow], json_out: bool) -> None:
     if json_out:
-        emit_json(rows)
+        emit_json([r.as_dict() for r in rows])
         return
     emit_table(
         ["id", "term", "variants", "category", "replacement"],
-        [[r["id"], r["term"], ", ".join(r["variants"]), r["category"], r["replacement"]] for r in rows],
+        [[r.id, r.term, ", ".join(r.variants), r.category, r.replacement] for r in rows],
     )
 
 

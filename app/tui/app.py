@@ -18,6 +18,7 @@ from typing import Any, Generic, TypeVar
 from textual import events, work
 from textual.app import App, SystemCommand
 from textual.binding import Binding
+from textual.message import Message
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.theme import Theme
@@ -57,6 +58,7 @@ HIGH_CONTRAST = Theme(
 )
 DEFAULT_THEME = "textual-dark"
 POLL_SECONDS = 1.0  # how often the workspace looks for other writers' changes (one indexed read)
+LISTEN_FALLBACK_SECONDS = 10.0  # with PostgreSQL's notifications, the poll is only a safety net
 MAX_RECENT = 9
 
 
@@ -174,6 +176,7 @@ class WaveqdaApp(App[None]):
         self.last_change_codebook = True
         self._codes_cache: tuple[int, dict[int, CodeInfo]] | None = None
         self._seen_event = 0  # the newest event this workspace has shown (see poll_other_writers)
+        self._stop_listening: Callable[[], None] | None = None  # a team project's notifications (see on_mount)
         self._idle_polls = 0
         self._unsaved_wal = False
         _freeze_imports()
@@ -197,7 +200,20 @@ class WaveqdaApp(App[None]):
         self._seen_event = self._last_event_id()
         self._idle_polls = 0
         self._unsaved_wal = False
-        self.poll_timer = self.set_interval(POLL_SECONDS, self.poll_other_writers, name="poll-other-writers")
+        self._stop_listening = self.project.listen(lambda _actor: self.post_message(self.OtherWriterCommitted()))
+        # On PostgreSQL a notification says at once that someone committed; the poll stays as a slow safety net.
+        every = POLL_SECONDS if self._stop_listening is None else LISTEN_FALLBACK_SECONDS
+        self.poll_timer = self.set_interval(every, self.poll_other_writers, name="poll-other-writers")
+
+    class OtherWriterCommitted(Message):
+        """A team project's server said a change was committed (ours too: the poll tells them apart)."""
+
+    def on_waveqda_app_other_writer_committed(self, _message: OtherWriterCommitted) -> None:
+        self.poll_other_writers()
+
+    def on_unmount(self) -> None:
+        if self._stop_listening is not None:
+            self._stop_listening()
 
     # --- other writers -----------------------------------------------------------------------------------
 
@@ -334,17 +350,34 @@ class WaveqdaApp(App[None]):
         try:
             result = fn(*args, **kwargs)
         except Exception as exc:
-            self.call_from_thread(self._change_failed, fn, exc)
-            if then is not None:
-                self.call_from_thread(then, None)
+            self.post_message(self.ChangeFinished(fn, None, exc, before, codebook, then))
             return
+        self.post_message(self.ChangeFinished(fn, result, None, before, codebook, then))
 
-        def finish() -> None:
-            done = self._change_done(result, before, codebook)
-            if then is not None:
-                then(done)
+    class ChangeFinished(Message):
+        """A background change committed (``error`` None) or was refused; handled on the UI thread."""
 
-        self.call_from_thread(finish)
+        def __init__(
+            self,
+            fn: Callable[..., Any],
+            result: Any,
+            error: Exception | None,
+            before: int,
+            codebook: bool,
+            then: Callable[[Done[Any] | None], None] | None,
+        ) -> None:
+            super().__init__()
+            self.fn, self.result, self.error = fn, result, error
+            self.before, self.codebook, self.then = before, codebook, then
+
+    def on_waveqda_app_change_finished(self, message: ChangeFinished) -> None:
+        if message.error is not None:
+            self._change_failed(message.fn, message.error)
+            done = None
+        else:
+            done = self._change_done(message.result, message.before, message.codebook)
+        if message.then is not None:
+            message.then(done)
 
     def _may_change(self) -> bool:
         """While no coder is named (read-only) nothing is run: the user is asked who is coding instead."""
@@ -379,7 +412,11 @@ class WaveqdaApp(App[None]):
         return Done(result)
 
     def _handle_exception(self, error: Exception) -> None:
-        """A user's mistake that escaped a handler (a ``WaveqdaError``) is a message, not a crash."""
+        """A user's mistake that escaped a handler (a ``WaveqdaError``) is a message, not a crash.
+
+        Textual has no public hook for an exception that escaped a handler (it exits the app), so this is the
+        one override of its private API in the workspace; everything else goes through ``change``/``read``,
+        which turn errors into notifications themselves."""
         if isinstance(error, WaveqdaError):
             self.notify(str(error), severity="error", timeout=8)
             return
@@ -613,9 +650,22 @@ class WaveqdaApp(App[None]):
         try:
             backup_project(self.project.path, self.project.label, dest)
         except WaveqdaError as exc:
-            self.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            self.post_message(self.BackedUp(dest, str(exc)))
             return
-        self.call_from_thread(self.notify, f"Backed up to {dest}", timeout=6)
+        self.post_message(self.BackedUp(dest, None))
+
+    class BackedUp(Message):
+        """The backup worker wrote ``dest`` (``error`` None) or says why not."""
+
+        def __init__(self, dest: Path, error: str | None) -> None:
+            super().__init__()
+            self.dest, self.error = dest, error
+
+    def on_waveqda_app_backed_up(self, message: BackedUp) -> None:
+        if message.error:
+            self.notify(message.error, severity="error", timeout=8)
+        else:
+            self.notify(f"Backed up to {message.dest}", timeout=6)
 
     # --- command palette -------------------------------------------------------------------------------
 

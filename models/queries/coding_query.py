@@ -248,11 +248,46 @@ def relate(node: Relation, left: Spans, right: Spans, layout: TranscriptLayout) 
     if node.op == "OVERLAPS":
         return [a for a in left if _any_overlap(a, right)]
     if node.op == "PRECEDES":
-        return [a for a in left if any(_precedes(a, b, node.unit, layout) for b in right)]
-    near = _nearness(node.unit, layout)
-    kept = [a for a in left if any(near(a, b) for b in right)]
-    kept += [b for b in right if any(near(a, b) for a in left)]
+        return [a for a in left if _precedes_any(a, right, node.unit, layout)]
+    near = _near_any(node.unit, layout)
+    kept = [a for a in left if near(a, right)]
+    kept += [b for b in right if near(b, left)]
     return merge_spans(kept)
+
+
+def _near_any(unit: str, layout: TranscriptLayout) -> Callable[[Span, Spans], bool]:
+    """``near(span, spans)``: whether any of ``spans`` (sorted and disjoint) is near ``span`` by ``unit``. Their
+    units' ranges rise with them, so one bisection finds the only candidate: the first whose end reaches back
+    to ``span`` (the earlier ones end too soon, and if this one starts too late so do all after it)."""
+    if unit in ("turn", "sentence"):
+
+        def units(span: Span) -> tuple[int, int] | None:
+            return layout.turn_range(*span) if unit == "turn" else _sentence_range(layout, span)
+
+        cache: dict[int, tuple[list[tuple[int, int]], list[int]]] = {}
+
+        def near_unit(span: Span, spans: Spans) -> bool:
+            mine = units(span)
+            if mine is None:
+                return False
+            found = cache.get(id(spans))
+            if found is None:  # spans outside every unit (text before the first turn) are near nothing
+                ranges = [r for r in map(units, spans) if r is not None]
+                found = cache[id(spans)] = (ranges, [r[1] for r in ranges])
+            ranges, lasts = found
+            i = bisect_left(lasts, mine[0])
+            return i < len(ranges) and ranges[i][0] <= mine[1]
+
+        return near_unit
+    distance = int(unit)
+
+    def near_chars(span: Span, spans: Spans) -> bool:
+        i = bisect_left(spans, (span[0] - distance, -1))
+        if i > 0 and spans[i - 1][1] >= span[0] - distance:  # one starting earlier that ends close enough
+            return True
+        return i < len(spans) and spans[i][0] <= span[1] + distance
+
+    return near_chars
 
 
 def _any_overlap(span: Span, spans: Spans) -> bool:
@@ -262,19 +297,21 @@ def _any_overlap(span: Span, spans: Spans) -> bool:
     return i > 0 and spans[i - 1][1] > span[0]
 
 
-def _precedes(a: Span, b: Span, unit: str, layout: TranscriptLayout) -> bool:
-    if b[0] < a[1]:
+def _precedes_any(a: Span, spans: Spans, unit: str, layout: TranscriptLayout) -> bool:
+    """Whether one of ``spans`` (sorted, disjoint) starts where ``a`` ends or later (``unit`` "turn": in a turn
+    ``a`` is in). The first such span is the only candidate in a turn: later ones start in the same turn or a
+    later one (spans outside every turn are passed over)."""
+    i = bisect_left(spans, (a[1], -1))
+    if i == len(spans):
         return False
-    return unit != "turn" or _shared(layout.turn_range(*a), layout.turn_range(*b))
-
-
-def _nearness(unit: str, layout: TranscriptLayout) -> Callable[[Span, Span], bool]:
-    if unit == "turn":
-        return lambda a, b: _shared(layout.turn_range(*a), layout.turn_range(*b))
-    if unit == "sentence":
-        return lambda a, b: _shared(_sentence_range(layout, a), _sentence_range(layout, b))
-    distance = int(unit)
-    return lambda a, b: max(b[0] - a[1], a[0] - b[1], 0) <= distance
+    if unit != "turn":
+        return True
+    mine = layout.turn_range(*a)
+    for b in spans[i:]:
+        theirs = layout.turn_range(*b)
+        if theirs is not None:
+            return _shared(mine, theirs)
+    return False
 
 
 def _sentence_range(layout: TranscriptLayout, span: Span) -> tuple[int, int] | None:

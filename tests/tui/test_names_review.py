@@ -24,10 +24,10 @@ def make(project: Project, tmp_path: Path) -> WaveqdaApp:
 async def goto(pilot, text: str) -> None:
     """Put the cursor on the pending candidate with this text."""
     screen = pilot.app.screen
-    index = next(i for i, row in enumerate(screen.data.pending) if row["text"] == text)
+    index = next(i for i, row in enumerate(screen.data.pending) if row.text == text)
     screen.candidates_table.move_cursor(row=index)
     await pilot.pause()
-    assert screen.current()["text"] == text
+    assert screen.current().text == text
 
 
 def candidate(project: Project, text: str) -> NameCandidate:
@@ -54,9 +54,9 @@ async def test_scan_then_accept_reject_map_and_edit_by_key(sample_project: Proje
         await pilot.pause()
         assert loading == [True, False] and not screen.scanning
         with sample_project.read() as session:
-            pending = [r["text"] for r in names.candidate_rows(session, "pending")]
+            pending = [r.text for r in names.candidate_rows(session, "pending")]
         assert {"Jamie", "Porter", "Okafor", "Hartwell", "Hartwell ward", "Brookfield"} <= set(pending)
-        assert [r["text"] for r in screen.data.pending] == pending
+        assert [r.text for r in screen.data.pending] == pending
         assert screen.candidates_table.row_count == len(pending)
 
         # the context panel shows the candidate's own turn, with the candidate marked
@@ -70,7 +70,7 @@ async def test_scan_then_accept_reject_map_and_edit_by_key(sample_project: Proje
         jamie = entry(sample_project, "Jamie")
         assert jamie is not None and jamie.replacement == "[Person A]"
         assert candidate(sample_project, "Jamie").status == "accepted"
-        assert "Jamie" not in [r["text"] for r in screen.data.pending]
+        assert "Jamie" not in [r.text for r in screen.data.pending]
 
         # r: reject "Porter" ("Porter for twenty-two years": a job; remembered as rejected)
         await goto(pilot, "Porter")
@@ -112,7 +112,7 @@ async def test_scan_then_accept_reject_map_and_edit_by_key(sample_project: Proje
         await pilot.app.workers.wait_for_complete()  # undo and redo run in a worker
         await pilot.pause()
         assert entry(sample_project, "Brookfield") is None
-        assert "Brookfield" in [r["text"] for r in screen.data.pending]
+        assert "Brookfield" in [r.text for r in screen.data.pending]
 
         # the register tab lists the entries
         await pilot.press("t")
@@ -143,7 +143,7 @@ async def test_new_kinds_of_candidate_are_reviewed_like_names(project: Project, 
         app.push_screen(NamesReviewScreen())
         await pilot.pause()
         screen = app.screen
-        kinds = {row["text"]: row["category"] for row in screen.data.pending}
+        kinds = {row.text: row.category for row in screen.data.pending}
         assert kinds == {
             "sam.lee@example.org": "email",
             "07700 900123": "phone",
@@ -165,7 +165,7 @@ async def test_new_kinds_of_candidate_are_reviewed_like_names(project: Project, 
         await pilot.pause()
         okonkwo = entry(project, "Okonkwo")
         assert okonkwo is not None and okonkwo.variants == ["Okonkow"]
-        assert "Okonkwo" not in [r["text"] for r in screen.data.pending]
+        assert "Okonkwo" not in [r.text for r in screen.data.pending]
 
 
 async def test_map_with_an_empty_register_explains_itself(study: Project, tmp_path: Path) -> None:

@@ -24,7 +24,7 @@ SIZE = (120, 36)
 async def goto_code_row(pilot, name: str) -> None:
     screen = pilot.app.screen
     assert isinstance(screen, CodebookScreen)
-    index = next(i for i, r in enumerate(screen.rows) if r["name"] == name)
+    index = next(i for i, r in enumerate(screen.rows) if r.name == name)
     screen.query_one(DataTable).move_cursor(row=index)
     await pilot.pause()
 

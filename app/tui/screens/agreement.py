@@ -17,6 +17,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.widgets import (
     DataTable,
     Footer,
@@ -52,23 +53,17 @@ CONTEXT_CHARS = 240
 
 
 def kappa_style(value: float, palette: Palette) -> str:
-    """Landis & Koch: above 0.80 almost perfect, 0.61-0.80 substantial; below is weaker."""
-    if value > 0.80:
+    """The style of Landis & Koch's band (``stats.kappa_label``): almost perfect, substantial, moderate, below."""
+    band = stats.kappa_label(value)
+    if band == "almost perfect":
         return f"bold {palette.good}"
-    if value > 0.60:
-        return palette.good
-    if value > 0.40:
-        return palette.fair
-    return f"bold {palette.bad}"
+    return {"substantial": palette.good, "moderate": palette.fair}.get(band, f"bold {palette.bad}")
 
 
 def alpha_style(value: float, palette: Palette) -> str:
-    """Krippendorff: >= 0.800 reliable, >= 0.667 tentative conclusions only, below unreliable."""
-    if value >= 0.800:
-        return f"bold {palette.good}"
-    if value >= 0.667:
-        return palette.fair
-    return f"bold {palette.bad}"
+    """The style of Krippendorff's advice (``stats.alpha_label``): reliable, tentative, unreliable."""
+    band = stats.alpha_label(value)
+    return {"reliable": f"bold {palette.good}", "tentative": palette.fair}.get(band, f"bold {palette.bad}")
 
 
 def figure_cells(figures: report.Figures | None, palette: Palette) -> list[Text]:
@@ -269,27 +264,34 @@ class AgreementScreen(WorkspaceScreen):
             result = report.agreement_report(project, coders, unit=unit)
             found = report.disagreements(project, coders)
         except WaveqdaError as exc:
-            self.app.call_from_thread(self._computed, generation, None, [], str(exc))
+            self.post_message(self.Computed(generation, None, [], str(exc)))
             return
         except Exception as exc:  # a bug: say so plainly, keep the screen usable, log the details
             log.error("agreement failed: %s", traceback.format_exc())
-            self.app.call_from_thread(
-                self._computed, generation, None, [], f"Unexpected error ({exc.__class__.__name__}: {exc})"
+            self.post_message(
+                self.Computed(generation, None, [], f"Unexpected error ({exc.__class__.__name__}: {exc})")
             )
             return
-        self.app.call_from_thread(self._computed, generation, result, found, None)
+        self.post_message(self.Computed(generation, result, found, None))
 
-    def _computed(
-        self,
-        generation: int,
-        result: report.AgreementReport | None,
-        found: list[report.Disagreement],
-        error: str | None,
-    ) -> None:
-        if generation != self._generation:  # an older request finished after a newer one was made
+    class Computed(Message):
+        """The agreement worker's report and disagreements for request ``generation`` (or why none)."""
+
+        def __init__(
+            self,
+            generation: int,
+            result: report.AgreementReport | None,
+            found: list[report.Disagreement],
+            error: str | None,
+        ) -> None:
+            super().__init__()
+            self.generation, self.result, self.found, self.error = generation, result, found, error
+
+    def on_agreement_screen_computed(self, message: Computed) -> None:
+        if message.generation != self._generation:  # an older request finished after a newer one was made
             return
         self.computing = False
-        self._show_results(result, found, error)
+        self._show_results(message.result, message.found, message.error)
 
     def _show_results(
         self, result: report.AgreementReport | None, found: list[report.Disagreement], error: str | None

@@ -19,6 +19,7 @@ from textual.widgets import Input, Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from app.tui.fuzzy import rank_codes
+from app.tui.screens.base import Palette
 from models.workspace_queries import CodeInfo
 
 NEW_ID = "__new__"
@@ -86,7 +87,8 @@ class CodePicker(ModalScreen[Picked | None]):
         typed = query.strip()
         exact = any(c.path.casefold() == typed.casefold() for c in self.codes)
         if self.allow_new and typed and not exact:
-            items.append(Option(Text.assemble(("+ Create new code ", "bold green"), (f"“{typed}”", "bold")), id=NEW_ID))
+            new = Text.assemble(("+ Create new code ", f"bold {Palette.of(self.app).good}"), (f"“{typed}”", "bold"))
+            items.append(Option(new, id=NEW_ID))
         options.add_options(items)
         if items:
             options.highlighted = 0

@@ -17,11 +17,11 @@ from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
 from app.tui.screens.dialogs import ChoiceDialog, ConfirmDialog, MemoDialog, MessageDialog, TextPrompt
 from models import codebook as ops
-from models.history import history
+from models.history import HistoryRow, history
 from models.store import timepoints
 
 
-def history_table(rows: list[dict]) -> Table:
+def history_table(rows: list[HistoryRow]) -> Table:
     table = Table(box=None, expand=True, show_edge=False, pad_edge=False)
     table.add_column("#", style="dim", justify="right")
     table.add_column("When", style="dim", no_wrap=True)
@@ -29,11 +29,9 @@ def history_table(rows: list[dict]) -> Table:
     table.add_column("What")
     table.add_column("State", no_wrap=True)
     for row in reversed(rows):
-        state = row["state"]
+        state = row.state
         style = "dim strike" if state in ("undone", "discarded") else ""
-        table.add_row(
-            str(row["id"]), row["at"].replace("T", " ")[:16], row["actor"], Text(row["summary"], style=style), state
-        )
+        table.add_row(str(row.id), row.at.replace("T", " ")[:16], row.actor, Text(row.summary, style=style), state)
     return table
 
 
@@ -61,7 +59,7 @@ class CodebookScreen(WorkspaceScreen):
 
     def __init__(self) -> None:
         super().__init__()
-        self.rows: list[dict] = []
+        self.rows: list[ops.CodeRow] = []
         self.show_archived = False
 
     def compose(self) -> ComposeResult:
@@ -82,21 +80,21 @@ class CodebookScreen(WorkspaceScreen):
         current = select_id if select_id is not None else self.current_id()
         rows = self.wq.read(ops.codebook_rows) or []
         keys = [t.key for t in (self.wq.read(timepoints) or [])]
-        self.rows = [r for r in rows if self.show_archived or not r["archived"]]
+        self.rows = [r for r in rows if self.show_archived or not r.archived]
         table.clear(columns=True)
         table.add_column("Code", key="code")
         for key in keys:
             table.add_column(key, key=key, width=5)
         table.add_column("All", key="all", width=5)
         for row in self.rows:
-            name = Text("  " * row["depth"])
-            name.append("█ ", style=row["colour"])
-            name.append(row["name"], style="bold" if row["depth"] == 0 else "")
-            if row["archived"]:
+            name = Text("  " * row.depth)
+            name.append("█ ", style=row.colour)
+            name.append(row.name, style="bold" if row.depth == 0 else "")
+            if row.archived:
                 name.append(" (archived)", style="dim italic")
-            counts = [Text(str(row["counts"].get(k, 0) or "·"), justify="right") for k in keys]
-            total = sum(row["counts"].values())
-            table.add_row(name, *counts, Text(str(total or "·"), justify="right"), key=str(row["id"]))
+            counts = [Text(str(row.counts.get(k, 0) or "·"), justify="right") for k in keys]
+            total = sum(row.counts.values())
+            table.add_row(name, *counts, Text(str(total or "·"), justify="right"), key=str(row.id))
         if not self.rows:
             self.query_one("#codebook-detail-text", Static).update(
                 Text(
@@ -106,11 +104,11 @@ class CodebookScreen(WorkspaceScreen):
                 )
             )
             return
-        index = next((i for i, r in enumerate(self.rows) if r["id"] == current), 0)
+        index = next((i for i, r in enumerate(self.rows) if r.id == current), 0)
         table.move_cursor(row=index)
         self._show_detail()
 
-    def current(self) -> dict | None:
+    def current(self) -> ops.CodeRow | None:
         table = self.query_one(DataTable)
         if not self.rows or table.cursor_row >= len(self.rows):
             return None
@@ -118,7 +116,7 @@ class CodebookScreen(WorkspaceScreen):
 
     def current_id(self) -> int | None:
         row = self.current()
-        return row["id"] if row else None
+        return row.id if row else None
 
     def on_data_table_row_highlighted(self, event: DataTable.RowHighlighted) -> None:
         self._show_detail()
@@ -132,10 +130,10 @@ class CodebookScreen(WorkspaceScreen):
         if row is None:
             return
         text = Text()
-        text.append("█ ", style=row["colour"])
-        text.append(row["path"] + "\n", style="bold")
-        if row["archived"]:
-            merged = f" (merged into {row['merged_into']})" if row.get("merged_into") else ""
+        text.append("█ ", style=row.colour)
+        text.append(row.path + "\n", style="bold")
+        if row.archived:
+            merged = f" (merged into {row.merged_into})" if row.merged_into else ""
             text.append(f"Archived{merged}\n", style="italic")
         for label, key in (
             ("Definition", "definition"),
@@ -144,12 +142,12 @@ class CodebookScreen(WorkspaceScreen):
             ("Example", "example"),
             ("Memo", "memo"),
         ):
-            if row.get(key):
+            if getattr(row, key):
                 text.append(f"\n{label}\n", style="bold underline")
-                text.append(row[key].strip() + "\n")
-        if not row.get("definition"):
+                text.append(getattr(row, key).strip() + "\n")
+        if not row.definition:
             text.append("\nNo definition yet: press e to write one.\n", style="dim")
-        counts = " · ".join(f"{k} {n}" for k, n in row["counts"].items())
+        counts = " · ".join(f"{k} {n}" for k, n in row.counts.items())
         text.append(f"\nSegments (this code only): {counts}\n", style="dim")
         text.append("Enter: retrieve its segments", style="dim")
         self.query_one("#codebook-detail-text", Static).update(text)
@@ -167,7 +165,7 @@ class CodebookScreen(WorkspaceScreen):
 
     def action_add(self) -> None:
         row = self.current()
-        prefix = f"{row['path']}/" if row and row["depth"] == 0 else ""
+        prefix = f"{row.path}/" if row and row.depth == 0 else ""
 
         def add(path: str | None) -> None:
             if path:
@@ -183,8 +181,8 @@ class CodebookScreen(WorkspaceScreen):
         if row is None:
             return
         self.app.push_screen(
-            TextPrompt(f"Rename {row['path']}", row["name"]),
-            lambda name: name and name != row["name"] and self._do(ops.rename_code, row["id"], name),
+            TextPrompt(f"Rename {row.path}", row.name),
+            lambda name: name and name != row.name and self._do(ops.rename_code, row.id, name),
         )
 
     def action_describe(self) -> None:
@@ -193,11 +191,11 @@ class CodebookScreen(WorkspaceScreen):
             return
         self.app.push_screen(
             MemoDialog(
-                f"Definition of {row['path']}",
-                row["definition"] or "",
+                f"Definition of {row.path}",
+                row.definition or "",
                 "What this code means, so every coder applies it the same way.",
             ),
-            lambda text: text is not None and self._do(ops.describe_code, row["id"], definition=text),
+            lambda text: text is not None and self._do(ops.describe_code, row.id, definition=text),
         )
 
     def action_recolour(self) -> None:
@@ -205,8 +203,8 @@ class CodebookScreen(WorkspaceScreen):
         if row is None:
             return
         self.app.push_screen(
-            TextPrompt(f"Colour of {row['path']} (#RRGGBB)", row["colour"]),
-            lambda colour: colour and self._do(ops.recolour_code, row["id"], colour),
+            TextPrompt(f"Colour of {row.path} (#RRGGBB)", row.colour),
+            lambda colour: colour and self._do(ops.recolour_code, row.id, colour),
         )
 
     def _codes_for_picker(self) -> list:  # type: ignore[type-arg]
@@ -219,36 +217,36 @@ class CodebookScreen(WorkspaceScreen):
 
         def moved(picked: Picked | None) -> None:
             if picked and picked.code_id is not None:
-                self._do(ops.move_code, row["id"], picked.code_id)
+                self._do(ops.move_code, row.id, picked.code_id)
 
         self.app.push_screen(
             CodePicker(
                 self._codes_for_picker(),
-                title=f"Move {row['path']} under… (shift+left: out a level)",
+                title=f"Move {row.path} under… (shift+left: out a level)",
                 allow_new=False,
-                exclude={row["id"]},
+                exclude={row.id},
             ),
             moved,
         )
 
     def action_outdent(self) -> None:
         row = self.current()
-        if row is None or row["parent_id"] is None:
+        if row is None or row.parent_id is None:
             return
-        parent = next((r for r in self.rows if r["id"] == row["parent_id"]), None)
-        grand = parent["parent_id"] if parent else None
-        self._do(ops.move_code, row["id"], grand)
+        parent = next((r for r in self.rows if r.id == row.parent_id), None)
+        grand = parent.parent_id if parent else None
+        self._do(ops.move_code, row.id, grand)
 
     def action_reorder(self, delta: int) -> None:
         row = self.current()
         if row is None:
             return
-        siblings = [r for r in self.rows if r["parent_id"] == row["parent_id"]]
-        siblings.sort(key=lambda r: r["position"])
-        index = next(i for i, r in enumerate(siblings) if r["id"] == row["id"])
+        siblings = [r for r in self.rows if r.parent_id == row.parent_id]
+        siblings.sort(key=lambda r: r.position)
+        index = next(i for i, r in enumerate(siblings) if r.id == row.id)
         target = index + delta
-        if 0 <= target < len(siblings) and self._do(ops.reorder_code, row["id"], target) is not None:
-            self.refresh_data(select_id=row["id"])
+        if 0 <= target < len(siblings) and self._do(ops.reorder_code, row.id, target) is not None:
+            self.refresh_data(select_id=row.id)
 
     def action_merge(self) -> None:
         row = self.current()
@@ -260,19 +258,17 @@ class CodebookScreen(WorkspaceScreen):
                 return
             target = self.wq.codes().get(answer.code_id)
             question = (
-                f"Merge {row['path']} into {target.path if target else answer.code_id}?\n\n"
+                f"Merge {row.path} into {target.path if target else answer.code_id}?\n\n"
                 f"All its codings move to the target; overlapping ones by the same coder are joined. "
-                f"{row['name']} is archived. Ctrl+z undoes the whole merge."
+                f"{row.name} is archived. Ctrl+z undoes the whole merge."
             )
             self.app.push_screen(
                 ConfirmDialog(question, "Merge"),
-                lambda ok: ok and self._do(ops.merge_codes, row["id"], answer.code_id),
+                lambda ok: ok and self._do(ops.merge_codes, row.id, answer.code_id),
             )
 
         self.app.push_screen(
-            CodePicker(
-                self._codes_for_picker(), title=f"Merge {row['path']} into…", allow_new=False, exclude={row["id"]}
-            ),
+            CodePicker(self._codes_for_picker(), title=f"Merge {row.path} into…", allow_new=False, exclude={row.id}),
             picked,
         )
 
@@ -280,7 +276,7 @@ class CodebookScreen(WorkspaceScreen):
         row = self.current()
         if row is None:
             return
-        keys = list(row["counts"].keys())
+        keys = list(row.counts.keys())
         choices = [(f"tp:{k}", f"Codings at timepoint {k}") for k in keys]
         choices.append(("match", "Codings whose text contains…"))
 
@@ -296,24 +292,22 @@ class CodebookScreen(WorkspaceScreen):
 
         def ask_path(**criteria: str) -> None:
             self.app.push_screen(
-                TextPrompt("Path of the new code", f"{row['path']} (split)"),
-                lambda path: path and self._do(ops.split_code, row["id"], path, **criteria),
+                TextPrompt("Path of the new code", f"{row.path} (split)"),
+                lambda path: path and self._do(ops.split_code, row.id, path, **criteria),
             )
 
-        self.app.push_screen(ChoiceDialog(f"Split {row['path']}: which codings move?", choices), by)
+        self.app.push_screen(ChoiceDialog(f"Split {row.path}: which codings move?", choices), by)
 
     def action_archive(self) -> None:
         row = self.current()
         if row is None:
             return
-        if row["archived"]:
-            self._do(ops.unarchive_code, row["id"])
+        if row.archived:
+            self._do(ops.unarchive_code, row.id)
             return
         self.app.push_screen(
-            ConfirmDialog(
-                f"Archive {row['path']}?\n\nIt is hidden from coding; its codings and history stay.", "Archive"
-            ),
-            lambda ok: ok and self._do(ops.archive_code, row["id"]),
+            ConfirmDialog(f"Archive {row.path}?\n\nIt is hidden from coding; its codings and history stay.", "Archive"),
+            lambda ok: ok and self._do(ops.archive_code, row.id),
         )
 
     def action_delete(self) -> None:
@@ -322,11 +316,11 @@ class CodebookScreen(WorkspaceScreen):
             return
         self.app.push_screen(
             ConfirmDialog(
-                f"Delete {row['path']}?\n\nOnly a code without codings can be deleted; archive it otherwise.",
+                f"Delete {row.path}?\n\nOnly a code without codings can be deleted; archive it otherwise.",
                 "Delete",
                 danger=True,
             ),
-            lambda ok: ok and self._do(ops.delete_code, row["id"]),
+            lambda ok: ok and self._do(ops.delete_code, row.id),
         )
 
     def action_history(self) -> None:

@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
@@ -34,6 +35,7 @@ from textual.widgets import (
 from textual.widgets.option_list import Option
 from textual.widgets.selection_list import Selection
 
+from app.tui.screens.base import Palette
 from app.tui.screens.dialogs import ConfirmDialog
 from exporters.kinds import WORKSPACE_KINDS, ExportKind
 from models.errors import WaveqdaError
@@ -213,7 +215,10 @@ class ExportDialog(ModalScreen[Path | None]):
         if not event.value:
             risk.value = False
             self._show_status(
-                Text("Not anonymised: names in the transcripts will be in the file as they are.", style="bold yellow")
+                Text(
+                    "Not anonymised: names in the transcripts will be in the file as they are.",
+                    style=f"bold {Palette.of(self.app).fair}",
+                )
             )
 
     def _show_status(self, text: Text | str) -> None:
@@ -285,7 +290,7 @@ class ExportDialog(ModalScreen[Path | None]):
         try:
             path, filters, options = self.request()
         except WaveqdaError as exc:
-            self._show_status(Text(str(exc), style="bold red"))
+            self._show_status(Text(str(exc), style=f"bold {Palette.of(self.app).bad}"))
             self.notify(str(exc), severity="error", timeout=6)
             return
         if path.exists():
@@ -311,7 +316,7 @@ class ExportDialog(ModalScreen[Path | None]):
         from exporters.dispatch import run_export
 
         def progress(done: int, total: int, label: str) -> None:
-            self.app.call_from_thread(self._progress, done, total, label)
+            self.post_message(self.Progress(done, total, label))
 
         from models.name_check import UnreviewedNamesError
 
@@ -322,16 +327,36 @@ class ExportDialog(ModalScreen[Path | None]):
                 f"not written: {len(exc.names)} name(s) in its text are not reviewed ({exc.examples}). "
                 "Review them in Names (F7, after Esc), or tick “Even with unreviewed names”."
             )
-            self.app.call_from_thread(self._done, path, None, message)
+            self.post_message(self.Done(path, None, message))
             return
         except WaveqdaError as exc:
-            self.app.call_from_thread(self._done, path, None, str(exc))
+            self.post_message(self.Done(path, None, str(exc)))
             return
         except Exception as exc:  # a bug: plainly said, logged, the dialog stays usable
             log.error("export failed: %s", traceback.format_exc())
-            self.app.call_from_thread(self._done, path, None, f"unexpected error ({exc.__class__.__name__}: {exc})")
+            self.post_message(self.Done(path, None, f"unexpected error ({exc.__class__.__name__}: {exc})"))
             return
-        self.app.call_from_thread(self._done, path, lines, None)
+        self.post_message(self.Done(path, lines, None))
+
+    class Progress(Message):
+        """The export worker's progress: ``done`` of ``total`` (sections, codes or rows), at ``label``."""
+
+        def __init__(self, done: int, total: int, label: str) -> None:
+            super().__init__()
+            self.done, self.total, self.label = done, total, label
+
+    class Done(Message):
+        """The export worker's result: the lines describing what was written, or the one line why not."""
+
+        def __init__(self, path: Path, lines: list[str] | None, error: str | None) -> None:
+            super().__init__()
+            self.path, self.lines, self.error = path, lines, error
+
+    def on_export_dialog_progress(self, message: Progress) -> None:
+        self._progress(message.done, message.total, message.label)
+
+    def on_export_dialog_done(self, message: Done) -> None:
+        self._done(message.path, message.lines, message.error)
 
     def _progress(self, done: int, total: int, label: str) -> None:
         self.query_one("#exp-progress", ProgressBar).update(total=max(total, 1), progress=done)
@@ -345,13 +370,13 @@ class ExportDialog(ModalScreen[Path | None]):
         bar = self.query_one("#exp-progress", ProgressBar)
         if error is not None:
             bar.display = False
-            self._show_status(Text(f"Export failed: {error}", style="bold red"))
+            self._show_status(Text(f"Export failed: {error}", style=f"bold {Palette.of(self.app).bad}"))
             self.notify(f"Export failed: {error}", severity="error", timeout=10)
             return
         bar.update(total=1, progress=1)
         self.written = path
         text = Text()
-        text.append("Written: ", style="bold green")
+        text.append("Written: ", style=f"bold {Palette.of(self.app).good}")
         text.append(str(path), style="bold")
         for line in lines or []:
             if not line.startswith("Wrote "):

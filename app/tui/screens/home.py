@@ -6,15 +6,16 @@ carry a code (how far coding has got). Enter or a click opens the interview in t
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
 from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
+from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
-from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
 from models.workspace_queries import HomeCell, HomeGrid, home_grid
 
 if TYPE_CHECKING:
@@ -23,7 +24,7 @@ if TYPE_CHECKING:
     from app.tui.screens.import_dialog import ImportRequest
 
 
-def cell_text(cell: HomeCell | None) -> Text:
+def cell_text(cell: HomeCell | None, palette: Palette) -> Text:
     if cell is None:
         return Text("—", style="dim")
     text = Text()
@@ -32,7 +33,7 @@ def cell_text(cell: HomeCell | None) -> Text:
     if cell.progress:
         parts = sorted(cell.progress.items(), key=lambda item: -item[1])
         shown = parts[:2]
-        text.append(" ".join(f"{name} {share:.0%}" for name, share in shown), style="green")
+        text.append(" ".join(f"{name} {share:.0%}" for name, share in shown), style=palette.good)
         if len(parts) > 2:
             text.append(f" +{len(parts) - 2}", style="dim")
     else:
@@ -88,9 +89,10 @@ class HomeScreen(WorkspaceScreen):
         width = max(20, min(34, (self.app.size.width - 16) // max(1, len(grid.timepoints)) - 2))
         for key, label in grid.timepoints:
             table.add_column(Text.assemble((key, "bold"), f" {label}"), key=key, width=width)
+        palette = Palette.of(self.app)
         for participant in grid.participants:
             row = [Text(participant, style="bold")]
-            row += [cell_text(grid.cells.get((participant, key))) for key, _ in grid.timepoints]
+            row += [cell_text(grid.cells.get((participant, key)), palette) for key, _ in grid.timepoints]
             table.add_row(*row, key=participant, height=2)
         if grid.participants:
             table.cursor_coordinate = cursor if cursor.row < len(grid.participants) else table.cursor_coordinate
@@ -175,7 +177,7 @@ class HomeScreen(WorkspaceScreen):
         from importers.batch import RefiOptions, import_paths
 
         def progress(n: int, total: int, name: str) -> None:
-            self.app.call_from_thread(self._progress, n, total, name)
+            self.post_message(self.ImportProgress(n, total, name))
 
         try:
             result = import_paths(
@@ -187,16 +189,35 @@ class HomeScreen(WorkspaceScreen):
                 refi=RefiOptions(participant_from_name=request.participant_from_name),
             )
         except Exception as exc:  # WaveqdaError or a bug: shown, never a traceback
-            self.app.call_from_thread(self._import_done, None, f"{exc}")
+            self.post_message(self.ImportDone(None, f"{exc}"))
             return
-        self.app.call_from_thread(self._import_done, result, None)
+        self.post_message(self.ImportDone(result, None))
 
-    def _progress(self, n: int, total: int, name: str) -> None:
+    class ImportProgress(Message):
+        """The import worker finished one more file of ``total``."""
+
+        def __init__(self, n: int, total: int, name: str) -> None:
+            super().__init__()
+            self.n, self.total, self.name = n, total, name
+
+    class ImportDone(Message):
+        """The import worker's result (``importers.batch.BatchResult``), or the one line saying why it failed."""
+
+        def __init__(self, result: Any, error: str | None) -> None:
+            super().__init__()
+            self.result, self.error = result, error
+
+    def on_home_screen_import_progress(self, message: ImportProgress) -> None:
         if self._bar is not None:
-            self._bar.update(total=total, progress=n)
-        self.query_one("#home-hint", Static).update(Text(f"Importing {n}/{total}: {name}", style="bold"))
+            self._bar.update(total=message.total, progress=message.n)
+        self.query_one("#home-hint", Static).update(
+            Text(f"Importing {message.n}/{message.total}: {message.name}", style="bold")
+        )
 
-    def _import_done(self, result, error: str | None) -> None:  # type: ignore[no-untyped-def]
+    def on_home_screen_import_done(self, message: ImportDone) -> None:
+        self._import_done(message.result, message.error)
+
+    def _import_done(self, result: Any, error: str | None) -> None:
         if self._bar is not None:
             self._bar.display = False
         self.wq.changed()
@@ -208,8 +229,10 @@ class HomeScreen(WorkspaceScreen):
             body = Text()
             for outcome in result.outcomes:
                 if outcome.status in ("failed", "skipped"):
+                    palette = Palette.of(self.app)
                     body.append(
-                        f"{outcome.status.upper():8}", style="bold red" if outcome.status == "failed" else "yellow"
+                        f"{outcome.status.upper():8}",
+                        style=f"bold {palette.bad}" if outcome.status == "failed" else palette.fair,
                     )
                     body.append(f" {outcome.message}\n")
             from app.tui.screens.dialogs import MessageDialog

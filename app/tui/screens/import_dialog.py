@@ -17,6 +17,7 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, DirectoryTree, Input, Label, Static
 
+from app.tui.screens.base import Palette
 from importers.formats import IMPORT_FORMATS, format_of
 
 # What can be imported: the registry ``waveqda import`` routes by (``importers.formats``), REFI-QDA included.
@@ -84,11 +85,12 @@ class ImportDialog(ModalScreen[ImportRequest | None]):
         self._show_marked()
 
     def _show_marked(self) -> None:
+        palette = Palette.of(self.app)
         text = Text()
         if not self.marked:
             text.append("Nothing marked yet.", style="dim")
         for path in self.marked[-6:]:
-            text.append(f"✔ {path}\n", style="green")
+            text.append(f"✔ {path}\n", style=palette.good)
         if len(self.marked) > 6:
             text.append(f"… and {len(self.marked) - 6} more", style="dim")
         self.query_one("#import-marked", Static).update(text)

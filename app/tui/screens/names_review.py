@@ -19,6 +19,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical, VerticalScroll
+from textual.message import Message
 from textual.screen import ModalScreen
 from textual.widgets import (
     Button,
@@ -54,7 +55,6 @@ SOURCES = {
     "register-fuzzy": ("near a register term", "spelt almost like a term already in the register"),
 }
 WINDOW = 700  # most characters of a turn shown around the candidate
-_SPEAKER_PREFIX = re.compile(r"^speaker label → (?P<replacement>.+?): ")
 
 
 # --- reads (run through app.read) -------------------------------------------------------------------------
@@ -62,8 +62,8 @@ _SPEAKER_PREFIX = re.compile(r"^speaker label → (?P<replacement>.+?): ")
 
 @dataclass
 class ReviewData:
-    pending: list[dict]
-    entries: list[dict]
+    pending: list[names.CandidateRow]
+    entries: list[names.EntryRow]
     accepted: int
     rejected: int
 
@@ -71,10 +71,10 @@ class ReviewData:
 def review_data(session: Session) -> ReviewData:
     everyone = names.candidate_rows(session, None)
     return ReviewData(
-        [r for r in everyone if r["status"] == "pending"],
+        [r for r in everyone if r.status == "pending"],
         names.entry_rows(session),
-        sum(1 for r in everyone if r["status"] == "accepted"),
-        sum(1 for r in everyone if r["status"] == "rejected"),
+        sum(1 for r in everyone if r.status == "accepted"),
+        sum(1 for r in everyone if r.status == "rejected"),
     )
 
 
@@ -92,17 +92,6 @@ class Occurrence:
     span: tuple[int, int]  # the candidate's span in the transcript
     cut_before: bool
     cut_after: bool
-
-
-def candidate_position(session: Session, candidate_id: int) -> tuple[int, int, int] | None:
-    """``(transcript id, start, end)`` where the scan first found the candidate, if recorded."""
-    from models.schema import NameCandidate
-
-    # The position is not in ``names.candidate_rows``: read it by primary key.
-    candidate = session.get(NameCandidate, candidate_id)
-    if candidate is None or candidate.transcript_id is None or candidate.start is None or candidate.end is None:
-        return None
-    return candidate.transcript_id, candidate.start, candidate.end
 
 
 def occurrence_in(doc: TranscriptDoc, start: int, end: int) -> Occurrence:
@@ -145,28 +134,27 @@ def reject_candidates(project: Project, actor: str, ids: list[int]) -> bool:
 # --- drawing ----------------------------------------------------------------------------------------------
 
 
-def context_text(row: dict, occurrence: Occurrence | None) -> Text:
+def context_text(row: names.CandidateRow, occurrence: Occurrence | None) -> Text:
     """The candidate, what accepting it would do, and its turn with every mention of it marked."""
     text = Text()
-    text.append(row["text"], style="bold reverse")
-    source, source_help = SOURCES.get(row["source"], (row["source"], ""))
-    text.append(f"  {row['category']} · found {row['occurrences']}× · {source_help or source}\n", style="dim")
-    speaker_label = _SPEAKER_PREFIX.match(row.get("context") or "")
-    if row.get("variant_of"):
+    text.append(row.text, style="bold reverse")
+    source, source_help = SOURCES.get(row.source, (row.source, ""))
+    text.append(f"  {row.category} · found {row.occurrences}× · {source_help or source}\n", style="dim")
+    if row.variant_of:
         text.append("a: ", style="bold")
-        text.append(f"add as a spelling of {row['variant_of']!r} (same replacement)\n")
-    elif speaker_label:
+        text.append(f"add as a spelling of {row.variant_of!r} (same replacement)\n")
+    elif row.speaker_replacement:
         text.append("a: ", style="bold")
-        text.append(f"new register entry, replaced by the study ID {speaker_label['replacement']}\n")
+        text.append(f"new register entry, replaced by the study ID {row.speaker_replacement}\n")
     else:
         text.append("a: ", style="bold")
         text.append(
-            f"new register entry ({row['category']}), numbered replacement such as "
-            f"[{names.LABEL_PREFIX.get(row['category'], 'Name')} …]; e to change first\n"
+            f"new register entry ({row.category}), numbered replacement such as "
+            f"[{names.LABEL_PREFIX.get(row.category, 'Name')} …]; e to change first\n"
         )
     text.append("\n")
     if occurrence is None:
-        context = _SPEAKER_PREFIX.sub("", row.get("context") or "")
+        context = row.context
         text.append(context or "(no context recorded)")
         return text
     where = f"{occurrence.label} · turn {occurrence.turn_number}"
@@ -176,7 +164,7 @@ def context_text(row: dict, occurrence: Occurrence | None) -> Text:
     body = occurrence.text.replace("\n", " ")
     shown = Text(("…" if occurrence.cut_before else "") + body + ("…" if occurrence.cut_after else ""))
     shift = 1 if occurrence.cut_before else 0
-    for match in _mentions(body, row["text"]):
+    for match in _mentions(body, row.text):
         shown.stylize("bold underline", match[0] + shift, match[1] + shift)
     if occurrence.start < occurrence.end:
         shown.stylize("bold reverse", occurrence.start + shift, occurrence.end + shift)
@@ -349,12 +337,12 @@ class NamesReviewScreen(WorkspaceScreen):
         table.add_column("Variant of", key="variant")
         for row in self.data.pending:
             table.add_row(
-                Text(row["text"], style="bold"),
-                row["category"],
-                SOURCES.get(row["source"], (row["source"], ""))[0],
-                Text(str(row["occurrences"]), justify="right"),
-                Text(row["variant_of"] or "", style=palette.accent),
-                key=str(row["id"]),
+                Text(row.text, style="bold"),
+                row.category,
+                SOURCES.get(row.source, (row.source, ""))[0],
+                Text(str(row.occurrences), justify="right"),
+                Text(row.variant_of or "", style=palette.accent),
+                key=str(row.id),
             )
         if self.data.pending:
             table.move_cursor(row=min(max(row_index, 0), len(self.data.pending) - 1))
@@ -371,11 +359,11 @@ class NamesReviewScreen(WorkspaceScreen):
         table.add_column("Replaced by", key="replacement")
         for entry in self.data.entries:
             table.add_row(
-                Text(entry["term"], style="bold"),
-                ", ".join(entry["variants"]),
-                entry["category"],
-                Text(entry["replacement"], style=palette.good),
-                key=str(entry["id"]),
+                Text(entry.term, style="bold"),
+                ", ".join(entry.variants),
+                entry.category,
+                Text(entry.replacement, style=palette.good),
+                key=str(entry.id),
             )
         if self.data.entries:
             table.move_cursor(row=min(max(row_index, 0), len(self.data.entries) - 1))
@@ -406,7 +394,7 @@ class NamesReviewScreen(WorkspaceScreen):
             )
         self.query_one("#names-hint", Static).update(Text(hint, style="dim"))
 
-    def current(self) -> dict | None:
+    def current(self) -> names.CandidateRow | None:
         """The highlighted pending candidate (only while the candidates tab is shown)."""
         if self.query_one(TabbedContent).active != "candidates" or not self.data.pending:
             return None
@@ -421,13 +409,13 @@ class NamesReviewScreen(WorkspaceScreen):
             widget.update(Text("No candidate selected.", style="dim"))
             return
         row = self.data.pending[row_index]
-        widget.update(context_text(row, self.occurrence(row["id"])))
+        widget.update(context_text(row, self.occurrence(row)))
 
-    def occurrence(self, candidate_id: int) -> Occurrence | None:
-        position = self.wq.read(candidate_position, candidate_id)
-        if position is None:
+    def occurrence(self, row: names.CandidateRow) -> Occurrence | None:
+        """Where the scan first found the candidate, in its speaker's turn (None when not in a transcript)."""
+        transcript_id, start, end = row.transcript_id, row.start, row.end
+        if transcript_id is None or start is None or end is None:
             return None
-        transcript_id, start, end = position
         if transcript_id not in self._docs:
             doc = self.wq.read(load_document, transcript_id)
             if doc is None:
@@ -469,16 +457,16 @@ class NamesReviewScreen(WorkspaceScreen):
         row = self.current()
         if row is None:
             return
-        if self.wq.change(names.accept, self.wq.project, self.actor, [row["id"]]) is not None:
-            where = f" as a spelling of {row['variant_of']}" if row["variant_of"] else ""
-            self.notify(f"Accepted {row['text']}{where}", timeout=3)
+        if self.wq.change(names.accept, self.wq.project, self.actor, [row.id]) is not None:
+            where = f" as a spelling of {row.variant_of}" if row.variant_of else ""
+            self.notify(f"Accepted {row.text}{where}", timeout=3)
 
     def action_reject(self) -> None:
         row = self.current()
         if row is None:
             return
-        if self.wq.change(reject_candidates, self.wq.project, self.actor, [row["id"]]):
-            self.notify(f"Rejected {row['text']}: not a name to replace (ctrl+z undoes)", timeout=3)
+        if self.wq.change(reject_candidates, self.wq.project, self.actor, [row.id]):
+            self.notify(f"Rejected {row.text}: not a name to replace (ctrl+z undoes)", timeout=3)
 
     def action_map(self) -> None:
         row = self.current()
@@ -491,36 +479,35 @@ class NamesReviewScreen(WorkspaceScreen):
         choices: list[tuple[str, object]] = []
         for entry in self.data.entries:
             prompt = Text()
-            prompt.append(entry["term"], style="bold")
-            if entry["variants"]:
-                prompt.append(f" ({', '.join(entry['variants'])})", style="dim")
-            prompt.append(f"  → {entry['replacement']}", style=palette.good)
-            prompt.append(f"  {entry['category']}", style="dim")
-            choices.append((str(entry["id"]), prompt))
+            prompt.append(entry.term, style="bold")
+            if entry.variants:
+                prompt.append(f" ({', '.join(entry.variants)})", style="dim")
+            prompt.append(f"  → {entry.replacement}", style=palette.good)
+            prompt.append(f"  {entry.category}", style="dim")
+            choices.append((str(entry.id), prompt))
 
         def chosen(entry_id: str | None) -> None:
             if entry_id is None:
                 return
-            done = self.wq.change(names.accept, self.wq.project, self.actor, [row["id"]], as_entry=int(entry_id))
+            done = self.wq.change(names.accept, self.wq.project, self.actor, [row.id], as_entry=int(entry_id))
             if done is not None:
-                term = next((e["term"] for e in self.data.entries if e["id"] == int(entry_id)), entry_id)
-                self.notify(f"{row['text']} is now a spelling of {term}", timeout=3)
+                term = next((e.term for e in self.data.entries if e.id == int(entry_id)), entry_id)
+                self.notify(f"{row.text} is now a spelling of {term}", timeout=3)
 
-        self.app.push_screen(ChoiceDialog(f"{row['text']} is another spelling of…", choices), chosen)
+        self.app.push_screen(ChoiceDialog(f"{row.text} is another spelling of…", choices), chosen)
 
     def action_edit(self) -> None:
         row = self.current()
         if row is None:
             return
-        speaker_label = _SPEAKER_PREFIX.match(row.get("context") or "")
         note = ""
-        if row["variant_of"]:
+        if row.variant_of:
             note = (
-                f"Found as a likely spelling of {row['variant_of']}: accepting adds it there and uses that "
+                f"Found as a likely spelling of {row.variant_of}: accepting adds it there and uses that "
                 f"entry's replacement. To keep it apart, reject it and add it with n."
             )
-        elif speaker_label:
-            note = f"A participant's own name: by default replaced by their study ID {speaker_label['replacement']}."
+        elif row.speaker_replacement:
+            note = f"A participant's own name: by default replaced by their study ID {row.speaker_replacement}."
 
         def edited(answer: dict | None) -> None:
             if answer is None:
@@ -529,15 +516,15 @@ class NamesReviewScreen(WorkspaceScreen):
                 names.accept,
                 self.wq.project,
                 self.actor,
-                [row["id"]],
+                [row.id],
                 category=answer["category"],
                 replacement=answer["replacement"],
             )
             if done is not None:
-                self.notify(f"Accepted {row['text']}", timeout=3)
+                self.notify(f"Accepted {row.text}", timeout=3)
 
         self.app.push_screen(
-            EntryDialog(f"Accept {row['text']!r} as…", term=row["text"], category=row["category"], note=note), edited
+            EntryDialog(f"Accept {row.text!r} as…", term=row.text, category=row.category, note=note), edited
         )
 
     def action_accept_all(self) -> None:
@@ -580,7 +567,7 @@ class NamesReviewScreen(WorkspaceScreen):
         row = self.current()
         if row is None:
             return
-        occurrence = self.occurrence(row["id"])
+        occurrence = self.occurrence(row)
         if occurrence is None:
             self.notify("No position recorded for this candidate", severity="warning")
             return
@@ -604,11 +591,21 @@ class NamesReviewScreen(WorkspaceScreen):
         try:
             rows = names.scan(self.wq.project, actor)
         except Exception as exc:  # WaveqdaError or a bug: a notification, never a traceback
-            self.app.call_from_thread(self._scan_done, None, f"{exc}")
+            self.post_message(self.Scanned(None, f"{exc}"))
             return
-        self.app.call_from_thread(self._scan_done, rows, None)
+        self.post_message(self.Scanned(rows, None))
 
-    def _scan_done(self, rows: list[dict] | None, error: str | None) -> None:
+    class Scanned(Message):
+        """The scan worker's pending candidates, or the one line saying why the scan failed."""
+
+        def __init__(self, rows: list[names.CandidateRow] | None, error: str | None) -> None:
+            super().__init__()
+            self.rows, self.error = rows, error
+
+    def on_names_review_screen_scanned(self, message: Scanned) -> None:
+        self._scan_done(message.rows, message.error)
+
+    def _scan_done(self, rows: list[names.CandidateRow] | None, error: str | None) -> None:
         self.scanning = False
         self.candidates_table.loading = False
         self.wq.changed()

@@ -13,6 +13,7 @@ from textual import on, work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
+from textual.message import Message
 from textual.widgets import Checkbox, Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
@@ -150,12 +151,24 @@ class SearchScreen(WorkspaceScreen):
             with self.wq.project.read() as session:
                 hits = search(session, query, **filters)
         except ImportError:
-            self.app.call_from_thread(self.notify, "Search is not available in this version", severity="error")
-            hits = []
+            self.post_message(self.Searched([], "Search is not available in this version"))
+            return
         except Exception as exc:  # WaveqdaError (bad query) or a bug: a message, never a traceback
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            hits = []
-        self.app.call_from_thread(self._show, hits)
+            self.post_message(self.Searched([], str(exc)))
+            return
+        self.post_message(self.Searched(hits, None))
+
+    class Searched(Message):
+        """The search worker's hits, or the one line saying why there are none."""
+
+        def __init__(self, hits: list[Any], error: str | None) -> None:
+            super().__init__()
+            self.hits, self.error = hits, error
+
+    def on_search_screen_searched(self, message: Searched) -> None:
+        if message.error:
+            self.notify(message.error, severity="error")
+        self._show(message.hits)
 
     def _show(self, hits: list[Any]) -> None:
         self.hits = hits

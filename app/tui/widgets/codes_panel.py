@@ -19,7 +19,11 @@ from models.workspace_queries import CodeInfo, CodingRow
 
 
 def panel_text(
-    codings: list[CodingRow], codes: dict[int, CodeInfo], coders: dict[int, str], transcript_memo: str = ""
+    codings: list[CodingRow],
+    codes: dict[int, CodeInfo],
+    coders: dict[int, str],
+    transcript_memo: str = "",
+    mark: str = "bold",  # the style of the key-quote star: the theme's warning colour, from the widget
 ) -> Text:
     text = Text()
     if not codings:
@@ -34,7 +38,7 @@ def panel_text(
         if info and info.archived:
             text.append(" (archived)", style="italic dim")
         if c.key_quote:
-            text.append(" ★ key quote", style="bold yellow")
+            text.append(" ★ key quote", style=mark)
         text.append(f"\n  by {coders.get(c.coder_id, '?')} · {c.start}:{c.end}\n", style="dim")
         if c.memo:
             text.append("  ✎ " + c.memo.strip().replace("\n", " ")[:200] + "\n", style="italic")
@@ -106,7 +110,8 @@ class CodesPanel(Widget):
     def show(
         self, codings: list[CodingRow], codes: dict[int, CodeInfo], coders: dict[int, str], transcript_memo: str = ""
     ) -> None:
-        text = panel_text(codings, codes, coders, transcript_memo)
+        warning = self.app.current_theme.warning
+        text = panel_text(codings, codes, coders, transcript_memo, f"bold {warning}" if warning else "bold")
         if text == self.text and self._lines_key is not None:
             return
         self.text = text
