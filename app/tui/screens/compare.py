@@ -39,7 +39,8 @@ def column_label(key: str, label: str, width: int = 14) -> Text:
     return Text.assemble((key, "bold"), rest)
 
 
-def heat(value: int, top: int, base: Color, hot: Color) -> str:
+def heat(value: float, top: float, base: Color, hot: Color) -> str:
+    """A cell's background: the theme's surface blended toward its primary colour by the value's share."""
     share = 0.0 if top <= 0 else min(1.0, value / top)
     return base.blend(hot, 0.15 + 0.75 * share).hex if value else base.hex
 
@@ -53,6 +54,7 @@ class CompareScreen(WorkspaceScreen):
         Binding("enter", "drill", "Segments of cell", show=False),
         Binding("o", "drill", "Drill in"),
         Binding("t", "trajectories", "Trajectories"),
+        Binding("m", "matrix", "Matrix coding"),
         Binding("q", "app.scores", "Scores", tooltip="Questionnaire scores beside the themes"),
     ]
 
@@ -93,9 +95,8 @@ class CompareScreen(WorkspaceScreen):
         table.add_column("All", key="all", width=7)
         values = [getattr(row.cells[k], self.measure) for row in matrix.rows for k, _ in matrix.timepoints]
         top = max(values, default=0)
-        theme = self.app.current_theme
-        base = Color.parse(theme.surface or "#000000")
-        hot = Color.parse(theme.primary or "#0178D4")
+        colours = self.app.get_css_variables()  # the theme's variables as the stylesheet sees them (a theme
+        base, hot = Color.parse(colours["surface"]), Color.parse(colours["primary"])  # may leave surface unset)
         for row in matrix.rows:
             name = Text("  " * row.depth + row.name, style="bold" if row.depth == 0 else "")
             cells = []
@@ -123,7 +124,7 @@ class CompareScreen(WorkspaceScreen):
         hint = (
             "No codings yet."
             if not matrix.rows
-            else "Enter: the segments of a cell · t: each participant's trajectory for the code"
+            else "Enter: the segments of a cell · t: each participant's trajectory for the code · m: matrix coding"
             + (f"\nNot coded yet (not absent): {coded}" if coded else "")
         )
         self.query_one("#compare-hint", Static).update(Text(hint, style="dim"))
@@ -156,6 +157,12 @@ class CompareScreen(WorkspaceScreen):
         current = self._current()
         if current is not None:
             self.wq.retrieve_code(current[0], timepoint=current[1])
+
+    def action_matrix(self) -> None:
+        """Matrix coding: any two of codes, timepoints, participants, coders and attribute values."""
+        from app.tui.screens.matrix import MatrixScreen
+
+        self.app.push_screen(MatrixScreen())
 
     def action_trajectories(self) -> None:
         current = self._current()
