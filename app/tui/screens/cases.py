@@ -269,14 +269,25 @@ class CasesScreen(WorkspaceScreen):
         try:
             lines = run_export(self.wq.project, path, "attributes", ExportFilters())
         except WaveqdaError as exc:
-            self.app.call_from_thread(self.notify, str(exc), severity="error", timeout=8)
+            self.post_message(self.SheetExported(str(exc), error=True))
             return
         except Exception as exc:
             log.error("case sheet: %s", traceback.format_exc())
-            self.app.call_from_thread(
-                self.notify,
-                f"Unexpected error ({exc.__class__.__name__}: {exc}); nothing was written",
-                severity="error",
+            self.post_message(
+                self.SheetExported(f"Unexpected error ({exc.__class__.__name__}: {exc}); nothing was written", True)
             )
             return
-        self.app.call_from_thread(self.notify, lines[0] if lines else f"Wrote {path}", timeout=6)
+        self.post_message(self.SheetExported(lines[0] if lines else f"Wrote {path}", error=False))
+
+    class SheetExported(Message):
+        """The export worker's one line: what was written, or why nothing was."""
+
+        def __init__(self, line: str, error: bool) -> None:
+            super().__init__()
+            self.line, self.error = line, error
+
+    def on_cases_screen_sheet_exported(self, message: SheetExported) -> None:
+        if message.error:
+            self.notify(message.line, severity="error", timeout=8)
+        else:
+            self.notify(message.line, timeout=6)

@@ -13,20 +13,26 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.widgets import DataTable, Footer, Static
 
-from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
 from app.tui.screens.dialogs import MessageDialog
 from models.queries import Matrix, code_timepoint_matrix, trajectories
 
 MEASURES = ("segments", "participants", "words")
-STATUS_STYLE = {
-    "emerged": "bold green",
-    "persisted": "bold cyan",
-    "returned": "bold magenta",
-    "faded": "bold red",
-    "absent": "dim",
-    "missing": "dim italic",
-    "not coded yet": "italic yellow",
-}
+
+
+def status_style(status: str, palette: Palette) -> str:
+    """A trajectory point's style, from the theme: emerged, persisted, returned and faded stand out."""
+    return {
+        "emerged": f"bold {palette.good}",
+        "persisted": f"bold {palette.accent}",
+        "returned": f"bold {palette.note}",
+        "faded": f"bold {palette.bad}",
+        "absent": "dim",
+        "missing": "dim italic",
+        "not coded yet": f"italic {palette.fair}",
+    }.get(status, "")
+
+
 STATUS_TEXT = {"missing": "not interviewed"}
 
 
@@ -179,12 +185,13 @@ class CompareScreen(WorkspaceScreen):
         for key in keys:
             table.add_column(key)
         table.add_column("Pattern (+ present, - absent, ? not coded yet, . not interviewed)", style="dim")
+        palette = Palette.of(self.app)
         for traj in found:
             cells = []
             for point in traj.points:
                 label = STATUS_TEXT.get(point.status, point.status) + (
                     f" ({len(point.segments)})" if point.segments else ""
                 )
-                cells.append(Text(label, style=STATUS_STYLE.get(point.status, "")))
+                cells.append(Text(label, style=status_style(point.status, palette)))
             table.add_row(traj.participant, *cells, traj.pattern)
         self.app.push_screen(MessageDialog(f"Trajectories: {info.path if info else code_id}", table))

@@ -22,7 +22,7 @@ from textual.message import Message
 from textual.widgets import Checkbox, Footer, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
-from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
 from models import coding as coding_ops
 from models.errors import WaveqdaError
@@ -81,7 +81,7 @@ def hit_prompt(hit: QueryHit, wide: bool = False) -> Text:
     return text
 
 
-def segment_prompt(seg: Segment, show_code: bool, wide: bool = False) -> Text:
+def segment_prompt(seg: Segment, show_code: bool, wide: bool = False, palette: Palette | None = None) -> Text:
     """Participant, speaker, coder, then the context with the coded words highlighted."""
     text = Text()
     text.append(f"{seg.participant:<6}", style="bold")
@@ -90,9 +90,9 @@ def segment_prompt(seg: Segment, show_code: bool, wide: bool = False) -> Text:
     text.append(f" {speaker}{turn}", style="italic")
     text.append(f" · {seg.coder}", style="dim")
     if show_code:
-        text.append(f" · {seg.code}", style="cyan")
+        text.append(f" · {seg.code}", style=palette.accent if palette else "bold")
     if seg.key_quote:
-        text.append(" ★", style="bold yellow")
+        text.append(" ★", style=f"bold {palette.fair}" if palette else "bold")
     text.append("\n")
     _in_context(text, seg.context, seg.start, seg.end, seg.context_start, wide)
     _memo_lines(text, [seg.memo] if seg.memo else [])
@@ -328,11 +328,30 @@ class RetrieveScreen(WorkspaceScreen):
                 segments = retrieve(session, code_id, **filters, context=context)
                 versions = coding_ops.coding_versions(session, [s.id for s in segments])
         except Exception as exc:  # a WaveqdaError (bad filter) or a bug: a message, never a traceback
-            self.app.call_from_thread(self.notify, str(exc), severity="error")
-            segments, versions = [], {}
+            self.post_message(self.Retrieved([], {}, {}, str(exc)))
+            return
         show_code = len({s.code_id for s in segments}) > 1
-        prompts = {s.id: segment_prompt(s, show_code, context == "turn") for s in segments}  # off the event loop
-        self.app.call_from_thread(self._show, segments, prompts, versions)
+        palette = Palette.of(self.app)
+        prompts = {s.id: segment_prompt(s, show_code, context == "turn", palette) for s in segments}  # off the loop
+        self.post_message(self.Retrieved(segments, prompts, versions, None))
+
+    class Retrieved(Message):
+        """The retrieval worker's segments, their drawn prompts and versions (or the one line why none)."""
+
+        def __init__(
+            self,
+            segments: list[Segment],
+            prompts: dict[int, Text],
+            versions: dict[int, coding_ops.CodingVersion],
+            error: str | None,
+        ) -> None:
+            super().__init__()
+            self.segments, self.prompts, self.versions, self.error = segments, prompts, versions, error
+
+    def on_retrieve_screen_retrieved(self, message: Retrieved) -> None:
+        if message.error:
+            self.notify(message.error, severity="error")
+        self._show(message.segments, message.prompts, message.versions)
 
     def _show(
         self,
@@ -577,7 +596,7 @@ class RetrieveScreen(WorkspaceScreen):
             return
         segments = [found[i] for i in coding_ids if i in found]
         show_code = len({s.code_id for s in segments}) > 1
-        prompts = {s.id: segment_prompt(s, show_code, context == "turn") for s in segments}
+        prompts = {s.id: segment_prompt(s, show_code, context == "turn", Palette.of(self.app)) for s in segments}
         self.post_message(self.CellDone(segments, prompts, versions, ""))
 
     def on_retrieve_screen_cell_done(self, message: CellDone) -> None:
@@ -614,7 +633,7 @@ class RetrieveScreen(WorkspaceScreen):
                         disabled=True,
                     )
                 )
-            prompt = self._prompts.get(seg.id) or segment_prompt(seg, show_code)
+            prompt = self._prompts.get(seg.id) or segment_prompt(seg, show_code, palette=Palette.of(self.app))
             items.append(Option(prompt, id=str(seg.id)))
             if first_segment is None:
                 first_segment = len(items) - 1
