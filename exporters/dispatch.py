@@ -142,6 +142,7 @@ def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Pat
         from exporters import disagreements, tabular
 
         return {"codings": tabular.export_codings, "matrix": tabular.export_matrix,
+                "attributes": tabular.export_attributes,
                 "disagreements": disagreements.export_disagreements_table}[kind]  # fmt: skip
     large = options.large_print
     if kind == "themes":

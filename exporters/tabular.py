@@ -21,11 +21,11 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from exporters.data import ExportData, load_export_data, participant_attributes, transcript_sources
+from exporters.data import ExportData, load_export_data, participant_attributes, transcript_sources, typed_value
 from exporters.filters import ExportFilters
 from exporters.word_common import Progress
 from exporters.word_themes import GAP
-from models.store import Project
+from models.store import Project, get_setting
 from models.transcripts import turn_number
 
 CODING_COLUMNS = [
@@ -98,6 +98,29 @@ def matrix_row(data: ExportData, code_id: int, keys: list[str]) -> list[Any]:
     cells = [row.cells[k] for k in keys] + [row.total]
     return [code_id, data.code_path(code_id), row.depth,
             *(value for c in cells for value in (c.segments, c.passages, c.participants, c.words))]  # fmt: skip
+
+
+def export_attributes(
+    project: Project, out_path: Path, filters: ExportFilters, progress: Progress | None = None
+) -> Path:
+    """The case sheet: one row per participant, one column per attribute, in the layout ``waveqda attributes``
+    and the workspace's case sheet import read back (XLSX cells typed: numbers as numbers, dates as dates)."""
+    from models.case_sheet import case_sheet
+
+    typed = out_path.suffix.lower() == ".xlsx"
+    with project.read() as session:
+        sheet = case_sheet(session)
+        project_name = get_setting(session, "name", "waveqda project")
+    kinds = [a.type for a in sheet.attributes]
+    headers = ["participant", *(f"attribute {a.name}" if a.name == "participant" else a.name for a in sheet.attributes)]
+    rows = (
+        [row.participant, *(typed_value(k, v) if typed else v for k, v in zip(kinds, row.values, strict=True))]
+        for row in sheet.rows
+    )
+    facts = [("Project", project_name), ("Made on", date.today()),
+             ("Types", "; ".join(f"{a.name}: {a.type}" for a in sheet.attributes))]  # fmt: skip
+    write_table(out_path, headers, rows, "Cases", facts, len(sheet.rows), progress)
+    return out_path
 
 
 def about(data: ExportData) -> list[tuple[str, Any]]:

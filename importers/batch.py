@@ -135,16 +135,63 @@ def _pick_column(columns: list[str], names: tuple[str, ...], path: Path, what: s
     raise WaveqdaError(f"{path.name}: no {what} column (expected one of: {', '.join(names)})")
 
 
-def import_attributes(project: Project, csv_path: Path, actor: str) -> list[tuple[str, str, list]]:
-    """``waveqda attributes``: participant attributes from a CSV with a participant column."""
-    rows, columns = _read_csv(csv_path)
-    part_col = _pick_column(columns, PARTICIPANT_COLUMNS, csv_path, "participant")
+def _read_xlsx(path: Path) -> tuple[list[dict[str, str]], list[str]]:
+    """The first sheet of a workbook as ``_read_csv`` gives a CSV: typed cells back as the text a CSV would
+    hold (34.0 -> "34", a date -> "2026-03-01"), so both files of the same sheet import alike."""
+    from datetime import date, datetime
+
+    from openpyxl import load_workbook
+
+    def text(value: object) -> str:
+        if value is None:
+            return ""
+        if isinstance(value, datetime):
+            return value.date().isoformat() if value.time() == datetime.min.time() else value.isoformat()
+        if isinstance(value, date):
+            return value.isoformat()
+        if isinstance(value, float) and value.is_integer():
+            return str(int(value))
+        return str(value)
+
+    try:
+        sheet = load_workbook(path, read_only=True, data_only=True).active
+        table = [[text(v) for v in row] for row in sheet.iter_rows(values_only=True)] if sheet is not None else []
+    except (OSError, ValueError, KeyError) as exc:
+        raise WaveqdaError(f"{path.name}: cannot read it as a workbook ({exc})") from exc
+    except Exception as exc:  # openpyxl raises zipfile and XML errors of its own for a damaged file
+        raise WaveqdaError(f"{path.name}: cannot read it as a workbook ({exc.__class__.__name__})") from exc
+    if not table:
+        raise WaveqdaError(f"{path.name}: the workbook is empty")
+    columns = [c.strip() for c in table[0]]
+    rows = [dict(zip(columns, row + [""] * (len(columns) - len(row)), strict=False)) for row in table[1:]]
+    return [r for r in rows if any(v.strip() for v in r.values())], columns
+
+
+def read_attribute_table(path: Path) -> dict[str, dict[str, str]]:
+    """``{participant: {attribute: value}}`` from a CSV or XLSX sheet with a participant column (the layout
+    ``export_attributes`` writes), every value as text; one line naming the file when it cannot be read."""
+    if not path.is_file():
+        raise WaveqdaError(f"{path}: no such file")
+    rows, columns = _read_xlsx(path) if path.suffix.lower() == ".xlsx" else _read_csv(path)
+    part_col = _pick_column(columns, PARTICIPANT_COLUMNS, path, "participant")
     table: dict[str, dict[str, str]] = {}
     for row in rows:
         participant = row[part_col].strip()
         if participant:
-            table[participant] = {c: row[c].strip() for c in columns if c and c != part_col}
-    return store_attribute_table(project, table, actor, csv_path.name)
+            table[participant] = {c: (row.get(c) or "").strip() for c in columns if c and c != part_col}
+    return table
+
+
+def import_attributes(project: Project, csv_path: Path, actor: str) -> list[tuple[str, str, list]]:
+    """``waveqda attributes`` and the case sheet's import: participant attributes from a CSV or XLSX sheet
+    with a participant column, in one undoable change."""
+    table = read_attribute_table(csv_path)
+    try:
+        return store_attribute_table(project, table, actor, csv_path.name)
+    except WaveqdaError as exc:  # a value of the wrong type: say which file (nothing was stored)
+        if str(exc).startswith(csv_path.name):
+            raise
+        raise WaveqdaError(f"{csv_path.name}: {exc}") from exc
 
 
 def route_for(

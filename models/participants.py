@@ -98,12 +98,18 @@ def define_attribute(session: Session, name: str, type_: str, choices: list[str]
     return found
 
 
-def set_attribute(session: Session, participant: Participant, attribute: AttributeDefinition, value: str) -> None:
+def check_attribute_value(name: str, type_: str, value: str) -> str:
+    """``value`` trimmed, or a one-line refusal when it is not of the attribute's type (empty always fits)."""
     value = value.strip()
-    if attribute.type == "number" and value and not _is_number(value):
-        raise WaveqdaError(f"attribute {attribute.name!r} is a number; {value!r} is not")
-    if attribute.type == "date" and value and not _is_date(value):
-        raise WaveqdaError(f"attribute {attribute.name!r} is a date (YYYY-MM-DD); {value!r} is not")
+    if type_ == "number" and value and not _is_number(value):
+        raise WaveqdaError(f"attribute {name!r} is a number; {value!r} is not")
+    if type_ == "date" and value and not _is_date(value):
+        raise WaveqdaError(f"attribute {name!r} is a date (YYYY-MM-DD); {value!r} is not")
+    return value
+
+
+def set_attribute(session: Session, participant: Participant, attribute: AttributeDefinition, value: str) -> None:
+    value = check_attribute_value(attribute.name, attribute.type, value)
     row = session.get(ParticipantAttribute, (participant.id, attribute.id))
     if row is None:
         session.add(ParticipantAttribute(participant_id=participant.id, attribute_id=attribute.id, value=value))

@@ -306,9 +306,13 @@ class Project:
             timer.start()
 
     def _checkpoint_if_due(self) -> None:
-        self._checkpoint_timer = None
-        if self._checkpoint_due:
-            self.checkpoint(small_only=True)
+        try:
+            if self._checkpoint_due:
+                self.checkpoint(small_only=True)
+        finally:
+            self._checkpoint_timer = None
+        if self._checkpoint_due:  # a change committed while this checkpoint ran: copy it in its turn
+            self._checkpoint_after_change()
 
     @contextmanager
     def write_session(self) -> Iterator[Session]:

@@ -183,3 +183,45 @@ def test_bad_input_is_one_line_error(coded_study: CodedStudy, capsys: pytest.Cap
 
 # every test here runs on an SQLite file and on a PostgreSQL database
 pytestmark = pytest.mark.both_engines
+
+
+def test_case_sheet_round_trips_through_xlsx_and_csv_on_the_command_line(small_project: Project, tmp_path) -> None:
+    """Issue 15: `waveqda export --kind attributes` writes the case sheet, `waveqda attributes` reads it back
+    from .xlsx as from .csv (typed cells as the text a CSV holds); a bad value is one line, nothing stored."""
+    from openpyxl import Workbook
+
+    from models.case_sheet import case_sheet
+
+    path = db(small_project)
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["participant", "site", "age", "joined"])
+    sheet.append(["P01", "North", 34, __import__("datetime").date(2025, 3, 1)])
+    sheet.append(["P02", "South", 51.0, None])
+    source = tmp_path / "attributes.xlsx"
+    book.save(source)
+    out = run("attributes", path, source)
+    assert "age: number" in out and "joined: date" in out and "site: choice" in out
+    with small_project.read() as session:
+        found = case_sheet(session)
+    assert found.value("P01", "joined") == "2025-03-01" and found.value("P02", "age") == "51"
+
+    for suffix in (".csv", ".xlsx"):
+        written = tmp_path / f"cases{suffix}"
+        run("export", path, written, "--kind", "attributes")
+        run("attributes", path, written)  # reads back unchanged
+        with small_project.read() as session:
+            assert case_sheet(session) == found
+    csv_text = (tmp_path / "cases.csv").read_text(encoding="utf-8-sig")
+    assert csv_text.splitlines()[:2] == ["participant,age,joined,site", "P01,34,2025-03-01,North"]
+
+    bad = tmp_path / "bad.csv"
+    bad.write_text("participant,age\nP01,old\n", encoding="utf-8")
+    result = runner.invoke(app, ["attributes", path, str(bad)])
+    assert (
+        result.exit_code == 1
+        and "bad.csv: attribute 'age' is a number; 'old' is not" in result.output
+        and len(result.output.splitlines()) == 1
+    )
+    with small_project.read() as session:
+        assert case_sheet(session) == found

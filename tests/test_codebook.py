@@ -463,7 +463,7 @@ def test_codebook_rows_count_segments_per_timepoint(study):
         "merged_into",
         "counts",
     }
-    assert expected_keys <= set(rows["C"])
+    assert expected_keys <= set(rows["C"].as_dict())  # the keys of `waveqda codes --json`
 
 
 def test_every_operation_undoes_to_the_exact_prior_state(study, db_state):

@@ -412,8 +412,13 @@ def test_a_burst_of_changes_reaches_the_project_file_within_the_interval_and_on_
     """A script making changes in a row checkpoints at most every ``checkpoint_every_s`` (each checkpoint
     waits for the disk): the changes of a burst are in the file alone once the interval's timer has run,
     without another change or closing; and on close at the latest."""
+    coded.checkpoint()  # the interval starts now: every change of the burst waits for it
     coded.checkpoint_every_s = 60  # longer than the test: only close() can copy the burst
-    ids = [i for n in range(5) for i in coding.apply_codes(coded, "ann", "P01/T2", ["Supervision"], "ann", n, n + 1)]
+    ids = [
+        i
+        for n in range(5)
+        for i in coding.apply_codes(coded, "ann", "P01/T2", ["Supervision"], "ann", 10 * n, 10 * n + 3)
+    ]
     reader = coded.engine.connect()  # another connection stays open, so closing ours cannot fold the WAL in
     reader.execute(text("SELECT count(*) FROM codings")).scalar()
     assert coded._checkpoint_due and not set(ids) <= set(copied_coding_ids(coded.path, tmp_path / "a.wqda"))
@@ -424,10 +429,10 @@ def test_a_burst_of_changes_reaches_the_project_file_within_the_interval_and_on_
     project = open_project(coded.path)
     try:
         project.checkpoint_every_s = 0.05
-        first = coding.apply_codes(project, "ann", "P01/T2", ["Supervision"], "ann", 20, 21)
-        later = coding.apply_codes(project, "ann", "P01/T2", ["Supervision"], "ann", 30, 31)  # within the interval
-        for _ in range(500):  # the timer runs once the interval is over
-            if not project._checkpoint_due:
+        first = coding.apply_codes(project, "ann", "P01/T2", ["Supervision"], "ann", 60, 63)
+        later = coding.apply_codes(project, "ann", "P01/T2", ["Supervision"], "ann", 70, 73)  # within the interval
+        for _ in range(500):  # the timer runs once the interval is over (and is forgotten once it has)
+            if project._checkpoint_timer is None and not project._checkpoint_due:
                 break
             threading.Event().wait(0.01)
         assert set(first + later) <= set(copied_coding_ids(project.path, tmp_path / "c.wqda"))

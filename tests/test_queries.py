@@ -429,11 +429,13 @@ def test_matrix_coding_cells_count_what_a_direct_count_finds(coded_study, rows: 
     """Issue 15: any two dimensions; each cell's codings, participants and covered characters, counted here
     from the rows themselves (codes with their sub-codes)."""
     from models.codes import CodeTree
+    from models.nlp import WORD_RE
     from models.queries.crosstab import crosstab
     from models.schema import Participant, ParticipantAttribute, Timepoint
 
     with coded_study.project.read() as session:
-        table = crosstab(session, rows, columns)
+        table = crosstab(session, rows, columns, words=True)
+        texts = dict(session.execute(select(Transcript.id, Transcript.text)).all())
         tree = CodeTree.load(session, include_archived=False)
         site = dict(session.execute(select(ParticipantAttribute.participant_id, ParticipantAttribute.value)).all())
         facts = session.execute(
@@ -480,6 +482,8 @@ def test_matrix_coding_cells_count_what_a_direct_count_finds(coded_study, rows: 
             assert cell.segments == len(mine) and cell.segment_ids == sorted(f.id for f in mine), (r, c)
             assert cell.participants == len({f.study_id for f in mine})
             covered = {(f.transcript_id, i) for f in mine for i in range(f.start, f.end)}
+            starts = {(tid, m.start()) for tid in {f.transcript_id for f in mine} for m in WORD_RE.finditer(texts[tid])}
+            assert cell.words == len(starts & covered), (r, c)  # words starting in coded text, each once
             if mine and "participants" not in (rows, columns):
                 total = sum(n for tid, n in lengths.items() if text_in(rows, r, tid) and text_in(columns, c, tid))
                 assert cell.coverage == pytest.approx(len(covered) / total)

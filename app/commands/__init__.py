@@ -26,7 +26,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("show", "project", "Show one transcript: its fields, full text and turns."),
     CommandEntry("participants", "project", "List participants with their attributes and transcripts."),
     CommandEntry(
-        "attributes", "project", "Set participant attributes from a CSV; each column's type is inferred and..."
+        "attributes", "project", "Set participant attributes from a CSV or XLSX; each column's type is inferred..."
     ),
     CommandEntry("demo", "project", "Build a project from the bundled fictional sample study and open it."),
     CommandEntry("backup", "project", "Write a complete, consistent copy of the project, even while others are..."),

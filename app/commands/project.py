@@ -192,11 +192,13 @@ def participants(project: str = ProjectArg, json_out: bool = JsonOpt) -> None:
 
 def attributes(
     project: str = ProjectArg,
-    csv_path: Path = typer.Argument(..., help="CSV with a participant column and attribute columns.", metavar="CSV"),
+    csv_path: Path = typer.Argument(
+        ..., help="CSV or XLSX with a participant column and attribute columns.", metavar="CSV"
+    ),
     json_out: bool = JsonOpt,
     coder_name: str | None = ActorOpt,
 ) -> None:
-    """Set participant attributes from a CSV; each column's type is inferred and reported."""
+    """Set participant attributes from a CSV or XLSX; each column's type is inferred and reported."""
     from importers.batch import import_attributes
 
     with open_existing(project) as proj:

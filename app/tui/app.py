@@ -129,6 +129,7 @@ class WaveqdaApp(App[None]):
         Binding("f6", "go('search')", "Search", show=False),
         Binding("f7", "go('names')", "Names", show=False),
         Binding("f8", "go('agreement')", "Agreement", show=False),
+        Binding("f10", "go('cases')", "Cases", show=False),
         Binding("ctrl+e", "export", "Export…", key_display="^e"),
         Binding("ctrl+z", "undo", "Undo", key_display="^z"),
         Binding("ctrl+y", "redo", "Redo", show=False),
@@ -150,6 +151,7 @@ class WaveqdaApp(App[None]):
         "search": lambda: _screen("search", "SearchScreen"),
         "names": lambda: _screen("names_review", "NamesReviewScreen"),
         "agreement": lambda: _screen("agreement", "AgreementScreen"),
+        "cases": lambda: _screen("cases", "CasesScreen"),
     }
 
     def __init__(
@@ -170,6 +172,7 @@ class WaveqdaApp(App[None]):
         self.data_version = 0
         self.recent_codes: list[int] = []
         self.pending_retrieve: tuple[int, str | None] | None = None
+        self.pending_cell: tuple[str, list[int]] | None = None  # a matrix cell for Retrieve to show
         self.last_change_codebook = True
         self._codes_cache: tuple[int, dict[int, CodeInfo]] | None = None
         self._seen_event = 0  # the newest event this workspace has shown (see poll_other_writers)
@@ -518,6 +521,18 @@ class WaveqdaApp(App[None]):
     def retrieve_code(self, code_id: int, timepoint: str | None = None) -> None:
         """Show a code's segments in Retrieve (the screen picks the request up when it is shown)."""
         self.pending_retrieve = (code_id, timepoint)
+        if self.current_mode == "retrieve":
+            while len(self.screen_stack) > 1:
+                self.pop_screen()
+            screen = self.screen
+            if hasattr(screen, "take_pending") and screen.is_mounted:
+                screen.take_pending()
+            return
+        self.switch_mode("retrieve")
+
+    def retrieve_cell(self, title: str, coding_ids: list[int]) -> None:
+        """Show a matrix cell's codings in Retrieve (the screen picks the request up when it is shown)."""
+        self.pending_cell = (title, list(coding_ids))
         if self.current_mode == "retrieve":
             while len(self.screen_stack) > 1:
                 self.pop_screen()

@@ -22,6 +22,7 @@ from models.errors import WaveqdaError
 from models.queries.retrieval import coded_spans
 from models.queries.scope import Attribute, resolve_scope
 from models.queries.spans import merge_spans
+from models.queries.words import WordRanks, word_ranks
 from models.schema import AttributeDefinition, ParticipantAttribute, Timepoint, Transcript
 
 DIMENSIONS = ("codes", "timepoints", "participants", "coders", "attribute")
@@ -33,12 +34,14 @@ class CrossCell:
     participants: int = 0
     coverage: float = 0.0
     segment_ids: list[int] = field(default_factory=list)
+    words: int = 0  # words coded (each once however many codings cover it); counted when asked (``words=True``)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "segments": self.segments,
             "participants": self.participants,
             "coverage": round(self.coverage, 6),
+            "words": self.words,
             "segment_ids": self.segment_ids,
         }
 
@@ -61,6 +64,15 @@ class CrossTab:
         }
 
 
+def matrix_dimensions(session: Session) -> list[tuple[str, str]]:
+    """What can be rows or columns, as ``(spec for crosstab, label)``: the fixed dimensions, then one per
+    participant attribute (``attribute:NAME``), in the attributes' defined order."""
+    from models.participants import attribute_definitions
+
+    fixed = [("codes", "Codes"), ("timepoints", "Timepoints"), ("participants", "Participants"), ("coders", "Coders")]
+    return fixed + [(f"attribute:{d.name}", f"Attribute: {d.name}") for d in attribute_definitions(session)]
+
+
 def _dimension(spec: str) -> tuple[str, str | None]:
     kind, _, name = spec.partition(":")
     if kind not in DIMENSIONS or (kind == "attribute") != bool(name):
@@ -78,9 +90,11 @@ def crosstab(
     participants: Sequence[str] | None = None,
     attribute: Attribute | list[Attribute] | None = None,
     coders: Sequence[str] | None = None,
+    words: bool = False,
 ) -> CrossTab:
     """The matrix of ``rows`` × ``columns`` (each ``codes``, ``timepoints``, ``participants``, ``coders`` or
-    ``attribute:NAME``), over the codings the filters select."""
+    ``attribute:NAME``), over the codings the filters select. ``words`` also counts each cell's coded words
+    (the transcripts' word offsets are read for that: the workspace asks, the budgeted CLI default does not)."""
     row_kind, row_name = _dimension(rows)
     col_kind, col_name = _dimension(columns)
     if (row_kind, row_name) == (col_kind, col_name):
@@ -115,22 +129,28 @@ def crosstab(
             for c in keys_of(col_kind, col_name, span):
                 hits[(r, c)].append(span)
     text_of = _text_lengths(session, transcripts, values, row_kind, row_name, col_kind, col_name)
-    cells = tuple(tuple(_cell(hits.get((r, c), []), text_of(r, c)) for c in col_labels) for r in row_labels)
+    ranks = word_ranks(session, {span.transcript_id for span in spans}) if words else None
+    cells = tuple(tuple(_cell(hits.get((r, c), []), text_of(r, c), ranks) for c in col_labels) for r in row_labels)
     return CrossTab(rows, columns, tuple(row_labels), tuple(col_labels), cells)
 
 
-def _cell(spans: list[Any], characters: int) -> CrossCell:
+def _cell(spans: list[Any], characters: int, ranks: dict[int, WordRanks] | None = None) -> CrossCell:
     if not spans:
         return CrossCell()
     per_transcript: dict[int, list[tuple[int, int]]] = defaultdict(list)
     for span in spans:
         per_transcript[span.transcript_id].append((span.start, span.end))
-    covered = sum(e - s for found in per_transcript.values() for s, e in merge_spans(found))
+    merged = {tid: merge_spans(found) for tid, found in per_transcript.items()}
+    covered = sum(e - s for found in merged.values() for s, e in found)
+    words = 0
+    if ranks is not None:  # the words starting inside each disjoint run, so a word coded twice counts once
+        words = sum(ranks[tid].rank(e) - ranks[tid].rank(s) for tid, found in merged.items() for s, e in found)
     return CrossCell(
         segments=len(spans),
         participants=len({span.participant for span in spans}),
         coverage=covered / characters if characters else 0.0,
         segment_ids=sorted(span.id for span in spans),
+        words=words,
     )
 
 

@@ -91,3 +91,37 @@ async def test_a_notification_never_covers_the_transcript(make_app, size):
             after = rows(app)
             assert after[:-1] == before[:-1]  # only the footer row is used
             assert message.split()[0] in after[-1]
+
+
+@pytest.mark.parametrize("size", SIZES)
+async def test_case_sheet_matrix_and_query_box_are_on_screen(make_app, size):
+    """Issue 15's screens at both sizes: the case sheet's header row, the matrix's two choices, title, rows and
+    the cell's figures, and Retrieve's query box."""
+    app = make_app()
+    async with app.run_test(size=size) as pilot:
+        app.poll_timer.pause()
+        await pilot.press("f10")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        text = screen_text(app)
+        assert "Case sheet: 3 participants × 0 attributes" in text and "Participant" in text
+        assert "No attributes yet: i imports a CSV/XLSX sheet" in " ".join(text.split())
+        assert_footer_clean(app)
+
+        await pilot.press("f5", "m")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        choices = next(line for line in rows(app) if "Rows: Codes" in line)  # bordered at 200x60, not at 80x24
+        assert "Columns: Timepoints" in choices
+        text = " ".join(screen_text(app).split())
+        assert "Codes × Timepoints: segments per cell" in text
+        assert "Supervision" in text and "T1" in text and "T2" in text
+        assert "segments · " in text and "coverage" in text  # the figures of the cell under the cursor
+        assert_footer_clean(app)
+
+        await pilot.press("f4")
+        await pilot.pause()
+        assert 'q: query, e.g. "Supervision" AND NOT' in screen_text(app)
+        assert_footer_clean(app)

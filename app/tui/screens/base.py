@@ -26,6 +26,7 @@ AREAS = [
     ("search", "F6", "Search"),
     ("names", "F7", "Names"),
     ("agreement", "F8", "Agreement"),
+    ("cases", "F10", "Cases"),
 ]
 SHORT_LABELS = {"codebook": "Codes", "retrieve": "Retr", "compare": "Comp", "agreement": "Agree"}
 

@@ -13,20 +13,26 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.widgets import DataTable, Footer, Static
 
-from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
 from app.tui.screens.dialogs import MessageDialog
 from models.queries import Matrix, code_timepoint_matrix, trajectories
 
 MEASURES = ("segments", "participants", "words")
-STATUS_STYLE = {
-    "emerged": "bold green",
-    "persisted": "bold cyan",
-    "returned": "bold magenta",
-    "faded": "bold red",
-    "absent": "dim",
-    "missing": "dim italic",
-    "not coded yet": "italic yellow",
-}
+
+
+def status_style(status: str, palette: Palette) -> str:
+    """A trajectory point's style, from the theme: emerged, persisted, returned and faded stand out."""
+    return {
+        "emerged": f"bold {palette.good}",
+        "persisted": f"bold {palette.accent}",
+        "returned": f"bold {palette.note}",
+        "faded": f"bold {palette.bad}",
+        "absent": "dim",
+        "missing": "dim italic",
+        "not coded yet": f"italic {palette.fair}",
+    }.get(status, "")
+
+
 STATUS_TEXT = {"missing": "not interviewed"}
 
 
@@ -39,7 +45,8 @@ def column_label(key: str, label: str, width: int = 14) -> Text:
     return Text.assemble((key, "bold"), rest)
 
 
-def heat(value: int, top: int, base: Color, hot: Color) -> str:
+def heat(value: float, top: float, base: Color, hot: Color) -> str:
+    """A cell's background: the theme's surface blended toward its primary colour by the value's share."""
     share = 0.0 if top <= 0 else min(1.0, value / top)
     return base.blend(hot, 0.15 + 0.75 * share).hex if value else base.hex
 
@@ -53,6 +60,7 @@ class CompareScreen(WorkspaceScreen):
         Binding("enter", "drill", "Segments of cell", show=False),
         Binding("o", "drill", "Drill in"),
         Binding("t", "trajectories", "Trajectories"),
+        Binding("m", "matrix", "Matrix coding"),
         Binding("q", "app.scores", "Scores", tooltip="Questionnaire scores beside the themes"),
     ]
 
@@ -93,9 +101,8 @@ class CompareScreen(WorkspaceScreen):
         table.add_column("All", key="all", width=7)
         values = [getattr(row.cells[k], self.measure) for row in matrix.rows for k, _ in matrix.timepoints]
         top = max(values, default=0)
-        theme = self.app.current_theme
-        base = Color.parse(theme.surface or "#000000")
-        hot = Color.parse(theme.primary or "#0178D4")
+        colours = self.app.get_css_variables()  # the theme's variables as the stylesheet sees them (a theme
+        base, hot = Color.parse(colours["surface"]), Color.parse(colours["primary"])  # may leave surface unset)
         for row in matrix.rows:
             name = Text("  " * row.depth + row.name, style="bold" if row.depth == 0 else "")
             cells = []
@@ -123,7 +130,7 @@ class CompareScreen(WorkspaceScreen):
         hint = (
             "No codings yet."
             if not matrix.rows
-            else "Enter: the segments of a cell · t: each participant's trajectory for the code"
+            else "Enter: the segments of a cell · t: each participant's trajectory for the code · m: matrix coding"
             + (f"\nNot coded yet (not absent): {coded}" if coded else "")
         )
         self.query_one("#compare-hint", Static).update(Text(hint, style="dim"))
@@ -157,6 +164,12 @@ class CompareScreen(WorkspaceScreen):
         if current is not None:
             self.wq.retrieve_code(current[0], timepoint=current[1])
 
+    def action_matrix(self) -> None:
+        """Matrix coding: any two of codes, timepoints, participants, coders and attribute values."""
+        from app.tui.screens.matrix import MatrixScreen
+
+        self.app.push_screen(MatrixScreen())
+
     def action_trajectories(self) -> None:
         current = self._current()
         if current is None:
@@ -172,12 +185,13 @@ class CompareScreen(WorkspaceScreen):
         for key in keys:
             table.add_column(key)
         table.add_column("Pattern (+ present, - absent, ? not coded yet, . not interviewed)", style="dim")
+        palette = Palette.of(self.app)
         for traj in found:
             cells = []
             for point in traj.points:
                 label = STATUS_TEXT.get(point.status, point.status) + (
                     f" ({len(point.segments)})" if point.segments else ""
                 )
-                cells.append(Text(label, style=STATUS_STYLE.get(point.status, "")))
+                cells.append(Text(label, style=status_style(point.status, palette)))
             table.add_row(traj.participant, *cells, traj.pattern)
         self.app.push_screen(MessageDialog(f"Trajectories: {info.path if info else code_id}", table))

@@ -44,12 +44,14 @@ def intro() -> str:
 def _sections() -> list[tuple[str, list[Binding]]]:
     from app.tui.app import WaveqdaApp
     from app.tui.screens.agreement import AgreementScreen
+    from app.tui.screens.cases import CasesScreen
     from app.tui.screens.code_picker import CodePicker
     from app.tui.screens.codebook import CodebookScreen
     from app.tui.screens.coder import CoderScreen
     from app.tui.screens.compare import CompareScreen
     from app.tui.screens.export_dialog import ExportDialog
     from app.tui.screens.home import HomeScreen
+    from app.tui.screens.matrix import MatrixScreen
     from app.tui.screens.names_review import NamesReviewScreen
     from app.tui.screens.retrieve import RetrieveScreen
     from app.tui.screens.search import SearchScreen
@@ -71,9 +73,11 @@ def _sections() -> list[tuple[str, list[Binding]]]:
         ("Codebook", b(CodebookScreen)),
         ("Retrieve", b(RetrieveScreen)),
         ("Compare timepoints", b(CompareScreen)),
+        ("Matrix coding (Compare, m)", b(MatrixScreen)),
         ("Search", b(SearchScreen)),
         ("Names review", b(NamesReviewScreen)),
         ("Intercoder agreement", b(AgreementScreen)),
+        ("Cases (participants × attributes)", b(CasesScreen)),
         ("Export dialog", b(ExportDialog)),
     ]
 
