@@ -235,6 +235,8 @@ class Project:
     _last_checkpoint: float = field(default=float("-inf"), repr=False)
     _checkpoint_due: bool = field(default=False, repr=False)
     _checkpoint_timer: threading.Timer | None = field(default=None, repr=False)
+    _timer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+    _closed: bool = field(default=False, repr=False)
 
     @property
     def path(self) -> Path | None:
@@ -299,19 +301,21 @@ class Project:
             self.checkpoint(small_only=True)
             return
         self._checkpoint_due = True  # a timer copies this change (and any that follow) when the interval ends
-        if self._checkpoint_timer is None:
-            timer = threading.Timer(wait, self._checkpoint_if_due)
-            timer.daemon = True
-            self._checkpoint_timer = timer
-            timer.start()
+        with self._timer_lock:  # started and published together, so close() never sees one not yet started
+            if self._checkpoint_timer is None and not self._closed:
+                timer = threading.Timer(wait, self._checkpoint_if_due)
+                timer.daemon = True
+                timer.start()
+                self._checkpoint_timer = timer
 
     def _checkpoint_if_due(self) -> None:
         try:
-            if self._checkpoint_due:
+            if self._checkpoint_due and not self._closed:
                 self.checkpoint(small_only=True)
         finally:
-            self._checkpoint_timer = None
-        if self._checkpoint_due:  # a change committed while this checkpoint ran: copy it in its turn
+            with self._timer_lock:
+                self._checkpoint_timer = None
+        if self._checkpoint_due and not self._closed:  # a change committed while this ran: its own turn
             self._checkpoint_after_change()
 
     @contextmanager
@@ -427,8 +431,10 @@ class Project:
         return make_url(self.url).render_as_string(hide_password=True)
 
     def close(self) -> None:
-        timer = self._checkpoint_timer
-        if timer is not None:
+        with self._timer_lock:
+            self._closed = True
+            timer = self._checkpoint_timer
+        if timer is not None and timer is not threading.current_thread():
             timer.cancel()
             timer.join()
         if self._checkpoint_due:

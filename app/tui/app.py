@@ -521,18 +521,15 @@ class WaveqdaApp(App[None]):
     def retrieve_code(self, code_id: int, timepoint: str | None = None) -> None:
         """Show a code's segments in Retrieve (the screen picks the request up when it is shown)."""
         self.pending_retrieve = (code_id, timepoint)
-        if self.current_mode == "retrieve":
-            while len(self.screen_stack) > 1:
-                self.pop_screen()
-            screen = self.screen
-            if hasattr(screen, "take_pending") and screen.is_mounted:
-                screen.take_pending()
-            return
-        self.switch_mode("retrieve")
+        self._show_retrieve()
 
     def retrieve_cell(self, title: str, coding_ids: list[int]) -> None:
         """Show a matrix cell's codings in Retrieve (the screen picks the request up when it is shown)."""
         self.pending_cell = (title, list(coding_ids))
+        self._show_retrieve()
+
+    def _show_retrieve(self) -> None:
+        """Bring Retrieve forward; it takes the pending request when shown (at once if it already is)."""
         if self.current_mode == "retrieve":
             while len(self.screen_stack) > 1:
                 self.pop_screen()

@@ -237,6 +237,10 @@ class RetrieveScreen(WorkspaceScreen):
 
     def refresh_data(self) -> None:
         self._fill_filters()
+        self._run_current()
+
+    def _run_current(self) -> None:
+        """Run again what the screen shows: a query, a matrix cell or a code's segments."""
         if self.mode == "query" and self.expression:
             self.run_coding_query()
         elif self.mode == "cell" and self.cell is not None:
@@ -479,12 +483,7 @@ class RetrieveScreen(WorkspaceScreen):
 
     def _rerun(self) -> None:
         self._show_header()
-        if self.mode == "query" and self.expression:
-            self.run_coding_query()
-        elif self.mode == "cell" and self.cell is not None:
-            self.show_cell(*self.cell)
-        elif self.code_id is not None:
-            self.run_query()
+        self._run_current()
 
     def action_save_as_code(self) -> None:
         """Code every result at a code (made if new): one undoable step."""
