@@ -10,7 +10,7 @@ for itself and its sub-codes (rolled up, as NVivo aggregates). ``segment_ids`` l
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -106,32 +106,50 @@ def crosstab(
     row_labels = _labels(session, tree, row_kind, row_name, transcripts, spans, values)
     col_labels = _labels(session, tree, col_kind, col_name, transcripts, spans, values)
 
-    lineage: dict[int, list[str]] = {}  # code -> its own and its ancestors' paths (a code counts for each)
-
-    def keys_of(kind: str, name: str | None, span: Any) -> list[str]:
-        if kind == "codes":
-            if span.code_id not in lineage:
-                lineage[span.code_id] = [tree.path(c) for c in tree.ancestors_and_self(span.code_id)]
-            return lineage[span.code_id]
-        if kind == "timepoints":
-            return [span.timepoint]
-        if kind == "participants":
-            return [span.participant]
-        if kind == "coders":
-            return [span.coder]
-        return [values[name or ""].get(transcripts[span.transcript_id][0], "(none)")]
-
+    row_keys = _key_function(row_kind, row_name, tree, transcripts, values)
+    col_keys = _key_function(col_kind, col_name, tree, transcripts, values)
     hits: dict[tuple[str, str], list[Any]] = defaultdict(list)
     for span in spans:
         if span.transcript_id not in transcripts:
             continue
-        for r in keys_of(row_kind, row_name, span):
-            for c in keys_of(col_kind, col_name, span):
+        columns_here = col_keys(span)
+        for r in row_keys(span):
+            for c in columns_here:
                 hits[(r, c)].append(span)
     text_of = _text_lengths(session, transcripts, values, row_kind, row_name, col_kind, col_name)
     ranks = word_ranks(session, {span.transcript_id for span in spans}) if words else None
     cells = tuple(tuple(_cell(hits.get((r, c), []), text_of(r, c), ranks) for c in col_labels) for r in row_labels)
     return CrossTab(rows, columns, tuple(row_labels), tuple(col_labels), cells)
+
+
+def _key_function(
+    kind: str,
+    name: str | None,
+    tree: CodeTree,
+    transcripts: dict[int, tuple[int, str, int]],
+    values: dict[str, dict[int, str]],
+) -> Callable[[Any], Sequence[str]]:
+    """What a coded span counts for along one dimension: its code and each ancestor's path, its timepoint,
+    participant, coder, or its participant's value of an attribute. Chosen once, looked up per span."""
+    if kind == "codes":
+        lineage: dict[int, list[str]] = {}  # a code counts for itself and each ancestor
+
+        def codes(span: Any) -> Sequence[str]:
+            found = lineage.get(span.code_id)
+            if found is None:
+                found = lineage[span.code_id] = [tree.path(c) for c in tree.ancestors_and_self(span.code_id)]
+            return found
+
+        return codes
+    if kind == "timepoints":
+        return lambda span: (span.timepoint,)
+    if kind == "participants":
+        return lambda span: (span.participant,)
+    if kind == "coders":
+        return lambda span: (span.coder,)
+    of_participant = values[name or ""]
+    by_transcript = {tid: (of_participant.get(found[0], "(none)"),) for tid, found in transcripts.items()}
+    return lambda span: by_transcript[span.transcript_id]
 
 
 def _cell(spans: list[Any], characters: int, ranks: dict[int, WordRanks] | None = None) -> CrossCell:
