@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from exporters import score_charts
+from exporters.filters import ExportFilters
 from exporters.joint import JointData, load_joint, method
 from exporters.word_common import (
     CAPTION_STYLE,
@@ -33,7 +34,7 @@ COURSE_WORDS = "+ voiced · - interviewed, not voiced · ? not coded yet · . no
 def export_joint(
     project: Project,
     out_path: Path,
-    filters,
+    filters: ExportFilters,
     measures: list[str] | None = None,
     large_print: bool = False,
     progress: Progress | None = None,

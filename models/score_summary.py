@@ -17,13 +17,16 @@ import math
 import statistics
 from collections import defaultdict
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from models.errors import WaveqdaError
 from models.schema import Measure, Participant, Score, Timepoint
+
+if TYPE_CHECKING:
+    from models.scores import JointDisplay
 
 MIXED_MODEL_MISSING = (
     "a linear mixed model (random intercept per participant, keeping those who missed a wave) needs the "
@@ -268,7 +271,7 @@ class ScoresView:
     measures: tuple[str, ...]
     measure: str
     themes: tuple[str, ...]
-    joint: Any  # models.scores.JointDisplay
+    joint: JointDisplay
     summary: MeasureSummary | None
 
 
