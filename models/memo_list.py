@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session
 
 from models.codes import CodeTree
 from models.errors import WaveqdaError
+from models.journal import chunks
 from models.schema import Coder, Coding, Memo, Participant, Timepoint, Transcript
 from models.store import Project
 
@@ -68,7 +69,14 @@ def all_memos(
     if unknown:
         raise WaveqdaError(f"unknown memo kind {sorted(unknown)[0]!r}: use {', '.join(KINDS)}")
     tree = CodeTree.load(session)
-    items = [*_memo_rows(session), *_code_memos(tree), *_coding_memos(session, tree)]
+    attached = _attached_memos(session, tree)
+    items = [
+        *_memo_rows(session),
+        *_code_memos(tree),
+        *(item for item in attached if item.kind == "code"),
+        *_coding_memos(session, tree),
+        *(item for item in attached if item.kind == "coding"),
+    ]
     words = [w.casefold() for w in (search or "").split()]
     return [
         item
@@ -117,6 +125,44 @@ def _memo_rows(session: Session) -> list[MemoItem]:
                 memo.text,
                 memo.id,
             )
+        )
+    return items
+
+
+def _attached_memos(session: Session, tree: CodeTree) -> list[MemoItem]:
+    """Memos attached to a code or a coding as rows of ``memos`` (comments from the workshop site, notes from
+    a merge or a REFI-QDA import), oldest first, each with what it annotates."""
+    rows = session.scalars(
+        select(Memo).where(Memo.target_type.in_(["code", "coding"])).order_by(Memo.created_at, Memo.id)
+    ).all()
+    coding_ids = [m.target_id for m in rows if m.target_type == "coding" and m.target_id is not None]
+    codings: dict[int, tuple[int, int, int, str, str]] = {}
+    for chunk in chunks(coding_ids):
+        for cid, code_id, start, end, study_id, key in session.execute(
+            select(Coding.id, Coding.code_id, Coding.start, Coding.end, Participant.study_id, Timepoint.key)
+            .join(Transcript, Transcript.id == Coding.transcript_id)
+            .join(Participant, Participant.id == Transcript.participant_id)
+            .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
+            .where(Coding.id.in_(chunk))
+        ):
+            codings[cid] = (code_id, start, end, study_id, key)
+    items = []
+    for memo in rows:
+        kind: MemoKind
+        if memo.target_type == "code":
+            kind = "code"
+            known = memo.target_id in tree.codes
+            target = tree.path(memo.target_id) if known and memo.target_id is not None else "(a removed code)"
+        else:
+            kind = "coding"
+            found = codings.get(memo.target_id or 0)
+            if found is None:
+                target = "(a removed coding)"
+            else:
+                code_id, start, end, study_id, key = found
+                target = f"coding {memo.target_id}: {tree.path(code_id)} at {study_id}/{key} {start}:{end}"
+        items.append(
+            MemoItem(kind, target, memo.target_id, memo.author, _stamp(memo.updated_at), memo.title, memo.text, memo.id)
         )
     return items
 

@@ -84,6 +84,11 @@ class ScoreImport:
         return asdict(self)
 
 
+def measure_names(session: Session) -> list[str]:
+    """Every measure described in the project, by name (the site's joint display lists them all)."""
+    return list(session.scalars(select(Measure.name).order_by(Measure.name)))
+
+
 def import_scores(project: Project, actor: str, path: Path, scoring: Path | None = None) -> ScoreImport:
     """Scores from a long (``participant, timepoint, measure, score``) or wide (``participant, timepoint, <one
     column per measure>``) CSV or XLSX. Every value is checked first; one bad value refuses the whole file in

@@ -93,6 +93,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("scores", "scores", "Questionnaire scores: import them, compare timepoints."),
     CommandEntry("joint", "scores", "Joint display: each participant's scores, reliable change and theme courses;..."),
     CommandEntry("tui", "workspace", "Open the terminal coding workspace."),
+    CommandEntry("site", "workshop", "The workshop site: themes, quotes, matrix, trajectories and memos in a..."),
 )
 
 BY_NAME: dict[str, CommandEntry] = {entry.name: entry for entry in COMMANDS}
