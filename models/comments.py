@@ -98,5 +98,31 @@ def comments_on(session: Session, target: CommentTarget, target_ids: Iterable[in
     return dict(out)
 
 
+def comments_in_transcript(session: Session, transcript_id: int) -> dict[int, list[Comment]]:
+    """Per coding of one transcript: the memos attached to it (what the coder's side panel shows beside a
+    coding's own memo), in one query."""
+    rows = session.scalars(
+        select(Memo)
+        .join(Coding, Coding.id == Memo.target_id)
+        .where(Memo.target_type == "coding", Coding.transcript_id == transcript_id)
+        .order_by(Memo.created_at, Memo.id)
+    )
+    out: dict[int, list[Comment]] = defaultdict(list)
+    for memo in rows:
+        if memo.target_id is not None:
+            out[memo.target_id].append(Comment(memo.id, "coding", memo.target_id, memo.author, _stamp(memo), memo.text))
+    return dict(out)
+
+
+def comments_on_codes(session: Session) -> dict[int, list[Comment]]:
+    """Per code: the memos attached to it (what the codebook screen shows under a code's own memo)."""
+    rows = session.scalars(select(Memo).where(Memo.target_type == "code").order_by(Memo.created_at, Memo.id))
+    out: dict[int, list[Comment]] = defaultdict(list)
+    for memo in rows:
+        if memo.target_id is not None:
+            out[memo.target_id].append(Comment(memo.id, "code", memo.target_id, memo.author, _stamp(memo), memo.text))
+    return dict(out)
+
+
 def _stamp(memo: Memo) -> str:
     return memo.created_at.strftime("%Y-%m-%d %H:%M") if memo.created_at is not None else ""

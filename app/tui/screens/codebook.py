@@ -17,6 +17,7 @@ from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
 from app.tui.screens.dialogs import ChoiceDialog, ConfirmDialog, MemoDialog, MessageDialog, TextPrompt
 from models import codebook as ops
+from models.comments import Comment, comments_on_codes
 from models.history import HistoryRow, history
 from models.store import timepoints
 
@@ -79,6 +80,7 @@ class CodebookScreen(WorkspaceScreen):
         table = self.query_one(DataTable)
         current = select_id if select_id is not None else self.current_id()
         rows = self.wq.read(ops.codebook_rows) or []
+        self.comments: dict[int, list[Comment]] = self.wq.read(comments_on_codes) or {}
         keys = [t.key for t in (self.wq.read(timepoints) or [])]
         self.rows = [r for r in rows if self.show_archived or not r.archived]
         table.clear(columns=True)
@@ -147,6 +149,12 @@ class CodebookScreen(WorkspaceScreen):
                 text.append(getattr(row, key).strip() + "\n")
         if not row.definition:
             text.append("\nNo definition yet: press e to write one.\n", style="dim")
+        comments = getattr(self, "comments", {}).get(row.id, [])
+        if comments:
+            text.append(f"\nComments ({len(comments)})\n", style="bold underline")
+            for comment in comments:
+                text.append(f"{comment.author or 'someone'}, {comment.written}: ", style="bold")
+                text.append(comment.text.strip() + "\n", style="italic")
         counts = " · ".join(f"{k} {n}" for k, n in row.counts.items())
         text.append(f"\nSegments (this code only): {counts}\n", style="dim")
         text.append("Enter: retrieve its segments", style="dim")

@@ -22,6 +22,7 @@ from app.tui.widgets.codes_panel import CodesPanel
 from app.tui.widgets.transcript_view import TranscriptView
 from models import coding as coding_ops
 from models.codebook import add_code
+from models.comments import Comment, comments_in_transcript
 from models.workspace_queries import (
     CodingRow,
     TranscriptDoc,
@@ -89,6 +90,7 @@ class CoderScreen(WorkspaceScreen):
         self.resizing: int | None = None
         self._window: tuple[int, int] | None = None  # the span a coding change can affect (see refresh_data)
         self.memo_text = ""
+        self.comments: dict[int, list[Comment]] = {}  # memos attached to this transcript's codings
         self._at_caret: list[CodingRow] = []
         self._recent_text: Text | None = None
 
@@ -129,6 +131,7 @@ class CoderScreen(WorkspaceScreen):
         if self.doc is None:
             return
         window, self._window = self._window, None
+        self.comments = self.wq.read(comments_in_transcript, self.transcript_id) or {}
         if window is not None and not self.wq.last_change_codebook and self.coders:
             fresh = self.wq.read(load_codings_touching, self.transcript_id, *window) or []
             if any(c.coder_id not in self.coders for c in fresh):
@@ -155,7 +158,7 @@ class CoderScreen(WorkspaceScreen):
         self._at_caret = codings
         panel = self.query_one(CodesPanel)
         if panel.display:
-            panel.show(codings, self.wq.codes(), self.coders, self.memo_text)
+            panel.show(codings, self.wq.codes(), self.coders, self.memo_text, self.comments)
 
     def _show_recent(self) -> None:
         codes = self.wq.codes()

@@ -15,6 +15,7 @@ from textual.strip import Strip
 from textual.visual import Visual, visualize
 from textual.widget import Widget
 
+from models.comments import Comment
 from models.workspace_queries import CodeInfo, CodingRow
 
 
@@ -24,6 +25,7 @@ def panel_text(
     coders: dict[int, str],
     transcript_memo: str = "",
     mark: str = "bold",  # the style of the key-quote star: the theme's warning colour, from the widget
+    comments: dict[int, list[Comment]] | None = None,  # memos attached to codings (comments from the site)
 ) -> Text:
     text = Text()
     if not codings:
@@ -42,6 +44,9 @@ def panel_text(
         text.append(f"\n  by {coders.get(c.coder_id, '?')} · {c.start}:{c.end}\n", style="dim")
         if c.memo:
             text.append("  ✎ " + c.memo.strip().replace("\n", " ")[:200] + "\n", style="italic")
+        for comment in (comments or {}).get(c.id, []):
+            flat = " ".join(comment.text.split())[:200]
+            text.append(f"  ↳ {comment.author or 'someone'} commented: {flat}\n", style="italic")
         if info and info.definition:
             text.append("  " + info.definition.strip()[:300] + "\n", style="dim")
     if transcript_memo:
@@ -108,10 +113,16 @@ class CodesPanel(Widget):
         return Strip.blank(self._lines_key[0].width, self.visual_style.rich_style)  # type: ignore[index]
 
     def show(
-        self, codings: list[CodingRow], codes: dict[int, CodeInfo], coders: dict[int, str], transcript_memo: str = ""
+        self,
+        codings: list[CodingRow],
+        codes: dict[int, CodeInfo],
+        coders: dict[int, str],
+        transcript_memo: str = "",
+        comments: dict[int, list[Comment]] | None = None,
     ) -> None:
         warning = self.app.current_theme.warning
-        text = panel_text(codings, codes, coders, transcript_memo, f"bold {warning}" if warning else "bold")
+        mark = f"bold {warning}" if warning else "bold"
+        text = panel_text(codings, codes, coders, transcript_memo, mark, comments)
         if text == self.text and self._lines_key is not None:
             return
         self.text = text

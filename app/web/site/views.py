@@ -338,7 +338,10 @@ def theme_page(session: Session, code_id: int, filters: Filters, anonymise: bool
     row = next((r for r in matrix.rows if r.code_id == chosen), None)
     counts = tuple(
         CountCell(
-            key, texts.free(label), row.cells[key].passages if row else 0, row.cells[key].participants if row else 0
+            key,
+            f"{key} {texts.free(label)}".strip(),
+            row.cells[key].passages if row else 0,
+            row.cells[key].participants if row else 0,
         )
         for key, label in matrix.timepoints
         if not filters.timepoint or key == filters.timepoint
