@@ -238,10 +238,13 @@ def test_names_are_anonymised_unless_an_owner_chose_otherwise(demo_copy: Path) -
     with running_site(demo_copy) as site:
         quote = first_quote(site.project)
         word = next(w.strip(".,!?") for w in quote.text.split() if w[:1].isupper() and len(w.strip(".,!?")) > 5)
+        before = logged_in(site, "advisor1").get("/themes/1").text
+        assert "No names are registered for pseudonymisation yet" in before and word in before
         add_entry(site.project, "olive", word, replacement="[Person Z]")
         for who in ("advisor1", "olive"):
             page = logged_in(site, who).get("/themes/1").text
             assert "[Person Z]" in page and word not in page, who
+            assert "No names are registered" not in page
             assert f"· {quote.speaker} ·" not in page or quote.speaker == quote.participant
     with running_site(demo_copy, anonymise=False) as site:
         reader_page = logged_in(site, "advisor1").get("/themes/1").text

@@ -157,6 +157,7 @@ class Site:
         base = {
             "who": None,
             "anonymised": self.anonymise_for(who) if isinstance(who, Account) else True,
+            "names_note": "",
             "csrf_token": security.csrf_token(request),
             "csrf_field": security.CSRF_FIELD,
             "path": request.url.path,
@@ -234,7 +235,10 @@ class Site:
             return self.error(request, 404, str(exc.args[0]) if exc.args else "Not found.", who)
         except WaveqdaError as exc:
             return self.error(request, 400, str(exc), who)
-        return self.render(request, template, {"who": who, "data": data, "anonymised": self.anonymise_for(who)})
+        anonymised = self.anonymise_for(who)
+        note = await run_in_threadpool(self.cached, ("note",), lambda: self.read(views.anonymisation_note))
+        context = {"who": who, "data": data, "anonymised": anonymised, "names_note": note if anonymised else ""}
+        return self.render(request, template, context)
 
     async def themes(self, request: Request) -> Response:
         def build(who: Account) -> views.ThemesIndex:

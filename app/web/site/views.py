@@ -251,6 +251,26 @@ class MemosPage:
     kind: str
 
 
+def anonymisation_note(session: Session) -> str:
+    """What a reader should know about the pseudonyms on an anonymised page: the register replaces only the
+    names someone reviewed, so say so while names found by a scan wait for review, or before any scan."""
+    from models.names import entries, pending_count
+
+    pending = pending_count(session)
+    if pending:
+        return (
+            f"{pending} possible name{'s' if pending != 1 else ''} found by the last scan "
+            f"{'are' if pending != 1 else 'is'} not reviewed yet and may show here as spoken "
+            "until the study's owner reviews them (waveqda names PROJECT scan)."
+        )
+    if not entries(session):
+        return (
+            "No names are registered for pseudonymisation yet: names in quotes show as spoken until the "
+            "study's owner scans for them (waveqda names PROJECT scan). Participants are always named by study ID."
+        )
+    return ""
+
+
 def _texts(session: Session, anonymise: bool) -> Texts:
     return Texts({}, export_anonymiser(session, anonymise))
 
