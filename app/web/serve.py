@@ -59,20 +59,33 @@ class ServeSettings:
     log_path: Path | None = None
 
 
-def workspace_command(project: str) -> str:
-    """The shell command that starts one workspace (this Python, this package, so a venv is honoured)."""
-    return shlex.join([sys.executable, "-c", "from app.cli import main; main()", "tui", project])
+def workspace_command(project: str) -> tuple[str, dict[str, str]]:
+    """The shell command that starts one workspace (this Python, this package, so a venv is honoured), and
+    what its environment adds: a database password travels there, never on the command line, where every
+    user of the server machine could read it."""
+    environment: dict[str, str] = {}
+    if "://" in project:
+        from sqlalchemy.engine import make_url
+
+        url = make_url(project)
+        if url.password is not None:
+            environment["PGPASSWORD"] = str(url.password)
+            project = url._replace(password=None).render_as_string(hide_password=False)  # set() keeps None
+    command = shlex.join([sys.executable, "-c", "from app.cli import main; main()", "tui", project])
+    return command, environment
 
 
 class AccountAppService(AppService):
     """One workspace process, started with its session's account in the environment."""
 
-    def __init__(self, command: str, account: accounts.Account, **kwargs: Any) -> None:
+    def __init__(self, command: str, extra: dict[str, str], account: accounts.Account, **kwargs: Any) -> None:
         super().__init__(command, **kwargs)
+        self.extra = extra
         self.account = account
 
     def _build_environment(self, width: int = 80, height: int = 24) -> dict[str, str]:
         environment = super()._build_environment(width=width, height=height)
+        environment.update(self.extra)
         environment[SERVED_ACCOUNT] = self.account.name
         environment[SERVED_ROLE] = self.account.role
         environment.pop("WAVEQDA_CODER", None)  # the account is the coder, whatever the server's shell says
@@ -83,8 +96,9 @@ class WaveqdaServer(Server):
     """textual-serve's server with logins, per-account workspaces, owned downloads and an access log."""
 
     def __init__(self, settings: ServeSettings, project: Project) -> None:
+        command, self._command_environment = workspace_command(settings.project)
         super().__init__(
-            workspace_command(settings.project),
+            command,
             host=settings.host,
             port=settings.port,
             title="waveqda",
@@ -310,6 +324,7 @@ class WaveqdaServer(Server):
         await websocket.prepare(request)
         service = AccountAppService(
             self.command,
+            self._command_environment,
             session.account,
             write_bytes=websocket.send_bytes,
             write_str=websocket.send_str,

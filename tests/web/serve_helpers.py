@@ -20,7 +20,7 @@ CLI = [sys.executable, "-c", "from app.cli import main; main()"]
 @dataclass(frozen=True)
 class Served:
     url: str
-    project: Path
+    project: Path | str  # a file, or a PostgreSQL URL
     log: Path
     process: subprocess.Popen
 
@@ -49,7 +49,7 @@ def add_accounts(project: Path, names: dict[str, str] | None = None) -> None:
         proj.close()
 
 
-def start_server(project: Path, folder: Path, *extra: str) -> Served:
+def start_server(project: Path | str, folder: Path, *extra: str) -> Served:
     port = free_port()
     log = folder / "access.log"
     process = subprocess.Popen(

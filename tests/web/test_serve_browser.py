@@ -22,7 +22,7 @@ def served(demo_template: Path, tmp_path: Path):
     stop_server(server)
 
 
-def codings(project: Path) -> list[dict]:
+def codings(project: Path | str) -> list[dict]:
     done = cli("codings", str(project), "--json")
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout)
@@ -147,4 +147,37 @@ def test_an_export_made_in_the_browser_is_downloaded(served: Served, tmp_path: P
     from docx import Document
 
     assert "Codebook" in "\n".join(p.text for p in Document(str(docx)).paragraphs[:40])
-    assert not (served.project.parent / docx.name).exists()  # nothing left on the server's side beside it
+    assert not (Path(served.project).parent / docx.name).exists()  # nothing written beside the project
+
+
+def test_a_team_project_on_postgresql_is_served_the_same_way(demo_template: Path, tmp_path: Path, request) -> None:
+    from models.project_copy import copy_project as copy_whole_project
+    from tests.conftest import project_target
+
+    url = project_target("postgresql", tmp_path, request, "served")
+    copy_whole_project(demo_template, url)
+    add_accounts_at(url)
+    server = start_server(url, tmp_path)
+    driver = chromium()
+    try:
+        before = codings(url)
+        screen = log_in(driver, server, "ann")
+        screen.wait_for("coder: ann")
+        code_a_sentence(driver, screen, 2, "optimism")
+        wait_until(lambda: len(codings(url)) == len(before) + 1, 30, "the coding stored")
+    finally:
+        driver.quit()
+        stop_server(server)
+    added = [c for c in codings(url) if c not in before]
+    assert [(c["coder"], c["code"]) for c in added] == [("ann", "Early optimism")]
+
+
+def add_accounts_at(url: str) -> None:
+    from models import accounts
+    from models.store import open_project
+
+    proj = open_project(url)
+    try:
+        accounts.add_user(proj, "owner", "ann", "coder", PASSWORDS["ann"])
+    finally:
+        proj.close()
