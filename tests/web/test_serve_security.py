@@ -183,3 +183,56 @@ def test_idle_sessions_end_and_sessions_are_capped(demo_template: Path, tmp_path
         stop_server(server)
     text = server.log.read_text(encoding="utf-8")
     assert "logout user=ann" in text and "idle timeout" in text
+
+
+def test_a_download_is_handed_only_to_the_session_whose_workspace_made_it(demo_template: Path, tmp_path: Path) -> None:
+    """In-process: a download waiting for workspace ``svc-a`` (ann's) is not given to bob's session."""
+    from types import SimpleNamespace
+
+    from aiohttp.test_utils import TestClient, TestServer
+
+    from app.web.serve import ServeSettings, WaveqdaServer
+    from models.accounts import Account
+    from models.store import open_project
+
+    project = open_project(copy_project(demo_template, tmp_path))
+
+    async def scenario() -> tuple[int, list[str]]:
+        server = WaveqdaServer(ServeSettings(project=str(project.path), log_path=tmp_path / "access.log"), project)
+        ann = server.sessions.open(Account("ann", "coder"), "127.0.0.1")
+        bob = server.sessions.open(Account("bob", "coder"), "127.0.0.1")
+        ann.workspaces["svc-a"] = lambda: None
+        await server.download_manager.create_download(
+            app_service=SimpleNamespace(app_service_id="svc-a"),  # type: ignore[arg-type]
+            delivery_key="k3y-of-ann",
+            file_name="themes.docx",
+            open_method="download",
+            mime_type="application/octet-stream",
+        )
+        async with TestClient(TestServer(await server._make_app())) as client:
+            response = await client.get("/download/k3y-of-ann", cookies={"waveqda_session": bob.token})
+            return response.status, server.access.lines()
+
+    try:
+        status, lines = asyncio.run(scenario())
+    finally:
+        project.close()
+    assert status == 404
+    assert any("refused user=bob" in line and "another session's download" in line for line in lines)
+
+
+def test_a_trusted_single_sign_on_header_names_the_user(demo_template: Path, tmp_path: Path) -> None:
+    project = copy_project(demo_template, tmp_path)
+    add_accounts(project, {"ann": "coder"})
+    server = start_server(project, tmp_path, "--trust-header", "X-Remote-User")
+    try:
+        client = Client(server)
+        assert client.request("/", headers={"X-Remote-User": "ann"})[0] == 200
+        assert client.cookie("waveqda_session")  # one login per session, not per request
+        assert client.request("/")[0] == 200
+        assert Client(server).request("/", headers={"X-Remote-User": "mallory"})[0] == 403
+        assert Client(server).request("/")[0] == 303  # no header, no session: the login page
+    finally:
+        stop_server(server)
+    text = server.log.read_text(encoding="utf-8")
+    assert "login user=ann" in text and "single sign-on" in text and "refused user=mallory" in text
