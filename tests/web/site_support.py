@@ -17,7 +17,7 @@ from pathlib import Path
 import httpx
 
 from app.web.site.app import SiteConfig, create_app
-from models.accounts import add_user
+from models.accounts import account, add_user
 from models.store import Project, open_project
 from tests.conftest import require_tool
 
@@ -51,7 +51,8 @@ def running_site(path: Path, **options: object) -> Iterator[RunningSite]:
 
     project = open_project(path)
     for name, role in ROLES.items():
-        add_user(project, name, role, PASSWORDS[name])
+        if account(project, name) is None:  # a second site on the same file keeps the accounts
+            add_user(project, "owner", name, role, PASSWORDS[name])
     log = path.with_suffix(".access.log")
     config = SiteConfig(project=str(path), log=log, **options)  # type: ignore[arg-type]
     app = create_app(config, project)
