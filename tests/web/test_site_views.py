@@ -54,3 +54,32 @@ def test_quotes_on_a_page_are_anonymised_as_over_the_whole_transcript(demo_templ
         assert "Sandra" not in every and "[Colleague A]" in every
     finally:
         project.close()
+
+
+def test_the_page_cache_reads_a_page_once_for_readers_at_once_and_forgets_it_after_a_change() -> None:
+    import threading
+    import time
+
+    from app.web.site.app import ViewCache
+
+    cache = ViewCache(size=2)
+    calls: list[int] = []
+
+    def read() -> str:
+        calls.append(1)
+        time.sleep(0.05)  # a slow read: the other readers arrive while it runs
+        return "page"
+
+    threads = [threading.Thread(target=lambda: cache.get(1, ("theme", 1), read)) for _ in range(10)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(calls) == 1
+    assert cache.get(1, ("theme", 1), read) == "page" and len(calls) == 1
+    cache.get(2, ("theme", 1), read)  # the project changed: read again
+    assert len(calls) == 2
+    for n in range(3):
+        cache.get(2, ("other", n), lambda: "x")
+    assert len(cache.items) == 2  # the oldest went
+    assert ViewCache(size=0).get(1, ("a",), lambda: "fresh") == "fresh"

@@ -71,32 +71,46 @@ class SiteConfig:
     trust_header: str | None = None
     log: Path | None = None
     https_only: bool = False  # set the cookie's Secure flag (behind an HTTPS proxy)
+    cache: bool = True  # keep pages' data until the project changes (off only to measure a cold page)
 
 
 class ViewCache:
     """Pages' data, kept until the project changes: readers of one workshop ask for the same pages, and every
-    committed change (a comment, a coder's work) raises ``Project.last_event_id`` and so empties it."""
+    committed change (a comment, a coder's work) raises ``Project.last_event_id`` and so empties it.
+
+    Readers who ask for a page while it is being read wait for that one read instead of each starting their
+    own (twenty readers opening the same theme at once cost one read, not twenty)."""
 
     def __init__(self, size: int = 128) -> None:
         self.size = size
         self.version = -1
         self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
+        self.reading: dict[tuple[Any, ...], threading.Lock] = {}
         self.lock = threading.Lock()
 
     def get(self, version: int, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+        if self.size <= 0:
+            return make()
         with self.lock:
             if version != self.version:
                 self.items.clear()
+                self.reading.clear()
                 self.version = version
             if key in self.items:
                 self.items.move_to_end(key)
                 return self.items[key]
-        value = make()
-        with self.lock:
-            if version == self.version:
-                self.items[key] = value
-                while len(self.items) > self.size:
-                    self.items.popitem(last=False)
+            reading = self.reading.setdefault(key, threading.Lock())
+        with reading:
+            with self.lock:
+                if version == self.version and key in self.items:
+                    return self.items[key]
+            value = make()
+            with self.lock:
+                if version == self.version:
+                    self.items[key] = value
+                    self.reading.pop(key, None)
+                    while len(self.items) > self.size:
+                        self.items.popitem(last=False)
         return value
 
 
@@ -107,7 +121,7 @@ class Site:
         self.config = config
         self.project = project
         self.log = AccessLog(config.log)
-        self.cache = ViewCache()
+        self.cache = ViewCache(128 if config.cache else 0)
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
         )
