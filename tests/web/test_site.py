@@ -77,6 +77,19 @@ def test_wrong_password_is_refused_and_logged_without_the_password(site) -> None
     assert "guess-123" not in text and PASSWORDS["advisor1"] not in text
 
 
+def test_five_wrong_passwords_lock_a_name_out(site) -> None:
+    client = httpx.Client(base_url=site.url, follow_redirects=False)
+    token = token_of(client.get("/login").text)
+    for _ in range(5):
+        wrong = client.post("/login", data={"csrf_token": token, "name": "olive", "password": "not-it-123"})
+        assert wrong.status_code == 401
+    right = {"csrf_token": token, "name": "olive", "password": PASSWORDS["olive"]}
+    locked = client.post("/login", data=right)
+    assert locked.status_code == 429 and "Too many failed attempts" in locked.text
+    assert logged_in(site, "advisor1").get("/").status_code == 200  # other names are not affected
+    assert "too many failed logins" in site.log.read_text(encoding="utf-8")
+
+
 def forged_cookie(secret: str, data: dict) -> str:
     payload = base64.b64encode(json.dumps(data).encode())
     return TimestampSigner(secret).sign(payload).decode()

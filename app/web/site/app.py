@@ -122,6 +122,7 @@ class Site:
         self.project = project
         self.log = AccessLog(config.log)
         self.cache = ViewCache(128 if config.cache else 0)
+        self.failed_logins = security.FailedLogins()
         env = jinja2.Environment(
             loader=jinja2.FileSystemLoader(HERE / "templates"), autoescape=True, undefined=jinja2.StrictUndefined
         )
@@ -212,13 +213,19 @@ class Site:
         if not security.csrf_ok(request, _field(form, security.CSRF_FIELD)):
             self.log.write("refused", _field(form, "name") or "-", security.remote(request), "login without CSRF token")
             return self.error(request, 403, "This form has expired or came from another site. Reload the page.")
-        name, password = (_field(form, "name") or "").strip(), _field(form, "password") or ""
-        found = await run_in_threadpool(authenticate, self.project, name, password) if name and password else None
+        name, password = " ".join((_field(form, "name") or "").split()), _field(form, "password") or ""
         target = security.safe_next(_field(form, "next"))
+        if self.failed_logins.too_many(name):
+            self.log.write("refused", name, security.remote(request), "too many failed logins")
+            error = "Too many failed attempts for this name; try again later."
+            return self.render(request, "login.html", {"who": None, "next": target, "error": error, "note": ""}, 429)
+        found = await run_in_threadpool(authenticate, self.project, name, password) if name and password else None
         if found is None:
+            self.failed_logins.failed(name)
             self.log.write("refused", name or "-", security.remote(request), "wrong name or password")
             context = {"who": None, "next": target, "error": "Wrong name or password.", "note": ""}
             return self.render(request, "login.html", context, 401)
+        self.failed_logins.succeeded(name)
         security.start_session(request, found)
         self.log.write("login", found.name, security.remote(request), f"role {found.role}")
         return RedirectResponse(target, status_code=303, headers=SECURITY_HEADERS)

@@ -13,7 +13,9 @@ whatever it carries.
 from __future__ import annotations
 
 import secrets
+import threading
 import time
+from collections import defaultdict, deque
 from dataclasses import dataclass
 from urllib.parse import urlsplit
 
@@ -26,6 +28,34 @@ SEEN = "seen"
 CSRF = "csrf"
 CSRF_FIELD = "csrf_token"
 CSRF_HEADER = "x-csrf-token"
+FAILED_LOGINS_ALLOWED = 5  # per name, as ``waveqda serve``: then that name waits
+FAILED_LOGIN_WINDOW_S = 15 * 60
+
+
+class FailedLogins:
+    """Wrong passwords per name: after five within 15 minutes the name is refused until the oldest is older
+    (guessing a reader's password from a workshop room's network takes years, not an afternoon)."""
+
+    def __init__(self, clock: object = time.monotonic) -> None:
+        self.clock = clock
+        self.failures: dict[str, deque[float]] = defaultdict(deque)
+        self.lock = threading.Lock()
+
+    def too_many(self, name: str) -> bool:
+        with self.lock:
+            recent = self.failures[name]
+            now = self.clock()  # type: ignore[operator]
+            while recent and now - recent[0] > FAILED_LOGIN_WINDOW_S:
+                recent.popleft()
+            return len(recent) >= FAILED_LOGINS_ALLOWED
+
+    def failed(self, name: str) -> None:
+        with self.lock:
+            self.failures[name].append(self.clock())  # type: ignore[operator]
+
+    def succeeded(self, name: str) -> None:
+        with self.lock:
+            self.failures.pop(name, None)
 
 
 @dataclass(frozen=True)
