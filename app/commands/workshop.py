@@ -26,7 +26,11 @@ def register(app: typer.Typer) -> None:
         ),
         host: str = typer.Option("127.0.0.1", "--host", help="Address to listen on (this machine only by default)."),
         port: int = typer.Option(8001, "--port", help="Port to listen on."),
-        log: Path | None = typer.Option(None, "--log", help="Append one line per login, logout and refusal here."),
+        log: Path | None = typer.Option(
+            None,
+            "--log",
+            help="Append one line per login, logout and refusal here (default: PROJECT-access.log beside a file).",
+        ),
         trust_header: str | None = typer.Option(
             None,
             "--trust-header",
@@ -58,6 +62,8 @@ def run_site(
                 f"waveqda: nobody can log in yet: add accounts with waveqda users add {project} NAME --role reader",
                 err=True,
             )
+        if log is None:  # the same file as ``waveqda serve`` writes, so one log tells who came in either way
+            log = proj.path.with_name(proj.path.stem + "-access.log") if proj.path else Path("waveqda-access.log")
         config = SiteConfig(
             project=project,
             anonymise=anonymise,
@@ -68,7 +74,7 @@ def run_site(
         )
         app = create_app(config, proj)
         names = "names pseudonymised" if anonymise else "names as stored for owners, pseudonymised for others"
-        typer.echo(f"Workshop site on http://{host}:{port}/ ({names}); Ctrl+C stops it", err=True)
+        typer.echo(f"Workshop site on http://{host}:{port}/ ({names}; access log: {log}); Ctrl+C stops it", err=True)
         uvicorn.run(app, host=host, port=port, log_level="warning", access_log=False, server_header=False)
     finally:
         proj.close()

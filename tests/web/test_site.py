@@ -51,6 +51,8 @@ def test_every_page_needs_a_login(site) -> None:
         htmx = client.get("/themes/1", headers={"HX-Request": "true"})
         assert htmx.status_code == 401 and htmx.headers["HX-Redirect"].startswith("/login")
     reader = logged_in(site, "advisor1")
+    cookie = reader.get("/").headers["set-cookie"].lower()
+    assert cookie.startswith("waveqda_site=") and "httponly" in cookie and "samesite=lax" in cookie
     for path in PAGES:
         page = reader.get(path)
         assert page.status_code == 200, (path, page.text[:300])
@@ -320,3 +322,41 @@ def test_a_comment_from_the_site_is_a_memo_the_cli_lists(site) -> None:
     )  # fmt: skip
     last = json.loads(history.stdout)[-1]
     assert last["actor"] == "advisor1" and last["summary"].startswith("Comment by advisor1 on coding")
+
+
+def test_waveqda_site_runs_as_a_process_with_its_access_log_beside_the_project(demo_copy: Path) -> None:
+    import socket
+
+    from models.accounts import add_user
+    from models.store import open_project
+
+    project = open_project(demo_copy)
+    add_user(project, "owner", "advisor1", "reader", PASSWORDS["advisor1"])
+    project.close()
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = subprocess.Popen(
+        [sys.executable, "-m", "app.cli", "site", str(demo_copy), "--port", str(port)],
+        cwd=REPO, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+    )  # fmt: skip
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                if httpx.get(url + "/login", timeout=5).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                assert time.monotonic() < deadline and server.poll() is None, "waveqda site did not start"
+                time.sleep(0.2)
+        with httpx.Client(base_url=url, follow_redirects=False, timeout=60) as client:
+            token = token_of(client.get("/login").text)
+            form = {"csrf_token": token, "name": "advisor1", "password": PASSWORDS["advisor1"]}
+            assert client.post("/login", data=form).status_code == 303
+            assert "Logged in as <strong>advisor1</strong>" in client.get("/").text
+    finally:
+        server.terminate()
+        server.wait(timeout=30)
+    log = demo_copy.with_name("demo-access.log")
+    assert " login user=advisor1 " in log.read_text(encoding="utf-8")
