@@ -61,6 +61,19 @@ def test_every_page_needs_a_login(site) -> None:
     assert str(escape(quote.text)) in reader.get("/themes/1").text
 
 
+def test_readers_of_one_cached_page_each_get_their_own_name_and_token(site) -> None:
+    import re
+
+    pages = {name: logged_in(site, name).get("/themes/1").text for name in ("advisor1", "coder1", "advisor1")}
+    reader, coder = logged_in(site, "advisor1"), logged_in(site, "coder1")
+    first, second = reader.get("/themes/1").text, coder.get("/themes/1").text
+    assert "Logged in as <strong>advisor1</strong> (reader)" in first and "coder1" not in first
+    assert "Logged in as <strong>coder1</strong> (coder)" in second and "advisor1" not in second
+    tokens = {token_of(first), token_of(second)}
+    assert len(tokens) == 2 and tokens == set(re.findall(r'value="([^"]{43})"', first + second)) - {""}
+    assert not re.search(r"csrf-[0-9a-f]{32}|reader-[0-9a-f]{16}|role-[0-9a-f]{16}", first + second + str(pages))
+
+
 def test_wrong_password_is_refused_and_logged_without_the_password(site) -> None:
     client = httpx.Client(base_url=site.url, follow_redirects=False)
     token = token_of(client.get("/login").text)
