@@ -289,7 +289,7 @@ class Site:
             "csrf_token": self.stand_in_token,
             "csrf_field": security.CSRF_FIELD,
             "path": request.url.path,
-            "here": request.url.path + (f"?{request.url.query}" if request.url.query else ""),
+            "here": _here(request),
             "htmx": False,
         }
 
@@ -393,6 +393,16 @@ class Site:
             return self.render(request, "_comments.html", context)
         back = security.safe_next(_field(form, "next"))
         return RedirectResponse(back, status_code=303, headers=SECURITY_HEADERS)
+
+
+KNOWN_PARAMETERS = ("timepoint", "attribute", "code", "page", "search", "kind")
+
+
+def _here(request: Request) -> str:
+    """The page's address as comment forms return to it: its path and the filters the site knows, nothing
+    else a first visitor's address held (the page is rendered once for every reader)."""
+    kept = [(key, value) for key, value in request.query_params.multi_items() if key in KNOWN_PARAMETERS]
+    return request.url.path + (f"?{urlencode(kept)}" if kept else "")
 
 
 def _field(form: Any, name: str) -> str | None:
