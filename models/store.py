@@ -226,9 +226,11 @@ class Project:
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
-    # Why writes are refused, when the file failed its integrity check on open (reads still work, so that
-    # the researcher can export what is there).
-    damaged: str | None = None
+    # Why writes are refused when the file fails SQLite's quick check (reads still work, so that the
+    # researcher can export what is there); see ``damaged``. ``damage_unchecked``: the check is still to run
+    # (it reads the whole file, ~0.1 s at 1M words, so a command that only reads never pays for it).
+    damage_found: str | None = None
+    damage_unchecked: bool = False
     # Why this program may not change the project although the file allows it (a reader's browser session,
     # issue 18): every change is refused with this line before anything is attempted.
     refuse_writes: str | None = None
@@ -248,6 +250,15 @@ class Project:
     _checkpoint_timer: threading.Timer | None = field(default=None, repr=False)
     _timer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
+
+    @property
+    def damaged(self) -> str | None:
+        """What SQLite's quick check found wrong with the file (None: sound), checked once, before the first
+        change or when asked."""
+        if self.damage_unchecked and self.path is not None:
+            self.damage_found = project_file.quick_check(None, self.path)
+            self.damage_unchecked = False
+        return self.damage_found
 
     @property
     def path(self) -> Path | None:
@@ -562,7 +573,8 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         project_file.check_header(path)
         revision = project_file.stored_revision(path)
         _check_revision(target, revision)
-        damaged = project_file.quick_check(None, path)
+        if revision != HEAD_REVISION:  # never migrate a damaged file; otherwise checked before the first change
+            damaged = project_file.quick_check(None, path)
     engine = make_engine(url)
     try:
         revision = current_revision(engine)
@@ -586,7 +598,8 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         except Exception as exc:
             engine.dispose()
             raise WaveqdaError(f"{display_name(target)}: migration from {revision} failed: {exc}") from exc
-    return Project(url, engine, _session_factory(engine), damaged=damaged)
+    unchecked = path is not None and revision == HEAD_REVISION and damaged is None
+    return Project(url, engine, _session_factory(engine), damage_found=damaged, damage_unchecked=unchecked)
 
 
 def _check_revision(target: str | os.PathLike[str], revision: str | None) -> None:
