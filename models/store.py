@@ -266,13 +266,16 @@ class Project:
         return Path(parsed.database) if parsed.drivername.startswith("sqlite") and parsed.database else None
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A read-only unit of work (nothing is committed)."""
+    def read(self, viewer: tuple[str, bool | None] | None = None) -> Iterator[Session]:
+        """A read-only unit of work (nothing is committed). ``viewer`` (coder, is owner) reads on someone's
+        behalf for this unit only (a server answering several people); else ``Project.viewer``, if set."""
+        if viewer is None and self.viewer is not None:
+            viewer = (self.viewer, self.viewer_is_owner)
         with self.sessions() as session:
-            if self.viewer is not None:
+            if viewer is not None:
                 import models.blind  # noqa: F401 - importing it installs the blind-coding filter
 
-                session.info[VIEWER_KEY] = (self.viewer, self.viewer_is_owner)
+                session.info[VIEWER_KEY] = viewer
             yield session
 
     @property
