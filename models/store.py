@@ -231,6 +231,7 @@ class Project:
     # (it reads the whole file, ~0.1 s at 1M words, so a command that only reads never pays for it).
     damage_found: str | None = None
     damage_unchecked: bool = False
+    checked_file: Path | None = None  # the file the quick check reads (as opened, whatever the URL says)
     # Why this program may not change the project although the file allows it (a reader's browser session,
     # issue 18): every change is refused with this line before anything is attempted.
     refuse_writes: str | None = None
@@ -255,8 +256,8 @@ class Project:
     def damaged(self) -> str | None:
         """What SQLite's quick check found wrong with the file (None: sound), checked once, before the first
         change or when asked."""
-        if self.damage_unchecked and self.path is not None:
-            self.damage_found = project_file.quick_check(None, self.path)
+        if self.damage_unchecked and self.checked_file is not None:
+            self.damage_found = project_file.quick_check(None, self.checked_file)
             self.damage_unchecked = False
         return self.damage_found
 
@@ -602,7 +603,9 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
             engine.dispose()
             raise WaveqdaError(f"{display_name(target)}: migration from {revision} failed: {exc}") from exc
     unchecked = path is not None and revision == HEAD_REVISION and damaged is None
-    return Project(url, engine, _session_factory(engine), damage_found=damaged, damage_unchecked=unchecked)
+    return Project(
+        url, engine, _session_factory(engine), damage_found=damaged, damage_unchecked=unchecked, checked_file=path
+    )
 
 
 def _check_revision(target: str | os.PathLike[str], revision: str | None) -> None:
