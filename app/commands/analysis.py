@@ -13,7 +13,7 @@ from pathlib import Path
 
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_existing
+from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_for_reading
 from models import queries
 from models import search as search_module
 from models.coding import needs_review_count
@@ -50,7 +50,7 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def opened(path: Path) -> Iterator[Project]:
-    project = open_existing(path)
+    project = open_for_reading(path)
     try:
         yield project
     finally:

@@ -10,7 +10,17 @@ import os
 
 import typer
 
-from app.commands.common import ActorOpt, JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
+from app.commands.common import (
+    ActorOpt,
+    JsonOpt,
+    ProjectArg,
+    actor_of,
+    emit_json,
+    emit_table,
+    fail,
+    open_existing,
+    open_for_reading,
+)
 from models import codebook, coding, history
 from models.errors import WaveqdaError
 from models.participants import default_coder_name
@@ -67,7 +77,7 @@ def codes(
     """Show the codebook tree with Files, Participants and References (sub-codes included) and memos."""
     if sort not in SORTS:
         fail(f"--sort {sort!r}: use one of {', '.join(SORTS)}")
-    with open_existing(project) as proj, proj.read() as session:
+    with open_for_reading(project) as proj, proj.read() as session:
         rows = codebook.codebook_rows(session)
     if sort == "name":
         rows = sorted(rows, key=lambda r: r.path.casefold())
@@ -383,7 +393,7 @@ def history_command(
     json_out: bool = JsonOpt,
 ) -> None:
     """Show who changed what and when, oldest first (undone steps are marked)."""
-    with open_existing(project) as proj, proj.read() as session:
+    with open_for_reading(project) as proj, proj.read() as session:
         rows = history.history(session, limit)
     if json_out:
         emit_json([r.as_dict() for r in rows])
@@ -403,7 +413,7 @@ def memos(
     """Every memo in one list (journal, transcripts, codes, codings), with what each annotates."""
     from models.memo_list import all_memos
 
-    with open_existing(project) as proj, proj.read() as session:
+    with open_for_reading(project) as proj, proj.read() as session:
         found = all_memos(session, search, kind, author)
     if json_out:
         emit_json([m.as_dict() for m in found])

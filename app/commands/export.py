@@ -16,7 +16,7 @@ import click
 import typer
 from typer.core import TyperCommand
 
-from app.commands.common import ProjectArg, open_existing
+from app.commands.common import ProjectArg, open_for_reading
 from exporters.kinds import KINDS_BY_SUFFIX, kind_help
 from exporters.word_common import Progress
 
@@ -126,7 +126,7 @@ def export(
         for_client=for_client,
         measures=list(measures) or None,
     )
-    proj = open_existing(project)
+    proj = open_for_reading(project)
     try:
         with progress_bar(sys.stderr.isatty()) as update:
             lines = run_export(proj, out, kind, filters, options, update)

@@ -176,6 +176,9 @@ class WaveqdaApp(App[None]):
         self.config_dir = config_dir
         self.remember = remember
         self.coder = coder or _coder_from_environment() or config.remembered_coder(self.project_path, config_dir) or ""
+        project.viewer = self.coder  # blind-coded transcripts show this coder's own codings (none while unnamed)
+        if browser is not None:
+            project.viewer_is_owner = browser.role == "owner"
         self.data_version = 0
         self.recent_codes: list[int] = []
         self.pending_retrieve: tuple[int, str | None] | None = None
@@ -292,6 +295,7 @@ class WaveqdaApp(App[None]):
                 self.refresh_screen()
                 return
             self.coder = name
+            self.project.viewer = name
             if self.remember:
                 try:
                     config.remember_coder(self.project_path, name, self.config_dir)
@@ -706,6 +710,12 @@ class WaveqdaApp(App[None]):
         yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme", self.action_toggle_contrast)
         if self.browser is None:
             yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
+        else:
+            yield SystemCommand(
+                f"Log out ({self.browser.account})",
+                "End this browser session",
+                lambda: self.open_url("/logout", new_tab=False),
+            )
         yield SystemCommand(
             "Questionnaire scores beside themes (Compare, q)",
             "Scores per participant and timepoint, reliable change and theme courses",

@@ -141,7 +141,13 @@ def test_download_keys_are_keys_never_paths(served: Served, key: str) -> None:
 
 
 def test_names_are_escaped_on_the_servers_pages(served: Served) -> None:
+    hostile = '"><script>alert(1)</script>'
     client = Client(served)
+    client.request("/login")
+    status, _, page = client.request(
+        "/login", {"csrf": client.cookie("waveqda_login") or "", "name": hostile, "password": "x" * 9}
+    )
+    assert status == 401 and 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page and "<script>" not in page
     assert client.log_in("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>-password") == 303
     status, _, page = client.request("/")
     assert status == 200
