@@ -297,7 +297,9 @@ class WaveqdaServer(Server):
         """The page that holds the terminal: this package's own (textual-serve's loads a web font from the
         network; nothing here does), titled with who is logged in."""
         session: BrowserSession = request["session"]
-        base = self.public_url.rstrip("/")
+        # the address the browser used, unless --public-url says (a proxy in front); a server listening on
+        # 0.0.0.0 has no address of its own to give
+        base = (self.settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
         scheme = "wss" if base.startswith("https") else "ws"
         response = self._page(
             "workspace.html",
