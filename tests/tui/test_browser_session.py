@@ -9,6 +9,7 @@ from pathlib import Path
 from app.tui.screens.coder import CoderScreen
 from app.tui.served import BrowserSession
 from models.schema import Coder, Coding
+from tests.tui.helpers import screen_text
 
 SIZE = (120, 36)
 
@@ -44,6 +45,7 @@ async def test_a_readers_change_is_refused_in_one_line(make_app, study, tmp_path
     app = make_app(coder=None, browser=session(tmp_path, "reader"))
     async with app.run_test(size=SIZE) as pilot:
         assert app.coder == "rita"
+        assert "reader: rita" in screen_text(app)  # said before anything is tried
         await code_first_sentence(pilot)
         assert said(app, "rita is a reader in this project: changes are refused")
     assert codings_count(study) == before

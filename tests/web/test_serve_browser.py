@@ -117,7 +117,7 @@ def test_a_readers_change_is_refused_and_nothing_is_stored(served: Served) -> No
     driver = chromium()
     try:
         screen = log_in(driver, served, "rita")
-        screen.wait_for("coder: rita")
+        screen.wait_for("reader: rita")
         code_a_sentence(driver, screen, 2, "optimism")  # the keys that store a coding for a coder
         screen.wait_for("rita is a reader in this project: changes are refused")
     finally:

@@ -79,6 +79,9 @@ class NavBar(Static):
         coder = getattr(app, "coder", None)
         if not coder:
             return Text(" read-only (no coder)" if labels in ("full", "short") else " read-only", style="bold")
+        browser = getattr(app, "browser", None)
+        if browser is not None and browser.reader:  # a reader's browser session: changes are refused
+            return Text(f" reader: {coder}" if labels == "full" else f" {coder} (reader)", style="bold")
         return Text(f" coder: {coder}" if labels == "full" else f" {coder}", style="dim")
 
 
