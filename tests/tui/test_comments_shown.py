@@ -8,7 +8,8 @@ from app.tui.widgets.codes_panel import CodesPanel
 from models.codes import CodeTree
 from models.comments import add_comment
 from tests.tui.conftest import code_span
-from tests.tui.test_coder import SIZE, open_transcript
+from tests.tui.helpers import open_transcript
+from tests.tui.test_coder import SIZE
 from tests.tui.test_screens import goto_code_row
 
 
