@@ -373,3 +373,19 @@ def test_waveqda_site_runs_as_a_process_with_its_access_log_beside_the_project(d
         server.wait(timeout=30)
     log = demo_copy.with_name("demo-access.log")
     assert " login user=advisor1 " in log.read_text(encoding="utf-8")
+
+
+def test_blind_coded_transcripts_show_no_codings_but_to_the_owner(site) -> None:
+    from models import blind
+
+    blind.switch_on(site.project, "olive", [], timepoint="T1")
+    reader, owner = logged_in(site, "advisor1"), logged_in(site, "olive")
+    for account in (reader, logged_in(site, "coder1")):
+        page = account.get("/themes/1").text
+        labels = [line for line in page.splitlines() if 'class="quote-label"' in line]
+        assert labels and not any(" · T1 " in line for line in labels)
+    owners = [line for line in owner.get("/themes/1").text.splitlines() if 'class="quote-label"' in line]
+    assert any(" · T1 " in line for line in owners)
+    blind.reveal(site.project, "olive")
+    revealed = reader.get("/themes/1").text
+    assert any(" · T1 " in line for line in revealed.splitlines() if 'class="quote-label"' in line)

@@ -24,6 +24,7 @@ import threading
 import time
 from collections import OrderedDict
 from collections.abc import Callable
+from contextvars import ContextVar
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -50,6 +51,8 @@ from models.store import Project
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY = 64 * 1024  # a login or a comment; anything bigger is not one of ours
+# Whether the page being read is for an owner (blind-coded transcripts' codings shown; see ``Site.read``).
+_SEES_BLIND: ContextVar[bool] = ContextVar("sees_blind", default=False)
 SECURITY_HEADERS = {
     "content-security-policy": (
         "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -262,16 +265,21 @@ class Site:
         who = visit.account
         anonymised = self.anonymise_for(who)
         key, read = build(anonymised)
+        owner = who.role == "owner"  # sees blind-coded transcripts' codings; a page is cached per answer
 
         def rendered() -> str:
-            data = read()
+            sees_blind = _SEES_BLIND.set(owner)
+            try:
+                data = read()
+            finally:
+                _SEES_BLIND.reset(sees_blind)
             note = self.cached(("note",), lambda: self.read(views.anonymisation_note)) if anonymised else ""
             context = {**self._shared_context(request), "who": self.stand_in, "data": data,
                        "anonymised": anonymised, "names_note": note}  # fmt: skip
             return self.templates.get_template(template).render(context)
 
         try:
-            html = await run_in_threadpool(self.cached, ("html", template, *key), rendered)
+            html = await run_in_threadpool(self.cached, ("html", template, owner, *key), rendered)
         except LookupError as exc:
             return self.error(request, 404, str(exc.args[0]) if exc.args else "Not found.", who)
         except WaveqdaError as exc:
@@ -358,7 +366,9 @@ class Site:
         return self.error(request, 400, message, visit.account)
 
     def read(self, fn: Callable[..., Any], *args: Any) -> Any:
-        with self.project.read() as session:
+        """Blind coding (models/blind.py): an owner reads everything; anyone else reads as nobody's coder, so
+        no coding in a transcript being coded blind shows until the owner reveals it."""
+        with self.project.read(viewer=("", _SEES_BLIND.get())) as session:
             return fn(session, *args)
 
     # --- comments --------------------------------------------------------------------------------------------
