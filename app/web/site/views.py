@@ -474,8 +474,9 @@ def _quote_view(
     quote: Quote, tree: CodeTree, texts: Texts, comments: dict[int, list[Comment]], many: bool
 ) -> QuoteView:
     parts = [quote.participant, f"{quote.timepoint} {texts.free(quote.timepoint_label)}".strip()]
-    if quote.speaker:
-        parts.append(texts.free(quote.speaker))
+    speaker = texts.free(quote.speaker) if quote.speaker else ""
+    if speaker and speaker != quote.participant:  # pseudonymised, the participant's name is their study ID
+        parts.append(speaker)
     if quote.turn_index is not None:
         parts.append(turn_label(quote.turn_index, quote.last_turn_index))
     if many:
