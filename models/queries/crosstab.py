@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from models.codes import CodeTree
 from models.errors import WaveqdaError
 from models.queries.retrieval import coded_spans
-from models.queries.scope import Attribute, resolve_scope
+from models.queries.scope import Attribute, resolve_scope, selected_codes
 from models.queries.spans import merge_spans
 from models.queries.words import WordRanks, word_ranks
 from models.schema import AttributeDefinition, ParticipantAttribute, Timepoint, Transcript
@@ -91,20 +91,26 @@ def crosstab(
     attribute: Attribute | list[Attribute] | None = None,
     coders: Sequence[str] | None = None,
     words: bool = False,
+    codes: Sequence[str] | None = None,
 ) -> CrossTab:
     """The matrix of ``rows`` × ``columns`` (each ``codes``, ``timepoints``, ``participants``, ``coders`` or
     ``attribute:NAME``), over the codings the filters select. ``words`` also counts each cell's coded words
-    (the transcripts' word offsets are read for that: the workspace asks, the budgeted CLI default does not)."""
+    (the transcripts' word offsets are read for that: the workspace asks, the budgeted CLI default does not).
+    ``codes`` (paths or ids) keeps the codings of those codes and their sub-codes, and only those codes as
+    rows or columns (an export's ``--codes``)."""
     row_kind, row_name = _dimension(rows)
     col_kind, col_name = _dimension(columns)
     if (row_kind, row_name) == (col_kind, col_name):
         raise WaveqdaError("rows and columns must be two different things")
     tree = CodeTree.load(session, include_archived=False)
+    chosen = _chosen_codes(tree, codes)
     spans = coded_spans(session, None, True, timepoints, participants, attribute, coders)
+    if chosen is not None:
+        spans = [span for span in spans if span.code_id in chosen]
     transcripts = _transcripts(session, timepoints, participants, attribute)
     values = {name: attribute_values(session, name) for name in (row_name, col_name) if name}
-    row_labels = _labels(session, tree, row_kind, row_name, transcripts, spans, values)
-    col_labels = _labels(session, tree, col_kind, col_name, transcripts, spans, values)
+    row_labels = _labels(session, tree, row_kind, row_name, transcripts, spans, values, chosen)
+    col_labels = _labels(session, tree, col_kind, col_name, transcripts, spans, values, chosen)
 
     row_keys = _key_function(row_kind, row_name, tree, transcripts, values)
     col_keys = _key_function(col_kind, col_name, tree, transcripts, values)
@@ -120,6 +126,16 @@ def crosstab(
     ranks = word_ranks(session, {span.transcript_id for span in spans}) if words else None
     cells = tuple(tuple(_cell(hits.get((r, c), []), text_of(r, c), ranks) for c in col_labels) for r in row_labels)
     return CrossTab(rows, columns, tuple(row_labels), tuple(col_labels), cells)
+
+
+def _chosen_codes(tree: CodeTree, codes: Sequence[str] | None) -> set[int] | None:
+    """The codes named and their visible sub-codes (an unknown one is a one-line error), or None for all."""
+    if not codes:
+        return None
+    chosen: set[int] = set()
+    for ref in codes:
+        chosen.update(selected_codes(tree, ref, True, False))
+    return chosen
 
 
 def _key_function(
@@ -207,9 +223,10 @@ def _labels(
     transcripts: dict[int, tuple[int, str, int]],
     spans: Sequence[Any],
     values: dict[str, dict[int, str]],
+    chosen: set[int] | None = None,
 ) -> list[str]:
     if kind == "codes":
-        return [tree.path(code_id) for code_id, _depth in tree.walk()]
+        return [tree.path(code_id) for code_id, _depth in tree.walk() if chosen is None or code_id in chosen]
     if kind == "timepoints":
         keys = {key for _pid, key, _len in transcripts.values()}
         return [t.key for t in session.scalars(select(Timepoint).order_by(Timepoint.position)) if t.key in keys]
