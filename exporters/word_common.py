@@ -649,7 +649,7 @@ class Report:
         portrait page in front): for a document that is one wide table."""
         from docx.enum.section import WD_ORIENT
 
-        section = self.document.sections[0]
+        section: Any = self.document.sections[0]  # lengths typed Optional: set on every section we write
         if section.orientation == WD_ORIENT.LANDSCAPE:
             return
         section.orientation = WD_ORIENT.LANDSCAPE
