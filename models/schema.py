@@ -429,3 +429,21 @@ class Score(Base):
     measure_id: Mapped[int] = mapped_column(ForeignKey("measures.id"), index=True)
     value: Mapped[float] = mapped_column(Float)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class UserAccount(Base):
+    """Who may log in to the project through a browser (``waveqda serve`` / ``waveqda site``) and with which
+    role; the name is the coder name that user's changes are recorded under. ``password_hash`` is an
+    argon2id hash, or empty for an account that only a trusted single-sign-on header can name."""
+
+    __tablename__ = "accounts"
+    __table_args__ = (
+        CheckConstraint("role IN ('owner','coder','reader')", name="role"),
+        {"sqlite_autoincrement": True},
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    role: Mapped[str] = mapped_column(String(6), default="coder")
+    password_hash: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)

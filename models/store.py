@@ -45,6 +45,7 @@ KNOWN_REVISIONS = (
     "0007_name_register",
     "0013_search_gaps",
     "0014_scores",
+    "0015_accounts",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 BUSY_TIMEOUT_MS = 10_000
@@ -226,6 +227,9 @@ class Project:
     # Why writes are refused, when the file failed its integrity check on open (reads still work, so that
     # the researcher can export what is there).
     damaged: str | None = None
+    # Why this program may not change the project although the file allows it (a reader's browser session,
+    # issue 18): every change is refused with this line before anything is attempted.
+    refuse_writes: str | None = None
     # After a change the WAL is checkpointed so that the file alone is complete; a process making many
     # changes in a row (a script, four coders' loops) does so at most this often, and on close, because
     # each checkpoint waits for the disk and would halve the changes a second. The workspace sets 0: every
@@ -324,6 +328,8 @@ class Project:
         ``BEGIN IMMEDIATE``: waits up to the busy timeout for other writers, then says who holds the file; on
         PostgreSQL a transaction-scoped advisory lock, so changes take turns there too and their events
         commit in id order). Committed when the block ends, rolled back if it raises."""
+        if self.refuse_writes:
+            raise WaveqdaError(self.refuse_writes)
         try:
             with self.engine.connect() as conn:
                 if self.is_sqlite:

@@ -93,6 +93,8 @@ COMMANDS: tuple[CommandEntry, ...] = (
     CommandEntry("scores", "scores", "Questionnaire scores: import them, compare timepoints."),
     CommandEntry("joint", "scores", "Joint display: each participant's scores, reliable change and theme courses;..."),
     CommandEntry("tui", "workspace", "Open the terminal coding workspace."),
+    CommandEntry("users", "web", "Browser accounts: who may log in to `waveqda serve` and `waveqda site`."),
+    CommandEntry("serve", "web", "Serve the workspace in a browser: every visitor logs in and codes as their..."),
 )
 
 BY_NAME: dict[str, CommandEntry] = {entry.name: entry for entry in COMMANDS}

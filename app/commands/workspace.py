@@ -26,10 +26,16 @@ def run_workspace(project: str, coder: str | None = None) -> None:
     """Open the workspace on a project file (also used by ``waveqda demo``).
 
     It needs a terminal on both ends: without one (a pipe, a cron job) it would wait for keys forever."""
+    import os
     import sys
 
+    from app.tui.served import BrowserSession
+
     proj = open_existing(project)  # a missing or foreign project is the first thing to say
-    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+    # started by `waveqda serve` for a logged-in account: a browser on the other end, not a terminal
+    in_browser = "web_driver" in os.environ.get("TEXTUAL_DRIVER", "")
+    browser = BrowserSession.from_environment() if in_browser else None
+    if browser is None and not (sys.stdin.isatty() and sys.stdout.isatty()):
         proj.close()
         typer.echo(
             "waveqda: error: the workspace needs a terminal (standard input and output are not one); "
@@ -40,6 +46,6 @@ def run_workspace(project: str, coder: str | None = None) -> None:
     try:
         from app.tui.app import WaveqdaApp
 
-        WaveqdaApp(proj, coder=coder, project_path=project).run()
+        WaveqdaApp(proj, coder=coder, project_path=project, browser=browser).run()
     finally:
         proj.close()

@@ -27,6 +27,7 @@ from app.tui import config
 from app.tui.commands import CodeCommands
 from app.tui.screens.base import AREAS, WorkspaceScreen
 from app.tui.screens.home import HomeScreen
+from app.tui.served import BrowserSession
 from models.errors import StaleError, WaveqdaError
 from models.store import Project
 from models.workspace_queries import CodeInfo, code_infos
@@ -161,9 +162,15 @@ class WaveqdaApp(App[None]):
         project_path: Path | str | None = None,
         config_dir: Path | None = None,
         remember: bool = True,
+        browser: BrowserSession | None = None,
     ) -> None:
         super().__init__()
         self.project = project
+        # In a browser session of `waveqda serve` the login is the coder, fixed, and a reader changes nothing.
+        self.browser = browser
+        if browser is not None:
+            coder, remember = browser.account, False
+            project.refuse_writes = browser.refusal()
         project.checkpoint_every_s = 0  # each change made at the keyboard is in the project file at once
         self.project_path = project_path or project.path
         self.config_dir = config_dir
@@ -212,6 +219,8 @@ class WaveqdaApp(App[None]):
         self.poll_other_writers()
 
     def on_unmount(self) -> None:
+        if self.browser is not None:
+            self.browser.clean_up()
         if self._stop_listening is not None:
             self._stop_listening()
 
@@ -267,6 +276,9 @@ class WaveqdaApp(App[None]):
         from app.tui.screens.dialogs import TextPrompt
 
         if any(getattr(screen, "coder_prompt", False) for screen in self.screen_stack):
+            return
+        if self.browser is not None:
+            self.notify(f"In the browser you code as {self.browser.account}, the name you logged in with")
             return
 
         def chosen(name: str | None) -> None:
@@ -588,6 +600,8 @@ class WaveqdaApp(App[None]):
         if self.project.path is None:
             self.notify(f"{self.project.label}: a team project is backed up on its database server (pg_dump)")
             return
+        if self.refused_in_browser("a backup"):
+            return
         self.push_screen(
             TextPrompt(
                 "Back up the project to…",
@@ -609,6 +623,8 @@ class WaveqdaApp(App[None]):
         seconds; the workspace keeps taking keys), then what it did."""
         from app.tui.screens.dialogs import TextPrompt
 
+        if self.refused_in_browser("merging another project file"):
+            return
         self.push_screen(
             TextPrompt(
                 "Merge another coder's project into this one…",
@@ -619,6 +635,17 @@ class WaveqdaApp(App[None]):
             ),
             lambda source: source and self.merge_from(source.strip()),
         )
+
+    def refused_in_browser(self, what: str) -> bool:
+        """True (and a one-line notice) when this is a browser session and ``what`` would use server files."""
+        if self.browser is None:
+            return False
+        self.notify(self.browser.server_files_refused(what), severity="warning", timeout=8)
+        return True
+
+    def deliver(self, path: Path) -> None:
+        """A file written for a browser session goes to the browser as a download."""
+        self.deliver_binary(path, save_filename=path.name)
 
     def merge_from(self, source: str) -> None:
         from models.merge import merge_into_open
@@ -677,7 +704,8 @@ class WaveqdaApp(App[None]):
         yield SystemCommand("Redo (ctrl+y)", "Do again the last undone change", self.action_redo)
         yield SystemCommand("Go to an area… (ctrl+g)", "Choose an area by letter", self.action_go_to)
         yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme", self.action_toggle_contrast)
-        yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
+        if self.browser is None:
+            yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
         yield SystemCommand(
             "Questionnaire scores beside themes (Compare, q)",
             "Scores per participant and timepoint, reliable change and theme courses",

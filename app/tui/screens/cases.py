@@ -225,6 +225,8 @@ class CasesScreen(WorkspaceScreen):
     def action_import_sheet(self) -> None:
         from app.tui.screens.dialogs import TextPrompt
 
+        if self.wq.refused_in_browser("importing a sheet"):
+            return
         self.app.push_screen(
             TextPrompt(
                 "Import attributes from a CSV or XLSX sheet…",
@@ -249,7 +251,9 @@ class CasesScreen(WorkspaceScreen):
         from app.tui.screens.dialogs import TextPrompt
 
         default = "cases.xlsx"
-        if self.wq.project.path is not None:
+        if self.wq.browser is not None:  # downloaded: a file name is all there is to choose
+            default = "cases.xlsx"
+        elif self.wq.project.path is not None:
             default = str(Path(self.wq.project.path).with_name(Path(self.wq.project.path).stem + "-cases.xlsx"))
         self.app.push_screen(
             TextPrompt(
@@ -258,8 +262,17 @@ class CasesScreen(WorkspaceScreen):
                 help_text="One row per participant, one column per attribute (XLSX: numbers and dates typed). "
                 "The same file imports back here or with waveqda attributes.",
             ),
-            lambda path: path and self.export_sheet(Path(path).expanduser()),
+            lambda path: path and self._export_sheet_to(path),
         )
+
+    def _export_sheet_to(self, raw: str) -> None:
+        if self.wq.browser is None:
+            self.export_sheet(Path(raw).expanduser())
+            return
+        try:
+            self.export_sheet(self.wq.browser.download_path(raw))
+        except WaveqdaError as exc:
+            self.notify(str(exc), severity="error", timeout=6)
 
     @work(thread=True, exclusive=True, group="cases-export")
     def export_sheet(self, path: Path) -> None:
@@ -277,17 +290,20 @@ class CasesScreen(WorkspaceScreen):
                 self.SheetExported(f"Unexpected error ({exc.__class__.__name__}: {exc}); nothing was written", True)
             )
             return
-        self.post_message(self.SheetExported(lines[0] if lines else f"Wrote {path}", error=False))
+        self.post_message(self.SheetExported(lines[0] if lines else f"Wrote {path}", error=False, path=path))
 
     class SheetExported(Message):
         """The export worker's one line: what was written, or why nothing was."""
 
-        def __init__(self, line: str, error: bool) -> None:
+        def __init__(self, line: str, error: bool, path: Path | None = None) -> None:
             super().__init__()
-            self.line, self.error = line, error
+            self.line, self.error, self.path = line, error, path
 
     def on_cases_screen_sheet_exported(self, message: SheetExported) -> None:
         if message.error:
             self.notify(message.line, severity="error", timeout=8)
+        elif self.wq.browser is not None and message.path is not None:
+            self.wq.deliver(message.path)
+            self.notify(f"Downloading {message.path.name} to your browser", timeout=6)
         else:
             self.notify(message.line, timeout=6)

@@ -176,7 +176,7 @@ class ExportDialog(ModalScreen[Path | None]):
         new_name = default_name(self._stem(), kind)
         current = field.value.strip()
         if not current:
-            field.value = str(self._folder() / new_name)
+            field.value = new_name if self.wq.browser is not None else str(self._folder() / new_name)
         elif Path(current).name == self._auto_name:
             field.value = str(Path(current).with_name(new_name))
         else:
@@ -249,9 +249,13 @@ class ExportDialog(ModalScreen[Path | None]):
         raw = self.query_one("#exp-path", Input).value.strip()
         if not raw:
             raise WaveqdaError("write where to save the file")
-        path = Path(raw).expanduser()
-        if not path.is_absolute():
-            path = self._folder() / path
+        browser = self.wq.browser
+        if browser is not None:  # written to a private folder, then downloaded by the browser
+            path = browser.download_path(raw)
+        else:
+            path = Path(raw).expanduser()
+            if not path.is_absolute():
+                path = self._folder() / path
         kind = self.kind
         if path.suffix.lower() != kind.suffix:
             raise WaveqdaError(
@@ -310,7 +314,7 @@ class ExportDialog(ModalScreen[Path | None]):
             self._show_status(Text(str(exc), style=f"bold {Palette.of(self.app).bad}"))
             self.notify(str(exc), severity="error", timeout=6)
             return
-        if path.exists():
+        if path.exists() and self.wq.browser is None:
             self.app.push_screen(
                 ConfirmDialog(f"{path.name} already exists in {path.parent}.\n\nReplace it?", "Replace"),
                 lambda ok: ok and self._start(path, filters, options),
@@ -393,8 +397,13 @@ class ExportDialog(ModalScreen[Path | None]):
         bar.update(total=1, progress=1)
         self.written = path
         text = Text()
-        text.append("Written: ", style=f"bold {Palette.of(self.app).good}")
-        text.append(str(path), style="bold")
+        if self.wq.browser is not None:  # the server's folder is nobody's business: the browser saves it
+            self.wq.deliver(path)
+            text.append("Downloading: ", style=f"bold {Palette.of(self.app).good}")
+            text.append(path.name, style="bold")
+        else:
+            text.append("Written: ", style=f"bold {Palette.of(self.app).good}")
+            text.append(str(path), style="bold")
         for line in lines or []:
             if not line.startswith("Wrote "):
                 text.append("\n" + line, style="dim")
@@ -404,7 +413,7 @@ class ExportDialog(ModalScreen[Path | None]):
             button = self.query_one(selector, Button)
             button.label = label
             button.refresh(layout=True)
-        self.notify(f"Exported to {path}", timeout=6)
+        self.notify(f"Exported to {path.name if self.wq.browser is not None else path}", timeout=6)
 
     def action_close(self) -> None:
         if self.running:

@@ -157,6 +157,8 @@ class HomeScreen(WorkspaceScreen):
     def action_import_files(self) -> None:
         from app.tui.screens.import_dialog import ImportDialog
 
+        if self.wq.refused_in_browser("importing files"):
+            return
         self.app.push_screen(ImportDialog(), self._import_chosen)
 
     def _import_chosen(self, request: ImportRequest | None) -> None:

@@ -1,0 +1,1 @@
+"""Browser front ends: the workspace served through textual-serve (``serve``) and the workshop site."""
