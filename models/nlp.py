@@ -9,6 +9,7 @@ download); a trained pipeline is used only when it is installed and named in the
 from __future__ import annotations
 
 import re
+from collections import defaultdict
 from collections.abc import Iterable
 from functools import lru_cache
 from typing import Any
@@ -94,84 +95,41 @@ def sentence_spans(texts: list[str], offsets: list[int], model: str | None = Non
 
 
 def rule_based_sentences(nlp: Any, texts: list[str]) -> list[list[tuple[int, int]]]:
-    """Each text's sentences as ``[start, end)`` pieces (untrimmed: each runs to the next one's start), where
-    spaCy's rule-based ``sentencizer`` puts them once white space is trimmed, tokenizing only what decides them.
+    """Each text's sentences as ``[start, end)`` pieces (untrimmed: each runs to the next one's start), exactly
+    where spaCy's rule-based ``sentencizer`` puts them, computed from the tokens' arrays.
 
-    The rule is ``Sentencizer.predict``'s: a sentence starts at a doc's first token and at the first plain
-    token (neither punctuation nor one of the sentencizer's ``punct_chars``; a white-space token is plain)
-    after a token that is one of those characters. So only the white-space-delimited chunks holding such a
-    character matter, and, after one, the chunks up to the next plain token: spaCy's tokenizer splits on
-    white space first and tokenizes each chunk on its own, so tokenizing those chunks alone gives the tokens
-    the whole text would (a run of white space is a token unless it is a single ' ' after a word). About a
-    tenth of a transcript's chunks are tokenized, instead of every word (a million for a hundred interviews).
-    ``tests/test_sentence_brackets.py`` checks the result against the pipe itself, on the sample study and
-    on generated text full of abbreviations, numbers, emoticons, brackets and odd white space.
+    Why not run the pipe: the sentencizer and ``doc.sents`` build a Python object per token (a million for
+    a hundred interviews), which cost as much as tokenizing. The rule is ``Sentencizer.predict``'s: a
+    sentence starts at a doc's first token and at every plain token (neither punctuation nor one of the
+    sentencizer's ``punct_chars``) that has one of those characters between it and the previous plain token
+    (or the doc's start). ``tests/test_sentence_brackets.py`` checks this against the pipe itself.
     """
-    punct: set[str] = set(nlp.get_pipe("sentencizer").punct_chars)
-    tokenizer = nlp.tokenizer
-    kinds: dict[str, tuple[tuple[int, int], ...]] = {}
-    finders: dict[frozenset[str], re.Pattern[str]] = {}
+    import numpy
 
-    def kinds_of(chunk: str) -> tuple[tuple[int, int], ...]:
-        """``(offset, kind)`` per token of a chunk: ``_ENDER``, ``_PLAIN`` or other punctuation."""
-        found = kinds.get(chunk)
-        if found is None:
-            found = kinds[chunk] = tuple(
-                (t.idx, _ENDER if t.text in punct else _PUNCT if t.is_punct else _PLAIN) for t in tokenizer(chunk)
-            )
-        return found
-
-    out: list[list[tuple[int, int]]] = []
-    for text in texts:
-        if not text:
-            out.append([])
-            continue
-        present = frozenset(text).intersection(punct)
-        finder = finders.get(present)
-        if finder is None and present:
-            finder = finders[present] = re.compile("[" + "".join(re.escape(c) for c in sorted(present)) + "]")
-        cuts = [0]
-        done = 0  # the text before this offset has been read
-        for match in finder.finditer(text) if finder is not None else ():
-            if match.start() < done:
-                continue
-            start = match.start()
-            while start > done and not text[start - 1].isspace():
-                start -= 1
-            end = match.start() + len(_CHUNK.match(text, match.start()).group())  # type: ignore[union-attr]
-            cuts, done = _read_from(text, start, end, kinds_of, cuts)
-        cuts.append(len(text))
-        out.append(list(zip(cuts, cuts[1:], strict=False)))
+    enders = numpy.array([nlp.vocab.strings.add(c) for c in nlp.get_pipe("sentencizer").punct_chars], numpy.uint64)
+    docs = [nlp.make_doc(text) for text in texts]  # what the pipe would tokenize (with its length limit)
+    lengths = numpy.array([len(doc) for doc in docs], dtype=numpy.int64)
+    out: list[list[tuple[int, int]]] = [[] for _ in texts]
+    if not lengths.sum():
+        return out
+    tokens = numpy.concatenate([doc.to_array(["IDX", "ORTH", "IS_PUNCT"]) for doc in docs if len(doc)])
+    firsts = numpy.cumsum(lengths) - lengths  # each doc's first token in ``tokens``
+    first = numpy.zeros(len(tokens), dtype=bool)
+    first[firsts[lengths > 0]] = True
+    ender = numpy.isin(tokens[:, 1], enders)
+    plain = ~ender & (tokens[:, 2] == 0)
+    enders_before = numpy.cumsum(ender, dtype=numpy.int64) - ender
+    anchors = numpy.flatnonzero(plain | first)
+    seen = numpy.diff(enders_before[anchors], prepend=0) > 0
+    starts = anchors[first[anchors] | seen]
+    owners = (numpy.searchsorted(firsts, starts, side="right") - 1).tolist()  # an empty doc's first is its next's
+    bounds: dict[int, list[int]] = defaultdict(list)
+    for owner, start in zip(owners, tokens[starts, 0].tolist(), strict=True):
+        bounds[owner].append(start)
+    for owner, cuts in bounds.items():
+        cuts.append(len(texts[owner]))
+        out[owner] = list(zip(cuts, cuts[1:], strict=False))
     return out
-
-
-_ENDER, _PLAIN, _PUNCT = 1, 2, 0
-_CHUNK = re.compile(r"\S*")  # the rest of a white-space-delimited chunk
-_NEXT_CHUNK = re.compile(r"(\s*)(\S+)")
-
-
-def _read_from(text: str, start: int, end: int, kinds_of: Any, cuts: list[int]) -> tuple[list[int], int]:
-    """Read the chunk ``text[start:end]`` (which holds a sentence-ending character) and, while an ending is
-    pending, the white space and chunks after it: the sentence starts found go into ``cuts``. Returns the
-    cuts and where reading stopped."""
-    pending = False
-    while True:
-        for offset, kind in kinds_of(text[start:end]):
-            if kind == _ENDER:
-                pending = True
-            elif kind == _PLAIN and pending:
-                cuts.append(start + offset)
-                pending = False
-        if not pending:
-            return cuts, end
-        following = _NEXT_CHUNK.match(text, end)
-        if following is None:  # only white space follows: a blank sentence, dropped when trimmed
-            return cuts, len(text)
-        space = following.group(1)
-        if space and space != " ":  # a white-space token: plain, so the sentence starts there
-            cuts.append(end + (1 if space[0] == " " else 0))
-            return cuts, following.start(2)  # the next chunk is read only if it holds an ending itself
-        start, end = following.start(2), following.end(2)
 
 
 # Transcribers' notes: ``[laughs]``, ``(pause)``, ``[inaudible 00:12:03]``. Bounded in length and to one line,

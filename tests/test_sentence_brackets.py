@@ -185,7 +185,7 @@ def test_sentences_are_where_spacys_sentencizer_puts_them() -> None:
 
 
 def test_sentences_agree_with_the_pipe_on_generated_awkward_text() -> None:
-    """``rule_based_sentences`` tokenizes only the chunks around sentence-ending characters: on thousands of
+    """``rule_based_sentences`` computes the sentencizer's boundaries without running it: on thousands of
     generated texts full of abbreviations, numbers, emoticons, URLs, brackets, quotes, non-Latin enders and
     every kind of white space (runs, tabs, newlines, no-break spaces, leading and trailing) it must put the
     sentences exactly where the pipe does."""
