@@ -145,7 +145,19 @@ def load_comparison(
     codes: Sequence[str] | None = None,
     transcripts: Sequence[str] | None = None,
 ) -> Comparison:
-    """Resolve the names and load every coding in scope, each coder's spans normalised per cell."""
+    """Resolve the names and load every coding in scope, each coder's spans normalised per cell.
+
+    Transcripts being coded blind are refused for anyone but the owner: with the others' codings hidden,
+    agreement there would compare a coder with nothing."""
+    from models.blind import blind_ids_in
+
+    named = [find_transcript(session, ref).id for ref in transcripts] if transcripts else None
+    hidden = blind_ids_in(session, named)
+    if hidden:
+        raise WaveqdaError(
+            f"{', '.join(hidden[:4])}{' …' if len(hidden) > 4 else ''} are being coded blind: agreement there "
+            "waits until the owner reveals them (waveqda blind reveal); name others with --transcripts"
+        )
     coder_rows = _compared_coders(session, coders)
     coder_ids = [c.id for c in coder_rows]
     rows = _coding_rows(session, coder_ids)

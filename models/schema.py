@@ -447,3 +447,13 @@ class UserAccount(Base):
     password_hash: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class BlindTranscript(Base):
+    """A transcript being coded blind (issue 16): until the owner reveals it, each coder sees only their own
+    codings in it. ``by`` is who switched it on (on a project file, that person counts as its owner)."""
+
+    __tablename__ = "blind_transcripts"
+    transcript_id: Mapped[int] = mapped_column(ForeignKey("transcripts.id"), primary_key=True)
+    since: Mapped[datetime] = mapped_column(default=utcnow)
+    by: Mapped[str] = mapped_column(String(200), default="")

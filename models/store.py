@@ -46,8 +46,10 @@ KNOWN_REVISIONS = (
     "0013_search_gaps",
     "0014_scores",
     "0015_accounts",
+    "0016_blind",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
+VIEWER_KEY = "waveqda_viewer"  # session.info of a read on someone's behalf: (coder, is owner), see models/blind.py
 BUSY_TIMEOUT_MS = 10_000
 # PostgreSQL: the advisory lock every change takes (one project per database, so one key serves)
 WRITE_LOCK_KEY = 0x57415645
@@ -230,6 +232,11 @@ class Project:
     # Why this program may not change the project although the file allows it (a reader's browser session,
     # issue 18): every change is refused with this line before anything is attempted.
     refuse_writes: str | None = None
+    # Who reads, for blind coding (models/blind.py): the coder whose own codings stay visible in blind
+    # transcripts, and whether they are the owner (None: decided from the database role or the file).
+    # None for reads on nobody's behalf (merges, copies, checks), which see everything.
+    viewer: str | None = None
+    viewer_is_owner: bool | None = None
     # After a change the WAL is checkpointed so that the file alone is complete; a process making many
     # changes in a row (a script, four coders' loops) does so at most this often, and on close, because
     # each checkpoint waits for the disk and would halve the changes a second. The workspace sets 0: every
@@ -251,6 +258,10 @@ class Project:
     def read(self) -> Iterator[Session]:
         """A read-only unit of work (nothing is committed)."""
         with self.sessions() as session:
+            if self.viewer is not None:
+                import models.blind  # noqa: F401 - importing it installs the blind-coding filter
+
+                session.info[VIEWER_KEY] = (self.viewer, self.viewer_is_owner)
             yield session
 
     @property

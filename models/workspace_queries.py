@@ -15,7 +15,7 @@ from sqlalchemy import func, select, text
 from sqlalchemy.orm import Session
 
 from models.codes import CodeTree
-from models.schema import Code, Coder, Coding, Memo, Participant, Timepoint, Transcript
+from models.schema import BlindTranscript, Code, Coder, Coding, Memo, Participant, Timepoint, Transcript
 from models.store import timepoints
 
 if TYPE_CHECKING:
@@ -81,6 +81,7 @@ class HomeCell:
     words: int
     codings: int
     progress: dict[str, float] = field(default_factory=dict)  # coder name -> share of participant turns coded
+    blind: bool = False  # being coded blind (models/blind.py): each coder sees only their own codings
 
 
 @dataclass
@@ -126,13 +127,27 @@ def load_codings_touching(session: Session, transcript_id: int, a: int, b: int) 
     """The codings of one transcript that overlap or touch ``[a, b]`` (all a coding operation can change)."""
     make = CodingRow._make
     rows = session.execute(_CODINGS_WINDOW_SQL, {"tid": transcript_id, "a": a, "b": b}).fetchall()
-    return [make(r) for r in rows]
+    return _visible(session, transcript_id, [make(r) for r in rows])
 
 
 def load_codings(session: Session, transcript_id: int) -> list[CodingRow]:
     """All codings of one transcript, by start offset (reloaded after every coding change)."""
     make = CodingRow._make
-    return [make(r) for r in session.execute(_CODINGS_SQL, {"tid": transcript_id}).fetchall()]
+    return _visible(session, transcript_id, [make(r) for r in session.execute(_CODINGS_SQL, {"tid": transcript_id})])
+
+
+def _visible(session: Session, transcript_id: int, rows: list[CodingRow]) -> list[CodingRow]:
+    """Blind coding: in a blind transcript a coder sees only their own codings (textual statements are not
+    filtered by models/blind.py's ORM criterion, so these are filtered here)."""
+    from models.blind import view_of
+    from models.store import VIEWER_KEY
+
+    if VIEWER_KEY not in session.info:
+        return rows
+    view = view_of(session)
+    if view is None or transcript_id not in view.transcripts:
+        return rows
+    return [row for row in rows if row.coder_id == view.own_coder_id]
 
 
 def code_infos(session: Session) -> dict[int, CodeInfo]:
@@ -197,8 +212,9 @@ def home_grid(session: Session) -> HomeGrid:
     for row in coding_progress(session):
         if row["coded_turns"]:
             progress.setdefault(row["transcript_id"], {})[row["coder"]] = row["share"]
+    blind = set(session.scalars(select(BlindTranscript.transcript_id)))
     cells = {
-        (study_id, tp): HomeCell(tid, words or 0, counts.get(tid, 0), progress.get(tid, {}))
+        (study_id, tp): HomeCell(tid, words or 0, counts.get(tid, 0), progress.get(tid, {}), tid in blind)
         for tid, study_id, tp, words in rows
     }
     return HomeGrid(tps, participants, cells, str(get_setting(session, "name", "") or ""), coding_now(session))

@@ -161,3 +161,25 @@ def test_memo_export_refuses_the_report_filters(study, tmp_path) -> None:
     with pytest.raises(WaveqdaError, match="--search/--kind/--author"):
         run_export(study, out, "memos", ExportFilters(timepoints=["T1"]), ExportOptions())
     assert not out.exists()
+
+
+def test_matrix_coding_and_memo_exports_respect_blind_coding(study, tmp_path) -> None:
+    """Read on a coder's behalf, a blind transcript's other coders' codings (and their memos) are not in the
+    files: the exports read through the same filtered queries as the screen."""
+    from models import blind
+
+    blind.switch_on(study, "lead", ["P01/T1"])
+    study.viewer = "ben"  # ann coded P01/T1 (memos "warm start", "Sandra ran it"); ben did not
+    matrix, memos = tmp_path / "m.csv", tmp_path / "memos.csv"
+    run_export(study, matrix, "matrix-coding", ExportFilters(), ExportOptions(rows="coders", columns="timepoints"))
+    run_export(study, memos, "memos", ExportFilters())
+    with study.read() as session:
+        seen = crosstab(session, "coders", "timepoints")
+    study.viewer = None
+    with study.read() as session:
+        everything = crosstab(session, "coders", "timepoints")
+    table = read_csv(matrix)
+    assert [[int(v) for v in row[1:]] for row in table[1:]] == [[c.segments for c in r] for r in seen.cells]
+    assert seen.cells != everything.cells  # the blind transcript's codings by ann are left out
+    texts = [row[10] for row in read_csv(memos)[1:]]
+    assert "Sandra ran it" not in texts and "warm start" not in texts

@@ -34,6 +34,7 @@ COMMANDS: tuple[CommandEntry, ...] = (
         "check", "project", "Check the project file thoroughly (SQLite's integrity check, every reference,..."
     ),
     CommandEntry("copy", "project", "Copy a whole project to a new file or database (SQLite <-> PostgreSQL),..."),
+    CommandEntry("blind", "blind", "Blind coding: coders see only their own codings in chosen transcripts."),
     CommandEntry("role", "project", "Team projects: list who may read, code or own the project, or (as its owner)..."),
     CommandEntry("codes", "codebook", "Show the codebook tree with Files, Participants and References (sub-codes..."),
     CommandEntry("apply", "codebook", "Apply codes to a span of a transcript; prints the coding ids."),

@@ -13,7 +13,15 @@ from typing import Any
 import typer
 import typer.core
 
-from app.commands.common import JsonOpt, ProjectArg, actor_of, emit_json, emit_table, open_existing
+from app.commands.common import (
+    JsonOpt,
+    ProjectArg,
+    actor_of,
+    emit_json,
+    emit_table,
+    open_existing,
+    open_for_reading,
+)
 from models import agreement as stats
 from models import agreement_report as report
 
@@ -88,7 +96,7 @@ def agreement(
     unitizing α (cu-α) on the characters. Roll-ups are labelled: pooled (tables summed), mean, and
     length-weighted mean. Undefined values (nothing to correct for chance) show as n/a with the reason.
     """
-    with open_existing(project) as proj:
+    with open_for_reading(project) as proj:
         result = report.agreement_report(proj, coders, codes, transcripts, unit)
     if json_out:
         emit_json(result.as_json())
@@ -171,7 +179,7 @@ def disagreements(
     Ordered by transcript (participant, timepoint), then position. Each has a KEY; settle it with
     `waveqda consensus PROJECT KEY --keep CODER|both|none`.
     """
-    with open_existing(project) as proj:
+    with open_for_reading(project) as proj:
         found = report.disagreements(proj, coders, codes, transcripts, pending_only=pending)
     if json_out:
         emit_json([asdict(d) for d in found])

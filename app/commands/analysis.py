@@ -23,7 +23,7 @@ from app.commands.common import (
     emit_json,
     emit_table,
     fail,
-    open_existing,
+    open_for_reading,
     write_export,
 )
 from models import queries
@@ -62,7 +62,7 @@ def register(app: typer.Typer) -> None:
 
 @contextmanager
 def opened(path: Path) -> Iterator[Project]:
-    project = open_existing(path)
+    project = open_for_reading(path)
     try:
         yield project
     finally:

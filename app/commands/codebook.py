@@ -24,6 +24,7 @@ from app.commands.common import (
     emit_table,
     fail,
     open_existing,
+    open_for_reading,
     write_export,
 )
 from models import codebook, coding, history
@@ -82,7 +83,7 @@ def codes(
     """Show the codebook tree with Files, Participants and References (sub-codes included) and memos."""
     if sort not in SORTS:
         fail(f"--sort {sort!r}: use one of {', '.join(SORTS)}")
-    with open_existing(project) as proj, proj.read() as session:
+    with open_for_reading(project) as proj, proj.read() as session:
         rows = codebook.codebook_rows(session)
     if sort == "name":
         rows = sorted(rows, key=lambda r: r.path.casefold())
@@ -398,7 +399,7 @@ def history_command(
     json_out: bool = JsonOpt,
 ) -> None:
     """Show who changed what and when, oldest first (undone steps are marked)."""
-    with open_existing(project) as proj, proj.read() as session:
+    with open_for_reading(project) as proj, proj.read() as session:
         rows = history.history(session, limit)
     if json_out:
         emit_json([r.as_dict() for r in rows])
@@ -431,11 +432,11 @@ def memos(
             raise WaveqdaError("use either --json or --output, not both")
         filters = ExportFilters(anonymise=anonymise, anonymise_coders=anonymise_coders, accept_risk=accept_risk)
         options = ExportOptions(memo_search=search, memo_kinds=kind, memo_author=author)
-        with open_existing(project) as proj:
+        with open_for_reading(project) as proj:
             write_export(proj, output, "memos", filters, options)
         return
 
-    with open_existing(project) as proj, proj.read() as session:
+    with open_for_reading(project) as proj, proj.read() as session:
         found = all_memos(session, search, kind, author)
     if json_out:
         emit_json([m.as_dict() for m in found])

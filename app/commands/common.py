@@ -37,6 +37,15 @@ def open_existing(path: Path | str) -> Project:
     return project
 
 
+def open_for_reading(path: Path | str, coder: str | None = None) -> Project:
+    """``open_existing`` for a command that shows codings: it reads on behalf of the coder (``--coder``,
+    ``$WAVEQDA_CODER``, else the project's default coder), so blind-coded transcripts show that coder's own
+    codings only (models/blind.py)."""
+    project = open_existing(path)
+    project.viewer = actor_of(project, coder)
+    return project
+
+
 def _needs_password(exc: WaveqdaError, target: Path | str) -> bool:
     """A database URL the server refused for want of a password, asked at a terminal where one can be typed
     (``PGPASSWORD`` and ``~/.pgpass`` are read by the driver itself, before it comes to this)."""

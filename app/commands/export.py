@@ -16,7 +16,7 @@ import click
 import typer
 from typer.core import TyperCommand
 
-from app.commands.common import ProjectArg, open_existing
+from app.commands.common import ProjectArg, open_for_reading
 from exporters.kinds import KINDS_BY_SUFFIX, kind_help
 from exporters.word_common import Progress
 from models.errors import WaveqdaError
@@ -140,7 +140,7 @@ def export(
         if len(measures) > 1:
             raise WaveqdaError("--kind matrix-coding shows one --measure per cell")
         options.cell_measure = measures[0]
-    proj = open_existing(project)
+    proj = open_for_reading(project)
     try:
         with progress_bar(sys.stderr.isatty()) as update:
             lines = run_export(proj, out, kind, filters, options, update)

@@ -176,6 +176,9 @@ class WaveqdaApp(App[None]):
         self.config_dir = config_dir
         self.remember = remember
         self.coder = coder or _coder_from_environment() or config.remembered_coder(self.project_path, config_dir) or ""
+        project.viewer = self.coder  # blind-coded transcripts show this coder's own codings (none while unnamed)
+        if browser is not None:
+            project.viewer_is_owner = browser.role == "owner"
         self.data_version = 0
         self.recent_codes: list[int] = []
         self.pending_retrieve: tuple[int, str | None] | None = None
@@ -292,6 +295,7 @@ class WaveqdaApp(App[None]):
                 self.refresh_screen()
                 return
             self.coder = name
+            self.project.viewer = name
             if self.remember:
                 try:
                     config.remember_coder(self.project_path, name, self.config_dir)

@@ -30,6 +30,8 @@ def cell_text(cell: HomeCell | None, palette: Palette) -> Text:
     text = Text()
     text.append(f"{cell.words:,} w", style="bold")
     text.append(f" · {cell.codings} codings\n", style="")
+    if cell.blind:  # a word, not a colour: blind coding hides the other coders' codings here
+        text.append("blind ", style=f"bold {palette.fair}")
     if cell.progress:
         parts = sorted(cell.progress.items(), key=lambda item: -item[1])
         shown = parts[:2]
