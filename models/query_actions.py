@@ -78,7 +78,7 @@ def save_as_code(project: Project, actor: str, hits: list[QueryHit], code_path: 
     """Code every result segment at ``code_path`` (created if missing) as ``coder``: one undoable step.
     Returns the number of segments coded; nothing is written when there are none."""
     from models.codebook import code_at
-    from models.coding import apply_code_in_session
+    from models.coding import apply_code_to_spans
 
     if not hits:
         raise WaveqdaError("the query found nothing: no code was applied")
@@ -86,7 +86,9 @@ def save_as_code(project: Project, actor: str, hits: list[QueryHit], code_path: 
         tree = CodeTree.load(session)
         code = code_at(session, tree, code_path)
         coder_id = get_or_create_coder(session, coder).id
+        spans: dict[int, list[tuple[int, int]]] = {}
         for hit in hits:
-            apply_code_in_session(session, hit.transcript_id, code.id, coder_id, hit.start, hit.end)
+            spans.setdefault(hit.transcript_id, []).append((hit.start, hit.end))
+        apply_code_to_spans(session, code.id, coder_id, spans)
         session.info["summary"] = f"Coded {len(hits)} query result(s) at {tree.path(code.id)!r}"
     return len(hits)

@@ -446,7 +446,7 @@ def autocode(
 ) -> AutocodeResult:
     """Apply a code to every hit of a search as one undoable step, or with ``dry_run`` only count.
 
-    A dry run replays the rule of ``models.coding.apply_code_in_session`` (a coder's overlapping or touching
+    A dry run replays the rule of ``models.coding.apply_code_to_spans`` (a coder's overlapping or touching
     codings of one code become one, kept in the oldest) on the current codings, so its counts are what
     applying does. With no hits nothing is written (no empty step to undo).
     """
@@ -482,15 +482,13 @@ def autocode(
 def _apply(
     session: Session, query: str, code_ref: str | int, coder: str, unit: Unit, hits: list[Hit]
 ) -> AutocodeResult:
-    from models.coding import apply_code_in_session
+    from models.coding import apply_code_to_spans
 
     code = CodeTree.load(session).find(code_ref)
     coder_id = get_or_create_coder(session, coder).id
     targets = _targets(hits, unit)
     before = _existing(session, code.id, coder_id, targets)
-    for tid, spans in targets.items():
-        for start, end in spans:
-            apply_code_in_session(session, tid, code.id, coder_id, start, end)
+    apply_code_to_spans(session, code.id, coder_id, targets)
     counts = _counts(before, _existing(session, code.id, coder_id, targets))
     return _result(session, query, code.id, coder, unit, False, hits, targets, counts)
 
