@@ -348,14 +348,54 @@ def apply_code_to_spans(
             )
         ):
             existing[coding.transcript_id].append(coding)
+    fresh: list[tuple[int, int, int]] = []
     for tid, spans in wanted.items():
         for group, lo, hi in _touching_groups(existing[tid], spans):
             if group:
                 keep, *others = sorted(group, key=lambda c: c.id)
                 combine(session, keep, others, lo, hi)
             else:
-                session.add(Coding(transcript_id=tid, code_id=code_id, coder_id=coder_id, start=lo, end=hi, memo=""))
+                fresh.append((tid, lo, hi))
     session.flush()
+    _insert_new_codings(session, code_id, coder_id, fresh)
+
+
+def _insert_new_codings(session: Session, code_id: int, coder_id: int, spans: list[tuple[int, int, int]]) -> None:
+    """New codings written in one executemany and journalled by hand, as a merge writes them: thousands of
+    ORM objects would cost more than the database's own work. (Their uuids are new, so no tombstone can
+    name them.)"""
+    from models import journal
+    from models.schema import new_uuid, table_of
+
+    if not spans:
+        return
+    now = utcnow()
+    rows: list[dict[str, Any]] = [
+        {
+            "uuid": new_uuid(),
+            "transcript_id": tid,
+            "code_id": code_id,
+            "coder_id": coder_id,
+            "start": start,
+            "end": end,
+            "memo": "",
+            "key_quote": False,
+            "status": "ok",
+            "created_at": now,
+            "updated_at": now,
+        }
+        for tid, start, end in spans
+    ]
+    journal.insert_rows(session, table_of(Coding), rows)
+    buffer = session.info.get(journal.BUFFER_KEY)
+    if buffer is None:
+        return
+    ids: dict[str, int] = {}
+    for chunk in chunks([row["uuid"] for row in rows]):
+        ids.update(session.execute(select(Coding.uuid, Coding.id).where(Coding.uuid.in_(chunk))).tuples().all())
+    for row in rows:
+        row_id = ids[row["uuid"]]
+        buffer.add("codings", {"id": row_id}, None, journal.image({"id": row_id, **row}))
 
 
 def _check_spans(session: Session, wanted: Mapping[int, Sequence[tuple[int, int]]]) -> None:

@@ -226,9 +226,12 @@ class Project:
     url: str
     engine: Engine
     sessions: sessionmaker[Session]
-    # Why writes are refused, when the file failed its integrity check on open (reads still work, so that
-    # the researcher can export what is there).
-    damaged: str | None = None
+    # Why writes are refused when the file fails SQLite's quick check (reads still work, so that the
+    # researcher can export what is there); see ``damaged``. ``damage_unchecked``: the check is still to run
+    # (it reads the whole file, ~0.1 s at 1M words, so a command that only reads never pays for it).
+    damage_found: str | None = None
+    damage_unchecked: bool = False
+    checked_file: Path | None = None  # the file the quick check reads (as opened, whatever the URL says)
     # Why this program may not change the project although the file allows it (a reader's browser session,
     # issue 18): every change is refused with this line before anything is attempted.
     refuse_writes: str | None = None
@@ -250,18 +253,30 @@ class Project:
     _closed: bool = field(default=False, repr=False)
 
     @property
+    def damaged(self) -> str | None:
+        """What SQLite's quick check found wrong with the file (None: sound), checked once, before the first
+        change or when asked."""
+        if self.damage_unchecked and self.checked_file is not None:
+            self.damage_found = project_file.quick_check(None, self.checked_file)
+            self.damage_unchecked = False
+        return self.damage_found
+
+    @property
     def path(self) -> Path | None:
         parsed = make_url(self.url)
         return Path(parsed.database) if parsed.drivername.startswith("sqlite") and parsed.database else None
 
     @contextmanager
-    def read(self) -> Iterator[Session]:
-        """A read-only unit of work (nothing is committed)."""
+    def read(self, viewer: tuple[str, bool | None] | None = None) -> Iterator[Session]:
+        """A read-only unit of work (nothing is committed). ``viewer`` (coder, is owner) reads on someone's
+        behalf for this unit only (a server answering several people); else ``Project.viewer``, if set."""
+        if viewer is None and self.viewer is not None:
+            viewer = (self.viewer, self.viewer_is_owner)
         with self.sessions() as session:
-            if self.viewer is not None:
+            if viewer is not None:
                 import models.blind  # noqa: F401 - importing it installs the blind-coding filter
 
-                session.info[VIEWER_KEY] = (self.viewer, self.viewer_is_owner)
+                session.info[VIEWER_KEY] = viewer
             yield session
 
     @property
@@ -562,7 +577,8 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         project_file.check_header(path)
         revision = project_file.stored_revision(path)
         _check_revision(target, revision)
-        damaged = project_file.quick_check(None, path)
+        if revision != HEAD_REVISION:  # never migrate a damaged file; otherwise checked before the first change
+            damaged = project_file.quick_check(None, path)
     engine = make_engine(url)
     try:
         revision = current_revision(engine)
@@ -586,7 +602,10 @@ def open_project(target: str | os.PathLike[str], migrate: bool = True) -> Projec
         except Exception as exc:
             engine.dispose()
             raise WaveqdaError(f"{display_name(target)}: migration from {revision} failed: {exc}") from exc
-    return Project(url, engine, _session_factory(engine), damaged=damaged)
+    unchecked = path is not None and revision == HEAD_REVISION and damaged is None
+    return Project(
+        url, engine, _session_factory(engine), damage_found=damaged, damage_unchecked=unchecked, checked_file=path
+    )
 
 
 def _check_revision(target: str | os.PathLike[str], revision: str | None) -> None:

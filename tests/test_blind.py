@@ -106,3 +106,16 @@ def test_switching_on_is_one_undoable_step(coded_study, db_state) -> None:
     assert db_state(project) == before
     with project.read() as session:
         assert session.scalars(select(BlindTranscript)).first() is None
+
+
+def test_a_server_reads_on_behalf_of_each_request(coded_study) -> None:
+    """One open project, several people (the workshop site): the viewer is given per read."""
+    project = coded_study.project
+    blind.switch_on(project, "lead", ["P01/T1"])
+    project.viewer = None
+    with project.read(viewer=("ana", False)) as session:
+        ana = {s.id for s in queries.coded_spans(session, None, include_archived=True)}
+    with project.read(viewer=("lead", True)) as session:
+        lead = {s.id for s in queries.coded_spans(session, None, include_archived=True)}
+    assert ana == expected(project, {coded_study.transcripts["P01/T1"]}, "ana")
+    assert lead == expected(project, set(), "")

@@ -710,6 +710,12 @@ class WaveqdaApp(App[None]):
         yield SystemCommand("High contrast theme (F9)", "Toggle the high-contrast theme", self.action_toggle_contrast)
         if self.browser is None:
             yield SystemCommand("Who is coding…", "Change the coder name used for new codings", self.ask_coder)
+        else:
+            yield SystemCommand(
+                f"Log out ({self.browser.account})",
+                "End this browser session",
+                lambda: self.open_url("/logout", new_tab=False),
+            )
         yield SystemCommand(
             "Questionnaire scores beside themes (Compare, q)",
             "Scores per participant and timepoint, reliable change and theme courses",

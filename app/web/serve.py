@@ -227,9 +227,11 @@ class WaveqdaServer(Server):
         response.headers["Cache-Control"] = "no-store"
         return response
 
-    async def login_page(self, request: web.Request, message: str = "", status: int = 200) -> web.Response:
+    async def login_page(
+        self, request: web.Request, message: str = "", status: int = 200, name: str = ""
+    ) -> web.Response:
         token = request.cookies.get(LOGIN_COOKIE) or _new_token()
-        response = self._page("login.html", status, csrf=token, message=message)
+        response = self._page("login.html", status, csrf=token, message=message, name=name)
         response.set_cookie(LOGIN_COOKIE, token, httponly=True, samesite="Strict", secure=self._secure, path="/")
         return response
 
@@ -253,7 +255,7 @@ class WaveqdaServer(Server):
         if account is None:
             self._failures[name].append(time.monotonic())
             self.access.write("refused", name or "-", remote, "wrong name or password")
-            return await self.login_page(request, "Wrong name or password.", 401)
+            return await self.login_page(request, "Wrong name or password.", 401, name)
         try:
             session = self.sessions.open(account, remote)
         except SessionFull as full:
@@ -295,7 +297,9 @@ class WaveqdaServer(Server):
         """The page that holds the terminal: this package's own (textual-serve's loads a web font from the
         network; nothing here does), titled with who is logged in."""
         session: BrowserSession = request["session"]
-        base = self.public_url.rstrip("/")
+        # the address the browser used, unless --public-url says (a proxy in front); a server listening on
+        # 0.0.0.0 has no address of its own to give
+        base = (self.settings.public_url or f"{request.scheme}://{request.host}").rstrip("/")
         scheme = "wss" if base.startswith("https") else "ws"
         response = self._page(
             "workspace.html",

@@ -58,3 +58,17 @@ def screen_text(app) -> str:
     console = Console(width=width, height=height, file=io.StringIO(), record=True, legacy_windows=False)
     console.print(app.screen._compositor.render_update(full=True, screen_stack=app._background_screens))
     return console.export_text(styles=False)
+
+
+async def open_transcript(pilot: Pilot, ref: str) -> TranscriptView:
+    """Open the transcript ``ref`` (e.g. "P01/T1") in the coder screen; its view."""
+    from app.tui.screens.coder import CoderScreen
+    from models.transcripts import find_transcript
+
+    app = pilot.app
+    with app.project.read() as session:  # type: ignore[attr-defined]
+        tid = find_transcript(session, ref).id
+    app.open_transcript(tid)  # type: ignore[attr-defined]
+    await pilot.pause()
+    assert isinstance(app.screen, CoderScreen)
+    return app.screen.query_one(TranscriptView)

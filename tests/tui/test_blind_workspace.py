@@ -3,11 +3,8 @@ transcript the coder sees only their own codings until the owner reveals it."""
 
 from __future__ import annotations
 
-from app.tui.screens.coder import CoderScreen
-from app.tui.widgets.transcript_view import TranscriptView
 from models import blind
-from models.transcripts import find_transcript
-from tests.tui.helpers import screen_text
+from tests.tui.helpers import open_transcript, screen_text
 
 SIZE = (120, 36)
 
@@ -29,10 +26,4 @@ async def test_a_coder_sees_only_their_own_codings_in_a_blind_transcript(make_ap
 
 
 async def _coding_ids(pilot, ref: str) -> set[int]:
-    app = pilot.app
-    with app.project.read() as session:
-        tid = find_transcript(session, ref).id
-    app.open_transcript(tid)
-    await pilot.pause()
-    assert isinstance(app.screen, CoderScreen)
-    return {row.id for row in app.screen.query_one(TranscriptView).codings}
+    return {row.id for row in (await open_transcript(pilot, ref)).codings}

@@ -57,7 +57,8 @@ async def test_a_coder_codes_under_the_login_and_cannot_rename_themselves(make_a
         app.ask_coder()  # what "Who is coding…" would do
         await pilot.pause()
         assert said(app, "you code as cleo")
-        assert not any("Who is coding" in c.title for c in app.get_system_commands(app.screen))
+        titles = [c.title for c in app.get_system_commands(app.screen)]
+        assert not any("Who is coding" in title for title in titles) and "Log out (cleo)" in titles
         await code_first_sentence(pilot)
     assert codings_count(study) == before + 1
     with study.read() as s:

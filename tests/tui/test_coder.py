@@ -11,7 +11,7 @@ from app.tui.widgets.transcript_view import TranscriptView
 from models.codes import CodeTree
 from models.schema import Code, Coding, Transcript
 from models.transcripts import find_transcript
-from tests.tui.helpers import drag, type_text, view_text
+from tests.tui.helpers import drag, open_transcript, type_text, view_text
 
 SIZE = (120, 36)
 
@@ -30,16 +30,6 @@ def codings_of(project, ref: str, coder: str | None = "Ann") -> list[tuple[str, 
             for c in rows
             if coder is None or names[c.coder_id] == coder
         ]
-
-
-async def open_transcript(pilot, ref: str) -> TranscriptView:
-    app = pilot.app
-    with app.project.read() as session:
-        tid = find_transcript(session, ref).id
-    app.open_transcript(tid)
-    await pilot.pause()
-    assert isinstance(app.screen, CoderScreen)
-    return app.screen.query_one(TranscriptView)
 
 
 async def test_open_from_home_select_two_sentences_and_code(make_app, study):

@@ -181,3 +181,26 @@ def add_accounts_at(url: str) -> None:
         accounts.add_user(proj, "owner", "ann", "coder", PASSWORDS["ann"])
     finally:
         proj.close()
+
+
+def test_logging_out_from_the_workspace_ends_the_session(served: Served) -> None:
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.common.keys import Keys
+
+    driver = chromium()
+    try:
+        screen = log_in(driver, served, "ann")
+        screen.wait_for("coder: ann")
+        keys(driver, "p", control=True)  # the command palette
+        screen.wait_for("Search for commands")
+        keys(driver, "log out")
+        screen.wait_for("Log out (ann)")
+        keys(driver, Keys.ENTER)
+        wait_until(lambda: driver.current_url.endswith("/logout"), 20, "the logout page")
+        driver.find_element(By.CSS_SELECTOR, "form[action='/logout'] button").click()
+        wait_until(lambda: driver.current_url.endswith("/login"), 20, "the login page")
+        driver.get(served.url + "/")
+        assert driver.current_url.endswith("/login")  # the session is over
+    finally:
+        driver.quit()
+    assert any("logout user=ann" in line for line in served.log_lines())

@@ -141,7 +141,13 @@ def test_download_keys_are_keys_never_paths(served: Served, key: str) -> None:
 
 
 def test_names_are_escaped_on_the_servers_pages(served: Served) -> None:
+    hostile = '"><script>alert(1)</script>'
     client = Client(served)
+    client.request("/login")
+    status, _, page = client.request(
+        "/login", {"csrf": client.cookie("waveqda_login") or "", "name": hostile, "password": "x" * 9}
+    )
+    assert status == 401 and 'value="&#34;&gt;&lt;script&gt;alert(1)&lt;/script&gt;"' in page and "<script>" not in page
     assert client.log_in("<img src=x onerror=alert(1)>", "<img src=x onerror=alert(1)>-password") == 303
     status, _, page = client.request("/")
     assert status == 200
@@ -236,3 +242,18 @@ def test_a_trusted_single_sign_on_header_names_the_user(demo_template: Path, tmp
         stop_server(server)
     text = server.log.read_text(encoding="utf-8")
     assert "login user=ann" in text and "single sign-on" in text and "refused user=mallory" in text
+
+
+def test_listening_on_every_address_the_page_uses_the_address_the_browser_used(demo_template, tmp_path) -> None:
+    project = copy_project(demo_template, tmp_path)
+    add_accounts(project, {"ann": "coder"})
+    server = start_server(project, tmp_path, "--host", "0.0.0.0")
+    try:
+        client = Client(server)
+        assert client.log_in("ann", PASSWORDS["ann"]) == 303
+        status, _, page = client.request("/")
+    finally:
+        stop_server(server)
+    port = server.url.rsplit(":", 1)[1]
+    assert status == 200 and f'data-session-websocket-url="ws://127.0.0.1:{port}/ws"' in page
+    assert "0.0.0.0" not in page

@@ -6,6 +6,8 @@ carry a code (how far coding has got). Enter or a click opens the interview in t
 
 from __future__ import annotations
 
+import logging
+import traceback
 from typing import TYPE_CHECKING, Any
 
 from rich.text import Text
@@ -16,7 +18,9 @@ from textual.message import Message
 from textual.widgets import DataTable, Footer, Static
 
 from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
-from models.workspace_queries import HomeCell, HomeGrid, home_grid
+from models.workspace_queries import HomeCell, HomeCounts, HomeGrid, home_counts, home_grid, with_counts
+
+log = logging.getLogger("waveqda.tui")
 
 if TYPE_CHECKING:
     from textual.widgets import ProgressBar
@@ -24,11 +28,16 @@ if TYPE_CHECKING:
     from app.tui.screens.import_dialog import ImportRequest
 
 
-def cell_text(cell: HomeCell | None, palette: Palette) -> Text:
+def cell_text(cell: HomeCell | None, palette: Palette, counted: bool = True) -> Text:
     if cell is None:
         return Text("—", style="dim")
     text = Text()
     text.append(f"{cell.words:,} w", style="bold")
+    if not counted:  # painted first; the worker's counts follow within a moment
+        text.append(" · counting…\n", style="dim")
+        if cell.blind:
+            text.append("blind", style=f"bold {palette.fair}")
+        return text
     text.append(f" · {cell.codings} codings\n", style="")
     if cell.blind:  # a word, not a colour: blind coding hides the other coders' codings here
         text.append("blind ", style=f"bold {palette.fair}")
@@ -59,6 +68,7 @@ class HomeScreen(WorkspaceScreen):
         self.grid: HomeGrid | None = None
         self._drawn_width = 0
         self._bar: ProgressBar | None = None  # the import progress bar, once an import started
+        self._counts: HomeCounts | None = None  # the last codings and progress counted (shown until the next)
 
     def compose(self) -> ComposeResult:
         yield NavBar(self.AREA)
@@ -73,11 +83,41 @@ class HomeScreen(WorkspaceScreen):
         self.query_one(DataTable).focus()
 
     def refresh_data(self) -> None:
-        grid = self.wq.read(home_grid)
+        """Paint the grid at once (names, words), then count codings and progress in a worker: on a big
+        project the counts are most of the work. Until they come, the last counts (or "counting…") show."""
+        grid = self.wq.read(home_grid, counted=False)
         if grid is None:
             return
-        self.grid = grid
+        self.grid = with_counts(grid, self._counts) if self._counts is not None else grid
         self._draw()
+        self.count_codings()
+
+    @work(thread=True, exclusive=True, group="home-counts")
+    def count_codings(self) -> None:
+        try:
+            with self.wq.project.read() as session:
+                counts = home_counts(session)
+        except Exception as exc:  # shown in one line; the grid stays painted
+            log.error("home counts: %s", traceback.format_exc())
+            self.post_message(self.Counted(None, f"{exc.__class__.__name__}: {exc}"))
+            return
+        self.post_message(self.Counted(counts, None))
+
+    class Counted(Message):
+        """The counting worker's codings and progress per transcript, or the one line why it failed."""
+
+        def __init__(self, counts: HomeCounts | None, error: str | None) -> None:
+            super().__init__()
+            self.counts, self.error = counts, error
+
+    def on_home_screen_counted(self, message: Counted) -> None:
+        if message.counts is None:
+            self.notify(f"Could not count the codings: {message.error}", severity="error", timeout=8)
+            return
+        self._counts = message.counts
+        if self.grid is not None:
+            self.grid = with_counts(self.grid, message.counts)
+            self._draw()
 
     def _draw(self) -> None:
         grid = self.grid
@@ -94,7 +134,7 @@ class HomeScreen(WorkspaceScreen):
         palette = Palette.of(self.app)
         for participant in grid.participants:
             row = [Text(participant, style="bold")]
-            row += [cell_text(grid.cells.get((participant, key)), palette) for key, _ in grid.timepoints]
+            row += [cell_text(grid.cells.get((participant, key)), palette, grid.counted) for key, _ in grid.timepoints]
             table.add_row(*row, key=participant, height=2)
         if grid.participants:
             table.cursor_coordinate = cursor if cursor.row < len(grid.participants) else table.cursor_coordinate
@@ -105,8 +145,9 @@ class HomeScreen(WorkspaceScreen):
         codings = sum(c.codings for c in grid.cells.values())
         title = Text()
         title.append(grid.project_name or "Project", style="bold")
+        coded = f"{codings:,} codings" if grid.counted else "counting codings…"
         title.append(
-            f"   {len(grid.participants)} participants · {n} transcripts · {words:,} words · {codings:,} codings",
+            f"   {len(grid.participants)} participants · {n} transcripts · {words:,} words · {coded}",
             style="dim",
         )
         if grid.coding_now:
