@@ -36,6 +36,12 @@ class ExportOptions:
     transcript: str | None = None
     for_client: str | None = None  # ``--for``: the REFI-QDA client a .qdpx is written for
     measures: list[str] | None = None  # ``--measure``: the questionnaire measures of a joint display
+    rows: str = "codes"  # matrix coding: the rows' dimension (``--rows``)
+    columns: str = "timepoints"  # matrix coding: the columns' dimension (``--columns``)
+    cell_measure: str = "segments"  # matrix coding: what a cell shows (``--measure``)
+    memo_search: str | None = None  # the memo list: only memos holding all these words
+    memo_kinds: list[str] | None = None  # the memo list: only these kinds (journal, transcript, ...)
+    memo_author: str | None = None  # the memo list: only this author's memos
 
 
 def check_request(out_path: Path, kind: str | None) -> str:
@@ -129,6 +135,25 @@ def _written_checked(
 
 def _writer(suffix: str, kind: str, options: ExportOptions) -> Callable[..., Path]:
     """The function that writes ``kind`` as ``suffix``, with the kind's options bound."""
+    if kind == "matrix-coding":
+        from exporters import matrix_coding
+
+        matrix_coding.check_measure(options.cell_measure)
+        spec = (options.rows, options.columns, options.cell_measure)
+        if suffix != ".docx":
+            return lambda p, out, f, progress: matrix_coding.export_matrix_coding_table(p, out, f, *spec, progress)
+        return lambda p, out, f, progress: matrix_coding.export_matrix_coding_docx(
+            p, out, f, *spec, options.large_print, progress
+        )
+    if kind == "memos":
+        from exporters import memo_export
+
+        chosen = memo_export.MemoChoice(options.memo_search, options.memo_kinds, options.memo_author)
+        if suffix != ".docx":
+            return lambda p, out, f, progress: memo_export.export_memos_table(p, out, f, chosen, progress)
+        return lambda p, out, f, progress: memo_export.export_memos_docx(
+            p, out, f, chosen, options.large_print, progress
+        )
     if kind == "joint":
         measures = options.measures
         if suffix != ".docx":

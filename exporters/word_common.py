@@ -506,18 +506,20 @@ class Report:
         bold_first: Sequence[bool] | None = None,
         swatches: Sequence[str | None] | None = None,
         groups: Sequence[tuple[str, int]] = (),
+        right: Sequence[bool] = (),
     ) -> Table:
         """A styled, fixed-width table whose header row repeats on every page and whose rows never split
         across pages; cell text is cleaned. ``keep_together`` keeps a small table on one page with what
         follows. ``fills`` shades cells (RRGGBB, None for none); ``bold_first`` makes a row's first cell
         bold; ``swatches`` puts a code's colour square before a row's first cell; ``groups`` adds a header
-        row above the headers whose cells span several columns (``(title, columns)``).
+        row above the headers whose cells span several columns (``(title, columns)``); ``right`` aligns
+        the columns marked True to the right (numbers), header included.
 
         Written as one XML string and parsed once: python-docx's cell-by-cell API made hundreds of small
         tables a large share of a report's time.
         """
         element = self.table_element(
-            headers, rows, widths_cm, style, keep_together, fills, bold_first, swatches, groups=groups
+            headers, rows, widths_cm, style, keep_together, fills, bold_first, swatches, groups=groups, right=right
         )
         self._end().addprevious(element)
         from docx.table import Table as make_table
@@ -536,6 +538,7 @@ class Report:
         swatches: Sequence[str | None] | None = None,
         account: bool = True,
         groups: Sequence[tuple[str, int]] = (),
+        right: Sequence[bool] = (),
     ) -> Any:
         from docx.oxml import parse_xml
 
@@ -545,7 +548,7 @@ class Report:
         plain = f"<w:pPr>{style_xml}</w:pPr>" if style else ""
         kept = f"<w:pPr>{style_xml}<w:keepNext/></w:pPr>"
         body = [_group_row_xml(groups, twips, kept)] if groups else []
-        body.append(_row_xml(headers, twips, kept if rows else plain, header=True))
+        body.append(_row_xml(headers, twips, kept if rows else plain, header=True, right=right))
         for i, values in enumerate(rows):
             last = i == len(rows) - 1
             body.append(
@@ -556,6 +559,7 @@ class Report:
                     fills=fills[i] if fills else None,
                     bold_first=bool(bold_first and bold_first[i]),
                     swatch_colour=swatches[i] if swatches else None,
+                    right=right,
                 )
             )
         grid = "".join(f'<w:gridCol w:w="{w}"/>' for w in twips)
@@ -638,6 +642,19 @@ class Report:
         self._width_pt = (section.page_width - section.left_margin - section.right_margin) / 12700
         self.pager.place(0)
         self.pager.new_page()
+        self.pager.height = (section.page_height - section.top_margin - section.bottom_margin) / 12700 - 28
+
+    def start_landscape(self) -> None:
+        """Turn the first section landscape before anything is written (``landscape`` would leave an empty
+        portrait page in front): for a document that is one wide table."""
+        from docx.enum.section import WD_ORIENT
+
+        section: Any = self.document.sections[0]  # lengths typed Optional: set on every section we write
+        if section.orientation == WD_ORIENT.LANDSCAPE:
+            return
+        section.orientation = WD_ORIENT.LANDSCAPE
+        section.page_width, section.page_height = section.page_height, section.page_width
+        self._width_pt = (section.page_width - section.left_margin - section.right_margin) / 12700
         self.pager.height = (section.page_height - section.top_margin - section.bottom_margin) / 12700 - 28
 
     def usable_width_cm(self) -> float:
@@ -874,8 +891,10 @@ def _row_xml(
     fills: Sequence[str | None] | None = None,
     bold_first: bool = False,
     swatch_colour: str | None = None,
+    right: Sequence[bool] = (),
 ) -> str:
-    """One table row that never splits across pages; a header row is shaded, bold and repeated."""
+    """One table row that never splits across pages; a header row is shaded, bold and repeated; the cells
+    of columns marked in ``right`` are aligned right."""
     row_properties = "<w:trPr><w:cantSplit/><w:tblHeader/></w:trPr>" if header else "<w:trPr><w:cantSplit/></w:trPr>"
     cells = []
     for i, (value, width) in enumerate(zip(values, twips, strict=True)):
@@ -886,15 +905,23 @@ def _row_xml(
         if fill and not header and _dark(fill):
             run_properties = f'<w:rPr>{"<w:b/>" if bold else ""}<w:color w:val="FFFFFF"/></w:rPr>'
         lines = clean_text(value).split("\n") if value else [""]
+        properties = _aligned_right(paragraph_style) if i < len(right) and right[i] else paragraph_style
         paragraphs = []
         for j, line in enumerate(lines):
             mark = ""
             if j == 0 and i == 0 and swatch_colour:
                 mark = f'<w:r><w:rPr><w:color w:val="{word_colour(swatch_colour)}"/></w:rPr><w:t xml:space="preserve">{SWATCH} </w:t></w:r>'  # noqa: E501
             text = f'<w:r>{run_properties}<w:t xml:space="preserve">{escape(line)}</w:t></w:r>' if line else ""
-            paragraphs.append(f"<w:p>{paragraph_style}{mark}{text}</w:p>")
+            paragraphs.append(f"<w:p>{properties}{mark}{text}</w:p>")
         cells.append(f'<w:tc><w:tcPr><w:tcW w:w="{width}" w:type="dxa"/>{shading}</w:tcPr>{"".join(paragraphs)}</w:tc>')
     return f"<w:tr>{row_properties}{''.join(cells)}</w:tr>"
+
+
+def _aligned_right(paragraph_style: str) -> str:
+    """A paragraph's properties with right alignment (``w:jc`` comes after the style and keep marks)."""
+    if not paragraph_style:
+        return '<w:pPr><w:jc w:val="right"/></w:pPr>'
+    return paragraph_style.replace("</w:pPr>", '<w:jc w:val="right"/></w:pPr>')
 
 
 def _group_row_xml(groups: Sequence[tuple[str, int]], twips: Sequence[int], paragraph_style: str) -> str:

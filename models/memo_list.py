@@ -8,16 +8,16 @@ workspace can show, search and filter them and link back to their target.
 
 from __future__ import annotations
 
+from collections import defaultdict
 from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import select
+from sqlalchemy import case, func, or_, select
 from sqlalchemy.orm import Session
 
 from models.codes import CodeTree
 from models.errors import WaveqdaError
-from models.journal import chunks
 from models.schema import Coder, Coding, Memo, Participant, Timepoint, Transcript
 from models.store import Project
 
@@ -28,7 +28,9 @@ KINDS: tuple[MemoKind, ...] = ("journal", "transcript", "participant", "code", "
 @dataclass(frozen=True)
 class MemoItem:
     """One memo: what kind, what it annotates (``target``: a label a person reads, ``target_id``: the row to
-    open), who wrote it and when (codes' and codings' memos carry their row's last change), and its text."""
+    open), who wrote it and when (codes' and codings' memo fields carry their row's last change), and its text.
+    A coding's memo also says which code, which interview and which words it is about (``excerpt``: the
+    coded text, at most ``EXCERPT`` characters, from ``start``)."""
 
     kind: MemoKind
     target: str
@@ -37,10 +39,19 @@ class MemoItem:
     updated: str
     title: str
     text: str
-    memo_id: int | None = None  # the row in ``memos`` (journal, transcript and participant memos)
+    memo_id: int | None = None  # the row in ``memos`` (journal, transcript and participant memos, notes)
+    code: str = ""  # code and coding memos: the code's path
+    transcript: str = ""  # transcript and coding memos: "P01/T2"
+    transcript_id: int | None = None
+    start: int | None = None  # coding memos: the coded span's offsets
+    end: int | None = None
+    excerpt: str = ""  # coding memos: the coded text (its first EXCERPT characters)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+EXCERPT = 300
 
 
 def add_journal_entry(project: Project, actor: str, text: str, title: str = "") -> int:
@@ -69,14 +80,8 @@ def all_memos(
     if unknown:
         raise WaveqdaError(f"unknown memo kind {sorted(unknown)[0]!r}: use {', '.join(KINDS)}")
     tree = CodeTree.load(session)
-    attached = _attached_memos(session, tree)
-    items = [
-        *_memo_rows(session),
-        *_code_memos(tree),
-        *(item for item in attached if item.kind == "code"),
-        *_coding_memos(session, tree),
-        *(item for item in attached if item.kind == "coding"),
-    ]
+    attached = _attached_notes(session)
+    items = [*_memo_rows(session), *_code_memos(tree, attached), *_coding_memos(session, tree, attached)]
     words = [w.casefold() for w in (search or "").split()]
     return [
         item
@@ -108,8 +113,10 @@ def _memo_rows(session: Session) -> list[MemoItem]:
     ).all()
     items = []
     for memo in sorted(rows, key=lambda m: order[m.target_type]):
+        where: dict[str, Any] = {}
         if memo.target_type == "transcript":
             target = transcripts.get(memo.target_id or 0, "(a removed transcript)")
+            where = {"transcript": target, "transcript_id": memo.target_id}
         elif memo.target_type == "participant":
             target = participants.get(memo.target_id or 0, "(a removed participant)")
         else:
@@ -124,62 +131,59 @@ def _memo_rows(session: Session) -> list[MemoItem]:
                 memo.title,
                 memo.text,
                 memo.id,
+                **where,
             )
         )
     return items
 
 
-def _attached_memos(session: Session, tree: CodeTree) -> list[MemoItem]:
-    """Memos attached to a code or a coding as rows of ``memos`` (comments from the workshop site, notes from
-    a merge or a REFI-QDA import), oldest first, each with what it annotates."""
+def _attached_notes(session: Session) -> dict[tuple[str, int], list[Memo]]:
+    """Memos in ``memos`` attached to a code or a coding (notes another tool exported, a merge's notes),
+    by ``(target_type, target_id)``, oldest first."""
+    out: dict[tuple[str, int], list[Memo]] = defaultdict(list)
     rows = session.scalars(
         select(Memo).where(Memo.target_type.in_(["code", "coding"])).order_by(Memo.created_at, Memo.id)
-    ).all()
-    coding_ids = [m.target_id for m in rows if m.target_type == "coding" and m.target_id is not None]
-    codings: dict[int, tuple[int, int, int, str, str]] = {}
-    for chunk in chunks(coding_ids):
-        for cid, code_id, start, end, study_id, key in session.execute(
-            select(Coding.id, Coding.code_id, Coding.start, Coding.end, Participant.study_id, Timepoint.key)
-            .join(Transcript, Transcript.id == Coding.transcript_id)
-            .join(Participant, Participant.id == Transcript.participant_id)
-            .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
-            .where(Coding.id.in_(chunk))
-        ):
-            codings[cid] = (code_id, start, end, study_id, key)
-    items = []
+    )
     for memo in rows:
-        kind: MemoKind
-        if memo.target_type == "code":
-            kind = "code"
-            known = memo.target_id in tree.codes
-            target = tree.path(memo.target_id) if known and memo.target_id is not None else "(a removed code)"
-        else:
-            kind = "coding"
-            found = codings.get(memo.target_id or 0)
-            if found is None:
-                target = "(a removed coding)"
-            else:
-                code_id, start, end, study_id, key = found
-                target = f"coding {memo.target_id}: {tree.path(code_id)} at {study_id}/{key} {start}:{end}"
-        items.append(
-            MemoItem(kind, target, memo.target_id, memo.author, _stamp(memo.updated_at), memo.title, memo.text, memo.id)
-        )
+        if memo.target_id is not None:
+            out[(memo.target_type, memo.target_id)].append(memo)
+    return out
+
+
+def _code_memos(tree: CodeTree, attached: dict[tuple[str, int], list[Memo]]) -> list[MemoItem]:
+    """Each code's own memo, then the notes attached to it, in codebook order."""
+    items = []
+    for code_id, _depth in tree.walk():
+        path = tree.path(code_id)
+        if tree.codes[code_id].memo.strip():
+            items.append(MemoItem("code", path, code_id, "", "", "", tree.codes[code_id].memo, code=path))
+        for memo in attached.get(("code", code_id), []):
+            items.append(
+                MemoItem(
+                    "code",
+                    path,
+                    code_id,
+                    memo.author,
+                    _stamp(memo.updated_at),
+                    memo.title,
+                    memo.text,
+                    memo.id,
+                    code=path,
+                )  # fmt: skip
+            )
     return items
 
 
-def _code_memos(tree: CodeTree) -> list[MemoItem]:
-    return [
-        MemoItem("code", tree.path(code_id), code_id, "", "", "", tree.codes[code_id].memo)
-        for code_id, _depth in tree.walk()
-        if tree.codes[code_id].memo.strip()
-    ]
-
-
-def _coding_memos(session: Session, tree: CodeTree) -> list[MemoItem]:
+def _coding_memos(session: Session, tree: CodeTree, attached: dict[tuple[str, int], list[Memo]]) -> list[MemoItem]:
+    """Each coding's memo (written by its coder), then notes attached to it, in timepoint, participant and
+    text order; with the coded words, so a reader sees what the memo is about."""
+    noted = sorted(target_id for kind, target_id in attached if kind == "coding")
+    has_memo = Coding.memo != ""
     rows = session.execute(
         select(
             Coding.id,
             Coding.code_id,
+            Coding.transcript_id,
             Coding.start,
             Coding.end,
             Coding.memo,
@@ -187,23 +191,39 @@ def _coding_memos(session: Session, tree: CodeTree) -> list[MemoItem]:
             Coder.name,
             Participant.study_id,
             Timepoint.key,
+            func.substr(
+                Transcript.text,
+                Coding.start + 1,
+                case((Coding.end - Coding.start < EXCERPT, Coding.end - Coding.start), else_=EXCERPT),
+            ),
         )  # fmt: skip
         .join(Coder, Coder.id == Coding.coder_id)
         .join(Transcript, Transcript.id == Coding.transcript_id)
         .join(Participant, Participant.id == Transcript.participant_id)
         .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
-        .where(Coding.memo != "")
-        .order_by(Timepoint.position, Participant.study_id, Coding.start)
+        .where(or_(has_memo, Coding.id.in_(noted)) if noted else has_memo)
+        .order_by(Timepoint.position, Participant.study_id, Coding.start, Coding.id)
     )
-    return [
-        MemoItem(
-            "coding",
-            f"coding {cid}: {tree.path(code_id)} at {study_id}/{key} {start}:{end}",
-            cid,
-            coder,
-            _stamp(updated),
-            "",
-            memo,
-        )  # fmt: skip
-        for cid, code_id, start, end, memo, updated, coder, study_id, key in rows
-    ]
+    items = []
+    for cid, code_id, tid, start, end, memo, updated, coder, study_id, key, excerpt in rows:
+        path = tree.path(code_id) if code_id in tree.codes else "(a removed code)"
+        where = {"code": path, "transcript": f"{study_id}/{key}", "transcript_id": tid, "start": start, "end": end,
+                 "excerpt": excerpt or ""}  # fmt: skip
+        target = f"coding {cid}: {path} at {study_id}/{key} {start}:{end}"
+        if memo:
+            items.append(MemoItem("coding", target, cid, coder, _stamp(updated), "", memo, **where))
+        for note in attached.get(("coding", cid), []):
+            items.append(
+                MemoItem(
+                    "coding",
+                    target,
+                    cid,
+                    note.author or coder,
+                    _stamp(note.updated_at),
+                    note.title,
+                    note.text,
+                    note.id,
+                    **where,
+                )  # fmt: skip
+            )
+    return items

@@ -38,7 +38,11 @@ KINDS = {
     "disagreements": ("disagreements", {}),
     "cards": ("cards", {}),
     "joint": ("joint", {}),
+    # large print, so the matrix runs over pages: its header row must be on each of them
+    "matrix-coding": ("matrix-coding", {"large_print": True, "rows": "codes", "columns": "participants"}),
+    "memos": ("memos", {}),
 }
+WITH_CONTENTS = [name for name in KINDS if name != "matrix-coding"]  # one table needs no contents list
 TAGGED_PDF = 'pdf:writer_pdf_Export:{"UseTaggedPDF":{"type":"boolean","value":"true"}}'
 INTERNAL = {
     "UUID": re.compile(r"[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}"),
@@ -77,7 +81,7 @@ def rendered(demo_template: Path, tmp_path_factory: pytest.TempPathFactory) -> d
     try:
         for name, (kind, options) in KINDS.items():
             filters = ExportFilters(coders=["Ann", "Ben"] if kind == "disagreements" else None)
-            layout = {k: v for k, v in options.items() if k in ("large_print", "transcript")}
+            layout = {k: v for k, v in options.items() if k in ("large_print", "transcript", "rows", "columns")}
             run_export(project, work / f"{name}.docx", kind, filters, ExportOptions(**layout))
     finally:
         project.close()
@@ -105,7 +109,7 @@ def contents_entries(document: docx.Document) -> list[str]:
     return [p.text.split("\t")[0] for p in document.paragraphs if p.style.name.startswith("toc")]
 
 
-@pytest.mark.parametrize("name", list(KINDS))
+@pytest.mark.parametrize("name", WITH_CONTENTS)
 def test_contents_list_has_the_real_page_numbers_and_links(rendered: dict[str, Rendered], name: str) -> None:
     import pypdf
 
@@ -224,3 +228,44 @@ def test_large_print_has_no_text_below_16_pt(rendered: dict[str, Rendered]) -> N
 
     assert smallest(rendered["themes-large-print"].pdf_path) >= 16 * 1.1
     assert smallest(rendered["themes"].pdf_path) < 16
+
+
+def test_matrix_coding_pages_are_landscape_with_the_header_on_each(rendered: dict[str, Rendered]) -> None:
+    import pypdf
+
+    from models.queries.crosstab import crosstab
+
+    found = rendered["matrix-coding"]
+    reader = pypdf.PdfReader(str(found.pdf_path))
+    assert len(reader.pages) > 1, "the large-print matrix should run over pages"
+    for page in reader.pages:
+        assert page.mediabox.width > page.mediabox.height, "a matrix page in portrait"
+    for number, text in enumerate(found.pages, 1):
+        header = next((line for line in text.splitlines() if line.split()[:2] == ["Codes", "P01"]), "")
+        assert header.split() == ["Codes", "P01", "P02", "P03", "P04", "P05", "P06"], f"page {number}: {header!r}"
+    assert "Rows: Codes. Columns: Participants. Cells: segments" in squash(found.pages[0])
+    project = open_project(found.docx_path.parent / "demo.wqda")
+    try:
+        with project.read() as session:
+            expected = crosstab(session, "codes", "participants")
+    finally:
+        project.close()
+    first = next(line for line in found.pages[0].splitlines() if line.strip().startswith("Early optimism"))
+    values = [c.segments for c in expected.cells[expected.rows.index("Early optimism")]]
+    assert first.split()[2:] == [str(v) if v else "–" for v in values]
+
+
+def test_memo_list_prints_every_memo(rendered: dict[str, Rendered]) -> None:
+    from models.memo_list import all_memos
+
+    found = rendered["memos"]
+    project = open_project(found.docx_path.parent / "demo.wqda")
+    try:
+        with project.read() as session:
+            memos = all_memos(session)
+    finally:
+        project.close()
+    assert memos
+    text = squash(found.raw)
+    for memo in memos:
+        assert squash(memo.text)[:60] in text, f"{memo.kind} memo on {memo.target} is not in the PDF"

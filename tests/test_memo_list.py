@@ -55,3 +55,30 @@ def test_cli_journal_and_memos(coded_study) -> None:
 
 
 pytestmark = pytest.mark.both_engines
+
+
+def test_notes_attached_to_codes_and_codings_are_listed(coded_study) -> None:
+    """Notes another tool exported on a code or a coding are rows of ``memos`` (REFI-QDA import, merges):
+    the list shows them beside the memo fields, under the code or coding they annotate."""
+    from models.schema import Memo
+
+    project = coded_study.project
+    coding_id = coded_study.codings[1]
+    worry = coded_study.codes["Worry"]
+    with project.change("tester", "seed", "notes") as session:
+        session.add(
+            Memo(target_type="coding", target_id=coding_id, title="NVivo note", text="Ask about T2", author="ben")
+        )
+        session.add(Memo(target_type="code", target_id=worry, title="", text="Split later?", author="ana"))
+    with project.read() as session:
+        found = all_memos(session)
+    coding_note = next(m for m in found if m.text == "Ask about T2")
+    code_note = next(m for m in found if m.text == "Split later?")
+    assert coding_note.kind == "coding" and coding_note.target_id == coding_id and coding_note.author == "ben"
+    assert coding_note.transcript == "P01/T1" and coding_note.excerpt and coding_note.start is not None
+    with project.read() as session:
+        from models.transcripts import find_transcript
+
+        stored = find_transcript(session, "P01/T1").text
+    assert coding_note.excerpt == stored[coding_note.start : coding_note.end][:300]
+    assert code_note.kind == "code" and code_note.target == "Worry" and code_note.author == "ana"

@@ -182,3 +182,24 @@ def test_sentences_are_where_spacys_sentencizer_puts_them() -> None:
     for texts in (lines, EDGE_TEXTS, [*EDGE_TEXTS, *lines[:50], ""], ["", ""], []):
         assert sentence_spans(texts, [0] * len(texts)) == _through_the_pipe(texts)
     assert sum(len(spans) > 1 for spans in sentence_spans(lines, [0] * len(lines))) > 100  # not trivially equal
+
+
+def test_sentences_agree_with_the_pipe_on_generated_awkward_text() -> None:
+    """``rule_based_sentences`` computes the sentencizer's boundaries without running it: on thousands of
+    generated texts full of abbreviations, numbers, emoticons, URLs, brackets, quotes, non-Latin enders and
+    every kind of white space (runs, tabs, newlines, no-break spaces, leading and trailing) it must put the
+    sentences exactly where the pipe does."""
+    import random
+
+    rng = random.Random(15)
+    atoms = ["Mr.", "Dr.", "e.g.", "U.S.", "3.5", "...", "?!", "!", "?", ".", "'", '"', "(", ")", "[laughs]", "—",
+             "-", ":)", ":-)", "a.m.", "p.m.", "word", "Word", "it's", "don't", "x", "\u2026", "\u3002", "\uff01",
+             "end.", "'end'.", "(end).", "so,", ",", ";", ":", "http://x.org/a.b", "#tag", "1.", "2)", "‼", "5?!",
+             "“Yes.”", "no.)", "ok.]", "😀.", "👍🏽"]  # fmt: skip
+    spaces = [" ", "  ", "\n", " \n", "\t", "\xa0", " \xa0 ", "", "\n\n", "   "]
+    texts = []
+    for _ in range(3000):
+        text = "".join(rng.choice(atoms) + rng.choice(spaces) for _ in range(rng.randint(1, 12)))
+        texts.append(rng.choice(spaces) + text if rng.random() < 0.3 else text)
+    assert sentence_spans(texts, [0] * len(texts)) == _through_the_pipe(texts)
+    assert sum(len(spans) > 2 for spans in _through_the_pipe(texts)) > 500  # not trivially equal

@@ -13,7 +13,19 @@ from pathlib import Path
 
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, emit_json, emit_table, fail, open_for_reading
+from app.commands.common import (
+    AcceptRiskOpt,
+    AnonymiseCodersOpt,
+    AnonymiseOpt,
+    JsonOpt,
+    OutputOpt,
+    ProjectArg,
+    emit_json,
+    emit_table,
+    fail,
+    open_for_reading,
+    write_export,
+)
 from models import queries
 from models import search as search_module
 from models.coding import needs_review_count
@@ -131,9 +143,39 @@ def matrix(
     ),
     columns_by: str | None = typer.Option(None, "--columns", help="The other dimension (as --rows).", metavar="DIM"),
     timepoint: list[str] | None = TimepointOpt,
+    measure: str = typer.Option(
+        "segments",
+        "--measure",
+        help="With --output: what each cell holds: segments, participants, words or coverage.",
+        metavar="M",
+    ),
+    output: Path | None = OutputOpt,
+    anonymise: bool = AnonymiseOpt,
+    anonymise_coders: bool = AnonymiseCodersOpt,
+    accept_risk: bool = AcceptRiskOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """Code x timepoint matrix: segments / participants / words per cell, rolled up the codebook tree."""
+    """Code x timepoint matrix: segments / participants / words per cell, rolled up the codebook tree.
+    With --rows/--columns: matrix coding of any two dimensions; --output writes it as CSV, XLSX or Word."""
+    if output is not None:
+        from exporters.dispatch import ExportOptions
+        from exporters.filters import ExportFilters
+
+        if json_out:
+            raise WaveqdaError("use either --json or --output, not both")
+        filters = ExportFilters(
+            timepoints=timepoint or None,
+            participants=participant or None,
+            attributes=parse_attributes(attribute) or [],
+            coders=coder or None,
+            anonymise=anonymise,
+            anonymise_coders=anonymise_coders,
+            accept_risk=accept_risk,
+        )
+        options = ExportOptions(rows=rows_by or "codes", columns=columns_by or "timepoints", cell_measure=measure)
+        with opened(project) as proj:
+            write_export(proj, output, "matrix-coding", filters, options)
+        return
     if rows_by or columns_by:
         _crosstab(project, rows_by or "codes", columns_by or "timepoints", coder, participant, attribute, timepoint,
                   json_out)  # fmt: skip

@@ -7,12 +7,17 @@ are recorded as the coder given, else the project's default coder, else the OS u
 from __future__ import annotations
 
 import os
+from pathlib import Path
 
 import typer
 
 from app.commands.common import (
+    AcceptRiskOpt,
     ActorOpt,
+    AnonymiseCodersOpt,
+    AnonymiseOpt,
     JsonOpt,
+    OutputOpt,
     ProjectArg,
     actor_of,
     emit_json,
@@ -20,6 +25,7 @@ from app.commands.common import (
     fail,
     open_existing,
     open_for_reading,
+    write_export,
 )
 from models import codebook, coding, history
 from models.errors import WaveqdaError
@@ -408,10 +414,27 @@ def memos(
         None, "--kind", help="journal, transcript, participant, code or coding (repeatable).", metavar="KIND"
     ),
     author: str | None = typer.Option(None, "--author", help="Only memos written by this coder.", metavar="C"),
+    output: Path | None = OutputOpt,
+    anonymise: bool = AnonymiseOpt,
+    anonymise_coders: bool = AnonymiseCodersOpt,
+    accept_risk: bool = AcceptRiskOpt,
     json_out: bool = JsonOpt,
 ) -> None:
-    """Every memo in one list (journal, transcripts, codes, codings), with what each annotates."""
+    """Every memo in one list (journal, transcripts, codes, codings), with what each annotates; --output
+    writes the list as Word, CSV or XLSX."""
     from models.memo_list import all_memos
+
+    if output is not None:
+        from exporters.dispatch import ExportOptions
+        from exporters.filters import ExportFilters
+
+        if json_out:
+            raise WaveqdaError("use either --json or --output, not both")
+        filters = ExportFilters(anonymise=anonymise, anonymise_coders=anonymise_coders, accept_risk=accept_risk)
+        options = ExportOptions(memo_search=search, memo_kinds=kind, memo_author=author)
+        with open_for_reading(project) as proj:
+            write_export(proj, output, "memos", filters, options)
+        return
 
     with open_for_reading(project) as proj, proj.read() as session:
         found = all_memos(session, search, kind, author)

@@ -123,3 +123,24 @@ def fail(message: str) -> None:
     """Exit 1 with one line on stderr (for CLI-level problems that are not domain errors)."""
     typer.echo(f"waveqda: error: {printable(message)}", err=True)
     raise typer.Exit(1)
+
+
+OutputOpt = typer.Option(
+    None, "--output", "-o", help="Write the result to a file instead: .csv, .xlsx or .docx.", metavar="FILE"
+)
+AnonymiseOpt = typer.Option(
+    False, "--anonymise", help="With --output: replace registered names in all text (as waveqda export does)."
+)
+AnonymiseCodersOpt = typer.Option(False, "--anonymise-coders", help="With --output: name coders Coder 1, Coder 2….")
+AcceptRiskOpt = typer.Option(
+    False, "--accept-risk", help="With --anonymise: write even with unreviewed names (stated in the file)."
+)
+
+
+def write_export(project: Project, out: Path, kind: str, filters: Any, options: Any) -> None:
+    """Write a command's result through ``exporters.dispatch`` (the one export path the workspace uses too)
+    and print what was written."""
+    from exporters.dispatch import run_export
+
+    for line in run_export(project, out, kind, filters, options):
+        typer.echo(line)

@@ -19,6 +19,7 @@ from typer.core import TyperCommand
 from app.commands.common import ProjectArg, open_for_reading
 from exporters.kinds import KINDS_BY_SUFFIX, kind_help
 from exporters.word_common import Progress
+from models.errors import WaveqdaError
 
 MULTI_VALUE = ("--codes", "--timepoints", "--participants", "--coders", "--coder", "--attribute")
 
@@ -91,8 +92,15 @@ def export(
     ),
     transcript: str | None = typer.Option(None, "--transcript", help="--kind transcript: e.g. P07/T2."),
     measures: list[str] = typer.Option(
-        [], "--measure", help="--kind joint: a questionnaire measure (repeatable; default every measure)."
+        [],
+        "--measure",
+        help="--kind joint: a questionnaire measure (repeatable; default every measure); --kind matrix-coding: "
+        "what each cell holds: segments (default), participants, words or coverage.",
     ),
+    rows_by: str = typer.Option(
+        "codes", "--rows", help="--kind matrix-coding: codes, timepoints, participants, coders or attribute:NAME."
+    ),
+    columns_by: str = typer.Option("timepoints", "--columns", help="--kind matrix-coding: the other dimension."),
     for_client: str | None = typer.Option(
         None,
         "--for",
@@ -125,7 +133,13 @@ def export(
         transcript=transcript,
         for_client=for_client,
         measures=list(measures) or None,
+        rows=rows_by,
+        columns=columns_by,
     )
+    if kind == "matrix-coding" and measures:
+        if len(measures) > 1:
+            raise WaveqdaError("--kind matrix-coding shows one --measure per cell")
+        options.cell_measure = measures[0]
     proj = open_for_reading(project)
     try:
         with progress_bar(sys.stderr.isatty()) as update:

@@ -39,8 +39,8 @@ from sqlalchemy.orm import Session
 from models.codes import CodeTree
 from models.errors import WaveqdaError
 from models.queries.layouts import TranscriptLayout, load_layouts
-from models.queries.retrieval import coded_spans
-from models.queries.scope import Attribute, resolve_scope
+from models.queries.rows import ID_CHUNK, collector_paused, driver_rows
+from models.queries.scope import Attribute, Scope, resolve_scope, selected_codes
 from models.queries.spans import merge_spans
 from models.schema import Coding, Participant, Timepoint, Transcript
 
@@ -372,12 +372,7 @@ def run_query(
     for path in code_paths(node):
         tree.find(path)  # an unknown code is one line ("no code ... did you mean")
     scope = resolve_scope(session, timepoints, participants, attribute, coders)
-    by_code: dict[str, dict[int, Spans]] = {}
-    for path in dict.fromkeys(code_paths(node)):
-        per_transcript: dict[int, list[Span]] = {}
-        for span in coded_spans(session, path, True, timepoints, participants, attribute, coders):
-            per_transcript.setdefault(span.transcript_id, []).append((span.start, span.end))
-        by_code[path] = {tid: merge_spans(spans) for tid, spans in per_transcript.items()}
+    by_code = _coded_characters(session, tree, list(dict.fromkeys(code_paths(node))), scope)
     transcripts = _transcripts_in_scope(session, scope.apply(select(Transcript.id), with_coder=False))
     if not _uses_not(node):  # only transcripts coded at one of the codes can have a result
         coded_ids = {tid for spans in by_code.values() for tid in spans}
@@ -395,9 +390,8 @@ def run_query(
             spans = intersect(spans, [(t.start, t.end) for t in where.turns if t.role in wanted_roles])
         if spans:
             found[tid] = spans
-    missing = [tid for tid in found if tid not in layouts]
-    layouts.update(load_layouts(session, missing) if missing else {})
-    memos = _memos(session, list(found))
+    layouts.update(_shown_layouts(session, [tid for tid in found if tid not in layouts], found, context, turns_around))
+    memos = _memos(session, found)
     hits: list[QueryHit] = []
     for tid, study_id, key in transcripts:
         if tid not in found:
@@ -424,6 +418,44 @@ def run_query(
     return hits
 
 
+def _coded_characters(session: Session, tree: CodeTree, paths: list[str], scope: Scope) -> dict[str, dict[int, Spans]]:
+    """Per code path: the characters coded with it or any visible sub-code, per transcript, as disjoint
+    sorted spans. One query for all the codes (four columns, from the driver, in whatever order the index
+    gives: sorting each transcript's few spans here is cheaper than asking the database to sort them all)."""
+    families = {path: set(selected_codes(tree, path, True, False)) for path in paths}
+    wanted = sorted(set().union(*families.values())) if families else []
+    stmt = select(Coding.code_id, Coding.transcript_id, Coding.start, Coding.end).join(
+        Transcript, Transcript.id == Coding.transcript_id
+    )
+    stmt = scope.apply(stmt.where(Coding.code_id.in_(wanted)))
+    with collector_paused():
+        rows = driver_rows(session, stmt) if wanted else []
+    per_path: dict[str, dict[int, list[Span]]] = {path: {} for path in paths}
+    owners: dict[int, list[dict[int, list[Span]]]] = {
+        code_id: [per_path[path] for path, family in families.items() if code_id in family] for code_id in wanted
+    }
+    for code_id, tid, start, end in rows:
+        for per_transcript in owners[code_id]:
+            per_transcript.setdefault(tid, []).append((start, end))
+    return {path: {tid: merge_spans(spans) for tid, spans in found.items()} for path, found in per_path.items()}
+
+
+def _shown_layouts(
+    session: Session, ids: list[int], found: dict[int, Spans], context: ContextUnit, turns_around: int
+) -> dict[int, TranscriptLayout]:
+    """The layouts the results are shown with: text, sentences for sentence context, turns only where they are
+    needed (turn context, turns around, or a result outside every sentence, whose context is its turn)."""
+    if not ids:
+        return {}
+    if context == "turn" or turns_around:
+        return load_layouts(session, ids, sentences=context == "sentence")
+    layouts = load_layouts(session, ids, sentences=context == "sentence", turns=False)
+    if context == "sentence":
+        outside = [tid for tid in ids if not all(layouts[tid].in_sentences(s, e) for s, e in found[tid])]
+        layouts.update(load_layouts(session, outside) if outside else {})
+    return layouts
+
+
 def _needs_layout(node: Node) -> bool:
     if isinstance(node, CodeRef):
         return False
@@ -440,19 +472,31 @@ def _lengths(session: Session, ids: list[int]) -> dict[int, int]:
     return {tid: length for tid, length in rows}
 
 
-def _memos(session: Session, transcript_ids: list[int]) -> dict[int, list[tuple[int, int, str]]]:
-    """The coding memos of these transcripts, as (start, end, memo), in one query: each result shows the memos
-    of the codings that share text with it (what coders noted there)."""
+def _memos(session: Session, found: dict[int, Spans]) -> dict[int, list[tuple[int, int, str]]]:
+    """The memos of the codings that share text with a result, as (start, end, memo) per transcript: each
+    result shows what coders noted there. Where the memo'd codings are is read first (integers only), and
+    the text of the memos that touch a result after, so a project full of memos costs little more."""
     out: dict[int, list[tuple[int, int, str]]] = {}
-    if not transcript_ids:
+    if not found:
         return out
-    rows = session.execute(
-        select(Coding.transcript_id, Coding.start, Coding.end, Coding.memo).where(
-            Coding.transcript_id.in_(transcript_ids), Coding.memo != ""
-        )
+    rows = driver_rows(
+        session,
+        select(Coding.id, Coding.transcript_id, Coding.start, Coding.end)
+        .where(Coding.transcript_id.in_(sorted(found)), Coding.memo != "")
+        .order_by(Coding.transcript_id, Coding.start, Coding.id),
     )
-    for tid, start, end, memo in rows:
-        out.setdefault(tid, []).append((start, end, memo))
+    ends = {tid: [e for _s, e in spans] for tid, spans in found.items()}
+    touching = []
+    for coding_id, tid, start, end in rows:
+        at = bisect_right(ends[tid], start)  # the first result ending after the coding starts
+        if at < len(ends[tid]) and found[tid][at][0] < end:
+            touching.append((coding_id, tid, start, end))
+    texts: dict[int, str] = {}
+    ids = [row[0] for row in touching]
+    for i in range(0, len(ids), ID_CHUNK):
+        texts.update(driver_rows(session, select(Coding.id, Coding.memo).where(Coding.id.in_(ids[i : i + ID_CHUNK]))))
+    for coding_id, tid, start, end in touching:
+        out.setdefault(tid, []).append((start, end, texts[coding_id]))
     return out
 
 

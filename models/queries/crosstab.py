@@ -9,7 +9,6 @@ for itself and its sub-codes (rolled up, as NVivo aggregates). ``segment_ids`` l
 
 from __future__ import annotations
 
-from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,11 +18,10 @@ from sqlalchemy.orm import Session
 
 from models.codes import CodeTree
 from models.errors import WaveqdaError
-from models.queries.retrieval import coded_spans
-from models.queries.scope import Attribute, resolve_scope
-from models.queries.spans import merge_spans
+from models.queries.rows import collector_paused, driver_rows, fetch_rows
+from models.queries.scope import Attribute, resolve_scope, selected_codes, where_codes
 from models.queries.words import WordRanks, word_ranks
-from models.schema import AttributeDefinition, ParticipantAttribute, Timepoint, Transcript
+from models.schema import AttributeDefinition, Coder, Coding, Participant, ParticipantAttribute, Timepoint, Transcript
 
 DIMENSIONS = ("codes", "timepoints", "participants", "coders", "attribute")
 
@@ -91,35 +89,129 @@ def crosstab(
     attribute: Attribute | list[Attribute] | None = None,
     coders: Sequence[str] | None = None,
     words: bool = False,
+    codes: Sequence[str] | None = None,
 ) -> CrossTab:
     """The matrix of ``rows`` × ``columns`` (each ``codes``, ``timepoints``, ``participants``, ``coders`` or
     ``attribute:NAME``), over the codings the filters select. ``words`` also counts each cell's coded words
-    (the transcripts' word offsets are read for that: the workspace asks, the budgeted CLI default does not)."""
+    (the transcripts' word offsets are read for that: the workspace asks, the budgeted CLI default does not).
+    ``codes`` (paths or ids) keeps the codings of those codes and their sub-codes, and only those codes as
+    rows or columns (an export's ``--codes``)."""
     row_kind, row_name = _dimension(rows)
     col_kind, col_name = _dimension(columns)
     if (row_kind, row_name) == (col_kind, col_name):
         raise WaveqdaError("rows and columns must be two different things")
-    tree = CodeTree.load(session, include_archived=False)
-    spans = coded_spans(session, None, True, timepoints, participants, attribute, coders)
+    tree = CodeTree.load(session)
+    visible = selected_codes(tree, None, True, False)  # archived codes (and theirs) are left out, as everywhere
+    chosen = _chosen_codes(tree, codes)
+    shown_codes = [cid for cid in visible if chosen is None or cid in chosen]
     transcripts = _transcripts(session, timepoints, participants, attribute)
+    spans = _span_rows(session, tree, shown_codes, timepoints, participants, attribute, coders)
+    coder_names = dict(fetch_rows(session, select(Coder.id, Coder.name)))
+    study = dict(fetch_rows(session, select(Participant.id, Participant.study_id)))
     values = {name: attribute_values(session, name) for name in (row_name, col_name) if name}
-    row_labels = _labels(session, tree, row_kind, row_name, transcripts, spans, values)
-    col_labels = _labels(session, tree, col_kind, col_name, transcripts, spans, values)
+    used_coders = sorted({coder_names[coder_id] for _id, _code, _tid, coder_id, _s, _e in spans})
+    row_labels = _labels(session, tree, row_kind, row_name, transcripts, shown_codes, values, study, used_coders)
+    col_labels = _labels(session, tree, col_kind, col_name, transcripts, shown_codes, values, study, used_coders)
 
-    row_keys = _key_function(row_kind, row_name, tree, transcripts, values)
-    col_keys = _key_function(col_kind, col_name, tree, transcripts, values)
-    hits: dict[tuple[str, str], list[Any]] = defaultdict(list)
+    row_field, row_keys = _key_function(row_kind, row_name, tree, transcripts, values, study, coder_names, spans)
+    col_field, col_keys = _key_function(col_kind, col_name, tree, transcripts, values, study, coder_names, spans)
+    row_index = _indexed(row_keys, row_labels)
+    col_index = _indexed(col_keys, col_labels)
+    ranks = word_ranks(session, {row[2] for row in spans}) if words else None
+    width = len(col_labels)
+    found: list[list[Any] | None] = [None] * (len(row_labels) * width)
+    # Each cell is [coding ids, participants, covered, words, run's transcript, run's start, run's end]: filled
+    # span by span in transcript and offset order, so the union of its spans (coverage and words count each
+    # character once however many codings cover it) is one open run, with no lists of spans to sort and merge.
     for span in spans:
-        if span.transcript_id not in transcripts:
+        coding_id, _code, tid, _coder, start, end = span
+        if tid not in transcripts:
             continue
-        columns_here = col_keys(span)
-        for r in row_keys(span):
+        participant = transcripts[tid][0]
+        columns_here = col_index[span[col_field]]
+        for r in row_index[span[row_field]]:
+            base = r * width
             for c in columns_here:
-                hits[(r, c)].append(span)
-    text_of = _text_lengths(session, transcripts, values, row_kind, row_name, col_kind, col_name)
-    ranks = word_ranks(session, {span.transcript_id for span in spans}) if words else None
-    cells = tuple(tuple(_cell(hits.get((r, c), []), text_of(r, c), ranks) for c in col_labels) for r in row_labels)
+                cell = found[base + c]
+                if cell is None:
+                    cell = found[base + c] = [[], set(), 0, 0, -1, -1, -1]
+                cell[0].append(coding_id)
+                cell[1].add(participant)
+                if tid == cell[4] and start <= cell[6]:  # touches or overlaps the open run: extend it
+                    if end > cell[6]:
+                        cell[6] = end
+                    continue
+                if cell[4] >= 0:
+                    _close_run(cell, ranks)
+                cell[4], cell[5], cell[6] = tid, start, end
+    text_of = _text_lengths(transcripts, values, study, row_kind, row_name, col_kind, col_name)
+    cells = tuple(
+        tuple(_finished(found[r * width + c], text_of(row, column), ranks) for c, column in enumerate(col_labels))
+        for r, row in enumerate(row_labels)
+    )
     return CrossTab(rows, columns, tuple(row_labels), tuple(col_labels), cells)
+
+
+def _indexed(keys: dict[int, Sequence[str]], labels: list[str]) -> dict[int, tuple[int, ...]]:
+    """Each key's labels as positions among the labels shown (a label not shown, such as the parent of a
+    code outside ``--codes``, is left out)."""
+    position = {label: i for i, label in enumerate(labels)}
+    return {key: tuple(position[found] for found in values if found in position) for key, values in keys.items()}
+
+
+def _close_run(cell: list[Any], ranks: dict[int, WordRanks] | None) -> None:
+    cell[2] += cell[6] - cell[5]
+    if ranks is not None:  # the words starting inside the run, so a word coded twice counts once
+        found = ranks[cell[4]]
+        cell[3] += found.rank(cell[6]) - found.rank(cell[5])
+
+
+def _finished(cell: list[Any] | None, characters: int, ranks: dict[int, WordRanks] | None) -> CrossCell:
+    if cell is None:
+        return CrossCell()
+    _close_run(cell, ranks)
+    return CrossCell(
+        segments=len(cell[0]),
+        participants=len(cell[1]),
+        coverage=cell[2] / characters if characters else 0.0,
+        segment_ids=sorted(cell[0]),
+        words=cell[3],
+    )
+
+
+def _span_rows(
+    session: Session,
+    tree: CodeTree,
+    code_ids: list[int],
+    timepoints: Sequence[str] | None,
+    participants: Sequence[str] | None,
+    attribute: Attribute | list[Attribute] | None,
+    coders: Sequence[str] | None,
+) -> list[tuple[int, int, int, int, int, int]]:
+    """``(coding id, code, transcript, coder, start, end)`` of the codings in scope, in transcript and offset
+    order: the columns a matrix needs, straight from the driver (no object per coding)."""
+    if not code_ids:
+        return []
+    scope = resolve_scope(session, timepoints, participants, attribute, coders)
+    stmt = select(Coding.id, Coding.code_id, Coding.transcript_id, Coding.coder_id, Coding.start, Coding.end).join(
+        Transcript, Transcript.id == Coding.transcript_id
+    )
+    stmt = scope.apply(where_codes(stmt, tree, code_ids)).order_by(Coding.transcript_id, Coding.start)
+    with collector_paused():
+        return driver_rows(session, stmt)
+
+
+def _chosen_codes(tree: CodeTree, codes: Sequence[str] | None) -> set[int] | None:
+    """The codes named and their visible sub-codes (an unknown one is a one-line error), or None for all."""
+    if not codes:
+        return None
+    chosen: set[int] = set()
+    for ref in codes:
+        chosen.update(selected_codes(tree, ref, True, False))
+    return chosen
+
+
+CODE, TRANSCRIPT, CODER = 1, 2, 3  # positions in a ``_span_rows`` row
 
 
 def _key_function(
@@ -128,48 +220,24 @@ def _key_function(
     tree: CodeTree,
     transcripts: dict[int, tuple[int, str, int]],
     values: dict[str, dict[int, str]],
-) -> Callable[[Any], Sequence[str]]:
-    """What a coded span counts for along one dimension: its code and each ancestor's path, its timepoint,
-    participant, coder, or its participant's value of an attribute. Chosen once, looked up per span."""
-    if kind == "codes":
-        lineage: dict[int, list[str]] = {}  # a code counts for itself and each ancestor
-
-        def codes(span: Any) -> Sequence[str]:
-            found = lineage.get(span.code_id)
-            if found is None:
-                found = lineage[span.code_id] = [tree.path(c) for c in tree.ancestors_and_self(span.code_id)]
-            return found
-
-        return codes
-    if kind == "timepoints":
-        return lambda span: (span.timepoint,)
-    if kind == "participants":
-        return lambda span: (span.participant,)
+    study: dict[int, str],
+    coder_names: dict[int, str],
+    spans: list[tuple[int, int, int, int, int, int]],
+) -> tuple[int, dict[int, Sequence[str]]]:
+    """What a coding counts for along one dimension, as ``(the row position it is read from, {value: labels})``:
+    its code and each ancestor's path, its timepoint, participant, coder, or its participant's value of an
+    attribute. Chosen once per dimension, looked up per coding."""
+    if kind == "codes":  # a code counts for itself and each ancestor
+        codes = {code_id for _id, code_id, _tid, _coder, _s, _e in spans}
+        return CODE, {code_id: [tree.path(c) for c in tree.ancestors_and_self(code_id)] for code_id in codes}
     if kind == "coders":
-        return lambda span: (span.coder,)
+        return CODER, {coder_id: (found,) for coder_id, found in coder_names.items()}
+    if kind == "timepoints":
+        return TRANSCRIPT, {tid: (key,) for tid, (_pid, key, _len) in transcripts.items()}
+    if kind == "participants":
+        return TRANSCRIPT, {tid: (study[pid],) for tid, (pid, _key, _len) in transcripts.items()}
     of_participant = values[name or ""]
-    by_transcript = {tid: (of_participant.get(found[0], "(none)"),) for tid, found in transcripts.items()}
-    return lambda span: by_transcript[span.transcript_id]
-
-
-def _cell(spans: list[Any], characters: int, ranks: dict[int, WordRanks] | None = None) -> CrossCell:
-    if not spans:
-        return CrossCell()
-    per_transcript: dict[int, list[tuple[int, int]]] = defaultdict(list)
-    for span in spans:
-        per_transcript[span.transcript_id].append((span.start, span.end))
-    merged = {tid: merge_spans(found) for tid, found in per_transcript.items()}
-    covered = sum(e - s for found in merged.values() for s, e in found)
-    words = 0
-    if ranks is not None:  # the words starting inside each disjoint run, so a word coded twice counts once
-        words = sum(ranks[tid].rank(e) - ranks[tid].rank(s) for tid, found in merged.items() for s, e in found)
-    return CrossCell(
-        segments=len(spans),
-        participants=len({span.participant for span in spans}),
-        coverage=covered / characters if characters else 0.0,
-        segment_ids=sorted(span.id for span in spans),
-        words=words,
-    )
+    return TRANSCRIPT, {tid: (of_participant.get(pid, "(none)"),) for tid, (pid, _key, _len) in transcripts.items()}
 
 
 def _transcripts(
@@ -205,42 +273,34 @@ def _labels(
     kind: str,
     name: str | None,
     transcripts: dict[int, tuple[int, str, int]],
-    spans: Sequence[Any],
+    code_ids: list[int],
     values: dict[str, dict[int, str]],
+    study: dict[int, str],
+    coders: list[str],
 ) -> list[str]:
     if kind == "codes":
-        return [tree.path(code_id) for code_id, _depth in tree.walk()]
+        return [tree.path(code_id) for code_id in code_ids]
     if kind == "timepoints":
         keys = {key for _pid, key, _len in transcripts.values()}
         return [t.key for t in session.scalars(select(Timepoint).order_by(Timepoint.position)) if t.key in keys]
     if kind == "participants":
-        return sorted({span.participant for span in spans} | _study_ids(session, transcripts))
+        return sorted({study[pid] for pid, _key, _len in transcripts.values()})
     if kind == "coders":
-        return sorted({span.coder for span in spans})
+        return coders
     found = values[name or ""]
     return sorted({found.get(pid, "(none)") for pid, _key, _len in transcripts.values()})
 
 
-def _study_ids(session: Session, transcripts: dict[int, tuple[int, str, int]]) -> set[str]:
-    from models.schema import Participant
-
-    ids = {pid for pid, _key, _len in transcripts.values()}
-    return {sid for pid, sid in session.execute(select(Participant.id, Participant.study_id)) if pid in ids}
-
-
 def _text_lengths(
-    session: Session,
     transcripts: dict[int, tuple[int, str, int]],
     values: dict[str, dict[int, str]],
+    study: dict[int, str],
     row_kind: str,
     row_name: str | None,
     col_kind: str,
     col_name: str | None,
-) -> Any:
+) -> Callable[[str, str], int]:
     """The characters of the interviews at a crossing (codes and coders do not narrow the interviews)."""
-    from models.schema import Participant
-
-    study = {pid: sid for pid, sid in session.execute(select(Participant.id, Participant.study_id))}
 
     def matches(kind: str, name: str | None, label: str, pid: int, key: str) -> bool:
         if kind == "timepoints":

@@ -54,6 +54,10 @@ class TranscriptLayout:
         last = bisect_left(self._turn_starts, end) - 1
         return first, max(first, last)
 
+    def in_sentences(self, start: int, end: int) -> bool:
+        """Whether a span touches a sentence (else its sentence context falls back to its turn)."""
+        return bisect_right(self.sentence_ends, start) <= bisect_left(self.sentence_starts, end) - 1
+
     def context(self, start: int, end: int, unit: Context) -> tuple[int, int]:
         """The whole sentence(s) or turn(s) a span sits in; the span itself when there are none."""
         if unit == "sentence":
@@ -69,23 +73,24 @@ class TranscriptLayout:
 
 
 def load_layouts(
-    session: Session, transcript_ids: Iterable[int], sentences: bool = True, text: bool = True
+    session: Session, transcript_ids: Iterable[int], sentences: bool = True, text: bool = True, turns: bool = True
 ) -> dict[int, TranscriptLayout]:
-    """Layouts of several transcripts in three queries (texts, turns, sentences)."""
+    """Layouts of several transcripts in three queries (texts, turns, sentences); ``turns=False`` leaves the
+    turns out (a caller that needs only text and sentences)."""
     ids = sorted(set(transcript_ids))
     if not ids:
         return {}
     texts = transcript_texts(session, ids) if text else dict.fromkeys(ids, "")
-    columns = turn_columns(session, ids)
+    columns = turn_columns(session, ids) if turns else {}
     bounds = sentence_bounds(session, ids) if sentences else {}
     layouts = {}
     for tid in ids:
         found = columns.get(tid)
-        turns = []
+        infos = []
         if found is not None:
-            turns = list(map(TurnInfo, found.index, found.speaker, found.role, found.start, found.end))
+            infos = list(map(TurnInfo, found.index, found.speaker, found.role, found.start, found.end))
         starts, ends = bounds.get(tid, ((), ()))
-        layouts[tid] = TranscriptLayout(texts.get(tid, ""), turns, list(starts), list(ends))
+        layouts[tid] = TranscriptLayout(texts.get(tid, ""), infos, list(starts), list(ends))
     return layouts
 
 

@@ -77,9 +77,13 @@ class ExportDialog(ModalScreen[Path | None]):
         Binding("ctrl+s", "export", "Export"),
     ]
 
-    def __init__(self, kind: str = "themes", folder: Path | None = None) -> None:
+    def __init__(
+        self, kind: str = "themes", folder: Path | None = None, matrix: tuple[str, str, str] | None = None
+    ) -> None:
         super().__init__()
         self.kind = KIND_BY_KEY.get(kind, KINDS[0])
+        # Matrix coding's rows, columns and cell measure: the matrix view's (e there), else codes × timepoints.
+        self.matrix = matrix or ("codes", "timepoints", "segments")
         self.folder = folder
         self.running = False
         self.written: Path | None = None
@@ -117,6 +121,7 @@ class ExportDialog(ModalScreen[Path | None]):
                         yield Label("Timepoints", classes="exp-label")
                         yield SelectionList[str](id="exp-timepoints")
                 yield Select[str]([], prompt="Choose the transcript to print", id="exp-transcript")
+                yield Static(id="exp-matrix")
             yield ProgressBar(id="exp-progress", show_eta=False)
             yield Static(id="exp-status")
             with Horizontal(classes="dialog-buttons"):
@@ -207,6 +212,16 @@ class ExportDialog(ModalScreen[Path | None]):
             self.query_one(selector).disabled = not kind.quotes
         self.query_one("#exp-large-print").disabled = not kind.layout
         self.query_one("#exp-transcript").display = kind.kind == "transcript"
+        matrix = self.query_one("#exp-matrix", Static)
+        matrix.display = kind.kind == "matrix-coding"
+        rows, columns, measure = self.matrix
+        matrix.update(
+            Text.assemble(
+                ("Matrix: ", "bold"),
+                f"rows {rows}, columns {columns}, {measure} per cell",
+                (" (choose them in Compare › m, then e)", "dim"),
+            )
+        )
 
     @on(Checkbox.Changed, "#exp-anonymise")
     def _anonymise_changed(self, event: Checkbox.Changed) -> None:
@@ -276,6 +291,8 @@ class ExportDialog(ModalScreen[Path | None]):
             **privacy,
         )
         options.large_print = kind.layout and self.query_one("#exp-large-print", Checkbox).value
+        if kind.kind == "matrix-coding":
+            options.rows, options.columns, options.cell_measure = self.matrix
         if kind.kind == "transcript":
             chosen = self.query_one("#exp-transcript", Select).value
             if not isinstance(chosen, str):

@@ -63,6 +63,7 @@ class MatrixScreen(WorkspaceScreen):
         Binding("c", "choose('columns')", "Columns…"),
         Binding("enter", "open_cell", "Segments of cell", show=False),
         Binding("o", "open_cell", "Read cell"),
+        Binding("e", "export", "Export…"),
         Binding("escape", "back", "Back to Compare"),
     ]
 
@@ -206,7 +207,7 @@ class MatrixScreen(WorkspaceScreen):
         title = Text()
         title.append(f"{self._label(self.rows_by)} × {self._label(self.columns_by)}: ", style="bold")
         title.append(f"{MEASURE_LABEL[self.measure]} per cell", style="bold")
-        title.append("  (r/c: rows/columns, s: measure, x: swap, Enter: read a cell)", style="dim")
+        title.append("  (r/c: rows/columns, s: measure, x: swap, Enter: read a cell, e: export)", style="dim")
         self.query_one("#matrix-title", Static).update(title)
         self._show_hint()
 
@@ -278,6 +279,13 @@ class MatrixScreen(WorkspaceScreen):
             self.notify(f"No codings at {row} × {column}", severity="warning", timeout=4)
             return
         self.wq.retrieve_cell(f"{row} × {column}", cell.segment_ids)
+
+    def action_export(self) -> None:
+        """This matrix (rows, columns, measure) as Word, CSV or Excel, through the export dialog: the same
+        exporter and worker as every other export."""
+        from app.tui.screens.export_dialog import ExportDialog
+
+        self.app.push_screen(ExportDialog("matrix-coding-docx", matrix=(self.rows_by, self.columns_by, self.measure)))
 
     def action_back(self) -> None:
         self.app.pop_screen()
