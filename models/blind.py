@@ -173,11 +173,11 @@ def _check_owner(project: Project, session: Session, actor: str, what: str) -> N
         if switched_by and actor not in switched_by:
             raise WaveqdaError(f"only {' or '.join(sorted(switched_by))}, who switched blind coding on, can {what}")
         return
-    if not project.is_sqlite:
-        from models.roles import role_of
+    from models.roles import role_of
 
-        if role_of(session) != "owner":
-            raise WaveqdaError(f"only the project's owner can {what} (you are a {role_of(session)})")
+    role = role_of(session)
+    if role != "owner":
+        raise WaveqdaError(f"only the project's owner can {what} (you are a {role})")
 
 
 def _transcripts(session: Session, refs: Sequence[str], timepoint: str | None) -> list[tuple[int, str]]:
@@ -185,13 +185,11 @@ def _transcripts(session: Session, refs: Sequence[str], timepoint: str | None) -
 
     if not refs and not timepoint:
         raise WaveqdaError("name the transcripts (e.g. P01/T1) or a timepoint (--timepoint T1)")
-    chosen: dict[int, str] = {}
-    for ref in refs:
-        transcript = find_transcript(session, ref)
-        chosen[transcript.id] = _label_of(session, transcript.id)
+    labels = dict(_all_labels(session))
+    chosen = {tid: labels[tid] for tid in (find_transcript(session, ref).id for ref in refs)}
     if timepoint:
-        tp = find_timepoint(session, timepoint)
-        chosen.update((tid, label) for tid, label in _all_labels(session) if label.endswith(f"/{tp.key}"))
+        key = find_timepoint(session, timepoint).key
+        chosen.update((tid, label) for tid, label in labels.items() if label.endswith(f"/{key}"))
     return sorted(chosen.items(), key=lambda item: item[1])
 
 
@@ -202,10 +200,6 @@ def _all_labels(session: Session) -> list[tuple[int, str]]:
         .join(Timepoint, Timepoint.id == Transcript.timepoint_id)
     ).all()
     return [(tid, f"{study_id}/{key}") for tid, study_id, key in rows]
-
-
-def _label_of(session: Session, transcript_id: int) -> str:
-    return dict(_all_labels(session))[transcript_id]
 
 
 def _listed(labels: list[str]) -> str:

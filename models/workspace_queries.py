@@ -149,11 +149,12 @@ def load_codings(session: Session, transcript_id: int) -> list[CodingRow]:
 def _visible(session: Session, transcript_id: int, rows: list[CodingRow]) -> list[CodingRow]:
     """Blind coding: in a blind transcript a coder sees only their own codings (textual statements are not
     filtered by models/blind.py's ORM criterion, so these are filtered here)."""
-    from models.blind import view_of
     from models.store import VIEWER_KEY
 
     if VIEWER_KEY not in session.info:
         return rows
+    from models.blind import view_of
+
     view = view_of(session)
     if view is None or transcript_id not in view.transcripts:
         return rows

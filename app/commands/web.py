@@ -125,11 +125,13 @@ def serve(
     ),
 ) -> None:
     """Serve the workspace in a browser: every visitor logs in and codes as their own account."""
+    from app.web.access_log import default_log_path
     from app.web.serve import ServeSettings, run_server
+    from models import accounts
 
     with open_existing(project) as proj:  # a missing or foreign project is refused before listening
-        has_accounts = _has_accounts(proj)
-        default_log = proj.path.with_name(proj.path.stem + "-access.log") if proj.path else Path("waveqda-access.log")
+        has_accounts = bool(accounts.users(proj))
+        default_log = default_log_path(proj.path)
     if not has_accounts:
         typer.echo(
             f"waveqda: error: {project} has no browser accounts yet; add one first: "
@@ -149,9 +151,3 @@ def serve(
             log_path=log or default_log,
         )
     )
-
-
-def _has_accounts(proj) -> bool:
-    from models import accounts
-
-    return bool(accounts.users(proj))

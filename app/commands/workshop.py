@@ -63,7 +63,9 @@ def run_site(
                 err=True,
             )
         if log is None:  # the same file as ``waveqda serve`` writes, so one log tells who came in either way
-            log = proj.path.with_name(proj.path.stem + "-access.log") if proj.path else Path("waveqda-access.log")
+            from app.web.access_log import default_log_path
+
+            log = default_log_path(proj.path)
         config = SiteConfig(
             project=project,
             anonymise=anonymise,

@@ -43,6 +43,14 @@ class AccessLog:
         return self.path.read_text(encoding="utf-8").splitlines()
 
 
+def default_log_path(project_file: Path | None) -> Path:
+    """``STUDY-access.log`` beside a project file (one log for ``serve`` and ``site``), else in the current
+    folder for a database project."""
+    if project_file is None:
+        return Path("waveqda-access.log")
+    return project_file.with_name(project_file.stem + "-access.log")
+
+
 def _field(value: str) -> str:
     """One field: no newlines or controls (``printable``), spaces kept visible as such."""
     text = printable(value).replace("\n", "\\n").replace("\r", "\\r")

@@ -22,13 +22,16 @@ from tests.conftest import require_tool
 ANSI = re.compile(rb"\x1b(?:\[[0-9;?$]*[A-Za-z]|\][^\x07]*\x07|[()][A-Za-z0-9])")
 
 
-def chromium(download_dir: Path | None = None):
-    """A new headless Chromium with a fresh profile (the caller quits it)."""
+def chromium(download_dir: Path | None = None, width: int = 1280, height: int = 800, profile: Path | None = None):
+    """A new headless Chromium with a fresh profile (the caller quits it); downloads land in ``download_dir``."""
+    import os
+
     from selenium import webdriver
     from selenium.webdriver.chrome.service import Service
 
     binary = require_tool("chromium")
     driver_path = require_tool("chromedriver")
+    os.environ["SE_OFFLINE"] = "true"  # Selenium Manager never runs
     options = webdriver.ChromeOptions()
     options.binary_location = binary
     for flag in (
@@ -38,10 +41,15 @@ def chromium(download_dir: Path | None = None):
         "--disable-dev-shm-usage",
         "--disable-background-networking",
         "--disable-component-update",
+        "--disable-default-apps",
         "--disable-sync",
+        "--disable-extensions",
         "--no-first-run",
-        "--window-size=1280,800",
-        f"--user-data-dir={tempfile.mkdtemp(prefix='waveqda-chromium-')}",
+        "--no-default-browser-check",
+        "--metrics-recording-only",
+        "--hide-scrollbars",
+        f"--window-size={width},{height}",
+        f"--user-data-dir={profile or tempfile.mkdtemp(prefix='waveqda-chromium-')}",
     ):
         options.add_argument(flag)
     options.set_capability("goog:loggingPrefs", {"performance": "ALL"})

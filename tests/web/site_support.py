@@ -3,7 +3,6 @@ project file) and a real headless Chromium driven by Selenium."""
 
 from __future__ import annotations
 
-import os
 import re
 import socket
 import sqlite3
@@ -19,7 +18,6 @@ import httpx
 from app.web.site.app import SiteConfig, create_app
 from models.accounts import account, add_user
 from models.store import Project, open_project
-from tests.conftest import require_tool
 
 PASSWORDS = {"olive": "owner-pass-123", "coder1": "coder-pass-123", "advisor1": "reader-pass-123"}
 ROLES = {"olive": "owner", "coder1": "coder", "advisor1": "reader"}
@@ -96,34 +94,10 @@ def logged_in(site: RunningSite, name: str) -> httpx.Client:
 
 
 def chromium(tmp: Path, width: int = 1280, height: int = 900):  # noqa: ANN201 - selenium's WebDriver
-    """A headless Chromium through Debian's chromedriver (Selenium Manager never runs: no network)."""
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
+    """A headless Chromium through Debian's chromedriver, its profile in ``tmp`` (tests.web.browser's)."""
+    from tests.web import browser
 
-    browser = require_tool("chromium")
-    driver_path = require_tool("chromedriver")
-    os.environ["SE_OFFLINE"] = "true"
-    options = webdriver.ChromeOptions()
-    options.binary_location = browser
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-default-apps",
-        "--disable-sync",
-        "--disable-extensions",
-        "--no-first-run",
-        "--no-default-browser-check",
-        "--metrics-recording-only",
-        "--hide-scrollbars",
-        f"--user-data-dir={tmp / 'chromium-profile'}",
-        f"--window-size={width},{height}",
-    ):
-        options.add_argument(arg)
-    return webdriver.Chrome(service=Service(executable_path=driver_path), options=options)
+    return browser.chromium(width=width, height=height, profile=tmp / "chromium-profile")
 
 
 def axe_source() -> str:
