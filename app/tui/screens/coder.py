@@ -12,13 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, SelectionList, Static
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
 from app.tui.screens.dialogs import ChoiceDialog, MemoDialog
 from app.tui.widgets.codes_panel import CodesPanel
+from app.tui.widgets.footer import KeyBar
 from app.tui.widgets.transcript_view import TranscriptView
 from models import coding as coding_ops
 from models.codebook import add_code
@@ -100,7 +101,7 @@ class CoderScreen(WorkspaceScreen):
             yield TranscriptView(id="transcript")
             yield CodesPanel(id="codes-panel")
         yield Static(id="recent-bar")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     @property
     def view(self) -> TranscriptView:
