@@ -123,8 +123,9 @@ async def measure_coder(project_path: Path, repeat: int = 30, size: tuple[int, i
     return out
 
 
-def first_frame(app, ready) -> list[float]:
-    """Wrap ``app._display`` to note the CPU time of the first frame drawn once ``ready()`` is true."""
+def first_frame(app, ready, then=None) -> list[float]:  # type: ignore[no-untyped-def]
+    """Wrap ``app._display`` to note the CPU time of the first frame drawn once ``ready()`` is true (and
+    call ``then()`` after it)."""
     noted: list[float] = []
     display = app._display
 
@@ -132,6 +133,8 @@ def first_frame(app, ready) -> list[float]:
         display(screen, renderable)
         if renderable is not None and not noted and ready():
             noted.append(time.process_time())
+            if then is not None:
+                then()
 
     app._display = noting
     return noted
@@ -195,17 +198,16 @@ from bench.bench_tui import first_frame, _coder_painted
 async def main():
     project = open_project({path!r})
     app = WaveqdaApp(project, coder="bench", config_dir=pathlib.Path(tempfile.mkdtemp()), remember=False)
-    home = first_frame(app, lambda: isinstance(app.screen, HomeScreen))
-    coder = first_frame(app, lambda: _coder_painted(app))
+    home_shown, coder_shown = asyncio.Event(), asyncio.Event()
+    home = first_frame(app, lambda: isinstance(app.screen, HomeScreen), home_shown.set)
+    coder = first_frame(app, lambda: _coder_painted(app), coder_shown.set)
     async with app.run_test(size={size!r}) as pilot:
-        while not home:
-            await asyncio.sleep(0)
+        await home_shown.wait()
         if {transcript!r} is None:
             print("READY", home[0], flush=True)
             os._exit(0)
         app.open_transcript({transcript!r})
-        while not coder:
-            await asyncio.sleep(0)
+        await coder_shown.wait()
         print("READY", home[0], coder[0], flush=True)
         os._exit(0)
 asyncio.run(main())
