@@ -241,3 +241,81 @@ async def test_a_search_jump_near_the_end_selects_exactly_that_span(long_study, 
         assert view.scroll_offset.y <= row < view.scroll_offset.y + view.scrollable_content_region.height
         lines, _ = whole_layout_lanes(view)
         assert view._lines == lines
+
+
+async def test_undo_and_redo_patch_the_codings_they_touched(long_study, make_app, monkeypatch) -> None:
+    """ctrl+z / ctrl+y after applying codes (one joining a same-code neighbour), uncoding and a memo near
+    the end: each re-reads only the window the step touched, and the view then holds exactly the
+    database's codings, with stripe columns that never share a row between two codings."""
+    from models.workspace_queries import load_codings
+
+    with long_study.read() as session:
+        hope = session.scalar(select(Code.id).where(Code.name == "Hope"))
+    app = make_app()
+    app.recent_codes = [hope]
+    full_reloads: list[int] = []
+    set_codings = TranscriptView.set_codings
+
+    def counting(self, *args, **kwargs):  # type: ignore[no-untyped-def]
+        full_reloads.append(1)
+        return set_codings(self, *args, **kwargs)
+
+    monkeypatch.setattr(TranscriptView, "set_codings", counting)
+
+    async def settle() -> None:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+
+    def check(view: TranscriptView) -> None:
+        with long_study.read() as session:
+            assert view.all_codings == load_codings(session, view.doc_id)
+        lanes, lines, index = view._lanes, view._lines, view._index
+        rows = [(index.row_of(c.start), index.row_of(max(c.start, c.end - 1))) for c in view.codings]
+        for i, (a, b) in enumerate(rows):
+            for j in range(i + 1, len(rows)):
+                c, d = rows[j]
+                if c > b:
+                    break
+                assert lanes[i] != lanes[j] or d < a, (view.codings[i], view.codings[j])
+        assert len(lines) > 0
+
+    async with app.run_test(size=(120, 40)) as pilot:
+        view = await open_long(pilot)
+        view.doc_id = app.screen.transcript_id  # type: ignore[attr-defined]
+        await pilot.press("end", "left_square_bracket", "up", "up", "up")
+        await settle()
+        opened = [(c.id, c.code_id, c.coder_id, c.start, c.end, c.memo) for c in view.all_codings]
+        steps = [["1"], ["r"], ["down", "1"], ["x"], ["m"]]
+        for keys in steps:
+            await pilot.press(*keys)
+            await settle()
+            if not isinstance(app.screen, CoderScreen):  # which coding (several at the caret): the first
+                await pilot.press("enter")
+                await settle()
+            if keys == ["r"]:  # resize the new coding: one more sentence
+                await pilot.press("shift+down", "enter")
+                await settle()
+            if keys == ["m"]:  # the memo dialog: type and save
+                await pilot.press(*"noted", "ctrl+s")
+                await settle()
+            assert isinstance(app.screen, CoderScreen)
+            check(view)
+        before = len(full_reloads)
+
+        def state() -> list[tuple]:
+            return [(c.id, c.code_id, c.coder_id, c.start, c.end, c.memo) for c in view.all_codings]
+
+        states = [state()]
+        for key in ["ctrl+z"] * 5 + ["ctrl+y"] * 5 + ["ctrl+z"] * 2:
+            await pilot.press(key)
+            await settle()
+            check(view)
+            states.append(state())
+        assert len(full_reloads) == before  # every step was patched in
+        # five steps back and forth: each undo changed the codings, the fifth brought back the opening
+        # state, and redo brought each state back
+        assert all(states[i] != states[i + 1] for i in range(5)) and states[5] == opened
+        assert states[10] == states[0] and states[9] == states[1] and states[12] == states[2]
+        resized = {c[0]: c[3:5] for c in states[4]}, {c[0]: c[3:5] for c in states[3]}
+        assert any(resized[0].get(k) not in (None, v) for k, v in resized[1].items())  # an update undone

@@ -124,6 +124,20 @@ class CoderScreen(WorkspaceScreen):
         if self.app.size.width < 100:
             self.query_one(CodesPanel).display = False
 
+    def data_changed(self) -> None:
+        """After an undo or redo of codings only (``WaveqdaApp.changed``'s windows), re-read just the codings
+        of this transcript in the window it touched, as after applying a code: when this screen showed the
+        state just before that step, nothing else on it can have changed."""
+        windows = self.wq.step_windows
+        if windows is not None and self._seen_version == self.wq.data_version - 1 and self.coders:
+            self._seen_version = self.wq.data_version
+            window = windows.get(self.transcript_id)
+            if window is not None:  # else the step changed other transcripts only
+                self._window = window
+                self.refresh_data()
+            return
+        super().data_changed()
+
     def refresh_data(self) -> None:
         """Reload this transcript's codings (after any change: here, an undo, a merge elsewhere).
 
