@@ -145,7 +145,7 @@ def _coder_painted(app) -> bool:
     from app.tui.widgets.transcript_view import TranscriptView
 
     screen = app.screen
-    return isinstance(screen, CoderScreen) and bool(screen.query_one(TranscriptView)._table)
+    return isinstance(screen, CoderScreen) and screen.query_one(TranscriptView).virtual_size.height > 0
 
 
 async def undo_per_press(pilot, repeat: int) -> float:
