@@ -119,3 +119,25 @@ def test_a_server_reads_on_behalf_of_each_request(coded_study) -> None:
         lead = {s.id for s in queries.coded_spans(session, None, include_archived=True)}
     assert ana == expected(project, {coded_study.transcripts["P01/T1"]}, "ana")
     assert lead == expected(project, set(), "")
+
+
+def test_consensus_changes_wait_for_the_reveal_too(coded_study, db_state) -> None:
+    """Settling a disagreement or adopting agreed stretches copies other coders' codings into the consensus
+    coder (and says what it coded): in a blind transcript that is the owner's alone, as agreement is."""
+    from models.agreement_report import adopt_agreements, disagreements, settle
+
+    project = coded_study.project
+    key = next(d.key for d in disagreements(project, ["ana", "ben"]) if d.transcript == "P01/T1")
+    blind.switch_on(project, "lead", ["P01/T1"])
+    before = db_state(project)
+    as_coder(project, "ana")
+    with pytest.raises(WaveqdaError, match="P01/T1 are being coded blind: settling disagreements"):
+        settle(project, "ana", key, "ben")
+    with pytest.raises(WaveqdaError, match="P01/T1 are being coded blind: adopting agreed stretches"):
+        adopt_agreements(project, "ana", ["ana", "ben"])
+    with pytest.raises(WaveqdaError, match="P01/T1 are being coded blind"):
+        adopt_agreements(project, "ana", ["ana", "ben"], transcripts=["P01/T1"])
+    assert db_state(project) == before  # nothing half stored
+    adopt_agreements(project, "ana", ["ana", "ben"], transcripts=["P02/T1"])  # not blind there: not refused
+    project.viewer, project.viewer_is_owner = "lead", None
+    assert settle(project, "lead", key, "ben").key == key  # the owner may
