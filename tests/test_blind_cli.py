@@ -9,6 +9,7 @@ import os
 import sqlite3
 import subprocess
 import sys
+import zipfile
 
 from models import blind
 
@@ -77,3 +78,29 @@ def test_counts_and_consensus_on_the_command_line_respect_blind_coding(coded_stu
     assert "consensus" not in {
         c["coder"] for c in json.loads(run("lead", "codings", str(project.path), "--json").stdout)
     }
+
+
+def test_a_coders_qdpx_export_holds_what_blind_coding_lets_them_see(coded_study, tmp_path) -> None:
+    project = coded_study.project
+    blind.switch_on(project, "lead", ["P01/T1"])
+    cli = [sys.executable, "-c", "from app.cli import main; main()"]
+    with sqlite3.connect(project.path) as db:
+        total = db.execute("SELECT count(*) FROM codings").fetchone()[0]
+        hidden_from_ana = db.execute(
+            "SELECT count(*) FROM codings JOIN coders ON coders.id = codings.coder_id "
+            "WHERE codings.transcript_id = ? AND coders.name != 'ana'",
+            (coded_study.transcripts["P01/T1"],),
+        ).fetchone()[0]
+    assert hidden_from_ana
+
+    def exported(coder: str, *command: str) -> int:
+        out = tmp_path / f"{coder}-{len(command)}.qdpx"
+        env = {**os.environ, "WAVEQDA_CODER": coder}
+        done = subprocess.run([*cli, *command, str(project.path), str(out)], capture_output=True, text=True, env=env)
+        assert done.returncode == 0, done.stderr
+        with zipfile.ZipFile(out) as archive:
+            return archive.read("project.qde").decode().count("<Coding ")
+
+    for command in (["export"], ["refi", "export"]):
+        assert exported("lead", *command) == total
+        assert exported("ana", *command) == total - hidden_from_ana
