@@ -141,3 +141,30 @@ def test_consensus_changes_wait_for_the_reveal_too(coded_study, db_state) -> Non
     adopt_agreements(project, "ana", ["ana", "ben"], transcripts=["P02/T1"])  # not blind there: not refused
     project.viewer, project.viewer_is_owner = "lead", None
     assert settle(project, "lead", key, "ben").key == key  # the owner may
+
+
+def test_the_history_hides_others_coding_steps_in_blind_transcripts(coded_study) -> None:
+    """History summaries quote the coded words: a coder reading the history while blind coding is on sees
+    that others changed codings there, not what they coded; everything else (and the owner's view) as ever."""
+    from models import coding
+    from models.history import BLIND_SUMMARY, history
+
+    project = coded_study.project
+    coding.apply_codes(project, "ben", "P01/T1", ["Worry"], "ben", 0, 12)
+    coding.apply_codes(project, "ben", "P02/T1", ["Worry"], "ben", 0, 12)
+    coding.apply_codes(project, "ana", "P01/T1", ["Worry"], "ana", 20, 30)
+    coding.set_key_quote(project, "ben", coded_study.codings[12], True)  # an update: its images lack the place
+    blind.switch_on(project, "lead", ["P01/T1"])
+
+    def summaries() -> list[tuple[str, str]]:
+        with project.read() as session:
+            return [(row.actor, row.summary) for row in history(session) if row.operation.startswith("coding.")]
+
+    project.viewer, project.viewer_is_owner = "lead", None
+    everything = summaries()
+    assert len(everything) == 4 and BLIND_SUMMARY not in {s for _, s in everything}
+    as_coder(project, "ana")
+    shown = summaries()
+    assert [actor for actor, _ in shown] == [actor for actor, _ in everything]
+    assert [s == BLIND_SUMMARY for _, s in shown] == [True, False, False, True]
+    assert shown[1:3] == everything[1:3]  # ben elsewhere, and ana's own
