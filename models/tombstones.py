@@ -35,9 +35,19 @@ def bury(session: Session, kind: str, uuids: Iterable[str | None]) -> None:
         conn.execute(insert(table), [{"uuid": u, "kind": kind, "deleted_at": now} for u in chunk])
 
 
+def none_buried(session: Session) -> bool:
+    """Whether the project has no tombstones at all (a new file, a study nobody has deleted from): bulk
+    look-ups and deletes by uuid can then be skipped (each chunk of them costs a statement)."""
+    from sqlalchemy import select
+
+    return session.execute(select(table_of(Tombstone).c.uuid).limit(1)).first() is None
+
+
 def unbury(session: Session, uuids: Iterable[str | None]) -> None:
     """These rows exist again: forget that they were deleted."""
     uuids = list(dict.fromkeys(u for u in uuids if u))
+    if len(uuids) > _CHUNK and none_buried(session):
+        return
     table = table_of(Tombstone)
     conn = session.connection()
     for i in range(0, len(uuids), _CHUNK):
@@ -64,15 +74,27 @@ def replayed(session: Session, table: str, deleted: list[dict[str, Any]], insert
     unbury(session, (image.get("uuid") for image in inserted if image))
 
 
+_FRESH = "tombstones.fresh"
+
+
+@event.listens_for(Session, "before_flush")
+def _note_fresh(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
+    """New codings and memos whose uuid the flush is about to generate: a new uuid has no tombstone to
+    remove, so the common change (one new coding) is spared a DELETE."""
+    # set on every flush, so a flush that failed never leaves its objects' ids for the next one
+    session.info[_FRESH] = {id(obj) for obj in session.new if isinstance(obj, Coding | Memo) and obj.uuid is None}
+
+
 @event.listens_for(Session, "after_flush")
 def _on_flush(session: Session, flush_context: UOWTransaction) -> None:
+    fresh: set[int] = session.info.pop(_FRESH, set())
     gone: dict[str, list[str]] = {"coding": [], "memo": []}
     back: list[str] = []
     for obj in session.deleted:
         if isinstance(obj, Coding | Memo):
             gone["coding" if isinstance(obj, Coding) else "memo"].append(obj.uuid)
     for obj in session.new:
-        if isinstance(obj, Coding | Memo):
+        if isinstance(obj, Coding | Memo) and id(obj) not in fresh:
             back.append(obj.uuid)
     for kind, uuids in gone.items():
         bury(session, kind, uuids)
