@@ -39,7 +39,7 @@ def cell_text(cell: HomeCell | None, palette: Palette, counted: bool = True) -> 
         if cell.blind:
             text.append("blind", style=f"bold {palette.fair}")
         return text
-    text.append(f" · {cell.codings} codings\n", style="")
+    text.append(f" · {cell.codings} coding{'' if cell.codings == 1 else 's'}\n", style="")
     if cell.blind:  # a word, not a colour: blind coding hides the other coders' codings here
         text.append("blind ", style=f"bold {palette.fair}")
     if cell.progress:
