@@ -1,10 +1,10 @@
 """The agreement computation as it was before the interval-sweep rewrite (issue 20), kept as a slow reference.
 
 Verbatim copies of the old unit-table and cu-α arithmetic of ``models/agreement.py`` and of the old loading and
-roll-ups of ``models/agreement_report.py`` (main at 4f65417). ``tests/test_agreement_reference.py`` checks that
-the current implementation gives exactly the same report (every count, every float, the JSON) on randomised
-projects. Only the result dataclasses and the four statistics of a finished table (percentage agreement,
-κ, α-binary, cu-α from its terms) are taken from ``models.agreement``: the rewrite did not touch them.
+roll-ups of ``models/agreement_report.py`` (main at 4f65417), the statistics of a finished table included.
+``tests/test_agreement_reference.py`` checks that the current implementation gives exactly the same report
+(every count, every float, the JSON) on randomised projects. Only the result dataclasses, the reasons' wording
+and the name lookups are taken from ``models``.
 
 Also a command, to compare both on a real project (the benchmark's, say):
 
@@ -160,6 +160,69 @@ def unitizing_terms(coders: Sequence[Sequence[Span]], begin: int, end: int) -> U
     )
 
 
+def percent_agreement(table: UnitTable) -> stats.Estimate:
+    if table.total == 0:
+        return stats.Estimate.undefined(stats.NO_UNITS)
+    agreeing = table.counts.get(0, 0) + table.counts.get(table.full, 0)
+    return stats.Estimate(100.0 * agreeing / table.total)
+
+
+def cohen_kappa(matrix: Sequence[Sequence[float]]) -> stats.Estimate:
+    n = sum(sum(row) for row in matrix)
+    if n == 0:
+        return stats.Estimate.undefined(stats.NO_UNITS)
+    diagonal = sum(matrix[i][i] for i in range(len(matrix)))
+    rows = [sum(row) for row in matrix]
+    cols = [sum(row[j] for row in matrix) for j in range(len(matrix))]
+    chance_products = sum(r * c for r, c in zip(rows, cols, strict=True))
+    if n * n == chance_products:
+        return stats.Estimate.undefined(stats.NO_VARIATION)
+    return stats.Estimate((n * diagonal - chance_products) / (n * n - chance_products))
+
+
+def table_kappa(table: UnitTable) -> stats.Estimate:
+    if table.coders != 2:
+        return stats.Estimate.undefined(stats.NOT_TWO_CODERS)
+    c = table.counts
+    return cohen_kappa([[c.get(0b11, 0), c.get(0b01, 0)], [c.get(0b10, 0), c.get(0b00, 0)]])
+
+
+def alpha_from_coincidences(coincidences: dict[tuple[int, int], float]) -> stats.Estimate:
+    totals: dict[int, float] = defaultdict(float)
+    for (c, _k), o in coincidences.items():
+        totals[c] += o
+    n = sum(totals.values())
+    if n <= 1:
+        return stats.Estimate.undefined(stats.NO_PAIRABLE)
+    observed = sum(o for (c, k), o in coincidences.items() if c != k)
+    expected = n * n - sum(t * t for t in totals.values())
+    if expected == 0:
+        return stats.Estimate.undefined(stats.NO_VARIATION)
+    return stats.Estimate(1.0 - (n - 1) * observed / expected)
+
+
+def binary_alpha(table: UnitTable) -> stats.Estimate:
+    m = table.coders
+    if m < 2 or table.total == 0:
+        return stats.Estimate.undefined(stats.NO_UNITS if table.total == 0 else stats.NO_PAIRABLE)
+    o11 = o00 = o01 = 0.0
+    for mask, count in table.counts.items():
+        ones = mask.bit_count()
+        zeros = m - ones
+        o11 += count * ones * (ones - 1) / (m - 1)
+        o00 += count * zeros * (zeros - 1) / (m - 1)
+        o01 += count * ones * zeros / (m - 1)
+    return alpha_from_coincidences({(1, 1): o11, (0, 0): o00, (0, 1): o01, (1, 0): o01})
+
+
+def unitizing_alpha(terms: Iterable[UnitizingTerms]) -> stats.Estimate:
+    terms = list(terms)
+    expected = sum(t.expected for t in terms)
+    if expected == 0:
+        return stats.Estimate.undefined(stats.NOBODY_CODED)
+    return stats.Estimate(1.0 - sum(t.observed for t in terms) / expected)
+
+
 # --- models/agreement_report.py, as it was -----------------------------------------------------------------
 
 
@@ -239,10 +302,10 @@ def pooled_figures(
 ) -> ar.Figures:
     table = UnitTable.pooled(tables)
     values = {
-        "percent_agreement": stats.percent_agreement(table),
-        "kappa": stats.table_kappa(table),
-        "alpha_binary": stats.binary_alpha(table),
-        "cu_alpha": stats.unitizing_alpha(terms),
+        "percent_agreement": percent_agreement(table),
+        "kappa": table_kappa(table),
+        "alpha_binary": binary_alpha(table),
+        "cu_alpha": unitizing_alpha(terms),
     }
     combined = UnitizingTerms(sum(t.observed for t in terms), sum(t.expected for t in terms))
     return ar.Figures(method, cells, table, values, combined)

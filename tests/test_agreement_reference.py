@@ -1,9 +1,9 @@
 """The agreement report is exactly what it was before the interval-sweep rewrite (issue 20).
 
 Random studies stored through the real import path in real project files (sentences and turns from the
-importer), coded by three coders with overlapping codings, codings across sentence and turn boundaries,
+importer), coded by four coders with overlapping codings, codings across sentence and turn boundaries,
 codings outside any turn, repeated codings, needs-review codings, sub-codes and units nobody coded. Every
-report (character, sentence and turn units; two and three coders; all codes, a parent code with its
+report (character, sentence and turn units; two, three and four coders; all codes, a parent code with its
 descendants, named transcripts) must equal the slow reference kept in ``tests/agreement_reference.py``: the
 same JSON and the same counts and floats, compared with ``==``, not approximately.
 """
@@ -42,7 +42,7 @@ WORDS = [
     "why?",
     "ok",
 ]
-CODERS = ["ann", "ben", "cat"]
+CODERS = ["ann", "ben", "cat", "dan"]
 
 
 def _speech(rng: random.Random) -> str:
@@ -54,7 +54,7 @@ def _speech(rng: random.Random) -> str:
 
 
 def random_study(project: Project, seed: int) -> Project:
-    """Five transcripts (P01-P03 at T1/T2, one missing), codes with sub-codes, codings by three coders."""
+    """Five transcripts (P01-P03 at T1/T2, one missing), codes with sub-codes, codings by four coders."""
     rng = random.Random(seed)
     for participant, timepoint in [("P01", "T1"), ("P01", "T2"), ("P02", "T1"), ("P03", "T1"), ("P03", "T2")]:
         turns = [(rng.choice(["Interviewer", "Sam"]), _speech(rng)) for _ in range(rng.randint(1, 7))]
@@ -117,6 +117,10 @@ def assert_same(project: Project, coders: list[str], **scope: object) -> None:
         assert [(c.code.id, c.transcript.id, c.table.counts, c.cu_terms) for c in new.cells] == [
             (c.code.id, c.transcript.id, c.table.counts, c.cu_terms) for c in old.cells
         ]
+        if len(coders) > 2 or unit != "character":  # in the same order too (sums of thirds depend on it)
+            assert [list(c.table.counts.items()) for c in new.cells] == [
+                list(c.table.counts.items()) for c in old.cells
+            ]
         for mine, theirs in [
             *zip(new.overall, old.overall, strict=True),
             *(
@@ -140,6 +144,7 @@ def test_report_equals_the_reference_on_random_studies(project: Project, seed: i
     assert_same(study, ["ann", "ben", "cat"])
     assert_same(study, ["ben", "ann", "cat"], codes=["Theme 0", "Sub 0"])
     assert_same(study, ["ann", "ben", "cat"], transcripts=["P02/T1", "P01/T1"])
+    assert_same(study, ["dan", "cat", "ben", "ann"])
 
 
 def test_the_random_studies_hold_what_the_comparison_is_about(project: Project) -> None:
