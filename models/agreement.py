@@ -365,42 +365,45 @@ def unitizing_alpha(terms: Iterable[UnitizingTerms]) -> Estimate:
     return Estimate(1.0 - sum(t.observed for t in terms) / expected)
 
 
-def _segments(spans: Sequence[Span], begin: int, end: int) -> list[tuple[int, int, bool]]:
-    """One coder's continuum as consecutive ``(start, end, is_unit)`` segments: units and the gaps between."""
-    out: list[tuple[int, int, bool]] = []
+def _pair_disagreement(a: Sequence[Span], b: Sequence[Span]) -> int:
+    """Σδ² of two coders' normalised units (Krippendorff 2004), walking both lists once like a merge.
+
+    Lay each coder's continuum out as units and the gaps between them: of the pairs of their segments that
+    overlap, two units count (Δstart)² + (Δend)², a unit lying inside a gap of the other counts its squared
+    length, and any other pair nothing. A unit lies inside a gap of the other coder exactly when it
+    overlaps none of their units (gaps are always separated by units), so only the units are walked."""
+    total = i = j = 0
+    a_hit = b_hit = False
+    while i < len(a) and j < len(b):
+        (sa, ea), (sb, eb) = a[i], b[j]
+        if sa < eb and sb < ea:
+            total += (sa - sb) ** 2 + (ea - eb) ** 2
+            a_hit = b_hit = True
+        if ea <= eb:
+            if not a_hit:
+                total += (ea - sa) ** 2
+            i, a_hit = i + 1, False
+        if eb <= ea:
+            if not b_hit:
+                total += (eb - sb) ** 2
+            j, b_hit = j + 1, False
+    for spans, k, hit in ((a, i, a_hit), (b, j, b_hit)):
+        for s, e in spans[k + hit :]:
+            total += (e - s) ** 2
+    return total
+
+
+def _gaps(spans: Sequence[Span], begin: int, end: int) -> list[int]:
+    """The lengths of the stretches of ``[begin, end)`` between one coder's normalised units."""
+    out: list[int] = []
     pos = begin
     for s, e in spans:
         if s > pos:
-            out.append((pos, s, False))
-        out.append((s, e, True))
+            out.append(s - pos)
         pos = e
     if pos < end:
-        out.append((pos, end, False))
+        out.append(end - pos)
     return out
-
-
-def _distance(g: tuple[int, int, bool], h: tuple[int, int, bool]) -> int:
-    """δ² between two overlapping segments of two coders (Krippendorff 2004)."""
-    (bg, eg, unit_g), (bh, eh, unit_h) = g, h
-    if unit_g and unit_h:
-        return (bg - bh) ** 2 + (eg - eh) ** 2
-    if unit_g and not unit_h and bh <= bg and eg <= eh:
-        return (eg - bg) ** 2
-    if unit_h and not unit_g and bg <= bh and eh <= eg:
-        return (eh - bh) ** 2
-    return 0
-
-
-def _pair_disagreement(a: list[tuple[int, int, bool]], b: list[tuple[int, int, bool]]) -> int:
-    """Σδ² over every overlapping pair of segments of two coders, walking both continua once."""
-    total, i, j = 0, 0, 0
-    while i < len(a) and j < len(b):
-        total += _distance(a[i], b[j])
-        a_end, b_end = a[i][1], b[j][1]
-        # advance whichever segment ends first (both when they end together): pairs visited always overlap
-        i += a_end <= b_end
-        j += b_end <= a_end
-    return total
 
 
 def _expected_numerator(units: list[int], gaps: list[int]) -> int:
@@ -428,12 +431,11 @@ def unitizing_terms(
     if m < 2 or length <= 0:
         return UnitizingTerms(0.0, 0.0)
     spans = coders if normalised else [normalise(s, begin, end) for s in coders]
-    segments = [_segments(s, begin, end) for s in spans]
-    observed = sum(_pair_disagreement(segments[i], segments[j]) for i, j in combinations(range(m), 2))
+    observed = sum(_pair_disagreement(spans[i], spans[j]) for i, j in combinations(range(m), 2))
     units = [e - s for coder in spans for s, e in coder]
     if not units:
         return UnitizingTerms(0.0, 0.0)
-    gaps = [e - s for coder in segments for s, e, is_unit in coder if not is_unit]
+    gaps = [gap for coder in spans for gap in _gaps(coder, begin, end)]
     squared = sum(u * (u - 1) for u in units)
     denominator = length * (m * length * (m * length - 1) - squared)
     return UnitizingTerms(
