@@ -130,7 +130,7 @@ def character_table(coders: Sequence[Sequence[Span]], length: int, *, normalised
     holds them), so they are swept as they are."""
     spans = coders if normalised else [normalise(s, 0, length) for s in coders]
     if len(spans) == 2:
-        return _two_coder_characters(spans[0], spans[1], length)
+        return _two_coder_table(spans[0], spans[1], length)
     counts: dict[int, int] = defaultdict(int)
     for s, e, mask in sweep(spans):
         counts[mask] += e - s
@@ -138,10 +138,11 @@ def character_table(coders: Sequence[Sequence[Span]], length: int, *, normalised
     return UnitTable(len(coders), {m: n for m, n in counts.items() if n})
 
 
-def _two_coder_characters(a: Sequence[Span], b: Sequence[Span], length: int) -> UnitTable:
-    """Two coders' character table from each one's coverage and the length of their intersection (both
-    lists normalised), walked once like a merge. (With two coders every term of the statistics is a whole
-    number, so the order of the counts does not matter; for more the sweep above keeps its order.)"""
+def _two_coder_table(a: Sequence[Span], b: Sequence[Span], length: int) -> UnitTable:
+    """Two coders' table over ``length`` units (characters, or unit indices) from each one's coverage and
+    the length of their intersection (both lists sorted and disjoint), walked once like a merge. (With two
+    coders every term of the statistics is a whole number, so the order of the counts does not matter; for
+    more coders the sweep keeps the order of the implementation it replaced.)"""
     both = i = j = 0
     while i < len(a) and j < len(b):
         (sa, ea), (sb, eb) = a[i], b[j]
@@ -215,6 +216,8 @@ def unit_table(
         if not normalised or (spans and spans[-1][1] > limit):
             spans = normalise(spans, 0, limit)
         ranges.append(bounds.touched(spans))
+    if len(ranges) == 2:
+        return _two_coder_table(ranges[0], ranges[1], len(bounds))
     stretches = sorted((mask & -mask, lo, hi, mask) for lo, hi, mask in sweep(ranges) if mask)
     counts: dict[int, int] = {}
     for _lowest, lo, hi, mask in stretches:
