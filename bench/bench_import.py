@@ -127,6 +127,7 @@ def project_counts(path: Path) -> dict[str, int]:
             "transcripts": one("SELECT count(*) FROM transcripts"),
             "turns": one("SELECT count(*) FROM turns"),
             "sentences": one("SELECT count(*) FROM sentences"),
+            # one row per turn, and one per stretch of text between turns (headings, notes) since issue 13
             "indexed_turns": one("SELECT count(*) FROM search_index"),
             "words": one("SELECT coalesce(sum(word_count), 0) FROM transcripts"),
         }
@@ -142,7 +143,7 @@ def measure_waveqda(corpus: Path, fmt: str, expected: int, work: Path, busy: flo
             cmd += ["--manifest", str(corpus / "manifest.csv")]
         run = run_measured(cmd, busy_before=busy)
         counts = project_counts(project)
-        if counts["transcripts"] != expected or counts["indexed_turns"] != counts["turns"] or not counts["sentences"]:
+        if counts["transcripts"] != expected or counts["indexed_turns"] < counts["turns"] or not counts["sentences"]:
             raise RuntimeError(f"import of {corpus / fmt} is incomplete: {counts}")
         run.detail = counts
         return run

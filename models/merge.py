@@ -764,12 +764,12 @@ class SourceMerge:
             if not rows:
                 continue
             self.t.execute(insert(table), rows)
-            # The transcript is new, so all its rows are these, and ids ascend in insertion order.
-            ids = self.t.scalars(select(table.c.id).where(table.c.transcript_id == copy.id).order_by(table.c.id))
             if self.buffer is not None:
+                # The transcript is new, so all its rows are these, and ids ascend in insertion order.
+                ids = self.t.scalars(select(table.c.id).where(table.c.transcript_id == copy.id).order_by(table.c.id))
                 for row_id, row in zip(ids.all(), rows, strict=True):
                     self.buffer.add(table.name, {"id": row_id}, None, journal.image({"id": row_id, **row}))
-        search_index.reindex_transcript(self.t, copy.id)
+        search_index.reindex_transcript(self.t, copy.id, new=True)
         return copy
 
     # -- codings --------------------------------------------------------------------------------

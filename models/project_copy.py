@@ -198,10 +198,11 @@ def _carry_high_water_mark(reading: Connection, writing: Connection, table: Tabl
 
 
 def _rebuild_search_index(project: Project) -> None:
-    """The index is derived data: rebuilt on the copy the way an undo or a merge rebuilds it."""
+    """The index is derived data (not among the models' tables, so not copied): built on the new copy the way
+    a merge builds it for the transcripts it copies."""
     with project.write_session() as session:
         for transcript_id in session.scalars(select(Transcript.id)).all():
-            search_index.reindex_transcript(session, transcript_id)
+            search_index.reindex_transcript(session, transcript_id, new=True)
 
 
 def _compare(source: Project, copy: Project) -> Iterator[TableCheck]:

@@ -86,13 +86,16 @@ def remove_transcript(session: Session, transcript_id: int) -> None:
     session.execute(text("DELETE FROM search_index WHERE transcript_id = :tid"), {"tid": transcript_id})
 
 
-def reindex_transcript(session: Session, transcript_id: int) -> None:
-    """Rebuild one transcript's rows from its current text and turns (after redaction, a merge, or an undo)."""
+def reindex_transcript(session: Session, transcript_id: int, *, new: bool = False) -> None:
+    """Rebuild one transcript's rows from its current text and turns (after redaction, a merge, or an undo).
+    ``new``: the transcript was created in this transaction, so it has no rows to remove (removing scans the
+    whole index, which a merge copying a study's transcripts would do once per transcript)."""
     from models.schema import Transcript, Turn
 
     if not available(session):
         return
-    remove_transcript(session, transcript_id)
+    if not new:
+        remove_transcript(session, transcript_id)
     full_text = session.scalar(select(Transcript.text).where(Transcript.id == transcript_id))
     if full_text is None:
         return

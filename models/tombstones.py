@@ -35,9 +35,19 @@ def bury(session: Session, kind: str, uuids: Iterable[str | None]) -> None:
         conn.execute(insert(table), [{"uuid": u, "kind": kind, "deleted_at": now} for u in chunk])
 
 
+def none_buried(session: Session) -> bool:
+    """Whether the project has no tombstones at all (a new file, a study nobody has deleted from): bulk
+    look-ups and deletes by uuid can then be skipped (each chunk of them costs a statement)."""
+    from sqlalchemy import select
+
+    return session.execute(select(table_of(Tombstone).c.uuid).limit(1)).first() is None
+
+
 def unbury(session: Session, uuids: Iterable[str | None]) -> None:
     """These rows exist again: forget that they were deleted."""
     uuids = list(dict.fromkeys(u for u in uuids if u))
+    if len(uuids) > _CHUNK and none_buried(session):
+        return
     table = table_of(Tombstone)
     conn = session.connection()
     for i in range(0, len(uuids), _CHUNK):
