@@ -107,12 +107,12 @@ def rule_based_sentences(nlp: Any, texts: list[str]) -> list[list[tuple[int, int
     import numpy
 
     enders = numpy.array([nlp.vocab.strings.add(c) for c in nlp.get_pipe("sentencizer").punct_chars], numpy.uint64)
-    arrays = _token_arrays(nlp, texts)
-    lengths = numpy.array([len(array) for array in arrays], dtype=numpy.int64)
+    docs = [nlp.make_doc(text) for text in texts]  # what the pipe would tokenize (with its length limit)
+    lengths = numpy.array([len(doc) for doc in docs], dtype=numpy.int64)
     out: list[list[tuple[int, int]]] = [[] for _ in texts]
     if not lengths.sum():
         return out
-    tokens = numpy.concatenate([array for array in arrays if len(array)])
+    tokens = numpy.concatenate([doc.to_array(["IDX", "ORTH", "IS_PUNCT"]) for doc in docs if len(doc)])
     firsts = numpy.cumsum(lengths) - lengths  # each doc's first token in ``tokens``
     first = numpy.zeros(len(tokens), dtype=bool)
     first[firsts[lengths > 0]] = True
@@ -130,50 +130,6 @@ def rule_based_sentences(nlp: Any, texts: list[str]) -> list[list[tuple[int, int
         cuts.append(len(texts[owner]))
         out[owner] = list(zip(cuts, cuts[1:], strict=False))
     return out
-
-
-TOKEN_COLUMNS = ["IDX", "ORTH", "IS_PUNCT"]
-
-
-def _token_arrays(nlp: Any, texts: list[str]) -> list[Any]:
-    """Each text's tokens as ``TOKEN_COLUMNS`` rows, exactly as ``nlp.make_doc(text)`` would give them.
-
-    Texts that neither start nor end with white space are tokenized together, joined by newlines, in as few
-    docs as the pipeline's length limit allows: a doc per turn (twenty thousand in a hundred interviews)
-    cost as much again as the tokenizing. This is exact because spaCy's tokenizer cuts the text at white
-    space first and treats every run of non-space characters on its own (the newline between two such texts
-    becomes a token of its own, which belongs to neither and is dropped). Other texts (white space at an
-    edge would merge with the newline) and empty ones go through ``make_doc`` one by one, as before."""
-    import numpy
-
-    arrays: list[Any] = [None] * len(texts)
-    batch: list[int] = []
-    size = 0
-
-    def flush() -> None:
-        joined = "\n".join(texts[i] for i in batch)
-        array = nlp.make_doc(joined).to_array(TOKEN_COLUMNS).astype(numpy.int64)
-        where, offset = array[:, 0], 0
-        for i in batch:
-            first, stop = numpy.searchsorted(where, [offset, offset + len(texts[i])])
-            piece = array[first:stop].copy()
-            piece[:, 0] -= offset
-            arrays[i] = piece.astype(numpy.uint64)
-            offset += len(texts[i]) + 1
-        batch.clear()
-
-    for i, text in enumerate(texts):
-        if not text or text[0].isspace() or text[-1].isspace() or len(text) >= nlp.max_length:
-            arrays[i] = nlp.make_doc(text).to_array(TOKEN_COLUMNS)  # (and its length limit applies as before)
-            continue
-        if batch and size + 1 + len(text) > nlp.max_length:
-            flush()
-            size = 0
-        size += len(text) + (1 if batch else 0)
-        batch.append(i)
-    if batch:
-        flush()
-    return arrays
 
 
 # Transcribers' notes: ``[laughs]``, ``(pause)``, ``[inaudible 00:12:03]``. Bounded in length and to one line,

@@ -203,31 +203,3 @@ def test_sentences_agree_with_the_pipe_on_generated_awkward_text() -> None:
         texts.append(rng.choice(spaces) + text if rng.random() < 0.3 else text)
     assert sentence_spans(texts, [0] * len(texts)) == _through_the_pipe(texts)
     assert sum(len(spans) > 2 for spans in _through_the_pipe(texts)) > 500  # not trivially equal
-
-
-def test_texts_tokenized_together_get_each_ones_own_tokens(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Texts without white space at their edges are tokenized joined by newlines (issue 14): every text's
-    token rows (offset, text, punctuation) must be those of ``make_doc`` on that text alone, also when the
-    pipeline's length limit cuts the texts into several joined docs, and with texts that go one by one."""
-    import random
-
-    import numpy
-
-    from models.nlp import TOKEN_COLUMNS, _token_arrays
-
-    rng = random.Random(14)
-    atoms = ["Mr.", "e.g.", "3.5", "...", "?!", "(", ")", "[laughs]", "—", ":)", "word", "it's", "\u3002", "😀.",
-             "end.", "'end'.", "http://x.org/a.b", "“Yes.”", "no.)", "can't", "U.K.", "\n", "\t", "\xa0"]  # fmt: skip
-    texts = [
-        "".join(rng.choice(atoms) + rng.choice([" ", "", "  "]) for _ in range(rng.randint(1, 8))) for _ in range(800)
-    ]
-    texts += ["", " lead", "trail ", "\n", "x"]
-    assert sum(1 for t in texts if t and not t[0].isspace() and not t[-1].isspace()) > 150  # joined
-    nlp = sentence_pipeline(None)
-    alone = [nlp.make_doc(t).to_array(TOKEN_COLUMNS) for t in texts]
-    for limit in (nlp.max_length, 150):  # 150: a few texts per doc
-        monkeypatch.setattr(nlp, "max_length", limit)
-        joined = _token_arrays(nlp, texts)
-        assert len(joined) == len(alone)
-        for mine, theirs in zip(joined, alone, strict=True):
-            assert numpy.array_equal(mine.reshape(-1, 3), theirs.reshape(-1, 3))
