@@ -230,7 +230,7 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
     dialect = session.connection().dialect
     processors = [table.c[name].type._cached_bind_processor(dialect) for name in columns]
     values = itemgetter(*columns) if len(columns) > 1 else (lambda row: (row[columns[0]],))
-    converted = [(i, _remembering(process)) for i, process in enumerate(processors) if process is not None]
+    converted = [(i, process) for i, process in enumerate(processors) if process is not None]
     params: list[tuple[Any, ...]] = []
     for row in rows:
         row_values = values(row)
@@ -241,26 +241,6 @@ def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> N
             row_values = tuple(as_list)
         params.append(row_values)
     insert_values(session, table.name, columns, params)
-
-
-def _remembering(process: Callable[[Any], Any]) -> Callable[[Any], Any]:
-    """A column type's bind conversion that converts each distinct value once: the rows of one insert share
-    most of their dates and flags (SQLite's date formatting was a third of inserting an import's codings).
-    Unhashable values (JSON) are converted every time. The key holds the type and time zone too: ``True``
-    equals ``1``, and two times of the same instant in different zones are equal but written differently."""
-    done: dict[Any, Any] = {}
-
-    def convert(value: Any) -> Any:
-        key = (type(value), value, getattr(value, "tzinfo", None))
-        try:
-            return done[key]
-        except KeyError:
-            done[key] = result = process(value)
-            return result
-        except TypeError:
-            return process(value)
-
-    return convert
 
 
 def insert_values(session: Session, table: str, columns: list[str], params: list[tuple[Any, ...]]) -> None:
