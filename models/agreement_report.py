@@ -702,7 +702,10 @@ def settle(project: Project, actor: str, disagreement_key: str, decision: str) -
     match = _parse_key(disagreement_key)
     start, end = int(match["start"]), int(match["end"])
     with project.change(actor, SETTLE_OPERATION) as session:
+        from models.blind import refuse_revealing_change
+
         transcript = _by_uuid(session, Transcript, match["transcript"], "transcript")
+        refuse_revealing_change(project, session, actor, [transcript.id], "settling disagreements")
         code = _by_uuid(session, Code, match["code"], "code")
         check_span(transcript, start, end)
         label, kept = _decision(session, decision)
@@ -750,7 +753,11 @@ def adopt_agreements(
     if CONSENSUS_CODER in [c.strip() for c in coders]:
         raise WaveqdaError("compare the original coders, not the consensus coder")
     added = 0
+    from models.blind import refuse_revealing_change
+
     with project.change(actor, ADOPT_OPERATION) as session:
+        named = [find_transcript(session, ref).id for ref in transcripts] if transcripts else None
+        refuse_revealing_change(project, session, actor, named, "adopting agreed stretches")
         comparison = load_comparison(session, coders, codes, transcripts)
         consensus = get_or_create_coder(session, CONSENSUS_CODER)
         full = (1 << len(comparison.coders)) - 1

@@ -93,14 +93,37 @@ def view_of(session: Session) -> BlindView | None:
     viewer = info.get(VIEWER_KEY)
     if viewer is None:
         return None
-    name, is_owner = viewer
+    view = _view_for(session, *viewer)
+    info[_VIEW_KEY] = view
+    return view
+
+
+def _view_for(session: Session, name: str, is_owner: bool | None) -> BlindView | None:
     blind = session.execute(select(BlindTranscript.transcript_id, BlindTranscript.by)).tuples().all()
     if not blind or _is_owner(session, name, is_owner, {by for _, by in blind}):
         return None
     own = session.scalar(select(Coder.id).where(Coder.name == name))
-    view = BlindView(frozenset(tid for tid, _ in blind), own)
-    info[_VIEW_KEY] = view
-    return view
+    return BlindView(frozenset(tid for tid, _ in blind), own)
+
+
+def refuse_revealing_change(
+    project: Project, session: Session, actor: str, transcript_ids: Sequence[int] | None, what: str
+) -> None:
+    """Refuse, for anyone but the owner, a change whose result depends on other coders' codings in blind
+    transcripts (settling a disagreement, adopting the stretches all coders agree on): the consensus coding
+    and its summary would show what blind coding hides. Writes see every row (see above), so this is checked
+    by hand; ``transcript_ids`` None means every transcript the change may touch."""
+    view = _view_for(session, project.viewer or actor, project.viewer_is_owner)
+    if view is None:
+        return
+    wanted = view.transcripts if transcript_ids is None else view.transcripts & set(transcript_ids)
+    hidden = sorted(label for tid, label in _all_labels(session) if tid in wanted)
+    if hidden:
+        more = " …" if len(hidden) > 4 else ""
+        raise WaveqdaError(
+            f"{', '.join(hidden[:4])}{more} are being coded blind: {what} there waits until the owner reveals "
+            "them (waveqda blind reveal)" + ("; name others with --transcripts" if transcript_ids is None else "")
+        )
 
 
 def blind_ids_in(session: Session, transcript_ids: Sequence[int] | None) -> list[str]:

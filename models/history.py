@@ -111,14 +111,56 @@ def history(session: Session, limit: int | None = None) -> list[HistoryRow]:
         stmt = stmt.limit(limit)
     rows = list(session.execute(stmt))
     rows.reverse()
+    hidden = _blind_steps(session, rows)
     return [
         HistoryRow(
             row.id,
             _utc(row.at).isoformat(timespec="seconds"),
             row.actor,
             row.operation,
-            row.summary,
+            BLIND_SUMMARY if row.id in hidden else row.summary,
             row.state if row.undoable else "logged",
         )
         for row in rows
     ]
+
+
+BLIND_SUMMARY = "changed codings in a transcript being coded blind (shown when the owner reveals it)"
+
+
+def _blind_steps(session: Session, rows: list[Any]) -> set[int]:
+    """Events of other people that changed codings the viewer may not see (blind coding, ``models.blind``):
+    their summaries quote the coded words and name the code, so a coder reading the history would see what
+    blind coding hides. A coding an update touched that this session cannot see counts as hidden."""
+    from models.blind import view_of
+    from models.schema import Coding
+    from models.store import VIEWER_KEY
+
+    view = view_of(session)
+    if view is None:
+        return set()
+    viewer = session.info[VIEWER_KEY][0]
+    others = [row.id for row in rows if row.actor != viewer]
+    touched: dict[int, set[int]] = {}  # event id -> codings whose transcript the images do not say
+    hidden: set[int] = set()
+    for chunk in journal.chunks(others):
+        for event_id, changes in session.execute(select(Event.id, Event.changes).where(Event.id.in_(chunk))):
+            for change in changes or []:
+                if change.get("table") != "codings":
+                    continue
+                images = [image for image in (change.get("before"), change.get("after")) if image]
+                places = {image["transcript_id"] for image in images if "transcript_id" in image}
+                if places & view.transcripts:
+                    hidden.add(event_id)
+                elif not places:
+                    touched.setdefault(event_id, set()).add(change["pk"]["id"])
+    wanted = {cid for ids in touched.values() for cid in ids}
+    visible: dict[int, int] = {}
+    for chunk in journal.chunks(list(wanted)):
+        visible.update(
+            session.execute(select(Coding.id, Coding.transcript_id).where(Coding.id.in_(chunk))).tuples().all()
+        )
+    for event_id, ids in touched.items():
+        if any(cid not in visible or visible[cid] in view.transcripts for cid in ids):
+            hidden.add(event_id)
+    return hidden

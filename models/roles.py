@@ -44,9 +44,18 @@ def role_of(session: Session, login: str | None = None) -> Role:
     return "coder" if writes else "reader"
 
 
-def check_may_write(session: Session) -> None:
-    """Refuse a reader's change in one line before anything is attempted (PostgreSQL only)."""
-    if not session.execute(text("SELECT has_table_privilege('events', 'INSERT')")).scalar():
+def check_may_write(session: Session, lock_timeout_ms: int | None = None) -> None:
+    """Refuse a reader's change in one line before anything is attempted (PostgreSQL only). With
+    ``lock_timeout_ms``, the same statement sets this transaction's lock timeout (one round trip less on
+    every change)."""
+    if lock_timeout_ms is None:
+        allowed = session.execute(text("SELECT has_table_privilege('events', 'INSERT')")).scalar()
+    else:
+        allowed = session.execute(
+            text("SELECT has_table_privilege('events', 'INSERT'), set_config('lock_timeout', :ms, true)"),
+            {"ms": str(int(lock_timeout_ms))},
+        ).scalar()
+    if not allowed:
         who = session.execute(text("SELECT current_user")).scalar_one()
         raise WaveqdaError(f"{who} is a reader in this project: changes are refused (its owner can make you a coder)")
 

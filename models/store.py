@@ -364,8 +364,8 @@ class Project:
                     if not self.is_sqlite:
                         from models.roles import check_may_write
 
-                        check_may_write(session)  # a reader is refused before anything is attempted
-                        session.execute(text(f"SET LOCAL lock_timeout = {int(BUSY_TIMEOUT_MS)}"))
+                        # a reader is refused before anything is attempted; the lock wait is bounded
+                        check_may_write(session, lock_timeout_ms=int(BUSY_TIMEOUT_MS))
                         session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
                     yield session
         except IntegrityError as exc:

@@ -74,15 +74,27 @@ def replayed(session: Session, table: str, deleted: list[dict[str, Any]], insert
     unbury(session, (image.get("uuid") for image in inserted if image))
 
 
+_FRESH = "tombstones.fresh"
+
+
+@event.listens_for(Session, "before_flush")
+def _note_fresh(session: Session, flush_context: UOWTransaction, instances: Any) -> None:
+    """New codings and memos whose uuid the flush is about to generate: a new uuid has no tombstone to
+    remove, so the common change (one new coding) is spared a DELETE."""
+    # set on every flush, so a flush that failed never leaves its objects' ids for the next one
+    session.info[_FRESH] = {id(obj) for obj in session.new if isinstance(obj, Coding | Memo) and obj.uuid is None}
+
+
 @event.listens_for(Session, "after_flush")
 def _on_flush(session: Session, flush_context: UOWTransaction) -> None:
+    fresh: set[int] = session.info.pop(_FRESH, set())
     gone: dict[str, list[str]] = {"coding": [], "memo": []}
     back: list[str] = []
     for obj in session.deleted:
         if isinstance(obj, Coding | Memo):
             gone["coding" if isinstance(obj, Coding) else "memo"].append(obj.uuid)
     for obj in session.new:
-        if isinstance(obj, Coding | Memo):
+        if isinstance(obj, Coding | Memo) and id(obj) not in fresh:
             back.append(obj.uuid)
     for kind, uuids in gone.items():
         bury(session, kind, uuids)

@@ -119,3 +119,52 @@ def test_a_server_reads_on_behalf_of_each_request(coded_study) -> None:
         lead = {s.id for s in queries.coded_spans(session, None, include_archived=True)}
     assert ana == expected(project, {coded_study.transcripts["P01/T1"]}, "ana")
     assert lead == expected(project, set(), "")
+
+
+def test_consensus_changes_wait_for_the_reveal_too(coded_study, db_state) -> None:
+    """Settling a disagreement or adopting agreed stretches copies other coders' codings into the consensus
+    coder (and says what it coded): in a blind transcript that is the owner's alone, as agreement is."""
+    from models.agreement_report import adopt_agreements, disagreements, settle
+
+    project = coded_study.project
+    key = next(d.key for d in disagreements(project, ["ana", "ben"]) if d.transcript == "P01/T1")
+    blind.switch_on(project, "lead", ["P01/T1"])
+    before = db_state(project)
+    as_coder(project, "ana")
+    with pytest.raises(WaveqdaError, match="P01/T1 are being coded blind: settling disagreements"):
+        settle(project, "ana", key, "ben")
+    with pytest.raises(WaveqdaError, match="P01/T1 are being coded blind: adopting agreed stretches"):
+        adopt_agreements(project, "ana", ["ana", "ben"])
+    with pytest.raises(WaveqdaError, match="P01/T1 are being coded blind"):
+        adopt_agreements(project, "ana", ["ana", "ben"], transcripts=["P01/T1"])
+    assert db_state(project) == before  # nothing half stored
+    adopt_agreements(project, "ana", ["ana", "ben"], transcripts=["P02/T1"])  # not blind there: not refused
+    project.viewer, project.viewer_is_owner = "lead", None
+    assert settle(project, "lead", key, "ben").key == key  # the owner may
+
+
+def test_the_history_hides_others_coding_steps_in_blind_transcripts(coded_study) -> None:
+    """History summaries quote the coded words: a coder reading the history while blind coding is on sees
+    that others changed codings there, not what they coded; everything else (and the owner's view) as ever."""
+    from models import coding
+    from models.history import BLIND_SUMMARY, history
+
+    project = coded_study.project
+    coding.apply_codes(project, "ben", "P01/T1", ["Worry"], "ben", 0, 12)
+    coding.apply_codes(project, "ben", "P02/T1", ["Worry"], "ben", 0, 12)
+    coding.apply_codes(project, "ana", "P01/T1", ["Worry"], "ana", 20, 30)
+    coding.set_key_quote(project, "ben", coded_study.codings[12], True)  # an update: its images lack the place
+    blind.switch_on(project, "lead", ["P01/T1"])
+
+    def summaries() -> list[tuple[str, str]]:
+        with project.read() as session:
+            return [(row.actor, row.summary) for row in history(session) if row.operation.startswith("coding.")]
+
+    project.viewer, project.viewer_is_owner = "lead", None
+    everything = summaries()
+    assert len(everything) == 4 and BLIND_SUMMARY not in {s for _, s in everything}
+    as_coder(project, "ana")
+    shown = summaries()
+    assert [actor for actor, _ in shown] == [actor for actor, _ in everything]
+    assert [s == BLIND_SUMMARY for _, s in shown] == [True, False, False, True]
+    assert shown[1:3] == everything[1:3]  # ben elsewhere, and ana's own

@@ -12,7 +12,7 @@ from typing import Any, Protocol
 
 import typer
 
-from app.commands.common import JsonOpt, ProjectArg, emit_json, fail, open_existing
+from app.commands.common import JsonOpt, ProjectArg, emit_json, fail, open_for_reading
 
 refi = typer.Typer(
     help="Exchange with NVivo, ATLAS.ti, MAXQDA, QualCoder... (REFI-QDA .qdpx projects and .qdc codebooks).",
@@ -60,7 +60,7 @@ def export_command(
         fail("--anonymise applies to .qdpx projects (a codebook holds no participant data)")
     if kind == "codebook" and for_client:
         fail("--for applies to .qdpx projects (a codebook has no offsets or memos to place)")
-    with open_existing(project) as proj:
+    with open_for_reading(project) as proj:  # a coder's export shows what blind coding lets them see
         if kind == "codebook":
             report = export_qdc(proj, out)
         else:

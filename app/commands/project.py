@@ -9,7 +9,17 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from app.commands.common import ActorOpt, JsonOpt, ProjectArg, actor_of, emit_json, emit_table, fail, open_existing
+from app.commands.common import (
+    ActorOpt,
+    JsonOpt,
+    ProjectArg,
+    actor_of,
+    emit_json,
+    emit_table,
+    fail,
+    open_existing,
+    open_for_reading,
+)
 from models import project_info
 from models.store import create_project, display_name, parse_timepoints, project_exists
 
@@ -144,7 +154,7 @@ def import_command(
 
 def transcripts(project: str = ProjectArg, json_out: bool = JsonOpt) -> None:
     """List transcripts with their participant, timepoint, size and codings."""
-    with open_existing(project) as proj, proj.read() as session:
+    with open_for_reading(project) as proj, proj.read() as session:  # coding counts: blind coding applies
         rows = project_info.transcript_rows(session)
     if json_out:
         emit_json(rows)
@@ -161,7 +171,7 @@ def show(
     json_out: bool = JsonOpt,
 ) -> None:
     """Show one transcript: its fields, full text and turns."""
-    with open_existing(project) as proj, proj.read() as session:
+    with open_for_reading(project) as proj, proj.read() as session:  # coding counts: blind coding applies
         data = project_info.transcript_detail(session, transcript)
     if json_out:
         emit_json(data)

@@ -6,7 +6,16 @@ from pathlib import Path
 
 import typer
 
-from app.commands.common import ActorOpt, JsonOpt, ProjectArg, actor_of, emit_json, emit_table, open_existing
+from app.commands.common import (
+    ActorOpt,
+    JsonOpt,
+    ProjectArg,
+    actor_of,
+    emit_json,
+    emit_table,
+    open_existing,
+    open_for_reading,
+)
 
 
 def register(app: typer.Typer) -> None:
@@ -252,7 +261,7 @@ def joint(
     """Joint display: each participant's scores, reliable change and theme courses; themes by change group."""
     from models import scores
 
-    with open_existing(project) as proj, proj.read() as session:
+    with open_for_reading(project) as proj, proj.read() as session:  # themes and quotes: blind coding applies
         found = scores.joint_display(session, measure, codes, first, second)
     if json_out:
         emit_json(found.as_dict())
