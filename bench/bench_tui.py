@@ -7,8 +7,18 @@ by a few milliseconds on the shared machine). Page down repaints the whole view,
 80x24 and 160x50. Launch is wall time from starting a fresh Python process to an interactive home screen on
 the sample project, and checks that spaCy was not imported.
 
-    .venv/bin/python -m bench.bench_tui            # 30,000 words / 2,000 codings, then 120,000 / 10,000
+    .venv/bin/python -m bench.bench_tui            # 30,000 words / 3,000 codings, then 120,000 / 10,000
     .venv/bin/python -m bench.bench_tui --quick    # the first size only
+    .venv/bin/python -m bench.bench_tui --issue20 --runs 5   # issue 20's workspace rows (below)
+
+Issue 20's rows (``--issue20``): on the 96-transcript benchmark project (32 participants x 3 timepoints x
+10,000 words, 50,000 codings) Home's first paint, in-process (CPU from creating the app to the first frame
+with Home on it) and as a whole process (``/usr/bin/time``: wall, user+system CPU and peak RSS of a fresh
+Python that starts the workspace and exits on that frame); on the 30,000-word transcript with 3,000 codings
+opening it from Home to its first painted frame (in-process, and as a whole process: launch, Home, open,
+exit on the transcript's first frame), and to idle (the rest of the layout done), page down and undo per key
+at 80x24 and 120x40. "First frame" is the first ``App._display`` of a compositor update showing the screen
+(Pilot's terminal is headless, so the cost of writing escape codes to a real terminal is not in it).
 
 Writes ``bench/out/bench_tui.json`` and prints a Markdown table.
 """
@@ -75,10 +85,12 @@ async def measure_coder(project_path: Path, repeat: int = 30, size: tuple[int, i
     async with app.run_test(size=size) as pilot:
         await pilot.pause()
         baseline = await cpu_per_press(pilot, [UNBOUND], repeat)
+        painted = first_frame(app, lambda: _coder_painted(app))
         start = time.process_time()
         app.open_transcript(tid)
         await pilot.pause()
         out["open_transcript"] = (time.process_time() - start) * 1000
+        out["open_first_paint"] = (painted[0] - start) * 1000 if painted else float("nan")
         view = app.screen.query_one(TranscriptView)
         out["baseline_unbound_key"] = baseline
         out["cursor_step"] = await cpu_per_press(pilot, ["down"], repeat) - baseline
@@ -89,6 +101,7 @@ async def measure_coder(project_path: Path, repeat: int = 30, size: tuple[int, i
         app.recent_codes = [leaf]
         # as many samples as the other keys: with 10 the median moved by +-2 ms on a shared machine
         out["apply_code"] = await cpu_per_press(pilot, ["1"], repeat, between=["down", "down"]) - baseline
+        out["undo"] = await undo_per_press(pilot, repeat) - baseline
         start = time.process_time()
         view.set_codings(view.all_codings, view.codes)
         out["redraw_all_codings"] = (time.process_time() - start) * 1000
@@ -107,6 +120,179 @@ async def measure_coder(project_path: Path, repeat: int = 30, size: tuple[int, i
         await pilot.pause()
         out["rewrap_on_resize"] = (time.process_time() - start) * 1000
     project.close()
+    return out
+
+
+def first_frame(app, ready, then=None) -> list[float]:  # type: ignore[no-untyped-def]
+    """Wrap ``app._display`` to note the CPU time of the first frame drawn once ``ready()`` is true (and
+    call ``then()`` after it)."""
+    noted: list[float] = []
+    display = app._display
+
+    def noting(screen, renderable):  # type: ignore[no-untyped-def]
+        display(screen, renderable)
+        if renderable is not None and not noted and ready():
+            noted.append(time.process_time())
+            if then is not None:
+                then()
+
+    app._display = noting
+    return noted
+
+
+def _coder_painted(app) -> bool:
+    from app.tui.screens.coder import CoderScreen
+    from app.tui.widgets.transcript_view import TranscriptView
+
+    screen = app.screen
+    return isinstance(screen, CoderScreen) and screen.query_one(TranscriptView).virtual_size.height > 0
+
+
+async def undo_per_press(pilot, repeat: int) -> float:
+    """Median CPU milliseconds of ctrl+z taking back one coding (applied, unmeasured, just before): the undo
+    runs in a worker thread, so the press, the worker and the patched repaint are all waited for."""
+    app = pilot.app
+    samples = []
+    for _ in range(repeat):
+        await pilot.press("down", "down", "1")
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        start = time.process_time()
+        await pilot.press("ctrl+z")
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        samples.append((time.process_time() - start) * 1000)
+    return statistics.median(samples)
+
+
+async def measure_home(project_path: Path, size: tuple[int, int] = (120, 40)) -> dict[str, float]:
+    """Home on a big project, in-process: CPU from creating the app to its first frame, and to the counts."""
+    from app.tui.app import WaveqdaApp
+    from app.tui.screens.home import HomeScreen
+    from models.store import open_project
+
+    start = time.process_time()
+    project = open_project(project_path)
+    app = WaveqdaApp(project, coder="bench", config_dir=Path(tempfile.mkdtemp()), remember=False)
+    painted = first_frame(app, lambda: isinstance(app.screen, HomeScreen))
+    async with app.run_test(size=size) as pilot:
+        await pilot.pause()
+        await app.workers.wait_for_complete()
+        await pilot.pause()
+        counted = time.process_time()
+    project.close()
+    return {
+        "home_first_paint_ms": (painted[0] - start) * 1000 if painted else float("nan"),
+        "home_counts_shown_ms": (counted - start) * 1000,
+    }
+
+
+PROCESS_CHILD = r"""
+import os, sys, time, asyncio, tempfile, pathlib
+sys.path.insert(0, {repo!r})
+from models.store import open_project
+from app.tui.app import WaveqdaApp
+from app.tui.screens.home import HomeScreen
+from bench.bench_tui import first_frame, _coder_painted
+async def main():
+    project = open_project({path!r})
+    app = WaveqdaApp(project, coder="bench", config_dir=pathlib.Path(tempfile.mkdtemp()), remember=False)
+    home_shown, coder_shown = asyncio.Event(), asyncio.Event()
+    home = first_frame(app, lambda: isinstance(app.screen, HomeScreen), home_shown.set)
+    coder = first_frame(app, lambda: _coder_painted(app), coder_shown.set)
+    async with app.run_test(size={size!r}) as pilot:
+        await home_shown.wait()
+        if {transcript!r} is None:
+            print("READY", home[0], flush=True)
+            os._exit(0)
+        app.open_transcript({transcript!r})
+        await coder_shown.wait()
+        print("READY", home[0], coder[0], flush=True)
+        os._exit(0)
+asyncio.run(main())
+"""
+
+
+def measure_process(project_path: Path, transcript: int | None, runs: int, size=(120, 40)) -> dict[str, object]:
+    """A fresh Python that starts the workspace and exits on the first frame of Home (``transcript`` None)
+    or of the transcript opened from Home, under ``/usr/bin/time``: wall (to the frame), user+system CPU
+    and peak RSS of the whole process. Median and best of ``runs``."""
+    walls, cpus, rss, child_cpu = [], [], [], []
+    code = PROCESS_CHILD.format(repo=str(REPO), path=str(project_path), size=size, transcript=transcript)
+    for _ in range(runs):
+        with tempfile.NamedTemporaryFile("r", suffix=".time") as timing:
+            start = time.perf_counter()
+            proc = subprocess.Popen(
+                ["/usr/bin/time", "-o", timing.name, "-f", "%U %S %M", sys.executable, "-c", code],
+                stdout=subprocess.PIPE,
+                text=True,
+                cwd=REPO,
+            )
+            assert proc.stdout is not None
+            line = proc.stdout.readline()
+            walls.append(time.perf_counter() - start)
+            proc.wait()
+            if not line.startswith("READY"):
+                raise RuntimeError(f"process child failed: {line!r}")
+            user, system, peak_kb = timing.read().split()[-3:]
+        cpus.append(float(user) + float(system))
+        rss.append(int(peak_kb) / 1024)
+        child_cpu.append([float(x) for x in line.split()[1:]])
+    return {
+        "wall_s_median": statistics.median(walls),
+        "wall_s_best": min(walls),
+        "cpu_s_median": statistics.median(cpus),
+        "cpu_s_best": min(cpus),
+        "peak_rss_mb_median": statistics.median(rss),
+        # the child's own process_time at Home's frame (and the transcript's), interpreter start included
+        "child_cpu_at_frames_median": [statistics.median(c) for c in zip(*child_cpu, strict=True)],
+    }
+
+
+def issue20(runs: int) -> dict[str, object]:
+    """Issue 20's workspace rows, ``runs`` times each (see the module docstring)."""
+    from sqlalchemy import select
+
+    from bench.corpus import build_coded_project
+    from models.schema import Transcript
+    from models.store import open_project
+
+    results: dict[str, object] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(tmp)
+        big = build_coded_project(
+            work / "big.wqda", participants=32, timepoints=3, words=10_000, codes=300, codings=50_000, coders=3
+        )
+        homes = [asyncio.run(measure_home(big)) for _ in range(runs)]
+        results["home_96_in_process"] = _summary(homes)
+        results["home_96_process"] = measure_process(big, None, runs)
+        one = build_coded_project(
+            work / "one.wqda", participants=1, timepoints=1, words=30_000, codes=300, codings=3_000, coders=3
+        )
+        project = open_project(one)
+        with project.read() as session:
+            tid = session.scalar(select(Transcript.id).order_by(Transcript.word_count.desc()).limit(1))
+        project.close()
+        for size in ((80, 24), (120, 40)):
+            runs_here = []
+            for n in range(runs):
+                copy = work / f"one-{size[0]}-{n}.wqda"
+                copy.write_bytes(one.read_bytes())
+                runs_here.append(asyncio.run(measure_coder(copy, repeat=15, size=size)))
+            results[f"transcript_30k_3k_{size[0]}x{size[1]}"] = _summary(runs_here)
+        results["open_30k_3k_process"] = measure_process(one, tid, runs)
+    return results
+
+
+def _summary(samples: list[dict]) -> dict[str, object]:
+    out: dict[str, object] = {}
+    for key, value in samples[0].items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            values = [s[key] for s in samples]
+            out[key] = {"median": statistics.median(values), "best": min(values), "runs": values}
+        else:
+            out[key] = value
     return out
 
 
@@ -227,15 +413,23 @@ def sample_project(work: Path) -> Path:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="only the 30,000-word size")
+    parser.add_argument("--issue20", action="store_true", help="only issue 20's workspace rows")
+    parser.add_argument("--runs", type=int, default=5, help="runs of each --issue20 measure")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
+    if args.issue20:
+        found = issue20(args.runs)
+        OUT.mkdir(parents=True, exist_ok=True)
+        (OUT / "bench_tui_issue20.json").write_text(json.dumps(found, indent=2))
+        print(json.dumps(found, indent=2))
+        return 0
     from bench.corpus import build_coded_project
 
     results: dict[str, dict] = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
         results["launch"] = measure_launch(sample_project(work))
-        sizes = [(30_000, 2_000)] if args.quick else [(30_000, 2_000), (120_000, 10_000)]
+        sizes = [(30_000, 3_000)] if args.quick else [(30_000, 3_000), (120_000, 10_000)]
         for words, codings in sizes:
             path = build_coded_project(
                 work / f"p{words}.wqda", participants=1, timepoints=1, words=words, codes=300, codings=codings, coders=3

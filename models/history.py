@@ -74,6 +74,51 @@ def redo(project: Project, actor: str, anyone: bool = False) -> Event | None:
     return _step(project, actor, backwards=False, anyone=anyone)
 
 
+CODING_TABLES = frozenset({"codings", "coders"})
+
+
+def coding_windows(session: Session, event: Event) -> dict[int, tuple[int, int]] | None:
+    """Per transcript, the ``[a, b]`` holding every coding span a step (just undone or redone) changed, as
+    it was and as it is now; None when the step changed more than codings (and coders), so views reload all.
+
+    Why: after an undo the coder view re-reads only the codings touching that window and patches them in,
+    as after applying a code, instead of reloading every coding and the codebook. An update's images hold
+    only the columns it changed, so the rest of the span is read from the row as it is now.
+    """
+    from models.schema import Coding
+
+    changes = event.changes or []
+    if any(change["table"] not in CODING_TABLES for change in changes):
+        return None
+    codings = [change for change in changes if change["table"] == "codings"]
+    updated = [c["pk"]["id"] for c in codings if c["before"] is not None and c["after"] is not None]
+    now: dict[int, tuple[int, int, int]] = {}
+    if updated:
+        rows = session.execute(
+            select(Coding.id, Coding.transcript_id, Coding.start, Coding.end).where(Coding.id.in_(updated))
+        )
+        now = {cid: (tid, start, end) for cid, tid, start, end in rows}
+    windows: dict[int, tuple[int, int]] = {}
+
+    def cover(transcript_id: int, a: int, b: int) -> None:
+        old = windows.get(transcript_id)
+        windows[transcript_id] = (a, b) if old is None else (min(old[0], a), max(old[1], b))
+
+    for change in codings:
+        before, after = change["before"], change["after"]
+        if before is None or after is None:  # an insert or a delete: the image is the whole row
+            row = after if before is None else before
+            cover(int(row["transcript_id"]), int(row["start"]), int(row["end"]))
+            continue
+        if "transcript_id" in before or "transcript_id" in after or change["pk"]["id"] not in now:
+            return None
+        tid, start, end = now[change["pk"]["id"]]
+        cover(tid, start, end)
+        for image in (before, after):
+            cover(tid, int(image.get("start", start)), int(image.get("end", end)))
+    return windows
+
+
 def newest_step_by_others(session: Session, actor: str) -> Event | None:
     """The newest undoable step of another coder (to tell a user whose step ``undo`` would leave alone)."""
     return session.scalars(

@@ -143,7 +143,8 @@ def load_codings_touching(session: Session, transcript_id: int, a: int, b: int) 
 def load_codings(session: Session, transcript_id: int) -> list[CodingRow]:
     """All codings of one transcript, by start offset (reloaded after every coding change)."""
     make = CodingRow._make
-    return _visible(session, transcript_id, [make(r) for r in session.execute(_CODINGS_SQL, {"tid": transcript_id})])
+    rows = session.execute(_CODINGS_SQL, {"tid": transcript_id}).fetchall()  # one fetch, not one per row
+    return _visible(session, transcript_id, [make(r) for r in rows])
 
 
 def _visible(session: Session, transcript_id: int, rows: list[CodingRow]) -> list[CodingRow]:

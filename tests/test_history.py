@@ -383,3 +383,26 @@ def test_random_operations_undo_to_the_start_and_redo_to_the_end(template, tmp_p
 
 # every test here runs on an SQLite file and on a PostgreSQL database
 pytestmark = pytest.mark.both_engines
+
+
+def test_coding_windows_cover_every_span_a_step_touched_and_only_codings_steps(coded):
+    """What the workspace re-reads after an undo or redo (``history.coding_windows``): per transcript the
+    span holding each changed coding as it was and as it is; None for a step that changed the codebook."""
+    with coded.read() as session:
+        tid = session.scalar(select(Coding.transcript_id))
+    coding.apply_codes(coded, "dana", "P01/T1", ["Theme/A"], "dana", 10, 20)  # joins [0, 10) as one coding
+    step = history.undo(coded, "dana")
+    assert step is not None
+    with coded.read() as session:
+        windows = history.coding_windows(session, step)
+        assert windows == {tid: (0, 20)}  # the joined coding [0, 20) was put back to [0, 10)
+        assert [(c.start, c.end) for c in session.scalars(select(Coding))] == [(0, 10)]
+    step = history.redo(coded, "dana")
+    assert step is not None
+    with coded.read() as session:
+        assert history.coding_windows(session, step) == {tid: (0, 20)}
+    codebook.add_code(coded, "dana", "Theme/B")
+    step = history.undo(coded, "dana")
+    assert step is not None
+    with coded.read() as session:
+        assert history.coding_windows(session, step) is None

@@ -106,6 +106,20 @@ def _coder_from_environment() -> str:
         return ""
 
 
+def _steps() -> tuple[Callable[..., Any], ...]:
+    """Undo and redo, when ``models.history`` was imported (by the actions, on first use); else none ran."""
+    import sys
+
+    history = sys.modules.get("models.history")
+    return () if history is None else (history.undo, history.redo)
+
+
+def coding_windows_of_step(session: Any, event: Any) -> dict[int, tuple[int, int]] | None:
+    from models.history import coding_windows
+
+    return coding_windows(session, event)
+
+
 def _screen(module: str, name: str) -> Screen:
     import importlib
 
@@ -184,6 +198,7 @@ class WaveqdaApp(App[None]):
         self.pending_retrieve: tuple[int, str | None] | None = None
         self.pending_cell: tuple[str, list[int]] | None = None  # a matrix cell for Retrieve to show
         self.last_change_codebook = True
+        self.step_windows: dict[int, tuple[int, int]] | None = None  # see changed()
         self._codes_cache: tuple[int, dict[int, CodeInfo]] | None = None
         self._seen_event = 0  # the newest event this workspace has shown (see poll_other_writers)
         self._stop_listening: Callable[[], None] | None = None  # a team project's notifications (see on_mount)
@@ -391,7 +406,12 @@ class WaveqdaApp(App[None]):
             self._change_failed(message.fn, message.error)
             done = None
         else:
-            done = self._change_done(message.result, message.before, message.codebook)
+            codebook, windows = message.codebook, None
+            if message.result is not None and message.fn in _steps():
+                # an undo or redo of codings only: views patch the codings in these windows (see changed)
+                windows = self.read(coding_windows_of_step, message.result)
+                codebook = codebook and windows is None
+            done = self._change_done(message.result, message.before, codebook, windows)
         if message.then is not None:
             message.then(done)
 
@@ -419,12 +439,16 @@ class WaveqdaApp(App[None]):
                 timeout=10,
             )
 
-    def _change_done(self, result: T, before: int, codebook: bool) -> Done[T]:
+    def _change_done(
+        self, result: T, before: int, codebook: bool, windows: dict[int, tuple[int, int]] | None = None
+    ) -> Done[T]:
         latest = self._last_event_id()
         if latest == before + 1:  # only our own event: nothing else to reload (else the poll reloads all)
             self._seen_event = latest
+        else:
+            windows = None  # others' changes came in too: reload everything
         self._unsaved_wal = True
-        self.changed(codebook=codebook)
+        self.changed(codebook=codebook, windows=windows)
         return Done(result)
 
     def _handle_exception(self, error: Exception) -> None:
@@ -464,10 +488,15 @@ class WaveqdaApp(App[None]):
             self.notify(f"Unexpected error ({exc.__class__.__name__}: {exc})", severity="error", timeout=10)
         return None
 
-    def changed(self, codebook: bool = True) -> None:
-        """The project changed: the visible screen reloads now, the others when shown."""
+    def changed(self, codebook: bool = True, windows: dict[int, tuple[int, int]] | None = None) -> None:
+        """The project changed: the visible screen reloads now, the others when shown.
+
+        ``windows`` (an undo or redo of codings only: ``models.history.coding_windows``) says, per transcript,
+        the span holding every coding the change touched: a screen that was up to date before this change
+        may re-read only those (``step_windows`` holds them until the next change)."""
         self.data_version += 1
         self.last_change_codebook = codebook
+        self.step_windows = windows
         if codebook:
             self._codes_cache = None
         screen = self.screen

@@ -20,9 +20,10 @@ from textual.binding import Binding
 from textual.containers import Vertical
 from textual.message import Message
 from textual.screen import ModalScreen
-from textual.widgets import Footer, Input, Label, Static
+from textual.widgets import Input, Label, Static
 
 from app.tui.screens.base import NavBar, WorkspaceScreen
+from app.tui.widgets.footer import KeyBar
 from app.tui.widgets.sheet_grid import SheetGrid
 from app.tui.widgets.sheet_table import column_widths
 from models.case_sheet import CaseAttribute, CaseSheet, case_sheet, set_case_value
@@ -122,7 +123,7 @@ class CasesScreen(WorkspaceScreen):
         yield Static(id="cases-title")
         yield SheetGrid(id="cases-table")
         yield Static(id="cases-hint")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._seen_version = self.wq.data_version

@@ -11,11 +11,12 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, VerticalScroll
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
 from app.tui.screens.dialogs import ChoiceDialog, ConfirmDialog, MemoDialog, MessageDialog, TextPrompt
+from app.tui.widgets.footer import KeyBar
 from models import codebook as ops
 from models.comments import Comment, comments_on_codes
 from models.history import HistoryRow, history
@@ -69,7 +70,7 @@ class CodebookScreen(WorkspaceScreen):
             yield DataTable(id="codebook-table", cursor_type="row", zebra_stripes=True)
             with VerticalScroll(id="codebook-detail"):
                 yield Static(id="codebook-detail-text")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._seen_version = self.wq.data_version

@@ -12,13 +12,14 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
-from textual.widgets import Footer, SelectionList, Static
+from textual.widgets import SelectionList, Static
 from textual.widgets.selection_list import Selection
 
 from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
 from app.tui.screens.dialogs import ChoiceDialog, MemoDialog
 from app.tui.widgets.codes_panel import CodesPanel
+from app.tui.widgets.footer import KeyBar
 from app.tui.widgets.transcript_view import TranscriptView
 from models import coding as coding_ops
 from models.codebook import add_code
@@ -100,7 +101,7 @@ class CoderScreen(WorkspaceScreen):
             yield TranscriptView(id="transcript")
             yield CodesPanel(id="codes-panel")
         yield Static(id="recent-bar")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     @property
     def view(self) -> TranscriptView:
@@ -122,6 +123,20 @@ class CoderScreen(WorkspaceScreen):
         self.view.focus()
         if self.app.size.width < 100:
             self.query_one(CodesPanel).display = False
+
+    def data_changed(self) -> None:
+        """After an undo or redo of codings only (``WaveqdaApp.changed``'s windows), re-read just the codings
+        of this transcript in the window it touched, as after applying a code: when this screen showed the
+        state just before that step, nothing else on it can have changed."""
+        windows = self.wq.step_windows
+        if windows is not None and self._seen_version == self.wq.data_version - 1 and self.coders:
+            self._seen_version = self.wq.data_version
+            window = windows.get(self.transcript_id)
+            if window is not None:  # else the step changed other transcripts only
+                self._window = window
+                self.refresh_data()
+            return
+        super().data_changed()
 
     def refresh_data(self) -> None:
         """Reload this transcript's codings (after any change: here, an undo, a merge elsewhere).

@@ -11,10 +11,11 @@ from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.color import Color
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
 from app.tui.screens.dialogs import MessageDialog
+from app.tui.widgets.footer import KeyBar
 from models.queries import Matrix, code_timepoint_matrix, trajectories
 
 MEASURES = ("segments", "participants", "words")
@@ -74,7 +75,7 @@ class CompareScreen(WorkspaceScreen):
         yield Static(id="compare-title")
         yield DataTable(id="compare-table", cursor_type="cell")
         yield Static(id="compare-hint")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._seen_version = self.wq.data_version

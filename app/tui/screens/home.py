@@ -15,9 +15,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
+from app.tui.widgets.footer import KeyBar
 from models.workspace_queries import HomeCell, HomeCounts, HomeGrid, home_counts, home_grid, with_counts
 
 log = logging.getLogger("waveqda.tui")
@@ -75,7 +76,7 @@ class HomeScreen(WorkspaceScreen):
         yield Static(id="home-title")
         yield DataTable(id="home-grid", cursor_type="cell", zebra_stripes=True)
         yield Static(id="home-hint")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._seen_version = self.wq.data_version

@@ -17,10 +17,11 @@ from textual.binding import Binding
 from textual.color import Color
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Select, Static
+from textual.widgets import DataTable, Select, Static
 
 from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.compare import heat
+from app.tui.widgets.footer import KeyBar
 from app.tui.widgets.sheet_table import SheetTable
 from models.errors import WaveqdaError
 from models.queries.crosstab import CrossCell, CrossTab, crosstab, matrix_dimensions
@@ -98,7 +99,7 @@ class MatrixScreen(WorkspaceScreen):
         yield Static(id="matrix-title")
         yield SheetTable(id="matrix-table", cursor_type="cell")
         yield Static(id="matrix-hint")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._seen_version = self.wq.data_version

@@ -19,11 +19,12 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Checkbox, Footer, Input, OptionList, Select, Static
+from textual.widgets import Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
+from app.tui.widgets.footer import KeyBar
 from models import coding as coding_ops
 from models.errors import WaveqdaError
 from models.queries import Segment, retrieve
@@ -185,7 +186,7 @@ class RetrieveScreen(WorkspaceScreen):
             yield Input(placeholder="attr=value", id="f-attribute", classes="fit-compact")
         yield OptionList(id="retrieve-results")
         yield Static(id="retrieve-status")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._seen_version = self.wq.data_version

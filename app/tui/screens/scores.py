@@ -15,9 +15,10 @@ from textual import work
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.message import Message
-from textual.widgets import DataTable, Footer, Static
+from textual.widgets import DataTable, Static
 
 from app.tui.screens.base import NavBar, Palette, WorkspaceScreen
+from app.tui.widgets.footer import KeyBar
 from models.errors import WaveqdaError
 from models.score_summary import ScoresView, scores_view
 from models.scores import CATEGORIES
@@ -65,7 +66,7 @@ class ScoresScreen(WorkspaceScreen):
         yield Static("Loading the scores…", id="scores-title")
         yield DataTable(id="scores-table", cursor_type="cell")
         yield Static(id="scores-waves")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         self._seen_version = self.wq.data_version

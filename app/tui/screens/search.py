@@ -14,12 +14,13 @@ from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Horizontal
 from textual.message import Message
-from textual.widgets import Checkbox, Footer, Input, OptionList, Select, Static
+from textual.widgets import Checkbox, Input, OptionList, Select, Static
 from textual.widgets.option_list import Option
 
 from app.tui.screens.base import NavBar, WorkspaceScreen
 from app.tui.screens.code_picker import CodePicker, Picked
 from app.tui.screens.dialogs import ConfirmDialog
+from app.tui.widgets.footer import KeyBar
 from models import coding as coding_ops
 from models.codebook import add_code
 
@@ -91,7 +92,7 @@ class SearchScreen(WorkspaceScreen):
             )
         yield OptionList(id="search-results")
         yield Static(id="search-status")
-        yield Footer(compact=True)
+        yield KeyBar()
 
     def on_mount(self) -> None:
         from models.store import timepoints

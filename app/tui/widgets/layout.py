@@ -192,14 +192,46 @@ def layout(text: str, blocks: Sequence[Block], width: int, interviewer_width: in
 
     Interviewer turns may wrap narrower (they are drawn indented, so the participant's words stand out).
     """
+    return layout_blocks(text, blocks, width, interviewer_width)[0]
+
+
+def block_width(block: Block, width: int, interviewer_width: int | None) -> int:
+    return interviewer_width if (interviewer_width and block.role == "interviewer") else width
+
+
+def layout_blocks(
+    text: str,
+    blocks: Sequence[Block],
+    width: int,
+    interviewer_width: int | None = None,
+    first: int = 0,
+    min_rows: int | None = None,
+) -> tuple[list[VisualLine], int]:
+    """The visual lines of ``blocks[first:]``, stopping after the block that brings them to ``min_rows``
+    lines; and the index of the first block not laid out (``len(blocks)`` when all were).
+
+    Each block wraps on its own, so the lines of a run of blocks are the same rows the whole table has
+    there: ``layout_blocks(..., 0, n)`` followed by ``layout_blocks(..., next)`` is ``layout``.
+    """
     lines: list[VisualLine] = []
-    for bi, block in enumerate(blocks):
+    append = lines.append
+    for bi in range(first, len(blocks)):
+        if min_rows is not None and len(lines) >= min_rows:
+            return lines, bi
+        block = blocks[bi]
         if bi:
-            lines.append(VisualLine(-1, block.start, block.start, BLANK))
-        w = interviewer_width if (interviewer_width and block.role == "interviewer") else width
+            append(VisualLine(-1, block.start, block.start, BLANK))
+        w = block_width(block, width, interviewer_width)
         for n, (a, b) in enumerate(wrap_span(text, block.start, block.end, w)):
-            lines.append(VisualLine(bi, a, b, FIRST if n == 0 else MORE))
-    return lines
+            append(VisualLine(bi, a, b, FIRST if n == 0 else MORE))
+    return lines, len(blocks)
+
+
+def estimate_rows(blocks: Sequence[Block], width: int, first: int) -> int:
+    """About how many rows ``blocks[first:]`` take (a blank line each, and their characters over the
+    width, rounded up): the scrollbar's size until they are laid out."""
+    width = max(width, 4)
+    return sum(1 + -(-(b.end - b.start) // width) for b in blocks[first:])
 
 
 class LineIndex:

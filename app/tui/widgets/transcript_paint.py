@@ -182,11 +182,12 @@ class TranscriptPainting:
         """``(width, top row, selection, caret row or -1, current sentence)`` as drawn now."""
         width = self.scrollable_content_region.width
         if width != self._wrapped_for and width:
-            self._relayout()
+            self._relayout(first_screens=self._wrapped_for == -1)
         sel = None
         if self.anchor is not None and self.anchor != self.cursor:
             sel = trim_span(self.text, min(self.anchor, self.cursor), max(self.anchor, self.cursor))
-        caret_row = self._index.row_of(self.cursor) if self.has_focus else -1
+        # the line table as laid out so far: painting the first screens must not lay out the rest
+        caret_row = self._line_index.row_of(self.cursor) if self.has_focus else -1
         return width, self.scroll_offset.y, sel, caret_row, self.sentences.containing(self.cursor)
 
     def render_line(self, y: int) -> Strip:
@@ -198,9 +199,10 @@ class TranscriptPainting:
         there (drawn again if only the finished one was kept)."""
         width, top, selection, caret_row, current = self._frame or self._frame_state()
         row = y + top
-        if row >= len(self._lines):
+        table = self._table
+        if row >= len(table):
             return [Strip.blank(width, self._styles()["base"]), None]
-        line = self._lines[row]
+        line = table[row]
         start, end = line.start, line.end
         sel = None
         if selection is not None and selection[0] < end and selection[1] > start:
@@ -335,7 +337,7 @@ class TranscriptPainting:
         lanes = self._lane_count
         out: list[Segment] = []
         by_lane: dict[int, CodingRow] = {}
-        lane_of = self._lanes
+        lane_of = self._lane_list
         if line.kind == BLANK:  # between turns: only codings that run through the gap
             spans_idx = [
                 i

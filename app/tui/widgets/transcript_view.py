@@ -35,10 +35,13 @@ from app.tui.widgets.layout import (
     Units,
     VisualLine,
     assign_lanes,
+    block_width,
+    estimate_rows,
     extend_lanes,
-    layout,
+    layout_blocks,
     trim_span,
     word_units,
+    wrap_span,
 )
 from app.tui.widgets.scrollbar import RowCachedScrollBar
 from app.tui.widgets.transcript_input import TranscriptInput
@@ -144,10 +147,16 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
         self.cursor = 0
         self.anchor: int | None = None
         self.exact_mouse = False
-        self._lines: list[VisualLine] = []
-        self._index = LineIndex([])
+        # The line table, its index and the codings' stripe columns. Opening lays out only the turns
+        # of the first screens (``_rest`` is then the first turn not laid out) and the rest after the
+        # first paint; reading them through ``_lines``, ``_index`` and ``_lanes`` lays the rest out first.
+        self._table: list[VisualLine] = []
+        self._line_index = LineIndex([])
+        self._lane_list: list[int] = []
+        self._rest: int | None = None
+        self._block_starts: list[int] = []
+        self._block_wraps: dict[int, list[tuple[int, int]]] = {}
         self._spans = SortedSpanIndex([])
-        self._lanes: list[int] = []
         self._gutter = 10
         self._margin = 0
         self._lane_count = MAX_LANES
@@ -171,6 +180,26 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
         self._frame: tuple[int, int, tuple[int, int] | None, int, tuple[int, int] | None] | None = None
 
     @property
+    def _lines(self) -> list[VisualLine]:
+        """The visual lines of the whole transcript (laid out now if only the first screens were)."""
+        if self._rest is not None:
+            self._finish_layout()
+        return self._table
+
+    @property
+    def _index(self) -> LineIndex:
+        if self._rest is not None:
+            self._finish_layout()
+        return self._line_index
+
+    @property
+    def _lanes(self) -> list[int]:
+        """The stripe column of each visible coding (all of them exact once the layout is whole)."""
+        if self._rest is not None:
+            self._finish_layout()
+        return self._lane_list
+
+    @property
     def vertical_scrollbar(self) -> ScrollBar:
         """Textual's scrollbar, drawn from remembered rows (``RowCachedScrollBar``): a page down moves it."""
         bar = super().vertical_scrollbar
@@ -187,6 +216,7 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
         if not blocks:  # a file with no speaker turns is shown (and coded) as one block
             blocks = [Block(0, "", "participant", 0, len(doc.text))]
         self.blocks = blocks
+        self._block_starts = [b.start for b in blocks]
         self.turns = Units((b.start, b.end) for b in blocks)
         self.sentences = Units(doc.sentences) if doc.sentences else self.turns
         self._words = None
@@ -195,9 +225,9 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
         self.cursor = blocks[0].start
         self.anchor = None
         self._wrapped_for = -1
-        self._lines, self._index = [], LineIndex([])
+        self._table, self._line_index, self._rest, self._block_wraps = [], LineIndex([]), None, {}
         if self.scrollable_content_region.width:  # otherwise wrapped once the widget has its size
-            self._relayout()
+            self._relayout(first_screens=True)
 
     @property
     def all_codings(self) -> list[CodingRow]:
@@ -214,7 +244,7 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
         Lanes (stripe columns) are recomputed for all codings; a row is redrawn when a coding on it was
         added, removed or edited, or moved to another lane. A new codebook (names, colours) redraws all.
         """
-        old = {c.id: (c, lane) for c, lane in zip(self.codings, self._lanes, strict=False)}
+        old = {c.id: (c, lane) for c, lane in zip(self.codings, self._lanes, strict=False)}  # whole layout
         full = codes is not self.codes or (hidden_coders is not None and set(hidden_coders) != self.hidden_coders)
         rows = sorted(codings, key=_START_ID)  # as load_codings gives them: then this is one pass
         self.codes = codes
@@ -227,13 +257,13 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
         self._spans = SortedSpanIndex(spans)
         row_spans = [self._row_span(a, b) for a, b in spans]
         if full or not old:
-            self._lanes = assign_lanes(row_spans)
+            self._lane_list = assign_lanes(row_spans)
         else:  # keep the stripes people have seen; only new or changed spans look for a free column
             kept: list[int | None] = []
             for c in self.codings:
                 before = old.get(c.id)
                 kept.append(before[1] if before is not None and before[0][3:5] == (c.start, c.end) else None)
-            self._lanes = extend_lanes(row_spans, kept, self._spans)
+            self._lane_list = extend_lanes(row_spans, kept, self._spans)
         self._last_cursor_codings = None
         if full or not old:
             self.invalidate()
@@ -258,7 +288,7 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
         fresh ones go in at their places, and only codings that are new or moved look for a stripe column
         (others keep theirs). The cost follows the size of the change, not the number of codings.
         """
-        codings, lanes, index, hidden = self.codings, self._lanes, self._spans, self.hidden_coders
+        codings, lanes, index, hidden = self.codings, self._lanes, self._spans, self.hidden_coders  # whole layout
         touching = index.overlapping(a - 1, b + 1)  # start <= b and end >= a
         before = {codings[k].id: codings[k] for k in touching}
         old_lane = {codings[k].id: lanes[k] for k in touching}
@@ -302,14 +332,55 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
         two codings drawn on one row never share a column (even when their characters do not overlap), so
         one's end mark never hides the other's start and each has its own stripe. Before the text is laid
         out, the span itself."""
-        lines = self._lines
-        if not lines:
+        if not self._table:
             return start, end
-        row_of = self._index.row_of
-        return min(start, lines[row_of(start)].start), max(end, lines[row_of(max(start, end - 1))].end)
+        return min(start, self._line_around(start)[0]), max(end, self._line_around(max(start, end - 1))[1])
+
+    def _line_around(self, offset: int) -> tuple[int, int]:
+        """``[start, end)`` of the visual line showing ``offset`` (``LineIndex.row_of``'s line). Past the
+        turns laid out so far, the turn holding ``offset`` is wrapped on its own (each turn wraps alone)."""
+        rest = self._rest
+        if rest is None or offset < self._block_starts[rest]:
+            line = self._table[self._line_index.row_of(offset)]
+            return line.start, line.end
+        bi = bisect.bisect_right(self._block_starts, offset) - 1
+        wraps = self._block_wraps.get(bi)
+        if wraps is None:
+            block = self.blocks[bi]
+            width = block_width(block, self._text_width, self._text_width - INTERVIEWER_INDENT)
+            wraps = self._block_wraps[bi] = wrap_span(self.text, block.start, block.end, width)
+        k = bisect.bisect_right(wraps, (offset, len(self.text) + 1)) - 1
+        return wraps[max(k, 0)]
 
     def _assign_all_lanes(self) -> None:
-        self._lanes = assign_lanes([self._row_span(c.start, c.end) for c in self.codings])
+        """Stripe columns for all codings from the whole layout (``_row_span`` inlined: thousands of calls)."""
+        table, index = self._table, self._line_index
+        if self._rest is not None or not index.rows:
+            self._lane_list = assign_lanes([self._row_span(c.start, c.end) for c in self.codings])
+            return
+        rows, starts, right = index.rows, index.starts, bisect.bisect_right
+        first_row = rows[0]
+
+        def line(offset: int) -> VisualLine:  # LineIndex.row_of
+            i = right(starts, offset) - 1
+            return table[rows[i] if i >= 0 else first_row]
+
+        spans = []
+        for c in self.codings:
+            a, b = c.start, c.end
+            spans.append((min(a, line(a).start), max(b, line(b - 1 if b > a else a).end)))
+        self._lane_list = assign_lanes(spans)
+
+    def _assign_first_lanes(self) -> None:
+        """Stripe columns for the codings that start in the turns laid out so far (the others get theirs
+        with the rest of the layout). They are the columns the whole layout gives them: ``assign_lanes``
+        hands out columns in order of row-span start, every coding starting in a later turn comes after
+        these, and a column depends only on the codings before it; the row-span ends of codings running
+        past the laid-out turns come from wrapping their last turn alone (``_line_around``)."""
+        assert self._rest is not None
+        first = bisect.bisect_left(self._spans.starts, self._block_starts[self._rest])
+        lanes = assign_lanes([self._row_span(c.start, c.end) for c in self.codings[:first]])
+        self._lane_list = lanes + [0] * (len(self.codings) - first)
 
     def _position(self, c: CodingRow) -> int:
         """Where ``c`` is (or goes) in the ``(start, id)``-ordered visible codings."""
@@ -357,14 +428,30 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
             self._gutter = min(self._gutter, 8)
         self._text_width = max(8, width - self._gutter - self._margin - 1)
 
-    def _relayout(self) -> None:
+    def _relayout(self, first_screens: bool = False) -> None:
+        """Wrap the transcript for the current width. With ``first_screens`` (a transcript just opened at
+        its top) only the turns of the first two screens are laid out now and the rest after the first
+        paint (``_finish_layout``); those rows, and the stripes drawn on them, are the ones the whole
+        layout has, and the scrollbar is sized on an estimate of the rest until then."""
         width = self.scrollable_content_region.width or self.size.width or 80
         self._measure(width)
-        self._lines = layout(self.text, self.blocks, self._text_width, self._text_width - INTERVIEWER_INDENT)
-        self._index = LineIndex(self._lines)
+        self._block_wraps = {}
+        min_rows = None
+        if first_screens and self._pending_view is None:
+            min_rows = self.scroll_offset.y + 2 * max(self.scrollable_content_region.height, 24)
+        lines, rest = layout_blocks(
+            self.text, self.blocks, self._text_width, self._text_width - INTERVIEWER_INDENT, 0, min_rows
+        )
+        self._table, self._line_index = lines, LineIndex(lines)
+        self._rest = rest if rest < len(self.blocks) else None
         self._wrapped_for = width
-        self._assign_all_lanes()  # rows moved: who shares a row changed
-        self.virtual_size = Size(width, len(self._lines))
+        if self._rest is None:
+            self._assign_all_lanes()  # rows moved: who shares a row changed
+            self.virtual_size = Size(width, len(lines))
+        else:
+            self._assign_first_lanes()
+            self.virtual_size = Size(width, len(lines) + estimate_rows(self.blocks, self._text_width, self._rest))
+            self.call_after_refresh(self._finish_layout)
         self._cache.clear()
         self.refresh()
         if self._pending_view is not None:
@@ -372,9 +459,31 @@ class TranscriptView(TranscriptPainting, TranscriptInput, ScrollView, can_focus=
             self._pending_view = None
             self.call_after_refresh(self.scroll_to_offset, start, center)
 
+    def _finish_layout(self) -> None:
+        """Lay out the turns not laid out at open. The rows already drawn stay as they are (each turn
+        wraps on its own) and so do their stripes (see ``_assign_first_lanes``): only the scrollbar may
+        change, from the estimate to the exact size."""
+        rest = self._rest
+        if rest is None:
+            return
+        self._rest = None
+        more, _ = layout_blocks(self.text, self.blocks, self._text_width, self._text_width - INTERVIEWER_INDENT, rest)
+        self._table.extend(more)
+        self._line_index = LineIndex(self._table)
+        self._block_wraps = {}
+        self._assign_all_lanes()
+        self.virtual_size = Size(self._wrapped_for, len(self._table))
+
+    def watch_scroll_y(self, old_value: float, new_value: float) -> None:
+        if self._rest is not None:  # scrolled (wheel, scrollbar) before the rest was laid out
+            self._finish_layout()
+        super().watch_scroll_y(old_value, new_value)
+
     def on_resize(self, event: events.Resize) -> None:
         width = self.scrollable_content_region.width
-        if width and width != self._wrapped_for:
+        if width and self._wrapped_for == -1:  # the first layout of a transcript just opened
+            self._relayout(first_screens=True)
+        elif width and width != self._wrapped_for:
             row_before = self._index.row_of(self.cursor)
             offset_top = row_before - self.scroll_offset.y
             self._relayout()
