@@ -100,6 +100,8 @@ class OffsetMap:
         return len(self.text) + len(self.wide)
 
     def to_index(self, position: int) -> int | None:
+        if not self.starts:  # no wide characters (most sources): positions are indices
+            return position if 0 <= position <= len(self.text) else None
         if position < 0 or position > self.producer_length:
             return None
         before = bisect_right(self.ends, position)

@@ -123,9 +123,14 @@ class UnitTable:
         return [[c.get(0b11, 0), c.get(0b01, 0)], [c.get(0b10, 0), c.get(0b00, 0)]]
 
 
-def character_table(coders: Sequence[Sequence[Span]], length: int) -> UnitTable:
-    """Every character of a text of ``length`` is a unit (as NVivo's coding comparison)."""
-    spans = [normalise(s, 0, length) for s in coders]
+def character_table(coders: Sequence[Sequence[Span]], length: int, *, normalised: bool = False) -> UnitTable:
+    """Every character of a text of ``length`` is a unit (as NVivo's coding comparison).
+
+    ``normalised``: each coder's spans are already ``normalise(spans, 0, length)`` (as a ``Comparison``
+    holds them), so they are swept as they are."""
+    spans = coders if normalised else [normalise(s, 0, length) for s in coders]
+    if len(spans) == 2:
+        return _two_coder_table(spans[0], spans[1], length)
     counts: dict[int, int] = defaultdict(int)
     for s, e, mask in sweep(spans):
         counts[mask] += e - s
@@ -133,26 +138,94 @@ def character_table(coders: Sequence[Sequence[Span]], length: int) -> UnitTable:
     return UnitTable(len(coders), {m: n for m, n in counts.items() if n})
 
 
-def unit_table(coders: Sequence[Sequence[Span]], units: Sequence[Span]) -> UnitTable:
+def _two_coder_table(a: Sequence[Span], b: Sequence[Span], length: int) -> UnitTable:
+    """Two coders' table over ``length`` units (characters, or unit indices) from each one's coverage and
+    the length of their intersection (both lists sorted and disjoint), walked once like a merge. (With two
+    coders every term of the statistics is a whole number, so the order of the counts does not matter; for
+    more coders the sweep keeps the order of the implementation it replaced.)"""
+    both = i = j = 0
+    while i < len(a) and j < len(b):
+        (sa, ea), (sb, eb) = a[i], b[j]
+        if sa < eb and sb < ea:
+            both += min(ea, eb) - max(sa, sb)
+        if ea <= eb:
+            i += 1
+        else:
+            j += 1
+    only_a = sum(e - s for s, e in a) - both
+    only_b = sum(e - s for s, e in b) - both
+    counts = {0b11: both, 0b01: only_a, 0b10: only_b, 0: length - both - only_a - only_b}
+    return UnitTable(2, {m: n for m, n in counts.items() if n})
+
+
+@dataclass(frozen=True)
+class UnitBounds:
+    """The units of one text (sentences or turns: sorted, not overlapping) as their start and end offsets,
+    built once per text so that every cell of the text only bisects them."""
+
+    starts: list[int]
+    ends: list[int]
+
+    @classmethod
+    def of(cls, units: Sequence[Span]) -> UnitBounds:
+        return cls([s for s, _ in units], [e for _, e in units])
+
+    def __len__(self) -> int:
+        return len(self.starts)
+
+    @property
+    def limit(self) -> int:
+        """Where the last unit ends (the ends are sorted); 0 without units."""
+        return self.ends[-1] if self.ends else 0
+
+    def touched(self, spans: Sequence[Span]) -> list[Span]:
+        """The index ranges ``[first, stop)`` of the units some of these normalised spans touch, sorted and
+        merged: a span touches the units from the first ending after its start to the last starting before
+        its end."""
+        out: list[Span] = []
+        starts, ends = self.starts, self.ends
+        for start, end in spans:
+            lo, hi = bisect_right(ends, start), bisect_left(starts, end)
+            if lo >= hi:
+                continue
+            if out and lo <= out[-1][1]:
+                if hi > out[-1][1]:
+                    out[-1] = (out[-1][0], hi)
+            else:
+                out.append((lo, hi))
+        return out
+
+
+def unit_table(
+    coders: Sequence[Sequence[Span]], units: Sequence[Span] | UnitBounds, *, normalised: bool = False
+) -> UnitTable:
     """Sentences or turns as units: a unit is coded by a coder when any of their spans covers any of it.
 
-    ``units`` are sorted and do not overlap (sentences, turns). Only the units some span touches are visited
-    (found by bisection), the rest count as coded by nobody: a cell costs its spans, not the whole text."""
-    unit_starts = [s for s, _ in units]
-    unit_ends = [e for _, e in units]
-    limit = max(unit_ends, default=0)
-    masks: dict[int, int] = {}
-    for i, spans in enumerate(coders):
-        bit = 1 << i
-        for start, end in normalise(spans, 0, limit):
-            for k in range(bisect_right(unit_ends, start), bisect_left(unit_starts, end)):
-                masks[k] = masks.get(k, 0) | bit
-    counts: dict[int, int] = defaultdict(int)
-    for mask in masks.values():
-        counts[mask] += 1
-    if len(units) > len(masks):
-        counts[0] += len(units) - len(masks)
-    return UnitTable(len(coders), dict(counts))
+    ``units`` are sorted and do not overlap (sentences, turns), given as spans or as ``UnitBounds`` (built
+    once per text). Each coder's spans become the index ranges of the units they touch (bisection over the
+    unit boundaries), and those ranges are swept like character spans: a cell costs its spans, never a visit
+    per unit. Units nobody touched count as coded by nobody. ``normalised``: the spans are already
+    normalised (sorted, merged) on ``[0, text length)``.
+
+    The table's counts are listed in the order the units would be met coder by coder, in text order (the
+    order of the per-unit implementation this replaced), so that every sum over them is the same."""
+    bounds = units if isinstance(units, UnitBounds) else UnitBounds.of(units)
+    limit = bounds.limit
+    ranges = []
+    for spans in coders:
+        if not normalised or (spans and spans[-1][1] > limit):
+            spans = normalise(spans, 0, limit)
+        ranges.append(bounds.touched(spans))
+    if len(ranges) == 2:
+        return _two_coder_table(ranges[0], ranges[1], len(bounds))
+    stretches = sorted((mask & -mask, lo, hi, mask) for lo, hi, mask in sweep(ranges) if mask)
+    counts: dict[int, int] = {}
+    for _lowest, lo, hi, mask in stretches:
+        counts[mask] = counts.get(mask, 0) + hi - lo
+    covered = sum(counts.values())
+    if len(bounds) > covered:
+        counts[0] = len(bounds) - covered
+    return UnitTable(len(coders), counts)
 
 
 # --- percentage agreement and Cohen's kappa ----------------------------------------------------------
@@ -194,7 +267,17 @@ def table_kappa(table: UnitTable) -> Estimate:
     """Cohen's κ on a two-coder unit table; undefined for any other number of coders."""
     if table.coders != 2:
         return Estimate.undefined(NOT_TWO_CODERS)
-    return cohen_kappa(table.contingency()).kappa
+    # cohen_kappa on the 2×2 table, unrolled (it runs for every cell): the same integers, the same division
+    c = table.counts
+    both, only_a, only_b, neither = c.get(0b11, 0), c.get(0b01, 0), c.get(0b10, 0), c.get(0b00, 0)
+    n = both + only_a + only_b + neither
+    if n == 0:
+        return Estimate.undefined(NO_UNITS)
+    diagonal = both + neither
+    chance_products = (both + only_a) * (both + only_b) + (only_b + neither) * (only_a + neither)
+    if n * n == chance_products:
+        return Estimate.undefined(NO_VARIATION)
+    return Estimate((n * diagonal - chance_products) / (n * n - chance_products))
 
 
 # --- Krippendorff's alpha from coincidences -----------------------------------------------------------
@@ -249,7 +332,16 @@ def binary_alpha(table: UnitTable) -> Estimate:
         o11 += count * ones * (ones - 1) / (m - 1)
         o00 += count * zeros * (zeros - 1) / (m - 1)
         o01 += count * ones * zeros / (m - 1)
-    return alpha_from_coincidences({(1, 1): o11, (0, 0): o00, (0, 1): o01, (1, 0): o01})
+    # alpha_from_coincidences({(1, 1): o11, (0, 0): o00, (0, 1): o01, (1, 0): o01}) unrolled (it runs for every
+    # cell), with the same floating-point operations in the same order, so the same value to the last bit
+    ones_total, zeros_total = o11 + o01, o00 + o01
+    n = ones_total + zeros_total
+    if n <= 1:
+        return Estimate.undefined(NO_PAIRABLE)
+    expected = n * n - (ones_total * ones_total + zeros_total * zeros_total)
+    if expected == 0:
+        return Estimate.undefined(NO_VARIATION)
+    return Estimate(1.0 - (n - 1) * (o01 + o01) / expected)
 
 
 # --- Krippendorff's unitizing alpha (cu-alpha) --------------------------------------------------------
@@ -276,42 +368,45 @@ def unitizing_alpha(terms: Iterable[UnitizingTerms]) -> Estimate:
     return Estimate(1.0 - sum(t.observed for t in terms) / expected)
 
 
-def _segments(spans: Sequence[Span], begin: int, end: int) -> list[tuple[int, int, bool]]:
-    """One coder's continuum as consecutive ``(start, end, is_unit)`` segments: units and the gaps between."""
-    out: list[tuple[int, int, bool]] = []
+def _pair_disagreement(a: Sequence[Span], b: Sequence[Span]) -> int:
+    """Σδ² of two coders' normalised units (Krippendorff 2004), walking both lists once like a merge.
+
+    Lay each coder's continuum out as units and the gaps between them: of the pairs of their segments that
+    overlap, two units count (Δstart)² + (Δend)², a unit lying inside a gap of the other counts its squared
+    length, and any other pair nothing. A unit lies inside a gap of the other coder exactly when it
+    overlaps none of their units (gaps are always separated by units), so only the units are walked."""
+    total = i = j = 0
+    a_hit = b_hit = False
+    while i < len(a) and j < len(b):
+        (sa, ea), (sb, eb) = a[i], b[j]
+        if sa < eb and sb < ea:
+            total += (sa - sb) ** 2 + (ea - eb) ** 2
+            a_hit = b_hit = True
+        if ea <= eb:
+            if not a_hit:
+                total += (ea - sa) ** 2
+            i, a_hit = i + 1, False
+        if eb <= ea:
+            if not b_hit:
+                total += (eb - sb) ** 2
+            j, b_hit = j + 1, False
+    for spans, k, hit in ((a, i, a_hit), (b, j, b_hit)):
+        for s, e in spans[k + hit :]:
+            total += (e - s) ** 2
+    return total
+
+
+def _gaps(spans: Sequence[Span], begin: int, end: int) -> list[int]:
+    """The lengths of the stretches of ``[begin, end)`` between one coder's normalised units."""
+    out: list[int] = []
     pos = begin
     for s, e in spans:
         if s > pos:
-            out.append((pos, s, False))
-        out.append((s, e, True))
+            out.append(s - pos)
         pos = e
     if pos < end:
-        out.append((pos, end, False))
+        out.append(end - pos)
     return out
-
-
-def _distance(g: tuple[int, int, bool], h: tuple[int, int, bool]) -> int:
-    """δ² between two overlapping segments of two coders (Krippendorff 2004)."""
-    (bg, eg, unit_g), (bh, eh, unit_h) = g, h
-    if unit_g and unit_h:
-        return (bg - bh) ** 2 + (eg - eh) ** 2
-    if unit_g and not unit_h and bh <= bg and eg <= eh:
-        return (eg - bg) ** 2
-    if unit_h and not unit_g and bg <= bh and eh <= eg:
-        return (eh - bh) ** 2
-    return 0
-
-
-def _pair_disagreement(a: list[tuple[int, int, bool]], b: list[tuple[int, int, bool]]) -> int:
-    """Σδ² over every overlapping pair of segments of two coders, walking both continua once."""
-    total, i, j = 0, 0, 0
-    while i < len(a) and j < len(b):
-        total += _distance(a[i], b[j])
-        a_end, b_end = a[i][1], b[j][1]
-        # advance whichever segment ends first (both when they end together): pairs visited always overlap
-        i += a_end <= b_end
-        j += b_end <= a_end
-    return total
 
 
 def _expected_numerator(units: list[int], gaps: list[int]) -> int:
@@ -327,21 +422,23 @@ def _expected_numerator(units: list[int], gaps: list[int]) -> int:
     return total
 
 
-def unitizing_terms(coders: Sequence[Sequence[Span]], begin: int, end: int) -> UnitizingTerms:
+def unitizing_terms(
+    coders: Sequence[Sequence[Span]], begin: int, end: int, *, normalised: bool = False
+) -> UnitizingTerms:
     """D_o and D_e of Krippendorff's unitizing α for one code on the continuum ``[begin, end)``.
 
     D_o = 2·Σ_{pairs of coders} Σδ² / (m(m−1)L²); D_e from the lengths of all units and gaps of all coders
-    (Krippendorff 2004). Integer arithmetic until the final division, so long texts lose no precision."""
+    (Krippendorff 2004). Integer arithmetic until the final division, so long texts lose no precision.
+    ``normalised``: each coder's spans are already ``normalise(spans, begin, end)``."""
     m, length = len(coders), end - begin
     if m < 2 or length <= 0:
         return UnitizingTerms(0.0, 0.0)
-    spans = [normalise(s, begin, end) for s in coders]
-    segments = [_segments(s, begin, end) for s in spans]
-    observed = sum(_pair_disagreement(segments[i], segments[j]) for i, j in combinations(range(m), 2))
+    spans = coders if normalised else [normalise(s, begin, end) for s in coders]
+    observed = sum(_pair_disagreement(spans[i], spans[j]) for i, j in combinations(range(m), 2))
     units = [e - s for coder in spans for s, e in coder]
     if not units:
         return UnitizingTerms(0.0, 0.0)
-    gaps = [e - s for coder in segments for s, e, is_unit in coder if not is_unit]
+    gaps = [gap for coder in spans for gap in _gaps(coder, begin, end)]
     squared = sum(u * (u - 1) for u in units)
     denominator = length * (m * length * (m * length - 1) - squared)
     return UnitizingTerms(

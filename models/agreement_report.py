@@ -105,8 +105,9 @@ def _compared_coders(session: Session, names: Sequence[str]) -> list[Coder]:
 
 def _coding_rows(session: Session, coder_ids: list[int]) -> list[tuple[int, int, int, int, int, str]]:
     """``(code, transcript, coder, start, end, status)`` of every coding by these coders, as plain tuples."""
-    stmt = select(Coding.code_id, Coding.transcript_id, Coding.coder_id, Coding.start, Coding.end, Coding.status)
-    return [tuple(row) for row in session.execute(stmt.where(Coding.coder_id.in_(coder_ids)))]
+    c = Coding.__table__.c
+    stmt = select(c.code_id, c.transcript_id, c.coder_id, c.start, c.end, c.status).where(c.coder_id.in_(coder_ids))
+    return [tuple(row) for row in session.connection().execute(stmt)]
 
 
 def _transcripts(
@@ -180,18 +181,20 @@ def load_comparison(
     return Comparison(coder_rows, code_infos, scope, spans, excluded)
 
 
-def _unit_spans(session: Session, unit: str, transcript_ids: list[int]) -> dict[int, list[stats.Span]]:
-    """Sentence or turn spans per transcript, in text order."""
-    table = Sentence if unit == "sentence" else Turn
-    out: dict[int, list[stats.Span]] = {tid: [] for tid in transcript_ids}
-    rows = session.execute(
-        select(table.transcript_id, table.start, table.end)
-        .where(table.transcript_id.in_(transcript_ids))
-        .order_by(table.transcript_id, table.start)
+def _unit_spans(session: Session, unit: str, transcript_ids: list[int]) -> dict[int, stats.UnitBounds]:
+    """Sentence or turn boundaries per transcript, in text order (read with Core: tens of thousands of rows)."""
+    table = (Sentence if unit == "sentence" else Turn).__table__
+    starts: dict[int, list[int]] = {tid: [] for tid in transcript_ids}
+    ends: dict[int, list[int]] = {tid: [] for tid in transcript_ids}
+    rows = session.connection().execute(
+        select(table.c.transcript_id, table.c.start, table.c.end)
+        .where(table.c.transcript_id.in_(transcript_ids))
+        .order_by(table.c.transcript_id, table.c.start)
     )
     for tid, start, end in rows:
-        out[tid].append((start, end))
-    return out
+        starts[tid].append(start)
+        ends[tid].append(end)
+    return {tid: stats.UnitBounds(starts[tid], ends[tid]) for tid in transcript_ids}
 
 
 # --- results -------------------------------------------------------------------------------------------
@@ -349,12 +352,26 @@ def _json_key(figures: Figures) -> str:
 
 
 def _cell(
-    code: CodeInfo, transcript: TranscriptInfo, spans: list[list[stats.Span]], units: list[stats.Span] | None
+    code: CodeInfo, transcript: TranscriptInfo, spans: list[list[stats.Span]], units: stats.UnitBounds | None
 ) -> CellResult:
     length = len(transcript.text)
-    table = stats.character_table(spans, length) if units is None else stats.unit_table(spans, units)
-    terms = stats.unitizing_terms(spans, 0, length)
-    return CellResult(code, transcript, length, pooled_figures([table], [terms], 1, method=CELL))
+    if units is None:
+        table = stats.character_table(spans, length, normalised=True)
+    else:
+        table = stats.unit_table(spans, units, normalised=True)
+    terms = stats.unitizing_terms(spans, 0, length, normalised=True)
+    return CellResult(code, transcript, length, _cell_figures(table, terms))
+
+
+def _cell_figures(table: stats.UnitTable, terms: stats.UnitizingTerms) -> Figures:
+    """``pooled_figures([table], [terms], 1, CELL)`` without pooling one table with itself (every cell)."""
+    values = {
+        "percent_agreement": stats.percent_agreement(table),
+        "kappa": stats.table_kappa(table),
+        "alpha_binary": stats.binary_alpha(table),
+        "cu_alpha": stats.unitizing_alpha([terms]),
+    }
+    return Figures(CELL, 1, table, values, terms)
 
 
 def _empty_table(coders: int, units: int) -> stats.UnitTable:
@@ -370,7 +387,8 @@ def _end_to_end_terms(comparison: Comparison, code: CodeInfo) -> stats.Unitizing
         for i, spans in enumerate(comparison.spans.get((code.id, transcript.id), [])):
             per_coder[i].extend((s + offset, e + offset) for s, e in spans)
         offset += len(transcript.text)
-    return stats.unitizing_terms(per_coder, 0, offset)
+    # each transcript's spans are normalised within it and the transcripts follow each other: already normalised
+    return stats.unitizing_terms(per_coder, 0, offset, normalised=True)
 
 
 def agreement_report(
@@ -390,7 +408,7 @@ def agreement_report(
     return build_report(comparison, unit, units)
 
 
-def build_report(comparison: Comparison, unit: str, units: dict[int, list[stats.Span]] | None) -> AgreementReport:
+def build_report(comparison: Comparison, unit: str, units: dict[int, stats.UnitBounds] | None) -> AgreementReport:
     """The report from loaded spans (separate from loading so the arithmetic can be timed on its own)."""
     sizes = {t.id: len(t.text) if units is None else len(units[t.id]) for t in comparison.transcripts}
     cells = [

@@ -518,13 +518,29 @@ def create_schema(target: str | os.PathLike[str]) -> Project:
         _create_private_file(path)
     engine = make_engine(url)
     try:
-        upgrade(engine, url)
+        _new_schema(engine, url, path)
     except Exception:
         engine.dispose()
         if path is not None:
             remove_database_files(path)
         raise
     return Project(url, engine, _session_factory(engine))
+
+
+def _new_schema(engine: Engine, url: str, path: Path | None) -> None:
+    """The newest schema in a new database: a new SQLite file from the migrations' snapshot when it is
+    current (``models/schema_snapshot.py``: the same schema without running every migration), else (and on
+    PostgreSQL) by running the migrations."""
+    from models.schema_snapshot import apply_snapshot, current_snapshot
+
+    script = current_snapshot(HEAD_REVISION) if path is not None else None
+    if script is None:
+        upgrade(engine, url)
+        return
+    with engine.connect() as conn:
+        raw = conn.connection.driver_connection
+        assert raw is not None  # an open connection has its driver's connection
+        apply_snapshot(raw, script)
 
 
 def discard_new(project: Project) -> None:
