@@ -56,6 +56,9 @@ WRITE_LOCK_KEY = 0x57415645
 # Checkpoint after a change while the WAL is below this size (a few pages to copy); a bigger WAL is left to
 # SQLite's own checkpoint and to the idle checkpoint, so one large change is not followed by a long pause.
 SMALL_WAL_BYTES = 4 * 1024 * 1024
+# A checkpoint after a change that could not copy it is tried again this often, at most this many times.
+CHECKPOINT_RETRY_S = 0.05
+CHECKPOINT_RETRIES = 40
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 PROJECT_SUFFIX = ".wqda"
 
@@ -249,6 +252,7 @@ class Project:
     _last_checkpoint: float = field(default=float("-inf"), repr=False)
     _checkpoint_due: bool = field(default=False, repr=False)
     _checkpoint_timer: threading.Timer | None = field(default=None, repr=False)
+    _checkpoint_retries: int = field(default=0, repr=False)
     _timer_lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
     _closed: bool = field(default=False, repr=False)
 
@@ -328,9 +332,13 @@ class Project:
     def _checkpoint_after_change(self) -> None:
         wait = self._last_checkpoint + self.checkpoint_every_s - time.monotonic()
         if wait <= 0:
-            self.checkpoint(small_only=True)
+            if not self.checkpoint(small_only=True):
+                self._retry_checkpoint()
             return
         self._checkpoint_due = True  # a timer copies this change (and any that follow) when the interval ends
+        self._start_checkpoint_timer(wait)
+
+    def _start_checkpoint_timer(self, wait: float) -> None:
         with self._timer_lock:  # started and published together, so close() never sees one not yet started
             if self._checkpoint_timer is None and not self._closed:
                 timer = threading.Timer(wait, self._checkpoint_if_due)
@@ -338,14 +346,28 @@ class Project:
                 timer.start()
                 self._checkpoint_timer = timer
 
+    def _retry_checkpoint(self) -> None:
+        """The checkpoint after a change could not copy it (another checkpoint, perhaps another process's or
+        this one's timer, was running, or a reader held older frames): try again shortly, a bounded number
+        of times; after that the next change or ``close()`` copies it (it is safe in the WAL meanwhile)."""
+        self._checkpoint_due = True
+        self._checkpoint_retries += 1
+        if self._checkpoint_retries > CHECKPOINT_RETRIES:
+            self._checkpoint_retries = 0
+            return
+        self._start_checkpoint_timer(CHECKPOINT_RETRY_S)
+
     def _checkpoint_if_due(self) -> None:
+        complete = True
         try:
             if self._checkpoint_due and not self._closed:
-                self.checkpoint(small_only=True)
+                complete = self.checkpoint(small_only=True)
         finally:
             with self._timer_lock:
                 self._checkpoint_timer = None
-        if self._checkpoint_due and not self._closed:  # a change committed while this ran: its own turn
+        if not complete and not self._closed:
+            self._retry_checkpoint()
+        elif self._checkpoint_due and not self._closed:  # a change committed while this ran: its own turn
             self._checkpoint_after_change()
 
     @contextmanager
@@ -393,25 +415,34 @@ class Project:
             f"{BUSY_TIMEOUT_MS // 1000} s; nothing was changed, try again when it has finished"
         )
 
-    def checkpoint(self, small_only: bool = False) -> None:
+    def checkpoint(self, small_only: bool = False) -> bool:
         """Copy committed changes from the WAL into the project file (never waiting for readers), so that a
-        copy of the file alone is complete. ``small_only``: only while the WAL is small (after each change)."""
+        copy of the file alone is complete. ``small_only``: only while the WAL is small (after each change).
+
+        Returns False when the file may still lack committed changes: another checkpoint was running (SQLite
+        lets one run at a time: the other may have started before this change committed) or a reader's
+        snapshot held frames back. A large WAL skipped on purpose counts as done (the idle checkpoint and
+        ``close()`` copy it)."""
         path = self.path
         if path is None:
-            return
+            return True
         self._checkpoint_due = False
         self._last_checkpoint = time.monotonic()
         if small_only:
             try:
                 if os.path.getsize(f"{path}-wal") > SMALL_WAL_BYTES:
-                    return
+                    return True
             except OSError:
-                return
+                return True
         try:
             with self.engine.connect() as conn:
-                conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+                busy, frames, copied = conn.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)").one()
         except OperationalError:
-            pass  # busy: the next change or the idle checkpoint does it
+            return False  # busy: another checkpoint is running
+        complete = not busy and copied >= frames
+        if complete:
+            self._checkpoint_retries = 0
+        return complete
 
     def last_event_id(self) -> int:
         """The newest event's id: it grows with every committed change, whoever made it (the workspace polls

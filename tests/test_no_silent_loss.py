@@ -13,6 +13,7 @@ import stat
 import subprocess
 import sys
 import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -400,6 +401,23 @@ def test_the_project_file_alone_holds_a_change_made_a_moment_ago(coded, tmp_path
     with sqlite3.connect(dest) as conn:
         ids = [row[0] for row in conn.execute("SELECT id FROM codings")]
     assert new_id in ids and len(ids) == 2
+
+
+def test_a_change_a_reader_held_back_reaches_the_project_file_once_the_reader_is_done(coded, tmp_path) -> None:
+    """The checkpoint after a change cannot copy it past an older reader's snapshot (another process
+    reading, or another checkpoint running): it is tried again shortly, not left for the next change."""
+    coded.checkpoint_every_s = 0
+    reader = sqlite3.connect(coded.path)
+    reader.execute("BEGIN")
+    reader.execute("SELECT count(*) FROM codings").fetchone()  # a snapshot from before the change
+    [new_id] = coding.apply_codes(coded, "ann", "P01/T2", ["Supervision"], "ann", 0, 12)
+    assert new_id not in copied_coding_ids(coded.path, tmp_path / "held.wqda")  # held back by the reader
+    reader.rollback()
+    reader.close()
+    deadline = time.monotonic() + 10  # a bound on the wait, not a time asserted: retries run every 50 ms
+    while new_id not in copied_coding_ids(coded.path, tmp_path / "later.wqda") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert new_id in copied_coding_ids(coded.path, tmp_path / "later.wqda")
 
 
 def copied_coding_ids(path: Path, dest: Path) -> list[int]:
