@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import json
+import re
 import subprocess
 import sys
 import time
@@ -244,6 +245,14 @@ def test_filters_narrow_the_quotes_and_htmx_gets_the_region_alone(site) -> None:
     region = reader.get("/themes/1?timepoint=T2", headers={"HX-Request": "true", "HX-Target": "quotes-region"})
     assert region.text.lstrip().startswith('<div id="quotes-region"') and "<html" not in region.text
     assert region.text.count('class="quote-label"') == len(labels)
+    # the form shows the filter chosen (and only it), so a reader sees what the quotes are narrowed to
+    assert '<option value="T2" selected>' in at_t2 and at_t2.count(" selected>") == 1
+    assert " selected>" not in everything
+    first_code = r'<select id="f-code" name="code">\s*<option value="">[^<]*</option>\s*<option value="(\d+)"'
+    sub_code = re.search(first_code, everything)
+    assert sub_code is not None
+    narrowed = reader.get(f"/themes/1?code={sub_code[1]}").text
+    assert f'<option value="{sub_code[1]}" selected>' in narrowed and narrowed.count(" selected>") == 1
 
 
 def test_the_matrix_page_shows_the_numbers_waveqda_matrix_prints(site) -> None:
