@@ -150,15 +150,10 @@ def load_comparison(
 
     Transcripts being coded blind are refused for anyone but the owner: with the others' codings hidden,
     agreement there would compare a coder with nothing."""
-    from models.blind import blind_ids_in
+    from models.blind import refuse_blind_reading
 
     named = [find_transcript(session, ref).id for ref in transcripts] if transcripts else None
-    hidden = blind_ids_in(session, named)
-    if hidden:
-        raise WaveqdaError(
-            f"{', '.join(hidden[:4])}{' …' if len(hidden) > 4 else ''} are being coded blind: agreement there "
-            "waits until the owner reveals them (waveqda blind reveal); name others with --transcripts"
-        )
+    refuse_blind_reading(session, named, "agreement")
     coder_rows = _compared_coders(session, coders)
     coder_ids = [c.id for c in coder_rows]
     rows = _coding_rows(session, coder_ids)

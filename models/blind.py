@@ -113,7 +113,17 @@ def refuse_revealing_change(
     transcripts (settling a disagreement, adopting the stretches all coders agree on): the consensus coding
     and its summary would show what blind coding hides. Writes see every row (see above), so this is checked
     by hand; ``transcript_ids`` None means every transcript the change may touch."""
-    view = _view_for(session, project.viewer or actor, project.viewer_is_owner)
+    _refuse(session, _view_for(session, project.viewer or actor, project.viewer_is_owner), transcript_ids, what)
+
+
+def refuse_blind_reading(session: Session, transcript_ids: Sequence[int] | None, what: str) -> None:
+    """Refuse a reading that compares coders (agreement, disagreements) where this session's viewer sees
+    blind: with the others' codings hidden it would compare a coder with nothing."""
+    _refuse(session, view_of(session), transcript_ids, what)
+
+
+def _refuse(session: Session, view: BlindView | None, transcript_ids: Sequence[int] | None, what: str) -> None:
+    """One line naming the transcripts (of those given; all when None) that ``view`` sees blind, if any."""
     if view is None:
         return
     wanted = view.transcripts if transcript_ids is None else view.transcripts & set(transcript_ids)
@@ -124,15 +134,6 @@ def refuse_revealing_change(
             f"{', '.join(hidden[:4])}{more} are being coded blind: {what} there waits until the owner reveals "
             "them (waveqda blind reveal)" + ("; name others with --transcripts" if transcript_ids is None else "")
         )
-
-
-def blind_ids_in(session: Session, transcript_ids: Sequence[int] | None) -> list[str]:
-    """Labels of the transcripts (of those given; all when None) this session's viewer sees blind."""
-    view = view_of(session)
-    if view is None:
-        return []
-    wanted = view.transcripts if transcript_ids is None else view.transcripts & set(transcript_ids)
-    return sorted(label for tid, label in _all_labels(session) if tid in wanted)
 
 
 def restrict(session: Session, stmt: Select) -> Select:
