@@ -223,14 +223,7 @@ def _refi(
     for_client: str | None = None,
 ) -> list[str]:
     """REFI-QDA files come whole from the exchange exporter: only the anonymising options apply (to .qdpx)."""
-    unsupported = ExportFilters(
-        anonymise=filters.anonymise,
-        seed=filters.seed,
-        anonymise_coders=filters.anonymise_coders,
-        accept_risk=filters.accept_risk,
-        unreviewed=filters.unreviewed,
-    )
-    if filters != unsupported:
+    if filters.narrows:
         raise WaveqdaError(f"{suffix} exports the whole project: of the filters only --anonymise applies")
     if suffix == ".qdc" and (filters.anonymise or filters.anonymise_coders):
         raise WaveqdaError("--anonymise applies to .qdpx projects (a codebook holds no participant data)")

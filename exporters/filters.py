@@ -58,6 +58,18 @@ class ExportFilters:
         """The coders whose codings count: ``consensus`` alone with ``--consensus-only``."""
         return [CONSENSUS_CODER] if self.consensus_only else self.coders
 
+    @property
+    def narrows(self) -> bool:
+        """Whether any filter besides the privacy options (anonymising, its seed and risk) is set: exports
+        that always write everything (REFI-QDA files, the memo list) refuse those rather than ignore them."""
+        return self != ExportFilters(
+            anonymise=self.anonymise,
+            seed=self.seed,
+            anonymise_coders=self.anonymise_coders,
+            accept_risk=self.accept_risk,
+            unreviewed=self.unreviewed,
+        )
+
     def describe(self) -> list[str]:
         """The filters in words, for a report's title page ("what am I looking at?")."""
         parts: list[str] = []

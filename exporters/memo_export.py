@@ -98,14 +98,7 @@ def load_memos(
 
 def _refuse_scope(filters: ExportFilters) -> None:
     """The memo list has its own filters; the report filters (codes, timepoints...) would be ignored."""
-    privacy = ExportFilters(
-        anonymise=filters.anonymise,
-        seed=filters.seed,
-        anonymise_coders=filters.anonymise_coders,
-        accept_risk=filters.accept_risk,
-        unreviewed=filters.unreviewed,
-    )
-    if filters != privacy:
+    if filters.narrows:
         raise WaveqdaError(
             "the memo list is filtered with waveqda memos PROJECT --search/--kind/--author --output FILE; "
             "of the export filters only --anonymise and --anonymise-coders apply"

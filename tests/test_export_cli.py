@@ -63,6 +63,14 @@ def test_refi_files_are_delegated(study, tmp_path):
     assert (tmp_path / "c.qdc").exists()
     line = one_line_error(run(str(study.path), str(tmp_path / "p.qdpx"), "--codes", "Worry"))
     assert "only --anonymise applies" in line
+    assert not (tmp_path / "p.qdpx").exists()
+
+
+def test_the_memo_list_refuses_report_filters_but_takes_the_privacy_ones(study, tmp_path):
+    line = one_line_error(run(str(study.path), str(tmp_path / "m.csv"), "--kind", "memos", "--codes", "Worry"))
+    assert "only --anonymise and --anonymise-coders apply" in line and not (tmp_path / "m.csv").exists()
+    result = run(str(study.path), str(tmp_path / "m.csv"), "--kind", "memos", "--anonymise-coders")
+    assert result.exit_code == 0, result.output
 
 
 @pytest.mark.parametrize(
