@@ -171,12 +171,15 @@ def history(session: Session, limit: int | None = None) -> list[HistoryRow]:
 
 
 BLIND_SUMMARY = "changed codings in a transcript being coded blind (shown when the owner reveals it)"
+# The steps whose summaries say what was coded where (the words, the span, whose coding was kept); codebook
+# steps that move codings (a merge, a split) only count them and stay readable.
+QUOTING_OPERATIONS = ("coding.", "agreement.")
 
 
 def _blind_steps(session: Session, rows: list[Any]) -> set[int]:
-    """Events of other people that changed codings the viewer may not see (blind coding, ``models.blind``):
-    their summaries quote the coded words and name the code, so a coder reading the history would see what
-    blind coding hides. A coding an update touched that this session cannot see counts as hidden."""
+    """Coding steps of other people that changed codings the viewer may not see (blind coding,
+    ``models.blind``): their summaries quote the coded words and name the code, so a coder reading the history
+    would see what blind coding hides. A coding an update touched that this session cannot see counts as hidden."""
     from models.blind import view_of
     from models.schema import Coding
     from models.store import VIEWER_KEY
@@ -185,7 +188,7 @@ def _blind_steps(session: Session, rows: list[Any]) -> set[int]:
     if view is None:
         return set()
     viewer = session.info[VIEWER_KEY][0]
-    others = [row.id for row in rows if row.actor != viewer]
+    others = [row.id for row in rows if row.actor != viewer and row.operation.startswith(QUOTING_OPERATIONS)]
     touched: dict[int, set[int]] = {}  # event id -> codings whose transcript the images do not say
     hidden: set[int] = set()
     for chunk in journal.chunks(others):

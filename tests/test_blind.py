@@ -146,7 +146,7 @@ def test_consensus_changes_wait_for_the_reveal_too(coded_study, db_state) -> Non
 def test_the_history_hides_others_coding_steps_in_blind_transcripts(coded_study) -> None:
     """History summaries quote the coded words: a coder reading the history while blind coding is on sees
     that others changed codings there, not what they coded; everything else (and the owner's view) as ever."""
-    from models import coding
+    from models import codebook, coding
     from models.history import BLIND_SUMMARY, history
 
     project = coded_study.project
@@ -154,6 +154,7 @@ def test_the_history_hides_others_coding_steps_in_blind_transcripts(coded_study)
     coding.apply_codes(project, "ben", "P02/T1", ["Worry"], "ben", 0, 12)
     coding.apply_codes(project, "ana", "P01/T1", ["Worry"], "ana", 20, 30)
     coding.set_key_quote(project, "ben", coded_study.codings[12], True)  # an update: its images lack the place
+    codebook.merge_codes(project, "ben", "Support/Peer support", "Support")  # moves codings in P01/T1 too
     blind.switch_on(project, "lead", ["P01/T1"])
 
     def summaries() -> list[tuple[str, str]]:
@@ -168,3 +169,6 @@ def test_the_history_hides_others_coding_steps_in_blind_transcripts(coded_study)
     assert [actor for actor, _ in shown] == [actor for actor, _ in everything]
     assert [s == BLIND_SUMMARY for _, s in shown] == [True, False, False, True]
     assert shown[1:3] == everything[1:3]  # ben elsewhere, and ana's own
+    with project.read() as session:  # a codebook step only counts the codings it moves: it stays readable
+        [merged] = [row for row in history(session) if row.operation == "code.merge"]
+    assert merged.summary.startswith("Merged code") and merged.summary != BLIND_SUMMARY
