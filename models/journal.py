@@ -36,6 +36,7 @@ from models.schema import Base, Event, new_uuid, table_of, utcnow
 UNJOURNALLED = {"events", "tombstones", "turns", "sentences", "transcripts", "alembic_version"}
 
 BUFFER_KEY = "waveqda_changes"
+WRITTEN_EVENT_KEY = "waveqda_written_event"  # the id of the event a write session wrote (Project.last_written_event)
 
 
 def _to_json(value: Any) -> Any:
@@ -241,12 +242,15 @@ def record_event(
     }
     insert_only, with_discard = _event_statements(session.get_bind().dialect.name)
     if not undoable:
-        return session.execute(insert_only, values).scalar_one()
-    if isinstance(with_discard, tuple):
+        written = session.execute(insert_only, values).scalar_one()
+    elif isinstance(with_discard, tuple):
         discard, insert_event = with_discard
         session.execute(discard, {"actor": actor})
-        return session.execute(insert_event, values).scalar_one()
-    return session.execute(with_discard, values).scalar_one()
+        written = session.execute(insert_event, values).scalar_one()
+    else:
+        written = session.execute(with_discard, values).scalar_one()
+    session.info[WRITTEN_EVENT_KEY] = written
+    return written
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -338,7 +338,7 @@ class Project:
             finally:
                 journal.stop_capture(session)
             changes = buffer.as_list() if buffer is not None else None
-            written = journal.record_event(
+            journal.record_event(
                 session,
                 actor=actor,
                 operation=operation,
@@ -347,7 +347,6 @@ class Project:
                 detail=session.info.pop("detail", detail),
                 undoable=undoable,
             )
-        self.last_written_event = written
         self._checkpoint_after_change()
 
     def _checkpoint_after_change(self) -> None:
@@ -415,6 +414,8 @@ class Project:
                         # a reader is refused before anything is attempted; the lock wait is bounded
                         begin_write(session, int(BUSY_TIMEOUT_MS), WRITE_LOCK_KEY, shared=within_transcript)
                     yield session
+                    written = session.info.get(journal.WRITTEN_EVENT_KEY)
+                self.last_written_event = written
                 if not self.is_sqlite:
                     _notify(conn, notify_as)
         except IntegrityError as exc:
