@@ -320,6 +320,7 @@ class RefiWriter:
             return
         table = table_of(Coding)
         journal.insert_values(self.session, table.name, list(_CODING_COLUMNS), [self._driver_row(r) for r in rows])
+        self._dates.clear()  # a transcript's dates are its own: the cache stays small (a large file's is 10 MB)
         if self._tombstones:
             tombstones.unbury(self.session, [row[0] for row in rows])
         ids = dict(
