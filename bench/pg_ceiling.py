@@ -15,9 +15,14 @@ import time
 from pathlib import Path
 
 
-def server_cpu() -> float:
-    """CPU seconds used so far by every PostgreSQL process (the server and its backends)."""
+def server_cpu(data_dir: Path | str | None = None) -> float:
+    """CPU seconds used so far by PostgreSQL: the postmaster of the cluster in ``data_dir`` and its backends
+    (other clusters on the machine, a test suite's for example, are not counted), or with no ``data_dir``
+    every PostgreSQL process."""
     tick = os.sysconf("SC_CLK_TCK")
+    postmaster = None
+    if data_dir is not None:
+        postmaster = (Path(data_dir) / "postmaster.pid").read_text().split()[0]
     total = 0
     for pid in filter(str.isdigit, os.listdir("/proc")):
         try:
@@ -27,8 +32,11 @@ def server_cpu() -> float:
                 fields = f.read().rsplit(")", 1)[1].split()
         except OSError:
             continue
-        if comm.startswith(("postgres", "postmaster")):
-            total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
+        if not comm.startswith(("postgres", "postmaster")):
+            continue
+        if postmaster is not None and postmaster not in (pid, fields[1]):  # fields[1]: the parent's pid
+            continue
+        total += sum(int(v) for v in fields[11:15])  # utime, stime, cutime, cstime
     return total / tick
 
 
@@ -43,9 +51,9 @@ def main(source: Path, durable: bool, writers: int, per_writer: int = 200) -> No
         copy_project(source, url)
         gc.collect()  # the copy's connections closed, and their backends' CPU counted, before the baseline
         time.sleep(2)
-        before, wall0 = server_cpu(), time.perf_counter()
+        before, wall0 = server_cpu(cluster.data_dir), time.perf_counter()
         result = run_writers(url, writers, per_writer)
-        server_ms = 1000 * (server_cpu() - before) / result["codings"]
+        server_ms = 1000 * (server_cpu(cluster.data_dir) - before) / result["codings"]
         print(
             f"durable={durable} writers={writers}: {result['codings_per_s']:.0f} changes/s, client CPU "
             f"{result['cpu_ms_per_coding']:.2f} ms + server CPU {server_ms:.2f} ms per change "

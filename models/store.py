@@ -13,10 +13,12 @@ file on its own holds every committed change.
 
 from __future__ import annotations
 
+import logging
 import os
 import sqlite3
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -32,6 +34,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from models import journal, project_file
 from models.errors import WaveqdaError
 from models.schema import Base, Event, Setting, Timepoint, new_uuid
+
+log = logging.getLogger(__name__)
 
 # Every migration, oldest first; a test checks this equals Alembic's history so startup need not load
 # Alembic. A file whose revision is not listed was made by a newer waveqda.
@@ -716,11 +720,15 @@ def _notify(conn: Connection, payload: str) -> None:
     dbapi = conn.connection.dbapi_connection
     if dbapi is None:
         return
-    dbapi.autocommit = True
     try:
-        dbapi.cursor().execute("SELECT pg_notify('waveqda', %s)", (payload,))
-    finally:
-        dbapi.autocommit = False
+        dbapi.autocommit = True
+        try:
+            dbapi.cursor().execute("SELECT pg_notify('waveqda', %s)", (payload,))
+        finally:
+            dbapi.autocommit = False
+    except Exception:  # the change is committed: a lost notification only delays others' refresh to their poll
+        conn.invalidate()  # the connection may be broken: the pool opens a new one next time
+        log.warning("could not notify listeners of a change: %s", traceback.format_exc())
 
 
 def _is_busy(exc: OperationalError) -> bool:

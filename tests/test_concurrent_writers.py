@@ -38,6 +38,8 @@ def make_shared(target: str | Path) -> str:
     project = create_project(target, name="shared")
     with project.change("lead", "import", "import", undoable=False) as session:
         store_transcript(session, make_parsed(long_transcript()), "P01", "T1", "lead")
+        second = [("Interviewer", "And at the second site?"), *long_transcript()[1:]]  # not a duplicate
+        store_transcript(session, make_parsed(second), "P02", "T1", "lead")
     codebook.add_code(project, "lead", "Supervision")
     project.close()
     return str(target)
@@ -68,6 +70,12 @@ def _span(number: int, i: int) -> tuple[int, int]:
     return start, start + 20
 
 
+def _transcript(number: int) -> str:
+    """Even coders code P01/T1, odd ones P02/T1: on PostgreSQL changes within different transcripts commit
+    side by side, changes within one take turns."""
+    return "P01/T1" if number % 2 == 0 else "P02/T1"
+
+
 def _last_coding(project, name: str) -> int:
     with project.read() as session:
         return session.scalar(select(func.max(Coding.id)).join(Coder).where(Coder.name == name))
@@ -75,7 +83,7 @@ def _last_coding(project, name: str) -> int:
 
 def _domain_step(project, target: str, name: str, number: int, i: int) -> None:
     if i % 4 == 0:
-        coding.apply_codes(project, name, "P01/T1", ["Supervision"], name, *_span(number, i))
+        coding.apply_codes(project, name, _transcript(number), ["Supervision"], name, *_span(number, i))
     elif i % 4 == 1:
         try:
             codebook.add_code(project, name, f"Shared/Theme {(i // 4) % 5}")
@@ -96,7 +104,16 @@ def _cli_step(project, target: str, name: str, number: int, i: int) -> None:
 
     if i % 4 == 0:
         start, end = _span(number, i)
-        args = ["apply", target, "--transcript", "P01/T1", "--code", "Supervision", "--span", f"{start}:{end}"]
+        args = [
+            "apply",
+            target,
+            "--transcript",
+            _transcript(number),
+            "--code",
+            "Supervision",
+            "--span",
+            f"{start}:{end}",
+        ]
         args += ["--coder", name]
     elif i % 4 == 1:
         args = ["code", "add", target, f"Shared/Theme {(i // 4) % 5}", "--coder", name]
@@ -174,6 +191,50 @@ def test_eight_processes_two_hundred_changes_each_nothing_refused_or_lost(
         assert project_file.integrity_problems(Path(path)) == []
     replay_journal(start, path)
     assert comparable(start, db_state) == comparable(path, db_state)
+
+
+def test_only_own_change_tells_a_change_of_ours_alone_from_one_with_others() -> None:
+    from models.store import MARK_DEPTH, only_own_change
+
+    before = tuple(range(100, 100 - MARK_DEPTH, -1))
+    assert only_own_change(before, (101, *before[:-1]), 101)
+    assert not only_own_change(before, (102, 101, *before[:-2]), 102)  # someone else's 101 came in too
+    assert not only_own_change(before, (101, *before[:-1]), None)  # no change of ours
+    assert only_own_change((), (1,), 1)
+    assert not only_own_change((5, 3), (6, 5, 4, 3), 6)  # 4 became visible late
+
+
+@pytest.mark.both_engines
+def test_an_event_committed_after_a_newer_one_changes_the_mark(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """On PostgreSQL a change within one transcript can commit after a newer one (its writer was waiting for
+    the disk): the newest id stays the same, so the workspace's poll and the site's cache must look at more
+    than the newest id to notice it."""
+    from models.journal import record_event
+
+    project = create_project(project_target(engine, tmp_path, request, name="marks"), name="marks")
+    if engine == "sqlite":  # one writer at a time: no event can become visible late; the mark still moves
+        before = project.change_mark()
+        codebook.add_code(project, "ann", "One")
+        assert project.change_mark()[0] > (before or (0,))[0]
+        project.close()
+        return
+    slow_conn = project.engine.connect()
+    try:
+        slow = project.sessions(bind=slow_conn)
+        late = record_event(slow, "ann", "test.slow", "slow", None, undoable=False)  # written, not committed
+        codebook.add_code(project, "bob", "Quick")  # a newer event, committed at once
+        seen = project.change_mark()
+        assert seen[0] > late and late not in seen
+        slow.commit()
+        after = project.change_mark()
+        assert after[0] == seen[0]  # the newest id alone would not show the late event
+        assert after != seen and late in after
+        slow.close()
+    finally:
+        slow_conn.close()
+        project.close()
 
 
 def test_cli_loops_on_one_file_print_no_traceback(tmp_path: Path) -> None:
