@@ -19,7 +19,9 @@ from __future__ import annotations
 
 import re
 from bisect import bisect_right
+from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Protocol
 
 
 @dataclass(frozen=True)
@@ -156,6 +158,19 @@ def stem_matches(selected: str, found: tuple[str, bool] | None) -> bool | None:
     return len(selected) >= len(stem) and squeeze(selected) == stem
 
 
+class Positioned(Protocol):
+    """What detection reads of a selection: a parsed ``RefiSelection`` or a ``RawSelection``."""
+
+    @property
+    def start(self) -> int: ...
+
+    @property
+    def end(self) -> int: ...
+
+    @property
+    def name(self) -> str: ...
+
+
 @dataclass
 class RawSelection:
     start: int
@@ -219,23 +234,33 @@ def preferred(origin: str) -> Convention:
 
 
 def _score(
-    offsets: OffsetMap, convention: Convention, selections: list[RawSelection], stems: list[tuple[str, bool] | None]
+    offsets: OffsetMap, convention: Convention, selections: Sequence[Positioned], stems: list[tuple[str, bool] | None]
 ) -> Score:
     score = Score(convention)
     text = offsets.text
+    length = len(text)
+    mapped = bool(offsets.starts)  # else positions are indices (most sources): no call per position
+    to_index = offsets.to_index
+    valid = named = hits = 0
     for sel, stem in zip(selections, stems, strict=True):
-        s, e = offsets.to_index(sel.start), offsets.to_index(sel.end)
-        if s is None or e is None or s >= e:
-            continue
-        score.valid += 1
-        if stem_matches(text[s:e], stem):
-            score.named_matches += 1
+        if mapped:
+            s, e = to_index(sel.start), to_index(sel.end)
+            if s is None or e is None or s >= e:
+                continue
+        else:
+            s, e = sel.start, sel.end
+            if s < 0 or e > length or s >= e:  # what ``to_index`` refuses, and an empty or reversed span
+                continue
+        valid += 1
+        if stem is not None and stem_matches(text[s:e], stem):
+            named += 1
         if is_boundary(text, s) and is_boundary(text, e):
-            score.boundary_hits += 1
+            hits += 1
+    score.valid, score.named_matches, score.boundary_hits = valid, named, hits
     return score
 
 
-def detect(raw_text: str, selections: list[RawSelection], origin: str = "") -> Detection:
+def detect(raw_text: str, selections: Sequence[Positioned], origin: str = "") -> Detection:
     """Choose the convention under which this source's selections fit its text best."""
     text, crlf_at = normalise_text(raw_text)
     favourite = preferred(origin)

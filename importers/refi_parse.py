@@ -42,8 +42,22 @@ LIMITS = {"Code": 250_000, "PlainTextSelection": 2_000_000, "Coding": 2_000_000,
 XML_SUFFIXES = {".qdc", ".qde", ".xml"}
 
 
+# Tag -> local name, for the few distinct tags of a file (a large one has hundreds of thousands of elements).
+_LOCAL_NAMES: dict[str, str] = {}
+
+
+def _local_name(tag: str) -> str:
+    local = _LOCAL_NAMES.get(tag)
+    if local is None:
+        local = tag.rpartition("}")[2]
+        if len(_LOCAL_NAMES) < 1000:  # a hostile file's endless made-up tags are not kept
+            _LOCAL_NAMES[tag] = local
+    return local
+
+
 def _local(element: Any) -> str:
-    return element.tag.rpartition("}")[2] if isinstance(element.tag, str) else ""
+    tag = element.tag
+    return _local_name(tag) if isinstance(tag, str) else ""
 
 
 def _children(element: Any, name: str) -> list[Any]:
@@ -83,8 +97,13 @@ def _refs(element: Any, name: str) -> list[str]:
 
 
 def _when(value: str | None) -> datetime | None:
-    if not value:
-        return None
+    return _parse_when(value) if value else None
+
+
+@lru_cache(maxsize=8192)
+def _parse_when(value: str) -> datetime | None:
+    """A date as written (cached: a selection's creation and modification and its coding's creation are
+    usually one and the same text; datetimes are immutable, so sharing one is safe)."""
     try:
         return datetime.fromisoformat(value.strip().replace("Z", "+00:00"))
     except ValueError:
@@ -100,14 +119,22 @@ def _position(element: Any, name: str) -> int:
 
 
 def _parse_coding(element: Any) -> RefiCoding:
-    children = _grouped(element)
-    code_refs = _guids(children.get("CodeRef"))
+    """A ``Coding``: its code (the first ``CodeRef``), coder, date and notes, its children read in one pass.
+    (Selections and codings are most of a large file: these two read them without intermediate lists.)"""
+    get = element.get
+    code: str | None = None
+    notes: list[str] = []
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str):
+            local = _LOCAL_NAMES.get(tag) or _local_name(tag)
+            if local == "CodeRef":
+                if code is None:  # the first one
+                    code = _ref_key(child.get("targetGUID"))
+            elif local == "NoteRef":
+                notes.append(_ref_key(child.get("targetGUID")))
     return RefiCoding(
-        guid_key(element.get("guid")),
-        code_refs[0] if code_refs else "",
-        _user(element.get("creatingUser")),
-        _when(element.get("creationDateTime")),
-        _guids(children.get("NoteRef")),
+        guid_key(get("guid")), code or "", _user(get("creatingUser")), _when(get("creationDateTime")), notes
     )
 
 
@@ -116,18 +143,31 @@ def _user(value: str | None) -> str | None:
 
 
 def _parse_selection(element: Any) -> RefiSelection:
-    children = _grouped(element)
+    get = element.get
+    description: str | None = None
+    codings: list[RefiCoding] = []
+    notes: list[str] = []
+    for child in element:
+        tag = child.tag
+        if isinstance(tag, str):
+            local = _LOCAL_NAMES.get(tag) or _local_name(tag)
+            if local == "Coding":
+                codings.append(_parse_coding(child))
+            elif local == "NoteRef":
+                notes.append(_ref_key(child.get("targetGUID")))
+            elif local == "Description" and description is None:
+                description = child.text or ""
     return RefiSelection(
-        guid_key(element.get("guid")),
-        element.get("name") or "",
+        guid_key(get("guid")),
+        get("name") or "",
         _position(element, "startPosition"),
         _position(element, "endPosition"),
-        _user(element.get("creatingUser")),
-        _when(element.get("creationDateTime")),
-        _when(element.get("modifiedDateTime")),
-        _first_text(children.get("Description")),
-        [_parse_coding(c) for c in children.get("Coding", ())],
-        _guids(children.get("NoteRef")),
+        _user(get("creatingUser")),
+        _when(get("creationDateTime")),
+        _when(get("modifiedDateTime")),
+        description or "",
+        codings,
+        notes,
     )
 
 

@@ -16,7 +16,7 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from importers.refi_offsets import Detection, RawSelection, detect, has_name, name_matches
+from importers.refi_offsets import Detection, detect, has_name, name_matches
 from models.errors import WaveqdaError
 from models.parsed import LabelRules, ParsedTranscript, ParsedTurn
 from models.refi_conventions import (
@@ -247,11 +247,7 @@ def new_project_timepoints(doc: RefiDocument, placements: dict[str, Placement]) 
 
 def detect_offsets(doc: RefiDocument) -> dict[str, Detection]:
     """Each text source's offset convention (by source GUID), decided from its text and selections."""
-    return {s.guid: detect(s.raw_text, _raw_selections(s), doc.origin) for s in doc.text_sources()}
-
-
-def _raw_selections(source: RefiSource) -> list[RawSelection]:
-    return [RawSelection(s.start, s.end, s.name) for s in source.selections]
+    return {s.guid: detect(s.raw_text, s.selections, doc.origin) for s in doc.text_sources()}
 
 
 def plan_import(

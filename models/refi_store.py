@@ -14,7 +14,7 @@ import re
 from collections import Counter, defaultdict
 from dataclasses import dataclass, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
 from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session
@@ -55,6 +55,9 @@ from models.store import Project
 from models.transcripts import store_transcript, text_sha256
 
 UNKNOWN_CODER = "unknown coder"
+# a new coding's row as ``RefiWriter._coding`` builds it
+_CODING_COLUMNS = ("uuid", "transcript_id", "code_id", "coder_id", "start", "end", "memo", "key_quote", "status",
+                   "created_at", "updated_at")  # fmt: skip
 # the Participant / Timepoint variables our own exports put on sources: placement, not attributes
 _OUR_SOURCE_VARIABLES = {derived_guid("source-variable", label.lower()) for label in ("Participant", "Timepoint")}
 
@@ -120,6 +123,11 @@ class RefiWriter:
         self._taken_uuids: dict[Any, set[str]] = {}
         self._used_colours: set[str] = set()
         self._cycled = 0
+        # what ``_coding`` looks up for every coding, once per code and per (selection, coding) user pair
+        self._code_ids: dict[str, int] = {}
+        self._coder_ids: dict[tuple[str | None, str | None], int] = {}
+        self._bind: dict[str, Any] | None = None
+        self._dates: dict[str, dict[int, tuple[Any, Any]]] = {}
 
     def _uuid_for(self, model: Any, guid: str) -> str:
         """The file's GUID as our UUID when it is a valid one that is still free, else a new one. The
@@ -289,7 +297,7 @@ class RefiWriter:
                 for c in self.session.scalars(select(Coding).where(Coding.transcript_id == transcript.id))
             }
         present = set(seen)
-        rows: list[dict[str, Any]] = []
+        rows: list[tuple[Any, ...]] = []
         added: list[NewCoding] = []
         for found in placed.selections:
             if found.span is None:
@@ -305,15 +313,16 @@ class RefiWriter:
         self._insert_codings(transcript, rows, added)
         return len(rows)
 
-    def _insert_codings(self, transcript: Transcript, rows: list[dict[str, Any]], added: list[NewCoding]) -> None:
+    def _insert_codings(self, transcript: Transcript, rows: list[tuple[Any, ...]], added: list[NewCoding]) -> None:
         """One executemany for a transcript's new codings, done as an ORM flush would do it: their ids read
         back, tombstones of re-imported UUIDs lifted, row images journalled when the change is undoable."""
         if not rows:
             return
         table = table_of(Coding)
-        journal.insert_rows(self.session, table, rows)
+        journal.insert_values(self.session, table.name, list(_CODING_COLUMNS), [self._driver_row(r) for r in rows])
+        self._dates.clear()  # a transcript's dates are its own: the cache stays small (a large file's is 10 MB)
         if self._tombstones:
-            tombstones.unbury(self.session, [row["uuid"] for row in rows])
+            tombstones.unbury(self.session, [row[0] for row in rows])
         ids = dict(
             self.session.execute(select(Coding.uuid, Coding.id).where(Coding.transcript_id == transcript.id))
             .tuples()
@@ -324,7 +333,36 @@ class RefiWriter:
             new.id = ids[new.uuid]
             self.new_codings[new.id] = new
             if buffer is not None:
-                buffer.add(table.name, {"id": new.id}, None, journal.image({"id": new.id, **row}))
+                image = journal.image({"id": new.id, **dict(zip(_CODING_COLUMNS, row, strict=True))})
+                buffer.add(table.name, {"id": new.id}, None, image)
+
+    def _driver_row(self, row: tuple[Any, ...]) -> tuple[Any, ...]:
+        """A coding row (``_CODING_COLUMNS``) as the driver takes it: the values whose column type converts
+        (the flag, the dates) through that conversion, as ``journal.insert_rows`` would pass them.
+
+        Why not ``insert_rows``: formatting a date is most of that conversion, and a large file's 50,000
+        codings share a few thousand date objects (the parse gives a selection and its codings one object
+        per date written): each object is formatted once."""
+        if self._bind is None:
+            dialect = self.session.connection().dialect
+            columns = table_of(Coding).c
+            self._bind = {name: columns[name].type._cached_bind_processor(dialect) for name in _CODING_COLUMNS}
+        flag = self._bind["key_quote"]
+        return (
+            *row[:7],
+            flag(row[7]) if flag is not None else row[7],
+            row[8],
+            self._driver_date("created_at", row[9]),
+            self._driver_date("updated_at", row[10]),
+        )
+
+    def _driver_date(self, column: str, value: Any) -> Any:
+        cache = self._dates.setdefault(column, {})
+        hit = cache.get(id(value))
+        if hit is None:  # the object is kept in the entry, so its id cannot be reused while it is cached
+            process = cast(dict[str, Any], self._bind)[column]
+            hit = cache[id(value)] = (value, process(value) if process is not None else value)
+        return hit[1]
 
     def _coding(
         self,
@@ -335,10 +373,17 @@ class RefiWriter:
         status: str,
         seen: dict[tuple, CodingRow],
         present: set[tuple],
-    ) -> tuple[NewCoding, dict[str, Any]] | None:
-        """A new coding and its row, or None when its key is already there (its notes go to that coding)."""
-        code, coder = self.codes[coding.code], self.coder_for(selection, coding)
-        key = (span[0], span[1], code.id, coder.id)
+    ) -> tuple[NewCoding, tuple[Any, ...]] | None:
+        """A new coding and its row (``_CODING_COLUMNS``), or None when its key is already there (its notes
+        go to that coding)."""
+        code_id = self._code_ids.get(coding.code)
+        if code_id is None:
+            code_id = self._code_ids[coding.code] = self.codes[coding.code].id
+        users = (selection.user, coding.user)
+        coder_id = self._coder_ids.get(users)
+        if coder_id is None:
+            coder_id = self._coder_ids[users] = self.coder_for(selection, coding).id
+        key = (span[0], span[1], code_id, coder_id)
         if key in seen:
             self.report.counts["codings_present" if key in present else "codings_duplicate"] += 1
             self._remember(selection, coding, seen[key])
@@ -348,19 +393,21 @@ class RefiWriter:
         seen[key] = new
         self._remember(selection, coding, new)
         self.report.counts["codings_added"] += 1
-        return new, {
-            "uuid": new.uuid,
-            "transcript_id": transcript.id,
-            "code_id": code.id,
-            "coder_id": coder.id,
-            "start": span[0],
-            "end": span[1],
-            "memo": "",
-            "key_quote": False,
-            "status": status,
-            "created_at": created or self._now,
-            "updated_at": (selection.modified or created) if created is not None else self._now,
-        }
+        updated = (selection.modified or created) if created is not None else self._now
+        row = (
+            new.uuid,
+            transcript.id,
+            code_id,
+            coder_id,
+            span[0],
+            span[1],
+            "",
+            False,
+            status,
+            created or self._now,
+            updated,
+        )
+        return new, row
 
     def save_coding_memos(self) -> None:
         """Write the memos the file's notes gave to new codings (one executemany), journalled as an ORM
