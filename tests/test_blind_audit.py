@@ -336,3 +336,56 @@ def test_a_coder_with_no_codings_in_a_blind_transcript_is_not_told_others_coded_
     coder_sees = run(project, "cara", *args)
     assert coder_sees == run(stripped_copy(project, tmp_path, keep="cara"), "cara", *args)
     assert run(project, "lead", *args) != coder_sees
+
+
+# --- a team project on PostgreSQL, with a real coder login -------------------------------------------------------
+
+
+@pytest.fixture
+def coder_login(coded_study, pg_cluster):
+    """A fresh PostgreSQL login made a coder of the coded study's database by its owner (``waveqda role``)."""
+    import psycopg
+    from sqlalchemy.engine import make_url
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    url = coded_study.project.target
+    login = f"ana_{os.getpid()}_{id(coded_study) % 100000}"
+    with psycopg.connect(pg_cluster._dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'CREATE ROLE "{login}" LOGIN')
+    assert CliRunner().invoke(app, ["role", url, login, "coder"]).exit_code == 0
+    yield url.replace("postgresql+psycopg://postgres@", f"postgresql+psycopg://{login}@", 1)
+    database = make_url(url).database or "postgres"
+    with psycopg.connect(pg_cluster._dsn(database), autocommit=True) as conn:
+        conn.execute(f'DROP OWNED BY "{login}"')
+    with psycopg.connect(pg_cluster._dsn("postgres"), autocommit=True) as conn:
+        conn.execute(f'DROP ROLE "{login}"')
+
+
+@pytest.mark.parametrize("engine", ["postgresql"], indirect=True)
+def test_a_coder_login_on_postgresql_meets_the_same_refusals_and_views(blind_study, coder_login, db_state) -> None:
+    """The database role decides who the owner is: the coder login's commands are refused and filtered as on a
+    file, and the owner's login (the database's owner) sees and may do everything."""
+    from typer.testing import CliRunner
+
+    from app.cli import app
+
+    def cli(url: str, *args: str):  # noqa: ANN202
+        return CliRunner().invoke(app, [args[0], url, *args[1:]], env={"WAVEQDA_CODER": "ana"})
+
+    owner_url, ben_coding = blind_study.project.target, blind_study.ben_coding
+    before = db_state(blind_study.project)
+    refused = cli(coder_login, "undo", "--anyone")
+    assert refused.exit_code == 1 and "only the project's owner can undo" in refused.stderr
+    for args in (["uncode", str(ben_coding)], ["key", str(ben_coding)], ["memo", "x", "--coding", str(ben_coding)]):
+        done = cli(coder_login, *args)
+        assert done.exit_code == 1 and f"no coding with id {ben_coding}" in done.stderr
+    assert db_state(blind_study.project) == before
+    seen = {c["id"] for c in json.loads(cli(coder_login, "codings", "--json").stdout)}
+    assert ben_coding not in seen and ben_coding in {
+        c["id"] for c in json.loads(cli(owner_url, "codings", "--json").stdout)
+    }
+    assert BEN_COMMENT not in cli(coder_login, "memos", "--json").stdout
+    assert BEN_COMMENT in cli(owner_url, "memos", "--json").stdout
+    assert cli(owner_url, "undo", "--anyone").exit_code == 0  # the owner takes back the switch
