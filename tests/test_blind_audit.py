@@ -389,3 +389,22 @@ def test_a_coder_login_on_postgresql_meets_the_same_refusals_and_views(blind_stu
     assert BEN_COMMENT not in cli(coder_login, "memos", "--json").stdout
     assert BEN_COMMENT in cli(owner_url, "memos", "--json").stdout
     assert cli(owner_url, "undo", "--anyone").exit_code == 0  # the owner takes back the switch
+
+
+def test_the_name_scan_finds_names_in_hidden_comments_without_quoting_them_to_a_coder(blind_study) -> None:
+    """Every name is still found (an export must not leak one), but on main a coder's `names scan` quoted the
+    words around it: "memo 1: …BENCOMMENT [Priya Kaur] said it was brilliant…"."""
+    project = blind_study.project
+    add_comment(project, "ben", "coding", blind_study.ben_coding, "BENCOMMENT Priya Kaur said it was brilliant")
+    project.close()
+
+    def scanned(coder: str) -> dict[str, str]:
+        return {row["text"]: row["context"] for row in json.loads(run(project.path, coder, "names", "scan", "--json"))}
+
+    coder_sees, owner_sees = scanned("ana"), scanned("lead")
+    assert "BENCOMMENT" not in json.dumps(coder_sees), coder_sees
+    assert coder_sees["Priya Kaur"] == "in a memo on a coding being coded blind (shown when the owner reveals it)"
+    assert "BENCOMMENT [Priya Kaur] said" in owner_sees["Priya Kaur"]
+    assert {k: v for k, v in coder_sees.items() if k != "Priya Kaur"} == {
+        k: v for k, v in owner_sees.items() if k != "Priya Kaur"
+    }
