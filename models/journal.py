@@ -30,7 +30,7 @@ from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
 from models import tombstones
 from models.errors import WaveqdaError
-from models.schema import Base, Event, table_of
+from models.schema import Base, Event, new_uuid, table_of, utcnow
 
 # Tables whose rows are never journalled: the log itself, and derived data rebuilt by import.
 UNJOURNALLED = {"events", "tombstones", "turns", "sentences", "transcripts", "alembic_version"}
@@ -190,6 +190,28 @@ def stop_capture(session: Session) -> None:
     session.info.pop(BUFFER_KEY, None)
 
 
+_EVENT_COLUMNS = ("uuid", "at", "actor", "operation", "summary", "detail", "changes", "undoable", "state")
+
+
+@lru_cache(maxsize=8)
+def _event_statements(dialect_name: str) -> tuple[Any, Any]:
+    """The statements that write one event (text with typed binds, so JSON and times are stored exactly as
+    the ORM stores them): ``(insert, discard-then-insert)``. On PostgreSQL the second also discards the redo
+    branch in the same statement (a data-modifying CTE), and both send ``NOTIFY waveqda`` (delivered when the
+    change commits): a change's round trips are most of its cost for a team's coders (issue 16)."""
+    table = table_of(Event)
+    names = ", ".join(f'"{name}"' for name in _EVENT_COLUMNS)
+    values = ", ".join(f":{name}" for name in _EVENT_COLUMNS)
+    typed = [bindparam(name, type_=table.c[name].type) for name in ("at", "detail", "changes", "undoable")]
+    discard = "UPDATE events SET state = 'discarded' WHERE actor = :actor AND state = 'undone'"
+    if dialect_name == "postgresql":
+        insert_sql = f"INSERT INTO events ({names}) SELECT {values} FROM (SELECT pg_notify('waveqda', :actor)) AS n"
+        both_sql = f"WITH discarded AS ({discard}) {insert_sql}"
+        return text(insert_sql).bindparams(*typed), text(both_sql).bindparams(*typed)
+    insert_sql = f"INSERT INTO events ({names}) VALUES ({values})"
+    return text(insert_sql).bindparams(*typed), (text(discard), text(insert_sql).bindparams(*typed))
+
+
 def record_event(
     session: Session,
     actor: str,
@@ -198,28 +220,35 @@ def record_event(
     changes: list[dict[str, Any]] | None,
     detail: dict[str, Any] | None = None,
     undoable: bool = True,
-) -> Event:
-    """Write one event. A new undoable change makes this actor's pending redo impossible (their undone
-    branch is discarded); other coders' undone steps stay theirs to redo."""
-    if undoable and changes:
-        # an actor's undone steps are always newer than their done ones (see ``first_undone``), so these are
-        # exactly the redo branch (one index lookup: ix_events_actor_state)
-        # (no session sync: a change's session is short-lived, and evaluating the criteria against every
-        # object it loaded cost ~10% of a one-coding change)
-        session.execute(
-            update(Event).where(Event.actor == actor, Event.state == "undone").values(state="discarded"),
-            execution_options={"synchronize_session": False},
-        )
-    ev = Event(
-        actor=actor,
-        operation=operation,
-        summary=summary,
-        detail=detail,
-        changes=changes,
-        undoable=bool(undoable and changes),
-    )
-    session.add(ev)
-    return ev
+) -> None:
+    """Write one event (on PostgreSQL, also wake every workspace listening). A new undoable change makes this
+    actor's pending redo impossible (their undone branch is discarded); other coders' undone steps stay
+    theirs to redo. An actor's undone steps are always newer than their done ones (see ``first_undone``), so
+    these are exactly the redo branch (one index lookup: ix_events_actor_state).
+
+    Written with Core statements, not an ORM object: the flush machinery for one row cost more than the
+    database's work, on every change."""
+    undoable = bool(undoable and changes)
+    values = {
+        "uuid": new_uuid(),
+        "at": utcnow(),
+        "actor": actor,
+        "operation": operation,
+        "summary": summary,
+        "detail": detail,
+        "changes": changes,
+        "undoable": undoable,
+        "state": "done",
+    }
+    insert_only, with_discard = _event_statements(session.get_bind().dialect.name)
+    if not undoable:
+        session.execute(insert_only, values)
+    elif isinstance(with_discard, tuple):
+        discard, insert_event = with_discard
+        session.execute(discard, {"actor": actor})
+        session.execute(insert_event, values)
+    else:
+        session.execute(with_discard, values)
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -265,8 +266,9 @@ class Project:
             self.damage_unchecked = False
         return self.damage_found
 
-    @property
+    @cached_property
     def path(self) -> Path | None:
+        """The project file (None for a database server); parsed once, as it is asked on every change."""
         parsed = make_url(self.url)
         return Path(parsed.database) if parsed.drivername.startswith("sqlite") and parsed.database else None
 
@@ -325,8 +327,6 @@ class Project:
                 detail=session.info.pop("detail", detail),
                 undoable=undoable,
             )
-            if not self.is_sqlite:  # wakes every workspace listening (delivered when this commits)
-                session.execute(text("SELECT pg_notify('waveqda', :who)"), {"who": actor})
         self._checkpoint_after_change()
 
     def _checkpoint_after_change(self) -> None:
@@ -384,11 +384,10 @@ class Project:
                     conn.info[BEGIN_KEY] = "BEGIN IMMEDIATE"
                 with self.sessions(bind=conn) as session, session.begin():
                     if not self.is_sqlite:
-                        from models.roles import check_may_write
+                        from models.roles import begin_write
 
                         # a reader is refused before anything is attempted; the lock wait is bounded
-                        check_may_write(session, lock_timeout_ms=int(BUSY_TIMEOUT_MS))
-                        session.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": WRITE_LOCK_KEY})
+                        begin_write(session, lock_timeout_ms=int(BUSY_TIMEOUT_MS), lock_key=WRITE_LOCK_KEY)
                     yield session
         except IntegrityError as exc:
             if "uq_codes_parent_name" in str(exc.orig):
