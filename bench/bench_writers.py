@@ -7,7 +7,7 @@ On a copy of the benchmark project (96 transcripts, ~1M words, 50,000 codings):
   and the WAL checkpoint after each small change). Reported: codings per second over all writers (wall
   time from the common start to the last commit) and CPU milliseconds per coding. Budget: 4 writers
   >= 200 codings/s in total; one writer >= 500 codings/s (the workspace's path, issue 20).
-* ``poll``: what the workspace's idle check for other writers costs: ``Project.last_event_id()`` called
+* ``poll``: what the workspace's idle check for other writers costs: ``Project.change_mark()`` called
   ``--polls`` times; at one poll per second its share of one core is (CPU per poll) / 1 s. Budget < 1%.
 
     .venv/bin/python -m bench.bench_writers
@@ -106,11 +106,11 @@ def run_poll(path: str | Path, polls: int) -> dict[str, Any]:
     from models.store import open_project
 
     project = open_project(path)
-    project.last_event_id()
+    project.change_mark()
     samples = []
     for _ in range(polls):
         cpu0 = time.process_time()
-        project.last_event_id()
+        project.change_mark()
         samples.append(time.process_time() - cpu0)
     project.close()
     per_poll = statistics.median(samples)
@@ -134,7 +134,7 @@ def markdown(results: dict[str, Any], command: str) -> str:
     share = poll["share_of_a_core_at_1_hz"]
     lines += [
         "",
-        f"Idle poll (`Project.last_event_id()`): {poll['cpu_ms_per_poll']:.3f} ms CPU per poll, "
+        f"Idle poll (`Project.change_mark()`): {poll['cpu_ms_per_poll']:.3f} ms CPU per poll, "
         f"{share:.3%} of one core at one poll per second (budget < 1%: {'pass' if share < 0.01 else '**FAIL**'}).",
         "",
         f"Machine: {machine_line(results['machine'])}; {results['uptime']}",

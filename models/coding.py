@@ -39,7 +39,7 @@ from models.schema import (
     table_of,
     utcnow,
 )
-from models.store import Project, set_setting
+from models.store import TRANSCRIPT_LOCK_CLASS, Project, set_setting
 from models.transcripts import find_transcript
 
 SNIPPET_LENGTH = 40
@@ -182,7 +182,6 @@ _CODE_SQL = text(  # a code, then its ancestors: id, name and (for the code itse
     " JOIN up ON c.id = up.parent_id WHERE up.depth < 200)"
     " SELECT id, name, archived FROM up ORDER BY depth"
 )
-_CODER_SQL = text("SELECT id, name FROM coders WHERE name = :name")
 
 
 def _path_from(rows: Sequence[Any]) -> str:
@@ -531,17 +530,31 @@ def _insert_alone(
     return new_id
 
 
-_SPAN_SQL = text(
-    "SELECT substr(t.text, :first, :count), p.study_id, tp.key FROM transcripts t"
-    " JOIN participants p ON p.id = t.participant_id JOIN timepoints tp ON tp.id = t.timepoint_id"
+_SPAN_FROM = (
+    " FROM transcripts t JOIN participants p ON p.id = t.participant_id JOIN timepoints tp ON tp.id = t.timepoint_id"
     " WHERE t.id = :tid"
 )
+_SPAN_COLUMNS = "SELECT substr(t.text, :first, :count), p.study_id, tp.key, (SELECT id FROM coders WHERE name = :coder)"
+_SPAN_SQL = text(_SPAN_COLUMNS + _SPAN_FROM)
+# the same, waiting first for other changes within this transcript (PostgreSQL, see ``Project.change``)
+_SPAN_LOCKING_SQL = text(_SPAN_COLUMNS + ", pg_advisory_xact_lock(:cls, t.id)::text" + _SPAN_FROM)
 _LENGTH_SQL = text("SELECT length(text) FROM transcripts WHERE id = :tid")
 
 
-def checked_span(session: Session, transcript_ref: str | int, start: int, end: int) -> tuple[int, str, str]:
-    """``(transcript id, label, text of the span)`` after the checks of ``find_transcript`` and ``check_span``
-    (the same errors), without bringing the whole transcript text into Python.
+class Span(NamedTuple):
+    transcript_id: int
+    label: str  # participant/timepoint
+    body: str  # the span's text
+    coder_id: int | None  # the coder asked about, None if there is none of that name
+
+
+def checked_span(
+    session: Session, transcript_ref: str | int, start: int, end: int, coder: str = "", lock: bool = False
+) -> Span:
+    """The transcript, its label and the text of the span after the checks of ``find_transcript`` and
+    ``check_span`` (the same errors), without bringing the whole transcript text into Python; in the same
+    statement the id of the coder named ``coder`` and, with ``lock``, this transcript's lock on PostgreSQL
+    (each round trip of a change counts for a team's coders).
 
     Why: at 120,000 words the text is 640 KB, and loading it (or having SQLite count its characters) was a
     third of applying a code. SQLite cuts the span out instead, reading only up to it: the span is inside
@@ -556,17 +569,25 @@ def checked_span(session: Session, transcript_ref: str | int, start: int, end: i
     else:
         transcript_id = find_transcript(session, ref).id
     count = end - start
-    row = session.execute(_SPAN_SQL, {"tid": transcript_id, "first": max(start, 0) + 1, "count": max(count, 0)}).first()
+    params = {"tid": transcript_id, "first": max(start, 0) + 1, "count": max(count, 0), "coder": coder.strip()}
+    if lock:
+        params["cls"] = TRANSCRIPT_LOCK_CLASS
+    row = session.execute(_SPAN_LOCKING_SQL if lock else _SPAN_SQL, params).first()
     if row is None:
         raise NotFoundError(f"no transcript with id {ref}")
-    body, participant, timepoint = row
+    body, participant, timepoint, coder_id = row[:4]
     label = f"{participant}/{timepoint}"
     if start < 0 or count <= 0 or len(body) < count:
         length = session.execute(_LENGTH_SQL, {"tid": transcript_id}).scalar_one()
         if start < 0 or end > length:
             raise WaveqdaError(f"span {start}:{end} is outside transcript {label} (text is 0:{length})")
         raise WaveqdaError(f"span {start}:{end} is empty: start must be less than end")
-    return transcript_id, label, body
+    return Span(transcript_id, label, body, coder_id)
+
+
+class _NewCoder(Exception):
+    """A change within one transcript met a coder's first use: creating a coder is a change to the whole
+    project, so the change starts again holding the project's write lock exclusively."""
 
 
 def apply_codes(
@@ -585,15 +606,37 @@ def apply_codes(
     """
     if not code_refs:
         raise WaveqdaError("no code given")
-    with project.change(actor, "coding.apply") as session:
-        transcript_id, label, body = checked_span(session, transcript_ref, start, end)
+    args = (project, actor, transcript_ref, code_refs, coder, start, end, memo)
+    if project.is_sqlite:
+        return _apply_codes(*args, within_transcript=False)
+    try:
+        return _apply_codes(*args, within_transcript=True)
+    except _NewCoder:
+        return _apply_codes(*args, within_transcript=False)
+
+
+def _apply_codes(
+    project: Project,
+    actor: str,
+    transcript_ref: str | int,
+    code_refs: list[str | int],
+    coder: str,
+    start: int,
+    end: int,
+    memo: str,
+    within_transcript: bool,
+) -> list[int]:
+    with project.change(actor, "coding.apply", within_transcript=within_transcript) as session:
+        span = checked_span(session, transcript_ref, start, end, coder, lock=within_transcript)
+        transcript_id, label, body = span.transcript_id, span.label, span.body
         codes = codes_to_apply(session, code_refs)
-        found = session.execute(_CODER_SQL, {"name": coder.strip()}).first()
-        if found is None:  # first use: created (or refused, for an empty name)
+        if span.coder_id is not None:
+            coder_id, coder_name = span.coder_id, coder.strip()
+        elif within_transcript:
+            raise _NewCoder
+        else:  # first use: created (or refused, for an empty name)
             created = get_or_create_coder(session, coder)
             coder_id, coder_name = created.id, created.name
-        else:
-            coder_id, coder_name = found
         ids = []
         for code_id, path, archived in codes:
             if archived:

@@ -35,7 +35,7 @@ def _step(project: Project, actor: str, backwards: bool, anyone: bool = False) -
     what = "the step"
     whose = None if anyone else actor
     try:
-        with project.write_session() as session:
+        with project.write_session(notify_as=actor) as session:
             ev = journal.last_done(session, whose) if backwards else journal.first_undone(session, whose)
             if ev is None:
                 return None

@@ -195,21 +195,20 @@ _EVENT_COLUMNS = ("uuid", "at", "actor", "operation", "summary", "detail", "chan
 
 @lru_cache(maxsize=8)
 def _event_statements(dialect_name: str) -> tuple[Any, Any]:
-    """The statements that write one event (text with typed binds, so JSON and times are stored exactly as
-    the ORM stores them): ``(insert, discard-then-insert)``. On PostgreSQL the second also discards the redo
-    branch in the same statement (a data-modifying CTE), and both send ``NOTIFY waveqda`` (delivered when the
-    change commits): a change's round trips are most of its cost for a team's coders (issue 16)."""
+    """The statements that write one event and return its id (text with typed binds, so JSON and times are
+    stored exactly as the ORM stores them): ``(insert, discard-then-insert)``. On PostgreSQL the second
+    discards the redo branch in the same statement (a data-modifying CTE): a change's round trips are most
+    of its cost for a team's coders (issue 16)."""
     table = table_of(Event)
     names = ", ".join(f'"{name}"' for name in _EVENT_COLUMNS)
     values = ", ".join(f":{name}" for name in _EVENT_COLUMNS)
     typed = [bindparam(name, type_=table.c[name].type) for name in ("at", "detail", "changes", "undoable")]
+    insert_sql = f"INSERT INTO events ({names}) VALUES ({values}) RETURNING id"
     discard = "UPDATE events SET state = 'discarded' WHERE actor = :actor AND state = 'undone'"
+    insert = text(insert_sql).bindparams(*typed)
     if dialect_name == "postgresql":
-        insert_sql = f"INSERT INTO events ({names}) SELECT {values} FROM (SELECT pg_notify('waveqda', :actor)) AS n"
-        both_sql = f"WITH discarded AS ({discard}) {insert_sql}"
-        return text(insert_sql).bindparams(*typed), text(both_sql).bindparams(*typed)
-    insert_sql = f"INSERT INTO events ({names}) VALUES ({values})"
-    return text(insert_sql).bindparams(*typed), (text(discard), text(insert_sql).bindparams(*typed))
+        return insert, text(f"WITH discarded AS ({discard}) {insert_sql}").bindparams(*typed)
+    return insert, (text(discard), insert)
 
 
 def record_event(
@@ -220,11 +219,11 @@ def record_event(
     changes: list[dict[str, Any]] | None,
     detail: dict[str, Any] | None = None,
     undoable: bool = True,
-) -> None:
-    """Write one event (on PostgreSQL, also wake every workspace listening). A new undoable change makes this
-    actor's pending redo impossible (their undone branch is discarded); other coders' undone steps stay
-    theirs to redo. An actor's undone steps are always newer than their done ones (see ``first_undone``), so
-    these are exactly the redo branch (one index lookup: ix_events_actor_state).
+) -> int:
+    """Write one event; returns its id. A new undoable change makes this actor's pending redo impossible
+    (their undone branch is discarded); other coders' undone steps stay theirs to redo. An actor's undone
+    steps are always newer than their done ones (see ``first_undone``), so these are exactly the redo branch
+    (one index lookup: ix_events_actor_state).
 
     Written with Core statements, not an ORM object: the flush machinery for one row cost more than the
     database's work, on every change."""
@@ -242,13 +241,12 @@ def record_event(
     }
     insert_only, with_discard = _event_statements(session.get_bind().dialect.name)
     if not undoable:
-        session.execute(insert_only, values)
-    elif isinstance(with_discard, tuple):
+        return session.execute(insert_only, values).scalar_one()
+    if isinstance(with_discard, tuple):
         discard, insert_event = with_discard
         session.execute(discard, {"actor": actor})
-        session.execute(insert_event, values)
-    else:
-        session.execute(with_discard, values)
+        return session.execute(insert_event, values).scalar_one()
+    return session.execute(with_discard, values).scalar_one()
 
 
 def insert_rows(session: Session, table: Table, rows: list[dict[str, Any]]) -> None:

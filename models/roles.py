@@ -47,18 +47,21 @@ def role_of(session: Session, login: str | None = None) -> Role:
 # One round trip at the start of every change: the lock timeout first, then the reader's refusal, then the
 # write lock (CASE evaluates its branches in order and only the one it takes, so a reader never queues for
 # the lock and the lock wait is already bounded).
-_BEGIN_WRITE_SQL = text(
-    "SELECT CASE WHEN set_config('lock_timeout', :ms, true) IS NULL THEN NULL"
-    " WHEN has_table_privilege('events', 'INSERT') THEN pg_advisory_xact_lock(:key)::text IS NOT NULL"
-    " ELSE false END"
-)
+_BEGIN_WRITE_SQL = {
+    shared: text(
+        "SELECT CASE WHEN set_config('lock_timeout', :ms, true) IS NULL THEN NULL"
+        f" WHEN has_table_privilege('events', 'INSERT') THEN {lock}(:key)::text IS NOT NULL"
+        " ELSE false END"
+    )
+    for shared, lock in ((False, "pg_advisory_xact_lock"), (True, "pg_advisory_xact_lock_shared"))
+}
 
 
-def begin_write(session: Session, lock_timeout_ms: int, lock_key: int) -> None:
+def begin_write(session: Session, lock_timeout_ms: int, lock_key: int, shared: bool = False) -> None:
     """Start a change on PostgreSQL (one statement: each change's round trips are most of its cost): bound
     this transaction's lock waits by ``lock_timeout_ms``, refuse a reader's change in one line before anything
     is attempted, and take the transaction-scoped advisory lock ``lock_key`` that makes changes take turns."""
-    allowed = session.execute(_BEGIN_WRITE_SQL, {"ms": str(int(lock_timeout_ms)), "key": lock_key}).scalar()
+    allowed = session.execute(_BEGIN_WRITE_SQL[shared], {"ms": str(int(lock_timeout_ms)), "key": lock_key}).scalar()
     if not allowed:
         who = session.execute(text("SELECT current_user")).scalar_one()
         raise WaveqdaError(f"{who} is a reader in this project: changes are refused (its owner can make you a coder)")

@@ -24,7 +24,7 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, inspect, select, text
+from sqlalchemy import Connection, Engine, create_engine, event, inspect, select, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
@@ -52,8 +52,15 @@ KNOWN_REVISIONS = (
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 VIEWER_KEY = "waveqda_viewer"  # session.info of a read on someone's behalf: (coder, is owner), see models/blind.py
 BUSY_TIMEOUT_MS = 10_000
-# PostgreSQL: the advisory lock every change takes (one project per database, so one key serves)
+# PostgreSQL: the advisory lock every change takes (one project per database, so one key serves): exclusive,
+# or shared by changes within one transcript, which then lock it: (TRANSCRIPT_LOCK_CLASS, transcript id)
+# (the two-key form is a separate key space).
 WRITE_LOCK_KEY = 0x57415645
+TRANSCRIPT_LOCK_CLASS = 0x5751
+# ``Project.change_mark``: the ids of the newest events, newest first.
+ChangeMark = tuple[int, ...]
+MARK_DEPTH = 64
+_MARK_SQL = text(f"SELECT id FROM events ORDER BY id DESC LIMIT {MARK_DEPTH}")
 # Checkpoint after a change while the WAL is below this size (a few pages to copy); a bigger WAL is left to
 # SQLite's own checkpoint and to the idle checkpoint, so one large change is not followed by a long pause.
 SMALL_WAL_BYTES = 4 * 1024 * 1024
@@ -249,6 +256,8 @@ class Project:
     # each checkpoint waits for the disk and would halve the changes a second. The workspace sets 0: every
     # change of a person at the keyboard is in the file at once.
     checkpoint_every_s: float = 0.1
+    # The id of the event this process's latest change wrote (see ``only_own_change``).
+    last_written_event: int | None = field(default=None, repr=False)
     _replica_checked: bool = field(default=False, repr=False)
     _last_checkpoint: float = field(default=float("-inf"), repr=False)
     _checkpoint_due: bool = field(default=False, repr=False)
@@ -297,15 +306,22 @@ class Project:
         summary: str = "",
         detail: dict[str, Any] | None = None,
         undoable: bool = True,
+        within_transcript: bool = False,
     ) -> Iterator[Session]:
         """One user-level operation: one transaction, one event.
 
         The body may set ``session.info["summary"]`` / ``["detail"]`` once it knows what it did. If the
         body raises, nothing is written.
+
+        ``within_transcript``: the change writes only the codings (and their memos) of one transcript, which
+        it locks (``TRANSCRIPT_LOCK_CLASS``) before it reads them. On PostgreSQL such changes run beside each
+        other, each holding the project's write lock shared, so that coders working on different transcripts
+        do not take turns for every commit (issue 16: a commit waits ~3 ms for the disk); every other change
+        holds it exclusively. On SQLite every change takes turns.
         """
         if self.damaged:
             raise WaveqdaError(f"{self.label}: the project file is damaged ({self.damaged}); changes are refused")
-        with self.write_session() as session:
+        with self.write_session(within_transcript, notify_as=actor) as session:
             if not self._replica_checked:
                 from models import replica
 
@@ -318,7 +334,7 @@ class Project:
             finally:
                 journal.stop_capture(session)
             changes = buffer.as_list() if buffer is not None else None
-            journal.record_event(
+            written = journal.record_event(
                 session,
                 actor=actor,
                 operation=operation,
@@ -327,6 +343,7 @@ class Project:
                 detail=session.info.pop("detail", detail),
                 undoable=undoable,
             )
+        self.last_written_event = written
         self._checkpoint_after_change()
 
     def _checkpoint_after_change(self) -> None:
@@ -371,11 +388,16 @@ class Project:
             self._checkpoint_after_change()
 
     @contextmanager
-    def write_session(self) -> Iterator[Session]:
+    def write_session(self, within_transcript: bool = False, notify_as: str = "") -> Iterator[Session]:
         """A session in a write transaction that holds the write lock from its first statement (SQLite's
         ``BEGIN IMMEDIATE``: waits up to the busy timeout for other writers, then says who holds the file; on
-        PostgreSQL a transaction-scoped advisory lock, so changes take turns there too and their events
-        commit in id order). Committed when the block ends, rolled back if it raises."""
+        PostgreSQL a transaction-scoped advisory lock, shared for ``within_transcript``, see ``change``).
+        Committed when the block ends, rolled back if it raises.
+
+        On PostgreSQL a commit then sends ``NOTIFY waveqda`` (payload ``notify_as``) to wake every workspace
+        listening. After the commit, not in it: PostgreSQL lets only one notifying transaction commit at a
+        time, which would make every change wait for the one before it to reach the disk. (Should this process
+        die between the two, listeners still notice at their next slow poll.)"""
         if self.refuse_writes:
             raise WaveqdaError(self.refuse_writes)
         try:
@@ -387,8 +409,10 @@ class Project:
                         from models.roles import begin_write
 
                         # a reader is refused before anything is attempted; the lock wait is bounded
-                        begin_write(session, lock_timeout_ms=int(BUSY_TIMEOUT_MS), lock_key=WRITE_LOCK_KEY)
+                        begin_write(session, int(BUSY_TIMEOUT_MS), WRITE_LOCK_KEY, shared=within_transcript)
                     yield session
+                if not self.is_sqlite:
+                    _notify(conn, notify_as)
         except IntegrityError as exc:
             if "uq_codes_parent_name" in str(exc.orig):
                 raise WaveqdaError(
@@ -443,16 +467,21 @@ class Project:
             self._checkpoint_retries = 0
         return complete
 
-    def last_event_id(self) -> int:
-        """The newest event's id: it grows with every committed change, whoever made it (the workspace polls
-        it to notice other writers)."""
+    def change_mark(self) -> ChangeMark:
+        """What the workspace polls (and the site keys its cache by) to notice other writers: the ids of the
+        newest ``MARK_DEPTH`` events. Any commit changes it, whoever made it.
+
+        Not just the newest id: on PostgreSQL changes within different transcripts commit side by side, so an
+        event can become visible after a newer one (its writer was still waiting for the disk); it then fills
+        a gap in this list. (An event would have to stay uncommitted while ``MARK_DEPTH`` newer ones commit to
+        be missed; each change commits right after it writes its event.)"""
         with self.engine.connect() as conn:
-            return conn.execute(text("SELECT coalesce(max(id), 0) FROM events")).scalar_one()
+            return tuple(conn.execute(_MARK_SQL).scalars())
 
     def listen(self, on_change: Callable[[str], None]) -> Callable[[], None] | None:
         """On PostgreSQL, call ``on_change(actor)`` from a background thread whenever any coder commits a change
-        (every change sends ``NOTIFY waveqda`` as it commits); returns the function that stops listening. None
-        on SQLite, which has no notifications: the workspace polls ``last_event_id`` there."""
+        (every change sends ``NOTIFY waveqda`` once committed); returns the function that stops listening. None
+        on SQLite, which has no notifications: the workspace polls ``change_mark`` there."""
         if self.is_sqlite:
             return None
         import psycopg
@@ -675,6 +704,23 @@ def _write_failure(exc: OperationalError) -> str | None:
     if "disk i/o error" in message:
         return "the disk reported an error"
     return None
+
+
+def only_own_change(before: ChangeMark, after: ChangeMark, own_event: int | None) -> bool:
+    """Whether ``after`` is ``before`` plus only the event ``own_event`` (nobody else committed meanwhile)."""
+    return own_event is not None and after == ((own_event, *before))[:MARK_DEPTH]
+
+
+def _notify(conn: Connection, payload: str) -> None:
+    """``NOTIFY waveqda, payload`` outside any transaction (one round trip on the driver's own connection)."""
+    dbapi = conn.connection.dbapi_connection
+    if dbapi is None:
+        return
+    dbapi.autocommit = True
+    try:
+        dbapi.cursor().execute("SELECT pg_notify('waveqda', %s)", (payload,))
+    finally:
+        dbapi.autocommit = False
 
 
 def _is_busy(exc: OperationalError) -> bool:

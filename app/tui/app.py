@@ -29,7 +29,7 @@ from app.tui.screens.base import AREAS, WorkspaceScreen
 from app.tui.screens.home import HomeScreen
 from app.tui.served import BrowserSession
 from models.errors import StaleError, WaveqdaError
-from models.store import Project
+from models.store import ChangeMark, Project, only_own_change
 from models.workspace_queries import CodeInfo, code_infos
 
 log = logging.getLogger("waveqda.tui")
@@ -200,7 +200,7 @@ class WaveqdaApp(App[None]):
         self.last_change_codebook = True
         self.step_windows: dict[int, tuple[int, int]] | None = None  # see changed()
         self._codes_cache: tuple[int, dict[int, CodeInfo]] | None = None
-        self._seen_event = 0  # the newest event this workspace has shown (see poll_other_writers)
+        self._seen_event: ChangeMark = ()  # the newest events this workspace has shown (see poll_other_writers)
         self._stop_listening: Callable[[], None] | None = None  # a team project's notifications (see on_mount)
         self._idle_polls = 0
         self._unsaved_wal = False
@@ -222,7 +222,7 @@ class WaveqdaApp(App[None]):
         if not self.coder:
             self.ask_coder()
         self.call_after_refresh(self._freeze_startup_objects)
-        self._seen_event = self._last_event_id()
+        self._seen_event = self._change_mark()
         self._idle_polls = 0
         self._unsaved_wal = False
         self._stop_listening = self.project.listen(lambda _actor: self.post_message(self.OtherWriterCommitted()))
@@ -244,20 +244,20 @@ class WaveqdaApp(App[None]):
 
     # --- other writers -----------------------------------------------------------------------------------
 
-    def _last_event_id(self) -> int:
+    def _change_mark(self) -> ChangeMark:
         try:
-            return self.project.last_event_id()
+            return self.project.change_mark()
         except Exception:  # the file is busy or gone for a moment: try again at the next poll
             log.warning("could not read the last event id: %s", traceback.format_exc())
-            return getattr(self, "_seen_event", 0)
+            return getattr(self, "_seen_event", ())
 
     def poll_other_writers(self) -> None:
         """Every second: has anyone else (a CLI command, a second workspace, a colleague on the team
-        database) committed a change? One indexed ``max(id)`` read. If so the visible screen reloads in
-        place (cursor, selection and any open dialog kept) and the others when next shown. While idle after
-        our own changes, the WAL is copied into the project file (``Project.checkpoint``) so that a copy of
-        the file alone is complete."""
-        latest = self._last_event_id()
+        database) committed a change? One indexed read of the newest event ids (``Project.change_mark``). If
+        so the visible screen reloads in place (cursor, selection and any open dialog kept) and the others
+        when next shown. While idle after our own changes, the WAL is copied into the project file
+        (``Project.checkpoint``) so that a copy of the file alone is complete."""
+        latest = self._change_mark()
         if latest != self._seen_event:
             self._seen_event = latest
             self._idle_polls = 0
@@ -376,7 +376,7 @@ class WaveqdaApp(App[None]):
         kwargs: dict[str, Any],
         codebook: bool,
         then: Callable[[Done[T] | None], None] | None,
-        before: int,
+        before: ChangeMark,
     ) -> None:
         try:
             result = fn(*args, **kwargs)
@@ -393,7 +393,7 @@ class WaveqdaApp(App[None]):
             fn: Callable[..., Any],
             result: Any,
             error: Exception | None,
-            before: int,
+            before: ChangeMark,
             codebook: bool,
             then: Callable[[Done[Any] | None], None] | None,
         ) -> None:
@@ -426,7 +426,7 @@ class WaveqdaApp(App[None]):
     def _change_failed(self, fn: Callable[..., object], exc: Exception) -> None:
         if isinstance(exc, StaleError):  # someone else changed the row meanwhile: say so, show what is there
             self.notify(f"{str(exc)[:1].upper()}{str(exc)[1:]}.", severity="error", timeout=8)
-            self._seen_event = self._last_event_id()
+            self._seen_event = self._change_mark()
             self.other_writers_changed()
         elif isinstance(exc, WaveqdaError):
             self.notify(str(exc), severity="error", timeout=8)
@@ -440,10 +440,11 @@ class WaveqdaApp(App[None]):
             )
 
     def _change_done(
-        self, result: T, before: int, codebook: bool, windows: dict[int, tuple[int, int]] | None = None
+        self, result: T, before: ChangeMark, codebook: bool, windows: dict[int, tuple[int, int]] | None = None
     ) -> Done[T]:
-        latest = self._last_event_id()
-        if latest == before + 1:  # only our own event: nothing else to reload (else the poll reloads all)
+        latest = self._change_mark()
+        if only_own_change(before, latest, self.project.last_written_event):
+            # only our own event: nothing else to reload (else the poll reloads all)
             self._seen_event = latest
         else:
             windows = None  # others' changes came in too: reload everything

@@ -70,16 +70,16 @@ def test_the_page_cache_reads_a_page_once_for_readers_at_once_and_forgets_it_aft
         time.sleep(0.05)  # a slow read: the other readers arrive while it runs
         return "page"
 
-    threads = [threading.Thread(target=lambda: cache.get(1, ("theme", 1), read)) for _ in range(10)]
+    threads = [threading.Thread(target=lambda: cache.get((1,), ("theme", 1), read)) for _ in range(10)]
     for thread in threads:
         thread.start()
     for thread in threads:
         thread.join()
     assert len(calls) == 1
-    assert cache.get(1, ("theme", 1), read) == "page" and len(calls) == 1
-    cache.get(2, ("theme", 1), read)  # the project changed: read again
+    assert cache.get((1,), ("theme", 1), read) == "page" and len(calls) == 1
+    cache.get((2,), ("theme", 1), read)  # the project changed: read again
     assert len(calls) == 2
     for n in range(3):
-        cache.get(2, ("other", n), lambda: "x")
+        cache.get((2,), ("other", n), lambda: "x")
     assert len(cache.items) == 2  # the oldest went
-    assert ViewCache(size=0).get(1, ("a",), lambda: "fresh") == "fresh"
+    assert ViewCache(size=0).get((1,), ("a",), lambda: "fresh") == "fresh"

@@ -47,7 +47,7 @@ from app.web.site import security, views
 from models.accounts import Account, account, authenticate
 from models.comments import add_comment
 from models.errors import WaveqdaError
-from models.store import Project
+from models.store import ChangeMark, Project
 
 HERE = Path(__file__).resolve().parent
 MAX_BODY = 64 * 1024  # a login or a comment; anything bigger is not one of ours
@@ -81,19 +81,19 @@ class SiteConfig:
 
 class ViewCache:
     """Pages' data, kept until the project changes: readers of one workshop ask for the same pages, and every
-    committed change (a comment, a coder's work) raises ``Project.last_event_id`` and so empties it.
+    committed change (a comment, a coder's work) changes ``Project.change_mark`` and so empties it.
 
     Readers who ask for a page while it is being read wait for that one read instead of each starting their
     own (twenty readers opening the same theme at once cost one read, not twenty)."""
 
     def __init__(self, size: int = 128) -> None:
         self.size = size
-        self.version = -1
+        self.version: ChangeMark | None = None
         self.items: OrderedDict[tuple[Any, ...], Any] = OrderedDict()
         self.reading: dict[tuple[Any, ...], threading.Lock] = {}
         self.lock = threading.Lock()
 
-    def get(self, version: int, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
+    def get(self, version: ChangeMark, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
         if self.size <= 0:
             return make()
         with self.lock:
@@ -203,7 +203,7 @@ class Site:
         return RedirectResponse(url, status_code=303, headers=SECURITY_HEADERS)
 
     def cached(self, key: tuple[Any, ...], make: Callable[[], Any]) -> Any:
-        return self.cache.get(self.project.last_event_id(), key, make)
+        return self.cache.get(self.project.change_mark(), key, make)
 
     # --- login and logout ----------------------------------------------------------------------------------
 
