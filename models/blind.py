@@ -1,12 +1,15 @@
 """Blind coding (issue 16): the owner switches it on for some transcripts; until they are revealed, each
 coder sees only their own codings there, everywhere waveqda shows codings (workspace, queries, reports,
-exports). Nothing is hidden from the owner, and nothing is ever hidden from what changes the project.
+exports), and nothing attached to the others' codings (their memos, comments, history steps). Nothing is
+hidden from the owner, and nothing is ever hidden from what changes the project as a whole (merges, copies).
 
 How: a project read on behalf of someone (``Project.viewer``, set by the CLI and the workspace) puts the
 viewer in its session's ``info``. Every ORM select in that session then gets a loader criterion on
 ``Coding`` (SQLAlchemy's documented way to filter rows for one user) that drops other coders' codings in
-blind transcripts; the workspace's few textual statements ask ``view_of`` themselves. Sessions without a
-viewer (merges, copies, undo, checks, every write) see every row, so blindness can never lose a coding.
+blind transcripts, and one on ``Memo`` that drops the memos attached to them; the workspace's few textual
+statements ask ``view_of`` themselves. Sessions without a viewer (merges, copies, undo, checks, every write)
+see every row, so blindness can never lose a coding; a change that names one coding, or undoes one step,
+asks ``view_for_actor`` itself, so that a coder can neither edit nor quote what they may not see.
 
 Who is the owner: the role given by the browser login when there is one; on PostgreSQL the database role
 (``waveqda role``); on a project file, which has no roles, whoever switched blind coding on.
@@ -23,7 +26,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, with_loader_criteria
 from sqlalchemy.sql.selectable import FromClause, Join
 
 from models.errors import WaveqdaError
-from models.schema import BlindTranscript, Coder, Coding, Participant, Timepoint, Transcript
+from models.schema import BlindTranscript, Coder, Coding, Memo, Participant, Timepoint, Transcript
 from models.store import VIEWER_KEY, Project
 
 _VIEW_KEY = "waveqda_blind_view"
@@ -116,6 +119,36 @@ def refuse_revealing_change(
     _refuse(session, _view_for(session, project.viewer or actor, project.viewer_is_owner), transcript_ids, what)
 
 
+def view_for_actor(project: Project, session: Session, actor: str) -> BlindView | None:
+    """What ``actor`` (or the project's viewer, when one is set) may not see, in a session of any kind: a
+    change sees every row, so a change that must not act on what its author cannot see asks this."""
+    return _view_for(session, project.viewer or actor, project.viewer_is_owner)
+
+
+def check_sees_coding(project: Project, session: Session, actor: str, coding: Coding) -> None:
+    """Refuse a change to one coding that ``actor`` may not see (another coder's, in a transcript being coded
+    blind) exactly as a coding that does not exist is refused: its summary would quote the coded words, and
+    the change would alter another coder's independent work."""
+    view = view_for_actor(project, session, actor)
+    if view is not None and not view.visible(coding.transcript_id, coding.coder_id):
+        from models.errors import NotFoundError
+
+        raise NotFoundError(f"no coding with id {coding.id} (see: waveqda codings PROJECT)")
+
+
+def check_step_owner(project: Project, session: Session, actor: str, step_actor: str, what: str) -> None:
+    """Refuse anyone but the owner an undo or redo of a step that switched blind coding on or revealed
+    (``what`` says which). On a project file the owner is whoever switched it on, or made that step: with
+    every transcript revealed no other trace of them is left."""
+    who = project.viewer or actor
+    if project.viewer_is_owner is None and project.is_sqlite:
+        owners = set(session.scalars(select(BlindTranscript.by).distinct())) | {step_actor}
+        if who not in owners:
+            raise WaveqdaError(f"only {' or '.join(sorted(owners))}, who switched blind coding on, can {what}")
+        return
+    _check_owner(project, session, who, what)
+
+
 def refuse_blind_reading(session: Session, transcript_ids: Sequence[int] | None, what: str) -> None:
     """Refuse a reading that compares coders (agreement, disagreements) where this session's viewer sees
     blind: with the others' codings hidden it would compare a coder with nothing."""
@@ -169,7 +202,19 @@ def _hide_others(state: ORMExecuteState) -> None:
     view = view_of(state.session)
     if view is None:
         return
-    state.statement = state.statement.options(with_loader_criteria(Coding, _criterion(view)))
+    state.statement = state.statement.options(
+        with_loader_criteria(Coding, _criterion(view)), with_loader_criteria(Memo, _memo_criterion(view))
+    )
+
+
+def _memo_criterion(view: BlindView) -> ColumnElement[bool]:
+    """Memos (comments, another tool's notes) attached to a coding the viewer may not see are hidden with it.
+    The subquery reads the table, not the mapped class, so the coding criterion above does not apply inside it."""
+    codings = Coding.__table__.c
+    hidden = select(codings.id).where(codings.transcript_id.in_(sorted(view.transcripts)))
+    if view.own_coder_id is not None:
+        hidden = hidden.where(codings.coder_id != view.own_coder_id)
+    return or_(Memo.target_type != "coding", Memo.target_id.is_(None), Memo.target_id.not_in(hidden))
 
 
 event.listen(Session, "do_orm_execute", _hide_others)

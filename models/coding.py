@@ -122,6 +122,16 @@ def get_coding(session: Session, coding_id: int) -> Coding:
     return found
 
 
+def editable_coding(project: Project, session: Session, actor: str, coding_id: int) -> Coding:
+    """The coding a change by ``actor`` edits; one the actor may not see (another coder's, in a transcript
+    being coded blind) is refused as if it did not exist (``models.blind.check_sees_coding``)."""
+    from models.blind import check_sees_coding
+
+    coding = get_coding(session, coding_id)
+    check_sees_coding(project, session, actor, coding)
+    return coding
+
+
 def check_span(transcript: Transcript, start: int, end: int) -> None:
     """Refuse a span that is empty, reversed or outside the transcript text."""
     length = len(transcript.text)
@@ -747,7 +757,7 @@ def remove_coding(project: Project, actor: str, coding_id: int, expected: Coding
     it as separate notes are kept as project memos. ``expected``: refuse if it changed since (StaleError)."""
     with project.change(actor, "coding.remove") as session:
         check_version(session, coding_id, expected)
-        coding = get_coding(session, coding_id)
+        coding = editable_coding(project, session, actor, coding_id)
         kept = keep_as_project_memos(session, [coding.id])
         note = f" (its {kept} memo(s) kept as project memos)" if kept else ""
         session.info["summary"] = f"Removed coding {_describe(session, coding)}{note}"
@@ -764,7 +774,7 @@ def resize_coding(
     """
     with project.change(actor, "coding.resize") as session:
         check_version(session, coding_id, expected)
-        coding = get_coding(session, coding_id)
+        coding = editable_coding(project, session, actor, coding_id)
         transcript = get_transcript(session, coding.transcript_id)
         check_span(transcript, start, end)
         old = f"{coding.start}:{coding.end}"
@@ -794,7 +804,7 @@ def recode_coding(
     """
     with project.change(actor, "coding.recode") as session:
         check_version(session, coding_id, expected)
-        coding = get_coding(session, coding_id)
+        coding = editable_coding(project, session, actor, coding_id)
         [code] = find_codes(session, [new_code_ref])
         old_code_id = coding.code_id
         old_code = get_row(session, Code, old_code_id)
@@ -835,7 +845,7 @@ def set_coding_memo(
     """Replace the memo on one coding (empty text clears it). ``expected``: see ``CodingVersion``."""
     with project.change(actor, "coding.memo") as session:
         check_version(session, coding_id, expected)
-        coding = get_coding(session, coding_id)
+        coding = editable_coding(project, session, actor, coding_id)
         coding.memo = memo.strip()
         coding.updated_at = utcnow()
         action = "Edited memo on" if coding.memo else "Cleared memo on"
@@ -849,7 +859,7 @@ def set_key_quote(
     ``CodingVersion``."""
     with project.change(actor, "coding.key_quote") as session:
         check_version(session, coding_id, expected)
-        coding = get_coding(session, coding_id)
+        coding = editable_coding(project, session, actor, coding_id)
         coding.key_quote = bool(flag)
         coding.updated_at = utcnow()
         action = "Marked" if flag else "Unmarked"

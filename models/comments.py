@@ -20,6 +20,7 @@ from typing import Literal
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from models.blind import check_sees_coding
 from models.codes import CodeTree
 from models.errors import WaveqdaError
 from models.schema import Code, Coding, Memo
@@ -58,7 +59,7 @@ def add_comment(project: Project, actor: str, target: str, target_id: int, text:
     if not actor.strip():
         raise WaveqdaError("a comment needs an author")
     with project.change(actor, "memo.comment") as session:
-        label = _target_label(session, target, target_id)
+        label = _target_label(project, session, actor, target, target_id)
         memo = Memo(target_type=target, target_id=target_id, title=TITLE, text=body, author=actor)
         session.add(memo)
         session.flush()
@@ -66,7 +67,7 @@ def add_comment(project: Project, actor: str, target: str, target_id: int, text:
         return memo.id
 
 
-def _target_label(session: Session, target: str, target_id: int) -> str:
+def _target_label(project: Project, session: Session, actor: str, target: str, target_id: int) -> str:
     """What the comment is about, in words (for the history); refuses a target that is not there."""
     if target == "code":
         code = session.get(Code, target_id)
@@ -76,6 +77,7 @@ def _target_label(session: Session, target: str, target_id: int) -> str:
     coding = session.get(Coding, target_id)
     if coding is None:
         raise WaveqdaError(f"no coding with id {target_id}")
+    check_sees_coding(project, session, actor, coding)
     return f"coding {coding.id} ({CodeTree.load(session).path(coding.code_id)})"
 
 

@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -20,6 +20,9 @@ from models import journal
 from models.errors import WaveqdaError
 from models.schema import Event
 from models.store import Project
+
+if TYPE_CHECKING:
+    from models.blind import BlindView
 
 
 def _utc(moment: datetime) -> datetime:
@@ -36,6 +39,7 @@ def _step(project: Project, actor: str, backwards: bool, anyone: bool = False) -
             ev = journal.last_done(session, whose) if backwards else journal.first_undone(session, whose)
             if ev is None:
                 return None
+            _check_blind(project, session, actor, ev, "undo" if backwards else "redo")
             what = f"#{ev.id} ({ev.summary})"
             journal.replay(session, ev, backwards=backwards)
             ev.state = "undone" if backwards else "done"
@@ -171,17 +175,35 @@ def history(session: Session, limit: int | None = None) -> list[HistoryRow]:
 
 
 BLIND_SUMMARY = "changed codings in a transcript being coded blind (shown when the owner reveals it)"
-# The steps whose summaries say what was coded where (the words, the span, whose coding was kept); codebook
-# steps that move codings (a merge, a split) only count them and stay readable.
-QUOTING_OPERATIONS = ("coding.", "agreement.")
+# The steps whose summaries say what was coded where (the words, the span, whose coding was kept, a comment on
+# a coding); codebook steps that move codings (a merge, a split) only count them and stay readable.
+QUOTING_OPERATIONS = ("coding.", "agreement.", "memo.")
+STEP_OPERATIONS = ("history.undo", "history.redo")  # "Undid #12: <the summary of #12>"
+
+
+def _check_blind(project: Project, session: Session, actor: str, ev: Event, verb: str) -> None:
+    """Blind coding (``models.blind``): switching it on or revealing is the owner's, and so is taking either
+    back; and nobody but its author (or the owner) undoes or redoes a step on codings they may not see, whose
+    summary would quote them and whose undo would change another coder's independent work."""
+    from models import blind
+
+    if ev.operation.startswith("blind."):
+        blind.check_step_owner(project, session, actor, ev.actor, f"{verb} #{ev.id} ({ev.summary})")
+        return
+    view = blind.view_for_actor(project, session, actor)
+    viewer = project.viewer or actor
+    if view is not None and ev.actor != viewer and ev.id in _hidden_steps(session, view, [ev.id]):
+        raise WaveqdaError(
+            f"cannot {verb} #{ev.id}: it is {ev.actor}'s step in a transcript being coded blind; only "
+            f"{ev.actor} or the project's owner can {verb} it"
+        )
 
 
 def _blind_steps(session: Session, rows: list[Any]) -> set[int]:
-    """Coding steps of other people that changed codings the viewer may not see (blind coding,
-    ``models.blind``): their summaries quote the coded words and name the code, so a coder reading the history
-    would see what blind coding hides. A coding an update touched that this session cannot see counts as hidden."""
+    """The history rows whose summaries the viewer may not read: other people's coding steps that changed
+    codings the viewer may not see (blind coding, ``models.blind``), whose summaries quote the coded words and
+    name the code, and every undo or redo of such a step ("Undid #12: ..." repeats the summary of #12)."""
     from models.blind import view_of
-    from models.schema import Coding
     from models.store import VIEWER_KEY
 
     view = view_of(session)
@@ -189,26 +211,56 @@ def _blind_steps(session: Session, rows: list[Any]) -> set[int]:
         return set()
     viewer = session.info[VIEWER_KEY][0]
     others = [row.id for row in rows if row.actor != viewer and row.operation.startswith(QUOTING_OPERATIONS)]
+    steps = [row.id for row in rows if row.operation in STEP_OPERATIONS]
+    undone: dict[int, int] = {}  # undo/redo event id -> the step it took back or did again
+    for chunk in journal.chunks(steps):
+        for event_id, detail in session.execute(select(Event.id, Event.detail).where(Event.id.in_(chunk))):
+            if isinstance(detail, dict) and isinstance(detail.get("event"), int):
+                undone[event_id] = detail["event"]
+    referenced: list[int] = []
+    for chunk in journal.chunks(sorted(set(undone.values()))):
+        referenced += session.scalars(
+            select(Event.id).where(
+                Event.id.in_(chunk),
+                Event.actor != viewer,
+                or_(*(Event.operation.startswith(op) for op in QUOTING_OPERATIONS)),
+            )
+        )
+    hidden = _hidden_steps(session, view, sorted(set(others) | set(referenced)))
+    return (hidden & set(others)) | {event_id for event_id, step in undone.items() if step in hidden}
+
+
+def _hidden_steps(session: Session, view: BlindView, event_ids: list[int]) -> set[int]:
+    """Of these events, those that changed a coding ``view`` may not see, or a memo (a comment) on one. A row
+    image that does not say its transcript (an update's holds only the columns it changed) is looked up as the
+    coding is now; a coding that is gone counts as hidden."""
+    from models.schema import Coding
+
     touched: dict[int, set[int]] = {}  # event id -> codings whose transcript the images do not say
     hidden: set[int] = set()
-    for chunk in journal.chunks(others):
+    for chunk in journal.chunks(event_ids):
         for event_id, changes in session.execute(select(Event.id, Event.changes).where(Event.id.in_(chunk))):
             for change in changes or []:
+                images = [image for image in (change.get("before"), change.get("after")) if image]
+                if change.get("table") == "memos":
+                    on = {image["target_id"] for image in images if image.get("target_type") == "coding"}
+                    touched.setdefault(event_id, set()).update(cid for cid in on if cid is not None)
+                    continue
                 if change.get("table") != "codings":
                     continue
-                images = [image for image in (change.get("before"), change.get("after")) if image]
                 places = {image["transcript_id"] for image in images if "transcript_id" in image}
                 if places & view.transcripts:
                     hidden.add(event_id)
                 elif not places:
                     touched.setdefault(event_id, set()).add(change["pk"]["id"])
     wanted = {cid for ids in touched.values() for cid in ids}
-    visible: dict[int, int] = {}
-    for chunk in journal.chunks(list(wanted)):
-        visible.update(
-            session.execute(select(Coding.id, Coding.transcript_id).where(Coding.id.in_(chunk))).tuples().all()
-        )
+    where: dict[int, int] = {}
+    for chunk in journal.chunks(sorted(wanted)):
+        rows = session.execute(
+            select(Coding.id, Coding.transcript_id, Coding.coder_id).where(Coding.id.in_(chunk))
+        ).tuples()
+        where.update((cid, tid) for cid, tid, coder in rows if view.visible(tid, coder))
     for event_id, ids in touched.items():
-        if any(cid not in visible or visible[cid] in view.transcripts for cid in ids):
+        if any(cid not in where for cid in ids):
             hidden.add(event_id)
     return hidden

@@ -434,7 +434,8 @@ def scan(project: Project, actor: str) -> list[CandidateRow]:
                 candidate.context = f"{piece.where}: {candidate.context}"
         s.flush()
         s.info["summary"] = f"Scanned the project: {len(best)} candidate names"
-        return candidate_rows(s)
+    with project.read(viewer=(project.viewer or actor, project.viewer_is_owner)) as session:
+        return candidate_rows(session)  # as the actor reads them (blind coding: see ``_hidden_memo_context``)
 
 
 @dataclass(frozen=True)
@@ -470,6 +471,7 @@ def candidate_rows(session: Session, status: str | None = "pending") -> list[Can
     candidates = list(session.scalars(stmt))
     texts = dict(session.execute(select(NameCandidate.key, NameCandidate.text)).tuples().all())
     labels = participant_labels(session) if any(c.source == "speaker-label" for c in candidates) else {}
+    hidden = _hidden_memos(session, [c.context or "" for c in candidates])
     rows = []
     for c in candidates:
         suggestion = by_id[c.entry_id].term if c.entry_id in by_id else None
@@ -484,7 +486,9 @@ def candidate_rows(session: Session, status: str | None = "pending") -> list[Can
                 occurrences=c.occurrences,
                 status=c.status,
                 variant_of=suggestion,
-                context=_LEGACY_SPEAKER_PREFIX.sub("", c.context or ""),
+                context=_HIDDEN_MEMO
+                if _memo_of(c.context or "") in hidden
+                else _LEGACY_SPEAKER_PREFIX.sub("", c.context or ""),
                 transcript_id=c.transcript_id,
                 start=c.start,
                 end=c.end,
@@ -492,6 +496,25 @@ def candidate_rows(session: Session, status: str | None = "pending") -> list[Can
             )
         )
     return rows
+
+
+_MEMO_CONTEXT = re.compile(r"^memo (\d+): ")
+_HIDDEN_MEMO = "in a memo on a coding being coded blind (shown when the owner reveals it)"
+
+
+def _memo_of(context: str) -> int | None:
+    found = _MEMO_CONTEXT.match(context)
+    return int(found.group(1)) if found else None
+
+
+def _hidden_memos(session: Session, contexts: list[str]) -> set[int]:
+    """The memos quoted in these contexts that this session's viewer may not read (a comment on another coder's
+    coding in a blind transcript, ``models.blind``): the scan still finds every name there, as it must, but a
+    coder is not shown the words around it. A session on nobody's behalf reads every memo."""
+    wanted = {memo_id for memo_id in map(_memo_of, contexts) if memo_id is not None}
+    if not wanted:
+        return set()
+    return wanted - set(session.scalars(select(Memo.id).where(Memo.id.in_(sorted(wanted)))))
 
 
 def pending_count(session: Session) -> int:

@@ -17,11 +17,12 @@ from models.store import VIEWER_KEY
 
 def fetch_rows(session: Session, stmt: Select) -> Sequence[Any]:
     """Plain rows through Core: several times cheaper than ORM result processing for bulk offsets."""
-    return session.connection().execute(_for_viewer(session, stmt)).all()
+    return session.connection().execute(for_viewer(session, stmt)).all()
 
 
-def _for_viewer(session: Session, stmt: Select) -> Select:
-    """Blind coding's filter for a read on someone's behalf (Core statements bypass the ORM's events)."""
+def for_viewer(session: Session, stmt: Select) -> Select:
+    """Blind coding's filter for a read on someone's behalf (Core statements bypass the ORM's events). A
+    subquery over the codings is not reached from the statement around it: give it here on its own."""
     if VIEWER_KEY not in session.info:
         return stmt
     from models.blind import restrict
@@ -50,7 +51,7 @@ def driver_rows(session: Session, stmt: Select) -> list[tuple[Any, ...]]:
     columns need no conversion (integers and text; a Boolean column comes back as 0/1 and the caller
     converts it) and whose parameters are plain integers and strings (anything else goes through
     ``fetch_rows``). Runs on the session's connection, inside its transaction."""
-    stmt = _for_viewer(session, stmt)
+    stmt = for_viewer(session, stmt)
     connection = session.connection()
     compiled = stmt.compile(dialect=connection.dialect, compile_kwargs={"render_postcompile": True})
     params = compiled.params

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from models.codes import CodeTree
 from models.errors import NotFoundError, WaveqdaError
 from models.participants import find_coder, find_participant
-from models.queries.rows import fetch_rows
+from models.queries.rows import fetch_rows, for_viewer
 from models.schema import AttributeDefinition, Coding, ParticipantAttribute, Timepoint, Transcript
 from models.transcripts import find_timepoint
 
@@ -144,6 +144,7 @@ def transcripts_coded(session: Session, scope: Scope) -> list[tuple[int, str, bo
     any_coding = select(Coding.id).where(Coding.transcript_id == Transcript.id)
     if scope.coder_ids is not None:
         any_coding = any_coding.where(Coding.coder_id.in_(scope.coder_ids))
+    any_coding = for_viewer(session, any_coding)  # blind coding: coded by someone whose codings the viewer sees
     stmt = select(Transcript.id, Timepoint.key, any_coding.exists()).join(
         Timepoint, Timepoint.id == Transcript.timepoint_id
     )
