@@ -19,7 +19,7 @@ from typing import Any, NamedTuple, cast
 from sqlalchemy import bindparam, func, select, text
 from sqlalchemy.orm import Session
 
-from models import journal
+from models import hot_sql, journal
 from models.codes import PATH_SEPARATOR, CodeTree
 from models.errors import NotFoundError, StaleError, WaveqdaError
 from models.journal import chunks
@@ -204,7 +204,7 @@ def codes_to_apply(session: Session, refs: list[str | int]) -> list[tuple[int, s
         key = str(ref).strip()
         rows: Sequence[Any] = []
         if key.isdigit() and is_row_id(int(key)):
-            rows = session.execute(_CODE_SQL, {"id": int(key)}).all()
+            rows = hot_sql.rows(session, _CODE_SQL, {"id": int(key)})
         if rows:
             code = (rows[0][0], _path_from(rows), bool(rows[0][2]))
         else:
@@ -521,7 +521,8 @@ def _insert_alone(
         "created_at": now,
         "updated_at": now,
     }
-    new_id = session.execute(_INSERT_ALONE_SQL, row).scalar()
+    inserted = hot_sql.first(session, _INSERT_ALONE_SQL, row)
+    new_id = inserted[0] if inserted is not None else None
     if new_id is None:
         return None
     buffer = session.info.get(journal.BUFFER_KEY)
@@ -572,7 +573,7 @@ def checked_span(
     params = {"tid": transcript_id, "first": max(start, 0) + 1, "count": max(count, 0), "coder": coder.strip()}
     if lock:
         params["cls"] = TRANSCRIPT_LOCK_CLASS
-    row = session.execute(_SPAN_LOCKING_SQL if lock else _SPAN_SQL, params).first()
+    row = hot_sql.first(session, _SPAN_LOCKING_SQL if lock else _SPAN_SQL, params)
     if row is None:
         raise NotFoundError(f"no transcript with id {ref}")
     body, participant, timepoint, coder_id = row[:4]

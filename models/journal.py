@@ -28,7 +28,7 @@ from sqlalchemy import CursorResult, Table, bindparam, delete, event, insert, in
 from sqlalchemy.orm import Session, UOWTransaction
 from sqlalchemy.orm.base import PASSIVE_NO_INITIALIZE
 
-from models import tombstones
+from models import hot_sql, tombstones
 from models.errors import WaveqdaError
 from models.schema import Base, Event, new_uuid, table_of, utcnow
 
@@ -242,13 +242,13 @@ def record_event(
     }
     insert_only, with_discard = _event_statements(session.get_bind().dialect.name)
     if not undoable:
-        written = session.execute(insert_only, values).scalar_one()
+        written = hot_sql.rows(session, insert_only, values)[0][0]
     elif isinstance(with_discard, tuple):
         discard, insert_event = with_discard
         session.execute(discard, {"actor": actor})
-        written = session.execute(insert_event, values).scalar_one()
+        written = hot_sql.rows(session, insert_event, values)[0][0]
     else:
-        written = session.execute(with_discard, values).scalar_one()
+        written = hot_sql.rows(session, with_discard, values)[0][0]
     session.info[WRITTEN_EVENT_KEY] = written
     return written
 

@@ -17,6 +17,7 @@ from typing import Literal
 from sqlalchemy import text
 from sqlalchemy.orm import Session
 
+from models import hot_sql
 from models.errors import WaveqdaError
 from models.store import Project
 
@@ -61,7 +62,8 @@ def begin_write(session: Session, lock_timeout_ms: int, lock_key: int, shared: b
     """Start a change on PostgreSQL (one statement: each change's round trips are most of its cost): bound
     this transaction's lock waits by ``lock_timeout_ms``, refuse a reader's change in one line before anything
     is attempted, and take the transaction-scoped advisory lock ``lock_key`` that makes changes take turns."""
-    allowed = session.execute(_BEGIN_WRITE_SQL[shared], {"ms": str(int(lock_timeout_ms)), "key": lock_key}).scalar()
+    found = hot_sql.first(session, _BEGIN_WRITE_SQL[shared], {"ms": str(int(lock_timeout_ms)), "key": lock_key})
+    allowed = found is not None and found[0]
     if not allowed:
         who = session.execute(text("SELECT current_user")).scalar_one()
         raise WaveqdaError(f"{who} is a reader in this project: changes are refused (its owner can make you a coder)")

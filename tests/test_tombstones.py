@@ -35,8 +35,10 @@ def test_new_coding_skips_tombstones_and_a_coding_back_from_the_dead_is_unburied
         [first] = coding.apply_codes(project, "dana", "P01/T1", ["Theme/A"], "dana", 0, 10)
     finally:
         event.remove(project.engine, "before_cursor_execute", capture)
-    assert any("INSERT INTO codings" in s for s in statements)
-    assert not any("tombstones" in s for s in statements), "a brand-new uuid cannot have a tombstone"
+    # the coding's own INSERT goes to the driver directly on PostgreSQL (models/hot_sql.py); tombstone
+    # statements would come through SQLAlchemy on both engines
+    assert any("INSERT INTO codings" in s for s in statements) or project.engine.dialect.name == "postgresql"
+    assert statements and not any("tombstones" in s for s in statements), "a brand-new uuid cannot have a tombstone"
 
     uuid = _uuid(project, first)
     with project.read() as session:
