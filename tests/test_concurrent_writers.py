@@ -13,6 +13,7 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import func, select
@@ -315,3 +316,43 @@ def test_opening_a_project_again_in_the_same_process_keeps_its_locks(tmp_path: P
             assert session.scalar(select(func.count(Coding.id))) == 0
     finally:
         held.close()
+
+
+@pytest.mark.both_engines
+def test_a_coding_that_waits_too_long_for_the_lock_is_one_line_and_stores_nothing(
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch
+) -> None:
+    """Applying a code waits for the project's write lock (on PostgreSQL its statements go to the driver
+    directly, models/hot_sql.py): past the busy timeout it is refused in the same one line as any change."""
+    import sqlite3
+
+    from sqlalchemy import text
+
+    from models import store
+
+    target = make_shared(project_target(engine, tmp_path, request, name="held"))
+    project = open_project(target)
+    if engine == "sqlite":
+        holder: Any = sqlite3.connect(target, isolation_level=None)
+        holder.execute("BEGIN IMMEDIATE")
+    else:
+        holder = project.engine.connect()
+        holder.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": store.WRITE_LOCK_KEY})
+    try:
+        monkeypatch.setattr(store, "BUSY_TIMEOUT_MS", 300)
+        if engine == "sqlite":
+            with project.engine.connect() as conn:
+                conn.exec_driver_sql("PRAGMA busy_timeout=300")
+        with pytest.raises(WaveqdaError) as caught:
+            coding.apply_codes(project, "lead", "P01/T1", ["Supervision"], "lead", 10, 30)
+    finally:
+        if engine == "sqlite":
+            holder.execute("ROLLBACK")
+        else:
+            holder.rollback()
+        holder.close()
+    message = str(caught.value)
+    assert "is busy" in message and "nothing was changed" in message and "\n" not in message
+    with project.read() as session:
+        assert session.scalar(select(func.count(Coding.id))) == 0
+    project.close()
