@@ -15,7 +15,8 @@ Prints a Markdown table; writes ``bench/out/bench_refi.json``.
 
 With ``--base TREE`` it only A/B-tests the import of the 50,000-coding ``.qdpx``: another tree (e.g. main,
 unpacked with ``git archive``) against this one, alternating ``--rounds`` times so that the neighbours' load
-falls on both alike; each run is a whole process with its tree's code (``PYTHONPATH``)::
+falls on both alike; each run is a whole process with its tree's code (``PYTHONPATH``), its CPU time (with its
+worker process's, from ``wait4``), wall-clock time and peak RSS::
 
     git archive main | tar -x -C /tmp/main-tree
     flock /work/notes/bench.lock .venv/bin/python -m bench.bench_refi --base /tmp/main-tree --rounds 3
@@ -100,7 +101,7 @@ REPO = Path(__file__).resolve().parent.parent
 def import_ab(project: Path, base: Path, rounds: int) -> None:
     """``waveqda import new.wqda out.qdpx`` with ``base``'s code and with this tree's, alternating."""
     trees = {"base": base.resolve(), "this": REPO}
-    runs: dict[str, list[tuple[float, float]]] = {name: [] for name in trees}
+    runs: dict[str, list[tuple[float, float, float]]] = {name: [] for name in trees}  # CPU s, wall s, MB
     with tempfile.TemporaryDirectory(prefix="bench-refi-ab-", dir=OUT_DIR) as tmp:
         work = Path(tmp)
         qdpx = work / "study.qdpx"
@@ -109,17 +110,23 @@ def import_ab(project: Path, base: Path, rounds: int) -> None:
             for name, tree in trees.items():
                 target = work / f"{name}-{n}.wqda"
                 env = {**os.environ, "PYTHONPATH": str(tree)}
+                started = time.perf_counter()
                 proc = subprocess.Popen([*waveqda_command(), "import", str(target), str(qdpx)], env=env, cwd=tree,
                                         stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)  # fmt: skip
-                _pid, status, usage = os.wait4(proc.pid, 0)
+                _pid, status, usage = os.wait4(proc.pid, 0)  # the rusage counts the process's reaped children
+                wall = time.perf_counter() - started
                 if os.waitstatus_to_exitcode(status) != 0:
                     raise RuntimeError(f"import with {tree} failed")
-                runs[name].append((usage.ru_utime + usage.ru_stime, usage.ru_maxrss / 1024))
-                print(f"round {n} {name}: {runs[name][-1][0]:.2f} s CPU, {runs[name][-1][1]:.0f} MB", flush=True)
-    print("| tree | CPU s best | CPU s median | peak RSS MB |\n| --- | --- | --- | --- |")
+                runs[name].append((usage.ru_utime + usage.ru_stime, wall, usage.ru_maxrss / 1024))
+                cpu, wall, rss = runs[name][-1]
+                print(f"round {n} {name}: {cpu:.2f} s CPU, {wall:.2f} s wall, {rss:.0f} MB", flush=True)
+    print("| tree | CPU s best | CPU s median | wall s best | wall s median | peak RSS MB |")
+    print("| --- | --- | --- | --- | --- | --- |")
     for name, measured in runs.items():
-        cpus = [cpu for cpu, _rss in measured]
-        print(f"| {name} | {min(cpus):.2f} | {statistics.median(cpus):.2f} | {max(r for _c, r in measured):.0f} |")
+        cpus = [cpu for cpu, _wall, _rss in measured]
+        walls = [wall for _cpu, wall, _rss in measured]
+        print(f"| {name} | {min(cpus):.2f} | {statistics.median(cpus):.2f} | {min(walls):.2f} | "
+              f"{statistics.median(walls):.2f} | {max(r for _c, _w, r in measured):.0f} |")  # fmt: skip
 
 
 def main(argv: list[str] | None = None) -> int:

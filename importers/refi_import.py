@@ -29,6 +29,7 @@ from models.imports import import_settings
 from models.refi_document import RefiDocument
 from models.refi_report import ImportReport
 from models.refi_store import store_refi
+from models.sentence_worker import SentenceWorker, worth_a_worker
 from models.store import Project, create_project, open_project, project_exists, remove_database_files
 
 __all__ = ["ImportReport", "PlacementOptions", "import_refi"]
@@ -53,16 +54,30 @@ def import_refi(
     ``Timepoint`` variables and timepoint sets, a single case holding the source, or ``timepoint`` for all
     sources with ``participant_from_name``. The project is unchanged unless everything succeeds.
     """
-    with _no_cycle_collection():
-        return _import_refi(
-            project_path_or_project,
-            Path(file),
-            PlacementOptions(
-                participant_variable, timepoint_variable, dict(mapping or {}), timepoint, participant_from_name
-            ),
-            create,
-            actor,
-        )
+    file = Path(file)
+    options = PlacementOptions(
+        participant_variable, timepoint_variable, dict(mapping or {}), timepoint, participant_from_name
+    )
+    try:
+        with _no_cycle_collection(), _sentence_splitter(file) as split:
+            return _import_refi(project_path_or_project, file, options, create, actor, split)
+    except KeyboardInterrupt:
+        raise WaveqdaError(f"{file.name}: import interrupted; nothing was imported") from None
+
+
+@contextmanager
+def _sentence_splitter(file: Path) -> Iterator[SentenceWorker | None]:
+    """A worker process splitting sentences beside this one for a large file (``models.sentence_worker``),
+    started before the parse so that spaCy loads meanwhile; None (split in this process) for a small one."""
+    try:
+        size = file.stat().st_size
+    except OSError:
+        size = 0  # the parse refuses a missing file with its own message
+    if not worth_a_worker(size):
+        yield None
+        return
+    with SentenceWorker(file.name) as worker:
+        yield worker
 
 
 @contextmanager
@@ -85,18 +100,19 @@ def _import_refi(
     options: PlacementOptions,
     create: bool,
     actor: str | None,
+    split: SentenceWorker | None,
 ) -> ImportReport:
     doc = read_package(file)
     detections = detect_offsets(doc)
     report = ImportReport(file.name, origin=doc.origin)
     if isinstance(project_path_or_project, Project):
-        _import_into(project_path_or_project, doc, options, detections, report, actor, file)
+        _import_into(project_path_or_project, doc, options, detections, report, actor, file, split)
         return report
     target = project_path_or_project  # a file path or a database URL
     if project_exists(target):
         with open_project(target) as project:
             report.project = project.label
-            _import_into(project, doc, options, detections, report, actor, file)
+            _import_into(project, doc, options, detections, report, actor, file, split)
         return report
     if not create:
         raise WaveqdaError(f"{target}: no such project")
@@ -106,7 +122,7 @@ def _import_refi(
     project = create_project(target, new_project_timepoints(doc, placements), name)
     report.project, report.created = project.label, True
     try:
-        _import_into(project, doc, options, detections, report, actor, file)
+        _import_into(project, doc, options, detections, report, actor, file, split)
     except BaseException:
         project.close()
         if is_file:
@@ -124,9 +140,10 @@ def _import_into(
     report: ImportReport,
     actor: str | None,
     file: Path,
+    split: SentenceWorker | None,
 ) -> None:
 
     report.project = report.project or str(project.path or project.url)
     settings = import_settings(project, actor)
     plan = plan_import(doc, options, settings.timepoints, detections, settings.rules, file)
-    store_refi(project, doc, plan, report, settings.actor, file.name)
+    store_refi(project, doc, plan, report, settings.actor, file.name, split)

@@ -51,8 +51,9 @@ from models.schema import (
     table_of,
     utcnow,
 )
-from models.store import Project
-from models.transcripts import store_transcript, text_sha256
+from models.sentence_worker import SentenceWorker
+from models.store import Project, get_setting
+from models.transcripts import store_transcript, text_sha256, turn_texts
 
 UNKNOWN_CODER = "unknown coder"
 # a new coding's row as ``RefiWriter._coding`` builds it
@@ -63,11 +64,22 @@ _OUR_SOURCE_VARIABLES = {derived_guid("source-variable", label.lower()) for labe
 
 
 def store_refi(
-    project: Project, doc: RefiDocument, plan: RefiPlan, report: ImportReport, actor: str, file_name: str
+    project: Project,
+    doc: RefiDocument,
+    plan: RefiPlan,
+    report: ImportReport,
+    actor: str,
+    file_name: str,
+    sentences: SentenceWorker | None = None,
 ) -> None:
-    """Write ``doc`` as ``plan`` places it, all in one transaction; fills ``report``."""
+    """Write ``doc`` as ``plan`` places it, all in one transaction; fills ``report``. With ``sentences`` (a
+    worker process), the transcripts' sentences are split there while this process stores."""
     with project.change(actor, "refi.import", f"Imported {file_name}", undoable=False) as session:
-        writer = RefiWriter(session, doc, plan, report, actor)
+        if sentences is not None:
+            model = get_setting(session, "spacy_model")
+            jobs = [(*turn_texts(p.parsed), model) for p in plan.sources if p.parsed.text.strip()]
+            sentences.split_ahead(jobs)
+        writer = RefiWriter(session, doc, plan, report, actor, sentences)
         writer.write_coders()
         writer.write_codes()
         writer.write_sources()
@@ -100,8 +112,17 @@ CodingRow = Coding | NewCoding
 class RefiWriter:
     """Writes a checked, placed document into one open transaction."""
 
-    def __init__(self, session: Session, doc: RefiDocument, plan: RefiPlan, report: ImportReport, actor: str) -> None:
+    def __init__(
+        self,
+        session: Session,
+        doc: RefiDocument,
+        plan: RefiPlan,
+        report: ImportReport,
+        actor: str,
+        sentences: SentenceWorker | None = None,
+    ) -> None:
         self.session = session
+        self.sentences = sentences
         self.doc = doc
         self.plan = plan
         self.report = report
@@ -274,8 +295,9 @@ class RefiWriter:
                 transcript = existing
             else:
                 stored = store_transcript(
-                    self.session, placed.parsed, placement.participant, placement.timepoint, self.actor
-                )
+                    self.session, placed.parsed, placement.participant, placement.timepoint, self.actor,
+                    split=self.sentences,
+                )  # fmt: skip
                 assert stored.transcript is not None  # a new text is never skipped
                 transcript = stored.transcript
                 transcript.uuid = self._uuid_for(Transcript, source.guid)

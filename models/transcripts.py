@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from sqlalchemy import delete, func, select
@@ -31,6 +32,9 @@ from models.schema import (
     table_of,
 )
 from models.store import get_setting, timepoints
+
+# how a transcript's turns become sentences: ``nlp.sentence_spans`` or a worker process that runs it
+SentenceSplit = Callable[[list[str], list[int], str | None], list[list[tuple[int, int]]]]
 
 
 def turn_number(index: int) -> int:
@@ -77,8 +81,10 @@ def store_transcript(
     timepoint_key: str,
     imported_by: str,
     replace: bool = False,
+    split: SentenceSplit | None = None,
 ) -> StoreResult:
-    """Add one parsed transcript for a participant at a timepoint (in the caller's transaction)."""
+    """Add one parsed transcript for a participant at a timepoint (in the caller's transaction). ``split``
+    gives its sentences like ``nlp.sentence_spans`` (the default), e.g. from a worker process."""
     if "\x00" in parsed.text:  # SQLite's text functions stop at a NUL: such text could not be coded exactly
         raise WaveqdaError(f"{parsed.source_name}: binary content, not text (it holds a NUL character)")
     timepoint = find_timepoint(session, timepoint_key)
@@ -121,7 +127,7 @@ def store_transcript(
     session.flush()
     if status == "replaced":
         _move_memos(session, replaced_id, transcript.id)
-    _store_turns_and_sentences(session, transcript, parsed)
+    _store_turns_and_sentences(session, transcript, parsed, split or nlp.sentence_spans)
     return StoreResult(transcript, status, f"{parsed.source_name}: {status} as {label}")
 
 
@@ -140,7 +146,14 @@ def _move_memos(session: Session, old_id: int, new_id: int) -> None:
         memo.target_id = new_id
 
 
-def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed: ParsedTranscript) -> None:
+def turn_texts(parsed: ParsedTranscript) -> tuple[list[str], list[int]]:
+    """The texts of a parsed transcript's turns and where each starts: what sentences are split from."""
+    return [parsed.text[t.start : t.end] for t in parsed.turns], [t.start for t in parsed.turns]
+
+
+def _store_turns_and_sentences(
+    session: Session, transcript: Transcript, parsed: ParsedTranscript, split: SentenceSplit
+) -> None:
     """Turns, sentences and the search index of a new transcript, each with one executemany handed to the
     driver (``journal.insert_rows``: tens of thousands of rows per study; these tables are derived, not
     journalled)."""
@@ -169,8 +182,7 @@ def _store_turns_and_sentences(session: Session, transcript: Transcript, parsed:
         )
     insert_rows(session, table_of(Turn), turn_rows)
     turn_ids = list(session.scalars(select(Turn.id).where(Turn.transcript_id == transcript.id).order_by(Turn.index)))
-    bodies = [text[t.start : t.end] for t in parsed.turns]
-    spans = nlp.sentence_spans(bodies, [t.start for t in parsed.turns], get_setting(session, "spacy_model"))
+    spans = split(*turn_texts(parsed), get_setting(session, "spacy_model"))
     sentence_rows = [
         {"transcript_id": transcript.id, "turn_index": index, "start": s, "end": e}
         for index, turn_spans in enumerate(spans)

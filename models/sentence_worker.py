@@ -1,0 +1,131 @@
+"""Sentence splitting in a second process, so that a large import uses the machine's second core.
+
+Why: splitting a large import's transcripts into sentences needs spaCy (importing it and building its blank
+English pipeline, ~1.3 s) and tokenizing every turn (~1.6 s for a million words): about a quarter of a
+50,000-coding ``.qdpx`` import, and none of it needs the database. A worker forked when the import starts
+loads spaCy while this process parses the file, then splits each transcript's turns (sent to it all at once
+when the import is planned) while this process stores the transcripts before it. This process only waits
+when it is ahead. The CPU time is the same (a little more); the wall time drops.
+
+The worker runs ``nlp.sentence_spans`` itself, so its spans are those of an in-process split (the result is
+identical). It never touches the database: it is forked before the project is opened or created, gets
+texts through a pipe and sends spans back. Ctrl-C is this process's to handle (the worker ignores it and is
+ended with the import); if the worker fails or dies, the import stops with one line naming the file and,
+being one transaction, stores nothing. Small imports do not start it (``worth_a_worker``): forking and
+sending texts would cost more than the overlap saves.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+from collections import deque
+from multiprocessing.connection import Connection
+
+from models import nlp
+from models.errors import WaveqdaError
+
+# Compressed size of a .qdpx from which the worker pays. Below it the whole import takes a second or two and
+# spaCy's loading is most of it: overlapping that with a short parse saves less than it risks on a busy
+# machine (docs/benchmarks.md, "The import budget, fifth pass", has the measurements).
+MIN_PACKAGE_BYTES = 1_000_000
+
+Spans = list[list[tuple[int, int]]]
+Job = tuple[list[str], list[int], str | None]  # a transcript's turn texts, their offsets, the spaCy model
+
+
+def worth_a_worker(package_bytes: int) -> bool:
+    """Whether an import of a package this size should split its sentences in a worker."""
+    return package_bytes >= MIN_PACKAGE_BYTES and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
+
+
+class SentenceWorker:
+    """A forked process that splits transcripts' turns into sentences, in the order they were sent.
+
+    ``split_ahead`` sends the jobs (once); calling the worker like ``nlp.sentence_spans`` returns the spans
+    of the next job with those texts, offsets and model (jobs skipped by the caller, e.g. a text the project
+    already has, are passed over; a call matching no job is split in this process). Use it as a context
+    manager: leaving ends the process, whatever happened."""
+
+    def __init__(self, file_name: str) -> None:
+        import multiprocessing
+
+        self.file_name = file_name
+        context = multiprocessing.get_context("fork")  # no re-import of the app: the child starts as a copy
+        worker_jobs, self._jobs = context.Pipe(duplex=False)  # (receiving end, sending end)
+        self._results, worker_results = context.Pipe(duplex=False)
+        self._process = context.Process(
+            target=_serve, args=(worker_jobs, worker_results, self._jobs, self._results), daemon=True
+        )
+        self._process.start()
+        worker_jobs.close()  # our copies of the worker's ends: each side sees end-of-file when the other goes
+        worker_results.close()
+        self._pending: deque[Job] = deque()
+
+    def split_ahead(self, jobs: list[Job]) -> None:
+        """Send every job at once (the worker reads them all before it answers, so neither side blocks)."""
+        self._pending.extend(jobs)
+        self._send(jobs)
+
+    def __call__(self, texts: list[str], offsets: list[int], model: str | None = None) -> Spans:
+        while self._pending:
+            job = self._pending.popleft()
+            spans = self._receive()
+            if job == (texts, offsets, model):
+                return spans
+        return nlp.sentence_spans(texts, offsets, model)
+
+    def close(self) -> None:
+        for end in (self._jobs, self._results):
+            end.close()
+        if self._process.is_alive():
+            self._process.terminate()
+        self._process.join()
+
+    def __enter__(self) -> SentenceWorker:
+        return self
+
+    def __exit__(self, *_exc: object) -> None:
+        self.close()
+
+    def _send(self, jobs: list[Job]) -> None:
+        try:
+            self._jobs.send(jobs)
+        except OSError as exc:  # the worker is gone (a broken pipe)
+            raise self._failed(f"it ended early: {exc}") from exc
+
+    def _receive(self) -> Spans:
+        try:
+            status, value = self._results.recv()
+        except (EOFError, OSError) as exc:
+            raise self._failed(f"it ended early (exit code {self._exit_code()})") from exc
+        if status != "ok":
+            raise self._failed(value)
+        return value
+
+    def _exit_code(self) -> int | None:
+        self._process.join(timeout=1)
+        return self._process.exitcode
+
+    def _failed(self, reason: str) -> WaveqdaError:
+        return WaveqdaError(f"{self.file_name}: splitting sentences failed in the worker process ({reason}); "
+                            "nothing was imported")  # fmt: skip
+
+
+def _serve(jobs_in: Connection, results_out: Connection, *parents_ends: Connection) -> None:
+    """The worker: load spaCy, wait for the jobs, answer each in order. Ctrl-C is ignored (the parent ends
+    the worker); an error is sent back as one line; a vanished parent (end of file) ends it quietly."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    for end in parents_ends:
+        end.close()
+    try:
+        nlp.sentence_pipeline(None)  # while the parent parses; a project's trained model loads on first use
+        jobs: list[Job] = jobs_in.recv()
+        for texts, offsets, model in jobs:
+            results_out.send(("ok", nlp.sentence_spans(texts, offsets, model)))
+    except (EOFError, BrokenPipeError):
+        return
+    except BaseException as exc:  # noqa: BLE001 - reported to the parent, which stops the import
+        with contextlib.suppress(OSError):  # the parent may be gone already
+            results_out.send(("error", " ".join(f"{type(exc).__name__}: {exc}".splitlines())))
