@@ -67,13 +67,10 @@ def import_refi(
 
 @contextmanager
 def _sentence_splitter(file: Path) -> Iterator[SentenceWorker | None]:
-    """A worker process splitting sentences beside this one for a large file (``models.sentence_worker``),
-    started before the parse so that spaCy loads meanwhile; None (split in this process) for a small one."""
-    try:
-        size = file.stat().st_size
-    except OSError:
-        size = 0  # the parse refuses a missing file with its own message
-    if not worth_a_worker(size):
+    """A worker process splitting sentences beside this one (``models.sentence_worker``),
+    started before the parse so that spaCy loads meanwhile; None (split in this process) when it would not
+    pay."""
+    if not worth_a_worker(file):
         yield None
         return
     with SentenceWorker(file.name) as worker:

@@ -1,4 +1,4 @@
-"""Sentence splitting in a second process, so that a large import uses the machine's second core.
+"""Sentence splitting in a second process, so that a REFI-QDA import uses the machine's second core.
 
 Why: splitting a large import's transcripts into sentences needs spaCy (importing it and building its blank
 English pipeline, ~1.3 s) and tokenizing every turn (~1.6 s for a million words): about a quarter of a
@@ -11,8 +11,8 @@ The worker runs ``nlp.sentence_spans`` itself, so its spans are those of an in-p
 identical). It never touches the database: it is forked before the project is opened or created, gets
 texts through a pipe and sends spans back. Ctrl-C is this process's to handle (the worker ignores it and is
 ended with the import); if the worker fails or dies, the import stops with one line naming the file and,
-being one transaction, stores nothing. Small imports do not start it (``worth_a_worker``): forking and
-sending texts would cost more than the overlap saves.
+being one transaction, stores nothing. A codebook (``.qdc``), a one-core machine or an import run from a
+thread other than the main one does not start it (``worth_a_worker``).
 """
 
 from __future__ import annotations
@@ -20,24 +20,34 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import threading
 from collections import deque
 from multiprocessing.connection import Connection
+from pathlib import Path
 
 from models import nlp
 from models.errors import WaveqdaError
-
-# Compressed size of a .qdpx from which the worker pays. Below it the whole import takes a second or two and
-# spaCy's loading is most of it: overlapping that with a short parse saves less than it risks on a busy
-# machine (docs/benchmarks.md, "The import budget, fifth pass", has the measurements).
-MIN_PACKAGE_BYTES = 1_000_000
 
 Spans = list[list[tuple[int, int]]]
 Job = tuple[list[str], list[int], str | None]  # a transcript's turn texts, their offsets, the spaCy model
 
 
-def worth_a_worker(package_bytes: int) -> bool:
-    """Whether an import of a package this size should split its sentences in a worker."""
-    return package_bytes >= MIN_PACKAGE_BYTES and (os.cpu_count() or 1) > 1 and hasattr(os, "fork")
+def worth_a_worker(file: Path) -> bool:
+    """Whether an import of ``file`` should split its sentences in a worker: a ``.qdpx`` (a ``.qdc`` codebook
+    has no text) on a machine with a second core, imported from the main thread (the command line). Why no
+    size limit: even a 2 KB package imported 0.3 s sooner with the worker (spaCy loads while the file is
+    parsed and the project created) at no more CPU (docs/benchmarks.md, "The import budget, fifth pass").
+    Why not from another thread (the workspace imports in a Textual worker thread): forking a process whose
+    other threads may hold locks (a module being imported, say) can leave the child waiting forever."""
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    return file.suffix.lower() == ".qdpx" and in_main_thread and _cores() > 1 and hasattr(os, "fork")
+
+
+def _cores() -> int:
+    """The cores this process may run on (a container's limit, not the host's count)."""
+    if hasattr(os, "sched_getaffinity"):
+        return len(os.sched_getaffinity(0))
+    return os.cpu_count() or 1
 
 
 class SentenceWorker:
