@@ -238,7 +238,6 @@ class Coding(Base):
         CheckConstraint('start >= 0 AND start < "end"', name="span"),
         CheckConstraint("status IN ('ok','needs_review')", name="status"),
         Index("ix_codings_transcript_start", "transcript_id", "start"),
-        Index("ix_codings_code", "code_id"),
         Index("ix_codings_code_transcript", "code_id", "transcript_id", "start", "end", "coder_id", "key_quote"),
         {"sqlite_autoincrement": True},
     )

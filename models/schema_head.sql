@@ -1,4 +1,4 @@
--- waveqda schema at revision 0016_blind (written by `python -m models.schema_snapshot`; do not edit)
+-- waveqda schema at revision 0017_codings_index (written by `python -m models.schema_snapshot`; do not edit)
 CREATE TABLE alembic_version (
 	version_num VARCHAR(32) NOT NULL, 
 	CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)
@@ -139,7 +139,6 @@ CREATE TABLE "codings" (
 	CONSTRAINT fk_codings_transcript_id_transcripts FOREIGN KEY(transcript_id) REFERENCES transcripts (id), 
 	CONSTRAINT uq_codings_uuid UNIQUE (uuid)
 );
-CREATE INDEX ix_codings_code ON codings (code_id);
 CREATE INDEX ix_codings_coder_id ON codings (coder_id);
 CREATE INDEX ix_codings_transcript_start ON codings (transcript_id, start);
 CREATE INDEX ix_codings_code_transcript ON codings (code_id, transcript_id, start, "end", coder_id, key_quote);
@@ -271,7 +270,7 @@ CREATE TABLE blind_transcripts (
 	CONSTRAINT pk_blind_transcripts PRIMARY KEY (transcript_id), 
 	CONSTRAINT fk_blind_transcripts_transcript_id_transcripts FOREIGN KEY(transcript_id) REFERENCES transcripts (id)
 );
-INSERT INTO "alembic_version" VALUES('0016_blind');
+INSERT INTO "alembic_version" VALUES('0017_codings_index');
 INSERT INTO "sqlite_sequence" VALUES('participants',0);
 INSERT INTO "sqlite_sequence" VALUES('attribute_definitions',0);
 INSERT INTO "sqlite_sequence" VALUES('transcripts',0);

@@ -52,6 +52,7 @@ KNOWN_REVISIONS = (
     "0014_scores",
     "0015_accounts",
     "0016_blind",
+    "0017_codings_index",
 )
 HEAD_REVISION = KNOWN_REVISIONS[-1]
 VIEWER_KEY = "waveqda_viewer"  # session.info of a read on someone's behalf: (coder, is owner), see models/blind.py
