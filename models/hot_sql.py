@@ -16,12 +16,15 @@ import re
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from sqlalchemy import JSON, TextClause
+from sqlalchemy import JSON, Connection, TextClause
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")  # ":name", not the "::" of a cast
 
+
+_CURSOR_KEY = "waveqda_hot_cursor"
+_TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK (libpq's PGRES_TUPLES_OK), without importing psycopg here
 
 Translated = tuple[str, tuple[tuple[str, Callable[[Any], Any]], ...]]
 # by the statement's identity (they are module constants; SQL constructs overload ``==``, so no lru_cache)
@@ -49,15 +52,27 @@ def rows(session: Session, statement: TextClause, params: dict[str, Any]) -> Seq
     sql, wrapped = _for_psycopg(statement)
     if wrapped:
         params = {**params, **{name: wrap(params[name]) for name, wrap in wrapped}}
-    dbapi = connection.connection.dbapi_connection
-    assert dbapi is not None
     driver_error = connection.dialect.loaded_dbapi.Error
     try:
-        cursor = dbapi.cursor()
+        cursor = driver_cursor(connection)
         cursor.execute(sql, params)
-        return cursor.fetchall() if cursor.description is not None else []
+        result = cursor.pgresult
+        # (not ``cursor.description``: it builds a column object per column, for nothing here)
+        return cursor.fetchall() if result is not None and result.status == _TUPLES_OK else []
     except driver_error as exc:  # as SQLAlchemy raises it (a lock timeout is an OperationalError, and so on)
         raise DBAPIError.instance(sql, params, exc, driver_error) from exc
+
+
+def driver_cursor(connection: Connection) -> Any:
+    """The driver's cursor kept with this pooled connection, made once: a psycopg cursor is reusable, and
+    making one copies the connection's adapters each time."""
+    dbapi = connection.connection.dbapi_connection
+    info = connection.connection.info
+    cursor = info.get(_CURSOR_KEY)
+    if cursor is None or cursor.closed or cursor.connection is not dbapi:  # (a reconnected pool entry)
+        assert dbapi is not None
+        cursor = info[_CURSOR_KEY] = dbapi.cursor()
+    return cursor
 
 
 def first(session: Session, statement: TextClause, params: dict[str, Any]) -> Sequence[Any] | None:

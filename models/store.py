@@ -31,7 +31,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import IntegrityError, OperationalError
 from sqlalchemy.orm import Session, sessionmaker
 
-from models import journal, project_file
+from models import hot_sql, journal, project_file
 from models.errors import WaveqdaError
 from models.schema import Base, Event, Setting, Timepoint, new_uuid
 
@@ -338,19 +338,25 @@ class Project:
                 session.flush()
             finally:
                 journal.stop_capture(session)
-            changes = buffer.as_list() if buffer is not None else None
-            journal.record_event(
-                session,
-                actor=actor,
-                operation=operation,
-                summary=session.info.pop("summary", summary) or operation,
-                changes=changes,
-                detail=session.info.pop("detail", detail),
-                undoable=undoable,
-            )
+            if journal.WRITTEN_EVENT_KEY in session.info:  # the body wrote its one row and its event together
+                if buffer is not None and buffer.changes:  # (journal.record_event_with_row), and nothing else
+                    raise RuntimeError(f"{operation}: an event written with one row, but other rows changed")
+            else:
+                changes = buffer.as_list() if buffer is not None else None
+                journal.record_event(
+                    session,
+                    actor=actor,
+                    operation=operation,
+                    summary=session.info.pop("summary", summary) or operation,
+                    changes=changes,
+                    detail=session.info.pop("detail", detail),
+                    undoable=undoable,
+                )
         self._checkpoint_after_change()
 
     def _checkpoint_after_change(self) -> None:
+        if self.path is None:  # a server's database: nothing to copy
+            return
         wait = self._last_checkpoint + self.checkpoint_every_s - time.monotonic()
         if wait <= 0:
             if not self.checkpoint(small_only=True):
@@ -725,7 +731,7 @@ def _notify(conn: Connection, payload: str) -> None:
     try:
         dbapi.autocommit = True
         try:
-            dbapi.cursor().execute("SELECT pg_notify('waveqda', %s)", (payload,))
+            hot_sql.driver_cursor(conn).execute("SELECT pg_notify('waveqda', %s)", (payload,))
         finally:
             dbapi.autocommit = False
     except Exception:  # the change is committed: a lost notification only delays others' refresh to their poll

@@ -12,6 +12,7 @@ import multiprocessing
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 from typing import Any
 
@@ -355,4 +356,66 @@ def test_a_coding_that_waits_too_long_for_the_lock_is_one_line_and_stores_nothin
     assert "is busy" in message and "nothing was changed" in message and "\n" not in message
     with project.read() as session:
         assert session.scalar(select(func.count(Coding.id))) == 0
+    project.close()
+
+
+def _wait_for_a_waiting_lock(conn) -> None:
+    """Until some other session waits for an advisory lock (the apply below, blocked on its transcript)."""
+    from sqlalchemy import text
+
+    for _ in range(500):
+        waiting = conn.execute(text("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND NOT granted"))
+        if waiting.scalar_one():
+            return
+        threading.Event().wait(0.02)
+    raise AssertionError("the apply never waited for its transcript's lock")
+
+
+def test_a_coding_overtaken_while_it_waits_for_its_transcript_is_combined(
+    tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """On PostgreSQL one code applied by id reads its span and looks for a coding to combine with in the
+    statement that waits for the transcript's lock, so it cannot see one committed while it waited; its insert
+    looks again and, finding one, the change starts over the usual way and combines them (nothing is
+    doubled, one event)."""
+    from sqlalchemy import text
+
+    from models import store
+
+    target = make_shared(project_target("postgresql", tmp_path, request, name="overtaken"))
+    project = open_project(target)
+    with project.read() as session:
+        code_id = session.scalar(select(Code.id).where(Code.name == "Supervision"))
+        transcript_id = coding.checked_span(session, "P01/T1", 0, 1).transcript_id
+    coding.apply_codes(project, "dana", "P02/T1", [str(code_id)], "dana", 0, 5)  # dana exists
+    holder = project.engine.connect()
+    holder.execute(text("SELECT pg_advisory_xact_lock(:c, :t)"), {"c": store.TRANSCRIPT_LOCK_CLASS, "t": transcript_id})
+    dana = holder.execute(text("SELECT id FROM coders WHERE name = 'dana'")).scalar_one()
+    holder.execute(
+        text(
+            'INSERT INTO codings (uuid, transcript_id, code_id, coder_id, start, "end", memo, key_quote, status,'
+            " created_at, updated_at) VALUES ('overtaker', :t, :c, :d, 10, 20, '', false, 'ok', now(), now())"
+        ),
+        {"t": transcript_id, "c": code_id, "d": dana},
+    )
+    found: list[Any] = []
+    applying = threading.Thread(
+        target=lambda: found.append(coding.apply_codes(project, "dana", transcript_id, [code_id], "dana", 15, 30))
+    )
+    applying.start()
+    try:
+        with project.engine.connect() as watcher:
+            _wait_for_a_waiting_lock(watcher)
+        holder.commit()
+    finally:
+        applying.join(timeout=30)
+        holder.close()
+    assert found, "the apply did not finish"
+    with project.read() as session:
+        spans = session.execute(
+            select(Coding.start, Coding.end).where(Coding.transcript_id == transcript_id, Coding.coder_id == dana)
+        ).all()
+        events = session.scalars(select(Event.summary).where(Event.operation == "coding.apply")).all()
+    assert [tuple(s) for s in spans] == [(10, 30)]  # combined with the coding committed meanwhile
+    assert len(events) == 2  # P02's and this one: the attempt that was overtaken left nothing
     project.close()

@@ -406,3 +406,38 @@ def test_coding_windows_cover_every_span_a_step_touched_and_only_codings_steps(c
     assert step is not None
     with coded.read() as session:
         assert history.coding_windows(session, step) is None
+
+
+def test_a_code_applied_by_id_is_one_undoable_step_journalled_as_by_name(coded):
+    """Applying one code given by id is the workspace's path (on PostgreSQL the new coding and its event are
+    one statement, ``journal.record_event_with_row``): its event's summary, detail and row image are what
+    applying it by name writes, and undo and redo take exactly that coding away and back."""
+    with coded.read() as session:
+        code_id = session.scalar(select(Code.id).where(Code.name == "A"))
+    by_name = coding.apply_codes(coded, "dana", "P01/T1", ["Theme/A"], "dana", 40, 50)
+    by_id = coding.apply_codes(coded, "dana", "P01/T1", [code_id], "dana", 60, 70)
+    *_, named, numbered = events(coded)
+    for event_, span in ((named, "40:50"), (numbered, "60:70")):
+        assert event_.summary.startswith(f"Coded P01/T1 {span} “") and event_.summary.endswith("” as Theme/A (dana)")
+    assert (named.detail, numbered.detail) == ({"codings": by_name}, {"codings": by_id})
+    [image_by_name], [image_by_id] = named.changes, numbered.changes
+    assert image_by_id["pk"] == {"id": by_id[0]} and image_by_id["before"] is None
+    assert set(image_by_id["after"]) == set(image_by_name["after"])
+    assert {k: image_by_id["after"][k] for k in ("transcript_id", "code_id", "coder_id", "start", "end")} == {
+        "transcript_id": image_by_name["after"]["transcript_id"],
+        "code_id": code_id,
+        "coder_id": image_by_name["after"]["coder_id"],
+        "start": 60,
+        "end": 70,
+    }
+    with coded.read() as session:
+        stored = session.get(Coding, by_id[0])
+        assert stored is not None and journal.row_image(stored) == image_by_id["after"]
+    step = history.undo(coded, "dana")
+    assert step is not None
+    with coded.read() as session:
+        assert session.get(Coding, by_id[0]) is None
+    assert history.redo(coded, "dana") is not None
+    with coded.read() as session:
+        again = session.get(Coding, by_id[0])
+        assert again is not None and journal.row_image(again) == image_by_id["after"]
