@@ -74,7 +74,8 @@ class SentenceWorker:
         self._pending: deque[Job] = deque()
 
     def split_ahead(self, jobs: list[Job]) -> None:
-        """Send every job at once (the worker reads them all before it answers, so neither side blocks)."""
+        """Send every job at once. The worker reads them all before it answers, so the two never wait on each
+        other; this process waits here only while the worker is still loading spaCy."""
         self._pending.extend(jobs)
         self._send(jobs)
 
@@ -102,8 +103,8 @@ class SentenceWorker:
     def _send(self, jobs: list[Job]) -> None:
         try:
             self._jobs.send(jobs)
-        except OSError as exc:  # the worker is gone (a broken pipe)
-            raise self._failed(f"it ended early: {exc}") from exc
+        except OSError as exc:  # the worker is gone (a broken pipe): say why, when it said
+            raise self._failed(self._last_words() or f"it ended early: {exc}") from exc
 
     def _receive(self) -> Spans:
         try:
@@ -113,6 +114,16 @@ class SentenceWorker:
         if status != "ok":
             raise self._failed(value)
         return value
+
+    def _last_words(self) -> str | None:
+        """The error the worker sent before it ended, if it sent one."""
+        try:
+            if self._results.poll():
+                status, value = self._results.recv()
+                return value if status != "ok" else None
+        except (EOFError, OSError):
+            pass
+        return None
 
     def _exit_code(self) -> int | None:
         self._process.join(timeout=1)

@@ -105,25 +105,26 @@ def test_import_with_the_worker_stores_what_the_in_process_split_stores(
 
 
 @pytest.mark.parametrize(
-    ("failure", "reason"),
+    ("function", "failure", "reason"),
     [
-        ("raise RuntimeError('tokenizer exploded')", r"RuntimeError: tokenizer exploded"),
-        ("os._exit(3)", r"it ended early \(exit code 3\)"),
-    ],  # fmt: skip
+        ("sentence_spans", "raise RuntimeError('tokenizer exploded')", r"RuntimeError: tokenizer exploded"),
+        ("sentence_spans", "os._exit(3)", r"it ended early \(exit code 3\)"),
+        ("sentence_pipeline", "raise OSError('no spaCy')", r"OSError: no spaCy"),
+    ],
 )
 def test_a_failing_worker_stops_the_import_with_one_line_and_stores_nothing(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, failure: str, reason: str
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, function: str, failure: str, reason: str
 ) -> None:
     package = sample("nvivo-win-12.6_oltas.qdpx")
     parent = os.getpid()
 
-    def broken(texts: list[str], offsets: list[int], model: str | None = None) -> list:
+    def broken(*_args: object) -> list:
         if os.getpid() == parent:
             raise AssertionError("the parent split sentences itself")
         exec(failure)  # in the worker, which inherited this patch when it was forked
         return []
 
-    monkeypatch.setattr(nlp, "sentence_spans", broken)
+    monkeypatch.setattr(nlp, function, broken)
     monkeypatch.setattr(sentence_worker, "_cores", lambda: 2)
     target = tmp_path / "new.wqda"
     with pytest.raises(WaveqdaError) as raised:
