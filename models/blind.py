@@ -125,11 +125,17 @@ def view_for_actor(project: Project, session: Session, actor: str) -> BlindView 
     return _view_for(session, project.viewer or actor, project.viewer_is_owner)
 
 
-def check_sees_coding(project: Project, session: Session, actor: str, coding: Coding) -> None:
+def check_sees_coding(
+    project: Project, session: Session, actor: str, coding: Coding, is_owner: bool | None = None
+) -> None:
     """Refuse a change to one coding that ``actor`` may not see (another coder's, in a transcript being coded
     blind) exactly as a coding that does not exist is refused: its summary would quote the coded words, and
-    the change would alter another coder's independent work."""
-    view = view_for_actor(project, session, actor)
+    the change would alter another coder's independent work. ``is_owner``: said by the caller (a site's
+    account), not read from the project's viewer or the database login."""
+    if is_owner is None:
+        view = view_for_actor(project, session, actor)
+    else:
+        view = _view_for(session, project.viewer or actor, is_owner)
     if view is not None and not view.visible(coding.transcript_id, coding.coder_id):
         from models.errors import NotFoundError
 

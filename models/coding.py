@@ -582,7 +582,7 @@ class Span(NamedTuple):
 
 
 def checked_span(
-    session: Session,
+    session: Session | hot_sql.Driver,
     transcript_ref: str | int,
     start: int,
     end: int,
@@ -606,6 +606,7 @@ def checked_span(
         if not is_row_id(transcript_id):
             raise NotFoundError(f"no transcript with id {ref}")
     else:
+        assert isinstance(session, Session), "a transcript named by its label needs a session"
         transcript_id = find_transcript(session, ref).id
     count = end - start
     params = {"tid": transcript_id, "first": max(start, 0) + 1, "count": max(count, 0), "coder": coder.strip()}
@@ -622,7 +623,8 @@ def checked_span(
     body, participant, timepoint, coder_id = row[:4]
     label = f"{participant}/{timepoint}"
     if start < 0 or count <= 0 or len(body) < count:
-        length = session.execute(_LENGTH_SQL, {"tid": transcript_id}).scalar_one()
+        found = hot_sql.first(session, _LENGTH_SQL, {"tid": transcript_id})
+        length = found[0] if found is not None else 0
         if start < 0 or end > length:
             raise WaveqdaError(f"span {start}:{end} is outside transcript {label} (text is 0:{length})")
         raise WaveqdaError(f"span {start}:{end} is empty: start must be less than end")
@@ -638,9 +640,9 @@ class _NewCoder(Exception):
     project, so the change starts again holding the project's write lock exclusively."""
 
 
-class _Overtaken(Exception):
-    """Applying one code in two statements found, at its insert, a coding to combine with that another change
-    committed while it waited for the transcript: it starts again the usual way, which combines them."""
+class _UsualWay(Exception):
+    """Applying one code on the driver found what the usual way handles: the coder's first coding, a coding
+    to combine with (perhaps committed while it waited for the transcript), a code missing or archived."""
 
 
 def apply_codes(
@@ -662,21 +664,54 @@ def apply_codes(
     args = (project, actor, transcript_ref, code_refs, coder, start, end, memo)
     if project.is_sqlite:
         return _apply_codes(*args, within_transcript=False)
-    try:
+    transcript_id, code_id = _row_id(transcript_ref), _one_code_id(code_refs)
+    if transcript_id is not None and code_id is not None:
         try:
-            return _apply_codes(*args, within_transcript=True, one_code=_one_code_id(code_refs))
-        except _Overtaken:
-            return _apply_codes(*args, within_transcript=True)
+            return _apply_one_code(project, actor, transcript_id, code_id, coder, start, end, memo)
+        except _UsualWay:
+            pass
+    try:
+        return _apply_codes(*args, within_transcript=True)
     except _NewCoder:
         return _apply_codes(*args, within_transcript=False)
 
 
+def _row_id(ref: str | int) -> int | None:
+    key = str(ref).strip()
+    return int(key) if key.isdigit() and is_row_id(int(key)) else None
+
+
 def _one_code_id(code_refs: list[str | int]) -> int | None:
     """The id of the one code given by id (the workspace applies codes so), else None."""
-    if len(code_refs) != 1:
-        return None
-    key = str(code_refs[0]).strip()
-    return int(key) if key.isdigit() and is_row_id(int(key)) else None
+    return _row_id(code_refs[0]) if len(code_refs) == 1 else None
+
+
+def _apply_one_code(
+    project: Project, actor: str, transcript_id: int, code_id: int, coder: str, start: int, end: int, memo: str
+) -> list[int]:
+    """PostgreSQL, one code by id on a transcript by id (each coding made at the keyboard) when it is a new
+    coding: three statements on the driver (``Project.driver_change``): the write lock; the span with its
+    transcript's lock, the code's path, a neighbour hint and an id drawn for the coding; then the coding and
+    its event together (``journal.record_event_with_row``). Raises ``_UsualWay`` (having written nothing)
+    for anything else."""
+    operation = "coding.apply"
+    with project.driver_change(actor) as driver:
+        span = checked_span(driver, transcript_id, start, end, coder, lock=True, code_id=code_id)
+        if span.coder_id is None or span.code is None or span.code[2] or span.neighbour or span.new_id is None:
+            raise _UsualWay
+        row = {"id": span.new_id, **_new_coding_row(transcript_id, code_id, span.coder_id, start, end, memo)}
+        summary = _apply_summary(span, start, end, span.code[1], coder.strip())
+        written = journal.record_event_with_row(
+            driver, _INSERT_ALONE_WITH_ID_SQL, row, "codings", span.new_id, actor, operation, summary,
+            {"codings": [span.new_id]},
+        )  # fmt: skip
+        if written is None:  # a coding to combine with was committed while this waited for the transcript
+            raise _UsualWay
+    return [span.new_id]
+
+
+def _apply_summary(span: Span, start: int, end: int, paths: str, coder_name: str) -> str:
+    return f"Coded {span.label} {start}:{end} “{snippet(span.body, 0, len(span.body))}” as {paths} ({coder_name})"
 
 
 def _apply_codes(
@@ -689,16 +724,11 @@ def _apply_codes(
     end: int,
     memo: str,
     within_transcript: bool,
-    one_code: int | None = None,
 ) -> list[int]:
-    """``apply_codes`` in one mode: ``within_transcript`` (PostgreSQL) locks only this transcript, and then
-    ``one_code`` (a code's id) reads it and draws the new coding's id with the span, and writes the coding
-    and its event in one statement: two round trips of eight fewer for each coding made."""
-    operation = "coding.apply"
-    with project.change(actor, operation, within_transcript=within_transcript) as session:
-        span = checked_span(session, transcript_ref, start, end, coder, lock=within_transcript, code_id=one_code)
-        transcript_id, label, body = span.transcript_id, span.label, span.body
-        codes = [span.code] if span.code is not None else codes_to_apply(session, code_refs)
+    with project.change(actor, "coding.apply", within_transcript=within_transcript) as session:
+        span = checked_span(session, transcript_ref, start, end, coder, lock=within_transcript)
+        transcript_id = span.transcript_id
+        codes = codes_to_apply(session, code_refs)
         if span.coder_id is not None:
             coder_id, coder_name = span.coder_id, coder.strip()
         elif within_transcript:
@@ -706,28 +736,17 @@ def _apply_codes(
         else:  # first use: created (or refused, for an empty name)
             created = get_or_create_coder(session, coder)
             coder_id, coder_name = created.id, created.name
-        for _, path, archived in codes:
+        ids = []
+        for code_id, path, archived in codes:
             if archived:
                 raise WaveqdaError(f"code {path!r} is archived; unarchive it before coding with it")
-        paths = ", ".join(path for _, path, _ in codes)
-        summary = f"Coded {label} {start}:{end} “{snippet(body, 0, len(body))}” as {paths} ({coder_name})"
-        if span.new_id is not None and not span.neighbour:
-            row = {"id": span.new_id, **_new_coding_row(transcript_id, codes[0][0], coder_id, start, end, memo)}
-            detail = {"codings": [span.new_id]}
-            written = journal.record_event_with_row(
-                session, _INSERT_ALONE_WITH_ID_SQL, row, "codings", span.new_id, actor, operation, summary, detail
-            )
-            if written is None:
-                raise _Overtaken
-            return [span.new_id]
-        ids = []
-        for code_id, _, _ in codes:
             # every step before flushed its changes (a new coder, the previous code's coding)
             new_id = _insert_alone(session, transcript_id, code_id, coder_id, start, end, memo)
             if new_id is None:  # there are neighbours to combine with
                 new_id = _apply_checked(session, transcript_id, code_id, coder_id, start, end, memo).id
             ids.append(new_id)
-        session.info["summary"] = summary
+        paths = ", ".join(path for _, path, _ in codes)
+        session.info["summary"] = _apply_summary(span, start, end, paths, coder_name)
         session.info["detail"] = {"codings": ids}
     return ids
 

@@ -44,11 +44,15 @@ class Comment:
     text: str
 
 
-def add_comment(project: Project, actor: str, target: str, target_id: int, text: str) -> int:
+def add_comment(
+    project: Project, actor: str, target: str, target_id: int, text: str, is_owner: bool | None = None
+) -> int:
     """Store ``text`` as a memo by ``actor`` on a code or a coding; returns the memo's id.
 
     Refused in one line (nothing stored) for an empty or over-long text, an unknown kind of target, or a code
-    or coding that does not exist (any more)."""
+    or coding that does not exist (any more) or that ``actor`` may not see (blind coding). ``is_owner``: whether
+    ``actor`` is the project's owner, when someone other than the database's login says so (the workshop site
+    serves its accounts through one login, which on PostgreSQL is the owner's)."""
     body = text.strip()
     if target not in TARGETS:
         raise WaveqdaError(f"a comment goes on a code or a coding, not {target!r}")
@@ -59,7 +63,7 @@ def add_comment(project: Project, actor: str, target: str, target_id: int, text:
     if not actor.strip():
         raise WaveqdaError("a comment needs an author")
     with project.change(actor, "memo.comment") as session:
-        label = _target_label(project, session, actor, target, target_id)
+        label = _target_label(project, session, actor, target, target_id, is_owner)
         memo = Memo(target_type=target, target_id=target_id, title=TITLE, text=body, author=actor)
         session.add(memo)
         session.flush()
@@ -67,7 +71,9 @@ def add_comment(project: Project, actor: str, target: str, target_id: int, text:
         return memo.id
 
 
-def _target_label(project: Project, session: Session, actor: str, target: str, target_id: int) -> str:
+def _target_label(
+    project: Project, session: Session, actor: str, target: str, target_id: int, is_owner: bool | None
+) -> str:
     """What the comment is about, in words (for the history); refuses a target that is not there."""
     if target == "code":
         code = session.get(Code, target_id)
@@ -77,7 +83,7 @@ def _target_label(project: Project, session: Session, actor: str, target: str, t
     coding = session.get(Coding, target_id)
     if coding is None:
         raise WaveqdaError(f"no coding with id {target_id}")
-    check_sees_coding(project, session, actor, coding)
+    check_sees_coding(project, session, actor, coding, is_owner)
     return f"coding {coding.id} ({CodeTree.load(session).path(coding.code_id)})"
 
 

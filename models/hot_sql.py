@@ -7,28 +7,56 @@ their types declared on the binds, so the translation is mechanical: ``:name`` b
 JSON-typed value is wrapped for psycopg, which is what SQLAlchemy's psycopg dialect would send. On SQLite
 (one writer at a time, no round trips) they go through the session as before.
 
-They run on the session's own connection, inside its transaction.
+They run on a session's own connection, inside its transaction, or on a ``Driver``: a pooled connection in a
+transaction with no session at all (``Project.driver_change``, for the one change made at every keystroke).
+Driver errors are re-raised as SQLAlchemy's, so callers handle one kind (a lock timeout is an
+``OperationalError`` either way).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Sequence
+from contextlib import suppress
 from typing import Any
 
-from sqlalchemy import JSON, Connection, TextClause
+from sqlalchemy import JSON, TextClause
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 
 _NAMED = re.compile(r"(?<![:\w]):(\w+)")  # ":name", not the "::" of a cast
-
-
 _CURSOR_KEY = "waveqda_hot_cursor"
 _TUPLES_OK = 2  # psycopg.pq.ExecStatus.TUPLES_OK (libpq's PGRES_TUPLES_OK), without importing psycopg here
 
 Translated = tuple[str, tuple[tuple[str, Callable[[Any], Any]], ...]]
 # by the statement's identity (they are module constants; SQL constructs overload ``==``, so no lru_cache)
 _translated: dict[int, tuple[TextClause, Translated]] = {}
+
+
+class Driver:
+    """A pooled PostgreSQL connection (SQLAlchemy's pool entry) in a transaction, without a session.
+
+    ``info`` carries what a session's ``info`` would (the event a change wrote)."""
+
+    def __init__(self, pooled: Any, driver_error: type[Exception]) -> None:
+        self.pooled = pooled
+        self.driver_error = driver_error
+        self.info: dict[str, Any] = {}
+        self.cursor = driver_cursor_of(pooled)
+
+    def rows(self, statement: TextClause, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+        return _run(self.cursor, self.driver_error, statement, params)
+
+    def commit(self) -> None:
+        try:
+            self.pooled.dbapi_connection.commit()
+        except self.driver_error as exc:
+            raise DBAPIError.instance("COMMIT", {}, exc, self.driver_error) from exc
+
+    def rollback(self) -> None:
+        """Roll back; a connection too broken for that is left to the pool, which discards it."""
+        with suppress(self.driver_error):
+            self.pooled.dbapi_connection.rollback()
 
 
 def _for_psycopg(statement: TextClause) -> Translated:
@@ -44,17 +72,29 @@ def _for_psycopg(statement: TextClause) -> Translated:
     return sql, wrapped
 
 
-def rows(session: Session, statement: TextClause, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
+def rows(target: Session | Driver, statement: TextClause, params: dict[str, Any]) -> Sequence[Sequence[Any]]:
     """Every row ``statement`` returns, as tuples (run on the driver's cursor on PostgreSQL)."""
-    connection = session.connection()
+    if isinstance(target, Driver):
+        return target.rows(statement, params)
+    connection = target.connection()
     if connection.dialect.name != "postgresql":
-        return session.execute(statement, params).all()
+        return target.execute(statement, params).all()
+    return _run(driver_cursor_of(connection.connection), connection.dialect.loaded_dbapi.Error, statement, params)
+
+
+def first(target: Session | Driver, statement: TextClause, params: dict[str, Any]) -> Sequence[Any] | None:
+    """The first row ``statement`` returns, or None."""
+    found = rows(target, statement, params)
+    return found[0] if found else None
+
+
+def _run(
+    cursor: Any, driver_error: type[Exception], statement: TextClause, params: dict[str, Any]
+) -> Sequence[Sequence[Any]]:
     sql, wrapped = _for_psycopg(statement)
     if wrapped:
         params = {**params, **{name: wrap(params[name]) for name, wrap in wrapped}}
-    driver_error = connection.dialect.loaded_dbapi.Error
     try:
-        cursor = driver_cursor(connection)
         cursor.execute(sql, params)
         result = cursor.pgresult
         # (not ``cursor.description``: it builds a column object per column, for nothing here)
@@ -63,19 +103,12 @@ def rows(session: Session, statement: TextClause, params: dict[str, Any]) -> Seq
         raise DBAPIError.instance(sql, params, exc, driver_error) from exc
 
 
-def driver_cursor(connection: Connection) -> Any:
-    """The driver's cursor kept with this pooled connection, made once: a psycopg cursor is reusable, and
-    making one copies the connection's adapters each time."""
-    dbapi = connection.connection.dbapi_connection
-    info = connection.connection.info
-    cursor = info.get(_CURSOR_KEY)
+def driver_cursor_of(pooled: Any) -> Any:
+    """The driver's cursor kept with a pool entry, made once: a psycopg cursor is reusable, and making one
+    copies the connection's adapters each time."""
+    dbapi = pooled.dbapi_connection
+    cursor = pooled.info.get(_CURSOR_KEY)
     if cursor is None or cursor.closed or cursor.connection is not dbapi:  # (a reconnected pool entry)
         assert dbapi is not None
-        cursor = info[_CURSOR_KEY] = dbapi.cursor()
+        cursor = pooled.info[_CURSOR_KEY] = dbapi.cursor()
     return cursor
-
-
-def first(session: Session, statement: TextClause, params: dict[str, Any]) -> Sequence[Any] | None:
-    """The first row ``statement`` returns, or None."""
-    found = rows(session, statement, params)
-    return found[0] if found else None

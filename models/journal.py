@@ -269,7 +269,7 @@ def _event_after_row_statement(row: TextClause) -> TextClause:
 
 
 def record_event_with_row(
-    session: Session,
+    session: Session | hot_sql.Driver,
     row: TextClause,
     row_params: dict[str, Any],
     table: str,

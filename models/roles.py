@@ -58,14 +58,18 @@ _BEGIN_WRITE_SQL = {
 }
 
 
-def begin_write(session: Session, lock_timeout_ms: int, lock_key: int, shared: bool = False) -> None:
+_CURRENT_USER_SQL = text("SELECT current_user")
+
+
+def begin_write(session: Session | hot_sql.Driver, lock_timeout_ms: int, lock_key: int, shared: bool = False) -> None:
     """Start a change on PostgreSQL (one statement: each change's round trips are most of its cost): bound
     this transaction's lock waits by ``lock_timeout_ms``, refuse a reader's change in one line before anything
     is attempted, and take the transaction-scoped advisory lock ``lock_key`` that makes changes take turns."""
     found = hot_sql.first(session, _BEGIN_WRITE_SQL[shared], {"ms": str(int(lock_timeout_ms)), "key": lock_key})
     allowed = found is not None and found[0]
     if not allowed:
-        who = session.execute(text("SELECT current_user")).scalar_one()
+        user = hot_sql.first(session, _CURRENT_USER_SQL, {})
+        who = user[0] if user is not None else "this login"
         raise WaveqdaError(f"{who} is a reader in this project: changes are refused (its owner can make you a coder)")
 
 

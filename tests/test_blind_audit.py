@@ -408,3 +408,16 @@ def test_the_name_scan_finds_names_in_hidden_comments_without_quoting_them_to_a_
     assert {k: v for k, v in coder_sees.items() if k != "Priya Kaur"} == {
         k: v for k, v in owner_sees.items() if k != "Priya Kaur"
     }
+
+
+@pytest.mark.both_engines
+def test_a_site_account_cannot_comment_on_a_hidden_coding(blind_study, db_state) -> None:
+    """The workshop site serves its accounts through one login (on PostgreSQL, the owner's), so the account's
+    own role must decide: on main a non-owner account could store a comment on a hidden coding (its id guessed
+    or kept from before), which the history's summary then named. Refused as a coding that does not exist."""
+    project = blind_study.project
+    before = db_state(project)
+    with pytest.raises(WaveqdaError, match=f"no coding with id {blind_study.ben_coding}"):
+        add_comment(project, "advisor1", "coding", blind_study.ben_coding, "seen it", is_owner=False)
+    assert db_state(project) == before
+    assert add_comment(project, "lead", "coding", blind_study.ben_coding, "the owner may", is_owner=True) > 0

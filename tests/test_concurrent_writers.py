@@ -83,9 +83,17 @@ def _last_coding(project, name: str) -> int:
         return session.scalar(select(func.max(Coding.id)).join(Coder).where(Coder.name == name))
 
 
+def _ids(project, number: int) -> tuple[int, list[str | int]]:
+    """This coder's transcript and the code "Supervision", by id."""
+    with project.read() as session:
+        code_id = session.scalar(select(Code.id).where(Code.name == "Supervision"))
+        return coding.checked_span(session, _transcript(number), 0, 1).transcript_id, [code_id]
+
+
 def _domain_step(project, target: str, name: str, number: int, i: int) -> None:
-    if i % 4 == 0:
-        coding.apply_codes(project, name, _transcript(number), ["Supervision"], name, *_span(number, i))
+    if i % 4 == 0:  # by name as the command line does, or by ids as the workspace does
+        refs = (_transcript(number), ["Supervision"]) if i % 8 else _ids(project, number)
+        coding.apply_codes(project, name, refs[0], refs[1], name, *_span(number, i))
     elif i % 4 == 1:
         try:
             codebook.add_code(project, name, f"Shared/Theme {(i // 4) % 5}")
@@ -320,11 +328,13 @@ def test_opening_a_project_again_in_the_same_process_keeps_its_locks(tmp_path: P
 
 
 @pytest.mark.both_engines
+@pytest.mark.parametrize("by_id", [False, True], ids=["by-name", "by-id"])
 def test_a_coding_that_waits_too_long_for_the_lock_is_one_line_and_stores_nothing(
-    engine: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch
+    engine: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch, by_id: bool
 ) -> None:
     """Applying a code waits for the project's write lock (on PostgreSQL its statements go to the driver
-    directly, models/hot_sql.py): past the busy timeout it is refused in the same one line as any change."""
+    directly, models/hot_sql.py; by ids, with no session at all, ``Project.driver_change``): past the busy
+    timeout it is refused in the same one line as any change."""
     import sqlite3
 
     from sqlalchemy import text
@@ -344,8 +354,12 @@ def test_a_coding_that_waits_too_long_for_the_lock_is_one_line_and_stores_nothin
         if engine == "sqlite":
             with project.engine.connect() as conn:
                 conn.exec_driver_sql("PRAGMA busy_timeout=300")
+        refs: tuple[Any, list[Any]] = ("P01/T1", ["Supervision"])
+        if by_id:
+            with project.read() as session:
+                refs = (1, [session.scalar(select(Code.id).where(Code.name == "Supervision"))])
         with pytest.raises(WaveqdaError) as caught:
-            coding.apply_codes(project, "lead", "P01/T1", ["Supervision"], "lead", 10, 30)
+            coding.apply_codes(project, "lead", refs[0], refs[1], "lead", 10, 30)
     finally:
         if engine == "sqlite":
             holder.execute("ROLLBACK")

@@ -8,6 +8,7 @@ import os
 from pathlib import Path
 
 import pytest
+from sqlalchemy import text
 from typer.testing import CliRunner
 
 from app.cli import app
@@ -59,7 +60,17 @@ def test_coder_codes_reader_reads_only_owner_grants(team, db_state, small_projec
     assert cli("apply", as_login(url, ann), "--transcript", "P01/T1", "--code", "Worry", "--span", "0:5",
                "--coder", "ann").exit_code == 0  # fmt: skip
 
+    # by ids (the workspace's way; on the driver with no session): a coder's coding is stored, a reader's refused
+    with small_project.read() as session:
+        worry = session.execute(text("SELECT id FROM codes WHERE name = 'Worry'")).scalar_one()
+        p01 = session.execute(text("SELECT min(id) FROM transcripts")).scalar_one()
+    by_ids = ("--transcript", str(p01), "--code", str(worry), "--span", "10:15")
+    assert cli("apply", as_login(url, ann), *by_ids, "--coder", "ann").exit_code == 0
     before = db_state(small_project)
+    refused = cli("apply", as_login(url, rita), *by_ids, "--coder", "rita")
+    assert refused.exit_code == 1 and refused.stderr.count("\n") == 1 and "is a reader" in refused.stderr
+    assert db_state(small_project) == before
+
     refused = cli("code", "add", as_login(url, rita), "Hope", "--coder", "rita")
     assert refused.exit_code == 1
     lines = refused.stderr.strip().splitlines()

@@ -390,7 +390,8 @@ class Site:
             return self.error(request, 400, "A comment must name the theme or quote it is about.", who)
         text = _field(form, "text") or ""
         try:
-            await run_in_threadpool(add_comment, self.project, who.name, target, target_id, text)
+            owner = who.role == "owner"  # the site's one login is the owner's on PostgreSQL: the account decides
+            await run_in_threadpool(add_comment, self.project, who.name, target, target_id, text, owner)
         except WaveqdaError as exc:
             return self.error(request, 400, f"Your comment was not saved: {exc}.", who)
         if _partial(request, "comments"):
