@@ -20,6 +20,7 @@ from importers.refi_import import import_refi
 from models import nlp, sentence_worker
 from models.errors import WaveqdaError
 from models.sentence_worker import SentenceWorker, worth_a_worker
+from models.store import create_project
 from tests.conftest import require_shared
 
 REPO = Path(__file__).resolve().parent.parent
@@ -136,6 +137,12 @@ def test_a_failing_worker_stops_the_import_with_one_line_and_stores_nothing(
     assert re.search(reason, message)
     assert not target.exists()
     assert not list(tmp_path.iterdir())  # no journal or WAL left either
+    existing = tmp_path / "existing.wqda"
+    create_project(existing).close()
+    before = {table: table_rows(existing, f"SELECT * FROM {table}") for table in ("transcripts", "codes", "events")}
+    with pytest.raises(WaveqdaError, match=f"^{re.escape(package.name)}: splitting sentences failed"):
+        import_refi(existing, package, timepoint="T1", participant_from_name=True)
+    assert {table: table_rows(existing, f"SELECT * FROM {table}") for table in before} == before
 
 
 CTRL_C = """
