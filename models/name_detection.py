@@ -128,7 +128,10 @@ _SUFFIXES = (
 _EMAIL = re.compile(
     r"(?<![\w.+\-])[A-Za-z0-9][A-Za-z0-9._%+\-]*@[A-Za-z0-9](?:[A-Za-z0-9\-]*[A-Za-z0-9])?(?:\.[A-Za-z0-9\-]+)*\.[A-Za-z]{2,}"
 )
-_PHONE = re.compile(r"(?<![\w+])(?:\+\d{1,3}[ \-]?(?:\(0\)[ \-]?)?\d|\(0\d{2,5}\)|0\d)(?:[ \-]?\d){7,11}(?![\w])")
+# not inside a hyphenated code: a UUID's middle groups can be all digits ("…-0655-4097-9113-…")
+_PHONE = re.compile(
+    r"(?<![\w+])(?<!\w-)(?:\+\d{1,3}[ \-]?(?:\(0\)[ \-]?)?\d|\(0\d{2,5}\)|0\d)(?:[ \-]?\d){7,11}(?![\w])(?!-\w)"
+)
 _POSTCODE = re.compile(
     r"(?<![\w])(?:[A-PR-UWYZ](?:[A-HK-Y]\d[A-Z\d]?|\d[A-HJKPSTUW\d]?)) ?\d[ABD-HJLNP-UW-Z]{2}(?![\w])"
 )

@@ -210,3 +210,14 @@ def test_redaction_replaces_speaker_labels_and_undoes_exactly(sample_project: Pr
 def test_anonymiser_matches_spacing_and_apostrophe_variants_of_a_registered_spelling() -> None:
     replacer = Anonymiser([Replacement(("O’Brien", "Dr  Okafor", "Straße"), "[X]")])
     assert replacer.replace("O'Brien, o’brien, DR OKAFOR, dr\nokafor and straße") == "[X], [X], [X], [X] and [X]"
+
+
+def test_a_uuid_whose_middle_groups_are_digits_is_not_a_phone_number() -> None:
+    """A coding's UUID in an export (the disagreements CSV) can have all-digit middle groups
+    ("…-0655-4097-9113-…", about one UUID in a hundred): the check after an anonymised export took it for an
+    unreviewed phone number and refused the file now and then. A phone number written so is still found."""
+    from models.name_detection import _patterns
+
+    text = "coding 3f2a9c1e-0655-4097-9113-5a7b2c9d0e1f, or call 0655-4097-9113 or 07700 900123."
+    found = [hit.text for hit in _patterns(text, 0, [(0, len(text))])]
+    assert found == ["0655-4097-9113", "07700 900123"]
