@@ -194,16 +194,23 @@ def stop_capture(session: Session) -> None:
 _EVENT_COLUMNS = ("uuid", "at", "actor", "operation", "summary", "detail", "changes", "undoable", "state")
 
 
+def _event_columns(prefix: str = "") -> tuple[str, str, list[Any]]:
+    """An event's column list, its bind names (``prefix`` + column) and the binds whose types convert (times,
+    JSON, booleans: stored exactly as the ORM stores them)."""
+    table = table_of(Event)
+    names = ", ".join(f'"{name}"' for name in _EVENT_COLUMNS)
+    values = ", ".join(f":{prefix}{name}" for name in _EVENT_COLUMNS)
+    typed = [bindparam(f"{prefix}{name}", type_=table.c[name].type) for name in ("at", "detail", "changes", "undoable")]
+    return names, values, typed
+
+
 @lru_cache(maxsize=8)
 def _event_statements(dialect_name: str) -> tuple[Any, Any]:
     """The statements that write one event and return its id (text with typed binds, so JSON and times are
     stored exactly as the ORM stores them): ``(insert, discard-then-insert)``. On PostgreSQL the second
     discards the redo branch in the same statement (a data-modifying CTE): a change's round trips are most
     of its cost for a team's coders (issue 16)."""
-    table = table_of(Event)
-    names = ", ".join(f'"{name}"' for name in _EVENT_COLUMNS)
-    values = ", ".join(f":{name}" for name in _EVENT_COLUMNS)
-    typed = [bindparam(name, type_=table.c[name].type) for name in ("at", "detail", "changes", "undoable")]
+    names, values, typed = _event_columns()
     insert_sql = f"INSERT INTO events ({names}) VALUES ({values}) RETURNING id"
     discard = "UPDATE events SET state = 'discarded' WHERE actor = :actor AND state = 'undone'"
     insert = text(insert_sql).bindparams(*typed)
@@ -257,10 +264,7 @@ def record_event(
 def _event_after_row_statement(row: TextClause) -> TextClause:
     """``row`` (an INSERT ... RETURNING id that may insert nothing), then this actor's redo branch discarded
     and the event inserted, only if ``row`` was: one PostgreSQL statement (data-modifying CTEs)."""
-    table = table_of(Event)
-    names = ", ".join(f'"{name}"' for name in _EVENT_COLUMNS)
-    values = ", ".join(f":event_{name}" for name in _EVENT_COLUMNS)
-    typed = [bindparam(f"event_{name}", type_=table.c[name].type) for name in ("at", "detail", "changes", "undoable")]
+    names, values, typed = _event_columns(prefix="event_")
     return text(
         f"WITH written AS ({row.text}), discarded AS (UPDATE events SET state = 'discarded'"
         " WHERE actor = :event_actor AND state = 'undone' AND EXISTS (SELECT 1 FROM written))"

@@ -324,8 +324,7 @@ class Project:
         do not take turns for every commit (issue 16: a commit waits ~3 ms for the disk); every other change
         holds it exclusively. On SQLite every change takes turns.
         """
-        if self.damaged:
-            raise WaveqdaError(f"{self.label}: the project file is damaged ({self.damaged}); changes are refused")
+        self._refuse_if_damaged()
         with self.write_session(within_transcript, notify_as=actor) as session:
             if not self._replica_checked:
                 from models import replica
@@ -433,8 +432,7 @@ class Project:
         about a third of a coder's CPU per change (issue 16)."""
         if self.is_sqlite:
             raise ValueError("driver_change is for a team project on PostgreSQL")
-        if self.damaged:
-            raise WaveqdaError(f"{self.label}: the project file is damaged ({self.damaged}); changes are refused")
+        self._refuse_if_damaged()
         if self.refuse_writes:
             raise WaveqdaError(self.refuse_writes)
         from models.roles import begin_write
@@ -454,6 +452,10 @@ class Project:
                 _notify(pooled, actor)
             finally:
                 pooled.close()  # back to the pool
+
+    def _refuse_if_damaged(self) -> None:
+        if self.damaged:
+            raise WaveqdaError(f"{self.label}: the project file is damaged ({self.damaged}); changes are refused")
 
     @contextmanager
     def _write_errors(self) -> Iterator[None]:
